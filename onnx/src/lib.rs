@@ -1,0 +1,1 @@
+//! ONNX types and the model contract shared by the trainer (writer) and the runtime (reader).

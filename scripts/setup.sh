@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One-time (and idempotent) project set-up, run by both README commands.
+#  - .venv with the pinned Python packages (requirements.txt): PyTorch for tch, ONNX Runtime.
+#  - stable links that .cargo/config.toml names, so plain `cargo build/test/run` work.
+# Quick when already done: a stamp records the requirements that were installed.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+venv="$root/.venv"
+stamp="$venv/.moae-setup-stamp"
+want="$(sha256sum requirements.txt | cut -d' ' -f1)"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+  py="${PYTHON:-python3}"
+  command -v "$py" >/dev/null || { log "error: $py not found; install Python 3.10+ or set PYTHON"; exit 1; }
+  [[ -x "$venv/bin/python" ]] || { log "creating $venv"; "$py" -m venv "$venv"; }
+  log "installing pinned packages from requirements.txt (first time: a few minutes)"
+  "$venv/bin/python" -m pip install --disable-pip-version-check -q -r requirements.txt
+  echo "$want" > "$stamp"
+fi
+
+site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+torch_dir="$site/torch"
+ort_lib="$site/onnxruntime/capi/libonnxruntime.so.1.31.1"
+[[ -f "$torch_dir/lib/libtorch.so" ]] || { log "error: $torch_dir/lib/libtorch.so missing; delete .venv and rerun"; exit 1; }
+[[ -f "$ort_lib" ]] || { log "error: $ort_lib missing; delete .venv and rerun"; exit 1; }
+ln -sfn "$torch_dir" "$venv/libtorch"
+mkdir -p "$venv/ort"
+ln -sfn "$ort_lib" "$venv/ort/libonnxruntime.so.1.31.1"
+ln -sfn "libonnxruntime.so.1.31.1" "$venv/ort/libonnxruntime.so"
