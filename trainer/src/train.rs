@@ -1,0 +1,347 @@
+//! The training loop: Adam with two learning-rate groups (spec §5), CE + λ·DM + λ·CDM,
+//! periodic dev evaluation, atomic `latest`/`best` checkpoints, exact `--resume`, a progress
+//! bar and a JSONL log.
+//!
+//! Files in the output directory:
+//! - `latest.safetensors` — model + config + prompts + step (meta `extra.optim` names the
+//!   optimiser file that belongs to it), `optim-<step>.safetensors` — Adam moments. The
+//!   optimiser file is written first and the model file last, each atomically, so a run
+//!   interrupted at any point leaves a consistent `latest` pair behind.
+//! - `best.safetensors` — the model with the lowest dev EER so far.
+//! - `train.jsonl` — one JSON object per logged step and per evaluation.
+
+use crate::checkpoint::{self, CheckpointMeta};
+use crate::data::{Batch, BatchPlan};
+use crate::evaluate::{score_batches, EvalSummary};
+use crate::losses::{total_loss, LossConfig};
+use crate::model::MoaeClip;
+use crate::optim::{Adam, AdamConfig};
+use crate::prompts::class_embeddings;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::{Device, Kind, Tensor};
+
+/// Everything that determines a run's result (stored in every checkpoint it writes, so that
+/// `--resume` continues exactly the same run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub steps: u64,
+    pub batch_size: usize,
+    pub eval_every: u64,
+    pub seed: u64,
+    pub adam: AdamConfig,
+    pub loss: LossConfig,
+    /// Train with augmentation (spec §5); off only for tests that compare against a reference.
+    pub augment: bool,
+    /// Mixed precision (autocast) when the device is CUDA; ignored on CPU.
+    pub amp: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            steps: 300,
+            batch_size: 32,
+            eval_every: 50,
+            seed: 0,
+            adam: AdamConfig::default(),
+            loss: LossConfig::default(),
+            augment: true,
+            amp: true,
+        }
+    }
+}
+
+/// How a run is driven (not part of its result).
+pub struct RunOptions {
+    pub out_dir: PathBuf,
+    pub device: Device,
+    pub resume: bool,
+    pub progress: bool,
+    /// Stop (after checkpointing) once this many steps are done — for interrupted-run tests.
+    pub stop_after: Option<u64>,
+}
+
+/// Where the training batches and the dev evaluation come from.
+pub trait DataSource {
+    /// The batches of steps `start..`, deterministic in (seed, step).
+    fn train_batches(
+        &self,
+        plan: BatchPlan,
+    ) -> Result<Box<dyn Iterator<Item = Result<Batch>> + Send>>;
+    /// The dev set in evaluation preprocessing, in fixed order; `None` when there is no dev set.
+    fn dev_batches(
+        &self,
+        batch_size: usize,
+    ) -> Result<Option<Box<dyn Iterator<Item = Result<Batch>> + Send>>>;
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainSummary {
+    pub steps: u64,
+    pub final_loss: Option<f64>,
+    pub best_step: Option<u64>,
+    pub best_dev: Option<EvalSummary>,
+    pub latest: PathBuf,
+    pub best: PathBuf,
+}
+
+pub const LATEST: &str = "latest.safetensors";
+pub const BEST: &str = "best.safetensors";
+pub const LOG: &str = "train.jsonl";
+const EXTRA_TRAIN: &str = "train_config";
+const EXTRA_OPTIM: &str = "optim";
+const EXTRA_BEST: &str = "best";
+
+fn device_kind(d: Device) -> bool {
+    d.is_cuda()
+}
+
+/// The pixels and labels of a batch as tensors on `device`.
+pub fn batch_tensors(b: &Batch, image_size: i64, device: Device) -> Result<(Tensor, Tensor)> {
+    let n = b.labels.len() as i64;
+    let want = (n * 3 * image_size * image_size) as usize;
+    if b.pixels.len() != want {
+        bail!(
+            "batch has {} pixel values, expected {} for {n} images of 3×{image_size}×{image_size}",
+            b.pixels.len(),
+            want
+        );
+    }
+    let x = Tensor::from_slice(&b.pixels)
+        .view([n, 3, image_size, image_size])
+        .to_device(device);
+    let y = Tensor::from_slice(&b.labels).to_device(device);
+    Ok((x, y))
+}
+
+struct Log(std::fs::File);
+
+impl Log {
+    fn open(path: &Path) -> Result<Self> {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening log {}", path.display()))?;
+        Ok(Log(f))
+    }
+    fn write(&mut self, v: serde_json::Value) -> Result<()> {
+        writeln!(self.0, "{v}").context("writing the training log")
+    }
+}
+
+/// Trains `model` (whose tensors live in `vs`) for `cfg.steps` steps.
+///
+/// On `resume`, the model, optimiser state and step are read from `out_dir/latest.safetensors`
+/// and training continues with the batches the uninterrupted run would have used.
+pub fn train(
+    vs: &mut tch::nn::VarStore,
+    model: &MoaeClip,
+    meta: &CheckpointMeta,
+    cfg: &TrainConfig,
+    data: &dyn DataSource,
+    run: &RunOptions,
+) -> Result<TrainSummary> {
+    let prompts = meta
+        .prompts
+        .clone()
+        .context("the initial checkpoint has no prompts (re-create it with `trainer init` or `import-clip`)")?;
+    std::fs::create_dir_all(&run.out_dir)
+        .with_context(|| format!("creating output directory {}", run.out_dir.display()))?;
+    let latest = run.out_dir.join(LATEST);
+    let best = run.out_dir.join(BEST);
+    let mut opt = Adam::new(vs, cfg.adam, crate::experts::is_expert_param);
+    let mut start = 0u64;
+    let mut best_dev: Option<(u64, EvalSummary)> = None;
+
+    if run.resume {
+        let loaded = checkpoint::load(&latest, run.device)
+            .with_context(|| format!("--resume: loading {}", latest.display()))?;
+        let stored: TrainConfig = loaded
+            .meta
+            .extra
+            .get(EXTRA_TRAIN)
+            .map(|s| serde_json::from_str(s))
+            .transpose()?
+            .context("--resume: the latest checkpoint has no training config")?;
+        if &stored != cfg {
+            bail!(
+                "--resume: the training settings differ from the interrupted run's \
+                 (stored {stored:?}); resume with the same settings or start a new output directory"
+            );
+        }
+        if loaded.config != model.cfg {
+            bail!("--resume: the model config differs from the interrupted run's");
+        }
+        tch::no_grad(|| vs.copy(&loaded.vs)).context("--resume: copying weights")?;
+        let optim_name = loaded
+            .meta
+            .extra
+            .get(EXTRA_OPTIM)
+            .context("--resume: the latest checkpoint names no optimiser state")?;
+        opt.load(&run.out_dir.join(optim_name), run.device)
+            .context("--resume: loading optimiser state")?;
+        start = loaded.meta.step.unwrap_or(0);
+        if opt.steps_taken() as u64 != start {
+            bail!(
+                "--resume: optimiser state is at step {}, the model at step {start}",
+                opt.steps_taken()
+            );
+        }
+        if let Some(b) = loaded.meta.extra.get(EXTRA_BEST) {
+            best_dev = serde_json::from_str(b).ok();
+        }
+    }
+
+    let mut log = Log::open(&run.out_dir.join(LOG))?;
+    let image_size = model.cfg.vision.image_size;
+    let ids = prompts.ids_tensor(run.device);
+    let plan = BatchPlan {
+        seed: cfg.seed,
+        batch_size: cfg.batch_size,
+        start_step: start,
+        augment: cfg.augment,
+    };
+    let end = run.stop_after.map_or(cfg.steps, |s| s.min(cfg.steps));
+    let bar = if run.progress {
+        indicatif::ProgressBar::new(cfg.steps)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_position(start);
+
+    let mut batches = data.train_batches(plan)?;
+    let mut final_loss = None;
+    let t0 = Instant::now();
+    let mut images = 0usize;
+    for step in start..end {
+        let batch = batches
+            .next()
+            .context("the training data ran out")?
+            .with_context(|| format!("loading the batch of step {}", step + 1))?;
+        let (x, y) = batch_tensors(&batch, image_size, run.device)?;
+        let amp = cfg.amp && device_kind(run.device);
+        let terms = tch::autocast(amp, || {
+            let class_emb = class_embeddings(model, &ids);
+            let img = model.encode_image(&x, true);
+            total_loss(
+                &img.to_kind(Kind::Float),
+                &class_emb.to_kind(Kind::Float),
+                model.logit_scale(),
+                &y,
+                &cfg.loss,
+            )
+        });
+        let total = terms.total.double_value(&[]);
+        if !total.is_finite() {
+            bail!("the loss became {total} at step {}: lower the learning rate", step + 1);
+        }
+        opt.zero_grad();
+        terms.total.backward();
+        opt.step();
+        images += batch.labels.len();
+        final_loss = Some(total);
+        let done = step + 1;
+        let ips = images as f64 / t0.elapsed().as_secs_f64().max(1e-9);
+        let (ce, dm, cdm) = (
+            terms.ce.double_value(&[]),
+            terms.dm.double_value(&[]),
+            terms.cdm.double_value(&[]),
+        );
+        bar.set_position(done);
+        bar.set_message(format!(
+            "loss {total:.4} (ce {ce:.4} dm {dm:.4} cdm {cdm:.4}) {ips:.1} img/s"
+        ));
+        log.write(serde_json::json!({
+            "step": done, "loss": total, "ce": ce, "dm": dm, "cdm": cdm,
+            "cdm_att": terms.cdm_att.double_value(&[]), "cdm_rep": terms.cdm_rep.double_value(&[]),
+            "images_per_s": ips, "elapsed_s": t0.elapsed().as_secs_f64(),
+        }))?;
+
+        let eval_now = cfg.eval_every > 0 && (done % cfg.eval_every == 0 || done == cfg.steps);
+        if eval_now {
+            if let Some(dev) = data.dev_batches(cfg.batch_size)? {
+                let scored = score_batches(model, &ids, dev, image_size, run.device)?;
+                let s = EvalSummary::of(&scored);
+                log.write(serde_json::json!({ "step": done, "dev": s }))?;
+                bar.println(format!("step {done}: dev {}", s.one_line()));
+                if best_dev.as_ref().is_none_or(|(_, b)| s.better_than(b)) {
+                    best_dev = Some((done, s));
+                    save_model(&best, vs, model, meta, &prompts, cfg, done, None, &best_dev)?;
+                }
+            }
+        }
+        let checkpoint_now = eval_now || done == end;
+        if checkpoint_now {
+            let optim_name = format!("optim-{done}.safetensors");
+            opt.save(&run.out_dir.join(&optim_name))?;
+            save_model(&latest, vs, model, meta, &prompts, cfg, done, Some(&optim_name), &best_dev)?;
+            remove_stale_optim(&run.out_dir, &optim_name);
+        }
+    }
+    bar.finish_and_clear();
+    if !best.exists() && latest.exists() {
+        // No dev set: the best model is the last one.
+        std::fs::copy(&latest, &best).with_context(|| format!("writing {}", best.display()))?;
+    }
+    Ok(TrainSummary {
+        steps: end,
+        final_loss,
+        best_step: best_dev.as_ref().map(|(s, _)| *s),
+        best_dev: best_dev.map(|(_, s)| s),
+        latest,
+        best,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn save_model(
+    path: &Path,
+    vs: &tch::nn::VarStore,
+    model: &MoaeClip,
+    meta: &CheckpointMeta,
+    prompts: &crate::prompts::PromptSet,
+    cfg: &TrainConfig,
+    step: u64,
+    optim: Option<&str>,
+    best: &Option<(u64, EvalSummary)>,
+) -> Result<()> {
+    let mut m = meta.clone();
+    m.prompts = Some(prompts.clone());
+    m.step = Some(step);
+    m.extra.insert(EXTRA_TRAIN.into(), serde_json::to_string(cfg)?);
+    if let Some(o) = optim {
+        m.extra.insert(EXTRA_OPTIM.into(), o.to_string());
+    } else {
+        m.extra.remove(EXTRA_OPTIM);
+    }
+    if let Some(b) = best {
+        m.extra.insert(EXTRA_BEST.into(), serde_json::to_string(b)?);
+    }
+    checkpoint::save(path, &model.cfg, vs, &m)
+        .with_context(|| format!("saving checkpoint {}", path.display()))
+}
+
+/// Optimiser files of earlier steps are no longer referenced once `latest` names a newer one.
+fn remove_stale_optim(dir: &Path, keep: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("optim-") && name.ends_with(".safetensors") && name != keep {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
