@@ -3,9 +3,14 @@
 pub mod checkpoint;
 pub mod clip;
 pub mod config;
+pub mod evaluate;
 pub mod experts;
 pub mod hf_import;
 pub mod info;
 pub mod losses;
+pub mod metrics;
 pub mod model;
+pub mod optim;
 pub mod prompts;
+pub mod tokenizer;
+pub mod train;
