@@ -1,7 +1,7 @@
 //! Scoring a model on a data set: P(attack) per image (spec §7: softmax over the two
 //! classifier logits), with the labels and attack types the metrics need.
 
-use crate::data::Batch;
+use crate::data::loader::Batch;
 use crate::metrics::{self, Scored};
 use crate::model::MoaeClip;
 use crate::prompts::class_embeddings;
@@ -38,7 +38,7 @@ pub fn score_batches(
                 out.push(Scored {
                     score: score as f64,
                     attack: b.labels[i] != 0,
-                    attack_type: b.attack_types[i].clone(),
+                    attack_type: metrics::type_name(b.types[i]),
                 });
             }
         }

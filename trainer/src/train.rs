@@ -11,7 +11,8 @@
 //! - `train.jsonl` — one JSON object per logged step and per evaluation.
 
 use crate::checkpoint::{self, CheckpointMeta};
-use crate::data::{Batch, BatchPlan};
+use crate::data::loader::{Batch, Loader, LoaderConfig, LoaderState};
+use crate::data::lists::Sample;
 use crate::evaluate::{score_batches, EvalSummary};
 use crate::losses::{total_loss, LossConfig};
 use crate::model::MoaeClip;
@@ -34,8 +35,6 @@ pub struct TrainConfig {
     pub seed: u64,
     pub adam: AdamConfig,
     pub loss: LossConfig,
-    /// Train with augmentation (spec §5); off only for tests that compare against a reference.
-    pub augment: bool,
     /// Mixed precision (autocast) when the device is CUDA; ignored on CPU.
     pub amp: bool,
 }
@@ -49,7 +48,6 @@ impl Default for TrainConfig {
             seed: 0,
             adam: AdamConfig::default(),
             loss: LossConfig::default(),
-            augment: true,
             amp: true,
         }
     }
@@ -66,17 +64,28 @@ pub struct RunOptions {
 }
 
 /// Where the training batches and the dev evaluation come from.
-pub trait DataSource {
-    /// The batches of steps `start..`, deterministic in (seed, step).
-    fn train_batches(
-        &self,
-        plan: BatchPlan,
-    ) -> Result<Box<dyn Iterator<Item = Result<Batch>> + Send>>;
-    /// The dev set in evaluation preprocessing, in fixed order; `None` when there is no dev set.
-    fn dev_batches(
-        &self,
-        batch_size: usize,
-    ) -> Result<Option<Box<dyn Iterator<Item = Result<Batch>> + Send>>>;
+pub struct TrainData {
+    pub train: Vec<Sample>,
+    pub dev: Option<Vec<Sample>>,
+    /// Decoding threads and prefetch depth (do not change results).
+    pub workers: usize,
+    /// Skip unreadable images (counted in the summary) instead of failing.
+    pub skip_bad: bool,
+}
+
+/// Evaluation batches (fixed order, eval preprocessing) over `samples`.
+pub fn eval_batches(
+    samples: &[Sample],
+    size: u32,
+    batch_size: usize,
+    workers: usize,
+    skip_bad: bool,
+) -> Result<impl Iterator<Item = Result<Batch>>> {
+    let mut cfg = LoaderConfig::eval(size, batch_size);
+    cfg.workers = workers.max(1);
+    cfg.skip_bad = skip_bad;
+    let mut loader = Loader::new(samples.to_vec(), cfg)?;
+    Ok(std::iter::from_fn(move || loader.next_batch().map_err(anyhow::Error::from).transpose()))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,6 +94,8 @@ pub struct TrainSummary {
     pub final_loss: Option<f64>,
     pub best_step: Option<u64>,
     pub best_dev: Option<EvalSummary>,
+    /// Training images skipped as unreadable (with `skip_bad`).
+    pub skipped_images: usize,
     pub latest: PathBuf,
     pub best: PathBuf,
 }
@@ -95,6 +106,7 @@ pub const LOG: &str = "train.jsonl";
 const EXTRA_TRAIN: &str = "train_config";
 const EXTRA_OPTIM: &str = "optim";
 const EXTRA_BEST: &str = "best";
+const EXTRA_LOADER: &str = "loader";
 
 fn device_kind(d: Device) -> bool {
     d.is_cuda()
@@ -143,7 +155,7 @@ pub fn train(
     model: &MoaeClip,
     meta: &CheckpointMeta,
     cfg: &TrainConfig,
-    data: &dyn DataSource,
+    data: &TrainData,
     run: &RunOptions,
 ) -> Result<TrainSummary> {
     let prompts = meta
@@ -157,6 +169,11 @@ pub fn train(
     let mut opt = Adam::new(vs, cfg.adam, crate::experts::is_expert_param);
     let mut start = 0u64;
     let mut best_dev: Option<(u64, EvalSummary)> = None;
+    let image_size = model.cfg.vision.image_size;
+    let mut lcfg = LoaderConfig::train(image_size as u32, cfg.batch_size, cfg.seed);
+    lcfg.workers = data.workers.max(1);
+    lcfg.skip_bad = data.skip_bad;
+    let mut loader = Loader::new(data.train.clone(), lcfg)?;
 
     if run.resume {
         let loaded = checkpoint::load(&latest, run.device)
@@ -195,17 +212,18 @@ pub fn train(
         if let Some(b) = loaded.meta.extra.get(EXTRA_BEST) {
             best_dev = serde_json::from_str(b).ok();
         }
+        let state: LoaderState = loaded
+            .meta
+            .extra
+            .get(EXTRA_LOADER)
+            .map(|s| serde_json::from_str(s))
+            .transpose()?
+            .context("--resume: the latest checkpoint has no data-loader position")?;
+        loader.restore(state)?;
     }
 
     let mut log = Log::open(&run.out_dir.join(LOG))?;
-    let image_size = model.cfg.vision.image_size;
     let ids = prompts.ids_tensor(run.device);
-    let plan = BatchPlan {
-        seed: cfg.seed,
-        batch_size: cfg.batch_size,
-        start_step: start,
-        augment: cfg.augment,
-    };
     let end = run.stop_after.map_or(cfg.steps, |s| s.min(cfg.steps));
     let bar = if run.progress {
         indicatif::ProgressBar::new(cfg.steps)
@@ -221,15 +239,14 @@ pub fn train(
     );
     bar.set_position(start);
 
-    let mut batches = data.train_batches(plan)?;
     let mut final_loss = None;
     let t0 = Instant::now();
     let mut images = 0usize;
     for step in start..end {
-        let batch = batches
-            .next()
-            .context("the training data ran out")?
-            .with_context(|| format!("loading the batch of step {}", step + 1))?;
+        let batch = loader
+            .next_batch()
+            .with_context(|| format!("loading the batch of step {}", step + 1))?
+            .context("the training data ran out")?;
         let (x, y) = batch_tensors(&batch, image_size, run.device)?;
         let amp = cfg.amp && device_kind(run.device);
         let terms = tch::autocast(amp, || {
@@ -271,14 +288,17 @@ pub fn train(
 
         let eval_now = cfg.eval_every > 0 && (done % cfg.eval_every == 0 || done == cfg.steps);
         if eval_now {
-            if let Some(dev) = data.dev_batches(cfg.batch_size)? {
-                let scored = score_batches(model, &ids, dev, image_size, run.device)?;
+            if let Some(dev) = &data.dev {
+                let batches =
+                    eval_batches(dev, image_size as u32, cfg.batch_size, data.workers, data.skip_bad)?;
+                let scored = score_batches(model, &ids, batches, image_size, run.device)?;
                 let s = EvalSummary::of(&scored);
                 log.write(serde_json::json!({ "step": done, "dev": s }))?;
                 bar.println(format!("step {done}: dev {}", s.one_line()));
                 if best_dev.as_ref().is_none_or(|(_, b)| s.better_than(b)) {
                     best_dev = Some((done, s));
-                    save_model(&best, vs, model, meta, &prompts, cfg, done, None, &best_dev)?;
+                    let saved = Saved { step: done, optim: None, loader: None, best: &best_dev };
+                    save_model(&best, vs, model, meta, &prompts, cfg, &saved)?;
                 }
             }
         }
@@ -286,7 +306,14 @@ pub fn train(
         if checkpoint_now {
             let optim_name = format!("optim-{done}.safetensors");
             opt.save(&run.out_dir.join(&optim_name))?;
-            save_model(&latest, vs, model, meta, &prompts, cfg, done, Some(&optim_name), &best_dev)?;
+            let state = loader.state();
+            let saved = Saved {
+                step: done,
+                optim: Some(&optim_name),
+                loader: Some(&state),
+                best: &best_dev,
+            };
+            save_model(&latest, vs, model, meta, &prompts, cfg, &saved)?;
             remove_stale_optim(&run.out_dir, &optim_name);
         }
     }
@@ -300,12 +327,22 @@ pub fn train(
         final_loss,
         best_step: best_dev.as_ref().map(|(s, _)| *s),
         best_dev: best_dev.map(|(_, s)| s),
+        skipped_images: loader.skipped().1,
         latest,
         best,
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The training state a checkpoint records besides the weights.
+struct Saved<'a> {
+    step: u64,
+    /// The optimiser file that belongs to this checkpoint (`latest` only).
+    optim: Option<&'a str>,
+    /// Where the data loader stands (`latest` only).
+    loader: Option<&'a LoaderState>,
+    best: &'a Option<(u64, EvalSummary)>,
+}
+
 fn save_model(
     path: &Path,
     vs: &tch::nn::VarStore,
@@ -313,20 +350,21 @@ fn save_model(
     meta: &CheckpointMeta,
     prompts: &crate::prompts::PromptSet,
     cfg: &TrainConfig,
-    step: u64,
-    optim: Option<&str>,
-    best: &Option<(u64, EvalSummary)>,
+    saved: &Saved,
 ) -> Result<()> {
     let mut m = meta.clone();
     m.prompts = Some(prompts.clone());
-    m.step = Some(step);
+    m.step = Some(saved.step);
     m.extra.insert(EXTRA_TRAIN.into(), serde_json::to_string(cfg)?);
-    if let Some(o) = optim {
+    m.extra.remove(EXTRA_OPTIM);
+    m.extra.remove(EXTRA_LOADER);
+    if let Some(o) = saved.optim {
         m.extra.insert(EXTRA_OPTIM.into(), o.to_string());
-    } else {
-        m.extra.remove(EXTRA_OPTIM);
     }
-    if let Some(b) = best {
+    if let Some(l) = saved.loader {
+        m.extra.insert(EXTRA_LOADER.into(), serde_json::to_string(l)?);
+    }
+    if let Some(b) = saved.best {
         m.extra.insert(EXTRA_BEST.into(), serde_json::to_string(b)?);
     }
     checkpoint::save(path, &model.cfg, vs, &m)
