@@ -1,6 +1,8 @@
 //! MoAE-CR trainer: the CLIP ViT-B/16 + Mixture-of-Attack-Experts model in tch, its losses,
 //! training, evaluation and ONNX export. The spec we implement is `shared/spec/moae-cr.md`.
+pub mod bench;
 pub mod checkpoint;
+pub mod cli_train;
 pub mod clip;
 pub mod config;
 pub mod evaluate;

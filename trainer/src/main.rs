@@ -2,7 +2,8 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use moae_trainer::config::{ModelConfig, Variant};
-use moae_trainer::{checkpoint, hf_import, info, model::MoaeClip, prompts::PromptSet};
+use moae_trainer::{bench, checkpoint, cli_train, hf_import, info, metrics};
+use moae_trainer::{model::MoaeClip, prompts::PromptSet};
 use std::path::PathBuf;
 use tch::{nn, Device};
 
@@ -20,6 +21,18 @@ enum Command {
     ImportClip(ImportClipArgs),
     /// Show a model's config, parameter counts per part and MACs per image.
     Info(InfoArgs),
+    /// Train (Adam, CE + DM + CDM), evaluating on dev and checkpointing `latest`/`best`.
+    Train(cli_train::TrainArgs),
+    /// Evaluate a checkpoint: dev EER threshold -> test APCER/BPCER/ACER/ACC, AUC, EER,
+    /// per-type APCER; table, JSON report and ROC/DET curves.
+    Eval(cli_train::EvalArgs),
+    /// Train and evaluate each protocol; a table shaped like the paper's Table 1.
+    Protocol(cli_train::ProtocolArgs),
+    /// The six rows of the paper's Table 4 on the same data and budget.
+    Ablate(cli_train::AblateArgs),
+    /// Time the model's eager forward (libtorch through tch) — the PyTorch-eager row of
+    /// scripts/bench_compare.py.
+    BenchTorch(bench::BenchTorchArgs),
 }
 
 #[derive(clap::Args)]
@@ -100,5 +113,39 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::ImportClip(a) => import_clip(a),
         Command::Info(a) => show_info(a),
+        Command::Train(a) => {
+            let s = cli_train::run_train(&a)?;
+            println!(
+                "trained {} steps; final loss {}; best dev {} (step {}); checkpoints {} and {}",
+                s.steps,
+                s.final_loss.map_or("n/a".into(), |l| format!("{l:.4}")),
+                s.best_dev.as_ref().map_or("n/a".into(), |d| d.one_line()),
+                s.best_step.map_or("n/a".into(), |x| x.to_string()),
+                s.latest.display(),
+                s.best.display()
+            );
+            Ok(())
+        }
+        Command::Eval(a) => {
+            let r = cli_train::run_eval(&a)?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print!("{}", metrics::format_report(&r));
+                if let Some(out) = &a.out {
+                    println!("report, scores and ROC/DET curves in {}", out.display());
+                }
+            }
+            Ok(())
+        }
+        Command::Protocol(a) => {
+            print!("{}", cli_train::run_protocol(&a)?);
+            Ok(())
+        }
+        Command::Ablate(a) => {
+            print!("{}", cli_train::run_ablate(&a)?);
+            Ok(())
+        }
+        Command::BenchTorch(a) => bench::run_bench_torch(&a),
     }
 }
