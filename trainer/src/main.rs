@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use tch::{nn, Device};
 
 #[derive(Parser)]
-#[command(name = "trainer", version, about = "MoAE-CR face anti-spoofing: model, training, export")]
+#[command(
+    name = "trainer",
+    version,
+    about = "MoAE-CR face anti-spoofing: model, training, export"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,9 +65,17 @@ fn import_clip(a: ImportClipArgs) -> Result<()> {
     eprintln!("note: prompts tokenized with the byte-level fallback (CLIP BPE not wired yet)");
     hf_import::write_checkpoint(&a.out, &cfg, &imported, prompts)?;
     let r = &imported.report;
-    println!("loaded {} tensors from {}", r.loaded, a.hf.join(hf_import::HF_WEIGHTS).display());
+    println!(
+        "loaded {} tensors from {}",
+        r.loaded,
+        a.hf.join(hf_import::HF_WEIGHTS).display()
+    );
     if !r.ignored_buffers.is_empty() {
-        println!("ignored {} buffers: {}", r.ignored_buffers.len(), r.ignored_buffers.join(", "));
+        println!(
+            "ignored {} buffers: {}",
+            r.ignored_buffers.len(),
+            r.ignored_buffers.join(", ")
+        );
     }
     println!("new parameters ({}):", r.new_params.len());
     for n in &r.new_params {
