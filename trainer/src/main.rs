@@ -2,13 +2,18 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use moae_trainer::config::{ModelConfig, Variant};
-use moae_trainer::{bench, checkpoint, cli_train, hf_import, info, metrics};
+use clap::Args;
+use moae_trainer::{bench, checkpoint, cli_train, hf_import, info, metrics, plot, synth};
 use moae_trainer::{model::MoaeClip, prompts::PromptSet};
 use std::path::PathBuf;
 use tch::{nn, Device};
 
 #[derive(Parser)]
-#[command(name = "trainer", version, about = "MoAE-CR face anti-spoofing: model, training, export")]
+#[command(
+    name = "trainer",
+    version,
+    about = "MoAE-CR face anti-spoofing: model, training, export"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,6 +38,10 @@ enum Command {
     /// Time the model's eager forward (libtorch through tch) — the PyTorch-eager row of
     /// scripts/bench_compare.py.
     BenchTorch(bench::BenchTorchArgs),
+    /// Write a small deterministic synthetic data set in UniAttackData layout (not real data).
+    Synth(SynthArgs),
+    /// Spec §7 metrics from score files (`score label [type]` per line).
+    Metrics(MetricsArgs),
 }
 
 #[derive(clap::Args)]
@@ -74,9 +83,17 @@ fn import_clip(a: ImportClipArgs) -> Result<()> {
     eprintln!("note: prompts tokenized with the byte-level fallback (CLIP BPE not wired yet)");
     hf_import::write_checkpoint(&a.out, &cfg, &imported, prompts)?;
     let r = &imported.report;
-    println!("loaded {} tensors from {}", r.loaded, a.hf.join(hf_import::HF_WEIGHTS).display());
+    println!(
+        "loaded {} tensors from {}",
+        r.loaded,
+        a.hf.join(hf_import::HF_WEIGHTS).display()
+    );
     if !r.ignored_buffers.is_empty() {
-        println!("ignored {} buffers: {}", r.ignored_buffers.len(), r.ignored_buffers.join(", "));
+        println!(
+            "ignored {} buffers: {}",
+            r.ignored_buffers.len(),
+            r.ignored_buffers.join(", ")
+        );
     }
     println!("new parameters ({}):", r.new_params.len());
     for n in &r.new_params {
@@ -147,5 +164,78 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::BenchTorch(a) => bench::run_bench_torch(&a),
+        Command::Synth(a) => run_synth(a),
+        Command::Metrics(a) => run_metrics(a),
     }
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    /// Output folder (created; existing files are overwritten).
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Image side in pixels.
+    #[arg(long, default_value_t = synth::SynthConfig::default().size)]
+    size: u32,
+    /// Images per family (live, print, replay, adversarial, digital) per split.
+    #[arg(long, default_value_t = synth::SynthConfig::default().count)]
+    count: usize,
+}
+
+fn run_synth(a: SynthArgs) -> anyhow::Result<()> {
+    let cfg = synth::SynthConfig {
+        seed: a.seed,
+        size: a.size,
+        count: a.count,
+    };
+    let summary = synth::generate(&a.out, &cfg)?;
+    println!(
+        "wrote {} synthetic images to {}",
+        summary.images,
+        a.out.display()
+    );
+    for (name, n) in &summary.lists {
+        println!("  {name}: {n} lines");
+    }
+    println!("Synthetic data: not evidence about real attacks (see README.txt there).");
+    Ok(())
+}
+
+#[derive(Args)]
+struct MetricsArgs {
+    /// Test scores: `score label [type]` per line, score = P(attack).
+    #[arg(long)]
+    scores: PathBuf,
+    /// Dev scores: the threshold is their EER point (without it: the test set's own EER point).
+    #[arg(long)]
+    dev: Option<PathBuf>,
+    /// Write the report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write the ROC curve of the test scores as PNG here.
+    #[arg(long)]
+    roc: Option<PathBuf>,
+    /// Write the DET curve of the test scores as PNG here.
+    #[arg(long)]
+    det: Option<PathBuf>,
+}
+
+fn run_metrics(a: MetricsArgs) -> anyhow::Result<()> {
+    let test = metrics::read_score_file(&a.scores)?;
+    let dev = a.dev.as_deref().map(metrics::read_score_file).transpose()?;
+    let report = metrics::evaluate(dev.as_deref(), &test)?;
+    print!("{}", metrics::format_report(&report));
+    if let Some(path) = &a.json {
+        let text = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &a.roc {
+        plot::write_roc(path, &test, 640, 480)?;
+    }
+    if let Some(path) = &a.det {
+        plot::write_det(path, &test, 640, 480)?;
+    }
+    Ok(())
 }

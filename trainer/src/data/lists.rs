@@ -1,0 +1,239 @@
+//! Image lists (spec §6): UniAttackData protocol lists and the generic `path label [type]` format.
+//!
+//! A line is `<path relative to the root> <label> [type]`, whitespace-separated (so paths cannot
+//! contain spaces); blank lines and lines starting with `#` are skipped. The label is the
+//! fine-grained UniAttackData label (0 live, 1 physical, 2 adversarial, 3 digital) or any other
+//! integer 0..=255; binary = label != 0. The optional third column names the attack type and
+//! overrides the name derived from the label (e.g. `print`, `replay` for other data sets).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::metrics::type_name;
+
+/// Sub-folders of the root searched (in this order) for a protocol's list files: the root itself,
+/// then the folders UniAttackData releases and our synthetic set use.
+pub const LIST_DIRS: [&str; 5] = ["", "Protocol", "Protocols", "protocols", "UniAttackData"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    #[error("data root {0} does not exist or is not a folder")]
+    MissingRoot(PathBuf),
+    #[error("no list file {name} for protocol {protocol} under {root} (looked in: {searched})")]
+    MissingList {
+        protocol: String,
+        name: String,
+        root: PathBuf,
+        searched: String,
+    },
+    #[error("cannot read list file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} line {line}: {what} (expected `path label [type]`, got {text:?})")]
+    BadLine {
+        path: PathBuf,
+        line: usize,
+        what: String,
+        text: String,
+    },
+    #[error("list file {0} has no samples")]
+    Empty(PathBuf),
+    #[error("unknown split {0:?} (expected train, dev or test)")]
+    BadSplit(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Split {
+    Train,
+    Dev,
+    Test,
+}
+
+impl Split {
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Dev => "dev",
+            Split::Test => "test",
+        }
+    }
+}
+
+impl std::str::FromStr for Split {
+    type Err = ListError;
+    fn from_str(s: &str) -> Result<Self, ListError> {
+        match s {
+            "train" => Ok(Split::Train),
+            "dev" => Ok(Split::Dev),
+            "test" => Ok(Split::Test),
+            _ => Err(ListError::BadSplit(s.into())),
+        }
+    }
+}
+
+/// One image of a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// The image path, root-joined.
+    pub path: PathBuf,
+    /// Binary label: 0 live, 1 attack.
+    pub label: u8,
+    /// The fine-grained label as written in the list (0 live, 1 physical, 2 adversarial, 3 digital).
+    pub fine: u8,
+    /// The attack type name: the third column, or derived from `fine` (see `metrics::type_name`).
+    pub attack_type: String,
+    /// The list file and 1-based line the sample came from (for error messages).
+    pub list: Arc<Path>,
+    pub line: usize,
+}
+
+/// `UniAttackData@{protocol}_image_{split}.txt`, e.g. protocol `p2.1`.
+pub fn list_file_name(protocol: &str, split: Split) -> String {
+    format!("UniAttackData@{protocol}_image_{}.txt", split.name())
+}
+
+/// Finds a protocol's list under `root` (see [`LIST_DIRS`]).
+pub fn find_list(root: &Path, protocol: &str, split: Split) -> Result<PathBuf, ListError> {
+    if !root.is_dir() {
+        return Err(ListError::MissingRoot(root.to_path_buf()));
+    }
+    let name = list_file_name(protocol, split);
+    let candidates: Vec<PathBuf> = LIST_DIRS.iter().map(|d| root.join(d).join(&name)).collect();
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| ListError::MissingList {
+            protocol: protocol.into(),
+            name: name.clone(),
+            root: root.to_path_buf(),
+            searched: LIST_DIRS
+                .iter()
+                .map(|d| if d.is_empty() { "." } else { d })
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// Reads a protocol's split: `find_list` then `read_list`.
+pub fn read_protocol(root: &Path, protocol: &str, split: Split) -> Result<Vec<Sample>, ListError> {
+    let list = find_list(root, protocol, split)?;
+    read_list(root, &list)
+}
+
+/// Reads any list file; paths are taken relative to `root` (absolute paths are kept).
+pub fn read_list(root: &Path, list: &Path) -> Result<Vec<Sample>, ListError> {
+    if !root.is_dir() {
+        return Err(ListError::MissingRoot(root.to_path_buf()));
+    }
+    let bytes = std::fs::read(list).map_err(|source| ListError::Io {
+        path: list.to_path_buf(),
+        source,
+    })?;
+    let list_arc: Arc<Path> = Arc::from(list);
+    let mut out = Vec::new();
+    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let bad = |what: &str, text: String| ListError::BadLine {
+            path: list.to_path_buf(),
+            line: i + 1,
+            what: what.into(),
+            text,
+        };
+        let Ok(text) = std::str::from_utf8(raw) else {
+            return Err(bad(
+                "not UTF-8 text",
+                String::from_utf8_lossy(raw).into_owned(),
+            ));
+        };
+        let line = text.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if !(2..=3).contains(&fields.len()) {
+            return Err(bad("wrong number of columns", text.into()));
+        }
+        let fine: u8 = fields[1]
+            .parse()
+            .map_err(|_| bad("label is not an integer 0..=255", text.into()))?;
+        out.push(Sample {
+            path: root.join(fields[0]),
+            label: u8::from(fine != 0),
+            fine,
+            attack_type: fields
+                .get(2)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| type_name(fine)),
+            list: list_arc.clone(),
+            line: i + 1,
+        });
+    }
+    if out.is_empty() {
+        return Err(ListError::Empty(list.to_path_buf()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_protocol_lists_with_fine_labels() {
+        let dir = tempfile::tempdir().unwrap();
+        let proto = dir.path().join("Protocols");
+        std::fs::create_dir(&proto).unwrap();
+        std::fs::write(
+            proto.join("UniAttackData@p2.1_image_dev.txt"),
+            "# header\nData/live/a.jpg 0\n\nData/spoof/b.jpg 1\nData/adv/c.jpg 2\nx/d.png 1 replay\n",
+        )
+        .unwrap();
+        let s = read_protocol(dir.path(), "p2.1", Split::Dev).unwrap();
+        assert_eq!(s.len(), 4);
+        assert_eq!(s[0].path, dir.path().join("Data/live/a.jpg"));
+        assert_eq!(
+            (s[0].label, s[0].fine, s[0].attack_type.as_str()),
+            (0, 0, "live")
+        );
+        assert_eq!((s[1].label, s[1].fine, s[1].line), (1, 1, 4));
+        assert_eq!((s[2].label, s[2].attack_type.as_str()), (1, "adversarial"));
+        assert_eq!(s[3].attack_type, "replay");
+    }
+
+    #[test]
+    fn errors_name_what_and_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = read_protocol(&dir.path().join("absent"), "p1", Split::Train).unwrap_err();
+        assert!(matches!(err, ListError::MissingRoot(_)), "{err}");
+        assert!(err.to_string().contains("absent"));
+
+        let err = read_protocol(dir.path(), "p1", Split::Train).unwrap_err();
+        assert!(
+            err.to_string().contains("UniAttackData@p1_image_train.txt"),
+            "{err}"
+        );
+
+        let list = dir.path().join("l.txt");
+        std::fs::write(&list, "a.jpg 0\nb.jpg live\n").unwrap();
+        let err = read_list(dir.path(), &list).unwrap_err();
+        assert!(matches!(err, ListError::BadLine { line: 2, .. }), "{err}");
+        assert!(err.to_string().contains("l.txt line 2"), "{err}");
+
+        std::fs::write(&list, b"a.jpg 0\n\xff\xfe 1\n").unwrap();
+        let err = read_list(dir.path(), &list).unwrap_err();
+        assert!(matches!(err, ListError::BadLine { line: 2, .. }), "{err}");
+
+        std::fs::write(&list, "a.jpg 0 x y\n").unwrap();
+        assert!(matches!(
+            read_list(dir.path(), &list),
+            Err(ListError::BadLine { line: 1, .. })
+        ));
+        std::fs::write(&list, "# nothing\n").unwrap();
+        assert!(matches!(
+            read_list(dir.path(), &list),
+            Err(ListError::Empty(_))
+        ));
+    }
+}

@@ -1,0 +1,10 @@
+//! Data: image lists (spec §6), decoding + augmentation (spec §1, §5) and the batch loader.
+//! Free of libtorch: batches are plain f32 buffers the training loop turns into tensors.
+
+pub mod augment;
+pub mod lists;
+pub mod loader;
+
+pub use augment::{decode, eval_transform, train_transform, AugmentConfig, CLIP_MEAN, CLIP_STD};
+pub use lists::{find_list, list_file_name, read_list, read_protocol, ListError, Sample, Split};
+pub use loader::{Batch, DataError, Loader, LoaderConfig, LoaderState, SkippedImage};
