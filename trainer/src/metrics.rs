@@ -99,6 +99,16 @@ pub fn read_score_file(path: &Path) -> Result<Vec<Scored>, ScoreFileError> {
     Ok(out)
 }
 
+/// Writes scores in the format `read_score_file` reads (`score label type`; label 0/1 binary,
+/// the type name kept in the third column), so `trainer metrics` can re-judge them.
+pub fn write_score_file(path: &Path, samples: &[Scored]) -> std::io::Result<()> {
+    let mut text = String::from("# score label type  (score = P(attack))\n");
+    for s in samples {
+        text += &format!("{} {} {}\n", s.score, u8::from(s.attack), s.attack_type);
+    }
+    std::fs::write(path, text)
+}
+
 /// Error rates at one threshold. Rates whose denominator is empty are `None`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rates {
@@ -536,6 +546,10 @@ mod tests {
         assert_eq!(s.len(), 3);
         assert_eq!(s[1].attack_type, "print");
         assert_eq!(s[2].attack_type, "digital");
+        let back = dir.path().join("back.txt");
+        write_score_file(&back, &s).unwrap();
+        let again = read_score_file(&back).unwrap();
+        assert_eq!(again, s, "scores round-trip exactly");
         std::fs::write(&p, "0.1 0\n0.2 x\n").unwrap();
         let err = read_score_file(&p).unwrap_err();
         assert!(matches!(err, ScoreFileError::Line { line: 2, .. }), "{err}");

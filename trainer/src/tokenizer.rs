@@ -402,4 +402,53 @@ mod tests {
         let err = ClipTokenizer::from_files(&dir.path().join("nope.json"), &merges).unwrap_err();
         assert!(err.to_string().contains("nope.json"));
     }
+
+    /// Against the real CLIP files (not shipped: > 1 MB). Expected ids: "a photo of a cat/dog" as
+    /// in Hugging Face's CLIPTokenizer docs; the others from an independent run of OpenAI's
+    /// `simple_tokenizer.py` algorithm on the same files. Run with
+    /// `CLIP_VOCAB_JSON=…/vocab.json CLIP_MERGES_TXT=…/merges.txt cargo test -p moae-trainer --lib
+    /// real_clip_files -- --ignored`.
+    #[test]
+    #[ignore]
+    fn real_clip_files() {
+        let (Ok(v), Ok(m)) = (
+            std::env::var("CLIP_VOCAB_JSON"),
+            std::env::var("CLIP_MERGES_TXT"),
+        ) else {
+            panic!(
+                "set CLIP_VOCAB_JSON and CLIP_MERGES_TXT to Hugging Face's CLIP tokenizer files"
+            );
+        };
+        let tok = ClipTokenizer::from_files(Path::new(&v), Path::new(&m)).unwrap();
+        assert_eq!(tok.vocab_size(), 49408);
+        assert_eq!((tok.sot_id(), tok.eot_id()), (49406, 49407));
+        let cases: [(&str, &[i64]); 6] = [
+            ("a photo of a cat", &[320, 1125, 539, 320, 2368]),
+            ("a photo of a dog", &[320, 1125, 539, 320, 1929]),
+            (
+                "This is an image of a fake face",
+                &[589, 533, 550, 2867, 539, 320, 5777, 1710],
+            ),
+            (
+                "A photo of a spoof face",
+                &[320, 1125, 539, 320, 1261, 539, 1710],
+            ),
+            (
+                "This is an example of a real face",
+                &[589, 533, 550, 6228, 539, 320, 1532, 1710],
+            ),
+            (
+                "It's 2024: anti-spoofing, face-swap & replay!!",
+                &[
+                    585, 568, 273, 271, 273, 275, 281, 3564, 268, 11248, 17955, 267, 1710, 268,
+                    15234, 261, 16875, 748,
+                ],
+            ),
+        ];
+        for (text, ids) in cases {
+            assert_eq!(tok.encode(text), ids, "{text}");
+        }
+        let padded = tok.encode_padded("a photo of a cat", CONTEXT_LEN);
+        assert_eq!(&padded[..7], &[49406, 320, 1125, 539, 320, 2368, 49407]);
+    }
 }
