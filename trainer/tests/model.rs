@@ -351,3 +351,97 @@ fn text_tower_pools_at_eot_and_is_causal() {
         false
     ));
 }
+
+#[test]
+fn attention_matches_the_explicit_formula_with_causal_mask() {
+    use moae_trainer::clip::TextTower;
+    let (_c, _vs, model) = build("tiny", Variant::Clip);
+    let attn = &model.text.layers[0].self_attn;
+    tch::manual_seed(9);
+    let x = Tensor::randn([2, 6, 32], (Kind::Float, Device::Cpu));
+    let w = |l: &nn::Linear| (l.ws.transpose(0, 1), l.bs.as_ref().unwrap().shallow_clone());
+    let proj = |l: &nn::Linear| {
+        let (wt, b) = w(l);
+        x.matmul(&wt) + b
+    };
+    let heads = |t: Tensor| t.view([2, 6, 2, 16]).transpose(1, 2);
+    let (q, k, v) = (
+        heads(proj(&attn.q_proj)),
+        heads(proj(&attn.k_proj)),
+        heads(proj(&attn.v_proj)),
+    );
+    let scores = q.matmul(&k.transpose(-2, -1)) * 0.25 + TextTower::causal_mask(6, Device::Cpu);
+    let o = scores
+        .softmax(-1, Kind::Float)
+        .matmul(&v)
+        .transpose(1, 2)
+        .reshape([2, 6, 32]);
+    let (wo, bo) = w(&attn.out_proj);
+    let want = o.matmul(&wo) + bo;
+    let got = attn.forward(&x, true);
+    let diff = (got - want).abs().max().double_value(&[]);
+    assert!(diff < 1e-5, "{diff}");
+}
+
+fn trainer(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(args)
+        .output()
+        .expect("run trainer");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_info_vit_b16_clip_counts_the_hf_parameters() {
+    let (ok, out, err) = trainer(&["info", "--preset", "vit-b16", "--variant", "clip", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let p = &v["params"];
+    assert_eq!(p["total"], 149_620_737);
+    assert_eq!(p["vision"], 85_799_424);
+    assert_eq!(p["text"], 63_165_952);
+    assert_eq!(p["visual_projection"], 393_216);
+    assert_eq!(p["text_projection"], 262_144);
+    assert_eq!(p["logit_scale"], 1);
+    assert_eq!(v["config"]["experts"]["variant"], "clip");
+}
+
+#[test]
+fn cli_import_clip_then_info_on_the_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    hf_tiny_clip(dir.path(), Dtype::F32);
+    let ckpt = dir.path().join("moae.safetensors");
+    let (ok, out, err) = trainer(&[
+        "import-clip",
+        "--hf",
+        dir.path().to_str().unwrap(),
+        "--preset",
+        "tiny",
+        "--variant",
+        "moae",
+        "--out",
+        ckpt.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("vision_model.encoder.layers.0.moae.out_proj.weight"),
+        "{out}"
+    );
+    assert!(out.contains("position_ids"), "{out}");
+    let (ok, out, err) = trainer(&["info", ckpt.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("variant moae") && out.contains("experts"),
+        "{out}"
+    );
+    // A bad directory is a clear error, not a panic.
+    let (ok, _, err) = trainer(&["import-clip", "--hf", "/nonexistent", "--out", "/tmp/x.st"]);
+    assert!(
+        !ok && err.contains("/nonexistent/model.safetensors"),
+        "{err}"
+    );
+}
