@@ -334,6 +334,13 @@ fn text_tower_pools_at_eot_and_is_causal() {
     assert!(model
         .encode_text(&changed)
         .allclose(&base, 1e-6, 1e-6, false));
+    // Cutting the ids after the last EOT is an optimisation: compare with a tower that sees
+    // all 77 positions (a second row with its EOT at the end forces the full length).
+    let full = ids.copy();
+    let _ = full.get(1).fill_(7);
+    let _ = full.get(1).narrow(0, 76, 1).fill_(49407);
+    let both = model.encode_text(&full);
+    assert!(both.get(0).allclose(&base.get(0), 1e-5, 1e-5, false));
     // A token before the EOT does.
     let changed = ids.copy();
     let _ = changed.narrow(1, 2, 1).fill_(500);
@@ -444,4 +451,16 @@ fn cli_import_clip_then_info_on_the_checkpoint() {
         !ok && err.contains("/nonexistent/model.safetensors"),
         "{err}"
     );
+}
+
+#[test]
+fn wrong_inputs_are_errors_not_panics() {
+    let (_c, _vs, model) = build("tiny", Variant::Clip);
+    assert!(model.check_pixels(&pixels(2, 32, 0)).is_ok());
+    let err = model.check_pixels(&pixels(2, 64, 0)).unwrap_err();
+    assert!(err.to_string().contains("[N, 3, 32, 32]"), "{err}");
+    let ids = PromptSet::default_byte_level(77).ids_tensor(Device::Cpu);
+    assert!(model.check_ids(&ids).is_ok());
+    assert!(model.check_ids(&ids.to_kind(Kind::Int)).is_err());
+    assert!(model.check_ids(&(ids + 49408)).is_err());
 }
