@@ -218,9 +218,7 @@ fn a_failed_write_leaves_the_previous_checkpoint_loadable() {
     let path = dir.path().join("latest.safetensors");
     let (cfg, vs, _m) = tiny(Variant::Clip);
     checkpoint::save(&path, &cfg, &vs, &CheckpointMeta::default()).unwrap();
-    // Make the rename fail: the target becomes a non-empty directory... of a *different* file
-    // name would not do, so instead make the directory read-only where permissions apply.
-    // Portable simulation: a leftover half-written temp file from a crashed writer.
+    // A crashed writer leaves at most a half-written temp file beside the checkpoint.
     std::fs::write(
         dir.path().join(".latest.safetensors.tmp-1-0"),
         b"half a checkpo",
