@@ -464,3 +464,37 @@ fn wrong_inputs_are_errors_not_panics() {
     assert!(model.check_ids(&ids.to_kind(Kind::Int)).is_err());
     assert!(model.check_ids(&(ids + 49408)).is_err());
 }
+
+#[test]
+fn softmoe_forward_matches_the_vmoe_formula() {
+    let (_c, vs, model) = build("tiny", Variant::SoftMoe);
+    tch::no_grad(|| {
+        for (n, mut v) in vs.variables() {
+            if n.contains("softmoe.experts") && n.contains("fc2") {
+                let _ = v.normal_(0.0, 0.2);
+            }
+            if n.ends_with("softmoe.scale") {
+                let _ = v.fill_(1.7);
+            }
+        }
+    });
+    let soft = match model.vision.layers[1].experts.as_ref().unwrap() {
+        moae_trainer::experts::ExpertModule::SoftMoe(m) => m,
+        _ => unreachable!(),
+    };
+    tch::manual_seed(6);
+    let h = Tensor::randn([2, 17, 32], (Kind::Float, Device::Cpu));
+    let got = soft.forward(&h);
+    let norm = |x: &Tensor| x / (x.square().sum_dim_intlist(-1, true, Kind::Float) + 1e-6).sqrt();
+    let logits = norm(&h).matmul(&(norm(&soft.slots) * 1.7).transpose(0, 1)); // [n, p, ms]
+    let dispatch = logits.softmax(1, Kind::Float);
+    let combine = logits.softmax(2, Kind::Float);
+    let slots = dispatch.transpose(1, 2).matmul(&h); // [n, ms, d]
+    let s = soft.slots_per_expert;
+    let ys: Vec<Tensor> = (0..4)
+        .map(|e| soft.experts[e as usize].forward(&slots.narrow(1, e * s, s)))
+        .collect();
+    let want = combine.matmul(&Tensor::cat(&ys, 1));
+    let diff = (got - want).abs().max().double_value(&[]);
+    assert!(diff < 1e-5, "{diff}");
+}
