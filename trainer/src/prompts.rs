@@ -7,7 +7,7 @@
 use crate::config::{EOT_TOKEN, SOT_TOKEN};
 use crate::model::{l2norm, MoaeClip};
 use serde::{Deserialize, Serialize};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 /// Default templates; `{}` is replaced by the class word.
 pub const DEFAULT_TEMPLATES: [&str; 3] = [
@@ -216,13 +216,6 @@ pub fn byte_level_ids(text: &str, context: usize) -> Vec<i64> {
     ids.push(EOT_TOKEN);
     ids.resize(context, EOT_TOKEN);
     ids
-}
-
-/// Ids as a [1, context] tensor (handy for tests).
-pub fn ids_row(ids: &[i64]) -> Tensor {
-    Tensor::from_slice(ids)
-        .view([1, ids.len() as i64])
-        .to_kind(Kind::Int64)
 }
 
 #[cfg(test)]
