@@ -79,11 +79,9 @@ pub fn masked_lse(z: &Tensor, mask: &Tensor) -> (Tensor, Tensor) {
 /// there are none (spec §3).
 pub fn lse_sq(z: &Tensor, mask: &Tensor) -> Tensor {
     let (lse, valid) = masked_lse(z, mask);
-    let count = valid.to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[]);
-    if count == 0 {
-        return Tensor::zeros([], (z.kind(), z.device()));
-    }
-    (lse.square() * valid.to_kind(z.kind())).sum(z.kind()) / count as f64
+    let valid = valid.to_kind(z.kind());
+    // Divide by max(N, 1) on the device: no host sync, and 0 when no row has a set.
+    (lse.square() * &valid).sum(z.kind()) / valid.sum(z.kind()).clamp_min(1.0)
 }
 
 /// Class centres (Eq. 4): `x` [n, p], `labels` [n] → (centres [2, p], present [2] bool).

@@ -211,3 +211,37 @@ fn adam_on_a_toy_batch_drives_the_total_loss_down() {
     let pred = model.classifier_logits(&img, &cls).argmax(-1, false);
     assert!(pred.equal(&y));
 }
+
+#[test]
+fn a_failed_write_leaves_the_previous_checkpoint_loadable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latest.safetensors");
+    let (cfg, vs, _m) = tiny(Variant::Clip);
+    checkpoint::save(&path, &cfg, &vs, &CheckpointMeta::default()).unwrap();
+    // A crashed writer leaves at most a half-written temp file beside the checkpoint.
+    std::fs::write(
+        dir.path().join(".latest.safetensors.tmp-1-0"),
+        b"half a checkpo",
+    )
+    .unwrap();
+    let loaded = checkpoint::load(&path, Device::Cpu).unwrap();
+    assert_eq!(loaded.config, cfg);
+    // A write whose rename fails (target is a directory) is an error naming the target, and
+    // leaves no temp file behind.
+    let blocked = dir.path().join("blocked.safetensors");
+    std::fs::create_dir(&blocked).unwrap();
+    std::fs::write(blocked.join("keep"), b"x").unwrap();
+    let err = checkpoint::save(&blocked, &cfg, &vs, &CheckpointMeta::default()).unwrap_err();
+    assert!(err.to_string().contains("blocked.safetensors"), "{err}");
+    let temps = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("blocked.safetensors.tmp")
+        })
+        .count();
+    assert_eq!(temps, 0);
+}

@@ -334,6 +334,13 @@ fn text_tower_pools_at_eot_and_is_causal() {
     assert!(model
         .encode_text(&changed)
         .allclose(&base, 1e-6, 1e-6, false));
+    // Cutting the ids after the last EOT is an optimisation: compare with a tower that sees
+    // all 77 positions (a second row with its EOT at the end forces the full length).
+    let full = ids.copy();
+    let _ = full.get(1).fill_(7);
+    let _ = full.get(1).narrow(0, 76, 1).fill_(49407);
+    let both = model.encode_text(&full);
+    assert!(both.get(0).allclose(&base.get(0), 1e-5, 1e-5, false));
     // A token before the EOT does.
     let changed = ids.copy();
     let _ = changed.narrow(1, 2, 1).fill_(500);
@@ -350,4 +357,144 @@ fn text_tower_pools_at_eot_and_is_causal() {
         1e-5,
         false
     ));
+}
+
+#[test]
+fn attention_matches_the_explicit_formula_with_causal_mask() {
+    use moae_trainer::clip::TextTower;
+    let (_c, _vs, model) = build("tiny", Variant::Clip);
+    let attn = &model.text.layers[0].self_attn;
+    tch::manual_seed(9);
+    let x = Tensor::randn([2, 6, 32], (Kind::Float, Device::Cpu));
+    let w = |l: &nn::Linear| (l.ws.transpose(0, 1), l.bs.as_ref().unwrap().shallow_clone());
+    let proj = |l: &nn::Linear| {
+        let (wt, b) = w(l);
+        x.matmul(&wt) + b
+    };
+    let heads = |t: Tensor| t.view([2, 6, 2, 16]).transpose(1, 2);
+    let (q, k, v) = (
+        heads(proj(&attn.q_proj)),
+        heads(proj(&attn.k_proj)),
+        heads(proj(&attn.v_proj)),
+    );
+    let scores = q.matmul(&k.transpose(-2, -1)) * 0.25 + TextTower::causal_mask(6, Device::Cpu);
+    let o = scores
+        .softmax(-1, Kind::Float)
+        .matmul(&v)
+        .transpose(1, 2)
+        .reshape([2, 6, 32]);
+    let (wo, bo) = w(&attn.out_proj);
+    let want = o.matmul(&wo) + bo;
+    let got = attn.forward(&x, true);
+    let diff = (got - want).abs().max().double_value(&[]);
+    assert!(diff < 1e-5, "{diff}");
+}
+
+fn trainer(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(args)
+        .output()
+        .expect("run trainer");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_info_vit_b16_clip_counts_the_hf_parameters() {
+    let (ok, out, err) = trainer(&["info", "--preset", "vit-b16", "--variant", "clip", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let p = &v["params"];
+    assert_eq!(p["total"], 149_620_737);
+    assert_eq!(p["vision"], 85_799_424);
+    assert_eq!(p["text"], 63_165_952);
+    assert_eq!(p["visual_projection"], 393_216);
+    assert_eq!(p["text_projection"], 262_144);
+    assert_eq!(p["logit_scale"], 1);
+    assert_eq!(v["config"]["experts"]["variant"], "clip");
+}
+
+#[test]
+fn cli_import_clip_then_info_on_the_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    hf_tiny_clip(dir.path(), Dtype::F32);
+    let ckpt = dir.path().join("moae.safetensors");
+    let (ok, out, err) = trainer(&[
+        "import-clip",
+        "--hf",
+        dir.path().to_str().unwrap(),
+        "--preset",
+        "tiny",
+        "--variant",
+        "moae",
+        "--out",
+        ckpt.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("vision_model.encoder.layers.0.moae.out_proj.weight"),
+        "{out}"
+    );
+    assert!(out.contains("position_ids"), "{out}");
+    let (ok, out, err) = trainer(&["info", ckpt.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("variant moae") && out.contains("experts"),
+        "{out}"
+    );
+    // A bad directory is a clear error, not a panic.
+    let (ok, _, err) = trainer(&["import-clip", "--hf", "/nonexistent", "--out", "/tmp/x.st"]);
+    assert!(
+        !ok && err.contains("/nonexistent/model.safetensors"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_inputs_are_errors_not_panics() {
+    let (_c, _vs, model) = build("tiny", Variant::Clip);
+    assert!(model.check_pixels(&pixels(2, 32, 0)).is_ok());
+    let err = model.check_pixels(&pixels(2, 64, 0)).unwrap_err();
+    assert!(err.to_string().contains("[N, 3, 32, 32]"), "{err}");
+    let ids = PromptSet::default_byte_level(77).ids_tensor(Device::Cpu);
+    assert!(model.check_ids(&ids).is_ok());
+    assert!(model.check_ids(&ids.to_kind(Kind::Int)).is_err());
+    assert!(model.check_ids(&(ids + 49408)).is_err());
+}
+
+#[test]
+fn softmoe_forward_matches_the_vmoe_formula() {
+    let (_c, vs, model) = build("tiny", Variant::SoftMoe);
+    tch::no_grad(|| {
+        for (n, mut v) in vs.variables() {
+            if n.contains("softmoe.experts") && n.contains("fc2") {
+                let _ = v.normal_(0.0, 0.2);
+            }
+            if n.ends_with("softmoe.scale") {
+                let _ = v.fill_(1.7);
+            }
+        }
+    });
+    let soft = match model.vision.layers[1].experts.as_ref().unwrap() {
+        moae_trainer::experts::ExpertModule::SoftMoe(m) => m,
+        _ => unreachable!(),
+    };
+    tch::manual_seed(6);
+    let h = Tensor::randn([2, 17, 32], (Kind::Float, Device::Cpu));
+    let got = soft.forward(&h);
+    let norm = |x: &Tensor| x / (x.square().sum_dim_intlist(-1, true, Kind::Float) + 1e-6).sqrt();
+    let logits = norm(&h).matmul(&(norm(&soft.slots) * 1.7).transpose(0, 1)); // [n, p, ms]
+    let dispatch = logits.softmax(1, Kind::Float);
+    let combine = logits.softmax(2, Kind::Float);
+    let slots = dispatch.transpose(1, 2).matmul(&h); // [n, ms, d]
+    let s = soft.slots_per_expert;
+    let ys: Vec<Tensor> = (0..4)
+        .map(|e| soft.experts[e as usize].forward(&slots.narrow(1, e * s, s)))
+        .collect();
+    let want = combine.matmul(&Tensor::cat(&ys, 1));
+    let diff = (got - want).abs().max().double_value(&[]);
+    assert!(diff < 1e-5, "{diff}");
 }
