@@ -35,11 +35,10 @@ pub fn run_bench_torch(a: &BenchTorchArgs) -> Result<()> {
     let l = checkpoint::load(&a.ckpt, Device::Cpu)
         .with_context(|| format!("loading {}", a.ckpt.display()))?;
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
-    let prompts = l
-        .meta
-        .prompts
-        .clone()
-        .unwrap_or_else(|| PromptSet::default_byte_level(l.config.text.context_length as usize));
+    let prompts =
+        l.meta.prompts.clone().unwrap_or_else(|| {
+            PromptSet::default_byte_level(l.config.text.context_length as usize)
+        });
     let s = l.config.vision.image_size;
     let x = Tensor::randn([a.batch, 3, s, s], (Kind::Float, Device::Cpu));
     let mut lat = Vec::with_capacity(a.iters);
@@ -55,7 +54,11 @@ pub fn run_bench_torch(a: &BenchTorchArgs) -> Result<()> {
         }
     });
     lat.sort_by(f64::total_cmp);
-    let (p50, p90, p99) = (percentile(&lat, 50.0), percentile(&lat, 90.0), percentile(&lat, 99.0));
+    let (p50, p90, p99) = (
+        percentile(&lat, 50.0),
+        percentile(&lat, 90.0),
+        percentile(&lat, 99.0),
+    );
     if a.json {
         println!(
             "{}",
@@ -63,7 +66,9 @@ pub fn run_bench_torch(a: &BenchTorchArgs) -> Result<()> {
                 "batch": a.batch, "threads": a.threads, "iters": a.iters})
         );
     } else {
-        println!("tch eager: load {load_ms:.1} ms, p50 {p50:.2} ms, p90 {p90:.2} ms, p99 {p99:.2} ms");
+        println!(
+            "tch eager: load {load_ms:.1} ms, p50 {p50:.2} ms, p90 {p90:.2} ms, p99 {p99:.2} ms"
+        );
     }
     Ok(())
 }

@@ -237,7 +237,10 @@ pub fn run_train(a: &TrainArgs) -> Result<TrainSummary> {
     };
     let s = train::train(&mut vs, &model, &meta, &cfg, &data, &run)?;
     if s.skipped_images > 0 {
-        eprintln!("skipped {} unreadable training images (--skip-bad)", s.skipped_images);
+        eprintln!(
+            "skipped {} unreadable training images (--skip-bad)",
+            s.skipped_images
+        );
     }
     Ok(s)
 }
@@ -268,27 +271,41 @@ pub fn score_split(
     data: &DataArgs,
     device: Device,
 ) -> Result<Vec<Scored>> {
-    let prompts = l
-        .meta
-        .prompts
-        .clone()
-        .unwrap_or_else(|| PromptSet::default_byte_level(l.config.text.context_length as usize));
+    let prompts =
+        l.meta.prompts.clone().unwrap_or_else(|| {
+            PromptSet::default_byte_level(l.config.text.context_length as usize)
+        });
     let size = l.config.vision.image_size;
-    let batches = eval_batches(samples, size as u32, batch_size, data.workers, data.skip_bad)?;
+    let batches = eval_batches(
+        samples,
+        size as u32,
+        batch_size,
+        data.workers,
+        data.skip_bad,
+    )?;
     score_batches(&l.model, &prompts.ids_tensor(device), batches, size, device)
 }
 
 pub fn write_scores(path: &Path, scored: &[Scored]) -> Result<()> {
     let mut s = String::new();
     for x in scored {
-        s.push_str(&format!("{:.8} {} {}\n", x.score, u8::from(x.attack), x.attack_type));
+        s.push_str(&format!(
+            "{:.8} {} {}\n",
+            x.score,
+            u8::from(x.attack),
+            x.attack_type
+        ));
     }
     std::fs::write(path, s).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Dev threshold → test metrics, plus files in `out` when given.
 pub fn run_eval(a: &EvalArgs) -> Result<Report> {
-    let device = if a.cpu { Device::Cpu } else { Device::cuda_if_available() };
+    let device = if a.cpu {
+        Device::Cpu
+    } else {
+        Device::cuda_if_available()
+    };
     let l = checkpoint::load(&a.ckpt, device)
         .with_context(|| format!("loading {}", a.ckpt.display()))?;
     let test = a
@@ -308,8 +325,11 @@ pub fn run_eval(a: &EvalArgs) -> Result<Report> {
             write_scores(&out.join("scores-dev.txt"), d)?;
         }
         write_scores(&out.join("scores-test.txt"), &test_scores)?;
-        std::fs::write(out.join("report.json"), serde_json::to_string_pretty(&report)?)
-            .context("writing report.json")?;
+        std::fs::write(
+            out.join("report.json"),
+            serde_json::to_string_pretty(&report)?,
+        )
+        .context("writing report.json")?;
         crate::plot::write_roc(&out.join("roc.png"), &test_scores, 640, 480)?;
         crate::plot::write_det(&out.join("det.png"), &test_scores, 640, 480)?;
     }
@@ -441,8 +461,16 @@ fn train_and_eval(
 pub fn run_protocol(a: &ProtocolArgs) -> Result<String> {
     let mut rows = Vec::new();
     for p in &a.protocols {
-        let r = train_and_eval(&a.root, p, &a.model, &a.hyper, &a.out.join(p), a.workers, a.quiet)
-            .with_context(|| format!("protocol {p}"))?;
+        let r = train_and_eval(
+            &a.root,
+            p,
+            &a.model,
+            &a.hyper,
+            &a.out.join(p),
+            a.workers,
+            a.quiet,
+        )
+        .with_context(|| format!("protocol {p}"))?;
         rows.push(Row::of(p, &r));
     }
     let p2: Vec<&Row> = rows.iter().filter(|r| r.name.starts_with("p2.")).collect();
@@ -460,7 +488,10 @@ pub fn run_protocol(a: &ProtocolArgs) -> Result<String> {
     }
     let table = format_rows("Protocols (test set, dev-EER threshold)", &rows, &extra);
     std::fs::create_dir_all(&a.out)?;
-    std::fs::write(a.out.join("protocols.json"), serde_json::to_string_pretty(&rows)?)?;
+    std::fs::write(
+        a.out.join("protocols.json"),
+        serde_json::to_string_pretty(&rows)?,
+    )?;
     std::fs::write(a.out.join("protocols.txt"), &table)?;
     Ok(table)
 }
@@ -537,7 +568,10 @@ pub fn run_ablate(a: &AblateArgs) -> Result<String> {
         &[],
     );
     std::fs::create_dir_all(&a.out)?;
-    std::fs::write(a.out.join("ablation.json"), serde_json::to_string_pretty(&rows)?)?;
+    std::fs::write(
+        a.out.join("ablation.json"),
+        serde_json::to_string_pretty(&rows)?,
+    )?;
     std::fs::write(a.out.join("ablation.txt"), &table)?;
     Ok(table)
 }

@@ -32,8 +32,9 @@ pub fn score_batches(
         for b in batches {
             let b = b.context("loading an evaluation batch")?;
             let (x, _) = crate::train::batch_tensors(&b, image_size, device)?;
-            let s: Vec<f32> = Vec::<f32>::try_from(attack_scores(model, &class_emb, &x).to_device(Device::Cpu))
-                .context("reading scores")?;
+            let s: Vec<f32> =
+                Vec::<f32>::try_from(attack_scores(model, &class_emb, &x).to_device(Device::Cpu))
+                    .context("reading scores")?;
             for (i, score) in s.into_iter().enumerate() {
                 out.push(Scored {
                     score: score as f64,

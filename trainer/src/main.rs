@@ -1,8 +1,8 @@
 //! `trainer`: the MoAE-CR command line.
 use anyhow::{bail, Context, Result};
+use clap::Args;
 use clap::{Parser, Subcommand};
 use moae_trainer::config::{ModelConfig, Variant};
-use clap::Args;
 use moae_trainer::{bench, checkpoint, cli_train, hf_import, info, metrics, plot, synth};
 use moae_trainer::{model::MoaeClip, prompts::PromptSet};
 use std::path::PathBuf;
@@ -74,13 +74,23 @@ struct InfoArgs {
 fn import_clip(a: ImportClipArgs) -> Result<()> {
     let cfg = ModelConfig::preset(&a.preset, a.variant)?;
     let imported = hf_import::import_clip(&a.hf, &cfg, Device::Cpu)?;
-    // TODO(coordinator): once `tokenizer.rs` (branch `data`) is merged, tokenize the prompts
-    // with the model's own BPE files instead of the byte-level fallback:
-    //   let tok = ClipTokenizer::from_files(&a.hf.join("vocab.json"), &a.hf.join("merges.txt"))?;
-    //   PromptSet::default_with("clip-bpe", 77, |t| Ok::<_, Error>(tok.encode_padded(t, 77)))?
+    // The prompts are tokenized once, with the checkpoint's own BPE files, and stored in the
+    // checkpoint: training and export never need the tokenizer files again.
     let ctx = cfg.text.context_length as usize;
-    let prompts = PromptSet::default_byte_level(ctx);
-    eprintln!("note: prompts tokenized with the byte-level fallback (CLIP BPE not wired yet)");
+    let (vocab, merges) = (a.hf.join("vocab.json"), a.hf.join("merges.txt"));
+    let prompts = if vocab.is_file() && merges.is_file() {
+        let tok = moae_trainer::tokenizer::ClipTokenizer::from_files(&vocab, &merges)?;
+        PromptSet::default_with("clip-bpe", ctx, |t| {
+            Ok::<_, std::convert::Infallible>(tok.encode_padded(t, ctx))
+        })?
+    } else {
+        eprintln!(
+            "warning: {} has no vocab.json + merges.txt; prompts use the byte-level fallback \
+             tokenizer, which the pretrained text tower was not trained on",
+            a.hf.display()
+        );
+        PromptSet::default_byte_level(ctx)
+    };
     hf_import::write_checkpoint(&a.out, &cfg, &imported, prompts)?;
     let r = &imported.report;
     println!(

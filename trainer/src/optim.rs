@@ -117,7 +117,9 @@ impl Adam {
                     grad.shallow_clone()
                 };
                 let _ = p.m.g_mul_scalar_(c.beta1).g_add_(&(&g * (1.0 - c.beta1)));
-                let _ = p.v.g_mul_scalar_(c.beta2).g_add_(&(&g * &g * (1.0 - c.beta2)));
+                let _ =
+                    p.v.g_mul_scalar_(c.beta2)
+                        .g_add_(&(&g * &g * (1.0 - c.beta2)));
                 let denom = (p.v.sqrt() / bc2.sqrt()) + c.eps;
                 let _ = p.tensor.g_add_(&(&p.m / denom * (-lr / bc1)));
             }
@@ -133,7 +135,10 @@ impl Adam {
         }
         let mut md = BTreeMap::new();
         md.insert(KEY_STEP.to_string(), self.step.to_string());
-        md.insert("adam.config".to_string(), serde_json::to_string(&self.cfg).unwrap_or_default());
+        md.insert(
+            "adam.config".to_string(),
+            serde_json::to_string(&self.cfg).unwrap_or_default(),
+        );
         checkpoint::save_tensors(path, &tensors, &md)
     }
 
@@ -200,7 +205,7 @@ mod tests {
         }
         // Hand computation, w: g = 3 + 0.5·w each step.
         let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
-        let mut run = |mut x: f64, grad: &dyn Fn(f64) -> f64, wd: f64, lr: f64| {
+        let run = |mut x: f64, grad: &dyn Fn(f64) -> f64, wd: f64, lr: f64| {
             let (mut m, mut v) = (0.0, 0.0);
             for t in 1..=2 {
                 let g = grad(x) + wd * x;

@@ -11,8 +11,8 @@
 //! - `train.jsonl` — one JSON object per logged step and per evaluation.
 
 use crate::checkpoint::{self, CheckpointMeta};
-use crate::data::loader::{Batch, Loader, LoaderConfig, LoaderState};
 use crate::data::lists::Sample;
+use crate::data::loader::{Batch, Loader, LoaderConfig, LoaderState};
 use crate::evaluate::{score_batches, EvalSummary};
 use crate::losses::{total_loss, LossConfig};
 use crate::model::MoaeClip;
@@ -85,7 +85,9 @@ pub fn eval_batches(
     cfg.workers = workers.max(1);
     cfg.skip_bad = skip_bad;
     let mut loader = Loader::new(samples.to_vec(), cfg)?;
-    Ok(std::iter::from_fn(move || loader.next_batch().map_err(anyhow::Error::from).transpose()))
+    Ok(std::iter::from_fn(move || {
+        loader.next_batch().map_err(anyhow::Error::from).transpose()
+    }))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -158,10 +160,9 @@ pub fn train(
     data: &TrainData,
     run: &RunOptions,
 ) -> Result<TrainSummary> {
-    let prompts = meta
-        .prompts
-        .clone()
-        .context("the initial checkpoint has no prompts (re-create it with `trainer init` or `import-clip`)")?;
+    let prompts = meta.prompts.clone().context(
+        "the initial checkpoint has no prompts (re-create it with `trainer init` or `import-clip`)",
+    )?;
     std::fs::create_dir_all(&run.out_dir)
         .with_context(|| format!("creating output directory {}", run.out_dir.display()))?;
     let latest = run.out_dir.join(LATEST);
@@ -185,7 +186,12 @@ pub fn train(
             .map(|s| serde_json::from_str(s))
             .transpose()?
             .context("--resume: the latest checkpoint has no training config")?;
-        if &stored != cfg {
+        // The step budget may grow on resume (continuing a finished run); nothing else may change.
+        if (TrainConfig {
+            steps: cfg.steps,
+            ..stored.clone()
+        }) != *cfg
+        {
             bail!(
                 "--resume: the training settings differ from the interrupted run's \
                  (stored {stored:?}); resume with the same settings or start a new output directory"
@@ -231,11 +237,9 @@ pub fn train(
         indicatif::ProgressBar::hidden()
     };
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {pos}/{len} {msg}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
     );
     bar.set_position(start);
 
@@ -262,7 +266,10 @@ pub fn train(
         });
         let total = terms.total.double_value(&[]);
         if !total.is_finite() {
-            bail!("the loss became {total} at step {}: lower the learning rate", step + 1);
+            bail!(
+                "the loss became {total} at step {}: lower the learning rate",
+                step + 1
+            );
         }
         opt.zero_grad();
         terms.total.backward();
@@ -289,15 +296,25 @@ pub fn train(
         let eval_now = cfg.eval_every > 0 && (done % cfg.eval_every == 0 || done == cfg.steps);
         if eval_now {
             if let Some(dev) = &data.dev {
-                let batches =
-                    eval_batches(dev, image_size as u32, cfg.batch_size, data.workers, data.skip_bad)?;
+                let batches = eval_batches(
+                    dev,
+                    image_size as u32,
+                    cfg.batch_size,
+                    data.workers,
+                    data.skip_bad,
+                )?;
                 let scored = score_batches(model, &ids, batches, image_size, run.device)?;
                 let s = EvalSummary::of(&scored);
                 log.write(serde_json::json!({ "step": done, "dev": s }))?;
                 bar.println(format!("step {done}: dev {}", s.one_line()));
                 if best_dev.as_ref().is_none_or(|(_, b)| s.better_than(b)) {
                     best_dev = Some((done, s));
-                    let saved = Saved { step: done, optim: None, loader: None, best: &best_dev };
+                    let saved = Saved {
+                        step: done,
+                        optim: None,
+                        loader: None,
+                        best: &best_dev,
+                    };
                     save_model(&best, vs, model, meta, &prompts, cfg, &saved)?;
                 }
             }
@@ -355,14 +372,16 @@ fn save_model(
     let mut m = meta.clone();
     m.prompts = Some(prompts.clone());
     m.step = Some(saved.step);
-    m.extra.insert(EXTRA_TRAIN.into(), serde_json::to_string(cfg)?);
+    m.extra
+        .insert(EXTRA_TRAIN.into(), serde_json::to_string(cfg)?);
     m.extra.remove(EXTRA_OPTIM);
     m.extra.remove(EXTRA_LOADER);
     if let Some(o) = saved.optim {
         m.extra.insert(EXTRA_OPTIM.into(), o.to_string());
     }
     if let Some(l) = saved.loader {
-        m.extra.insert(EXTRA_LOADER.into(), serde_json::to_string(l)?);
+        m.extra
+            .insert(EXTRA_LOADER.into(), serde_json::to_string(l)?);
     }
     if let Some(b) = saved.best {
         m.extra.insert(EXTRA_BEST.into(), serde_json::to_string(b)?);
