@@ -193,8 +193,10 @@ impl ModelConfig {
             "small" => ModelConfig {
                 preset: name.into(),
                 vision: VisionConfig {
+                    // 16-px patches: 17 tokens keep a training step at batch 32 well under a
+                    // second on two CPU cores (8-px patches, 65 tokens, cost ~4× more).
                     image_size: 64,
-                    patch_size: 8,
+                    patch_size: 16,
                     width: 128,
                     layers: 4,
                     heads: 4,

@@ -111,17 +111,19 @@ impl Adam {
                     continue;
                 }
                 let lr = if p.group == 1 { c.lr_new } else { c.lr };
-                let g = if c.weight_decay != 0.0 {
-                    &grad + &p.tensor * c.weight_decay
-                } else {
-                    grad.shallow_clone()
-                };
-                let _ = p.m.g_mul_scalar_(c.beta1).g_add_(&(&g * (1.0 - c.beta1)));
-                let _ =
-                    p.v.g_mul_scalar_(c.beta2)
-                        .g_add_(&(&g * &g * (1.0 - c.beta2)));
-                let denom = (p.v.sqrt() / bc2.sqrt()) + c.eps;
-                let _ = p.tensor.g_add_(&(&p.m / denom * (-lr / bc1)));
+                // In place wherever possible: the token embedding alone is millions of
+                // values, and temporaries dominate the step time on CPU. The gradient itself
+                // is overwritten (it is zeroed before the next backward anyway).
+                let mut g = grad;
+                if c.weight_decay != 0.0 {
+                    let _ = g.g_add_(&(&p.tensor * c.weight_decay));
+                }
+                let _ = p.m.lerp_(&g, 1.0 - c.beta1); // m = β1·m + (1−β1)·g
+                let _ = p.v.g_mul_scalar_(c.beta2);
+                let _ = p.v.addcmul_(&(&g * (1.0 - c.beta2)), &g); // v = β2·v + (1−β2)·g²
+                let mut denom = p.v.sqrt();
+                let _ = denom.g_div_scalar_(bc2.sqrt()).g_add_scalar_(c.eps);
+                let _ = p.tensor.addcdiv_(&(&p.m * (-lr / bc1)), &denom);
             }
         });
     }
@@ -189,7 +191,7 @@ mod tests {
     fn matches_the_adam_formula() {
         let vs = nn::VarStore::new(Device::Cpu);
         let w = vs.root().var("w", &[2], nn::Init::Const(1.0));
-        let b = vs.root().var("new.b", &[1], nn::Init::Const(-2.0));
+        let b = (vs.root() / "new").var("b", &[1], nn::Init::Const(-2.0));
         let cfg = AdamConfig {
             lr: 0.1,
             lr_new: 0.01,
