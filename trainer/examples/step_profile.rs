@@ -19,7 +19,11 @@ fn main() {
     let s = cfg.vision.image_size;
     let x = Tensor::randn([n, 3, s, s], (Kind::Float, Device::Cpu));
     let y = Tensor::from_slice(&(0..n).map(|i| i % 2).collect::<Vec<i64>>());
-    let mut opt = Adam::new(&vs, AdamConfig::default(), moae_trainer::experts::is_expert_param);
+    let mut opt = Adam::new(
+        &vs,
+        AdamConfig::default(),
+        moae_trainer::experts::is_expert_param,
+    );
     println!("threads {}", tch::get_num_threads());
     for it in 0..4 {
         let t0 = Instant::now();

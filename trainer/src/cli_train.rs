@@ -114,9 +114,21 @@ pub struct HyperArgs {
     /// No mixed precision on CUDA.
     #[arg(long)]
     pub no_amp: bool,
+    /// libtorch CPU threads [default: the cores left after the image-decoding workers, at
+    /// least 1]. libtorch's OpenMP threads spin while they wait; oversubscribed cores made
+    /// training ~10× slower on a loaded 2-core machine.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 impl HyperArgs {
+    /// Sets libtorch's CPU thread count for this process (see `--threads`).
+    pub fn apply_threads(&self, workers: usize) {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let n = self.threads.unwrap_or(cores.saturating_sub(workers)).max(1);
+        tch::set_num_threads(n as i32);
+    }
+
     pub fn device(&self) -> Device {
         if self.cpu {
             Device::Cpu
@@ -206,6 +218,7 @@ pub fn initial_model(
 }
 
 pub fn run_train(a: &TrainArgs) -> Result<TrainSummary> {
+    a.hyper.apply_threads(a.data.workers);
     let device = a.hyper.device();
     let (mut vs, model, meta, pretrained) = initial_model(&a.model, device, a.hyper.seed)?;
     let cfg = a.hyper.train_config(pretrained);
@@ -258,6 +271,9 @@ pub struct EvalArgs {
     pub batch_size: usize,
     #[arg(long)]
     pub cpu: bool,
+    /// libtorch CPU threads [default: as `train`].
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -301,6 +317,12 @@ pub fn write_scores(path: &Path, scored: &[Scored]) -> Result<()> {
 
 /// Dev threshold → test metrics, plus files in `out` when given.
 pub fn run_eval(a: &EvalArgs) -> Result<Report> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    tch::set_num_threads(
+        a.threads
+            .unwrap_or(cores.saturating_sub(a.data.workers))
+            .max(1) as i32,
+    );
     let device = if a.cpu {
         Device::Cpu
     } else {
@@ -452,6 +474,7 @@ fn train_and_eval(
         out: Some(out.join("eval")),
         batch_size: 64,
         cpu: hyper.cpu,
+        threads: hyper.threads,
         json: false,
     })
 }
