@@ -1,2 +1,11 @@
 //! MoAE-CR trainer: the CLIP ViT-B/16 + Mixture-of-Attack-Experts model in tch, its losses,
 //! training, evaluation and ONNX export. The spec we implement is `shared/spec/moae-cr.md`.
+pub mod checkpoint;
+pub mod clip;
+pub mod config;
+pub mod experts;
+pub mod hf_import;
+pub mod info;
+pub mod losses;
+pub mod model;
+pub mod prompts;

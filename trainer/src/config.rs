@@ -1,0 +1,402 @@
+//! Model configuration: plain data, serialised as JSON into every checkpoint (spec §1).
+//!
+//! A preset is a function returning one of these structs; nothing about the architecture is
+//! hard-coded elsewhere. [`ModelConfig::validate`] checks the invariants the model relies on.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// OpenAI CLIP image normalisation (spec §1), applied to RGB in [0, 1].
+pub const CLIP_MEAN: [f32; 3] = [0.481_454_66, 0.457_827_5, 0.408_210_73];
+pub const CLIP_STD: [f32; 3] = [0.268_629_54, 0.261_302_58, 0.275_777_11];
+
+/// CLIP's `<|startoftext|>` and `<|endoftext|>` ids in the 49408-entry vocabulary.
+pub const SOT_TOKEN: i64 = 49406;
+pub const EOT_TOKEN: i64 = 49407;
+
+/// Names of the presets [`ModelConfig::preset`] knows.
+pub const PRESETS: [&str; 3] = ["vit-b16", "small", "tiny"];
+
+/// Which expert module sits parallel to the MLP of the selected vision blocks (spec §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+#[value(rename_all = "lowercase")]
+pub enum Variant {
+    /// No expert module: plain CLIP.
+    Clip,
+    /// Soft MoE (vmoe SoftRouter) baseline.
+    #[serde(rename = "softmoe")]
+    #[value(name = "softmoe")]
+    SoftMoe,
+    /// Mixture-of-Attack-Experts.
+    Moae,
+}
+
+impl Variant {
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Clip => "clip",
+            Variant::SoftMoe => "softmoe",
+            Variant::Moae => "moae",
+        }
+    }
+
+    /// VarStore sub-path of the expert module inside a block (`…layers.{i}.<this>.…`),
+    /// `None` for `clip`.
+    pub fn module_name(self) -> Option<&'static str> {
+        match self {
+            Variant::Clip => None,
+            Variant::SoftMoe => Some("softmoe"),
+            Variant::Moae => Some("moae"),
+        }
+    }
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The vision tower (HF `CLIPVisionConfig`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisionConfig {
+    /// Square input side in pixels.
+    pub image_size: i64,
+    pub patch_size: i64,
+    /// Token width d (HF `hidden_size`).
+    pub width: i64,
+    pub layers: i64,
+    pub heads: i64,
+    /// MLP hidden width (HF `intermediate_size`).
+    pub mlp_dim: i64,
+    /// RGB normalisation the tower expects (applied to pixels in [0, 1]).
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+}
+
+impl VisionConfig {
+    /// Patches per side.
+    pub fn grid(&self) -> i64 {
+        self.image_size / self.patch_size
+    }
+
+    /// Tokens per image: the class token plus one per patch.
+    pub fn tokens(&self) -> i64 {
+        1 + self.grid() * self.grid()
+    }
+}
+
+/// The text tower (HF `CLIPTextConfig`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextConfig {
+    pub vocab_size: i64,
+    /// Context length (HF `max_position_embeddings`), 77 for CLIP.
+    pub context_length: i64,
+    pub width: i64,
+    pub layers: i64,
+    pub heads: i64,
+    pub mlp_dim: i64,
+}
+
+/// The expert module (spec §2). Ignored apart from `variant` when `variant` is `clip`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpertConfig {
+    pub variant: Variant,
+    /// m, number of experts.
+    pub num_experts: i64,
+    /// s, slots per expert; `None` = ceil(tokens / m).
+    pub slots_per_expert: Option<i64>,
+    /// H, MoAE attention heads (unused by `softmoe`).
+    pub heads: i64,
+    /// r, expert hidden width = r · (expert input width).
+    pub ratio: i64,
+    /// Vision blocks that get an expert module; `None` = all.
+    pub layers: Option<Vec<i64>>,
+}
+
+impl ExpertConfig {
+    /// The paper's defaults for `variant`: m = 4, H = 2, r = 4, s = ceil(tokens/m), all layers.
+    pub fn paper(variant: Variant) -> Self {
+        ExpertConfig {
+            variant,
+            num_experts: 4,
+            slots_per_expert: None,
+            heads: 2,
+            ratio: 4,
+            layers: None,
+        }
+    }
+}
+
+/// The whole model. Serialised as JSON into every checkpoint and ONNX file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Preset this config started from (informational; the fields below are authoritative).
+    pub preset: String,
+    pub vision: VisionConfig,
+    pub text: TextConfig,
+    pub projection_dim: i64,
+    pub experts: ExpertConfig,
+    /// Initial value of `logit_scale` (a log; used as exp()).
+    pub logit_scale_init: f64,
+    pub layer_norm_eps: f64,
+}
+
+/// A config that cannot describe a model.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("unknown preset `{0}` (known: vit-b16, small, tiny)")]
+    UnknownPreset(String),
+    #[error("invalid model config: {0}")]
+    Invalid(String),
+    #[error("model config JSON is malformed: {0}")]
+    Json(String),
+}
+
+impl ModelConfig {
+    /// A named preset with the given expert variant (the paper's expert defaults).
+    pub fn preset(name: &str, variant: Variant) -> Result<Self, ConfigError> {
+        let experts = ExpertConfig::paper(variant);
+        let cfg = match name {
+            // HF openai/clip-vit-base-patch16, exactly.
+            "vit-b16" => ModelConfig {
+                preset: name.into(),
+                vision: VisionConfig {
+                    image_size: 224,
+                    patch_size: 16,
+                    width: 768,
+                    layers: 12,
+                    heads: 12,
+                    mlp_dim: 3072,
+                    mean: CLIP_MEAN,
+                    std: CLIP_STD,
+                },
+                text: TextConfig {
+                    vocab_size: 49408,
+                    context_length: 77,
+                    width: 512,
+                    layers: 12,
+                    heads: 8,
+                    mlp_dim: 2048,
+                },
+                projection_dim: 512,
+                experts,
+                logit_scale_init: (1.0f64 / 0.07).ln(),
+                layer_norm_eps: 1e-5,
+            },
+            // CPU training in minutes. The full CLIP vocabulary is kept so that the real
+            // tokenizer (or its byte-level fallback, see `prompts`) works unchanged.
+            "small" => ModelConfig {
+                preset: name.into(),
+                vision: VisionConfig {
+                    image_size: 64,
+                    patch_size: 8,
+                    width: 128,
+                    layers: 4,
+                    heads: 4,
+                    mlp_dim: 512,
+                    mean: CLIP_MEAN,
+                    std: CLIP_STD,
+                },
+                text: TextConfig {
+                    vocab_size: 49408,
+                    context_length: 77,
+                    width: 128,
+                    layers: 2,
+                    heads: 4,
+                    mlp_dim: 512,
+                },
+                projection_dim: 128,
+                experts,
+                logit_scale_init: (1.0f64 / 0.07).ln(),
+                layer_norm_eps: 1e-5,
+            },
+            // Unit tests: a forward pass in milliseconds.
+            "tiny" => ModelConfig {
+                preset: name.into(),
+                vision: VisionConfig {
+                    image_size: 32,
+                    patch_size: 8,
+                    width: 32,
+                    layers: 2,
+                    heads: 2,
+                    mlp_dim: 64,
+                    mean: CLIP_MEAN,
+                    std: CLIP_STD,
+                },
+                text: TextConfig {
+                    vocab_size: 49408,
+                    context_length: 77,
+                    width: 32,
+                    layers: 1,
+                    heads: 2,
+                    mlp_dim: 64,
+                },
+                projection_dim: 32,
+                experts,
+                logit_scale_init: (1.0f64 / 0.07).ln(),
+                layer_norm_eps: 1e-5,
+            },
+            other => return Err(ConfigError::UnknownPreset(other.to_string())),
+        };
+        Ok(cfg)
+    }
+
+    /// s, slots per expert, resolved (ceil(tokens/m) when not set).
+    pub fn slots_per_expert(&self) -> i64 {
+        let m = self.experts.num_experts.max(1);
+        self.experts
+            .slots_per_expert
+            .unwrap_or_else(|| (self.vision.tokens() + m - 1) / m)
+    }
+
+    /// Whether vision block `layer` carries an expert module.
+    pub fn has_experts(&self, layer: i64) -> bool {
+        self.experts.variant != Variant::Clip
+            && self
+                .experts
+                .layers
+                .as_ref()
+                .is_none_or(|ls| ls.contains(&layer))
+    }
+
+    /// Checks the invariants the model relies on; every problem is listed.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut bad = Vec::new();
+        let v = &self.vision;
+        let t = &self.text;
+        let positive = [
+            ("vision.image_size", v.image_size),
+            ("vision.patch_size", v.patch_size),
+            ("vision.width", v.width),
+            ("vision.layers", v.layers),
+            ("vision.heads", v.heads),
+            ("vision.mlp_dim", v.mlp_dim),
+            ("text.vocab_size", t.vocab_size),
+            ("text.context_length", t.context_length),
+            ("text.width", t.width),
+            ("text.layers", t.layers),
+            ("text.heads", t.heads),
+            ("text.mlp_dim", t.mlp_dim),
+            ("projection_dim", self.projection_dim),
+        ];
+        for (name, val) in positive {
+            if val <= 0 {
+                bad.push(format!("{name} must be positive, is {val}"));
+            }
+        }
+        if v.patch_size > 0 && v.image_size % v.patch_size != 0 {
+            bad.push(format!(
+                "vision.image_size {} is not a multiple of patch_size {}",
+                v.image_size, v.patch_size
+            ));
+        }
+        if v.heads > 0 && v.width % v.heads != 0 {
+            bad.push(format!("vision.width {} not divisible by heads {}", v.width, v.heads));
+        }
+        if t.heads > 0 && t.width % t.heads != 0 {
+            bad.push(format!("text.width {} not divisible by heads {}", t.width, t.heads));
+        }
+        if !(self.layer_norm_eps > 0.0) {
+            bad.push(format!("layer_norm_eps must be positive, is {}", self.layer_norm_eps));
+        }
+        if !self.logit_scale_init.is_finite() {
+            bad.push("logit_scale_init must be finite".into());
+        }
+        let e = &self.experts;
+        if e.variant != Variant::Clip {
+            if e.num_experts <= 0 {
+                bad.push(format!("experts.num_experts must be positive, is {}", e.num_experts));
+            }
+            if let Some(s) = e.slots_per_expert {
+                if s <= 0 {
+                    bad.push(format!("experts.slots_per_expert must be positive, is {s}"));
+                }
+            }
+            if e.ratio <= 0 {
+                bad.push(format!("experts.ratio must be positive, is {}", e.ratio));
+            }
+            if e.variant == Variant::Moae && (e.heads <= 0 || v.width % e.heads != 0) {
+                bad.push(format!(
+                    "experts.heads {} must be positive and divide vision.width {}",
+                    e.heads, v.width
+                ));
+            }
+            if let Some(ls) = &e.layers {
+                for &l in ls {
+                    if l < 0 || l >= v.layers {
+                        bad.push(format!(
+                            "experts.layers contains {l}, outside 0..{}",
+                            v.layers
+                        ));
+                    }
+                }
+            }
+        }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(bad.join("; ")))
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("ModelConfig serialises")
+    }
+
+    /// Parses and validates.
+    pub fn from_json(s: &str) -> Result<Self, ConfigError> {
+        let cfg: ModelConfig =
+            serde_json::from_str(s).map_err(|e| ConfigError::Json(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_validate_and_round_trip_json() {
+        for name in PRESETS {
+            for variant in [Variant::Clip, Variant::SoftMoe, Variant::Moae] {
+                let cfg = ModelConfig::preset(name, variant).unwrap();
+                cfg.validate().unwrap();
+                assert_eq!(ModelConfig::from_json(&cfg.to_json()).unwrap(), cfg);
+            }
+        }
+        assert!(matches!(
+            ModelConfig::preset("vit-h14", Variant::Clip),
+            Err(ConfigError::UnknownPreset(_))
+        ));
+    }
+
+    #[test]
+    fn variant_names_are_lowercase_in_json() {
+        assert_eq!(serde_json::to_string(&Variant::SoftMoe).unwrap(), "\"softmoe\"");
+        assert_eq!(serde_json::to_string(&Variant::Moae).unwrap(), "\"moae\"");
+        let v: Variant = serde_json::from_str("\"clip\"").unwrap();
+        assert_eq!(v, Variant::Clip);
+    }
+
+    #[test]
+    fn slots_default_to_ceil_tokens_over_experts() {
+        let cfg = ModelConfig::preset("vit-b16", Variant::Moae).unwrap();
+        assert_eq!(cfg.vision.tokens(), 197);
+        assert_eq!(cfg.slots_per_expert(), 50);
+    }
+
+    #[test]
+    fn invalid_configs_list_every_problem() {
+        let mut cfg = ModelConfig::preset("tiny", Variant::Moae).unwrap();
+        cfg.vision.patch_size = 7;
+        cfg.experts.heads = 3;
+        cfg.experts.layers = Some(vec![5]);
+        let err = cfg.validate().unwrap_err().to_string();
+        assert!(err.contains("patch_size"), "{err}");
+        assert!(err.contains("experts.heads"), "{err}");
+        assert!(err.contains("contains 5"), "{err}");
+    }
+}

@@ -1,0 +1,87 @@
+//! The MoAE-CR model: HF-named CLIP towers, the expert modules and the projections (spec §1–2, §4).
+
+use crate::clip::{TextTower, VisionTower};
+use crate::config::ModelConfig;
+use tch::nn::{self, Module};
+use tch::Tensor;
+
+/// CLIP + expert modules. All parameters live in the `VarStore` behind the `nn::Path` given to
+/// [`MoaeClip::new`], named as in HF `CLIPModel` (`vision_model.*`, `text_model.*`,
+/// `visual_projection.weight`, `text_projection.weight`, `logit_scale`), expert modules under
+/// `vision_model.encoder.layers.{i}.{moae|softmoe}.*` in optimiser group 1 (all others group 0).
+#[derive(Debug)]
+pub struct MoaeClip {
+    pub cfg: ModelConfig,
+    pub vision: VisionTower,
+    pub text: TextTower,
+    /// `visual_projection.weight` [proj, vision width], no bias.
+    pub visual_projection: nn::Linear,
+    /// `text_projection.weight` [proj, text width], no bias.
+    pub text_projection: nn::Linear,
+    /// `logit_scale` [], a log (used as exp()).
+    pub logit_scale: Tensor,
+}
+
+impl MoaeClip {
+    /// Builds the model with fresh (HF-style) initialisation. `p` should be a VarStore root so
+    /// that names equal HF names. The config must be valid ([`ModelConfig::validate`]).
+    pub fn new(p: &nn::Path, cfg: &ModelConfig) -> Self {
+        let dv = cfg.vision.width;
+        let dt = cfg.text.width;
+        let proj = cfg.projection_dim;
+        MoaeClip {
+            cfg: cfg.clone(),
+            vision: VisionTower::new(p / "vision_model", cfg),
+            text: TextTower::new(p / "text_model", cfg),
+            visual_projection: crate::clip::linear(
+                p / "visual_projection",
+                dv,
+                proj,
+                (dv as f64).powf(-0.5),
+                false,
+            ),
+            text_projection: crate::clip::linear(
+                p / "text_projection",
+                dt,
+                proj,
+                (dt as f64).powf(-0.5),
+                false,
+            ),
+            logit_scale: p.var("logit_scale", &[], nn::Init::Const(cfg.logit_scale_init)),
+        }
+    }
+
+    /// Projected image features, **not** normalised: pixels [N, 3, S, S] (CLIP-normalised)
+    /// → [N, proj]. `train` is accepted for API stability; CLIP has no dropout, so it does
+    /// not change the math.
+    pub fn encode_image(&self, pixels: &Tensor, train: bool) -> Tensor {
+        let _ = train;
+        self.visual_projection.forward(&self.vision.forward(pixels))
+    }
+
+    /// Projected text features, not normalised: ids [B, t] int64 → [B, proj].
+    pub fn encode_text(&self, ids: &Tensor) -> Tensor {
+        self.text_projection.forward(&self.text.forward(ids))
+    }
+
+    /// The `logit_scale` parameter (a log).
+    pub fn logit_scale(&self) -> &Tensor {
+        &self.logit_scale
+    }
+
+    /// Zero-shot classifier logits [N, C] = exp(logit_scale) · norm(img) · norm(class_emb)ᵀ,
+    /// `img` [N, proj] (raw image features), `class_emb` [C, proj].
+    pub fn classifier_logits(&self, img: &Tensor, class_emb: &Tensor) -> Tensor {
+        classifier_logits(img, class_emb, &self.logit_scale)
+    }
+}
+
+/// Row-wise l2 normalisation over the last axis (like `F.normalize`, eps 1e-12).
+pub fn l2norm(x: &Tensor) -> Tensor {
+    x / x.norm_scalaropt_dim(2, [-1i64].as_slice(), true).clamp_min(1e-12)
+}
+
+/// `exp(logit_scale) · norm(img) · norm(class_emb)ᵀ` → [N, C].
+pub fn classifier_logits(img: &Tensor, class_emb: &Tensor, logit_scale: &Tensor) -> Tensor {
+    l2norm(img).matmul(&l2norm(class_emb).transpose(0, 1)) * logit_scale.exp()
+}
