@@ -7,5 +7,7 @@ pub mod experts;
 pub mod hf_import;
 pub mod info;
 pub mod losses;
+pub mod metrics;
 pub mod model;
 pub mod prompts;
+pub mod tokenizer;
