@@ -81,7 +81,11 @@ fn list(label: &str, items: &[String]) -> Option<String> {
     if items.is_empty() {
         return None;
     }
-    let mut s = format!("{label} {}: {}", items.len(), items[..items.len().min(SHOW)].join(", "));
+    let mut s = format!(
+        "{label} {}: {}",
+        items.len(),
+        items[..items.len().min(SHOW)].join(", ")
+    );
     if items.len() > SHOW {
         s.push_str(&format!(", … and {} more", items.len() - SHOW));
     }
@@ -171,7 +175,8 @@ impl Bytes {
         let t = t.detach().to_device(Device::Cpu).contiguous();
         let numel = t.numel();
         let mut data = vec![0u8; numel * kind.elt_size_in_bytes()];
-        t.f_copy_data_u8(&mut data, numel).map_err(|e| bad(e.to_string()))?;
+        t.f_copy_data_u8(&mut data, numel)
+            .map_err(|e| bad(e.to_string()))?;
         let shape = t.size().iter().map(|&d| d as usize).collect();
         Ok(Bytes { dtype, shape, data })
     }
@@ -192,7 +197,9 @@ impl View for &Bytes {
     }
 }
 
-fn content_hash<'a>(items: impl Iterator<Item = (&'a str, Dtype, &'a [usize], &'a [u8])>) -> String {
+fn content_hash<'a>(
+    items: impl Iterator<Item = (&'a str, Dtype, &'a [usize], &'a [u8])>,
+) -> String {
     let mut sorted: Vec<_> = items.collect();
     sorted.sort_by(|a, b| a.0.cmp(b.0));
     let mut h = Sha256::new();
@@ -250,17 +257,22 @@ pub fn save_tensors(
         .iter()
         .map(|(n, t)| Ok((n.clone(), Bytes::of(n, t, path)?)))
         .collect::<Result<_, CheckpointError>>()?;
-    let mut info: HashMap<String, String> =
-        metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut info: HashMap<String, String> = metadata
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let hash = content_hash(
-        bytes.iter().map(|(n, b)| (n.as_str(), b.dtype, b.shape.as_slice(), b.data.as_slice())),
+        bytes
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.dtype, b.shape.as_slice(), b.data.as_slice())),
     );
     info.insert(KEY_SHA.into(), hash);
-    let buf = safetensors::tensor::serialize(bytes.iter().map(|(n, b)| (n.as_str(), b)), Some(info))
-        .map_err(|e| CheckpointError::Corrupt {
-            path: path.to_path_buf(),
-            why: format!("cannot serialise: {e}"),
-        })?;
+    let buf =
+        safetensors::tensor::serialize(bytes.iter().map(|(n, b)| (n.as_str(), b)), Some(info))
+            .map_err(|e| CheckpointError::Corrupt {
+                path: path.to_path_buf(),
+                why: format!("cannot serialise: {e}"),
+            })?;
     drop(bytes);
     write_atomic(path, &buf)
 }
@@ -297,7 +309,11 @@ pub(crate) fn parse_tensors(
     let mut views: Vec<(String, TensorView)> = st.tensors();
     views.sort_by(|a, b| a.0.cmp(&b.0));
     if let Some(want) = metadata.get(KEY_SHA) {
-        let got = content_hash(views.iter().map(|(n, v)| (n.as_str(), v.dtype(), v.shape(), v.data())));
+        let got = content_hash(
+            views
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.dtype(), v.shape(), v.data())),
+        );
         if &got != want {
             return Err(corrupt(
                 "content checksum mismatch (the file was modified or damaged)".into(),
@@ -360,13 +376,17 @@ pub fn copy_into(
         .filter(|n| !given.contains_key(n.as_str()) && !may_be_missing(n))
         .cloned()
         .collect();
-    let mut unexpected: Vec<String> =
-        given.keys().filter(|n| !vars.contains_key(**n)).map(|n| n.to_string()).collect();
+    let mut unexpected: Vec<String> = given
+        .keys()
+        .filter(|n| !vars.contains_key(**n))
+        .map(|n| n.to_string())
+        .collect();
     let mut shapes: Vec<String> = vars
         .iter()
         .filter_map(|(n, v)| {
             let t = given.get(n.as_str())?;
-            (t.size() != v.size()).then(|| format!("{n}: file {:?} vs model {:?}", t.size(), v.size()))
+            (t.size() != v.size())
+                .then(|| format!("{n}: file {:?} vs model {:?}", t.size(), v.size()))
         })
         .collect();
     missing.sort();
@@ -385,13 +405,12 @@ pub fn copy_into(
             let Some(src) = given.get(name.as_str()) else {
                 continue;
             };
-            var.f_copy_(&src.to_kind(var.kind()).to_device(var.device())).map_err(|e| {
-                CheckpointError::Tensor {
+            var.f_copy_(&src.to_kind(var.kind()).to_device(var.device()))
+                .map_err(|e| CheckpointError::Tensor {
                     path: path.to_path_buf(),
                     name: name.clone(),
                     why: e.to_string(),
-                }
-            })?;
+                })?;
         }
         Ok(())
     })

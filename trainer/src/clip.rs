@@ -224,8 +224,15 @@ impl VisionTower {
     pub fn embed(&self, pixels: &Tensor) -> Tensor {
         let n = pixels.size()[0];
         let d = self.cfg.width;
-        let patches = self.patch_embedding.forward(pixels).flatten(2, 3).transpose(1, 2);
-        let cls = self.class_embedding.view([1, 1, d]).expand([n, 1, d], false);
+        let patches = self
+            .patch_embedding
+            .forward(pixels)
+            .flatten(2, 3)
+            .transpose(1, 2);
+        let cls = self
+            .class_embedding
+            .view([1, 1, d])
+            .expand([n, 1, d], false);
         let x = Tensor::cat(&[cls, patches], 1) + &self.position_embedding;
         self.pre_layrnorm.forward(&x)
     }
@@ -297,7 +304,11 @@ impl TextTower {
         for layer in &self.layers {
             x = layer.forward(&x, Some(&mask));
         }
-        let eot = ids.argmax(-1, false).view([b, 1, 1]).expand([b, 1, d], false);
-        self.final_layer_norm.forward(&x.gather(1, &eot, false).squeeze_dim(1))
+        let eot = ids
+            .argmax(-1, false)
+            .view([b, 1, 1])
+            .expand([b, 1, d], false);
+        self.final_layer_norm
+            .forward(&x.gather(1, &eot, false).squeeze_dim(1))
     }
 }

@@ -293,13 +293,22 @@ impl ModelConfig {
             ));
         }
         if v.heads > 0 && v.width % v.heads != 0 {
-            bad.push(format!("vision.width {} not divisible by heads {}", v.width, v.heads));
+            bad.push(format!(
+                "vision.width {} not divisible by heads {}",
+                v.width, v.heads
+            ));
         }
         if t.heads > 0 && t.width % t.heads != 0 {
-            bad.push(format!("text.width {} not divisible by heads {}", t.width, t.heads));
+            bad.push(format!(
+                "text.width {} not divisible by heads {}",
+                t.width, t.heads
+            ));
         }
         if !(self.layer_norm_eps > 0.0) {
-            bad.push(format!("layer_norm_eps must be positive, is {}", self.layer_norm_eps));
+            bad.push(format!(
+                "layer_norm_eps must be positive, is {}",
+                self.layer_norm_eps
+            ));
         }
         if !self.logit_scale_init.is_finite() {
             bad.push("logit_scale_init must be finite".into());
@@ -307,7 +316,10 @@ impl ModelConfig {
         let e = &self.experts;
         if e.variant != Variant::Clip {
             if e.num_experts <= 0 {
-                bad.push(format!("experts.num_experts must be positive, is {}", e.num_experts));
+                bad.push(format!(
+                    "experts.num_experts must be positive, is {}",
+                    e.num_experts
+                ));
             }
             if let Some(s) = e.slots_per_expert {
                 if s <= 0 {
@@ -375,7 +387,10 @@ mod tests {
 
     #[test]
     fn variant_names_are_lowercase_in_json() {
-        assert_eq!(serde_json::to_string(&Variant::SoftMoe).unwrap(), "\"softmoe\"");
+        assert_eq!(
+            serde_json::to_string(&Variant::SoftMoe).unwrap(),
+            "\"softmoe\""
+        );
         assert_eq!(serde_json::to_string(&Variant::Moae).unwrap(), "\"moae\"");
         let v: Variant = serde_json::from_str("\"clip\"").unwrap();
         assert_eq!(v, Variant::Clip);

@@ -49,8 +49,9 @@ pub fn load_hf_tensors(
     named: Vec<(String, Tensor)>,
 ) -> Result<ImportReport, CheckpointError> {
     let vars = vs.variables();
-    let (buffers, named): (Vec<_>, Vec<_>) =
-        named.into_iter().partition(|(n, _)| is_known_buffer(n) && !vars.contains_key(n));
+    let (buffers, named): (Vec<_>, Vec<_>) = named
+        .into_iter()
+        .partition(|(n, _)| is_known_buffer(n) && !vars.contains_key(n));
     let given: HashMap<&str, &Tensor> = named.iter().map(|(n, t)| (n.as_str(), t)).collect();
     let mut new_params: Vec<String> = vars
         .keys()
@@ -72,7 +73,11 @@ pub fn load_hf_tensors(
 /// Reads `DIR/model.safetensors` and builds the model of `cfg` with the HF weights; the
 /// expert modules keep their initialisation (MoAE's W_o = 0, so the result computes exactly
 /// the HF CLIP).
-pub fn import_clip(hf_dir: &Path, cfg: &ModelConfig, device: Device) -> Result<Imported, CheckpointError> {
+pub fn import_clip(
+    hf_dir: &Path,
+    cfg: &ModelConfig,
+    device: Device,
+) -> Result<Imported, CheckpointError> {
     let path: PathBuf = hf_dir.join(HF_WEIGHTS);
     if !path.is_file() {
         return Err(CheckpointError::Io {

@@ -86,7 +86,10 @@ pub fn vision_macs(cfg: &ModelConfig) -> Macs {
         Variant::Moae => {
             let dh = d / e.heads;
             // Φ·W_q; h·W_k, h·W_v; logits; dispatch; experts on H·m·s slots; combine; W_o.
-            ms * d * d + 2 * t * d * d + ms * t * d + ms * t * d
+            ms * d * d
+                + 2 * t * d * d
+                + ms * t * d
+                + ms * t * d
                 + e.heads * ms * 2 * dh * e.ratio * dh
                 + t * ms * d
                 + t * d * d
@@ -174,7 +177,11 @@ impl Info {
                 s.push_str(&format!("  {name:<18} {:>15}\n", group_digits(n)));
             }
         }
-        s.push_str(&format!("  {:<18} {:>15}\n", "total", group_digits(p.total)));
+        s.push_str(&format!(
+            "  {:<18} {:>15}\n",
+            "total",
+            group_digits(p.total)
+        ));
         s.push_str("\nMACs per image (vision forward + projection; matmuls and convolutions)\n");
         let rows = [
             ("patch embedding", m.patch_embedding),

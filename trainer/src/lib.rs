@@ -4,6 +4,7 @@ pub mod checkpoint;
 pub mod clip;
 pub mod config;
 pub mod experts;
+pub mod export;
 pub mod hf_import;
 pub mod info;
 pub mod losses;

@@ -63,7 +63,10 @@ pub fn masked_lse(z: &Tensor, mask: &Tensor) -> (Tensor, Tensor) {
     let valid = mask.any_dim(-1, false);
     let neg_inf = Tensor::full([], f64::NEG_INFINITY, (z.kind(), z.device()));
     // The max cancels in the gradient, so it is taken detached; empty rows use 0.
-    let m = z.detach().where_self(mask, &neg_inf).amax([-1i64].as_slice(), true);
+    let m = z
+        .detach()
+        .where_self(mask, &neg_inf)
+        .amax([-1i64].as_slice(), true);
     let m = m.where_self(&valid.unsqueeze(-1), &m.zeros_like());
     // Masked-off entries are replaced by the max before exp, so they can never overflow.
     let shifted = (z.where_self(mask, &m) - &m).exp() * mask.to_kind(z.kind());
@@ -143,16 +146,14 @@ pub fn ce_loss(
     form: CeForm,
 ) -> Tensor {
     match form {
-        CeForm::Classifier => classifier_logits(img, class_emb, logit_scale).cross_entropy_loss::<
-            Tensor,
-        >(
-            labels, None, Reduction::Mean, -100, 0.0
-        ),
+        CeForm::Classifier => classifier_logits(img, class_emb, logit_scale)
+            .cross_entropy_loss::<Tensor>(labels, None, Reduction::Mean, -100, 0.0),
         CeForm::Symmetric => {
             let txt = class_emb.index_select(0, labels);
             let logits = classifier_logits(img, &txt, logit_scale); // [N, N]
             let target = Tensor::arange(img.size()[0], (Kind::Int64, img.device()));
-            let i2t = logits.cross_entropy_loss::<Tensor>(&target, None, Reduction::Mean, -100, 0.0);
+            let i2t =
+                logits.cross_entropy_loss::<Tensor>(&target, None, Reduction::Mean, -100, 0.0);
             let t2i = logits.transpose(0, 1).cross_entropy_loss::<Tensor>(
                 &target,
                 None,

@@ -6,8 +6,14 @@ use moae_trainer::{checkpoint, hf_import, info, model::MoaeClip, prompts::Prompt
 use std::path::PathBuf;
 use tch::{nn, Device};
 
+mod export_cmd;
+
 #[derive(Parser)]
-#[command(name = "trainer", version, about = "MoAE-CR face anti-spoofing: model, training, export")]
+#[command(
+    name = "trainer",
+    version,
+    about = "MoAE-CR face anti-spoofing: model, training, export"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -20,6 +26,8 @@ enum Command {
     ImportClip(ImportClipArgs),
     /// Show a model's config, parameter counts per part and MACs per image.
     Info(InfoArgs),
+    /// Export a checkpoint to the ONNX file the SDK serves (and optionally a Triton entry).
+    Export(export_cmd::ExportArgs),
 }
 
 #[derive(clap::Args)]
@@ -61,9 +69,17 @@ fn import_clip(a: ImportClipArgs) -> Result<()> {
     eprintln!("note: prompts tokenized with the byte-level fallback (CLIP BPE not wired yet)");
     hf_import::write_checkpoint(&a.out, &cfg, &imported, prompts)?;
     let r = &imported.report;
-    println!("loaded {} tensors from {}", r.loaded, a.hf.join(hf_import::HF_WEIGHTS).display());
+    println!(
+        "loaded {} tensors from {}",
+        r.loaded,
+        a.hf.join(hf_import::HF_WEIGHTS).display()
+    );
     if !r.ignored_buffers.is_empty() {
-        println!("ignored {} buffers: {}", r.ignored_buffers.len(), r.ignored_buffers.join(", "));
+        println!(
+            "ignored {} buffers: {}",
+            r.ignored_buffers.len(),
+            r.ignored_buffers.join(", ")
+        );
     }
     println!("new parameters ({}):", r.new_params.len());
     for n in &r.new_params {
@@ -100,5 +116,6 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::ImportClip(a) => import_clip(a),
         Command::Info(a) => show_info(a),
+        Command::Export(a) => export_cmd::run(a),
     }
 }

@@ -78,7 +78,9 @@ impl MoaeClip {
 
 /// Row-wise l2 normalisation over the last axis (like `F.normalize`, eps 1e-12).
 pub fn l2norm(x: &Tensor) -> Tensor {
-    x / x.norm_scalaropt_dim(2, [-1i64].as_slice(), true).clamp_min(1e-12)
+    x / x
+        .norm_scalaropt_dim(2, [-1i64].as_slice(), true)
+        .clamp_min(1e-12)
 }
 
 /// `exp(logit_scale) · norm(img) · norm(class_emb)ᵀ` → [N, C].

@@ -30,7 +30,11 @@ pub enum PromptError {
     #[error("tokenizing prompt {text:?} failed: {why}")]
     Tokenize { text: String, why: String },
     #[error("prompt {text:?} tokenized to {got} ids, expected the context length {want}")]
-    Length { text: String, got: usize, want: usize },
+    Length {
+        text: String,
+        got: usize,
+        want: usize,
+    },
 }
 
 /// The class prompts and their token ids, as stored in a checkpoint.
@@ -124,8 +128,14 @@ impl PromptSet {
     pub fn ids_tensor(&self, device: Device) -> Tensor {
         let rows = self.ids.len() as i64;
         let flat: Vec<i64> = self.ids.iter().flatten().copied().collect();
-        let ctx = if rows == 0 { 0 } else { flat.len() as i64 / rows };
-        Tensor::from_slice(&flat).view([rows, ctx]).to_device(device)
+        let ctx = if rows == 0 {
+            0
+        } else {
+            flat.len() as i64 / rows
+        };
+        Tensor::from_slice(&flat)
+            .view([rows, ctx])
+            .to_device(device)
     }
 }
 
@@ -209,7 +219,9 @@ pub fn byte_level_ids(text: &str, context: usize) -> Vec<i64> {
 
 /// Ids as a [1, context] tensor (handy for tests).
 pub fn ids_row(ids: &[i64]) -> Tensor {
-    Tensor::from_slice(ids).view([1, ids.len() as i64]).to_kind(Kind::Int64)
+    Tensor::from_slice(ids)
+        .view([1, ids.len() as i64])
+        .to_kind(Kind::Int64)
 }
 
 #[cfg(test)]
@@ -220,7 +232,10 @@ mod tests {
     fn byte_level_ids_follow_clip_base_vocab() {
         let ids = byte_level_ids("A b!", 8);
         // 'a' is entry 64 in bytes_to_unicode order ('!' = 0 … '~' = 93), '</w>' adds 256.
-        assert_eq!(ids, vec![SOT_TOKEN, 64 + 256, 65 + 256, 256, EOT_TOKEN, 0, 0, 0]);
+        assert_eq!(
+            ids,
+            vec![SOT_TOKEN, 64 + 256, 65 + 256, 256, EOT_TOKEN, 0, 0, 0]
+        );
         let long = byte_level_ids(&"x".repeat(200), 77);
         assert_eq!(long.len(), 77);
         assert_eq!(long[76], EOT_TOKEN);
@@ -230,8 +245,14 @@ mod tests {
     fn default_prompts_are_class_major() {
         let p = PromptSet::default_byte_level(77);
         assert_eq!(p.ids.len(), 12);
-        assert_eq!(p.ids[0], byte_level_ids("This is an image of a live face", 77));
-        assert_eq!(p.ids[6], byte_level_ids("This is an image of a fake face", 77));
+        assert_eq!(
+            p.ids[0],
+            byte_level_ids("This is an image of a live face", 77)
+        );
+        assert_eq!(
+            p.ids[6],
+            byte_level_ids("This is an image of a fake face", 77)
+        );
         assert_eq!(p.ids_tensor(Device::Cpu).size(), vec![12, 77]);
     }
 
