@@ -22,6 +22,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use tch::{nn, Device, Kind, Tensor};
 
 pub const FORMAT: &str = "moae-checkpoint/1";
@@ -214,7 +215,10 @@ fn content_hash<'a>(
 }
 
 /// Writes `bytes` to `path` atomically: temp file beside it, fsync, rename, fsync the directory.
+/// On any failure (full disk, permissions, …) the temp file is removed, the previous file at
+/// `path` is untouched, and the error names `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -228,13 +232,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
         })?
         .to_string_lossy()
         .into_owned();
-    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".{file_name}.tmp-{}-{unique}", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(io_err("creating", &tmp))?;
-        f.write_all(bytes).map_err(io_err("writing", &tmp))?;
-        f.sync_all().map_err(io_err("syncing", &tmp))?;
+        let mut f =
+            std::fs::File::create(&tmp).map_err(io_err("creating a temp file for", path))?;
+        f.write_all(bytes).map_err(io_err("writing", path))?;
+        f.sync_all().map_err(io_err("syncing", path))?;
         drop(f);
-        std::fs::rename(&tmp, path).map_err(io_err("renaming into place", path))?;
+        std::fs::rename(&tmp, path).map_err(io_err("renaming the temp file onto", path))?;
         // Persist the rename itself; not every platform can open a directory, so best effort.
         if let Ok(d) = std::fs::File::open(&dir) {
             let _ = d.sync_all();

@@ -6,8 +6,11 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// OpenAI CLIP image normalisation (spec §1), applied to RGB in [0, 1].
+/// OpenAI CLIP image normalisation (spec §1), applied to RGB in [0, 1]; OpenAI's digits, kept
+/// verbatim.
+#[allow(clippy::excessive_precision)]
 pub const CLIP_MEAN: [f32; 3] = [0.481_454_66, 0.457_827_5, 0.408_210_73];
+#[allow(clippy::excessive_precision)]
 pub const CLIP_STD: [f32; 3] = [0.268_629_54, 0.261_302_58, 0.275_777_11];
 
 /// CLIP's `<|startoftext|>` and `<|endoftext|>` ids in the 49408-entry vocabulary.
@@ -304,7 +307,7 @@ impl ModelConfig {
                 t.width, t.heads
             ));
         }
-        if !(self.layer_norm_eps > 0.0) {
+        if self.layer_norm_eps.is_nan() || self.layer_norm_eps <= 0.0 {
             bad.push(format!(
                 "layer_norm_eps must be positive, is {}",
                 self.layer_norm_eps

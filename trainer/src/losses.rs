@@ -79,11 +79,9 @@ pub fn masked_lse(z: &Tensor, mask: &Tensor) -> (Tensor, Tensor) {
 /// there are none (spec §3).
 pub fn lse_sq(z: &Tensor, mask: &Tensor) -> Tensor {
     let (lse, valid) = masked_lse(z, mask);
-    let count = valid.to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[]);
-    if count == 0 {
-        return Tensor::zeros([], (z.kind(), z.device()));
-    }
-    (lse.square() * valid.to_kind(z.kind())).sum(z.kind()) / count as f64
+    let valid = valid.to_kind(z.kind());
+    // Divide by max(N, 1) on the device: no host sync, and 0 when no row has a set.
+    (lse.square() * &valid).sum(z.kind()) / valid.sum(z.kind()).clamp_min(1.0)
 }
 
 /// Class centres (Eq. 4): `x` [n, p], `labels` [n] → (centres [2, p], present [2] bool).
@@ -188,5 +186,257 @@ pub fn total_loss(
         cdm_att,
         cdm_rep,
         total,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::needless_range_loop)] // index loops mirror the formulas
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    const P: usize = 3;
+    // A hand-built batch: two rows per class, 3 features; centres (1.5, 0.5, 0.5) and
+    // (0.5, 1.5, 1) whose scaled similarity 2/sqrt(3) exceeds the margin 0.5.
+    const X: [[f64; P]; 4] = [
+        [2.0, 0.0, 1.0],
+        [1.0, 1.0, 0.0],
+        [0.0, 2.0, 1.0],
+        [1.0, 1.0, 1.0],
+    ];
+    const Y: [i64; 4] = [0, 0, 1, 1];
+
+    fn x_tensor(rows: &[[f64; P]]) -> Tensor {
+        let flat: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
+        Tensor::from_slice(&flat).view([rows.len() as i64, P as i64])
+    }
+
+    fn labels(y: &[i64]) -> Tensor {
+        Tensor::from_slice(y)
+    }
+
+    fn centres(x: &[[f64; P]], y: &[i64]) -> [[f64; P]; 2] {
+        let mut c = [[0.0; P]; 2];
+        for k in 0..2 {
+            let rows: Vec<_> = x.iter().zip(y).filter(|(_, &l)| l == k as i64).collect();
+            for (r, _) in &rows {
+                for j in 0..P {
+                    c[k][j] += r[j] / rows.len() as f64;
+                }
+            }
+        }
+        c
+    }
+
+    fn dot(a: &[f64], b: &[f64]) -> f64 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    fn val(t: &Tensor) -> f64 {
+        t.double_value(&[])
+    }
+
+    #[test]
+    fn lse_sq_equals_naive_log_sum_exp() {
+        tch::manual_seed(0);
+        let z = Tensor::randn([5, 7], (Kind::Float, Device::Cpu)) * 3.0;
+        let mask = Tensor::rand([5, 7], (Kind::Float, Device::Cpu)).gt(0.4);
+        let _ = mask.get(2).fill_(0); // one empty row: no term
+        let zv: Vec<Vec<f64>> = Vec::try_from(z.to_kind(Kind::Double)).unwrap();
+        let mv: Vec<Vec<bool>> = Vec::try_from(&mask).unwrap();
+        let (mut sum, mut rows) = (0.0, 0);
+        for (zr, mr) in zv.iter().zip(&mv) {
+            let s: f64 = zr
+                .iter()
+                .zip(mr)
+                .filter(|(_, &m)| m)
+                .map(|(z, _)| z.exp())
+                .sum();
+            if mr.iter().any(|&m| m) {
+                sum += s.ln().powi(2);
+                rows += 1;
+            }
+        }
+        let want = sum / rows as f64;
+        assert!((val(&lse_sq(&z, &mask)) - want).abs() < 1e-4 * want.max(1.0));
+        // No row at all → 0.
+        let none = mask.zeros_like();
+        assert_eq!(val(&lse_sq(&z, &none)), 0.0);
+    }
+
+    #[test]
+    fn lse_does_not_overflow() {
+        let z = Tensor::from_slice(&[1e30f32, 1e30, -1e30]).view([1, 3]);
+        let mask = z.ones_like().to_kind(Kind::Bool);
+        let (lse, _) = masked_lse(&z, &mask);
+        let v = val(&lse.squeeze());
+        assert!((v - 1e30).abs() / 1e30 < 1e-6, "{v}");
+    }
+
+    #[test]
+    fn dm_equals_direct_computation() {
+        let c = centres(&X, &Y);
+        let q = (dot(&c[0], &c[1]) / (P as f64).sqrt() - 0.5).max(0.0);
+        assert!(q > 0.0);
+        // Two class rows, each with one off-diagonal entry: LSE of one value is the value.
+        let want = q * q;
+        let got = val(&dm_loss(&x_tensor(&X), &labels(&Y), 0.5));
+        assert!((got - want).abs() < 1e-5 * want, "{got} vs {want}");
+    }
+
+    #[test]
+    fn cdm_terms_equal_direct_computation() {
+        let c = centres(&X, &Y);
+        let mut att = 0.0;
+        let mut rep = 0.0;
+        for (x, &y) in X.iter().zip(&Y) {
+            let own = &c[y as usize];
+            let s: f64 = (0..P).map(|j| (x[j] - own[j]).abs().exp()).sum();
+            att += s.ln().powi(2) / X.len() as f64;
+            let sims = [dot(x, &c[0]), dot(x, &c[1])];
+            let m = sims[0].max(sims[1]);
+            let z = (sims[0] - m).exp() + (sims[1] - m).exp();
+            let other = (sims[1 - y as usize] - m).exp() / z;
+            rep += other.powi(2) / X.len() as f64;
+        }
+        let (x, y) = (x_tensor(&X), labels(&Y));
+        assert!((val(&cdm_attraction(&x, &y)) - att).abs() < 1e-5 * att);
+        assert!((val(&cdm_repulsion(&x, &y)) - rep).abs() < 1e-5 * rep.max(1e-3));
+    }
+
+    #[test]
+    fn ce_equals_direct_computation() {
+        let img = x_tensor(&X);
+        let cls = x_tensor(&[[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]);
+        let scale = Tensor::from(2.0f32);
+        let norm = |v: &[f64]| {
+            let n = dot(v, v).sqrt();
+            v.iter().map(|a| a / n).collect::<Vec<_>>()
+        };
+        let cn = [norm(&[1.0, 0.0, 0.0]), norm(&[0.0, 1.0, 1.0])];
+        let e2 = 2f64.exp();
+        let logits: Vec<[f64; 2]> = X
+            .iter()
+            .map(|x| {
+                let xn = norm(x);
+                [e2 * dot(&xn, &cn[0]), e2 * dot(&xn, &cn[1])]
+            })
+            .collect();
+        let ce = |row: &[f64], t: usize| {
+            let lse = row.iter().map(|v| v.exp()).sum::<f64>().ln();
+            lse - row[t]
+        };
+        let want: f64 = logits
+            .iter()
+            .zip(&Y)
+            .map(|(l, &y)| ce(l, y as usize))
+            .sum::<f64>()
+            / 4.0;
+        let got = val(&ce_loss(
+            &img,
+            &cls,
+            &scale,
+            &labels(&Y),
+            CeForm::Classifier,
+        ));
+        assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+        // Symmetric: N×N similarities of image i with the prompt of image j's class.
+        let sims: Vec<Vec<f64>> = logits
+            .iter()
+            .map(|l| Y.iter().map(|&yj| l[yj as usize]).collect())
+            .collect();
+        let i2t: f64 = (0..4).map(|i| ce(&sims[i], i)).sum::<f64>() / 4.0;
+        let t2i: f64 = (0..4)
+            .map(|j| ce(&(0..4).map(|i| sims[i][j]).collect::<Vec<_>>(), j))
+            .sum::<f64>()
+            / 4.0;
+        let got = val(&ce_loss(&img, &cls, &scale, &labels(&Y), CeForm::Symmetric));
+        assert!((got - (i2t + t2i) / 2.0).abs() < 1e-5);
+    }
+
+    /// One gradient step on X for `loss`, returning the new rows.
+    fn step(loss: impl Fn(&Tensor, &Tensor) -> Tensor, lr: f64) -> Vec<[f64; P]> {
+        let x = x_tensor(&X).set_requires_grad(true);
+        let l = loss(&x, &labels(&Y));
+        l.backward();
+        let g = x.grad();
+        assert!(
+            g.abs().sum(Kind::Float).double_value(&[]) > 0.0,
+            "no gradient"
+        );
+        let nx = (x.detach() - g * lr).to_kind(Kind::Double);
+        let rows: Vec<Vec<f64>> = Vec::try_from(nx).unwrap();
+        rows.iter().map(|r| [r[0], r[1], r[2]]).collect()
+    }
+
+    #[test]
+    fn dm_gradient_pushes_centres_apart() {
+        let after = step(|x, y| dm_loss(x, y, 0.5), 0.01);
+        let (c0, c1) = (centres(&X, &Y), centres(&after, &Y));
+        assert!(dot(&c1[0], &c1[1]) < dot(&c0[0], &c0[1]));
+    }
+
+    #[test]
+    fn attraction_gradient_pulls_rows_to_their_centre() {
+        let after = step(cdm_attraction, 0.01);
+        let (c0, c1) = (centres(&X, &Y), centres(&after, &Y));
+        for i in 0..X.len() {
+            let k = Y[i] as usize;
+            let d = |x: &[f64; P], c: &[f64; P]| (0..P).map(|j| (x[j] - c[j]).powi(2)).sum::<f64>();
+            assert!(d(&after[i], &c1[k]) < d(&X[i], &c0[k]), "row {i}");
+        }
+    }
+
+    #[test]
+    fn repulsion_gradient_pushes_rows_from_the_other_centre() {
+        let after = step(cdm_repulsion, 0.05);
+        let (c0, c1) = (centres(&X, &Y), centres(&after, &Y));
+        for i in 0..X.len() {
+            let (own, other) = (Y[i] as usize, 1 - Y[i] as usize);
+            // The logit margin of the other centre over the own centre goes down.
+            let before = dot(&X[i], &c0[other]) - dot(&X[i], &c0[own]);
+            let now = dot(&after[i], &c1[other]) - dot(&after[i], &c1[own]);
+            assert!(now < before, "row {i}: {now} !< {before}");
+        }
+    }
+
+    fn all_finite(t: &Tensor) -> bool {
+        t.isfinite().all().int64_value(&[]) == 1
+    }
+
+    #[test]
+    fn huge_features_and_one_class_batches_stay_finite() {
+        tch::manual_seed(1);
+        let cls = Tensor::randn([2, 16], (Kind::Float, Device::Cpu));
+        let scale = Tensor::from(4.6f32);
+        let cases = [
+            (
+                Tensor::randn([6, 16], (Kind::Float, Device::Cpu)) * 1e4,
+                vec![0i64, 1, 0, 1, 1, 0],
+            ),
+            (
+                Tensor::randn([4, 16], (Kind::Float, Device::Cpu)) * 1e4,
+                vec![1i64; 4],
+            ),
+            (
+                Tensor::randn([3, 16], (Kind::Float, Device::Cpu)),
+                vec![0i64; 3],
+            ),
+        ];
+        for (x, y) in cases {
+            let x = x.set_requires_grad(true);
+            let one_class = y.iter().all(|&v| v == y[0]);
+            let t = total_loss(&x, &cls, &scale, &labels(&y), &LossConfig::default());
+            for term in [&t.ce, &t.dm, &t.cdm, &t.total] {
+                assert!(all_finite(term), "{term:?}");
+            }
+            if one_class {
+                // The absent class contributes no term.
+                assert_eq!(val(&t.dm), 0.0);
+                assert_eq!(val(&t.cdm_rep), 0.0);
+            }
+            t.total.backward();
+            assert!(all_finite(&x.grad()));
+        }
     }
 }

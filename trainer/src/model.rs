@@ -1,4 +1,25 @@
 //! The MoAE-CR model: HF-named CLIP towers, the expert modules and the projections (spec §1–2, §4).
+//!
+//! Typical use (a training step; see `losses` and `prompts`):
+//!
+//! ```no_run
+//! use moae_trainer::{config::*, losses::*, model::MoaeClip, prompts::*};
+//! use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
+//!
+//! let cfg = ModelConfig::preset("small", Variant::Moae).unwrap();
+//! let vs = nn::VarStore::new(Device::Cpu);
+//! let model = MoaeClip::new(&vs.root(), &cfg);
+//! let prompt_ids = PromptSet::default_byte_level(77).ids_tensor(Device::Cpu); // [12, 77]
+//! let mut opt = nn::Adam::default().build(&vs, 1e-6).unwrap();
+//! opt.set_lr_group(1, 1e-4); // group 1 = the expert modules (spec §5)
+//! let pixels = Tensor::zeros([4, 3, 64, 64], (Kind::Float, Device::Cpu)); // CLIP-normalised
+//! let labels = Tensor::from_slice(&[0i64, 1, 0, 1]);
+//! model.check_pixels(&pixels).unwrap();
+//! let img = model.encode_image(&pixels, true); // [4, proj], not normalised
+//! let cls = class_embeddings(&model, &prompt_ids); // [2, proj], unit rows
+//! let loss = total_loss(&img, &cls, model.logit_scale(), &labels, &LossConfig::default());
+//! opt.backward_step(&loss.total);
+//! ```
 
 use crate::clip::{TextTower, VisionTower};
 use crate::config::ModelConfig;
@@ -64,6 +85,53 @@ impl MoaeClip {
         self.text_projection.forward(&self.text.forward(ids))
     }
 
+    /// Checks that `pixels` is a float [N, 3, S, S] batch with S = `vision.image_size`
+    /// (the forward functions assume it and would panic inside libtorch otherwise).
+    pub fn check_pixels(&self, pixels: &Tensor) -> Result<(), InputError> {
+        let s = self.cfg.vision.image_size;
+        let size = pixels.size();
+        let ok = size.len() == 4 && size[1] == 3 && size[2] == s && size[3] == s && size[0] > 0;
+        if !ok {
+            return Err(InputError(format!(
+                "images must be [N, 3, {s}, {s}] (preset `{}`), got {size:?}",
+                self.cfg.preset
+            )));
+        }
+        if !pixels.is_floating_point() {
+            return Err(InputError(format!(
+                "images must be float, got {:?}",
+                pixels.kind()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks that `ids` is an int64 [B, t] batch with 0 < t ≤ context and ids < vocab.
+    pub fn check_ids(&self, ids: &Tensor) -> Result<(), InputError> {
+        let t = &self.cfg.text;
+        let size = ids.size();
+        if size.len() != 2 || size[0] == 0 || size[1] == 0 || size[1] > t.context_length {
+            return Err(InputError(format!(
+                "token ids must be [B, t] with 0 < t <= {}, got {size:?}",
+                t.context_length
+            )));
+        }
+        if ids.kind() != tch::Kind::Int64 {
+            return Err(InputError(format!(
+                "token ids must be int64, got {:?}",
+                ids.kind()
+            )));
+        }
+        let (lo, hi) = (ids.min().int64_value(&[]), ids.max().int64_value(&[]));
+        if lo < 0 || hi >= t.vocab_size {
+            return Err(InputError(format!(
+                "token ids must lie in 0..{}, got {lo}..={hi}",
+                t.vocab_size
+            )));
+        }
+        Ok(())
+    }
+
     /// The `logit_scale` parameter (a log).
     pub fn logit_scale(&self) -> &Tensor {
         &self.logit_scale
@@ -75,6 +143,11 @@ impl MoaeClip {
         classifier_logits(img, class_emb, &self.logit_scale)
     }
 }
+
+/// An input batch the model cannot take.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("{0}")]
+pub struct InputError(pub String);
 
 /// Row-wise l2 normalisation over the last axis (like `F.normalize`, eps 1e-12).
 pub fn l2norm(x: &Tensor) -> Tensor {

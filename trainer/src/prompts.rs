@@ -7,7 +7,7 @@
 use crate::config::{EOT_TOKEN, SOT_TOKEN};
 use crate::model::{l2norm, MoaeClip};
 use serde::{Deserialize, Serialize};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 /// Default templates; `{}` is replaced by the class word.
 pub const DEFAULT_TEMPLATES: [&str; 3] = [
@@ -168,8 +168,9 @@ fn clip_byte_order() -> [u8; 256] {
 /// digits, runs of other non-space characters — CLIP's pattern without the contractions);
 /// every byte becomes its CLIP base-vocabulary id, the last byte of a word its `</w>` form
 /// (+256). Wrapped in `<|startoftext|>` … `<|endoftext|>`, truncated to `context` (keeping
-/// the end token) and zero-padded like OpenAI's `clip.tokenize`. The ids are valid in the real
-/// 49408-entry CLIP vocabulary, so such prompts stay meaningful if HF weights are loaded later.
+/// the end token) and padded with `<|endoftext|>` like HF's `CLIPTokenizer` (text pooling takes
+/// the first largest id, so padding never moves it). The ids are valid in the real 49408-entry
+/// CLIP vocabulary, so such prompts stay meaningful if HF weights are loaded later.
 pub fn byte_level_ids(text: &str, context: usize) -> Vec<i64> {
     let order = clip_byte_order();
     let mut rank = [0i64; 256];
@@ -213,15 +214,8 @@ pub fn byte_level_ids(text: &str, context: usize) -> Vec<i64> {
     }
     ids.truncate(context.saturating_sub(1));
     ids.push(EOT_TOKEN);
-    ids.resize(context, 0);
+    ids.resize(context, EOT_TOKEN);
     ids
-}
-
-/// Ids as a [1, context] tensor (handy for tests).
-pub fn ids_row(ids: &[i64]) -> Tensor {
-    Tensor::from_slice(ids)
-        .view([1, ids.len() as i64])
-        .to_kind(Kind::Int64)
 }
 
 #[cfg(test)]
@@ -234,7 +228,16 @@ mod tests {
         // 'a' is entry 64 in bytes_to_unicode order ('!' = 0 … '~' = 93), '</w>' adds 256.
         assert_eq!(
             ids,
-            vec![SOT_TOKEN, 64 + 256, 65 + 256, 256, EOT_TOKEN, 0, 0, 0]
+            vec![
+                SOT_TOKEN,
+                64 + 256,
+                65 + 256,
+                256,
+                EOT_TOKEN,
+                EOT_TOKEN,
+                EOT_TOKEN,
+                EOT_TOKEN
+            ]
         );
         let long = byte_level_ids(&"x".repeat(200), 77);
         assert_eq!(long.len(), 77);
