@@ -208,3 +208,45 @@ fn moae_expert_path_is_exercised() {
     let d = (with - without).abs().max().double_value(&[]);
     assert!(d > 1e-2, "MoAE changes the logits by only {d}");
 }
+
+/// Measures fp32 vs fp16 vs int8 files of the same random model: size, max logit deviation
+/// from fp32, and ORT CPU latency (2 threads). A report, not a test of speed:
+/// `MOAE_PRESET=vit-b16 cargo test -p moae-tests --release --test export_parity -- --ignored --nocapture precision_report`
+#[test]
+#[ignore]
+fn precision_report() {
+    let preset = std::env::var("MOAE_PRESET").unwrap_or_else(|_| "small".into());
+    let (vs, model) = random_model(&preset, Variant::Moae, 3);
+    let class_emb = default_class_embeddings(&model);
+    let size = model.cfg.vision.image_size;
+    let px = random_pixels(8, size, 9);
+    let one = px.narrow(0, 0, 1);
+    let mut reference: Option<Vec<f32>> = None;
+    let mut fp32_ms = 0.0;
+    for format in [WeightFormat::Fp32, WeightFormat::Fp16, WeightFormat::Int8] {
+        let t = std::time::Instant::now();
+        let bytes = export_model(&model, &vs, &class_emb, format, false);
+        let export_s = t.elapsed().as_secs_f64();
+        let mut s = session(&bytes);
+        let logits = run(&mut s, &px).logits;
+        run(&mut s, &one);
+        let reps = 10;
+        let t = std::time::Instant::now();
+        for _ in 0..reps {
+            run(&mut s, &one);
+        }
+        let ms = t.elapsed().as_secs_f64() * 1e3 / reps as f64;
+        let dev = reference.as_ref().map_or(0.0, |r| max_abs_diff(&logits, r));
+        if format == WeightFormat::Fp32 {
+            reference = Some(logits);
+            fp32_ms = ms;
+        }
+        eprintln!(
+            "{preset}/moae {}: {:.1} MB, export {export_s:.1} s, batch-1 latency {ms:.1} ms \
+             (x{:.2} vs fp32), max |logit − fp32| {dev:.3e}",
+            format.name(),
+            bytes.len() as f64 / 1e6,
+            fp32_ms / ms
+        );
+    }
+}
