@@ -187,3 +187,40 @@ fn config_that_does_not_match_the_weights_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn dev_images_are_scored_like_the_model_and_checked() {
+    use moae_trainer::export::calibrate::{score_images, DevImage};
+    let (_vs, model) = random_model("tiny", Variant::Clip, 2);
+    let class_emb = moae_tests::default_class_embeddings(&model);
+    let px = moae_tests::random_pixels(5, 32, 3);
+    let want = moae_tests::tch_logits(&model, &class_emb, &px).softmax(-1, tch::Kind::Float);
+    let want = moae_tests::values(&want.select(1, 1));
+    let images = (0..5).map(|i| {
+        Ok(DevImage {
+            chw: moae_tests::values(&px.get(i)),
+            attack: i % 2 == 1,
+            attack_type: "x".into(),
+        })
+    });
+    // Batches of 2 (2 + 2 + 1) give the same scores as one batch of 5.
+    let got = score_images(&model, &class_emb, images, 2).unwrap();
+    assert_eq!(got.len(), 5);
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g.score - *w as f64).abs() < 1e-5, "{} vs {w}", g.score);
+    }
+    assert!(got[1].attack && !got[0].attack);
+
+    let bad = vec![Ok(DevImage {
+        chw: vec![0.0; 10],
+        attack: false,
+        attack_type: "live".into(),
+    })];
+    let err = score_images(&model, &class_emb, bad, 2).unwrap_err();
+    assert!(
+        err.to_string().contains("dev image 1 has 10 values"),
+        "{err}"
+    );
+    let err = score_images(&model, &class_emb, Vec::new(), 2).unwrap_err();
+    assert!(err.to_string().contains("no images"), "{err}");
+}

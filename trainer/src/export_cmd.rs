@@ -57,9 +57,13 @@ pub fn run(a: ExportArgs) -> Result<()> {
     };
     let threshold = match (&a.dev, &a.dev_scores) {
         (Some(list), _) => {
-            // TODO(coordinator): score the dev list with the model once the data module
-            // (branch `data`: data::lists::read_list + augment::eval_transform) is merged,
-            // then use Threshold::DevScores like --dev-scores below.
+            // TODO(coordinator): once the data module (branch `data`) is merged, score the list:
+            //   let l = checkpoint::load(&a.ckpt, Device::Cpu)?;  (prompts as in export_checkpoint)
+            //   let samples = data::lists::read_list(root, list)?;
+            //   let images = samples.iter().map(|s| Ok(DevImage { chw: data::augment::eval_transform(
+            //       &data::augment::decode(&s.path)?, size), attack: s.label != 0,
+            //       attack_type: s.attack_type.clone() }));
+            //   Threshold::DevScores(export::calibrate::score_images(&l.model, &emb, images, 32)?)
             bail!(
                 "--dev {}: scoring a dev image list is not wired into export yet; run \
                  `trainer eval` on it and pass its score file with --dev-scores",

@@ -4,6 +4,7 @@
 //! weights; the text tower is not exported: its class embeddings are folded in as a constant.
 //! The file carries the libmoae metadata contract ([`moae_onnx::meta`]).
 
+pub mod calibrate;
 pub mod graph;
 pub mod quantize;
 pub mod triton;
