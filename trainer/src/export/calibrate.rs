@@ -30,7 +30,7 @@ pub fn score_images(
     let device = model.logit_scale().device();
     let mut out = Vec::new();
     let mut pending: Vec<DevImage> = Vec::new();
-    let mut flush = |pending: &mut Vec<DevImage>, out: &mut Vec<Scored>| {
+    let flush = |pending: &mut Vec<DevImage>, out: &mut Vec<Scored>| {
         if pending.is_empty() {
             return;
         }
