@@ -166,13 +166,16 @@ fn fp16_and_int8_files_run_close_to_fp32() {
     let fp32 = export_model(&model, &vs, &class_emb, WeightFormat::Fp32, false);
     let reference = run(&mut session(&fp32), &px);
     let range = reference.logits.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    for (format, tol) in [(WeightFormat::Fp16, 0.05), (WeightFormat::Int8, 0.5)] {
+    for (format, tol) in [
+        (WeightFormat::Fp16, 0.05),
+        (WeightFormat::Int8, 0.5),
+        (WeightFormat::Int8Nbits, 0.5),
+    ] {
         let bytes = export_model(&model, &vs, &class_emb, format, false);
         let got = run(&mut session(&bytes), &px);
         let d = max_abs_diff(&got.logits, &reference.logits);
         eprintln!(
-            "{}: {} bytes (fp32 {}), max |logit − fp32| {d:.3e} (|logit| ≤ {range:.2})",
-            format.name(),
+            "{format:?}: {} bytes (fp32 {}), max |logit − fp32| {d:.3e} (|logit| ≤ {range:.2})",
             bytes.len(),
             fp32.len()
         );
@@ -223,7 +226,13 @@ fn precision_report() {
     let one = px.narrow(0, 0, 1);
     let mut reference: Option<Vec<f32>> = None;
     let mut fp32_ms = 0.0;
-    for format in [WeightFormat::Fp32, WeightFormat::Fp16, WeightFormat::Int8] {
+    let formats = [
+        WeightFormat::Fp32,
+        WeightFormat::Fp16,
+        WeightFormat::Int8,
+        WeightFormat::Int8Nbits,
+    ];
+    for format in formats {
         let t = std::time::Instant::now();
         let bytes = export_model(&model, &vs, &class_emb, format, false);
         let export_s = t.elapsed().as_secs_f64();
@@ -242,9 +251,9 @@ fn precision_report() {
             fp32_ms = ms;
         }
         eprintln!(
-            "{preset}/moae {}: {:.1} MB, export {export_s:.1} s, batch-1 latency {ms:.1} ms \
+            "{preset}/moae {:?}: {:.1} MB, export {export_s:.1} s, batch-1 latency {ms:.1} ms \
              (x{:.2} vs fp32), max |logit − fp32| {dev:.3e}",
-            format.name(),
+            format,
             bytes.len() as f64 / 1e6,
             fp32_ms / ms
         );

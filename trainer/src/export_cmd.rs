@@ -43,7 +43,11 @@ enum Precision {
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Quantize {
+    /// Standard ONNX (MatMulInteger): every provider.
     Int8,
+    /// ONNX Runtime's MatMulNBits (8-bit blocks): ORT CPU/CUDA only.
+    #[value(name = "int8-nbits")]
+    Int8Nbits,
 }
 
 pub fn run(a: ExportArgs) -> Result<()> {
@@ -51,6 +55,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
         (Precision::Fp32, None) => WeightFormat::Fp32,
         (Precision::Fp16, None) => WeightFormat::Fp16,
         (Precision::Fp32, Some(Quantize::Int8)) => WeightFormat::Int8,
+        (Precision::Fp32, Some(Quantize::Int8Nbits)) => WeightFormat::Int8Nbits,
         (Precision::Fp16, Some(_)) => {
             bail!("--precision fp16 and --quantize int8 exclude each other: choose one")
         }

@@ -10,6 +10,9 @@
 //!   `quantize_dynamic` writes and fuses (into `DynamicQuantizeMatMul` on CPU):
 //!   `DynamicQuantizeLinear(x)` (uint8, per tensor) → `MatMulInteger` with int8 weights
 //!   (symmetric, one scale per output column) → `Cast` → `Mul` by `x_scale · w_scale`.
+//! - `int8-nbits`: ONNX Runtime's `com.microsoft.MatMulNBits` (bits 8, blocks of 32 along the
+//!   input axis, int8 compute with `accuracy_level` 4) for the 2-D weights; the experts'
+//!   batched weights use the `int8` pattern. Not a standard op: ORT's CPU/CUDA providers only.
 
 use moae_onnx::proto::tensor_proto::DataType;
 use moae_onnx::{Attr, GraphBuilder};
@@ -21,6 +24,8 @@ pub enum WeightFormat {
     Fp32,
     Fp16,
     Int8,
+    #[value(name = "int8-nbits")]
+    Int8Nbits,
 }
 
 impl WeightFormat {
@@ -29,7 +34,7 @@ impl WeightFormat {
         match self {
             WeightFormat::Fp32 => "fp32",
             WeightFormat::Fp16 => "fp16",
-            WeightFormat::Int8 => "int8",
+            WeightFormat::Int8 | WeightFormat::Int8Nbits => "int8",
         }
     }
 }
@@ -92,8 +97,14 @@ impl Emitter {
     /// `x @ wt` for a constant `wt` [.., din, dout] (batch dims broadcast like `MatMul`).
     /// `quantizable` false keeps the product in float (routing logits, the classifier).
     pub fn matmul(&mut self, x: &str, name: &str, wt: &Tensor, quantizable: bool) -> String {
-        if self.format == WeightFormat::Int8 && quantizable {
-            return self.matmul_int8(x, name, wt);
+        match self.format {
+            WeightFormat::Int8Nbits if quantizable && wt.dim() == 2 => {
+                return self.matmul_nbits(x, name, wt)
+            }
+            WeightFormat::Int8 | WeightFormat::Int8Nbits if quantizable => {
+                return self.matmul_int8(x, name, wt)
+            }
+            _ => {}
         }
         let w = self.weight(name, wt);
         self.g.op("MatMul", &[x, &w], vec![])
@@ -122,6 +133,48 @@ impl Emitter {
         );
         let s = self.g.op("Mul", &[&outs[1], &ws], vec![]);
         self.g.op("Mul", &[&accf, &s], vec![])
+    }
+
+    /// `MatMulNBits` with 8-bit blocks: `wt` [K, N] is stored transposed as [N, K/bs, bs]
+    /// unsigned bytes (zero point 128, K zero-padded to a whole block) with one scale per block.
+    fn matmul_nbits(&mut self, x: &str, name: &str, wt: &Tensor) -> String {
+        const BS: i64 = 32;
+        let w = wt
+            .detach()
+            .to_device(Device::Cpu)
+            .to_kind(Kind::Float)
+            .transpose(0, 1); // [N,K]
+        let (n, k) = (w.size()[0], w.size()[1]);
+        let blocks = (k + BS - 1) / BS;
+        let w = w
+            .constant_pad_nd([0, blocks * BS - k])
+            .view([n, blocks, BS]);
+        let absmax = w.abs().amax([-1i64].as_slice(), true);
+        let scale = (&absmax / 127.0).where_self(&absmax.gt(0.0), &absmax.ones_like());
+        let q = ((&w / &scale).round().clamp(-127.0, 127.0) + 128.0).to_kind(Kind::Uint8);
+        let qv = Vec::<u8>::try_from(&q.contiguous().view([-1])).expect("uint8 values");
+        let b = self
+            .g
+            .initializer_u8(&format!("{name}.nbits"), &[n, blocks, BS], &qv);
+        let sc = self
+            .g
+            .initializer_f32(&format!("{name}.scales"), &[n * blocks], &values(&scale));
+        let attrs = vec![
+            Attr::int("K", k),
+            Attr::int("N", n),
+            Attr::int("bits", 8),
+            Attr::int("block_size", BS),
+            Attr::int("accuracy_level", 4),
+        ];
+        self.g
+            .node_in(
+                "com.microsoft",
+                "MatMulNBits",
+                &[x, &b, &sc],
+                &["matmulnbits"],
+                attrs,
+            )
+            .remove(0)
     }
 
     /// `x @ wᵀ + b` for a torch-layout linear weight `w` [dout, din].
