@@ -10,8 +10,8 @@ use prost::Message;
 /// providers all support; ONNX Runtime 1.31 implements opset 17 fully, and it is old enough
 /// for every provider's op tables (newer opsets gain us nothing this graph uses).
 pub const OPSET: i64 = 17;
-/// IR version 8 is what opset 17 was released with (ONNX 1.12); ORT 1.31 loads IR ≤ 11, and
-/// older converters/TensorRT parsers accept 8.
+/// IR version 8 is the one opset 17 was released with (ONNX 1.12): ORT 1.31 loads it (it reads
+/// newer IR versions too), and older TensorRT parsers and converters accept it.
 pub const IR_VERSION: i64 = 8;
 
 #[derive(Debug, thiserror::Error)]

@@ -10,9 +10,12 @@
 //!   `quantize_dynamic` writes and fuses (into `DynamicQuantizeMatMul` on CPU):
 //!   `DynamicQuantizeLinear(x)` (uint8, per tensor) → `MatMulInteger` with int8 weights
 //!   (symmetric, one scale per output column) → `Cast` → `Mul` by `x_scale · w_scale`.
+//!   The activation scale is per tensor, so a sample's result depends slightly on the other
+//!   samples of its batch.
 //! - `int8-nbits`: ONNX Runtime's `com.microsoft.MatMulNBits` (bits 8, blocks of 32 along the
 //!   input axis, int8 compute with `accuracy_level` 4) for the 2-D weights; the experts'
 //!   batched weights use the `int8` pattern. Not a standard op: ORT's CPU/CUDA providers only.
+//!   Block-wise scales follow the weights more closely than per-column ones.
 
 use moae_onnx::proto::tensor_proto::DataType;
 use moae_onnx::{Attr, GraphBuilder};
