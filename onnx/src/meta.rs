@@ -195,6 +195,8 @@ impl ModelMeta {
 }
 
 #[cfg(test)]
+// The CLIP constants are quoted to the digits OpenAI publishes them with.
+#[allow(clippy::excessive_precision)]
 mod tests {
     use super::*;
 

@@ -8,6 +8,7 @@ pub mod config;
 pub mod data;
 pub mod evaluate;
 pub mod experts;
+pub mod export;
 pub mod hf_import;
 pub mod info;
 pub mod losses;

@@ -8,6 +8,8 @@ use moae_trainer::{model::MoaeClip, prompts::PromptSet};
 use std::path::PathBuf;
 use tch::{nn, Device};
 
+mod export_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "trainer",
@@ -42,6 +44,8 @@ enum Command {
     Synth(SynthArgs),
     /// Spec §7 metrics from score files (`score label [type]` per line).
     Metrics(MetricsArgs),
+    /// Export a checkpoint to the ONNX file the SDK serves (and optionally a Triton entry).
+    Export(export_cmd::ExportArgs),
 }
 
 #[derive(clap::Args)]
@@ -176,6 +180,7 @@ fn main() -> Result<()> {
         Command::BenchTorch(a) => bench::run_bench_torch(&a),
         Command::Synth(a) => run_synth(a),
         Command::Metrics(a) => run_metrics(a),
+        Command::Export(a) => export_cmd::run(a),
     }
 }
 

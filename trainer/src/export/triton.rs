@@ -1,0 +1,109 @@
+//! A Triton Inference Server model repository for the exported model:
+//! `DIR/<name>/1/model.onnx` and `DIR/<name>/config.pbtxt` (ONNX Runtime backend, dynamic
+//! batching), for servers when a fleet outgrows on-device inference.
+
+use super::ExportError;
+use moae_onnx::meta::{INPUT_PIXELS, OUTPUT_ATTACK_SCORE, OUTPUT_EMBEDDING, OUTPUT_LOGITS};
+use std::path::{Path, PathBuf};
+
+/// Largest batch Triton may form; requests are batched up to this by the dynamic batcher.
+pub const MAX_BATCH_SIZE: u32 = 32;
+
+/// The `config.pbtxt` text. Triton's dims exclude the batch dimension (`max_batch_size` > 0).
+pub fn config_pbtxt(name: &str, image_size: i64, embedding: Option<i64>) -> String {
+    let mut outputs = vec![
+        format!("  {{\n    name: \"{OUTPUT_LOGITS}\"\n    data_type: TYPE_FP32\n    dims: [ 2 ]\n  }}"),
+        // attack_score is [N]: per request a scalar, which Triton writes as dims [ 1 ] with
+        // reshape { shape: [ ] }.
+        format!(
+            "  {{\n    name: \"{OUTPUT_ATTACK_SCORE}\"\n    data_type: TYPE_FP32\n    dims: [ 1 ]\n    \
+             reshape: {{ shape: [ ] }}\n  }}"
+        ),
+    ];
+    if let Some(d) = embedding {
+        outputs.push(format!(
+            "  {{\n    name: \"{OUTPUT_EMBEDDING}\"\n    data_type: TYPE_FP32\n    dims: [ {d} ]\n  }}"
+        ));
+    }
+    format!(
+        "name: \"{name}\"\n\
+         platform: \"onnxruntime_onnx\"\n\
+         max_batch_size: {MAX_BATCH_SIZE}\n\
+         input [\n  {{\n    name: \"{INPUT_PIXELS}\"\n    data_type: TYPE_FP32\n    \
+         dims: [ 3, {image_size}, {image_size} ]\n  }}\n]\n\
+         output [\n{}\n]\n\
+         dynamic_batching {{\n  preferred_batch_size: [ 8, 16 ]\n  \
+         max_queue_delay_microseconds: 2000\n}}\n\
+         instance_group [\n  {{\n    count: 1\n    kind: KIND_AUTO\n  }}\n]\n",
+        outputs.join(",\n")
+    )
+}
+
+/// Triton model names: letters, digits, `_`, `-`, `.`; not empty.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// Writes the repository entry for `model` bytes; returns the model directory.
+pub fn write_repository(
+    dir: &Path,
+    name: &str,
+    model: &[u8],
+    image_size: i64,
+    embedding: Option<i64>,
+) -> Result<PathBuf, ExportError> {
+    if !valid_name(name) {
+        return Err(ExportError::Options(format!(
+            "Triton model name {name:?} must be non-empty letters, digits, `_`, `-` or `.`"
+        )));
+    }
+    let model_dir = dir.join(name);
+    let version_dir = model_dir.join("1");
+    std::fs::create_dir_all(&version_dir).map_err(|source| ExportError::Io {
+        op: "creating",
+        path: version_dir.clone(),
+        source,
+    })?;
+    let write = |path: PathBuf, bytes: &[u8]| {
+        crate::checkpoint::write_atomic(&path, bytes).map_err(ExportError::from)
+    };
+    write(version_dir.join("model.onnx"), model)?;
+    write(
+        model_dir.join("config.pbtxt"),
+        config_pbtxt(name, image_size, embedding).as_bytes(),
+    )?;
+    Ok(model_dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_names_io_with_dynamic_batching() {
+        let c = config_pbtxt("moae", 224, Some(512));
+        assert!(c.contains("platform: \"onnxruntime_onnx\""));
+        assert!(c.contains("dims: [ 3, 224, 224 ]"));
+        assert!(c.contains("name: \"logits\""));
+        assert!(c.contains("name: \"attack_score\""));
+        assert!(c.contains("dims: [ 512 ]"));
+        assert!(c.contains("dynamic_batching"));
+        assert_eq!(c.matches('{').count(), c.matches('}').count());
+        assert!(!config_pbtxt("m", 32, None).contains("embedding"));
+    }
+
+    #[test]
+    fn repository_layout_and_bad_names() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = write_repository(tmp.path(), "moae_tiny", b"onnx", 32, None).unwrap();
+        assert_eq!(std::fs::read(dir.join("1/model.onnx")).unwrap(), b"onnx");
+        assert!(dir.join("config.pbtxt").exists());
+        let err = write_repository(tmp.path(), "../x", b"", 32, None).unwrap_err();
+        assert!(err.to_string().contains("Triton model name"), "{err}");
+    }
+}
