@@ -57,6 +57,12 @@ pub(crate) struct Taps {
     pub start: Vec<u32>,
     pub off: Vec<u32>,
     pub w: Vec<f32>,
+    /// The same taps at a fixed width (zero-padded, start moved left at the plane's end) so
+    /// the horizontal pass runs a fully unrolled loop: output `k` reads
+    /// `src[fstart[k] .. fstart[k] + width]` with weights `fixed[k * width ..][..width]`.
+    pub width: usize,
+    pub fstart: Vec<u32>,
+    pub fixed: Vec<f32>,
     /// Union of the source range read, `[lo, hi)`.
     pub lo: usize,
     pub hi: usize,
@@ -69,6 +75,9 @@ impl Taps {
             start: Vec::with_capacity(n),
             off: Vec::with_capacity(n + 1),
             w: Vec::with_capacity(n * (t.ceil() as usize + 2)),
+            width: 0,
+            fstart: Vec::with_capacity(n),
+            fixed: Vec::new(),
             lo: usize::MAX,
             hi: 0,
         };
@@ -113,6 +122,22 @@ impl Taps {
             taps.hi = taps.hi.max(start + count);
             taps.start.push(start as u32);
             taps.off.push(taps.w.len() as u32);
+        }
+        let width = (0..n)
+            .map(|k| (taps.off[k + 1] - taps.off[k]) as usize)
+            .max()
+            .unwrap_or(1);
+        taps.width = width;
+        taps.fixed = vec![0.0; n * width];
+        for k in 0..n {
+            let start = taps.start[k] as usize;
+            let fs = start.min(len - width);
+            let ws = &taps.w[taps.off[k] as usize..taps.off[k + 1] as usize];
+            let shift = start - fs;
+            taps.fixed[k * width + shift..k * width + shift + ws.len()].copy_from_slice(ws);
+            taps.fstart.push(fs as u32);
+            taps.lo = taps.lo.min(fs);
+            taps.hi = taps.hi.max(fs + width);
         }
         taps
     }
@@ -161,6 +186,40 @@ fn vertical_kernel(
 /// Horizontal pass over an accumulated row: `out[k] = sum_i w * acc[(start+i-lo)*ps + ch_off]`.
 #[inline(always)]
 fn horizontal(acc: &[f32], tx: &Taps, ps: usize, ch_off: usize, out: &mut [f32]) {
+    match tx.width {
+        1 => horizontal_fixed::<1>(acc, tx, ps, ch_off, out),
+        2 => horizontal_fixed::<2>(acc, tx, ps, ch_off, out),
+        3 => horizontal_fixed::<3>(acc, tx, ps, ch_off, out),
+        4 => horizontal_fixed::<4>(acc, tx, ps, ch_off, out),
+        5 => horizontal_fixed::<5>(acc, tx, ps, ch_off, out),
+        6 => horizontal_fixed::<6>(acc, tx, ps, ch_off, out),
+        7 => horizontal_fixed::<7>(acc, tx, ps, ch_off, out),
+        8 => horizontal_fixed::<8>(acc, tx, ps, ch_off, out),
+        _ => horizontal_var(acc, tx, ps, ch_off, out),
+    }
+}
+
+#[inline(always)]
+fn horizontal_fixed<const K: usize>(
+    acc: &[f32],
+    tx: &Taps,
+    ps: usize,
+    ch_off: usize,
+    out: &mut [f32],
+) {
+    for ((o, &fs), w) in out.iter_mut().zip(&tx.fstart).zip(tx.fixed.chunks_exact(K)) {
+        let base = (fs as usize - tx.lo) * ps + ch_off;
+        let a = &acc[base..base + (K - 1) * ps + 1];
+        let mut v = 0.0f32;
+        for i in 0..K {
+            v += w[i] * a[i * ps];
+        }
+        *o = v;
+    }
+}
+
+/// Wide taps (strong downscaling): a plain loop over each output's own taps.
+fn horizontal_var(acc: &[f32], tx: &Taps, ps: usize, ch_off: usize, out: &mut [f32]) {
     for (k, o) in out.iter_mut().enumerate() {
         let s = tx.start[k] as usize - tx.lo;
         let ws = &tx.w[tx.off[k] as usize..tx.off[k + 1] as usize];
