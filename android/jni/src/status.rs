@@ -72,13 +72,16 @@ impl BridgeError {
 
 impl From<Error> for BridgeError {
     fn from(err: Error) -> Self {
-        // `{:#}`-style chains are not available on thiserror's Display; append sources by hand
-        // so an `Io` error still says which OS error it was.
+        // Append the source chain unless Display already includes it, so an `Io` error always
+        // says which OS error it was.
         let mut msg = err.to_string();
         let mut source = std::error::Error::source(&err);
         while let Some(s) = source {
-            msg.push_str(": ");
-            msg.push_str(&s.to_string());
+            let text = s.to_string();
+            if !msg.contains(&text) {
+                msg.push_str(": ");
+                msg.push_str(&text);
+            }
             source = s.source();
         }
         BridgeError::Status(Status::of(&err), msg)
