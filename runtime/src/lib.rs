@@ -1,1 +1,36 @@
-//! libmoae runtime.
+//! libmoae runtime: camera frames in, live/attack decisions out, on ONNX Runtime.
+//!
+//! ```no_run
+//! use moae_runtime::{Engine, EngineOptions, Frame, PixelFormat, Rotation};
+//! let engine = Engine::from_path("model.onnx", &EngineOptions::default())?;
+//! # let (y, uv) = (vec![0u8; 1920 * 1080], vec![0u8; 1920 * 540]);
+//! let frame = Frame::nv(PixelFormat::Nv21, &y, 1920, &uv, 1920, 1920, 1080)?
+//!     .with_rotation(Rotation::R90);
+//! let faces = engine.detect(&frame, &[])?;
+//! println!("attack score {}", faces[0].attack_score);
+//! # Ok::<(), moae_runtime::Error>(())
+//! ```
+
+pub mod crop;
+mod engine;
+mod error;
+pub mod frame;
+mod image_io;
+pub mod ort_lib;
+mod provider;
+pub mod resample;
+
+pub use crop::{FaceBox, DEFAULT_CROP_SCALE};
+pub use engine::{
+    preprocess_into, Detection, Engine, EngineInfo, EngineOptions, Scores, DEFAULT_MAX_SESSIONS,
+};
+pub use error::{Error, Result};
+pub use frame::{Frame, PixelFormat, Rotation, YuvRange};
+pub use image_io::{decode_image, ImageSource};
+pub use moae_onnx::ModelMeta;
+pub use provider::{CoreMlUnits, ExecutionProvider, ProviderPolicy};
+
+/// The crate version, e.g. "0.1.0".
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}

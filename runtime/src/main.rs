@@ -1,1 +1,319 @@
-fn main() {}
+//! `moae`: inspect, run and benchmark libmoae models.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use moae_runtime::{
+    decode_image, Engine, EngineOptions, ExecutionProvider, FaceBox, Frame, PixelFormat,
+    ProviderPolicy,
+};
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(name = "moae", version, about = "libmoae face anti-spoofing: model info, detection, benchmarks")]
+struct Cli {
+    /// libonnxruntime to load (else ORT_DYLIB_PATH, else beside the binary, else the system's)
+    #[arg(long, global = true)]
+    ort: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args)]
+struct EngineArgs {
+    /// Execution providers in preference order, e.g. `cuda,cpu`
+    #[arg(long, value_delimiter = ',', default_value = "cpu")]
+    ep: Vec<ExecutionProvider>,
+    /// Fail instead of falling back when the first provider is unavailable
+    #[arg(long)]
+    require: bool,
+    /// ORT intra-op threads (0 = ORT default)
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// TensorRT engine cache directory
+    #[arg(long)]
+    trt_cache: Option<PathBuf>,
+    /// TensorRT fp16
+    #[arg(long)]
+    trt_fp16: bool,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Show a model's metadata and how it would run
+    Info {
+        model: PathBuf,
+        #[command(flatten)]
+        engine: EngineArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Classify images (whole image, or the given face box) as live or attack
+    Detect {
+        model: PathBuf,
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// Face box x,y,w,h in image pixels
+        #[arg(long = "box", value_name = "X,Y,W,H")]
+        face: Option<FaceBox>,
+        /// Decision threshold on the attack score (default: the model's)
+        #[arg(long)]
+        threshold: Option<f32>,
+        /// Face box enlargement
+        #[arg(long, default_value_t = moae_runtime::DEFAULT_CROP_SCALE)]
+        crop_scale: f32,
+        #[command(flatten)]
+        engine: EngineArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure load time, latency percentiles, throughput and peak memory
+    Bench {
+        model: PathBuf,
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// Inputs per run
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        #[arg(long, default_value_t = 50)]
+        iters: usize,
+        #[arg(long, default_value_t = 5)]
+        warmup: usize,
+        /// Time the whole pipeline from a synthetic 1920x1080 NV21 frame, not just inference
+        #[arg(long)]
+        e2e: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn options(ort: &Option<PathBuf>, a: &EngineArgs) -> EngineOptions {
+    EngineOptions {
+        providers: a.ep.clone(),
+        policy: if a.require {
+            ProviderPolicy::Require
+        } else {
+            ProviderPolicy::Fallback
+        },
+        intra_op_threads: a.threads,
+        ort_library_path: ort.clone(),
+        tensorrt_cache_dir: a.trt_cache.clone(),
+        tensorrt_fp16: a.trt_fp16,
+        ..EngineOptions::default()
+    }
+}
+
+fn load(model: &PathBuf, opts: &EngineOptions) -> Result<Engine> {
+    Engine::from_path(model, opts).with_context(|| format!("loading {}", model.display()))
+}
+
+fn info_json(e: &Engine) -> serde_json::Value {
+    let i = e.info();
+    json!({
+        "provider": i.provider.to_string(),
+        "fallback_reason": i.fallback_reason,
+        "input_size": i.input_size,
+        "threshold": i.threshold,
+        "threshold_calibrated": i.threshold_calibrated,
+        "model_sha256": i.model_sha256,
+        "meta": i.meta,
+        "ort_library": i.ort_library,
+        "ort_version": i.ort_version,
+        "fixed_batch": i.fixed_batch,
+        "load_ms": i.load_time.as_secs_f64() * 1e3,
+    })
+}
+
+/// Peak resident set size in bytes: VmHWM, else getrusage.
+fn peak_rss_bytes() -> Option<u64> {
+    if let Ok(s) = std::fs::read_to_string("/proc/self/status") {
+        for line in s.lines() {
+            if let Some(v) = line.strip_prefix("VmHWM:") {
+                let kb: u64 = v.trim().trim_end_matches("kB").trim().parse().ok()?;
+                return Some(kb * 1024);
+            }
+        }
+    }
+    // SAFETY: getrusage fills a plain struct.
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_SELF, &mut ru) == 0 {
+            let scale = if cfg!(target_os = "macos") { 1 } else { 1024 };
+            return Some(ru.ru_maxrss as u64 * scale);
+        }
+    }
+    None
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1e3
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match &cli.cmd {
+        Cmd::Info {
+            model,
+            engine,
+            json,
+        } => {
+            let e = load(model, &options(&cli.ort, engine))?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&info_json(&e))?);
+            } else {
+                let i = e.info();
+                let m = &i.meta;
+                println!("model        {}", model.display());
+                println!("sha256       {}", i.model_sha256);
+                println!("preset       {} / {}", m.preset, m.variant);
+                println!("input        [N, 3, {0}, {0}]", i.input_size);
+                println!("mean / std   {:?} / {:?}", m.mean, m.std);
+                println!(
+                    "threshold    {} ({})",
+                    i.threshold,
+                    if i.threshold_calibrated {
+                        "calibrated"
+                    } else {
+                        "default"
+                    }
+                );
+                println!("precision    {}", m.precision);
+                println!("producer     {}", m.producer);
+                println!("provider     {}", i.provider);
+                if let Some(r) = &i.fallback_reason {
+                    println!("fallback     {r}");
+                }
+                println!("onnxruntime  {} ({})", i.ort_version, i.ort_library.display());
+                println!("load         {:.1} ms", i.load_time.as_secs_f64() * 1e3);
+            }
+        }
+        Cmd::Detect {
+            model,
+            images,
+            face,
+            threshold,
+            crop_scale,
+            engine,
+            json,
+        } => {
+            let opts = EngineOptions {
+                threshold: *threshold,
+                crop_scale: *crop_scale,
+                ..options(&cli.ort, engine)
+            };
+            let e = load(model, &opts)?;
+            let mut rows = Vec::new();
+            for img in images {
+                let (rgb, w, h) = decode_image(img)?;
+                let frame = Frame::packed(PixelFormat::Rgb, &rgb, w, h, 3 * w as usize)?;
+                let faces: Vec<FaceBox> = face.iter().copied().collect();
+                let d = e
+                    .detect(&frame, &faces)
+                    .with_context(|| format!("detecting on {}", img.display()))?;
+                let d = d[0];
+                if *json {
+                    rows.push(json!({
+                        "image": img,
+                        "attack_score": d.attack_score,
+                        "live_score": d.live_score,
+                        "is_attack": d.is_attack,
+                        "threshold": d.threshold,
+                        "provider": d.provider.to_string(),
+                        "latency_ms": d.latency.as_secs_f64() * 1e3,
+                    }));
+                } else {
+                    println!(
+                        "{}\t{}\tattack_score={:.4}\tthreshold={:.4}\t{:.2} ms",
+                        img.display(),
+                        if d.is_attack { "ATTACK" } else { "live" },
+                        d.attack_score,
+                        d.threshold,
+                        d.latency.as_secs_f64() * 1e3
+                    );
+                }
+            }
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            }
+        }
+        Cmd::Bench {
+            model,
+            engine,
+            batch,
+            iters,
+            warmup,
+            e2e,
+            json,
+        } => {
+            if *batch == 0 || *iters == 0 {
+                bail!("--batch and --iters must be positive");
+            }
+            let e = load(model, &options(&cli.ort, engine))?;
+            let n = e.input_len();
+            // Deterministic pseudo-random input (a fixed LCG), no I/O.
+            let mut x = 0x2545_f491u32;
+            let mut next = move || {
+                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                x
+            };
+            let pixels: Vec<f32> = (0..n * batch)
+                .map(|_| (next() >> 8) as f32 / (1u32 << 24) as f32 * 4.0 - 2.0)
+                .collect();
+            let (w, h) = (1920u32, 1080u32);
+            let yuv: Vec<u8> = (0..(w * h * 3 / 2) as usize).map(|_| (next() >> 24) as u8).collect();
+            let (y, uv) = yuv.split_at((w * h) as usize);
+            let frame = Frame::nv(PixelFormat::Nv21, y, w as usize, uv, w as usize, w, h)?;
+            let items: Vec<_> = (0..*batch).map(|_| (frame, None)).collect();
+            let once = || -> Result<()> {
+                if *e2e {
+                    e.detect_batch(&items)?;
+                } else {
+                    e.run_tensor(&pixels, *batch)?;
+                }
+                Ok(())
+            };
+            for _ in 0..*warmup {
+                once()?;
+            }
+            let mut times = Vec::with_capacity(*iters);
+            let t_all = Instant::now();
+            for _ in 0..*iters {
+                let t = Instant::now();
+                once()?;
+                times.push(t.elapsed());
+            }
+            let total = t_all.elapsed().as_secs_f64();
+            times.sort();
+            let mean = times.iter().map(|d| d.as_secs_f64()).sum::<f64>() / times.len() as f64;
+            let report = json!({
+                "model": model,
+                "provider": e.info().provider.to_string(),
+                "fallback_reason": e.info().fallback_reason,
+                "mode": if *e2e { "e2e_nv21_1080p" } else { "inference" },
+                "batch": batch,
+                "iters": iters,
+                "threads": engine.threads,
+                "load_ms": e.info().load_time.as_secs_f64() * 1e3,
+                "mean_ms": mean * 1e3,
+                "p50_ms": percentile(&times, 50.0),
+                "p90_ms": percentile(&times, 90.0),
+                "p99_ms": percentile(&times, 99.0),
+                "throughput_per_s": (*batch * *iters) as f64 / total,
+                "peak_rss_mb": peak_rss_bytes().map(|b| b as f64 / (1024.0 * 1024.0)),
+            });
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for (k, v) in report.as_object().into_iter().flatten() {
+                    println!("{k:<18}{v}");
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! Which square of the upright frame becomes the model input.
+//!
+//! - No face box: the centred square of side min(width, height) of the upright frame — what
+//!   CLIP's "resize shortest side, centre crop" sees.
+//! - A face box (upright coordinates): a square of side `max(w, h) * crop_scale` centred on
+//!   the box centre (default crop_scale [`DEFAULT_CROP_SCALE`]: face plus some context, as
+//!   FAS crops usually are). Where that square sticks out of the frame it is **clipped**: we
+//!   intersect it with the frame and take, inside the intersection, the largest square, placed
+//!   as close to the box centre as the intersection allows. The crop thus never samples
+//!   outside the frame and never distorts the aspect ratio; near a frame edge it shrinks
+//!   (less context) and its centre may move inward.
+//! - A box that does not overlap the frame at all, or whose scaled square does not, is
+//!   `Error::InvalidFaceBox`.
+
+use crate::error::{Error, Result};
+use crate::frame::Rotation;
+
+/// Default enlargement of the face box around its centre.
+pub const DEFAULT_CROP_SCALE: f32 = 1.5;
+
+/// A face box in UPRIGHT (rotated) frame coordinates, pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct FaceBox {
+    pub x: f32,
+    pub y: f32,
+    pub width: f32,
+    pub height: f32,
+}
+
+impl FaceBox {
+    pub fn new(x: f32, y: f32, width: f32, height: f32) -> Self {
+        FaceBox {
+            x,
+            y,
+            width,
+            height,
+        }
+    }
+}
+
+impl std::str::FromStr for FaceBox {
+    type Err = Error;
+    /// `x,y,w,h`
+    fn from_str(s: &str) -> Result<Self> {
+        let v: Vec<f32> = s
+            .split(',')
+            .map(|p| p.trim().parse::<f32>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| Error::InvalidFaceBox(format!("`{s}` is not x,y,w,h: {e}")))?;
+        match v[..] {
+            [x, y, w, h] => Ok(FaceBox::new(x, y, w, h)),
+            _ => Err(Error::InvalidFaceBox(format!(
+                "`{s}` is not x,y,w,h (four comma-separated numbers)"
+            ))),
+        }
+    }
+}
+
+/// A square in continuous pixel coordinates: covers [x, x+side) x [y, y+side).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Square {
+    pub x: f64,
+    pub y: f64,
+    pub side: f64,
+}
+
+/// The crop square in upright coordinates of a `uw` x `uh` upright frame.
+pub(crate) fn upright_crop(
+    uw: u32,
+    uh: u32,
+    face: Option<FaceBox>,
+    crop_scale: f32,
+) -> Result<Square> {
+    let (w, h) = (uw as f64, uh as f64);
+    let Some(b) = face else {
+        let side = w.min(h);
+        return Ok(Square {
+            x: (w - side) / 2.0,
+            y: (h - side) / 2.0,
+            side,
+        });
+    };
+    let vals = [b.x, b.y, b.width, b.height];
+    if vals.iter().any(|v| !v.is_finite()) {
+        return Err(Error::InvalidFaceBox(format!("{b:?} has a non-finite value")));
+    }
+    if b.width <= 0.0 || b.height <= 0.0 {
+        return Err(Error::InvalidFaceBox(format!(
+            "{b:?}: width and height must be positive"
+        )));
+    }
+    let (bx, by, bw, bh) = (b.x as f64, b.y as f64, b.width as f64, b.height as f64);
+    if bx >= w || by >= h || bx + bw <= 0.0 || by + bh <= 0.0 {
+        return Err(Error::InvalidFaceBox(format!(
+            "{b:?} lies wholly outside the upright {uw}x{uh} frame (boxes are in upright, \
+             i.e. rotated, coordinates)"
+        )));
+    }
+    let (cx, cy) = (bx + bw / 2.0, by + bh / 2.0);
+    let side = bw.max(bh) * crop_scale as f64;
+    let (x0, y0) = ((cx - side / 2.0).max(0.0), (cy - side / 2.0).max(0.0));
+    let (x1, y1) = ((cx + side / 2.0).min(w), (cy + side / 2.0).min(h));
+    let s = (x1 - x0).min(y1 - y0);
+    if s <= 1e-3 {
+        return Err(Error::InvalidFaceBox(format!(
+            "{b:?} scaled by {crop_scale} leaves no part of the {uw}x{uh} frame"
+        )));
+    }
+    // Within the intersection, the square nearest to the box centre.
+    let place = |c: f64, lo: f64, hi: f64| (c - s / 2.0).clamp(lo, hi - s);
+    Ok(Square {
+        x: place(cx, x0, x1),
+        y: place(cy, y0, y1),
+        side: s,
+    })
+}
+
+/// Maps an upright square to the source (stored) frame of size `sw` x `sh`.
+pub(crate) fn to_source(sq: Square, rotation: Rotation, sw: u32, sh: u32) -> Square {
+    let (w, h, s) = (sw as f64, sh as f64, sq.side);
+    let (x, y) = match rotation {
+        Rotation::R0 => (sq.x, sq.y),
+        // upright (ux, uy) = (H - sy, sx)
+        Rotation::R90 => (sq.y, h - sq.x - s),
+        // upright (ux, uy) = (W - sx, H - sy)
+        Rotation::R180 => (w - sq.x - s, h - sq.y - s),
+        // upright (ux, uy) = (sy, W - sx)
+        Rotation::R270 => (w - sq.y - s, sq.x),
+    };
+    Square { x, y, side: s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_box_is_centre_square() {
+        let s = upright_crop(1920, 1080, None, 1.5).unwrap();
+        assert_eq!((s.x, s.y, s.side), (420.0, 0.0, 1080.0));
+    }
+
+    #[test]
+    fn box_is_scaled_around_centre() {
+        let s = upright_crop(1000, 1000, Some(FaceBox::new(400., 400., 100., 200.)), 1.5).unwrap();
+        assert_eq!((s.x, s.y, s.side), (300.0, 350.0, 300.0));
+    }
+
+    #[test]
+    fn box_at_edge_is_clipped_to_a_square_inside() {
+        // square would be [-50,250) x [100,400): intersection [0,250) x [100,400) -> side 250,
+        // placed nearest the centre y=250 -> [125,375)
+        let s = upright_crop(1000, 1000, Some(FaceBox::new(0., 150., 200., 200.)), 1.5).unwrap();
+        assert_eq!((s.x, s.y, s.side), (0.0, 125.0, 250.0));
+        assert!(s.x >= 0.0 && s.y >= 0.0 && s.x + s.side <= 1000.0 && s.y + s.side <= 1000.0);
+    }
+
+    #[test]
+    fn bad_boxes_are_errors() {
+        for b in [
+            FaceBox::new(1000., 0., 10., 10.),
+            FaceBox::new(-20., 0., 10., 10.),
+            FaceBox::new(0., 0., 0., 10.),
+            FaceBox::new(f32::NAN, 0., 10., 10.),
+        ] {
+            assert!(matches!(
+                upright_crop(1000, 500, Some(b), 1.5),
+                Err(Error::InvalidFaceBox(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn source_mapping_round_trips_corners() {
+        // A 1x1 square at upright (0,0) of a 4x3 source.
+        let sq = Square {
+            x: 0.0,
+            y: 0.0,
+            side: 1.0,
+        };
+        // R90: upright top-left is source bottom-left.
+        let s = to_source(sq, Rotation::R90, 4, 3);
+        assert_eq!((s.x, s.y), (0.0, 2.0));
+        let s = to_source(sq, Rotation::R180, 4, 3);
+        assert_eq!((s.x, s.y), (3.0, 2.0));
+        let s = to_source(sq, Rotation::R270, 4, 3);
+        assert_eq!((s.x, s.y), (3.0, 0.0));
+    }
+}
