@@ -49,7 +49,10 @@ fn split<'b>(buf: &'b [u8], at: usize, what: &str) -> Result<(&'b [u8], &'b [u8]
     if buf.len() < at {
         return Err(BridgeError::invalid(
             Status::InvalidFrame,
-            format!("{what}: buffer has {} bytes, its Y plane alone needs {at}", buf.len()),
+            format!(
+                "{what}: buffer has {} bytes, its Y plane alone needs {at}",
+                buf.len()
+            ),
         ));
     }
     Ok(buf.split_at(at))
@@ -62,7 +65,13 @@ pub fn build<'a>(args: &FrameArgs, planes: &Planes<'a>) -> Result<Frame<'a>, Bri
     let [s0, s1, s2] = planes.strides;
     let packed = |format: PixelFormat, bpp: usize| -> Result<Frame<'a>, BridgeError> {
         let data = plane(p0, "pixels")?;
-        Ok(Frame::packed(format, data, w, h, stride(s0, wu * bpp, "rowStride")?)?)
+        Ok(Frame::packed(
+            format,
+            data,
+            w,
+            h,
+            stride(s0, wu * bpp, "rowStride")?,
+        )?)
     };
     let frame = match args.format {
         0 => packed(PixelFormat::Rgb, 3)?,
@@ -71,7 +80,11 @@ pub fn build<'a>(args: &FrameArgs, planes: &Planes<'a>) -> Result<Frame<'a>, Bri
         3 => packed(PixelFormat::Bgra, 4)?,
         4 => packed(PixelFormat::Gray, 1)?,
         5 | 6 => {
-            let format = if args.format == 5 { PixelFormat::Nv21 } else { PixelFormat::Nv12 };
+            let format = if args.format == 5 {
+                PixelFormat::Nv21
+            } else {
+                PixelFormat::Nv12
+            };
             let y_stride = stride(s0, wu, "yRowStride")?;
             let (y, uv) = match p1 {
                 Some(uv) => (plane(p0, "y plane")?, uv),
@@ -123,7 +136,12 @@ pub fn build<'a>(args: &FrameArgs, planes: &Planes<'a>) -> Result<Frame<'a>, Bri
 /// `null` = the whole frame; else `[x, y, width, height]` in upright frame coordinates.
 pub fn face_box(values: Option<[f32; 4]>) -> Vec<FaceBox> {
     values
-        .map(|[x, y, width, height]| FaceBox { x, y, width, height })
+        .map(|[x, y, width, height]| FaceBox {
+            x,
+            y,
+            width,
+            height,
+        })
         .into_iter()
         .collect()
 }

@@ -205,7 +205,8 @@ pub extern "system" fn Java_ai_moae_NativeBridge_info<'l>(
     guarded(&mut unowned, |env| {
         let engine = engine_of(handle)?;
         let info = engine.info();
-        let text = format!(
+        let text =
+            format!(
             "provider={}\ninput_size={}\nthreshold={}\nthreshold_calibrated={}\nmodel_sha256={}\n\
              precision={}\nort_library={}\nfallback_reason={}\n",
             info.provider,
@@ -334,12 +335,21 @@ pub extern "system" fn Java_ai_moae_NativeBridge_detectArrays<'l>(
             strides: [s0, s1, s2],
             pixel_stride,
         };
-        let args = FrameArgs { format, width, height, rotation };
+        let args = FrameArgs {
+            format,
+            width,
+            height,
+            rotation,
+        };
         detect_and_pack(env, handle, &args, &planes, face)
     })
 }
 
-fn direct<'b>(env: &Env<'_>, buf: &JByteBuffer<'_>, name: &str) -> Result<Option<&'b [u8]>, BridgeError> {
+fn direct<'b>(
+    env: &Env<'_>,
+    buf: &JByteBuffer<'_>,
+    name: &str,
+) -> Result<Option<&'b [u8]>, BridgeError> {
     if buf.is_null() {
         return Ok(None);
     }
@@ -349,14 +359,20 @@ fn direct<'b>(env: &Env<'_>, buf: &JByteBuffer<'_>, name: &str) -> Result<Option
             format!("{name} is not a direct ByteBuffer (the Java wrapper copies heap buffers)"),
         )
     };
-    let addr = env.get_direct_buffer_address(buf).map_err(|_| not_direct())?;
-    let cap = env.get_direct_buffer_capacity(buf).map_err(|_| not_direct())?;
+    let addr = env
+        .get_direct_buffer_address(buf)
+        .map_err(|_| not_direct())?;
+    let cap = env
+        .get_direct_buffer_capacity(buf)
+        .map_err(|_| not_direct())?;
     if addr.is_null() {
         return Err(not_direct());
     }
     // SAFETY: a direct buffer's memory stays valid while the buffer is reachable, and the Java
     // caller holds it for the duration of this call; we only read it.
-    Ok(Some(unsafe { std::slice::from_raw_parts(addr as *const u8, cap) }))
+    Ok(Some(unsafe {
+        std::slice::from_raw_parts(addr as *const u8, cap)
+    }))
 }
 
 /// Detection on direct `ByteBuffer` planes, read in place (no copy). Java passes each buffer
@@ -392,7 +408,12 @@ pub extern "system" fn Java_ai_moae_NativeBridge_detectBuffers<'l>(
             strides: [s0, s1, s2],
             pixel_stride,
         };
-        let args = FrameArgs { format, width, height, rotation };
+        let args = FrameArgs {
+            format,
+            width,
+            height,
+            rotation,
+        };
         detect_and_pack(env, handle, &args, &planes, face)
     })
 }

@@ -15,7 +15,10 @@ use std::process::Command;
 fn jni_library_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let deps = exe.parent().expect("deps dir").to_path_buf();
-    for dir in [deps.clone(), deps.parent().expect("profile dir").to_path_buf()] {
+    for dir in [
+        deps.clone(),
+        deps.parent().expect("profile dir").to_path_buf(),
+    ] {
         if dir.join(lib_name()).is_file() {
             return dir;
         }
@@ -28,7 +31,11 @@ fn jni_library_dir() -> PathBuf {
 }
 
 fn lib_name() -> String {
-    format!("{}moae_jni{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)
+    format!(
+        "{}moae_jni{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    )
 }
 
 fn jdk_tool(name: &str) -> Option<PathBuf> {
@@ -71,7 +78,15 @@ impl Case<'_> {
         let frame = match self.kind {
             "nv21" => {
                 let (y, vu) = self.planes[0].split_at(self.strides[0] * h as usize);
-                Frame::nv(PixelFormat::Nv21, y, self.strides[0], vu, self.strides[0], w, h)
+                Frame::nv(
+                    PixelFormat::Nv21,
+                    y,
+                    self.strides[0],
+                    vu,
+                    self.strides[0],
+                    w,
+                    h,
+                )
             }
             "rgba" => Frame::packed(PixelFormat::Rgba, &self.planes[0], w, h, self.strides[0]),
             "yuv888" => {
@@ -93,7 +108,14 @@ fn cases() -> Vec<Case<'static>> {
         let (y, vu) = support::yuv_planes(64, 48, 64, 64, seed);
         vec![[y, vu].concat()]
     };
-    let fb = |x, y, width, height| Some(FaceBox { x, y, width, height });
+    let fb = |x, y, width, height| {
+        Some(FaceBox {
+            x,
+            y,
+            width,
+            height,
+        })
+    };
     vec![
         Case {
             name: "nv21_whole",
@@ -208,7 +230,10 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
     // The frames must differ in score, or "matches the runtime" would prove little.
     attacks.sort_by(f32::total_cmp);
     attacks.dedup();
-    assert!(attacks.len() >= 4, "test frames give too few distinct scores: {attacks:?}");
+    assert!(
+        attacks.len() >= 4,
+        "test frames give too few distinct scores: {attacks:?}"
+    );
     let cases_file = dir.path().join("cases.txt");
     std::fs::write(&cases_file, &spec).expect("write cases");
 
@@ -221,7 +246,8 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
         .filter(|p| p.extension().is_some_and(|e| e == "java"))
         .collect();
     sources.push(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/java/ai/moae/hosttest/HostTestRunner.java"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/java/ai/moae/hosttest/HostTestRunner.java"),
     );
     let classes = dir.path().join("classes");
     let out = Command::new(&javac)
@@ -238,7 +264,10 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
     );
 
     let out = Command::new(&java)
-        .arg(format!("-Djava.library.path={}", jni_library_dir().display()))
+        .arg(format!(
+            "-Djava.library.path={}",
+            jni_library_dir().display()
+        ))
         .arg("-Xcheck:jni")
         .arg("-cp")
         .arg(&classes)
@@ -250,8 +279,18 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
     eprintln!("{stderr}");
-    assert!(out.status.success(), "Java host tests failed (exit {:?})", out.status.code());
-    assert!(stdout.contains("SUMMARY passed=") && stdout.contains(" failed=0"), "no summary");
+    assert!(
+        out.status.success(),
+        "Java host tests failed (exit {:?})",
+        out.status.code()
+    );
+    assert!(
+        stdout.contains("SUMMARY passed=") && stdout.contains(" failed=0"),
+        "no summary"
+    );
     // -Xcheck:jni reports misuse (e.g. a JNI call with an exception pending) as warnings.
-    assert!(!stderr.contains("WARNING in native method"), "JNI misuse reported:\n{stderr}");
+    assert!(
+        !stderr.contains("WARNING in native method"),
+        "JNI misuse reported:\n{stderr}"
+    );
 }

@@ -22,7 +22,7 @@ enum CABI {
         OpaquePointer?, UnsafePointer<moae_image>?, UnsafePointer<moae_box>?, Int,
         UnsafeMutablePointer<moae_result>?, Int, UnsafeMutablePointer<Int>?
     ) -> moae_status = moae_detect
-    static let statusMessage: (moae_status) -> UnsafePointer<CChar>? = moae_status_message
+    static let statusMessage: (Int32) -> UnsafePointer<CChar>? = moae_status_message
     static let lastError: () -> UnsafePointer<CChar>? = moae_last_error
     static let versionString: () -> UnsafePointer<CChar>? = moae_version_string
     static let version: () -> UInt32 = moae_version

@@ -35,7 +35,7 @@ public struct MoaeError: Error, CustomStringConvertible, Equatable {
     /// thread-local, so this must run right after the failing call).
     static func from(_ status: moae_status) -> MoaeError {
         let detail = CABI.lastError().map { String(cString: $0) } ?? ""
-        let generic = CABI.statusMessage(status).map { String(cString: $0) } ?? ""
+        let generic = CABI.statusMessage(cInt(status)).map { String(cString: $0) } ?? ""
         return MoaeError(code: cInt(status), message: detail.isEmpty ? generic : detail)
     }
 }

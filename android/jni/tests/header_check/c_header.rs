@@ -34,8 +34,10 @@ pub struct Header {
     pub fn_pointers: BTreeSet<String>,
 }
 
-/// Comments and preprocessor lines out; `#ifdef __cplusplus` blocks (the `extern "C" {`
-/// wrapper) dropped.
+/// Comments out, and preprocessor conditionals resolved the way Swift's Clang importer sees
+/// the header: C (not C++), C17 (`__STDC_VERSION__` < C23). So `#ifdef __cplusplus` blocks
+/// (`extern "C" {`) and C23-only branches are dropped, their `#else` kept; other conditions
+/// (include guards) count as true.
 fn clean(text: &str) -> String {
     let mut no_comments = String::new();
     let mut rest = text;
@@ -55,38 +57,66 @@ fn clean(text: &str) -> String {
     no_comments.push_str(rest);
 
     let mut out = String::new();
-    let mut skip_depth = 0usize; // inside #ifdef __cplusplus
-    let mut depth = 0usize; // nesting of #if* while skipping
+    // One entry per open #if: (this branch active, some branch already taken).
+    let mut stack: Vec<(bool, bool)> = Vec::new();
+    let active = |stack: &Vec<(bool, bool)>| stack.iter().all(|&(a, _)| a);
     let mut continued = false;
     for line in no_comments.lines() {
         let t = line.trim();
-        if continued || t.starts_with('#') {
+        if continued {
             continued = t.ends_with('\\');
-            let directive = t.trim_start_matches('#').trim();
-            if skip_depth > 0 {
-                if directive.starts_with("if") {
-                    depth += 1;
-                } else if directive.starts_with("endif") {
-                    if depth == 0 {
-                        skip_depth = 0;
-                    } else {
-                        depth -= 1;
+            continue;
+        }
+        if let Some(d) = t.strip_prefix('#') {
+            continued = t.ends_with('\\');
+            let d = d.trim();
+            let word: String = d.chars().take_while(|c| c.is_alphabetic()).collect();
+            let arg = d[word.len()..].trim();
+            match word.as_str() {
+                "ifdef" => {
+                    let v = arg != "__cplusplus";
+                    stack.push((v, v));
+                }
+                "ifndef" => stack.push((true, true)),
+                "if" => {
+                    let v = condition(arg);
+                    stack.push((v, v));
+                }
+                "elif" => {
+                    if let Some(top) = stack.last_mut() {
+                        let v = !top.1 && condition(arg);
+                        *top = (v, top.1 || v);
                     }
                 }
-            } else if directive.starts_with("ifdef __cplusplus")
-                || directive.starts_with("if defined(__cplusplus)")
-            {
-                skip_depth = 1;
-                depth = 0;
+                "else" => {
+                    if let Some(top) = stack.last_mut() {
+                        *top = (!top.1, true);
+                    }
+                }
+                "endif" => {
+                    stack.pop();
+                }
+                _ => {} // #define, #include, #pragma
             }
             continue;
         }
-        if skip_depth == 0 {
+        if active(&stack) {
             out.push_str(line);
             out.push('\n');
         }
     }
     out
+}
+
+/// `#if` as the Swift importer evaluates it, for the conditions cbindgen writes.
+fn condition(expr: &str) -> bool {
+    let e: String = expr.chars().filter(|c| !c.is_whitespace()).collect();
+    if e.starts_with("!defined(__cplusplus)") {
+        return true;
+    }
+    // `defined(__cplusplus)`, `__cplusplus`, `__STDC_VERSION__>=202311L` (C23) are all false,
+    // and cbindgen only ORs them together.
+    !(e.contains("__cplusplus") || e.contains("__STDC_VERSION__>=2023"))
 }
 
 fn tokens(s: &str) -> Vec<String> {
@@ -145,7 +175,14 @@ pub fn parse_decl(decl: &str) -> Result<(CType, Option<String>), String> {
     if base.is_empty() {
         return Err(format!("cannot parse the C declaration `{decl}`"));
     }
-    Ok((CType { base, base_const, pointers }, name))
+    Ok((
+        CType {
+            base,
+            base_const,
+            pointers,
+        },
+        name,
+    ))
 }
 
 fn split_top(s: &str, sep: char) -> Vec<String> {
@@ -179,7 +216,9 @@ pub fn parse(text: &str) -> Result<Header, String> {
         }
         if let Some(open) = s.find('{') {
             // struct/enum definition, typedef'd or not: `typedef struct X { ... } Y` / `enum X {..}`
-            let close = s.rfind('}').ok_or_else(|| format!("unbalanced braces in `{s}`"))?;
+            let close = s
+                .rfind('}')
+                .ok_or_else(|| format!("unbalanced braces in `{s}`"))?;
             let head = tokens(&s[..open]);
             let body = &s[open + 1..close];
             let after = tokens(&s[close + 1..]);
@@ -203,7 +242,7 @@ pub fn parse(text: &str) -> Result<Header, String> {
                     let (_, first) = parse_decl(&parts[0])?;
                     fields.extend(first);
                     for p in &parts[1..] {
-                        fields.extend(tokens(p).into_iter().filter(|t| t != "*").last());
+                        fields.extend(tokens(p).into_iter().rev().find(|t| t != "*"));
                     }
                 }
                 for n in names {
@@ -214,7 +253,10 @@ pub fn parse(text: &str) -> Result<Header, String> {
         }
         if let Some(body) = s.strip_prefix("typedef ") {
             if let Some(i) = body.find("(*") {
-                let name = tokens(&body[i + 2..]).into_iter().next().unwrap_or_default();
+                let name = tokens(&body[i + 2..])
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default();
                 h.fn_pointers.insert(name);
             } else if body.starts_with("struct ") {
                 let t = tokens(body);
@@ -227,7 +269,9 @@ pub fn parse(text: &str) -> Result<Header, String> {
             continue;
         }
         if let Some(open) = s.find('(') {
-            let close = s.rfind(')').ok_or_else(|| format!("unbalanced parens in `{s}`"))?;
+            let close = s
+                .rfind(')')
+                .ok_or_else(|| format!("unbalanced parens in `{s}`"))?;
             let (ret, name) = parse_decl(&s[..open])?;
             let name = name.ok_or_else(|| format!("function without a name: `{s}`"))?;
             let inner = s[open + 1..close].trim();
@@ -312,14 +356,22 @@ impl Header {
         }
         if pointers == 1 {
             if base == "void" {
-                let raw = if base_const { "UnsafeRawPointer?" } else { "UnsafeMutableRawPointer?" };
+                let raw = if base_const {
+                    "UnsafeRawPointer?"
+                } else {
+                    "UnsafeMutableRawPointer?"
+                };
                 return BTreeSet::from([raw.to_string()]);
             }
             if self.opaque.contains(base) {
                 return BTreeSet::from(["OpaquePointer?".to_string()]);
             }
         }
-        let wrapper = if pointers == 1 && base_const { "UnsafePointer" } else { "UnsafeMutablePointer" };
+        let wrapper = if pointers == 1 && base_const {
+            "UnsafePointer"
+        } else {
+            "UnsafeMutablePointer"
+        };
         self.spell(base, base_const, pointers - 1)
             .into_iter()
             .map(|inner| format!("{wrapper}<{inner}>?"))

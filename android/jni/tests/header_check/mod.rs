@@ -17,11 +17,16 @@ pub fn check(header_text: &str, swift_files: &[(String, String)]) -> Vec<String>
     };
     let mut errors = Vec::new();
     if uses.table.is_empty() {
-        errors.push("no `static let name: (...) -> T = moae_fn` table found in the Swift sources".into());
+        errors.push(
+            "no `static let name: (...) -> T = moae_fn` table found in the Swift sources".into(),
+        );
     }
     for e in &uses.table {
         let Some(f) = header.functions.get(&e.c_name) else {
-            errors.push(format!("{} is called by the Swift wrapper (CABI.{}) but moae.h does not declare it", e.c_name, e.swift_name));
+            errors.push(format!(
+                "{} is called by the Swift wrapper (CABI.{}) but moae.h does not declare it",
+                e.c_name, e.swift_name
+            ));
             continue;
         };
         if f.params.len() != e.params.len() {
@@ -76,12 +81,16 @@ pub fn check(header_text: &str, swift_files: &[(String, String)]) -> Vec<String>
     }
     for (sname, fields) in &uses.fields {
         let Some(known) = header.structs.get(sname) else {
-            errors.push(format!("struct {sname} is used by the Swift wrapper but moae.h does not define it"));
+            errors.push(format!(
+                "struct {sname} is used by the Swift wrapper but moae.h does not define it"
+            ));
             continue;
         };
         for f in fields {
             if !known.contains(f) {
-                errors.push(format!("{sname}.{f} is used by the Swift wrapper but moae.h has no such field"));
+                errors.push(format!(
+                    "{sname}.{f} is used by the Swift wrapper but moae.h has no such field"
+                ));
             }
         }
     }

@@ -118,7 +118,10 @@ pub fn norm_type(t: &str) -> String {
 }
 
 fn ident_at(s: &[char], i: usize) -> String {
-    s[i..].iter().take_while(|c| c.is_alphanumeric() || **c == '_').collect()
+    s[i..]
+        .iter()
+        .take_while(|c| c.is_alphanumeric() || **c == '_')
+        .collect()
 }
 
 fn is_ident_char(c: char) -> bool {
@@ -151,7 +154,9 @@ pub fn scan(files: &[(String, String)]) -> Result<SwiftUse, String> {
             let params: String = s[j + 1..close - 1].iter().collect();
             let k = skip_ws(&s, close);
             if s.get(k) != Some(&'-') || s.get(k + 1) != Some(&'>') {
-                return Err(format!("{file}: {name}: expected `-> ReturnType` after the parameters"));
+                return Err(format!(
+                    "{file}: {name}: expected `-> ReturnType` after the parameters"
+                ));
             }
             let eq = find(&s, &['='], k + 2)
                 .ok_or_else(|| format!("{file}: {name}: expected `= moae_function`"))?;
@@ -174,16 +179,26 @@ pub fn scan(files: &[(String, String)]) -> Result<SwiftUse, String> {
         let mut from = 0;
         while let Some(pos) = text[from..].find("PartialKeyPath<") {
             let at = from + pos + "PartialKeyPath<".len();
-            let sname: String = text[at..].chars().take_while(|c| is_ident_char(*c)).collect();
-            let Some(eq) = text[at..].find("= [") else { break };
+            let sname: String = text[at..]
+                .chars()
+                .take_while(|c| is_ident_char(*c))
+                .collect();
+            let Some(eq) = text[at..].find("= [") else {
+                break;
+            };
             let list_start = at + eq + 3;
-            let list_end = text[list_start..].find(']').map_or(text.len(), |e| list_start + e);
+            let list_end = text[list_start..]
+                .find(']')
+                .map_or(text.len(), |e| list_start + e);
             let fields = text[list_start..list_end]
                 .split(',')
                 .map(|f| f.trim().trim_start_matches("\\.").trim().to_string())
                 .filter(|f| !f.is_empty())
                 .collect();
-            u.fields.entry(sname).or_insert_with(Vec::new).extend::<Vec<String>>(fields);
+            u.fields
+                .entry(sname)
+                .or_insert_with(Vec::new)
+                .extend::<Vec<String>>(fields);
             from = list_end;
         }
 

@@ -99,16 +99,33 @@ pub fn tiny_model(threshold: f32) -> Vec<u8> {
         .collect();
     let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     let mut g = Pb::default();
-    g.msg(1, &node("Flatten", &[meta::INPUT_PIXELS], "flat", &[("axis", 1)]));
+    g.msg(
+        1,
+        &node("Flatten", &[meta::INPUT_PIXELS], "flat", &[("axis", 1)]),
+    );
     g.msg(1, &node("MatMul", &["flat", "W"], "mw", &[]));
     g.msg(1, &node("Add", &["mw", "B"], meta::OUTPUT_LOGITS, &[]));
-    g.msg(1, &node("Softmax", &[meta::OUTPUT_LOGITS], "p", &[("axis", 1)]));
-    g.msg(1, &node("Gather", &["p", "one"], meta::OUTPUT_ATTACK_SCORE, &[("axis", 1)]));
+    g.msg(
+        1,
+        &node("Softmax", &[meta::OUTPUT_LOGITS], "p", &[("axis", 1)]),
+    );
+    g.msg(
+        1,
+        &node(
+            "Gather",
+            &["p", "one"],
+            meta::OUTPUT_ATTACK_SCORE,
+            &[("axis", 1)],
+        ),
+    );
     g.str(2, "moae-jni-test");
     g.msg(5, &tensor("W", &[n as i64, 2], 1, f32s(&w)));
     g.msg(5, &tensor("B", &[2], 1, f32s(&[0.1, -0.1])));
     g.msg(5, &tensor("one", &[], 7, 1i64.to_le_bytes().to_vec())); // INT64 scalar
-    g.msg(11, &value_info(meta::INPUT_PIXELS, &[Err("N"), Ok(3), Ok(s), Ok(s)]));
+    g.msg(
+        11,
+        &value_info(meta::INPUT_PIXELS, &[Err("N"), Ok(3), Ok(s), Ok(s)]),
+    );
     g.msg(12, &value_info(meta::OUTPUT_LOGITS, &[Err("N"), Ok(2)]));
     g.msg(12, &value_info(meta::OUTPUT_ATTACK_SCORE, &[Err("N")]));
     let mut m = Pb::default();
@@ -162,7 +179,13 @@ pub fn rgba(w: u32, h: u32, stride: usize, seed: u32) -> Vec<u8> {
 }
 
 /// A Y plane of `y_stride` and an interleaved V,U plane of `uv_stride` (NV21 order).
-pub fn yuv_planes(w: u32, h: u32, y_stride: usize, uv_stride: usize, seed: u32) -> (Vec<u8>, Vec<u8>) {
+pub fn yuv_planes(
+    w: u32,
+    h: u32,
+    y_stride: usize,
+    uv_stride: usize,
+    seed: u32,
+) -> (Vec<u8>, Vec<u8>) {
     let mut y = vec![0x10; y_stride * h as usize];
     for r in 0..h {
         for x in 0..w {
