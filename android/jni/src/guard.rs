@@ -45,7 +45,9 @@ fn throw(env: &mut Env<'_>, err: BridgeError) {
         // A JNI call already raised a Java exception (e.g. OutOfMemoryError): keep that one.
         return;
     }
-    let thrown = match err {
+    // `throw*` returns Err(JavaException) once the exception is pending, which is the goal:
+    // success is judged by `exception_check` below, with a RuntimeException as last resort.
+    let _ = match err {
         BridgeError::Closed => env.throw_new(
             jni_str!("java/lang/IllegalStateException"),
             jni_str!("MoaeDetector is closed: create a new detector"),
@@ -53,9 +55,7 @@ fn throw(env: &mut Env<'_>, err: BridgeError) {
         BridgeError::Status(status, msg) => throw_moae(env, status, &msg),
         BridgeError::Jni(e) => throw_moae(env, Status::InvalidArgument, &format!("JNI: {e}")),
     };
-    // `throw*` returns Err(JavaException) once the exception is pending; that is the goal.
     if !env.exception_check() {
-        let _ = thrown;
         let _ = env.throw_new(
             jni_str!("java/lang/RuntimeException"),
             jni_str!("libmoae_jni could not raise ai.moae.MoaeException"),
