@@ -1,0 +1,419 @@
+//! JNI bridge of the Android wrapper: the `native` methods of `ai.moae.NativeBridge`, each a
+//! thin translation between Java values and `moae_runtime`.
+//!
+//! Safety model (see `android/README.md`, "Threads"):
+//! - A detector handle is a `jlong` holding `Box<Arc<Engine>>` from `create*`, freed by
+//!   `destroy`. `Engine` is `Send + Sync`, so any number of threads may `detect` at once.
+//! - `MoaeDetector` (Java) guards the handle with a read-write lock: `detect` holds the read
+//!   lock, `close` the write lock and zeroes the handle before `destroy`. So `destroy` never
+//!   runs while a `detect` on the same handle is inside native code, a closed detector raises
+//!   `IllegalStateException`, and `close()` twice is a no-op. Native code additionally
+//!   rejects a 0 handle, and clones the `Arc` for the call's duration.
+//! - Every native method runs in [`guard::guarded`]: panics and errors become Java exceptions.
+
+mod frame;
+mod guard;
+mod status;
+
+use frame::{FrameArgs, Planes};
+use guard::guarded;
+use jni::elements::ReleaseMode;
+use jni::objects::{JByteArray, JByteBuffer, JClass, JFloatArray, JString};
+use jni::refs::Reference;
+use jni::sys::{jboolean, jfloat, jint, jlong};
+use jni::{Env, EnvUnowned};
+use moae_runtime::{Engine, EngineOptions, ExecutionProvider, ProviderPolicy};
+use status::{BridgeError, Status};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use status::Status as BridgeStatus;
+
+/// Number of floats in a detection result: see `ai.moae.DetectionResult.fromNative`.
+const RESULT_LEN: usize = 6;
+
+fn opt_string(env: &Env<'_>, s: &JString<'_>) -> Result<Option<String>, BridgeError> {
+    if s.is_null() {
+        return Ok(None);
+    }
+    Ok(Some(s.try_to_string(env)?))
+}
+
+/// Engine options from the primitive fields of `ai.moae.Options` (see `NativeBridge.java`).
+#[allow(clippy::too_many_arguments)]
+fn engine_options(
+    env: &Env<'_>,
+    providers: &JString<'_>,
+    require_provider: jboolean,
+    threads: jint,
+    max_sessions: jint,
+    ort_library_path: &JString<'_>,
+    model_sha256: &JByteArray<'_>,
+    threshold: jfloat,
+    crop_scale: jfloat,
+) -> Result<EngineOptions, BridgeError> {
+    let mut opts = EngineOptions::default();
+    if let Some(list) = opt_string(env, providers)? {
+        opts.providers = list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse::<ExecutionProvider>())
+            .collect::<Result<_, _>>()?;
+        if opts.providers.is_empty() {
+            opts.providers = vec![ExecutionProvider::Cpu];
+        }
+    }
+    opts.policy = if require_provider {
+        ProviderPolicy::Require
+    } else {
+        ProviderPolicy::Fallback
+    };
+    let count = |v: jint, what: &str| {
+        usize::try_from(v).map_err(|_| {
+            BridgeError::invalid(Status::InvalidArgument, format!("{what} = {v} is negative"))
+        })
+    };
+    opts.intra_op_threads = count(threads, "threads")?;
+    opts.max_sessions = count(max_sessions, "maxSessions")?;
+    opts.ort_library_path = opt_string(env, ort_library_path)?.map(PathBuf::from);
+    if !model_sha256.is_null() {
+        let bytes = env.convert_byte_array(model_sha256)?;
+        let pin: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+            BridgeError::invalid(
+                Status::InvalidArgument,
+                format!("modelSha256 has {} bytes, a SHA-256 has 32", bytes.len()),
+            )
+        })?;
+        opts.model_sha256 = Some(pin);
+    }
+    // Java passes NaN/negative for "not set" (primitive fields cannot be null).
+    if threshold.is_finite() && threshold >= 0.0 {
+        opts.threshold = Some(threshold);
+    }
+    if crop_scale.is_finite() && crop_scale > 0.0 {
+        opts.crop_scale = crop_scale;
+    }
+    Ok(opts)
+}
+
+fn into_handle(engine: Engine) -> jlong {
+    Box::into_raw(Box::new(Arc::new(engine))) as jlong
+}
+
+/// The engine behind a live handle, kept alive by its own `Arc` for this call.
+fn engine_of(handle: jlong) -> Result<Arc<Engine>, BridgeError> {
+    if handle == 0 {
+        return Err(BridgeError::Closed);
+    }
+    // SAFETY: a non-zero handle comes from `into_handle` and Java's lock keeps `destroy` from
+    // running concurrently (module docs), so the box is alive for this read.
+    let arc = unsafe { &*(handle as *const Arc<Engine>) };
+    Ok(Arc::clone(arc))
+}
+
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_ai_moae_NativeBridge_createFromFile<'l>(
+    mut unowned: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    path: JString<'l>,
+    providers: JString<'l>,
+    require_provider: jboolean,
+    threads: jint,
+    max_sessions: jint,
+    ort_library_path: JString<'l>,
+    model_sha256: JByteArray<'l>,
+    threshold: jfloat,
+    crop_scale: jfloat,
+) -> jlong {
+    guarded(&mut unowned, |env| {
+        let path = opt_string(env, &path)?.ok_or_else(|| BridgeError::null("model path"))?;
+        let opts = engine_options(
+            env,
+            &providers,
+            require_provider,
+            threads,
+            max_sessions,
+            &ort_library_path,
+            &model_sha256,
+            threshold,
+            crop_scale,
+        )?;
+        Ok(into_handle(Engine::from_path(path, &opts)?))
+    })
+}
+
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_ai_moae_NativeBridge_createFromBytes<'l>(
+    mut unowned: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    model: JByteArray<'l>,
+    providers: JString<'l>,
+    require_provider: jboolean,
+    threads: jint,
+    max_sessions: jint,
+    ort_library_path: JString<'l>,
+    model_sha256: JByteArray<'l>,
+    threshold: jfloat,
+    crop_scale: jfloat,
+) -> jlong {
+    guarded(&mut unowned, |env| {
+        if model.is_null() {
+            return Err(BridgeError::null("model bytes"));
+        }
+        let opts = engine_options(
+            env,
+            &providers,
+            require_provider,
+            threads,
+            max_sessions,
+            &ort_library_path,
+            &model_sha256,
+            threshold,
+            crop_scale,
+        )?;
+        // SAFETY: read-only access, released without copy-back before returning.
+        let bytes = unsafe { model.get_elements(env, ReleaseMode::NoCopyBack)? };
+        Ok(into_handle(Engine::from_bytes(as_u8(&bytes), &opts)?))
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_ai_moae_NativeBridge_destroy<'l>(
+    mut unowned: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+) {
+    guarded(&mut unowned, |_env| {
+        if handle != 0 {
+            // SAFETY: Java calls this once per handle, under the write lock (module docs).
+            drop(unsafe { Box::from_raw(handle as *mut Arc<Engine>) });
+        }
+        Ok(())
+    })
+}
+
+/// `key=value` lines, parsed by `ai.moae.DetectorInfo` (no JSON parser in the JDK).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_ai_moae_NativeBridge_info<'l>(
+    mut unowned: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+) -> JString<'l> {
+    guarded(&mut unowned, |env| {
+        let engine = engine_of(handle)?;
+        let info = engine.info();
+        let text =
+            format!(
+            "provider={}\ninput_size={}\nthreshold={}\nthreshold_calibrated={}\nmodel_sha256={}\n\
+             precision={}\nort_library={}\nfallback_reason={}\n",
+            info.provider,
+            info.input_size,
+            info.threshold,
+            info.threshold_calibrated,
+            info.model_sha256,
+            info.meta.precision,
+            info.ort_library.display(),
+            info.fallback_reason.as_deref().unwrap_or("").replace('\n', " "),
+        );
+        Ok(JString::from_str(env, text)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_ai_moae_NativeBridge_version<'l>(
+    mut unowned: EnvUnowned<'l>,
+    _class: JClass<'l>,
+) -> JString<'l> {
+    guarded(&mut unowned, |env| {
+        Ok(JString::from_str(env, moae_runtime::version())?)
+    })
+}
+
+fn as_u8(bytes: &[i8]) -> &[u8] {
+    // SAFETY: i8 and u8 have the same size and alignment; every bit pattern is valid.
+    unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<u8>(), bytes.len()) }
+}
+
+fn read_box(env: &Env<'_>, face: &JFloatArray<'_>) -> Result<Option<[f32; 4]>, BridgeError> {
+    if face.is_null() {
+        return Ok(None);
+    }
+    let len = face.len(env)?;
+    if len != 4 {
+        return Err(BridgeError::invalid(
+            Status::InvalidFaceBox,
+            format!("face box has {len} values, expected [x, y, width, height]"),
+        ));
+    }
+    let mut b = [0f32; 4];
+    face.get_region(env, 0, &mut b)?;
+    Ok(Some(b))
+}
+
+/// Runs one detection and packs it as `float[RESULT_LEN]` for `DetectionResult.fromNative`.
+fn detect_and_pack<'l>(
+    env: &mut Env<'l>,
+    handle: jlong,
+    args: &FrameArgs,
+    planes: &Planes<'_>,
+    face: Option<[f32; 4]>,
+) -> Result<JFloatArray<'l>, BridgeError> {
+    let engine = engine_of(handle)?;
+    let frame = frame::build(args, planes)?;
+    let detections = engine.detect(&frame, &frame::face_box(face))?;
+    let d = detections.first().ok_or_else(|| {
+        BridgeError::invalid(Status::Inference, "the runtime returned no detection")
+    })?;
+    let provider = match d.provider {
+        ExecutionProvider::Cpu => 0.0,
+        ExecutionProvider::Cuda => 1.0,
+        ExecutionProvider::TensorRt => 2.0,
+        ExecutionProvider::CoreMl => 3.0,
+    };
+    let packed: [f32; RESULT_LEN] = [
+        d.attack_score,
+        d.live_score,
+        if d.is_attack { 1.0 } else { 0.0 },
+        d.threshold,
+        provider,
+        d.latency.as_secs_f32() * 1000.0,
+    ];
+    let out = JFloatArray::new(env, RESULT_LEN)?;
+    out.set_region(env, 0, &packed)?;
+    Ok(out)
+}
+
+/// Detection on `byte[]` planes (`p1`/`p2` may be null: see `frame::build`). The arrays are
+/// pinned or copied by the JVM (`GetByteArrayElements`), never written back.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_ai_moae_NativeBridge_detectArrays<'l>(
+    mut unowned: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+    format: jint,
+    width: jint,
+    height: jint,
+    rotation: jint,
+    p0: JByteArray<'l>,
+    s0: jint,
+    p1: JByteArray<'l>,
+    s1: jint,
+    p2: JByteArray<'l>,
+    s2: jint,
+    pixel_stride: jint,
+    face: JFloatArray<'l>,
+) -> JFloatArray<'l> {
+    guarded(&mut unowned, |env| {
+        engine_of(handle)?; // closed beats bad input
+        let face = read_box(env, &face)?;
+        // SAFETY (all three): read-only, released with NoCopyBack when dropped at scope end.
+        let e0 = if p0.is_null() {
+            None
+        } else {
+            Some(unsafe { p0.get_elements(env, ReleaseMode::NoCopyBack)? })
+        };
+        let e1 = if p1.is_null() {
+            None
+        } else {
+            Some(unsafe { p1.get_elements(env, ReleaseMode::NoCopyBack)? })
+        };
+        let e2 = if p2.is_null() {
+            None
+        } else {
+            Some(unsafe { p2.get_elements(env, ReleaseMode::NoCopyBack)? })
+        };
+        let planes = Planes {
+            data: [
+                e0.as_deref().map(as_u8),
+                e1.as_deref().map(as_u8),
+                e2.as_deref().map(as_u8),
+            ],
+            strides: [s0, s1, s2],
+            pixel_stride,
+        };
+        let args = FrameArgs {
+            format,
+            width,
+            height,
+            rotation,
+        };
+        detect_and_pack(env, handle, &args, &planes, face)
+    })
+}
+
+fn direct<'b>(
+    env: &Env<'_>,
+    buf: &JByteBuffer<'_>,
+    name: &str,
+) -> Result<Option<&'b [u8]>, BridgeError> {
+    if buf.is_null() {
+        return Ok(None);
+    }
+    let not_direct = || {
+        BridgeError::invalid(
+            Status::InvalidArgument,
+            format!("{name} is not a direct ByteBuffer (the Java wrapper copies heap buffers)"),
+        )
+    };
+    let addr = env
+        .get_direct_buffer_address(buf)
+        .map_err(|_| not_direct())?;
+    let cap = env
+        .get_direct_buffer_capacity(buf)
+        .map_err(|_| not_direct())?;
+    if addr.is_null() {
+        return Err(not_direct());
+    }
+    // SAFETY: a direct buffer's memory stays valid while the buffer is reachable, and the Java
+    // caller holds it for the duration of this call; we only read it.
+    Ok(Some(unsafe {
+        std::slice::from_raw_parts(addr as *const u8, cap)
+    }))
+}
+
+/// Detection on direct `ByteBuffer` planes, read in place (no copy). Java passes each buffer
+/// sliced at its position, so address..address+capacity is exactly the caller's bytes.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_ai_moae_NativeBridge_detectBuffers<'l>(
+    mut unowned: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+    format: jint,
+    width: jint,
+    height: jint,
+    rotation: jint,
+    p0: JByteBuffer<'l>,
+    s0: jint,
+    p1: JByteBuffer<'l>,
+    s1: jint,
+    p2: JByteBuffer<'l>,
+    s2: jint,
+    pixel_stride: jint,
+    face: JFloatArray<'l>,
+) -> JFloatArray<'l> {
+    guarded(&mut unowned, |env| {
+        engine_of(handle)?;
+        let face = read_box(env, &face)?;
+        let planes = Planes {
+            data: [
+                direct(env, &p0, "planes[0]")?,
+                direct(env, &p1, "planes[1]")?,
+                direct(env, &p2, "planes[2]")?,
+            ],
+            strides: [s0, s1, s2],
+            pixel_stride,
+        };
+        let args = FrameArgs {
+            format,
+            width,
+            height,
+            rotation,
+        };
+        detect_and_pack(env, handle, &args, &planes, face)
+    })
+}

@@ -1,0 +1,70 @@
+package ai.moae;
+
+/**
+ * Every failure of the detector: bad input, an unreadable or foreign model, a missing ONNX
+ * Runtime, an inference error. {@link #status()} is the same number the C ABI
+ * ({@code moae_status} in {@code moae.h}) and the iOS wrapper report for that failure.
+ * Use after {@link MoaeDetector#close()} raises {@link IllegalStateException} instead.
+ */
+public class MoaeException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    /** The C ABI's {@code moae_status} values that the Java API can raise. */
+    public enum Status {
+        NULL_ARGUMENT(1),
+        INVALID_ARGUMENT(2),
+        ORT_LIBRARY(5),
+        PROVIDER_UNAVAILABLE(6),
+        MODEL(7),
+        MODEL_HASH(8),
+        IO(9),
+        INVALID_FRAME(10),
+        INVALID_FACE_BOX(11),
+        INFERENCE(12),
+        UNKNOWN_FORMAT(14),
+        PANIC(15),
+        /** A code this version of the Java API does not know (a newer native library). */
+        UNKNOWN(-1);
+
+        public final int code;
+
+        Status(int code) {
+            this.code = code;
+        }
+
+        public static Status fromCode(int code) {
+            for (Status s : values()) {
+                if (s.code == code) {
+                    return s;
+                }
+            }
+            return UNKNOWN;
+        }
+    }
+
+    private final int code;
+
+    /** Called by the native library (signature {@code (ILjava/lang/String;)V}: keep it). */
+    public MoaeException(int code, String message) {
+        super(message);
+        this.code = code;
+    }
+
+    public MoaeException(Status status, String message) {
+        this(status.code, message);
+    }
+
+    public Status status() {
+        return Status.fromCode(code);
+    }
+
+    /** The raw status code, also for codes newer than this class. */
+    public int code() {
+        return code;
+    }
+
+    @Override
+    public String toString() {
+        return "MoaeException[" + status() + " (" + code + ")]: " + getMessage();
+    }
+}

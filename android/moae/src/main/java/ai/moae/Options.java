@@ -1,0 +1,91 @@
+package ai.moae;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+
+/** Detector options; every setter returns {@code this}. Defaults: CPU, ORT's thread count. */
+public final class Options {
+    List<Provider> providers = Collections.singletonList(Provider.CPU);
+    boolean requireProvider = false;
+    int threads = 0;
+    int maxSessions = 0;
+    String ortLibraryPath = null;
+    byte[] modelSha256 = null;
+    float threshold = Float.NaN;
+    float cropScale = Float.NaN;
+
+    /**
+     * Execution providers in preference order. Without {@link #requireProvider}, unavailable
+     * ones are skipped down to CPU (see {@link DetectorInfo#fallbackReason}).
+     */
+    public Options providers(Provider... preferred) {
+        if (preferred == null || preferred.length == 0) {
+            this.providers = Collections.singletonList(Provider.CPU);
+        } else {
+            this.providers = new ArrayList<>(Arrays.asList(preferred));
+        }
+        return this;
+    }
+
+    /** Fail at creation if the first provider cannot be used (instead of falling back). */
+    public Options requireProvider(boolean require) {
+        this.requireProvider = require;
+        return this;
+    }
+
+    /** ONNX Runtime intra-op threads; 0 = its default (one per core). */
+    public Options threads(int threads) {
+        this.threads = threads;
+        return this;
+    }
+
+    /** Sessions kept for concurrent {@code detect} calls; 0 = the runtime's default. */
+    public Options maxSessions(int maxSessions) {
+        this.maxSessions = maxSessions;
+        return this;
+    }
+
+    /**
+     * Path (or bare soname) of libonnxruntime. Null: ORT_DYLIB_PATH, then beside the native
+     * library, then the system loader, which on Android finds the {@code libonnxruntime.so}
+     * already loaded from the APK by {@link MoaeDetector}'s static initialiser.
+     */
+    public Options ortLibraryPath(String path) {
+        this.ortLibraryPath = path;
+        return this;
+    }
+
+    /** Pin the model file: a different SHA-256 fails with {@code MODEL_HASH}. 32 bytes. */
+    public Options modelSha256(byte[] sha256) {
+        this.modelSha256 = sha256 == null ? null : sha256.clone();
+        return this;
+    }
+
+    /** Decision threshold on the attack score, overriding the model's; NaN = the model's. */
+    public Options threshold(float threshold) {
+        this.threshold = threshold;
+        return this;
+    }
+
+    /** Face box enlargement around its centre before cropping; NaN = the runtime's default. */
+    public Options cropScale(float cropScale) {
+        this.cropScale = cropScale;
+        return this;
+    }
+
+    String providerList() {
+        StringBuilder sb = new StringBuilder();
+        for (Provider p : providers) {
+            if (p == null) {
+                continue;
+            }
+            if (sb.length() > 0) {
+                sb.append(',');
+            }
+            sb.append(p.nativeName);
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,99 @@
+package ai.moae.android;
+
+import ai.moae.DetectionResult;
+import ai.moae.FaceBox;
+import ai.moae.MoaeDetector;
+import ai.moae.MoaeException;
+import ai.moae.Options;
+import android.content.res.AssetManager;
+import android.graphics.Bitmap;
+import android.graphics.RectF;
+import android.media.Image;
+import androidx.camera.core.ImageProxy;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+
+/**
+ * Android-only adapters around {@link MoaeDetector}: assets, {@link Bitmap}, CameraX
+ * {@link ImageProxy} and Camera2 {@link Image}. Kept apart from {@code ai.moae} so the core
+ * classes compile and are tested on a plain JVM (android/README.md). Not compiled on the host.
+ */
+public final class MoaeAndroid {
+    private MoaeAndroid() {}
+
+    /** Loads a model from the APK's assets (e.g. "moae.onnx"); ORT needs it in memory. */
+    public static MoaeDetector fromAsset(AssetManager assets, String name, Options options)
+            throws MoaeException {
+        if (assets == null || name == null) {
+            throw new MoaeException(MoaeException.Status.NULL_ARGUMENT,
+                    "assets and name must be non-null");
+        }
+        try (InputStream in = assets.open(name)) {
+            return MoaeDetector.fromStream(in, options);
+        } catch (IOException e) {
+            throw new MoaeException(MoaeException.Status.IO,
+                    "asset '" + name + "' could not be opened: " + e.getMessage()
+                            + " (is it under src/main/assets and not compressed?)");
+        }
+    }
+
+    public static FaceBox box(RectF r) {
+        return r == null ? null : FaceBox.fromEdges(r.left, r.top, r.right, r.bottom);
+    }
+
+    /** An ARGB_8888 bitmap (copied once into a direct buffer; reuse {@code scratch}). */
+    public static DetectionResult detect(MoaeDetector detector, Bitmap bitmap,
+            int rotationDegrees, RectF face, ByteBuffer scratch) throws MoaeException {
+        if (bitmap == null) {
+            throw new MoaeException(MoaeException.Status.NULL_ARGUMENT, "bitmap is null");
+        }
+        if (bitmap.getConfig() != Bitmap.Config.ARGB_8888) {
+            throw new MoaeException(MoaeException.Status.INVALID_FRAME,
+                    "bitmap config " + bitmap.getConfig() + " is not ARGB_8888: "
+                            + "use bitmap.copy(Bitmap.Config.ARGB_8888, false)");
+        }
+        int bytes = bitmap.getRowBytes() * bitmap.getHeight();
+        ByteBuffer buf = scratch != null && scratch.isDirect() && scratch.capacity() >= bytes
+                ? scratch : ByteBuffer.allocateDirect(bytes);
+        buf.clear();
+        bitmap.copyPixelsToBuffer(buf);
+        buf.flip();
+        return detector.detect(buf, ai.moae.PixelFormat.RGBA, bitmap.getWidth(),
+                bitmap.getHeight(), bitmap.getRowBytes(), rotationDegrees, box(face));
+    }
+
+    /** A CameraX analysis frame (ImageAnalysis default format YUV_420_888). Not closed here. */
+    public static DetectionResult detect(MoaeDetector detector, ImageProxy image, RectF face)
+            throws MoaeException {
+        if (image == null) {
+            throw new MoaeException(MoaeException.Status.NULL_ARGUMENT, "image is null");
+        }
+        ImageProxy.PlaneProxy[] p = image.getPlanes();
+        if (p.length != 3) {
+            throw new MoaeException(MoaeException.Status.INVALID_FRAME,
+                    "ImageProxy has " + p.length + " planes, YUV_420_888 has 3: set "
+                            + "ImageAnalysis.OUTPUT_IMAGE_FORMAT_YUV_420_888");
+        }
+        return detector.detectYuv420888(p[0].getBuffer(), p[1].getBuffer(), p[2].getBuffer(),
+                p[0].getRowStride(), p[1].getRowStride(), p[1].getPixelStride(),
+                image.getWidth(), image.getHeight(), image.getImageInfo().getRotationDegrees(),
+                box(face));
+    }
+
+    /** A Camera2 {@code ImageReader} image in YUV_420_888. Not closed here. */
+    public static DetectionResult detect(MoaeDetector detector, Image image,
+            int rotationDegrees, RectF face) throws MoaeException {
+        if (image == null) {
+            throw new MoaeException(MoaeException.Status.NULL_ARGUMENT, "image is null");
+        }
+        Image.Plane[] p = image.getPlanes();
+        if (p.length != 3) {
+            throw new MoaeException(MoaeException.Status.INVALID_FRAME,
+                    "image has " + p.length + " planes, expected YUV_420_888 (3)");
+        }
+        return detector.detectYuv420888(p[0].getBuffer(), p[1].getBuffer(), p[2].getBuffer(),
+                p[0].getRowStride(), p[1].getRowStride(), p[1].getPixelStride(),
+                image.getWidth(), image.getHeight(), rotationDegrees, box(face));
+    }
+}

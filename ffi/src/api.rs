@@ -1,0 +1,307 @@
+//! The exported engine functions.
+
+use crate::convert::{self, INFO_ENDS};
+use crate::guard::{guard, guard_value, last_error_ptr};
+use crate::log::{self, emit};
+use crate::sized::write_sized;
+use crate::status::{message, FfiError, FfiResult};
+use crate::types::moae_log_level::*;
+use crate::types::moae_status::{self, *};
+use crate::types::*;
+use moae_runtime::{Engine, EngineOptions};
+use std::ffi::CStr;
+use std::os::raw::c_char;
+
+/// An engine: a loaded model and its ONNX Runtime sessions. Opaque to C.
+/// One engine may be shared by any number of threads (all its functions take it `const`).
+pub struct moae_engine {
+    inner: Engine,
+}
+
+/// libmoae's version as `(major << 16) | (minor << 8) | patch`.
+#[no_mangle]
+pub extern "C" fn moae_version() -> u32 {
+    (crate::MOAE_VERSION_MAJOR << 16) | (crate::MOAE_VERSION_MINOR << 8) | crate::MOAE_VERSION_PATCH
+}
+
+/// libmoae's version, e.g. "0.1.0". Static; never NULL.
+#[no_mangle]
+pub extern "C" fn moae_version_string() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
+}
+
+/// The MOAE_ABI_VERSION this library was built with.
+#[no_mangle]
+pub extern "C" fn moae_abi_version() -> u32 {
+    crate::MOAE_ABI_VERSION
+}
+
+/// Fills `opts` with the defaults, `struct_size = sizeof(moae_options)` and
+/// `abi_version = MOAE_ABI_VERSION`. NULL is ignored.
+#[no_mangle]
+pub extern "C" fn moae_options_init(opts: *mut moae_options) {
+    guard_value("moae_options_init", (), || {
+        if !opts.is_null() {
+            // SAFETY: non-NULL; the caller passes a whole moae_options of this header.
+            unsafe { opts.write(convert::default_options()) };
+        }
+    })
+}
+
+/// Zeroes `image` and sets `struct_size = sizeof(moae_image)`. NULL is ignored.
+#[no_mangle]
+pub extern "C" fn moae_image_init(image: *mut moae_image) {
+    guard_value("moae_image_init", (), || {
+        if !image.is_null() {
+            // SAFETY: non-NULL; the caller passes a whole moae_image of this header.
+            unsafe {
+                image.write(moae_image {
+                    struct_size: std::mem::size_of::<moae_image>() as u32,
+                    format: moae_pixel_format::MOAE_PIXEL_RGB as i32,
+                    width: 0,
+                    height: 0,
+                    planes: [std::ptr::null(); 3],
+                    plane_sizes: [0; 3],
+                    strides: [0; 3],
+                    rotation: 0,
+                })
+            };
+        }
+    })
+}
+
+fn finish_create(
+    made: moae_runtime::Result<Engine>,
+    out: *mut *mut moae_engine,
+    source: &str,
+) -> FfiResult<()> {
+    let engine = made.map_err(|e| {
+        let e = FfiError::from(e);
+        emit(MOAE_LOG_ERROR, &format!("engine creation from {source} failed: {}", e.detail));
+        e
+    })?;
+    let info = engine.info();
+    emit(
+        MOAE_LOG_INFO,
+        &format!(
+            "engine created from {source}: provider {}, input {}px, threshold {}{}, model sha256 {}",
+            info.provider,
+            info.input_size,
+            info.threshold,
+            if info.threshold_calibrated { " (calibrated)" } else { "" },
+            info.model_sha256
+        ),
+    );
+    if let Some(why) = &info.fallback_reason {
+        emit(MOAE_LOG_WARN, &format!("provider fallback: {why}"));
+    }
+    // SAFETY: `out` was checked non-NULL by the caller of this function.
+    unsafe { *out = Box::into_raw(Box::new(moae_engine { inner: engine })) };
+    Ok(())
+}
+
+/// # Safety
+/// `out` is non-NULL.
+unsafe fn start_create(out: *mut *mut moae_engine, opts: *const moae_options) -> FfiResult<EngineOptions> {
+    if out.is_null() {
+        return Err(FfiError::null("out"));
+    }
+    *out = std::ptr::null_mut();
+    convert::engine_options(opts)
+}
+
+/// Loads the model at `path` (NUL-terminated) into a new engine, stored in `*out`
+/// (set to NULL on failure). `opts` may be NULL for the defaults; it is read only during the
+/// call. Free the engine with `moae_engine_destroy`.
+#[no_mangle]
+pub extern "C" fn moae_engine_create_from_file(
+    path: *const c_char,
+    opts: *const moae_options,
+    out: *mut *mut moae_engine,
+) -> moae_status {
+    guard("moae_engine_create_from_file", || {
+        // SAFETY: pointers checked for NULL inside; the caller's strings are NUL-terminated.
+        let options = unsafe { start_create(out, opts) }?;
+        if path.is_null() {
+            return Err(FfiError::null("path"));
+        }
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(
+            unsafe { CStr::from_ptr(path) }.to_bytes(),
+        ));
+        finish_create(Engine::from_path(path, &options), out, &path.display().to_string())
+    })
+}
+
+/// Loads a model from `len` bytes at `data` (copied; the buffer may be freed after the call).
+/// Otherwise as `moae_engine_create_from_file`.
+#[no_mangle]
+pub extern "C" fn moae_engine_create_from_memory(
+    data: *const u8,
+    len: usize,
+    opts: *const moae_options,
+    out: *mut *mut moae_engine,
+) -> moae_status {
+    guard("moae_engine_create_from_memory", || {
+        let options = unsafe { start_create(out, opts) }?;
+        if data.is_null() {
+            return Err(FfiError::null("data"));
+        }
+        if len == 0 || len > isize::MAX as usize {
+            return Err(FfiError::invalid(format!("len is {len}")));
+        }
+        // SAFETY: non-NULL, and the caller promises `len` readable bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(data, len) };
+        finish_create(Engine::from_bytes(bytes, &options), out, "memory")
+    })
+}
+
+/// Frees an engine. NULL is ignored. No other call may use the engine during or after this.
+#[no_mangle]
+pub extern "C" fn moae_engine_destroy(engine: *mut moae_engine) {
+    guard_value("moae_engine_destroy", (), || {
+        if !engine.is_null() {
+            // SAFETY: made by Box::into_raw in create; the caller gives up ownership.
+            drop(unsafe { Box::from_raw(engine) });
+        }
+    })
+}
+
+fn copy_c_str<const N: usize>(dst: &mut [c_char; N], s: &str) {
+    let n = s.len().min(N - 1);
+    for (d, &b) in dst.iter_mut().zip(&s.as_bytes()[..n]) {
+        *d = b as c_char;
+    }
+    dst[n] = 0;
+}
+
+/// Writes the engine's facts into `*out` (set `out->struct_size` first; only the fields that
+/// fit in it are written).
+#[no_mangle]
+pub extern "C" fn moae_engine_get_info(
+    engine: *const moae_engine,
+    out: *mut moae_engine_info,
+) -> moae_status {
+    guard("moae_engine_get_info", || {
+        let engine = unsafe { engine.as_ref() }.ok_or_else(|| FfiError::null("engine"))?;
+        if out.is_null() {
+            return Err(FfiError::null("out"));
+        }
+        let i = engine.inner.info();
+        let mut info = moae_engine_info {
+            struct_size: std::mem::size_of::<moae_engine_info>() as u32,
+            provider: convert::provider_to_c(i.provider),
+            input_size: i.input_size,
+            threshold: i.threshold,
+            threshold_calibrated: i.threshold_calibrated as i32,
+            model_sha256: [0; 65],
+            precision: [0; 8],
+        };
+        copy_c_str(&mut info.model_sha256, &i.model_sha256);
+        copy_c_str(&mut info.precision, &i.meta.precision);
+        // SAFETY: non-NULL; the caller's struct_size says how many bytes are writable.
+        unsafe { write_sized(out, "moae_engine_info", &INFO_ENDS, &info) }
+    })
+}
+
+/// Scores one frame. `box_count == 0`: the whole frame (centre square crop), one result;
+/// otherwise one result per box, in order. Results go to the caller's array `results` of
+/// `results_capacity` elements; `*result_count` receives the number written. If the capacity is
+/// too small, nothing is run, `*result_count` is set to the number needed and
+/// `MOAE_ERR_BUFFER_TOO_SMALL` is returned (so `results = NULL, capacity = 0` asks the count).
+/// Nothing of the caller's (image planes, boxes, results) is kept after return.
+/// Thread-safe: any number of threads may call this on one engine at once.
+#[no_mangle]
+pub extern "C" fn moae_detect(
+    engine: *const moae_engine,
+    image: *const moae_image,
+    boxes: *const moae_box,
+    box_count: usize,
+    results: *mut moae_result,
+    results_capacity: usize,
+    result_count: *mut usize,
+) -> moae_status {
+    guard("moae_detect", || {
+        if result_count.is_null() {
+            return Err(FfiError::null("result_count"));
+        }
+        // SAFETY: checked non-NULL.
+        unsafe { *result_count = 0 };
+        let engine = unsafe { engine.as_ref() }.ok_or_else(|| FfiError::null("engine"))?;
+        if image.is_null() {
+            return Err(FfiError::null("image"));
+        }
+        let needed = box_count.max(1);
+        if results_capacity < needed {
+            unsafe { *result_count = needed };
+            return Err(FfiError::new(
+                MOAE_ERR_BUFFER_TOO_SMALL,
+                format!("results_capacity is {results_capacity}, {needed} results are needed"),
+            ));
+        }
+        if results.is_null() {
+            return Err(FfiError::null("results"));
+        }
+        // SAFETY: image non-NULL; its planes and the boxes are the caller's promise.
+        let frame = unsafe { convert::frame(image) }?;
+        let faces = unsafe { convert::face_boxes(boxes, box_count) }?;
+        let detections = engine.inner.detect(&frame, &faces)?;
+        if detections.len() != needed {
+            return Err(FfiError::new(
+                MOAE_ERR_INFERENCE,
+                format!("the runtime returned {} results for {needed}", detections.len()),
+            ));
+        }
+        // SAFETY: results non-NULL with room for `results_capacity >= needed` elements.
+        let out = unsafe { std::slice::from_raw_parts_mut(results, needed) };
+        for (o, d) in out.iter_mut().zip(&detections) {
+            *o = moae_result {
+                attack_score: d.attack_score,
+                live_score: d.live_score,
+                is_attack: d.is_attack as i32,
+                threshold: d.threshold,
+                provider: convert::provider_to_c(d.provider),
+                latency_ms: d.latency.as_secs_f32() * 1000.0,
+            };
+        }
+        unsafe { *result_count = needed };
+        Ok(())
+    })
+}
+
+/// The static message of a status code; never NULL (unknown codes get a generic message).
+#[no_mangle]
+pub extern "C" fn moae_status_message(status: i32) -> *const c_char {
+    guard_value("moae_status_message", c"internal error".as_ptr(), || {
+        message(status).as_ptr() as *const c_char
+    })
+}
+
+/// Detail of this thread's last failure ("" if none). Valid until the next failing libmoae call
+/// on this thread; a successful call does not clear it. Never NULL.
+#[no_mangle]
+pub extern "C" fn moae_last_error() -> *const c_char {
+    guard_value("moae_last_error", c"".as_ptr(), last_error_ptr)
+}
+
+/// Clears this thread's last-error detail (to ""), e.g. before a call whose detail you want.
+#[no_mangle]
+pub extern "C" fn moae_clear_last_error() {
+    guard_value("moae_clear_last_error", (), || crate::guard::set_last_error(""))
+}
+
+/// Sets (or, with NULL, removes) the process-wide log callback. It receives libmoae's messages
+/// (engine creation, provider fallback, failures) and the runtime's and ONNX Runtime's log
+/// events, possibly from several threads at once; `user_data` is passed back unchanged. A call
+/// already running on another thread may still reach the previous callback once.
+#[no_mangle]
+pub extern "C" fn moae_set_log_callback(callback: moae_log_fn, user_data: *mut std::ffi::c_void) {
+    guard_value("moae_set_log_callback", (), || log::set_callback(callback, user_data))
+}
+
+/// Most verbose `moae_log_level` passed to the callback (default MOAE_LOG_INFO).
+#[no_mangle]
+pub extern "C" fn moae_set_log_level(max_level: i32) {
+    guard_value("moae_set_log_level", (), || log::set_max_level(max_level))
+}
+

@@ -1,0 +1,73 @@
+//! A convenience for C callers that have no image decoder: JPEG/PNG file -> packed RGB.
+
+use crate::guard::guard;
+use crate::status::FfiError;
+use crate::types::moae_status::{self, *};
+use std::ffi::CStr;
+use std::os::raw::c_char;
+
+/// Decodes the JPEG or PNG file at `path` into tightly packed RGB (3 bytes per pixel, rows of
+/// `3 * width` bytes). On success `*out_rgb` owns `3 * width * height` bytes: free them with
+/// `moae_image_free`. On failure `*out_rgb` is NULL.
+#[no_mangle]
+pub extern "C" fn moae_decode_image_file(
+    path: *const c_char,
+    out_rgb: *mut *mut u8,
+    out_width: *mut u32,
+    out_height: *mut u32,
+) -> moae_status {
+    guard("moae_decode_image_file", || {
+        if out_rgb.is_null() || out_width.is_null() || out_height.is_null() {
+            return Err(FfiError::null("out_rgb/out_width/out_height"));
+        }
+        // SAFETY: checked non-NULL.
+        unsafe { *out_rgb = std::ptr::null_mut() };
+        if path.is_null() {
+            return Err(FfiError::null("path"));
+        }
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(
+            unsafe { CStr::from_ptr(path) }.to_bytes(),
+        ));
+        let img = image::ImageReader::open(path)
+            .map_err(|e| {
+                FfiError::new(MOAE_ERR_IO, format!("cannot open {}: {e}", path.display()))
+            })?
+            .with_guessed_format()
+            .map_err(|e| {
+                FfiError::new(MOAE_ERR_IO, format!("cannot read {}: {e}", path.display()))
+            })?
+            .decode()
+            .map_err(|e| {
+                FfiError::new(
+                    MOAE_ERR_IMAGE_DECODE,
+                    format!("cannot decode {}: {e}", path.display()),
+                )
+            })?
+            .to_rgb8();
+        let (w, h) = img.dimensions();
+        let bytes = img.into_raw();
+        // malloc, so that C callers could also free() it; moae_image_free is the documented way.
+        let buf = unsafe { libc::malloc(bytes.len().max(1)) } as *mut u8;
+        if buf.is_null() {
+            return Err(FfiError::invalid(format!(
+                "out of memory for a {w}x{h} image ({} bytes)",
+                bytes.len()
+            )));
+        }
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf, bytes.len());
+            *out_rgb = buf;
+            *out_width = w;
+            *out_height = h;
+        }
+        Ok(())
+    })
+}
+
+/// Frees pixels returned by `moae_decode_image_file`. NULL is ignored.
+#[no_mangle]
+pub extern "C" fn moae_image_free(rgb: *mut u8) {
+    // SAFETY: `rgb` came from malloc in moae_decode_image_file (or is NULL).
+    crate::guard::guard_value("moae_image_free", (), || unsafe { libc::free(rgb as *mut _) })
+}

@@ -1,0 +1,58 @@
+// C++ consumer test: the RAII wrapper gives the same scores as C/Rust, moves ownership, and
+// turns failures into moae::Error with status + message.
+//   cpp_test MODEL W H IMG.rgb...   prints "SCORE path whole" lines
+#include "moae.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+static int failures = 0;
+#define CHECK(c, msg)                                        \
+  do {                                                       \
+    if (!(c)) {                                              \
+      std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, msg); \
+      failures++;                                            \
+    }                                                        \
+  } while (0)
+
+int main(int argc, char** argv) {
+  if (argc < 5) return 2;
+  std::uint32_t w = std::atoi(argv[2]), h = std::atoi(argv[3]);
+  moae::Engine first(argv[1]);
+  moae::Engine engine(std::move(first));  // move-only ownership
+  CHECK(first.get() == nullptr && engine.get() != nullptr, "move leaves the source empty");
+  for (int i = 4; i < argc; i++) {
+    std::ifstream f(argv[i], std::ios::binary);
+    std::vector<std::uint8_t> rgb((std::istreambuf_iterator<char>(f)), {});
+    CHECK(rgb.size() == std::size_t(w) * h * 3, "image size");
+    auto img = moae::Image::packed(MOAE_PIXEL_RGB, rgb.data(), rgb.size(), w, h);
+    auto r = engine.detect(img);
+    CHECK(r.size() == 1, "one result");
+    auto two = engine.detect(img, {{0, 0, 8, 8}, {4, 4, 8, 8}});
+    CHECK(two.size() == 2, "two results");
+    std::printf("SCORE %s %.9g\n", argv[i], r[0].attack_score);
+  }
+  try {
+    moae::Engine missing("/nonexistent/model.onnx");
+    CHECK(false, "no exception for a missing model");
+  } catch (const moae::Error& e) {
+    CHECK(e.status() == MOAE_ERR_IO, "status IO");
+    CHECK(std::strstr(e.what(), "/nonexistent/model.onnx") != nullptr, "message names the path");
+    std::printf("ok exception %d: %s\n", static_cast<int>(e.status()), e.what());
+  }
+  try {
+    std::uint8_t px[3] = {1, 2, 3};
+    auto bad = moae::Image::packed(static_cast<moae_pixel_format>(99), px, 3, 1, 1);
+    engine.detect(bad);
+    CHECK(false, "no exception for an unknown format");
+  } catch (const moae::Error& e) {
+    CHECK(e.status() == MOAE_ERR_UNKNOWN_FORMAT, "status UNKNOWN_FORMAT");
+  }
+  auto info = engine.info();
+  CHECK(info.model_sha256.size() == 64, "sha256 hex");
+  std::printf("%d failures\n", failures);
+  return failures ? 1 : 0;
+}

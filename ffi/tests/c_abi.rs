@@ -1,0 +1,436 @@
+//! The C ABI tested for real: libmoae.so and libmoae.a (built by cargo for this test, in
+//! target/<profile>/deps) are installed into a staged prefix with ffi/install.sh; C and C++
+//! programs are compiled with gcc/g++ using `pkg-config moae` against it, linked shared and
+//! static, run, and compared with the Rust runtime on the same images. The same C tests also
+//! run under valgrind memcheck and ASan+UBSan (see `memcheck` / `sanitizers` below).
+
+mod support;
+
+use moae_runtime::{Engine, EngineOptions, FaceBox, Frame, PixelFormat, Rotation};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, OnceLock};
+
+const W: u32 = 40;
+const H: u32 = 30;
+const IMAGES: u64 = 4;
+
+struct Fixture {
+    root: PathBuf,
+    work: PathBuf,
+    prefix: PathBuf,
+    model: PathBuf,
+    corrupt: PathBuf,
+    images: Vec<PathBuf>,
+    png: PathBuf,
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// target/<profile>/deps, where cargo put libmoae.{so,a} for this test binary.
+fn deps_dir() -> PathBuf {
+    std::env::current_exe().unwrap().parent().unwrap().to_path_buf()
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let deps = deps_dir();
+        let work = deps.parent().unwrap().join("moae-c-tests");
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(&work).unwrap();
+        // Cargo builds the package's cdylib and staticlib into deps/ before its integration
+        // tests; if a different invocation left them out, build them the same way.
+        if !deps.join("libmoae.so").exists() || !deps.join("libmoae.a").exists() {
+            let profile_release = deps.parent().unwrap().ends_with("release");
+            let mut c = Command::new(env!("CARGO"));
+            c.args(["build", "-p", "moae-ffi"]).current_dir(root());
+            if profile_release {
+                c.arg("--release");
+            }
+            assert!(c.status().unwrap().success(), "cargo build -p moae-ffi failed");
+            for f in ["libmoae.so", "libmoae.a"] {
+                std::fs::copy(deps.parent().unwrap().join(f), deps.join(f)).unwrap();
+            }
+        }
+        let prefix = work.join("prefix");
+        run_ok(
+            Command::new("bash")
+                .arg(root().join("ffi/install.sh"))
+                .arg(&prefix)
+                .arg(&deps),
+            "ffi/install.sh",
+        );
+        let model = work.join("tiny.onnx");
+        std::fs::write(&model, support::tiny_model()).unwrap();
+        let corrupt = work.join("corrupt.onnx");
+        let mut bytes = support::tiny_model();
+        bytes.truncate(bytes.len() / 3); // a cut-off download
+        bytes.extend_from_slice(b"garbage");
+        std::fs::write(&corrupt, bytes).unwrap();
+        let images = (0..IMAGES)
+            .map(|i| {
+                let p = work.join(format!("img{i}.rgb"));
+                std::fs::write(&p, support::test_image(i + 1, W, H)).unwrap();
+                p
+            })
+            .collect();
+        let png = work.join("face.png");
+        image::RgbImage::from_raw(W, H, support::test_image(1, W, H))
+            .unwrap()
+            .save(&png)
+            .unwrap();
+        Fixture {
+            root: root(),
+            work,
+            prefix,
+            model,
+            corrupt,
+            images,
+            png,
+        }
+    })
+}
+
+fn run_ok(cmd: &mut Command, what: &str) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{what} failed ({}):\n{text}", out.status);
+    out
+}
+
+fn pkg_config(args: &[&str]) -> Vec<String> {
+    let f = fixture();
+    let out = run_ok(
+        Command::new("pkg-config")
+            .args(args)
+            .arg("moae")
+            .env("PKG_CONFIG_PATH", f.prefix.join("lib/pkgconfig")),
+        "pkg-config",
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Link {
+    Shared,
+    Static,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Flavour {
+    Plain,
+    /// -fsanitize=address,undefined on the C side.
+    Sanitized,
+}
+
+/// Compiles one program (cached per source/link/flavour) and returns its path.
+fn build(source: &str, link: Link, flavour: Flavour) -> PathBuf {
+    static CACHE: OnceLock<Mutex<HashMap<(String, Link, Flavour), PathBuf>>> = OnceLock::new();
+    let key = (source.to_string(), link, flavour);
+    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap();
+    if let Some(p) = cache.get(&key) {
+        return p.clone();
+    }
+    let f = fixture();
+    let src = f.root.join(source);
+    let cxx = source.ends_with(".cpp");
+    let stem = src.file_stem().unwrap().to_str().unwrap();
+    let exe = f.work.join(format!("{stem}-{link:?}-{flavour:?}").to_lowercase());
+    let mut c = Command::new(if cxx { "g++" } else { "gcc" });
+    c.arg(if cxx { "-std=c++17" } else { "-std=c11" })
+        .args(["-g", "-O1", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .args(pkg_config(&["--cflags"]));
+    if flavour == Flavour::Sanitized {
+        c.args(["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=all"]);
+    }
+    match link {
+        Link::Shared => {
+            c.args(pkg_config(&["--libs"]));
+            c.arg(format!("-Wl,-rpath,{}", f.prefix.join("lib").display()));
+        }
+        Link::Static => {
+            c.arg(f.prefix.join("lib/libmoae.a"));
+            // The system libraries the static archive needs, as the .pc file declares them.
+            let libs = pkg_config(&["--static", "--libs"]);
+            c.args(libs.iter().filter(|l| *l != "-lmoae" && !l.starts_with("-L")));
+        }
+    }
+    c.arg("-lpthread").arg("-lm");
+    run_ok(&mut c, &format!("compiling {source} ({link:?}, {flavour:?})"));
+    cache.insert(key, exe.clone());
+    exe
+}
+
+fn run_program(exe: &Path, args: &[&Path], what: &str) -> String {
+    let out = run_ok(Command::new(exe).args(args), what);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("FAIL"), "{what}:\n{text}");
+    text
+}
+
+fn args_with_images<'a>(f: &'a Fixture, mode: &'a Path, w: &'a Path, h: &'a Path) -> Vec<&'a Path> {
+    let mut a = vec![mode, f.model.as_path(), w, h];
+    a.extend(f.images.iter().map(|p| p.as_path()));
+    a
+}
+
+fn rust_engine() -> &'static Engine {
+    static E: OnceLock<Engine> = OnceLock::new();
+    E.get_or_init(|| {
+        let opts = EngineOptions {
+            intra_op_threads: 1,
+            ..Default::default()
+        };
+        Engine::from_path(&fixture().model, &opts).expect("the Rust runtime loads the tiny model")
+    })
+}
+
+/// The three variants the C program scores, computed with the Rust runtime.
+fn rust_scores(path: &Path) -> [f32; 3] {
+    let engine = rust_engine();
+    let rgb = std::fs::read(path).unwrap();
+    let whole = Frame::packed(PixelFormat::Rgb, &rgb, W, H, W as usize * 3).unwrap();
+    let a = engine.detect(&whole, &[]).unwrap()[0].attack_score;
+    let face = FaceBox {
+        x: W as f32 * 0.25,
+        y: H as f32 * 0.2,
+        width: W as f32 * 0.5,
+        height: H as f32 * 0.5,
+    };
+    let b = engine.detect(&whole, &[face]).unwrap()[0].attack_score;
+    let stride = W as usize * 4 + 12;
+    let mut bgra = vec![0u8; stride * H as usize];
+    for y in 0..H as usize {
+        for x in 0..W as usize {
+            let p = &rgb[(y * W as usize + x) * 3..][..3];
+            bgra[y * stride + x * 4..][..4].copy_from_slice(&[p[2], p[1], p[0], 255]);
+        }
+    }
+    let rotated = Frame::packed(PixelFormat::Bgra, &bgra, W, H, stride)
+        .unwrap()
+        .with_rotation(Rotation::R90);
+    let c = engine.detect(&rotated, &[]).unwrap()[0].attack_score;
+    [a, b, c]
+}
+
+fn parse_scores(text: &str) -> HashMap<String, Vec<f32>> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("SCORE "))
+        .map(|l| {
+            let mut it = l.split_whitespace();
+            let path = it.next().unwrap().to_string();
+            (path, it.map(|v| v.parse().unwrap()).collect())
+        })
+        .collect()
+}
+
+fn assert_scores_match_rust(text: &str, variants: usize) {
+    let got = parse_scores(text);
+    let f = fixture();
+    assert_eq!(got.len(), f.images.len(), "one SCORE line per image:\n{text}");
+    let mut distinct = Vec::new();
+    for p in &f.images {
+        let want = rust_scores(p);
+        let have = &got[p.to_str().unwrap()];
+        assert_eq!(have.len(), variants);
+        for (v, (h, w)) in have.iter().zip(want).enumerate() {
+            assert!((h - w).abs() <= 1e-6, "{} variant {v}: C {h} vs Rust {w}", p.display());
+        }
+        distinct.push(want[0]);
+    }
+    // The model and images are made so that scores differ: equal scores would hide mix-ups.
+    distinct.sort_by(f32::total_cmp);
+    distinct.dedup();
+    assert_eq!(distinct.len(), f.images.len(), "scores should differ between images");
+}
+
+fn scores_via(link: Link) {
+    let f = fixture();
+    let exe = build("ffi/tests/c/abi_test.c", link, Flavour::Plain);
+    let (w, h) = (PathBuf::from(W.to_string()), PathBuf::from(H.to_string()));
+    let text = run_program(&exe, &args_with_images(f, Path::new("scores"), &w, &h), "scores");
+    assert_scores_match_rust(&text, 3);
+    let info = text.lines().find(|l| l.starts_with("INFO")).expect("INFO line");
+    let rinfo = rust_engine().info();
+    assert!(info.contains(&format!("sha256={}", rinfo.model_sha256)), "{info}");
+    assert!(info.contains(&format!("input={}", rinfo.input_size)), "{info}");
+    assert!(info.contains("precision=fp32"), "{info}");
+}
+
+#[test]
+fn c_shared_gives_the_runtime_scores() {
+    scores_via(Link::Shared);
+}
+
+#[test]
+fn c_static_gives_the_runtime_scores() {
+    scores_via(Link::Static);
+}
+
+fn cpp_via(link: Link) {
+    let f = fixture();
+    let exe = build("ffi/tests/c/cpp_test.cpp", link, Flavour::Plain);
+    let (w, h) = (PathBuf::from(W.to_string()), PathBuf::from(H.to_string()));
+    let mut args = vec![f.model.as_path(), &w, &h];
+    args.extend(f.images.iter().map(|p| p.as_path()));
+    let text = run_program(&exe, &args, "cpp_test");
+    let got = parse_scores(&text);
+    for p in &f.images {
+        let (have, want) = (got[p.to_str().unwrap()][0], rust_scores(p)[0]);
+        assert!((have - want).abs() <= 1e-6, "C++ {have} vs Rust {want}");
+    }
+    assert!(text.contains("0 failures"), "{text}");
+}
+
+#[test]
+fn cpp_wrapper_shared_and_static() {
+    cpp_via(Link::Shared);
+    cpp_via(Link::Static);
+}
+
+#[test]
+fn every_error_path_has_its_status_and_message() {
+    let f = fixture();
+    for link in [Link::Shared, Link::Static] {
+        let exe = build("ffi/tests/c/abi_test.c", link, Flavour::Plain);
+        let text = run_program(&exe, &[Path::new("errors"), &f.model, &f.corrupt], "errors");
+        assert!(text.contains("0 failures"), "{text}");
+    }
+}
+
+#[test]
+fn a_missing_ort_library_is_reported() {
+    let f = fixture();
+    let exe = build("ffi/tests/c/abi_test.c", Link::Shared, Flavour::Plain);
+    let text = run_program(&exe, &[Path::new("missing_ort"), &f.model], "missing_ort");
+    assert!(text.contains("nonexistent/libonnxruntime"), "the detail names the path:\n{text}");
+}
+
+#[test]
+fn eight_threads_share_one_engine() {
+    let f = fixture();
+    let exe = build("ffi/tests/c/abi_test.c", Link::Shared, Flavour::Plain);
+    let (w, h) = (PathBuf::from(W.to_string()), PathBuf::from(H.to_string()));
+    let text = run_program(&exe, &args_with_images(f, Path::new("threads"), &w, &h), "threads");
+    assert!(text.contains("8 threads") && text.contains(", 0 bad"), "{text}");
+}
+
+#[test]
+fn an_older_smaller_options_struct_is_accepted() {
+    let f = fixture();
+    let exe = build("ffi/tests/c/abi_test.c", Link::Static, Flavour::Plain);
+    let text = run_program(&exe, &[Path::new("old_options"), &f.model], "old_options");
+    let thr = rust_engine().info().threshold;
+    assert!(text.contains(&format!("OLD threshold={thr}")), "model threshold kept:\n{text}");
+}
+
+#[test]
+fn examples_decide_on_an_image_file() {
+    let f = fixture();
+    let expected = rust_scores(&f.images[0])[0]; // face.png holds image 1's pixels
+    let c = build("examples/c/detect.c", Link::Shared, Flavour::Plain);
+    let out = Command::new(&c).arg(&f.model).arg(&f.png).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let decision = if expected >= rust_engine().info().threshold { "attack" } else { "live" };
+    assert!(text.starts_with(decision), "{text}");
+    assert_eq!(out.status.code(), Some((decision == "attack") as i32), "{text}");
+    let score: f32 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!((score - expected).abs() < 1e-5, "{score} vs {expected}");
+    let cpp = build("examples/cpp/detect.cpp", Link::Static, Flavour::Plain);
+    let text = run_program(&cpp, &[&f.model, &f.png], "detect_cpp");
+    assert!(text.contains(&format!("{decision} {expected:.6}")), "{text}");
+}
+
+#[test]
+fn pkg_config_describes_the_staged_prefix() {
+    let f = fixture();
+    let libs = pkg_config(&["--libs"]);
+    assert!(libs.contains(&"-lmoae".to_string()), "{libs:?}");
+    assert!(libs.contains(&format!("-L{}", f.prefix.join("lib").canonicalize().unwrap().display())));
+    let static_libs = pkg_config(&["--static", "--libs"]);
+    for l in ["-lpthread", "-ldl", "-lm"] {
+        assert!(static_libs.contains(&l.to_string()), "{static_libs:?}");
+    }
+    for p in ["include/moae.h", "include/moae.hpp", "lib/cmake/moae/moaeConfig.cmake",
+        "lib/cmake/moae/moaeConfigVersion.cmake"]
+    {
+        assert!(f.prefix.join(p).exists(), "{p} installed");
+    }
+}
+
+fn tool_available(name: &str) -> bool {
+    Command::new(name).arg("--version").output().is_ok()
+}
+
+/// valgrind memcheck over the C error paths and scoring (shared library): no invalid access,
+/// no leak. ONNX Runtime's own process-lifetime allocations are suppressed (ffi/tests/c/
+/// valgrind.supp names only libonnxruntime frames), so a leak in libmoae still fails.
+#[test]
+fn memcheck_finds_no_errors_or_leaks() {
+    if !tool_available("valgrind") {
+        eprintln!("SKIPPED: valgrind is not installed (apt-get install valgrind)");
+        return;
+    }
+    let f = fixture();
+    let exe = build("ffi/tests/c/abi_test.c", Link::Shared, Flavour::Plain);
+    let supp = f.root.join("ffi/tests/c/valgrind.supp");
+    let (w, h) = (W.to_string(), H.to_string());
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["errors", f.model.to_str().unwrap(), f.corrupt.to_str().unwrap()],
+        vec!["scores", f.model.to_str().unwrap(), &w, &h, f.images[0].to_str().unwrap()],
+        vec!["old_options", f.model.to_str().unwrap()],
+    ];
+    for args in runs {
+        let out = run_ok(
+            Command::new("valgrind")
+                .args(["--error-exitcode=1", "--leak-check=full", "--show-leak-kinds=definite,indirect",
+                    "--errors-for-leak-kinds=definite,indirect", "--track-origins=no", "-q"])
+                .arg(format!("--suppressions={}", supp.display()))
+                .arg(&exe)
+                .args(&args),
+            &format!("valgrind abi_test {}", args[0]),
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains("FAIL"), "{text}");
+    }
+}
+
+/// The C tests built with -fsanitize=address,undefined and run (shared and static links).
+/// libasan is linked into the executable, so it is loaded first and also intercepts the
+/// allocations of the dlopen()ed ONNX Runtime; the Rust side is not instrumented itself.
+#[test]
+fn sanitizers_find_nothing() {
+    let f = fixture();
+    let (w, h) = (PathBuf::from(W.to_string()), PathBuf::from(H.to_string()));
+    for link in [Link::Shared, Link::Static] {
+        let exe = build("ffi/tests/c/abi_test.c", link, Flavour::Sanitized);
+        let supp = f.root.join("ffi/tests/c/lsan.supp");
+        let env = [
+            ("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:halt_on_error=1".to_string()),
+            ("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1".to_string()),
+            ("LSAN_OPTIONS", format!("suppressions={}", supp.display())),
+        ];
+        for args in [
+            vec![Path::new("errors"), &f.model, &f.corrupt],
+            args_with_images(f, Path::new("threads"), &w, &h),
+        ] {
+            let out = run_ok(Command::new(&exe).args(&args).envs(env.clone()), "sanitized abi_test");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(!text.contains("FAIL"), "{text}");
+        }
+    }
+}
