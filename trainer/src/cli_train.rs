@@ -95,6 +95,11 @@ pub struct HyperArgs {
     /// Learning rate of the new expert modules [default: 1e-4 with --init, else as --lr].
     #[arg(long)]
     pub lr_new: Option<f64>,
+    /// Learning rate of the text tower [default: as --lr with --init; 1/100 of --lr for a model
+    /// trained from random weights, whose text tower would otherwise collapse both class
+    /// embeddings onto one before the image tower learns anything (see `optim::AdamConfig`)].
+    #[arg(long)]
+    pub lr_text: Option<f64>,
     #[arg(long, default_value_t = 5e-4)]
     pub weight_decay: f64,
     /// Evaluate on dev (and checkpoint) every N steps.
@@ -140,6 +145,9 @@ impl HyperArgs {
     pub fn train_config(&self, pretrained: bool) -> TrainConfig {
         let lr = self.lr.unwrap_or(if pretrained { 1e-6 } else { 5e-4 });
         let lr_new = self.lr_new.unwrap_or(if pretrained { 1e-4 } else { lr });
+        let lr_text = self
+            .lr_text
+            .or(if pretrained { None } else { Some(lr / 100.0) });
         TrainConfig {
             steps: self.steps,
             batch_size: self.batch_size,
@@ -148,6 +156,7 @@ impl HyperArgs {
             adam: AdamConfig {
                 lr,
                 lr_new,
+                lr_text,
                 weight_decay: self.weight_decay,
                 ..AdamConfig::default()
             },

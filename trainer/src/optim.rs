@@ -16,6 +16,13 @@ pub struct AdamConfig {
     pub lr: f64,
     /// Learning rate of group 1 (new expert modules; spec §5).
     pub lr_new: f64,
+    /// Learning rate of the text tower (`text_model.*`, `text_projection.*`); `None` = `lr`.
+    /// A model trained from random weights needs it far below `lr`: otherwise the text tower
+    /// learns first to make both class embeddings identical (CE = ln 2, which is optimal while
+    /// the image features carry no class information yet), and from then on CE sends no
+    /// gradient to the image tower at all — training stalls at chance.
+    #[serde(default)]
+    pub lr_text: Option<f64>,
     pub weight_decay: f64,
     pub beta1: f64,
     pub beta2: f64,
@@ -27,6 +34,7 @@ impl Default for AdamConfig {
         AdamConfig {
             lr: 1e-6,
             lr_new: 1e-4,
+            lr_text: None,
             weight_decay: 5e-4,
             beta1: 0.9,
             beta2: 0.999,
@@ -56,7 +64,7 @@ const KEY_STEP: &str = "adam.step";
 
 impl Adam {
     /// Every trainable variable of `vs`, in name order; group 1 for the expert modules
-    /// (`is_new(name)`), group 0 for the rest.
+    /// (`is_new(name)`), group 2 for the text tower, group 0 for the rest.
     pub fn new(vs: &nn::VarStore, cfg: AdamConfig, is_new: impl Fn(&str) -> bool) -> Self {
         let mut vars: Vec<(String, Tensor)> = vs
             .variables()
@@ -67,7 +75,13 @@ impl Adam {
         let params = vars
             .into_iter()
             .map(|(name, tensor)| Param {
-                group: usize::from(is_new(&name)),
+                group: if is_new(&name) {
+                    1
+                } else if name.starts_with("text_model.") || name.starts_with("text_projection.") {
+                    2
+                } else {
+                    0
+                },
                 m: tensor.zeros_like(),
                 v: tensor.zeros_like(),
                 name,
@@ -110,7 +124,11 @@ impl Adam {
                 if !grad.defined() {
                     continue;
                 }
-                let lr = if p.group == 1 { c.lr_new } else { c.lr };
+                let lr = match p.group {
+                    1 => c.lr_new,
+                    2 => c.lr_text.unwrap_or(c.lr),
+                    _ => c.lr,
+                };
                 // In place wherever possible: the token embedding alone is millions of
                 // values, and temporaries dominate the step time on CPU. The gradient itself
                 // is overwritten (it is zeroed before the next backward anyway).
