@@ -1,59 +1,67 @@
 #!/usr/bin/env bash
 # The main job, end to end on CPU: synthetic data -> train (small preset) -> evaluate ->
-# export fp32 + int8 ONNX -> detect held-out images through libmoae (C ABI).
+# export fp32 + int8 ONNX -> detect held-out images through libmoae's C ABI (a C program).
 # All outputs go to $MOAE_DEMO_OUT (default ./demo-out); a rerun skips finished steps
-# (delete a step's folder to redo it).
+# (delete demo-out/.done-<step> to redo one). Knobs: MOAE_DEMO_STEPS (default 300).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 out="${MOAE_DEMO_OUT:-$root/demo-out}"
-steps="${MOAE_DEMO_STEPS:-600}"
+steps="${MOAE_DEMO_STEPS:-300}"
 mkdir -p "$out"
 
-step() { printf '\n\033[1m==> [%s] %s\033[0m\n' "$(date +%H:%M:%S)" "$*" >&2; }
-done_mark() { touch "$out/.done-$1"; }
-is_done() { [[ -f "$out/.done-$1" ]]; }
+step() { printf '\n==> [%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+mark() { touch "$out/.done-$1"; }
+done_() { [[ -f "$out/.done-$1" ]]; }
 
 step "set-up (pinned venv, cargo wiring)"
 ./scripts/setup.sh
 
-step "build trainer, moae CLI and libmoae"
+step "build trainer, moae CLI and libmoae (dev profile: the one the tests build; deps optimised)"
 cargo build -p moae-trainer -p moae-runtime -p moae-ffi
 bin="$root/target/debug"
 
-if ! is_done synth; then
-  step "synthetic UniAttackData-style set (NOT evidence about real attacks)"
-  "$bin/trainer" synth --out "$out/data" --seed 7
-  done_mark synth
+if ! done_ synth; then
+  step "synthetic UniAttackData-style set, 64 px (NOT evidence about real attacks)"
+  "$bin/trainer" synth --out "$out/data" --seed 7 --size 64 --count 160
+  mark synth
 fi
 
-if ! is_done train; then
-  step "train small preset, moae + DM + CDM, protocol p1, on CPU ($steps steps)"
+if ! done_ train; then
+  step "train: small preset, MoAE, CE + DM + CDM, protocol p1, CPU, $steps steps"
+  rm -rf "$out/run"
   "$bin/trainer" train --root "$out/data" --protocol p1 --preset small --variant moae \
-    --steps "$steps" --out "$out/run" --cpu
-  done_mark train
+    --steps "$steps" --eval-every 50 --out "$out/run" --cpu
+  mark train
 fi
 
-if ! is_done eval; then
-  step "evaluate best checkpoint on p1 test (dev-EER threshold)"
+if ! done_ eval; then
+  step "evaluate the best checkpoint on p1 test (dev-EER threshold): table, report, ROC/DET"
   "$bin/trainer" eval "$out/run/best.safetensors" --root "$out/data" --protocol p1 \
-    --out "$out/eval"
-  done_mark eval
+    --out "$out/eval" --cpu | tee "$out/eval.txt"
+  mark eval
 fi
 
-if ! is_done export; then
-  step "export ONNX: fp32 (dev-calibrated threshold) and int8"
-  dev_list="$out/data/UniAttackData@p1_image_dev.txt"
-  "$bin/trainer" export --onnx "$out/model.onnx" "$out/run/best.safetensors" --dev "$dev_list" --root "$out/data"
-  "$bin/trainer" export --onnx "$out/model-int8.onnx" "$out/run/best.safetensors" --dev "$dev_list" --root "$out/data" --quantize int8
-  done_mark export
+if ! done_ export; then
+  step "export ONNX: fp32 and int8, threshold calibrated on the p1 dev list"
+  dev="$out/data/UniAttackData@p1_image_dev.txt"
+  "$bin/trainer" export --onnx "$out/model.onnx" "$out/run/best.safetensors" \
+    --dev "$dev" --root "$out/data"
+  "$bin/trainer" export --onnx "$out/model-int8.onnx" "$out/run/best.safetensors" \
+    --dev "$dev" --root "$out/data" --quantize int8
+  mark export
 fi
 
-step "detect held-out test images through libmoae (C example over the C ABI)"
-"$root/scripts/build-c-example.sh" "$out/detect-c"
+step "build the C example against libmoae (examples/c/detect.c, linked to libmoae.so)"
+cc -O2 -I"$root/include" "$root/examples/c/detect.c" -L"$bin" -lmoae \
+  -Wl,-rpath,"$bin" -o "$out/detect"
+export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$root/.venv/ort/libonnxruntime.so.1.31.1}"
+
+step "detect held-out p1 test images through libmoae (fp32 model)"
 test_list="$out/data/UniAttackData@p1_image_test.txt"
-mapfile -t imgs < <(awk 'NR % 40 == 1 {print $1}' "$test_list" | head -n 12)
-for rel in "${imgs[@]}"; do
-  "$out/detect-c" "$out/model.onnx" "$out/data/$rel"
+# Every 40th test image: a mix of live and each attack family.
+awk 'NR % 40 == 1 {print $1, $2}' "$test_list" | while read -r rel label; do
+  printf '%-58s truth=%-7s ' "$rel" "$([[ $label == 0 ]] && echo live || echo attack)"
+  "$out/detect" "$out/model.onnx" "$out/data/$rel" || true
 done
-step "done: outputs in $out"
+step "done: everything is in $out (eval/roc.png, eval/report.json, model.onnx, model-int8.onnx)"
