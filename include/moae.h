@@ -339,6 +339,9 @@ const char *moae_status_message(int32_t status);
 // on this thread; a successful call does not clear it. Never NULL.
 const char *moae_last_error(void);
 
+// Clears this thread's last-error detail (to ""), e.g. before a call whose detail you want.
+void moae_clear_last_error(void);
+
 // Sets (or, with NULL, removes) the process-wide log callback. It receives libmoae's messages
 // (engine creation, provider fallback, failures) and the runtime's and ONNX Runtime's log
 // events, possibly from several threads at once; `user_data` is passed back unchanged. A call
