@@ -26,6 +26,9 @@ enum Command {
     /// Build a checkpoint from Hugging Face CLIP weights (DIR/model.safetensors); the expert
     /// modules are new (MoAE starts as exactly the pretrained CLIP).
     ImportClip(ImportClipArgs),
+    /// Write a checkpoint with fresh random weights of a preset (training from scratch, tests,
+    /// benchmarks of the full-size graph without downloading anything).
+    Init(InitArgs),
     /// Show a model's config, parameter counts per part and MACs per image.
     Info(InfoArgs),
     /// Train (Adam, CE + DM + CDM), evaluating on dev and checkpointing `latest`/`best`.
@@ -73,6 +76,41 @@ struct InfoArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(clap::Args)]
+struct InitArgs {
+    #[arg(long, default_value = "small")]
+    preset: String,
+    #[arg(long, value_enum, default_value = "moae")]
+    variant: Variant,
+    #[arg(long, default_value_t = 0)]
+    seed: i64,
+    /// Output checkpoint (.safetensors).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn init(a: InitArgs) -> Result<()> {
+    let cfg = ModelConfig::preset(&a.preset, a.variant)?;
+    tch::manual_seed(a.seed);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let _model = MoaeClip::new(&vs.root(), &cfg);
+    let meta = checkpoint::CheckpointMeta {
+        prompts: Some(PromptSet::default_byte_level(
+            cfg.text.context_length as usize,
+        )),
+        ..Default::default()
+    };
+    checkpoint::save(&a.out, &cfg, &vs, &meta)?;
+    println!(
+        "wrote {} ({} / {}, random weights, seed {})",
+        a.out.display(),
+        cfg.preset,
+        a.variant.name(),
+        a.seed
+    );
+    Ok(())
 }
 
 fn import_clip(a: ImportClipArgs) -> Result<()> {
@@ -143,6 +181,7 @@ fn show_info(a: InfoArgs) -> Result<()> {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::ImportClip(a) => import_clip(a),
+        Command::Init(a) => init(a),
         Command::Info(a) => show_info(a),
         Command::Train(a) => {
             let s = cli_train::run_train(&a)?;
