@@ -1,13 +1,13 @@
 //! The `trainer export` command line (the work is in `moae_trainer::export`).
 
 use anyhow::{bail, Context, Result};
-use moae_trainer::export::{self, ExportOptions, GraphOptions, Threshold, WeightFormat};
 use moae_trainer::checkpoint;
 use moae_trainer::cli_train::{score_split, DataArgs};
 use moae_trainer::data::lists::Split;
+use moae_trainer::export::{self, ExportOptions, GraphOptions, Threshold, WeightFormat};
 use moae_trainer::metrics;
-use tch::Device;
 use std::path::PathBuf;
+use tch::Device;
 
 #[derive(clap::Args)]
 pub struct ExportArgs {
@@ -80,7 +80,9 @@ pub fn run(a: ExportArgs) -> Result<()> {
                 workers: 2,
                 skip_bad: false,
             };
-            let samples = data.split(Split::Dev)?.context("--dev: the list is empty")?;
+            let samples = data
+                .split(Split::Dev)?
+                .context("--dev: the list is empty")?;
             let l = checkpoint::load(&a.ckpt, Device::Cpu)
                 .with_context(|| format!("loading {}", a.ckpt.display()))?;
             let scores = score_split(&l, &samples, 64, &data, Device::Cpu)
