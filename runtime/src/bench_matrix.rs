@@ -38,6 +38,8 @@ pub struct Matrix {
 fn child_args(a: &MatrixArgs<'_>, p: ExecutionProvider, model: &Path, batch: usize) -> Command {
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("moae"));
     let mut c = Command::new(exe);
+    // One-line errors in the report, not backtraces.
+    c.env("RUST_BACKTRACE", "0").env("RUST_LIB_BACKTRACE", "0");
     if let Some(o) = a.ort {
         c.arg("--ort").arg(o);
     }
@@ -59,19 +61,28 @@ fn child_args(a: &MatrixArgs<'_>, p: ExecutionProvider, model: &Path, batch: usi
     c
 }
 
-/// The most telling line of a child's stderr: the provider error if present, else the last line.
+/// A child's error in one line: the provider error if present, else the `Error:` chain
+/// (anyhow's `Caused by:` lines joined; any backtrace dropped).
 fn reason(stderr: &str) -> String {
     let lines: Vec<&str> = stderr
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty())
+        .take_while(|l| !l.starts_with("Stack backtrace"))
+        .filter(|l| !l.is_empty() && *l != "Caused by:")
         .collect();
-    lines
+    if let Some(l) = lines.iter().find(|l| l.contains("is unavailable")) {
+        return l.to_string();
+    }
+    let from = lines
         .iter()
-        .find(|l| l.contains("is unavailable"))
-        .or(lines.last())
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| "no message".into())
+        .rposition(|l| l.starts_with("Error: "))
+        .unwrap_or(0);
+    let msg = lines[from..].join(": ");
+    if msg.is_empty() {
+        "no message (the child `moae bench` crashed?)".into()
+    } else {
+        msg
+    }
 }
 
 /// Runs every configuration, each in a child process; progress goes to stderr.

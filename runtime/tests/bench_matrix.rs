@@ -115,3 +115,47 @@ fn required_unavailable_provider_exits_with_its_own_code() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("is unavailable"));
 }
+
+#[test]
+fn a_failing_model_is_reported_and_the_others_still_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.onnx");
+    let foreign = dir.path().join("foreign.onnx");
+    std::fs::write(&good, linear_model(&ModelSpec::default())).unwrap();
+    let no_meta = ModelSpec {
+        with_meta: false,
+        ..ModelSpec::default()
+    };
+    std::fs::write(&foreign, linear_model(&no_meta)).unwrap();
+    let report = dir.path().join("r.json");
+    let out = moae()
+        .env("ORT_DYLIB_PATH", ort_path())
+        .env("RUST_BACKTRACE", "1")
+        .arg("bench-matrix")
+        .arg(&foreign)
+        .arg(&good)
+        .args([
+            "--ep", "cpu", "--batch", "1", "--iters", "2", "--warmup", "0", "--json",
+        ])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a failed configuration fails the run"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("FAILED"), "{stdout}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(v["results"].as_array().unwrap().len(), 1, "{v:#}");
+    assert!(v["results"][0]["model"]
+        .as_str()
+        .unwrap()
+        .ends_with("good.onnx"));
+    let errors = v["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{v:#}");
+    let msg = errors[0]["error"].as_str().unwrap();
+    assert!(msg.contains("foreign.onnx"), "{msg}");
+    assert!(!msg.contains("backtrace"), "one line, no backtrace: {msg}");
+}
