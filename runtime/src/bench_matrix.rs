@@ -154,12 +154,13 @@ fn num(v: &Value, k: &str) -> String {
 /// The human-readable table.
 pub fn table(m: &Matrix) -> String {
     let mut s = format!(
-        "{:<9} {:<28} {:<5} {:>5} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>8}\n",
+        "{:<9} {:<28} {:<5} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>8}\n",
         "provider",
         "model",
         "prec",
         "batch",
         "load_ms",
+        "mean_ms",
         "p50_ms",
         "p90_ms",
         "p99_ms",
@@ -173,12 +174,13 @@ pub fn table(m: &Matrix) -> String {
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default();
         s += &format!(
-            "{:<9} {:<28} {:<5} {:>5} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>8}\n",
+            "{:<9} {:<28} {:<5} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>8}\n",
             r["provider"].as_str().unwrap_or("?"),
             model,
             r["precision"].as_str().unwrap_or("?"),
             r["batch"],
             num(r, "load_ms"),
+            num(r, "mean_ms"),
             num(r, "p50_ms"),
             num(r, "p90_ms"),
             num(r, "p99_ms"),
