@@ -8,7 +8,10 @@ use moae_runtime::{
 };
 use serde_json::json;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+mod bench_matrix;
 
 #[derive(Parser)]
 #[command(
@@ -90,6 +93,45 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// The device latency benchmark: `bench` for every provider x model x batch size, each in
+    /// its own child process (so peak RSS is per configuration); unavailable providers are
+    /// listed as skipped with the reason. Prints a table; `--json FILE` also writes JSON.
+    BenchMatrix {
+        /// Model files (e.g. fp32, fp16, int8 exports); precision is read from their metadata
+        #[arg(required = true)]
+        models: Vec<PathBuf>,
+        /// Providers to try, in order
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "cpu,cuda,tensorrt,coreml"
+        )]
+        ep: Vec<ExecutionProvider>,
+        /// Batch sizes
+        #[arg(long, value_delimiter = ',', default_value = "1,8")]
+        batch: Vec<usize>,
+        /// Timed runs per configuration
+        #[arg(long, default_value_t = 30)]
+        iters: usize,
+        /// Untimed runs before timing (first-run allocation, TensorRT/CoreML compilation)
+        #[arg(long, default_value_t = 3)]
+        warmup: usize,
+        /// ORT intra-op threads (0 = ORT default)
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Time the whole pipeline from a synthetic 1920x1080 NV21 frame, not just inference
+        #[arg(long)]
+        e2e: bool,
+        /// TensorRT engine cache directory
+        #[arg(long)]
+        trt_cache: Option<PathBuf>,
+        /// TensorRT fp16
+        #[arg(long)]
+        trt_fp16: bool,
+        /// Also write the report as JSON to this file (`-` for stdout)
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
 }
 
 fn options(ort: &Option<PathBuf>, a: &EngineArgs) -> EngineOptions {
@@ -158,8 +200,29 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1e3
 }
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            // A distinct code lets `bench-matrix` (and scripts) tell "provider unavailable here"
+            // apart from a real failure.
+            let unavailable = e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<moae_runtime::Error>(),
+                    Some(moae_runtime::Error::ProviderUnavailable { .. })
+                )
+            });
+            if unavailable {
+                ExitCode::from(bench_matrix::EXIT_PROVIDER_UNAVAILABLE)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
     match &cli.cmd {
         Cmd::Info {
             model,
@@ -304,6 +367,8 @@ fn main() -> Result<()> {
                 "model": model,
                 "provider": e.info().provider.to_string(),
                 "fallback_reason": e.info().fallback_reason,
+                "precision": e.info().meta.precision,
+                "ort_version": e.info().ort_version,
                 "mode": if *e2e { "e2e_nv21_1080p" } else { "inference" },
                 "batch": batch,
                 "iters": iters,
@@ -322,6 +387,48 @@ fn main() -> Result<()> {
                 for (k, v) in report.as_object().into_iter().flatten() {
                     println!("{k:<18}{v}");
                 }
+            }
+        }
+        Cmd::BenchMatrix {
+            models,
+            ep,
+            batch,
+            iters,
+            warmup,
+            threads,
+            e2e,
+            trt_cache,
+            trt_fp16,
+            json,
+        } => {
+            let args = bench_matrix::MatrixArgs {
+                ort: cli.ort.as_deref(),
+                models,
+                providers: ep,
+                batches: batch,
+                iters: *iters,
+                warmup: *warmup,
+                threads: *threads,
+                e2e: *e2e,
+                trt_cache: trt_cache.as_deref(),
+                trt_fp16: *trt_fp16,
+            };
+            let m = bench_matrix::run(&args)?;
+            let report = serde_json::to_string_pretty(&bench_matrix::to_json(&m, &args))?;
+            match json.as_deref() {
+                Some(p) if p == std::path::Path::new("-") => println!("{report}"),
+                Some(p) => {
+                    print!("{}", bench_matrix::table(&m));
+                    std::fs::write(p, report + "\n")
+                        .with_context(|| format!("writing the JSON report to {}", p.display()))?;
+                }
+                None => print!("{}", bench_matrix::table(&m)),
+            }
+            if !m.errors.is_empty() {
+                bail!(
+                    "{} configuration(s) failed (see FAILED above)",
+                    m.errors.len()
+                );
             }
         }
     }
