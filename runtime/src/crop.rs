@@ -82,7 +82,9 @@ pub(crate) fn upright_crop(
     };
     let vals = [b.x, b.y, b.width, b.height];
     if vals.iter().any(|v| !v.is_finite()) {
-        return Err(Error::InvalidFaceBox(format!("{b:?} has a non-finite value")));
+        return Err(Error::InvalidFaceBox(format!(
+            "{b:?} has a non-finite value"
+        )));
     }
     if b.width <= 0.0 || b.height <= 0.0 {
         return Err(Error::InvalidFaceBox(format!(

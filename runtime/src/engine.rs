@@ -235,8 +235,7 @@ fn first_session(
             Err(why) => {
                 if i == 0 && opts.policy == ProviderPolicy::Require {
                     // Tell a bad model apart from a bad provider.
-                    if let Err(cpu_why) = build_session(env, opts, ExecutionProvider::Cpu, bytes)
-                    {
+                    if let Err(cpu_why) = build_session(env, opts, ExecutionProvider::Cpu, bytes) {
                         return Err(model_error(cpu_why));
                     }
                     return Err(Error::ProviderUnavailable {
@@ -269,7 +268,11 @@ fn validate(session: &Session) -> Result<(ModelMeta, Option<usize>)> {
             Error::Model(format!(
                 "the model has no input `{}` (it has: {})",
                 meta::INPUT_PIXELS,
-                inputs.iter().map(|o| o.name()).collect::<Vec<_>>().join(", ")
+                inputs
+                    .iter()
+                    .map(|o| o.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })?;
     if inputs.len() != 1 {
@@ -524,28 +527,29 @@ impl Engine {
             .collect())
     }
 
-    /// Runs `f` with exclusive use of a pooled session (see the module docs).
-    fn with_session<R>(&self, f: impl FnOnce(&mut Session) -> Result<R>) -> Result<R> {
+    /// Takes an idle session, creates one if the pool may grow, or waits for one.
+    fn acquire(&self) -> Result<Session> {
         let mut st = self.pool.state.lock().unwrap_or_else(|e| e.into_inner());
-        let session = loop {
+        loop {
             if let Some(s) = st.idle.pop() {
-                break s;
+                return Ok(s);
             }
             if st.total < self.pool.max {
                 st.total += 1;
                 drop(st);
-                match self.new_session() {
-                    Ok(s) => break s,
-                    Err(e) => {
-                        let mut st = self.pool.state.lock().unwrap_or_else(|e| e.into_inner());
-                        st.total -= 1;
-                        self.pool.cv.notify_one();
-                        return Err(e);
-                    }
-                }
+                return self.new_session().inspect_err(|_| {
+                    let mut st = self.pool.state.lock().unwrap_or_else(|e| e.into_inner());
+                    st.total -= 1;
+                    self.pool.cv.notify_one();
+                });
             }
             st = self.pool.cv.wait(st).unwrap_or_else(|e| e.into_inner());
-        };
+        }
+    }
+
+    /// Runs `f` with exclusive use of a pooled session (see the module docs).
+    fn with_session<R>(&self, f: impl FnOnce(&mut Session) -> Result<R>) -> Result<R> {
+        let session = self.acquire()?;
         // Return the session even if `f` panics.
         struct Back<'a> {
             pool: &'a Pool,
@@ -608,7 +612,14 @@ pub fn preprocess_into(
     std: [f32; 3],
     out: &mut [f32],
 ) -> Result<()> {
-    preprocess_with(frame, face, crop_scale, size, &Normalize::new(mean, std), out)
+    preprocess_with(
+        frame,
+        face,
+        crop_scale,
+        size,
+        &Normalize::new(mean, std),
+        out,
+    )
 }
 
 fn preprocess_with(

@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
-#[command(name = "moae", version, about = "libmoae face anti-spoofing: model info, detection, benchmarks")]
+#[command(
+    name = "moae",
+    version,
+    about = "libmoae face anti-spoofing: model info, detection, benchmarks"
+)]
 struct Cli {
     /// libonnxruntime to load (else ORT_DYLIB_PATH, else beside the binary, else the system's)
     #[arg(long, global = true)]
@@ -188,7 +192,11 @@ fn main() -> Result<()> {
                 if let Some(r) = &i.fallback_reason {
                     println!("fallback     {r}");
                 }
-                println!("onnxruntime  {} ({})", i.ort_version, i.ort_library.display());
+                println!(
+                    "onnxruntime  {} ({})",
+                    i.ort_version,
+                    i.ort_library.display()
+                );
                 println!("load         {:.1} ms", i.load_time.as_secs_f64() * 1e3);
             }
         }
@@ -265,7 +273,9 @@ fn main() -> Result<()> {
                 .map(|_| (next() >> 8) as f32 / (1u32 << 24) as f32 * 4.0 - 2.0)
                 .collect();
             let (w, h) = (1920u32, 1080u32);
-            let yuv: Vec<u8> = (0..(w * h * 3 / 2) as usize).map(|_| (next() >> 24) as u8).collect();
+            let yuv: Vec<u8> = (0..(w * h * 3 / 2) as usize)
+                .map(|_| (next() >> 24) as u8)
+                .collect();
             let (y, uv) = yuv.split_at((w * h) as usize);
             let frame = Frame::nv(PixelFormat::Nv21, y, w as usize, uv, w as usize, w, h)?;
             let items: Vec<_> = (0..*batch).map(|_| (frame, None)).collect();

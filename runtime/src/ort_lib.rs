@@ -49,7 +49,11 @@ fn own_image_dir() -> Option<PathBuf> {
         if libc::dladdr(addr, &mut info) == 0 || info.dli_fname.is_null() {
             return None;
         }
-        let p = PathBuf::from(CStr::from_ptr(info.dli_fname).to_string_lossy().into_owned());
+        let p = PathBuf::from(
+            CStr::from_ptr(info.dli_fname)
+                .to_string_lossy()
+                .into_owned(),
+        );
         let p = std::fs::canonicalize(&p).unwrap_or(p);
         p.parent().map(Path::to_path_buf)
     }
@@ -68,7 +72,9 @@ pub fn candidates(explicit: Option<&Path>) -> Vec<(PathBuf, &'static str)> {
     if let Some(d) = own_image_dir() {
         v.push((d.join(&name), "beside the libmoae library"));
     }
-    if let Some(d) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf))
+    if let Some(d) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
     {
         let p = d.join(&name);
         if !v.iter().any(|(q, _)| *q == p) {
@@ -164,7 +170,9 @@ pub(crate) fn ensure_loaded(explicit: Option<&Path>) -> Result<Loaded> {
         match probe(path) {
             Err(why) => reasons.push(format!("{} ({source}): {why}", path.display())),
             Ok(version) => {
-                let init = std::panic::catch_unwind(|| ort::init_from(path).map(|b| b.with_name("moae").build()));
+                let init = std::panic::catch_unwind(|| {
+                    ort::init_from(path).map(|b| b.with_name("moae").build())
+                });
                 match init {
                     Ok(Ok(Ok(env))) => {
                         let lib = OrtLibrary {

@@ -57,6 +57,12 @@ pub(crate) struct Taps {
     pub start: Vec<u32>,
     pub off: Vec<u32>,
     pub w: Vec<f32>,
+    /// The same taps at a fixed width (zero-padded, start moved left at the plane's end) so
+    /// the horizontal pass runs a fully unrolled loop: output `k` reads
+    /// `src[fstart[k] .. fstart[k] + width]` with weights `fixed[k * width ..][..width]`.
+    pub width: usize,
+    pub fstart: Vec<u32>,
+    pub fixed: Vec<f32>,
     /// Union of the source range read, `[lo, hi)`.
     pub lo: usize,
     pub hi: usize,
@@ -69,6 +75,9 @@ impl Taps {
             start: Vec::with_capacity(n),
             off: Vec::with_capacity(n + 1),
             w: Vec::with_capacity(n * (t.ceil() as usize + 2)),
+            width: 0,
+            fstart: Vec::with_capacity(n),
+            fixed: Vec::new(),
             lo: usize::MAX,
             hi: 0,
         };
@@ -114,6 +123,22 @@ impl Taps {
             taps.start.push(start as u32);
             taps.off.push(taps.w.len() as u32);
         }
+        let width = (0..n)
+            .map(|k| (taps.off[k + 1] - taps.off[k]) as usize)
+            .max()
+            .unwrap_or(1);
+        taps.width = width;
+        taps.fixed = vec![0.0; n * width];
+        for k in 0..n {
+            let start = taps.start[k] as usize;
+            let fs = start.min(len - width);
+            let ws = &taps.w[taps.off[k] as usize..taps.off[k + 1] as usize];
+            let shift = start - fs;
+            taps.fixed[k * width + shift..k * width + shift + ws.len()].copy_from_slice(ws);
+            taps.fstart.push(fs as u32);
+            taps.lo = taps.lo.min(fs);
+            taps.hi = taps.hi.max(fs + width);
+        }
         taps
     }
 }
@@ -131,8 +156,15 @@ thread_local! {
 }
 
 /// Vertical pass: `acc[i] = sum_j wy_j * row_j[lo*ps + i]` over the `span` bytes of each row.
-#[inline]
-fn vertical(plane: &Plane<'_>, ty: &Taps, r: usize, byte_lo: usize, span: usize, acc: &mut [f32]) {
+#[inline(always)]
+fn vertical_kernel(
+    plane: &Plane<'_>,
+    ty: &Taps,
+    r: usize,
+    byte_lo: usize,
+    span: usize,
+    acc: &mut [f32],
+) {
     let acc = &mut acc[..span];
     let s = ty.start[r] as usize;
     let ws = &ty.w[ty.off[r] as usize..ty.off[r + 1] as usize];
@@ -152,8 +184,42 @@ fn vertical(plane: &Plane<'_>, ty: &Taps, r: usize, byte_lo: usize, span: usize,
 }
 
 /// Horizontal pass over an accumulated row: `out[k] = sum_i w * acc[(start+i-lo)*ps + ch_off]`.
-#[inline]
+#[inline(always)]
 fn horizontal(acc: &[f32], tx: &Taps, ps: usize, ch_off: usize, out: &mut [f32]) {
+    match tx.width {
+        1 => horizontal_fixed::<1>(acc, tx, ps, ch_off, out),
+        2 => horizontal_fixed::<2>(acc, tx, ps, ch_off, out),
+        3 => horizontal_fixed::<3>(acc, tx, ps, ch_off, out),
+        4 => horizontal_fixed::<4>(acc, tx, ps, ch_off, out),
+        5 => horizontal_fixed::<5>(acc, tx, ps, ch_off, out),
+        6 => horizontal_fixed::<6>(acc, tx, ps, ch_off, out),
+        7 => horizontal_fixed::<7>(acc, tx, ps, ch_off, out),
+        8 => horizontal_fixed::<8>(acc, tx, ps, ch_off, out),
+        _ => horizontal_var(acc, tx, ps, ch_off, out),
+    }
+}
+
+#[inline(always)]
+fn horizontal_fixed<const K: usize>(
+    acc: &[f32],
+    tx: &Taps,
+    ps: usize,
+    ch_off: usize,
+    out: &mut [f32],
+) {
+    for ((o, &fs), w) in out.iter_mut().zip(&tx.fstart).zip(tx.fixed.chunks_exact(K)) {
+        let base = (fs as usize - tx.lo) * ps + ch_off;
+        let a = &acc[base..base + (K - 1) * ps + 1];
+        let mut v = 0.0f32;
+        for i in 0..K {
+            v += w[i] * a[i * ps];
+        }
+        *o = v;
+    }
+}
+
+/// Wide taps (strong downscaling): a plain loop over each output's own taps.
+fn horizontal_var(acc: &[f32], tx: &Taps, ps: usize, ch_off: usize, out: &mut [f32]) {
     for (k, o) in out.iter_mut().enumerate() {
         let s = tx.start[k] as usize - tx.lo;
         let ws = &tx.w[tx.off[k] as usize..tx.off[k + 1] as usize];
@@ -174,7 +240,7 @@ fn span_bytes(tx: &Taps, ps: usize, max_off: usize) -> (usize, usize) {
 }
 
 /// Where row `r`, column `k` of the source-oriented S x S grid lands in the upright output.
-#[inline]
+#[inline(always)]
 fn scatter_row(
     rotation: Rotation,
     s: usize,
@@ -225,10 +291,44 @@ pub(crate) fn resample_into(
     norm: &Normalize,
     out: &mut [f32],
 ) {
-    debug_assert_eq!(out.len(), 3 * s * s);
+    // The whole pass compiled twice: for AVX2 (the u8 -> f32 widening of the vertical pass
+    // runs 8 wide instead of SSE2's 4) and for the baseline, chosen at run time.
     SCRATCH.with(|cell| {
         let mut scratch = cell.borrow_mut();
-        let Scratch { acc, acc2, ch } = &mut *scratch;
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 support was detected at run time.
+            return unsafe { resample_avx2(frame, sq, s, norm, out, &mut scratch) };
+        }
+        resample_impl(frame, sq, s, norm, out, &mut scratch)
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn resample_avx2(
+    frame: &Frame<'_>,
+    sq: Square,
+    s: usize,
+    norm: &Normalize,
+    out: &mut [f32],
+    scratch: &mut Scratch,
+) {
+    resample_impl(frame, sq, s, norm, out, scratch)
+}
+
+#[inline(always)]
+fn resample_impl(
+    frame: &Frame<'_>,
+    sq: Square,
+    s: usize,
+    norm: &Normalize,
+    out: &mut [f32],
+    scratch: &mut Scratch,
+) {
+    debug_assert_eq!(out.len(), 3 * s * s);
+    {
+        let Scratch { acc, acc2, ch } = scratch;
         for c in ch.iter_mut() {
             c.resize(s, 0.0);
         }
@@ -247,7 +347,7 @@ pub(crate) fn resample_into(
                 let (blo, span) = span_bytes(&tx, ps, max_off);
                 acc.resize(span, 0.0);
                 for r in 0..s {
-                    vertical(&plane, &ty, r, blo, span, acc);
+                    vertical_kernel(&plane, &ty, r, blo, span, acc);
                     let [c0, c1, c2] = ch;
                     if channels == 1 {
                         horizontal(acc, &tx, ps, 0, c0);
@@ -275,13 +375,13 @@ pub(crate) fn resample_into(
                 let (kr, kg_u, kg_v, kb, yoff, yscale, cscale) = yuv_coeffs(frame.yuv_range);
                 for r in 0..s {
                     let [c0, c1, c2] = ch;
-                    vertical(&y, &ty, r, ylo, yspan, acc);
+                    vertical_kernel(&y, &ty, r, ylo, yspan, acc);
                     horizontal(acc, &tx, 1, 0, c0);
                     match interleaved {
                         Some((uv, uo, vo)) => {
                             let (lo, span) = span_bytes(&cx, 2, 1);
                             acc2.resize(span, 0.0);
-                            vertical(&uv, &cy, r, lo, span, acc2);
+                            vertical_kernel(&uv, &cy, r, lo, span, acc2);
                             horizontal(acc2, &cx, 2, uo, c1);
                             horizontal(acc2, &cx, 2, vo, c2);
                         }
@@ -289,9 +389,9 @@ pub(crate) fn resample_into(
                             let ps = u.pixel_stride;
                             let (lo, span) = span_bytes(&cx, ps, 0);
                             acc2.resize(span, 0.0);
-                            vertical(&u, &cy, r, lo, span, acc2);
+                            vertical_kernel(&u, &cy, r, lo, span, acc2);
                             horizontal(acc2, &cx, ps, 0, c1);
-                            vertical(&v, &cy, r, lo, span, acc2);
+                            vertical_kernel(&v, &cy, r, lo, span, acc2);
                             horizontal(acc2, &cx, ps, 0, c2);
                         }
                     }
@@ -308,7 +408,7 @@ pub(crate) fn resample_into(
                 }
             }
         }
-    });
+    }
 }
 
 /// BT.601 YUV -> RGB coefficients: (kr, kg_u, kg_v, kb, y offset, y scale, chroma scale).

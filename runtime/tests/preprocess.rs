@@ -1,6 +1,8 @@
 //! Preprocessing: formats, rotation, strides, the reference resize, and frame errors.
 //! No ONNX Runtime needed (uses `moae_runtime::preprocess_into`).
 
+#![allow(clippy::excessive_precision)] // CLIP constants as published
+
 mod support;
 
 use moae_runtime::{preprocess_into, Error, FaceBox, Frame, PixelFormat, Rotation, YuvRange};
@@ -17,7 +19,10 @@ fn prep(frame: &Frame<'_>, face: Option<FaceBox>, size: u32) -> Vec<f32> {
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 fn mean_diff(a: &[f32], b: &[f32]) -> f32 {
@@ -63,8 +68,7 @@ fn reference(rgb: &[u8], w: u32, h: u32, sq: (f64, f64, f64), s: usize) -> Vec<f
                         v += fy * fx * rgb[(py * w as usize + px) * 3 + c] as f64;
                     }
                 }
-                out[c * s * s + i * s + j] =
-                    ((v / 255.0 - MEAN[c] as f64) / STD[c] as f64) as f32;
+                out[c * s * s + i * s + j] = ((v / 255.0 - MEAN[c] as f64) / STD[c] as f64) as f32;
             }
         }
     }
@@ -82,7 +86,11 @@ fn matches_reference_whole_frame_1080p_to_224() {
     let got = prep(&rgb_frame(&rgb, w, h), None, 224);
     // No box: centred square of side min(w, h).
     let want = reference(&rgb, w, h, (420.0, 0.0, 1080.0), 224);
-    assert!(max_diff(&got, &want) < 1e-4, "max diff {}", max_diff(&got, &want));
+    assert!(
+        max_diff(&got, &want) < 1e-4,
+        "max diff {}",
+        max_diff(&got, &want)
+    );
 }
 
 #[test]
@@ -93,7 +101,11 @@ fn matches_reference_upscaled_face_box() {
     let face = FaceBox::new(60.0, 40.0, 20.0, 24.0);
     let got = prep(&rgb_frame(&rgb, w, h), Some(face), 64);
     let want = reference(&rgb, w, h, (52.0, 34.0, 36.0), 64);
-    assert!(max_diff(&got, &want) < 1e-4, "max diff {}", max_diff(&got, &want));
+    assert!(
+        max_diff(&got, &want) < 1e-4,
+        "max diff {}",
+        max_diff(&got, &want)
+    );
 }
 
 #[test]
@@ -105,7 +117,11 @@ fn matches_reference_clipped_face_box() {
     let face = FaceBox::new(150.0, 10.0, 60.0, 40.0);
     let got = prep(&rgb_frame(&rgb, w, h), Some(face), 48);
     let want = reference(&rgb, w, h, (135.0, 0.0, 65.0), 48);
-    assert!(max_diff(&got, &want) < 1e-4, "max diff {}", max_diff(&got, &want));
+    assert!(
+        max_diff(&got, &want) < 1e-4,
+        "max diff {}",
+        max_diff(&got, &want)
+    );
 }
 
 /// The same picture as every packed format.
@@ -113,9 +129,18 @@ fn packed_variants(rgb: &[u8]) -> Vec<(PixelFormat, Vec<u8>)> {
     let px = rgb.chunks_exact(3);
     vec![
         (PixelFormat::Rgb, rgb.to_vec()),
-        (PixelFormat::Bgr, px.clone().flat_map(|p| [p[2], p[1], p[0]]).collect()),
-        (PixelFormat::Rgba, px.clone().flat_map(|p| [p[0], p[1], p[2], 255]).collect()),
-        (PixelFormat::Bgra, px.flat_map(|p| [p[2], p[1], p[0], 7]).collect()),
+        (
+            PixelFormat::Bgr,
+            px.clone().flat_map(|p| [p[2], p[1], p[0]]).collect(),
+        ),
+        (
+            PixelFormat::Rgba,
+            px.clone().flat_map(|p| [p[0], p[1], p[2], 255]).collect(),
+        ),
+        (
+            PixelFormat::Bgra,
+            px.flat_map(|p| [p[2], p[1], p[0], 7]).collect(),
+        ),
     ]
 }
 
@@ -141,12 +166,21 @@ fn gray_is_rgb_with_equal_channels() {
     let gray: Vec<u8> = test_rgb(w, h).chunks(3).map(|p| p[1]).collect();
     let as_rgb: Vec<u8> = gray.iter().flat_map(|&g| [g, g, g]).collect();
     let f = Frame::packed(PixelFormat::Gray, &gray, w, h, w as usize).unwrap();
-    let d = max_diff(&prep(&f, None, 32), &prep(&rgb_frame(&as_rgb, w, h), None, 32));
+    let d = max_diff(
+        &prep(&f, None, 32),
+        &prep(&rgb_frame(&as_rgb, w, h), None, 32),
+    );
     assert!(d < 1e-5, "{d}");
 }
 
 /// The same picture as every 4:2:0 layout (planes built once from the RGB image).
-fn yuv_tensors(rgb: &[u8], w: u32, h: u32, face: Option<FaceBox>, s: u32) -> Vec<(String, Vec<f32>)> {
+fn yuv_tensors(
+    rgb: &[u8],
+    w: u32,
+    h: u32,
+    face: Option<FaceBox>,
+    s: u32,
+) -> Vec<(String, Vec<f32>)> {
     let (y, u, v) = rgb_to_yuv420(rgb, w, h);
     let (wu, cw) = (w as usize, w as usize / 2);
     let nv21 = interleave(&v, &u);
@@ -176,7 +210,11 @@ fn yuv_formats_agree_tightly_and_match_rgb_loosely() {
         let (_, first) = &all[0];
         for (name, t) in &all[1..] {
             // Same samples, same arithmetic: only float summation order may differ.
-            assert!(max_diff(t, first) < 1e-5, "{name} vs nv21: {}", max_diff(t, first));
+            assert!(
+                max_diff(t, first) < 1e-5,
+                "{name} vs nv21: {}",
+                max_diff(t, first)
+            );
         }
         // YUV is lossy (8-bit rounding; 4:2:0 halves chroma resolution): against the RGB
         // tensor we allow 24/255 at any one value (sharp colour edges in a crop that is barely
@@ -185,7 +223,10 @@ fn yuv_formats_agree_tightly_and_match_rgb_loosely() {
         let base = prep(&rgb_frame(&rgb, w, h), face, 64);
         let unit = 1.0 / (255.0 * STD.iter().cloned().fold(f32::MAX, f32::min));
         let (mx, mn) = (max_diff(first, &base), mean_diff(first, &base));
-        assert!(mx < 24.0 * unit && mn < 2.0 * unit, "yuv vs rgb: max {mx}, mean {mn}");
+        assert!(
+            mx < 24.0 * unit && mn < 2.0 * unit,
+            "yuv vs rgb: max {mx}, mean {mn}"
+        );
     }
 }
 
@@ -201,7 +242,11 @@ fn limited_range_maps_16_and_235_to_black_and_white() {
         let t = prep(&f, None, 2);
         for c in 0..3 {
             let expect = (want / 255.0 - MEAN[c]) / STD[c];
-            assert!((t[c * 4] - expect).abs() < 1e-4, "Y={yv} c={c}: {} vs {expect}", t[c * 4]);
+            assert!(
+                (t[c * 4] - expect).abs() < 1e-4,
+                "Y={yv} c={c}: {} vs {expect}",
+                t[c * 4]
+            );
         }
     }
 }
@@ -260,13 +305,20 @@ fn padded_strides_give_the_same_tensor() {
 
     let (y, u, v) = rgb_to_yuv420(&rgb, w, h);
     let nv = interleave(&v, &u);
-    let tight = prep(&Frame::nv(PixelFormat::Nv21, &y, wu, &nv, wu, w, h).unwrap(), face, 40);
+    let tight = prep(
+        &Frame::nv(PixelFormat::Nv21, &y, wu, &nv, wu, w, h).unwrap(),
+        face,
+        40,
+    );
     let (ys, cs) = (wu + 30, wu + 18);
     let yp = pad_rows(&y, wu, hu, ys);
     let nvp = pad_rows(&nv, wu, hu / 2, cs);
     let f = Frame::nv(PixelFormat::Nv21, &yp, ys, &nvp, cs, w, h).unwrap();
     assert!(max_diff(&prep(&f, face, 40), &tight) < 1e-6);
-    let (up, vp) = (pad_rows(&u, wu / 2, hu / 2, 80), pad_rows(&v, wu / 2, hu / 2, 72));
+    let (up, vp) = (
+        pad_rows(&u, wu / 2, hu / 2, 80),
+        pad_rows(&v, wu / 2, hu / 2, 72),
+    );
     let f = Frame::i420(&yp, ys, &up, 80, &vp, 72, w, h).unwrap();
     assert!(max_diff(&prep(&f, face, 40), &tight) < 1e-5);
 }
@@ -280,20 +332,44 @@ fn bad_frames_are_invalid_frame_errors() {
         Ok(_) => panic!("{what}: accepted"),
     };
     // wrong buffer length
-    frame_err(Frame::packed(PixelFormat::Rgb, &buf[..100], 64, 48, 192), "short buffer");
-    frame_err(Frame::packed(PixelFormat::Rgba, &buf, 64, 48, 256), "rgba in rgb-sized buffer");
+    frame_err(
+        Frame::packed(PixelFormat::Rgb, &buf[..100], 64, 48, 192),
+        "short buffer",
+    );
+    frame_err(
+        Frame::packed(PixelFormat::Rgba, &buf, 64, 48, 256),
+        "rgba in rgb-sized buffer",
+    );
     // zero size
-    frame_err(Frame::packed(PixelFormat::Rgb, &buf, 0, 48, 192), "zero width");
-    frame_err(Frame::nv(PixelFormat::Nv21, &buf, 64, &buf, 64, 64, 0), "zero height");
+    frame_err(
+        Frame::packed(PixelFormat::Rgb, &buf, 0, 48, 192),
+        "zero width",
+    );
+    frame_err(
+        Frame::nv(PixelFormat::Nv21, &buf, 64, &buf, 64, 64, 0),
+        "zero height",
+    );
     // odd NV21 dimensions
     let (y, uv) = (vec![0u8; 63 * 47], vec![0u8; 64 * 24]);
-    frame_err(Frame::nv(PixelFormat::Nv21, &y, 63, &uv, 64, 63, 47), "odd nv21");
+    frame_err(
+        Frame::nv(PixelFormat::Nv21, &y, 63, &uv, 64, 63, 47),
+        "odd nv21",
+    );
     // stride < row bytes
-    frame_err(Frame::packed(PixelFormat::Rgb, &buf, 64, 48, 100), "rgb stride");
+    frame_err(
+        Frame::packed(PixelFormat::Rgb, &buf, 64, 48, 100),
+        "rgb stride",
+    );
     let (y, uv) = (vec![0u8; 64 * 48], vec![0u8; 64 * 24]);
-    frame_err(Frame::nv(PixelFormat::Nv12, &y, 64, &uv, 60, 64, 48), "uv stride");
+    frame_err(
+        Frame::nv(PixelFormat::Nv12, &y, 64, &uv, 60, 64, 48),
+        "uv stride",
+    );
     frame_err(Frame::i420(&y, 64, &uv, 31, &uv, 32, 64, 48), "u stride");
-    frame_err(Frame::yuv420_888(&y, 64, &uv, &uv, 64, 3, 64, 48), "pixel stride 3");
+    frame_err(
+        Frame::yuv420_888(&y, 64, &uv, &uv, 64, 3, 64, 48),
+        "pixel stride 3",
+    );
     // Wrong kind of constructor is an argument error.
     assert!(matches!(
         Frame::packed(PixelFormat::Nv21, &buf, 64, 48, 64),
@@ -319,6 +395,14 @@ fn boxes_outside_the_frame_are_face_box_errors() {
     // Upright coordinates: a box inside the stored 64x48 frame but outside the rotated
     // 48x64 one is rejected.
     let rf = f.with_rotation(Rotation::R90);
-    let r = preprocess_into(&rf, Some(FaceBox::new(50.0, 5.0, 8.0, 8.0)), 1.5, 16, MEAN, STD, &mut out);
+    let r = preprocess_into(
+        &rf,
+        Some(FaceBox::new(50.0, 5.0, 8.0, 8.0)),
+        1.5,
+        16,
+        MEAN,
+        STD,
+        &mut out,
+    );
     assert!(matches!(r, Err(Error::InvalidFaceBox(_))), "{r:?}");
 }

@@ -1,6 +1,6 @@
 //! Test support: a minimal ONNX protobuf writer for tiny models with known outputs, and
 //! synthetic images. Independent of the trainer (no libtorch).
-#![allow(dead_code)]
+#![allow(dead_code, clippy::excessive_precision)] // CLIP constants as published
 
 use moae_onnx::meta::{self, ModelMeta, CLASSES, FORMAT_VERSION};
 
@@ -167,10 +167,23 @@ pub fn linear_model(spec: &ModelSpec) -> Vec<u8> {
     );
     g.msg(1, &node("MatMul", &["m", "W"], &["mw"], &[]));
     g.msg(1, &node("Add", &["mw", "B"], &[meta::OUTPUT_LOGITS], &[]));
-    g.msg(1, &node("Softmax", &[meta::OUTPUT_LOGITS], &["p"], &[attr_int("axis", 1)]));
     g.msg(
         1,
-        &node("Gather", &["p", "one"], &[meta::OUTPUT_ATTACK_SCORE], &[attr_int("axis", 1)]),
+        &node(
+            "Softmax",
+            &[meta::OUTPUT_LOGITS],
+            &["p"],
+            &[attr_int("axis", 1)],
+        ),
+    );
+    g.msg(
+        1,
+        &node(
+            "Gather",
+            &["p", "one"],
+            &[meta::OUTPUT_ATTACK_SCORE],
+            &[attr_int("axis", 1)],
+        ),
     );
     g.str(2, "moae-test");
     let wflat: Vec<f32> = W.iter().flatten().copied().collect();
@@ -202,7 +215,11 @@ pub fn expected_scores(chw: &[f32]) -> ([f32; 2], f32) {
     let n = chw.len() / 3;
     let mut mean = [0f64; 3];
     for c in 0..3 {
-        mean[c] = chw[c * n..(c + 1) * n].iter().map(|&v| v as f64).sum::<f64>() / n as f64;
+        mean[c] = chw[c * n..(c + 1) * n]
+            .iter()
+            .map(|&v| v as f64)
+            .sum::<f64>()
+            / n as f64;
     }
     let mut l = [B[0] as f64, B[1] as f64];
     for c in 0..3 {
@@ -222,7 +239,11 @@ pub fn test_rgb(w: u32, h: u32) -> Vec<u8> {
         for x in 0..w {
             let fx = x as f32 / w as f32;
             let fy = y as f32 / h as f32;
-            let checker = if ((x / 7) + (y / 5)) % 2 == 0 { 30.0 } else { 0.0 };
+            let checker = if ((x / 7) + (y / 5)) % 2 == 0 {
+                30.0
+            } else {
+                0.0
+            };
             let dx = fx - 0.6;
             let dy = fy - 0.4;
             let disc = if dx * dx + dy * dy < 0.03 { 60.0 } else { 0.0 };
@@ -248,7 +269,9 @@ pub fn rgb_to_yuv420(rgb: &[u8], w: u32, h: u32) -> (Vec<u8>, Vec<u8>, Vec<u8>) 
     for y in 0..h {
         for x in 0..w {
             let (r, g, b) = px(x, y);
-            yp[y * w + x] = (0.299 * r + 0.587 * g + 0.114 * b).round().clamp(0.0, 255.0) as u8;
+            yp[y * w + x] = (0.299 * r + 0.587 * g + 0.114 * b)
+                .round()
+                .clamp(0.0, 255.0) as u8;
         }
     }
     let (cw, ch) = (w / 2, h / 2);
