@@ -160,7 +160,9 @@ fn build(source: &str, link: Link, flavour: Flavour) -> PathBuf {
     match link {
         Link::Shared => {
             c.args(pkg_config(&["--libs"]));
-            c.arg(format!("-Wl,-rpath,{}", f.prefix.join("lib").display()));
+            // DT_RPATH (not RUNPATH): cargo's LD_LIBRARY_PATH holds target/<profile>, where a
+            // stale libmoae.so from an earlier `cargo build` may lie; RPATH wins over it.
+            c.arg(format!("-Wl,--disable-new-dtags,-rpath,{}", f.prefix.join("lib").display()));
         }
         Link::Static => {
             c.arg(f.prefix.join("lib/libmoae.a"));
