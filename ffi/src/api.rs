@@ -77,7 +77,10 @@ fn finish_create(
 ) -> FfiResult<()> {
     let engine = made.map_err(|e| {
         let e = FfiError::from(e);
-        emit(MOAE_LOG_ERROR, &format!("engine creation from {source} failed: {}", e.detail));
+        emit(
+            MOAE_LOG_ERROR,
+            &format!("engine creation from {source} failed: {}", e.detail),
+        );
         e
     })?;
     let info = engine.info();
@@ -102,7 +105,10 @@ fn finish_create(
 
 /// # Safety
 /// `out` is non-NULL.
-unsafe fn start_create(out: *mut *mut moae_engine, opts: *const moae_options) -> FfiResult<EngineOptions> {
+unsafe fn start_create(
+    out: *mut *mut moae_engine,
+    opts: *const moae_options,
+) -> FfiResult<EngineOptions> {
     if out.is_null() {
         return Err(FfiError::null("out"));
     }
@@ -129,7 +135,11 @@ pub extern "C" fn moae_engine_create_from_file(
         let path = std::path::Path::new(std::ffi::OsStr::from_bytes(
             unsafe { CStr::from_ptr(path) }.to_bytes(),
         ));
-        finish_create(Engine::from_path(path, &options), out, &path.display().to_string())
+        finish_create(
+            Engine::from_path(path, &options),
+            out,
+            &path.display().to_string(),
+        )
     })
 }
 
@@ -249,7 +259,10 @@ pub extern "C" fn moae_detect(
         if detections.len() != needed {
             return Err(FfiError::new(
                 MOAE_ERR_INFERENCE,
-                format!("the runtime returned {} results for {needed}", detections.len()),
+                format!(
+                    "the runtime returned {} results for {needed}",
+                    detections.len()
+                ),
             ));
         }
         // SAFETY: results non-NULL with room for `results_capacity >= needed` elements.
@@ -287,7 +300,9 @@ pub extern "C" fn moae_last_error() -> *const c_char {
 /// Clears this thread's last-error detail (to ""), e.g. before a call whose detail you want.
 #[no_mangle]
 pub extern "C" fn moae_clear_last_error() {
-    guard_value("moae_clear_last_error", (), || crate::guard::set_last_error(""))
+    guard_value("moae_clear_last_error", (), || {
+        crate::guard::set_last_error("")
+    })
 }
 
 /// Sets (or, with NULL, removes) the process-wide log callback. It receives libmoae's messages
@@ -296,7 +311,9 @@ pub extern "C" fn moae_clear_last_error() {
 /// already running on another thread may still reach the previous callback once.
 #[no_mangle]
 pub extern "C" fn moae_set_log_callback(callback: moae_log_fn, user_data: *mut std::ffi::c_void) {
-    guard_value("moae_set_log_callback", (), || log::set_callback(callback, user_data))
+    guard_value("moae_set_log_callback", (), || {
+        log::set_callback(callback, user_data)
+    })
 }
 
 /// Most verbose `moae_log_level` passed to the callback (default MOAE_LOG_INFO).
@@ -304,4 +321,3 @@ pub extern "C" fn moae_set_log_callback(callback: moae_log_fn, user_data: *mut s
 pub extern "C" fn moae_set_log_level(max_level: i32) {
     guard_value("moae_set_log_level", (), || log::set_max_level(max_level))
 }
-

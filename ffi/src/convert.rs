@@ -57,7 +57,11 @@ pub fn provider_from_c(v: i32) -> FfiResult<ExecutionProvider> {
         1 => ExecutionProvider::Cuda,
         2 => ExecutionProvider::TensorRt,
         3 => ExecutionProvider::CoreMl,
-        _ => return Err(FfiError::invalid(format!("unknown provider {v} (valid: 0..=3)"))),
+        _ => {
+            return Err(FfiError::invalid(format!(
+                "unknown provider {v} (valid: 0..=3)"
+            )))
+        }
     })
 }
 
@@ -77,7 +81,9 @@ unsafe fn path_arg(p: *const c_char) -> Option<PathBuf> {
         return None;
     }
     use std::os::unix::ffi::OsStrExt;
-    Some(PathBuf::from(OsStr::from_bytes(CStr::from_ptr(p).to_bytes())))
+    Some(PathBuf::from(OsStr::from_bytes(
+        CStr::from_ptr(p).to_bytes(),
+    )))
 }
 
 fn non_negative(name: &str, v: i32) -> FfiResult<usize> {
@@ -92,7 +98,13 @@ pub unsafe fn engine_options(opts: *const moae_options) -> FfiResult<EngineOptio
     let o = if opts.is_null() {
         default_options()
     } else {
-        read_sized(opts, "moae_options", OPTIONS_MIN_SIZE, &OPTIONS_ENDS, default_options())?
+        read_sized(
+            opts,
+            "moae_options",
+            OPTIONS_MIN_SIZE,
+            &OPTIONS_ENDS,
+            default_options(),
+        )?
     };
     if o.abi_version != ABI_VERSION {
         return Err(FfiError::new(
@@ -108,7 +120,9 @@ pub unsafe fn engine_options(opts: *const moae_options) -> FfiResult<EngineOptio
     let mut out = EngineOptions::default();
     if o.provider_count > 0 {
         if o.providers.is_null() {
-            return Err(FfiError::null("moae_options.providers (provider_count > 0)"));
+            return Err(FfiError::null(
+                "moae_options.providers (provider_count > 0)",
+            ));
         }
         if o.provider_count > 16 {
             return Err(FfiError::invalid(format!(
@@ -141,7 +155,11 @@ pub unsafe fn engine_options(opts: *const moae_options) -> FfiResult<EngineOptio
         1 => CoreMlUnits::CpuOnly,
         2 => CoreMlUnits::CpuAndGpu,
         3 => CoreMlUnits::CpuAndNeuralEngine,
-        v => return Err(FfiError::invalid(format!("moae_options.coreml_compute_units is {v}"))),
+        v => {
+            return Err(FfiError::invalid(format!(
+                "moae_options.coreml_compute_units is {v}"
+            )))
+        }
     };
     if o.threshold.is_nan() || o.threshold > 1.0 {
         return Err(FfiError::invalid(format!(
@@ -194,7 +212,13 @@ pub unsafe fn frame<'a>(img: *const moae_image) -> FfiResult<Frame<'a>> {
         strides: [0; 3],
         rotation: 0,
     };
-    let m = read_sized(img, "moae_image", std::mem::size_of::<moae_image>(), &IMAGE_ENDS, blank)?;
+    let m = read_sized(
+        img,
+        "moae_image",
+        std::mem::size_of::<moae_image>(),
+        &IMAGE_ENDS,
+        blank,
+    )?;
     let format = match m.format {
         0 => PixelFormat::Rgb,
         1 => PixelFormat::Bgr,
@@ -224,10 +248,19 @@ pub unsafe fn frame<'a>(img: *const moae_image) -> FfiResult<Frame<'a>> {
     };
     let (w, h) = (m.width, m.height);
     let wu = w as usize;
-    let stride = |i: usize, packed: usize| if m.strides[i] == 0 { packed } else { m.strides[i] };
+    let stride = |i: usize, packed: usize| {
+        if m.strides[i] == 0 {
+            packed
+        } else {
+            m.strides[i]
+        }
+    };
     let half = wu.div_ceil(2);
     let frame = match format {
-        PixelFormat::Rgb | PixelFormat::Bgr | PixelFormat::Rgba | PixelFormat::Bgra
+        PixelFormat::Rgb
+        | PixelFormat::Bgr
+        | PixelFormat::Rgba
+        | PixelFormat::Bgra
         | PixelFormat::Gray => {
             let bpp = match format {
                 PixelFormat::Rgb | PixelFormat::Bgr => 3,
@@ -269,7 +302,9 @@ pub unsafe fn face_boxes(boxes: *const moae_box, count: usize) -> FfiResult<Vec<
         return Err(FfiError::null("boxes (box_count > 0)"));
     }
     if count > 4096 {
-        return Err(FfiError::invalid(format!("box_count is {count} (at most 4096)")));
+        return Err(FfiError::invalid(format!(
+            "box_count is {count} (at most 4096)"
+        )));
     }
     Ok(std::slice::from_raw_parts(boxes, count)
         .iter()
@@ -297,14 +332,23 @@ mod tests {
         assert_eq!(e.status, MOAE_ERR_ABI_VERSION);
         let mut c = default_options();
         c.threshold = f32::NAN;
-        assert_eq!(unsafe { engine_options(&c) }.unwrap_err().status, MOAE_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            unsafe { engine_options(&c) }.unwrap_err().status,
+            MOAE_ERR_INVALID_ARGUMENT
+        );
         let mut c = default_options();
         c.provider_count = 1;
-        assert_eq!(unsafe { engine_options(&c) }.unwrap_err().status, MOAE_ERR_NULL_ARGUMENT);
+        assert_eq!(
+            unsafe { engine_options(&c) }.unwrap_err().status,
+            MOAE_ERR_NULL_ARGUMENT
+        );
         let p = [1, 9];
         c.providers = p.as_ptr();
         c.provider_count = 2;
-        assert_eq!(unsafe { engine_options(&c) }.unwrap_err().status, MOAE_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            unsafe { engine_options(&c) }.unwrap_err().status,
+            MOAE_ERR_INVALID_ARGUMENT
+        );
     }
 
     #[test]

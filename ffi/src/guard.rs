@@ -74,8 +74,13 @@ mod tests {
     fn panics_become_a_status_and_a_message() {
         let status = guard("moae_test", || panic!("boom {}", 42));
         assert_eq!(status, MOAE_ERR_PANIC);
-        let msg = unsafe { CStr::from_ptr(last_error_ptr()) }.to_str().unwrap();
-        assert!(msg.contains("moae_test") && msg.contains("boom 42"), "{msg}");
+        let msg = unsafe { CStr::from_ptr(last_error_ptr()) }
+            .to_str()
+            .unwrap();
+        assert!(
+            msg.contains("moae_test") && msg.contains("boom 42"),
+            "{msg}"
+        );
         assert_eq!(guard_value("f", 7, || panic!("x")), 7);
     }
 

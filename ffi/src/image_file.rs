@@ -69,5 +69,7 @@ pub extern "C" fn moae_decode_image_file(
 #[no_mangle]
 pub extern "C" fn moae_image_free(rgb: *mut u8) {
     // SAFETY: `rgb` came from malloc in moae_decode_image_file (or is NULL).
-    crate::guard::guard_value("moae_image_free", (), || unsafe { libc::free(rgb as *mut _) })
+    crate::guard::guard_value("moae_image_free", (), || unsafe {
+        libc::free(rgb as *mut _)
+    })
 }

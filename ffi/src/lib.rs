@@ -41,10 +41,17 @@ pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
 mod tests {
     #[test]
     fn header_version_matches_the_crate() {
-        let v: Vec<u32> = super::VERSION.split('.').map(|s| s.parse().unwrap()).collect();
+        let v: Vec<u32> = super::VERSION
+            .split('.')
+            .map(|s| s.parse().unwrap())
+            .collect();
         assert_eq!(
             v,
-            [super::MOAE_VERSION_MAJOR, super::MOAE_VERSION_MINOR, super::MOAE_VERSION_PATCH]
+            [
+                super::MOAE_VERSION_MAJOR,
+                super::MOAE_VERSION_MINOR,
+                super::MOAE_VERSION_PATCH
+            ]
         );
     }
 }

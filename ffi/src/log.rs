@@ -51,7 +51,13 @@ pub fn emit(level: moae_log_level, message: &str) {
     if let Some(s) = sink {
         let c = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
         // SAFETY: the caller registered a function with this signature; `c` outlives the call.
-        unsafe { (s.callback)(level as i32, c.as_ptr(), s.user_data as *mut std::ffi::c_void) };
+        unsafe {
+            (s.callback)(
+                level as i32,
+                c.as_ptr(),
+                s.user_data as *mut std::ffi::c_void,
+            )
+        };
     }
 }
 

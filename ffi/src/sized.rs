@@ -18,7 +18,11 @@ macro_rules! field_ends {
 
 /// How many leading bytes of a `size`-byte caller struct hold whole known fields.
 fn known_prefix(size: usize, ends: &[usize]) -> usize {
-    ends.iter().copied().filter(|&e| e <= size).max().unwrap_or(0)
+    ends.iter()
+        .copied()
+        .filter(|&e| e <= size)
+        .max()
+        .unwrap_or(0)
 }
 
 /// Copies the caller's struct into `defaults`, field by field as far as its size allows.
@@ -98,7 +102,12 @@ mod tests {
 
     #[test]
     fn partial_fields_are_not_read() {
-        let d = S { size: 0, a: 1, p: std::ptr::null(), b: 2.0 };
+        let d = S {
+            size: 0,
+            a: 1,
+            p: std::ptr::null(),
+            b: 2.0,
+        };
         // A caller buffer whose size ends in the middle of `p`: only `size` and `a` are read.
         let mut buf = [0xffu8; 24];
         buf[..4].copy_from_slice(&12u32.to_ne_bytes());
@@ -113,8 +122,18 @@ mod tests {
 
     #[test]
     fn writes_stop_at_the_callers_size() {
-        let v = S { size: 99, a: 5, p: std::ptr::null(), b: 3.0 };
-        let mut out = S { size: 8, a: 0, p: std::ptr::null(), b: -1.0 };
+        let v = S {
+            size: 99,
+            a: 5,
+            p: std::ptr::null(),
+            b: 3.0,
+        };
+        let mut out = S {
+            size: 8,
+            a: 0,
+            p: std::ptr::null(),
+            b: -1.0,
+        };
         unsafe { write_sized(&mut out, "S", &ENDS, &v) }.unwrap();
         assert_eq!((out.size, out.a, out.b), (8, 5, -1.0));
     }

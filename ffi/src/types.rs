@@ -200,5 +200,6 @@ pub struct moae_engine_info {
 /// Receives log messages; may be called from any thread, concurrently.
 /// `message` is valid only during the call.
 #[allow(non_camel_case_types)]
-pub type moae_log_fn =
-    Option<unsafe extern "C" fn(level: i32, message: *const c_char, user_data: *mut std::ffi::c_void)>;
+pub type moae_log_fn = Option<
+    unsafe extern "C" fn(level: i32, message: *const c_char, user_data: *mut std::ffi::c_void),
+>;

@@ -32,7 +32,11 @@ fn root() -> PathBuf {
 
 /// target/<profile>/deps, where cargo put libmoae.{so,a} for this test binary.
 fn deps_dir() -> PathBuf {
-    std::env::current_exe().unwrap().parent().unwrap().to_path_buf()
+    std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn fixture() -> &'static Fixture {
@@ -51,7 +55,10 @@ fn fixture() -> &'static Fixture {
             if profile_release {
                 c.arg("--release");
             }
-            assert!(c.status().unwrap().success(), "cargo build -p moae-ffi failed");
+            assert!(
+                c.status().unwrap().success(),
+                "cargo build -p moae-ffi failed"
+            );
             for f in ["libmoae.so", "libmoae.a"] {
                 std::fs::copy(deps.parent().unwrap().join(f), deps.join(f)).unwrap();
             }
@@ -96,13 +103,19 @@ fn fixture() -> &'static Fixture {
 }
 
 fn run_ok(cmd: &mut Command, what: &str) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "{what} failed ({}):\n{text}", out.status);
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{text}",
+        out.status
+    );
     out
 }
 
@@ -137,7 +150,8 @@ enum Flavour {
 
 /// Compiles one program (cached per source/link/flavour) and returns its path.
 fn build(source: &str, link: Link, flavour: Flavour) -> PathBuf {
-    static CACHE: OnceLock<Mutex<HashMap<(String, Link, Flavour), PathBuf>>> = OnceLock::new();
+    type Built = HashMap<(String, Link, Flavour), PathBuf>;
+    static CACHE: OnceLock<Mutex<Built>> = OnceLock::new();
     let key = (source.to_string(), link, flavour);
     let mut cache = CACHE.get_or_init(Default::default).lock().unwrap();
     if let Some(p) = cache.get(&key) {
@@ -147,7 +161,9 @@ fn build(source: &str, link: Link, flavour: Flavour) -> PathBuf {
     let src = f.root.join(source);
     let cxx = source.ends_with(".cpp");
     let stem = src.file_stem().unwrap().to_str().unwrap();
-    let exe = f.work.join(format!("{stem}-{link:?}-{flavour:?}").to_lowercase());
+    let exe = f
+        .work
+        .join(format!("{stem}-{link:?}-{flavour:?}").to_lowercase());
     let mut c = Command::new(if cxx { "g++" } else { "gcc" });
     c.arg(if cxx { "-std=c++17" } else { "-std=c11" })
         .args(["-g", "-O1", "-Wall", "-Wextra", "-Werror", "-o"])
@@ -155,24 +171,37 @@ fn build(source: &str, link: Link, flavour: Flavour) -> PathBuf {
         .arg(&src)
         .args(pkg_config(&["--cflags"]));
     if flavour == Flavour::Sanitized {
-        c.args(["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=all"]);
+        c.args([
+            "-fsanitize=address,undefined",
+            "-fno-omit-frame-pointer",
+            "-fno-sanitize-recover=all",
+        ]);
     }
     match link {
         Link::Shared => {
             c.args(pkg_config(&["--libs"]));
             // DT_RPATH (not RUNPATH): cargo's LD_LIBRARY_PATH holds target/<profile>, where a
             // stale libmoae.so from an earlier `cargo build` may lie; RPATH wins over it.
-            c.arg(format!("-Wl,--disable-new-dtags,-rpath,{}", f.prefix.join("lib").display()));
+            c.arg(format!(
+                "-Wl,--disable-new-dtags,-rpath,{}",
+                f.prefix.join("lib").display()
+            ));
         }
         Link::Static => {
             c.arg(f.prefix.join("lib/libmoae.a"));
             // The system libraries the static archive needs, as the .pc file declares them.
             let libs = pkg_config(&["--static", "--libs"]);
-            c.args(libs.iter().filter(|l| *l != "-lmoae" && !l.starts_with("-L")));
+            c.args(
+                libs.iter()
+                    .filter(|l| *l != "-lmoae" && !l.starts_with("-L")),
+            );
         }
     }
     c.arg("-lpthread").arg("-lm");
-    run_ok(&mut c, &format!("compiling {source} ({link:?}, {flavour:?})"));
+    run_ok(
+        &mut c,
+        &format!("compiling {source} ({link:?}, {flavour:?})"),
+    );
     cache.insert(key, exe.clone());
     exe
 }
@@ -243,33 +272,58 @@ fn parse_scores(text: &str) -> HashMap<String, Vec<f32>> {
 fn assert_scores_match_rust(text: &str, variants: usize) {
     let got = parse_scores(text);
     let f = fixture();
-    assert_eq!(got.len(), f.images.len(), "one SCORE line per image:\n{text}");
+    assert_eq!(
+        got.len(),
+        f.images.len(),
+        "one SCORE line per image:\n{text}"
+    );
     let mut distinct = Vec::new();
     for p in &f.images {
         let want = rust_scores(p);
         let have = &got[p.to_str().unwrap()];
         assert_eq!(have.len(), variants);
         for (v, (h, w)) in have.iter().zip(want).enumerate() {
-            assert!((h - w).abs() <= 1e-6, "{} variant {v}: C {h} vs Rust {w}", p.display());
+            assert!(
+                (h - w).abs() <= 1e-6,
+                "{} variant {v}: C {h} vs Rust {w}",
+                p.display()
+            );
         }
         distinct.push(want[0]);
     }
     // The model and images are made so that scores differ: equal scores would hide mix-ups.
     distinct.sort_by(f32::total_cmp);
     distinct.dedup();
-    assert_eq!(distinct.len(), f.images.len(), "scores should differ between images");
+    assert_eq!(
+        distinct.len(),
+        f.images.len(),
+        "scores should differ between images"
+    );
 }
 
 fn scores_via(link: Link) {
     let f = fixture();
     let exe = build("ffi/tests/c/abi_test.c", link, Flavour::Plain);
     let (w, h) = (PathBuf::from(W.to_string()), PathBuf::from(H.to_string()));
-    let text = run_program(&exe, &args_with_images(f, Path::new("scores"), &w, &h), "scores");
+    let text = run_program(
+        &exe,
+        &args_with_images(f, Path::new("scores"), &w, &h),
+        "scores",
+    );
     assert_scores_match_rust(&text, 3);
-    let info = text.lines().find(|l| l.starts_with("INFO")).expect("INFO line");
+    let info = text
+        .lines()
+        .find(|l| l.starts_with("INFO"))
+        .expect("INFO line");
     let rinfo = rust_engine().info();
-    assert!(info.contains(&format!("sha256={}", rinfo.model_sha256)), "{info}");
-    assert!(info.contains(&format!("input={}", rinfo.input_size)), "{info}");
+    assert!(
+        info.contains(&format!("sha256={}", rinfo.model_sha256)),
+        "{info}"
+    );
+    assert!(
+        info.contains(&format!("input={}", rinfo.input_size)),
+        "{info}"
+    );
     assert!(info.contains("precision=fp32"), "{info}");
 }
 
@@ -319,7 +373,10 @@ fn a_missing_ort_library_is_reported() {
     let f = fixture();
     let exe = build("ffi/tests/c/abi_test.c", Link::Shared, Flavour::Plain);
     let text = run_program(&exe, &[Path::new("missing_ort"), &f.model], "missing_ort");
-    assert!(text.contains("nonexistent/libonnxruntime"), "the detail names the path:\n{text}");
+    assert!(
+        text.contains("nonexistent/libonnxruntime"),
+        "the detail names the path:\n{text}"
+    );
 }
 
 #[test]
@@ -327,8 +384,15 @@ fn eight_threads_share_one_engine() {
     let f = fixture();
     let exe = build("ffi/tests/c/abi_test.c", Link::Shared, Flavour::Plain);
     let (w, h) = (PathBuf::from(W.to_string()), PathBuf::from(H.to_string()));
-    let text = run_program(&exe, &args_with_images(f, Path::new("threads"), &w, &h), "threads");
-    assert!(text.contains("8 threads") && text.contains(", 0 bad"), "{text}");
+    let text = run_program(
+        &exe,
+        &args_with_images(f, Path::new("threads"), &w, &h),
+        "threads",
+    );
+    assert!(
+        text.contains("8 threads") && text.contains(", 0 bad"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -337,7 +401,10 @@ fn an_older_smaller_options_struct_is_accepted() {
     let exe = build("ffi/tests/c/abi_test.c", Link::Static, Flavour::Plain);
     let text = run_program(&exe, &[Path::new("old_options"), &f.model], "old_options");
     let thr = rust_engine().info().threshold;
-    assert!(text.contains(&format!("OLD threshold={thr}")), "model threshold kept:\n{text}");
+    assert!(
+        text.contains(&format!("OLD threshold={thr}")),
+        "model threshold kept:\n{text}"
+    );
 }
 
 #[test]
@@ -347,14 +414,25 @@ fn examples_decide_on_an_image_file() {
     let c = build("examples/c/detect.c", Link::Shared, Flavour::Plain);
     let out = Command::new(&c).arg(&f.model).arg(&f.png).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let decision = if expected >= rust_engine().info().threshold { "attack" } else { "live" };
+    let decision = if expected >= rust_engine().info().threshold {
+        "attack"
+    } else {
+        "live"
+    };
     assert!(text.starts_with(decision), "{text}");
-    assert_eq!(out.status.code(), Some((decision == "attack") as i32), "{text}");
+    assert_eq!(
+        out.status.code(),
+        Some((decision == "attack") as i32),
+        "{text}"
+    );
     let score: f32 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!((score - expected).abs() < 1e-5, "{score} vs {expected}");
     let cpp = build("examples/cpp/detect.cpp", Link::Static, Flavour::Plain);
     let text = run_program(&cpp, &[&f.model, &f.png], "detect_cpp");
-    assert!(text.contains(&format!("{decision} {expected:.6}")), "{text}");
+    assert!(
+        text.contains(&format!("{decision} {expected:.6}")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -362,14 +440,20 @@ fn pkg_config_describes_the_staged_prefix() {
     let f = fixture();
     let libs = pkg_config(&["--libs"]);
     assert!(libs.contains(&"-lmoae".to_string()), "{libs:?}");
-    assert!(libs.contains(&format!("-L{}", f.prefix.join("lib").canonicalize().unwrap().display())));
+    assert!(libs.contains(&format!(
+        "-L{}",
+        f.prefix.join("lib").canonicalize().unwrap().display()
+    )));
     let static_libs = pkg_config(&["--static", "--libs"]);
     for l in ["-lpthread", "-ldl", "-lm"] {
         assert!(static_libs.contains(&l.to_string()), "{static_libs:?}");
     }
-    for p in ["include/moae.h", "include/moae.hpp", "lib/cmake/moae/moaeConfig.cmake",
-        "lib/cmake/moae/moaeConfigVersion.cmake"]
-    {
+    for p in [
+        "include/moae.h",
+        "include/moae.hpp",
+        "lib/cmake/moae/moaeConfig.cmake",
+        "lib/cmake/moae/moaeConfigVersion.cmake",
+    ] {
         assert!(f.prefix.join(p).exists(), "{p} installed");
     }
 }
@@ -392,15 +476,31 @@ fn memcheck_finds_no_errors_or_leaks() {
     let supp = f.root.join("ffi/tests/c/valgrind.supp");
     let (w, h) = (W.to_string(), H.to_string());
     let runs: Vec<Vec<&str>> = vec![
-        vec!["errors", f.model.to_str().unwrap(), f.corrupt.to_str().unwrap()],
-        vec!["scores", f.model.to_str().unwrap(), &w, &h, f.images[0].to_str().unwrap()],
+        vec![
+            "errors",
+            f.model.to_str().unwrap(),
+            f.corrupt.to_str().unwrap(),
+        ],
+        vec![
+            "scores",
+            f.model.to_str().unwrap(),
+            &w,
+            &h,
+            f.images[0].to_str().unwrap(),
+        ],
         vec!["old_options", f.model.to_str().unwrap()],
     ];
     for args in runs {
         let out = run_ok(
             Command::new("valgrind")
-                .args(["--error-exitcode=1", "--leak-check=full", "--show-leak-kinds=definite,indirect",
-                    "--errors-for-leak-kinds=definite,indirect", "--track-origins=no", "-q"])
+                .args([
+                    "--error-exitcode=1",
+                    "--leak-check=full",
+                    "--show-leak-kinds=definite,indirect",
+                    "--errors-for-leak-kinds=definite,indirect",
+                    "--track-origins=no",
+                    "-q",
+                ])
                 .arg(format!("--suppressions={}", supp.display()))
                 .arg(&exe)
                 .args(&args),
@@ -422,15 +522,24 @@ fn sanitizers_find_nothing() {
         let exe = build("ffi/tests/c/abi_test.c", link, Flavour::Sanitized);
         let supp = f.root.join("ffi/tests/c/lsan.supp");
         let env = [
-            ("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:halt_on_error=1".to_string()),
-            ("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1".to_string()),
+            (
+                "ASAN_OPTIONS",
+                "detect_leaks=1:abort_on_error=0:halt_on_error=1".to_string(),
+            ),
+            (
+                "UBSAN_OPTIONS",
+                "print_stacktrace=1:halt_on_error=1".to_string(),
+            ),
             ("LSAN_OPTIONS", format!("suppressions={}", supp.display())),
         ];
         for args in [
             vec![Path::new("errors"), &f.model, &f.corrupt],
             args_with_images(f, Path::new("threads"), &w, &h),
         ] {
-            let out = run_ok(Command::new(&exe).args(&args).envs(env.clone()), "sanitized abi_test");
+            let out = run_ok(
+                Command::new(&exe).args(&args).envs(env.clone()),
+                "sanitized abi_test",
+            );
             let text = String::from_utf8_lossy(&out.stdout);
             assert!(!text.contains("FAIL"), "{text}");
         }

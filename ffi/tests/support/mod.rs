@@ -2,7 +2,9 @@
 //! (hand-encoded ONNX protobuf, so no exporter is needed) and deterministic test images.
 #![allow(dead_code)]
 
-use moae_onnx::meta::{ModelMeta, CLASSES, FORMAT_VERSION, INPUT_PIXELS, OUTPUT_ATTACK_SCORE, OUTPUT_LOGITS};
+use moae_onnx::meta::{
+    ModelMeta, CLASSES, FORMAT_VERSION, INPUT_PIXELS, OUTPUT_ATTACK_SCORE, OUTPUT_LOGITS,
+};
 
 /// Side of the tiny model's square input.
 pub const INPUT_SIZE: u32 = 16;
@@ -27,7 +29,8 @@ impl Pb {
         self.varint((field as u64) << 3).varint(v as u64)
     }
     fn bytes(&mut self, field: u32, b: &[u8]) -> &mut Self {
-        self.varint(((field as u64) << 3) | 2).varint(b.len() as u64);
+        self.varint(((field as u64) << 3) | 2)
+            .varint(b.len() as u64);
         self.0.extend_from_slice(b);
         self
     }
@@ -113,7 +116,7 @@ pub fn tiny_meta(threshold: f32) -> ModelMeta {
         variant: "linear".into(),
         input_size: INPUT_SIZE,
         mean: [0.48145466, 0.4578275, 0.40821073],
-        std: [0.26862954, 0.26130258, 0.27577711],
+        std: [0.268_629_5, 0.261_302_6, 0.275_777_1],
         classes: CLASSES.iter().map(|s| s.to_string()).collect(),
         threshold,
         threshold_calibrated: true,
@@ -132,24 +135,47 @@ pub fn tiny_model() -> Vec<u8> {
     let w: Vec<u8> = (0..features * 2)
         .flat_map(|_| ((rng.unit() - 0.5) * 0.1).to_le_bytes())
         .collect();
-    let b: Vec<u8> = [0.1f32, -0.1].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let b: Vec<u8> = [0.1f32, -0.1]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
     let mut g = Pb::default();
-    g.msg(1, &node("Flatten", &[INPUT_PIXELS], &["flat"], &[("axis", 1)]))
-        .msg(1, &node("MatMul", &["flat", "W"], &["mm"], &[]))
-        .msg(1, &node("Add", &["mm", "B"], &[OUTPUT_LOGITS], &[]))
-        .msg(1, &node("Softmax", &[OUTPUT_LOGITS], &["probs"], &[("axis", 1)]))
-        .msg(1, &node("Gather", &["probs", "one"], &[OUTPUT_ATTACK_SCORE], &[("axis", 1)]))
-        .str(2, "moae_ffi_tiny")
-        .msg(5, &tensor("W", &[features, 2], FLOAT, w))
-        .msg(5, &tensor("B", &[2], FLOAT, b))
-        .msg(5, &tensor("one", &[], INT64, 1i64.to_le_bytes().to_vec()))
-        .msg(11, &value_info(INPUT_PIXELS, &[None, Some(3), Some(s), Some(s)]))
-        .msg(12, &value_info(OUTPUT_LOGITS, &[None, Some(2)]))
-        .msg(12, &value_info(OUTPUT_ATTACK_SCORE, &[None]));
+    g.msg(
+        1,
+        &node("Flatten", &[INPUT_PIXELS], &["flat"], &[("axis", 1)]),
+    )
+    .msg(1, &node("MatMul", &["flat", "W"], &["mm"], &[]))
+    .msg(1, &node("Add", &["mm", "B"], &[OUTPUT_LOGITS], &[]))
+    .msg(
+        1,
+        &node("Softmax", &[OUTPUT_LOGITS], &["probs"], &[("axis", 1)]),
+    )
+    .msg(
+        1,
+        &node(
+            "Gather",
+            &["probs", "one"],
+            &[OUTPUT_ATTACK_SCORE],
+            &[("axis", 1)],
+        ),
+    )
+    .str(2, "moae_ffi_tiny")
+    .msg(5, &tensor("W", &[features, 2], FLOAT, w))
+    .msg(5, &tensor("B", &[2], FLOAT, b))
+    .msg(5, &tensor("one", &[], INT64, 1i64.to_le_bytes().to_vec()))
+    .msg(
+        11,
+        &value_info(INPUT_PIXELS, &[None, Some(3), Some(s), Some(s)]),
+    )
+    .msg(12, &value_info(OUTPUT_LOGITS, &[None, Some(2)]))
+    .msg(12, &value_info(OUTPUT_ATTACK_SCORE, &[None]));
     let mut opset = Pb::default();
     opset.str(1, "").int(2, 13);
     let mut m = Pb::default();
-    m.int(1, 8).str(2, "moae-ffi-tests").msg(7, &g).msg(8, &opset);
+    m.int(1, 8)
+        .str(2, "moae-ffi-tests")
+        .msg(7, &g)
+        .msg(8, &opset);
     for (k, v) in tiny_meta(0.5).to_props() {
         let mut e = Pb::default();
         e.str(1, &k).str(2, &v);
