@@ -150,7 +150,8 @@ enum Flavour {
 
 /// Compiles one program (cached per source/link/flavour) and returns its path.
 fn build(source: &str, link: Link, flavour: Flavour) -> PathBuf {
-    static CACHE: OnceLock<Mutex<HashMap<(String, Link, Flavour), PathBuf>>> = OnceLock::new();
+    type Built = HashMap<(String, Link, Flavour), PathBuf>;
+    static CACHE: OnceLock<Mutex<Built>> = OnceLock::new();
     let key = (source.to_string(), link, flavour);
     let mut cache = CACHE.get_or_init(Default::default).lock().unwrap();
     if let Some(p) = cache.get(&key) {
@@ -179,7 +180,12 @@ fn build(source: &str, link: Link, flavour: Flavour) -> PathBuf {
     match link {
         Link::Shared => {
             c.args(pkg_config(&["--libs"]));
-            c.arg(format!("-Wl,-rpath,{}", f.prefix.join("lib").display()));
+            // DT_RPATH (not RUNPATH): cargo's LD_LIBRARY_PATH holds target/<profile>, where a
+            // stale libmoae.so from an earlier `cargo build` may lie; RPATH wins over it.
+            c.arg(format!(
+                "-Wl,--disable-new-dtags,-rpath,{}",
+                f.prefix.join("lib").display()
+            ));
         }
         Link::Static => {
             c.arg(f.prefix.join("lib/libmoae.a"));

@@ -116,7 +116,7 @@ pub fn tiny_meta(threshold: f32) -> ModelMeta {
         variant: "linear".into(),
         input_size: INPUT_SIZE,
         mean: [0.48145466, 0.4578275, 0.40821073],
-        std: [0.26862954, 0.26130258, 0.27577711],
+        std: [0.268_629_5, 0.261_302_6, 0.275_777_1],
         classes: CLASSES.iter().map(|s| s.to_string()).collect(),
         threshold,
         threshold_calibrated: true,
