@@ -78,8 +78,10 @@ pub struct ModelArgs {
     /// Or start from random weights of this preset (tiny, small, vit-b16).
     #[arg(long, conflicts_with = "init", default_value = "small")]
     pub preset: String,
-    #[arg(long, value_enum, default_value = "moae")]
-    pub variant: Variant,
+    /// Expert variant [default: moae; with --init: the checkpoint's]. With --init and another
+    /// variant, the checkpoint's CLIP weights are kept and the expert modules start fresh.
+    #[arg(long, value_enum)]
+    pub variant: Option<Variant>,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -200,6 +202,10 @@ pub fn initial_model(
         Some(path) => {
             let l = checkpoint::load(path, device)
                 .with_context(|| format!("loading the initial checkpoint {}", path.display()))?;
+            let l = match m.variant {
+                Some(v) if v != l.config.experts.variant => with_variant(path, l, v, seed)?,
+                _ => l,
+            };
             let mut meta = l.meta;
             meta.step = None;
             meta.extra.clear();
@@ -211,7 +217,7 @@ pub fn initial_model(
             Ok((l.vs, l.model, meta, true))
         }
         None => {
-            let cfg = ModelConfig::preset(&m.preset, m.variant)?;
+            let cfg = ModelConfig::preset(&m.preset, m.variant.unwrap_or(Variant::Moae))?;
             tch::manual_seed(seed as i64);
             let vs = nn::VarStore::new(device);
             let model = MoaeClip::new(&vs.root(), &cfg);
@@ -224,6 +230,33 @@ pub fn initial_model(
             Ok((vs, model, meta, false))
         }
     }
+}
+
+/// The checkpoint's CLIP weights under another expert variant: every non-expert tensor is
+/// copied, the expert modules (if any) are fresh, seeded (the ablation rows start alike).
+fn with_variant(
+    path: &Path,
+    l: checkpoint::Loaded,
+    variant: Variant,
+    seed: u64,
+) -> Result<checkpoint::Loaded> {
+    let mut config = l.config.clone();
+    config.experts.variant = variant;
+    tch::manual_seed(seed as i64);
+    let vs = nn::VarStore::new(l.vs.device());
+    let model = MoaeClip::new(&vs.root(), &config);
+    let clip: Vec<(String, tch::Tensor)> =
+        l.vs.variables()
+            .into_iter()
+            .filter(|(n, _)| !crate::experts::is_expert_param(n))
+            .collect();
+    checkpoint::copy_into(path, &vs, &clip, crate::experts::is_expert_param)?;
+    Ok(checkpoint::Loaded {
+        config,
+        vs,
+        model,
+        meta: l.meta,
+    })
 }
 
 pub fn run_train(a: &TrainArgs) -> Result<TrainSummary> {
@@ -535,7 +568,7 @@ pub struct AblateArgs {
     #[arg(long, default_value = "p1")]
     pub protocol: String,
     /// Start every row from this checkpoint's CLIP weights (expert modules are fresh).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "preset")]
     pub init: Option<PathBuf>,
     #[arg(long, default_value = "small")]
     pub preset: String,
@@ -563,20 +596,13 @@ pub fn ablation_rows() -> [(&'static str, Variant, f64, f64); 6] {
 }
 
 pub fn run_ablate(a: &AblateArgs) -> Result<String> {
-    if a.init.is_some() {
-        // Every row must see the same CLIP weights with its own expert modules; re-importing
-        // per variant is what `import-clip` does, so ask for that instead of guessing here.
-        bail!(
-            "--init is not supported by ablate yet: import the CLIP weights once per variant \
-             with `trainer import-clip` and run `trainer train --init` for each row"
-        );
-    }
     let mut rows = Vec::new();
     for (name, variant, dm, cdm) in ablation_rows() {
+        // With --init every row starts from the same CLIP weights, its expert modules fresh.
         let model = ModelArgs {
-            init: None,
+            init: a.init.clone(),
             preset: a.preset.clone(),
-            variant,
+            variant: Some(variant),
         };
         let mut hyper = a.hyper.clone();
         hyper.lambda_dm = dm;

@@ -35,7 +35,7 @@ fn tiny() -> ModelArgs {
     ModelArgs {
         init: None,
         preset: "tiny".into(),
-        variant: Variant::Moae,
+        variant: Some(Variant::Moae),
     }
 }
 
@@ -202,4 +202,40 @@ fn data_errors_name_what_and_where() {
     let (mut vs, model, meta, _) = initial_model(&tiny(), Device::Cpu, 5).unwrap();
     let s = train(&mut vs, &model, &meta, &c, &data, &opts).unwrap();
     assert!(s.skipped_images >= 1, "skipped {}", s.skipped_images);
+}
+
+/// `--init CKPT --variant V` keeps the checkpoint's CLIP weights and adds fresh expert modules
+/// (how `ablate --init` starts every row from the same CLIP).
+#[test]
+fn init_with_another_variant_keeps_clip_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = ModelArgs {
+        init: None,
+        preset: "tiny".into(),
+        variant: Some(Variant::Clip),
+    };
+    let (vs, model, meta, _) = initial_model(&clip, Device::Cpu, 1).unwrap();
+    let path = dir.path().join("clip.safetensors");
+    checkpoint::save(&path, &model.cfg, &vs, &meta).unwrap();
+
+    let moae = ModelArgs {
+        init: Some(path),
+        preset: "tiny".into(),
+        variant: Some(Variant::Moae),
+    };
+    let (vs2, model2, _, pretrained) = initial_model(&moae, Device::Cpu, 1).unwrap();
+    assert!(pretrained);
+    assert_eq!(model2.cfg.experts.variant, Variant::Moae);
+    let (a, b) = (vs.variables(), vs2.variables());
+    assert!(
+        b.keys().any(|n| n.contains(".moae.")),
+        "expert modules added"
+    );
+    for (name, t) in &a {
+        assert!(t.equal(&b[name]), "{name} was not carried over");
+    }
+    assert_eq!(
+        b.len() - a.len(),
+        b.keys().filter(|n| n.contains(".moae.")).count()
+    );
 }
