@@ -43,7 +43,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "detection failed: %s\n", moae_last_error());
     return 2;
   }
-  printf("%s %.6f (threshold %.6f)\n", result.is_attack ? "attack" : "live",
-         result.attack_score, result.threshold);
+  printf("%s %.6f (threshold %.6f, %.2f ms)\n", result.is_attack ? "attack" : "live",
+         result.attack_score, result.threshold, result.latency_ms);
   return result.is_attack ? 1 : 0;
 }
