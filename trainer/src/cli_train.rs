@@ -128,12 +128,18 @@ pub struct HyperArgs {
     pub threads: Option<usize>,
 }
 
+/// libtorch CPU threads: `threads`, else the cores left after `workers` decoding threads (at
+/// least 1) — libtorch's OpenMP threads spin while they wait and collapse when oversubscribed.
+pub fn set_torch_threads(threads: Option<usize>, workers: usize) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let n = threads.unwrap_or(cores.saturating_sub(workers)).max(1);
+    tch::set_num_threads(n as i32);
+}
+
 impl HyperArgs {
     /// Sets libtorch's CPU thread count for this process (see `--threads`).
     pub fn apply_threads(&self, workers: usize) {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let n = self.threads.unwrap_or(cores.saturating_sub(workers)).max(1);
-        tch::set_num_threads(n as i32);
+        set_torch_threads(self.threads, workers);
     }
 
     pub fn device(&self) -> Device {
@@ -359,12 +365,7 @@ pub fn write_scores(path: &Path, scored: &[Scored]) -> Result<()> {
 
 /// Dev threshold → test metrics, plus files in `out` when given.
 pub fn run_eval(a: &EvalArgs) -> Result<Report> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    tch::set_num_threads(
-        a.threads
-            .unwrap_or(cores.saturating_sub(a.data.workers))
-            .max(1) as i32,
-    );
+    set_torch_threads(a.threads, a.data.workers);
     let device = if a.cpu {
         Device::Cpu
     } else {
