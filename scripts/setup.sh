@@ -12,6 +12,20 @@ want="$(sha256sum requirements.txt | cut -d' ' -f1)"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
+# System tools the C ABI tests drive (find_package(moae), pkg-config, valgrind memcheck): installed
+# with apt-get where missing and we may (root); otherwise those tests say SKIPPED.
+missing=()
+for tool in cmake pkg-config valgrind; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if ((${#missing[@]})); then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    log "installing ${missing[*]} (apt-get)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
+      log "warning: apt-get could not install ${missing[*]}; the tests that need them will be skipped"
+  else
+    log "note: ${missing[*]} not found; the C ABI tests that need them will be skipped (install them)"
+  fi
+fi
+
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   py="${PYTHON:-python3}"
   command -v "$py" >/dev/null || { log "error: $py not found; install Python 3.10+ or set PYTHON"; exit 1; }

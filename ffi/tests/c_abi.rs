@@ -458,6 +458,98 @@ fn pkg_config_describes_the_staged_prefix() {
     }
 }
 
+/// A CMake user's view: `find_package(moae X.Y REQUIRED)` against the staged prefix builds the
+/// C example on `moae::moae` (shared) and the C++ one on `moae::moae_static`; both give the Rust
+/// runtime's score. A too-new version request is refused by moaeConfigVersion.cmake.
+#[test]
+fn cmake_find_package_builds_the_examples() {
+    if !tool_available("cmake") {
+        eprintln!("SKIPPED: cmake is not installed (scripts/setup.sh installs it with apt-get)");
+        return;
+    }
+    let f = fixture();
+    let header = std::fs::read_to_string(f.prefix.join("include/moae.h")).unwrap();
+    let define = |name: &str| {
+        header
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("#define {name} ")))
+            .unwrap_or_else(|| panic!("{name} in moae.h"))
+            .trim()
+            .to_string()
+    };
+    let (major, minor) = (define("MOAE_VERSION_MAJOR"), define("MOAE_VERSION_MINOR"));
+    let project = f.work.join("cmake-user");
+    let _ = std::fs::remove_dir_all(&project);
+    std::fs::create_dir_all(&project).unwrap();
+    let root = f.root.canonicalize().unwrap();
+    std::fs::write(
+        project.join("CMakeLists.txt"),
+        format!(
+            r#"cmake_minimum_required(VERSION 3.16)
+project(moae_user C CXX)
+set(CMAKE_CXX_STANDARD 17)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+find_package(moae 99.0 QUIET)
+if(moae_FOUND)
+  message(FATAL_ERROR "moae 99.0 must not be found")
+endif()
+find_package(moae {major}.{minor} REQUIRED)
+message(STATUS "moae_VERSION=${{moae_VERSION}}")
+add_executable(detect_c "{root}/examples/c/detect.c")
+target_link_libraries(detect_c PRIVATE moae::moae)
+add_executable(detect_cpp "{root}/examples/cpp/detect.cpp")
+target_link_libraries(detect_cpp PRIVATE moae::moae_static)
+"#,
+            root = root.display()
+        ),
+    )
+    .unwrap();
+    let build_dir = project.join("build");
+    let configured = run_ok(
+        Command::new("cmake")
+            .arg("-S")
+            .arg(&project)
+            .arg("-B")
+            .arg(&build_dir)
+            .arg(format!("-DCMAKE_PREFIX_PATH={}", f.prefix.display()))
+            // RPATH, not RUNPATH: cargo's LD_LIBRARY_PATH may hold a stale libmoae.so.
+            .arg("-DCMAKE_EXE_LINKER_FLAGS=-Wl,--disable-new-dtags"),
+        "cmake configure",
+    );
+    let log = String::from_utf8_lossy(&configured.stdout);
+    assert!(
+        log.contains(&format!("moae_VERSION={major}.{minor}.")),
+        "{log}"
+    );
+    run_ok(
+        Command::new("cmake").arg("--build").arg(&build_dir),
+        "cmake --build",
+    );
+    let expected = rust_scores(&f.images[0])[0]; // face.png holds image 1's pixels
+    let decision = if expected >= rust_engine().info().threshold {
+        "attack"
+    } else {
+        "live"
+    };
+    let run = |exe: &str| {
+        let out = Command::new(build_dir.join(exe))
+            .arg(&f.model)
+            .arg(&f.png)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let text = run("detect_c");
+    assert!(text.starts_with(decision), "detect_c: {text}");
+    let score: f32 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!((score - expected).abs() < 1e-5, "{score} vs {expected}");
+    let text = run("detect_cpp");
+    assert!(
+        text.contains(&format!("{decision} {expected:.6}")),
+        "detect_cpp: {text}"
+    );
+}
+
 fn tool_available(name: &str) -> bool {
     Command::new(name).arg("--version").output().is_ok()
 }
