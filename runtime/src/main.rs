@@ -75,6 +75,23 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Score every image of a list (`path label [type]` per line, paths relative to --root)
+    /// through the runtime and write `score label [type]` lines: the format `trainer metrics`
+    /// reads, so an exported model (fp32, int8, …) is judged exactly as the trainer's own scores
+    Score {
+        model: PathBuf,
+        /// The list file
+        #[arg(long)]
+        list: PathBuf,
+        /// Directory the list's paths are relative to [default: the list's directory]
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Output score file
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
     /// Measure load time, latency percentiles, throughput and peak memory
     Bench {
         model: PathBuf,
@@ -311,6 +328,48 @@ fn run(cli: Cli) -> Result<()> {
             if *json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             }
+        }
+        Cmd::Score {
+            model,
+            list,
+            root,
+            out,
+            engine,
+        } => {
+            let e = load(model, &options(&cli.ort, engine))?;
+            let text = std::fs::read_to_string(list)
+                .with_context(|| format!("reading the list {}", list.display()))?;
+            let root = root
+                .clone()
+                .or_else(|| list.parent().map(PathBuf::from))
+                .unwrap_or_default();
+            let mut lines = String::new();
+            let mut n = 0usize;
+            for (i, line) in text.lines().enumerate() {
+                let f: Vec<&str> = line.split_whitespace().collect();
+                if f.is_empty() {
+                    continue;
+                }
+                let at = || format!("{} line {}", list.display(), i + 1);
+                if f.len() < 2 || f[1].parse::<u32>().is_err() {
+                    bail!("{}: expected `path label [type]`, got `{line}`", at());
+                }
+                let path = root.join(f[0]);
+                let (rgb, w, h) =
+                    decode_image(&path).with_context(|| format!("{}: {}", at(), path.display()))?;
+                let frame = Frame::packed(PixelFormat::Rgb, &rgb, w, h, 3 * w as usize)?;
+                let d = e
+                    .detect(&frame, &[])
+                    .with_context(|| format!("{}: detecting on {}", at(), path.display()))?[0];
+                lines += &format!("{:.8} {}\n", d.attack_score, f[1..].join(" "));
+                n += 1;
+            }
+            std::fs::write(out, lines).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!(
+                "scored {n} images from {} into {}",
+                list.display(),
+                out.display()
+            );
         }
         Cmd::Bench {
             model,

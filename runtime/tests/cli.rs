@@ -73,6 +73,73 @@ fn info_detect_and_bench_run() {
     assert!(v["peak_rss_mb"].as_f64().unwrap() > 0.0);
 }
 
+/// `moae score` writes one `score label [type]` line per list entry, equal to `detect`'s score
+/// for that image, and a bad list line or a missing image names the list line.
+#[test]
+fn score_writes_the_metrics_format_and_names_bad_lines() {
+    let (dir, model, img) = fixture();
+    let other = dir.path().join("sub/other.png");
+    std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+    let (w, h) = (50, 70);
+    let px: Vec<u8> = test_rgb(w, h).iter().map(|v| 255 - v).collect();
+    image::RgbImage::from_raw(w, h, px)
+        .unwrap()
+        .save(&other)
+        .unwrap();
+    let list = dir.path().join("list.txt");
+    std::fs::write(&list, "face.png 0\n\nsub/other.png 1 3\n").unwrap();
+    let scores = dir.path().join("scores.txt");
+    let score = || {
+        moae()
+            .arg("score")
+            .arg(&model)
+            .arg("--list")
+            .arg(&list)
+            .arg("--out")
+            .arg(&scores)
+            .output()
+            .unwrap()
+    };
+    let out = score();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&scores).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert_eq!(&rows[0][1..], ["0"]);
+    assert_eq!(&rows[1][1..], ["1", "3"]);
+    for (row, path) in rows.iter().zip([&img, &other]) {
+        let out = moae()
+            .arg("detect")
+            .arg(&model)
+            .arg(path)
+            .arg("--json")
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let want = v[0]["attack_score"].as_f64().unwrap();
+        let got: f64 = row[0].parse().unwrap();
+        assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+    }
+    assert_ne!(rows[0][0], rows[1][0], "different images, different scores");
+
+    for (bad, what) in [
+        ("face.png\n", "line 1"),
+        ("face.png 0\nnope.png 1\n", "line 2"),
+    ] {
+        std::fs::write(&list, bad).unwrap();
+        let out = score();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(what), "{err}");
+    }
+}
+
 #[test]
 fn missing_onnxruntime_is_a_clear_error_not_a_panic() {
     let (_dir, model, _) = fixture();

@@ -2,12 +2,13 @@
 
 use crate::checkpoint::{self, CheckpointMeta};
 use crate::config::{ModelConfig, Variant};
+use crate::data::augment::AugmentLevel;
 use crate::data::lists::{self, Sample, Split};
 use crate::evaluate::score_batches;
 use crate::losses::{CeForm, LossConfig};
 use crate::metrics::{self, Report, Scored};
 use crate::model::MoaeClip;
-use crate::optim::AdamConfig;
+use crate::optim::{AdamConfig, LrSchedule};
 use crate::prompts::PromptSet;
 use crate::train::{self, eval_batches, RunOptions, TrainConfig, TrainData, TrainSummary};
 use anyhow::{bail, Context, Result};
@@ -97,9 +98,11 @@ pub struct HyperArgs {
     /// Learning rate of the new expert modules [default: 1e-4 with --init, else as --lr].
     #[arg(long)]
     pub lr_new: Option<f64>,
-    /// Learning rate of the text tower [default: as --lr with --init; 1/100 of --lr for a model
-    /// trained from random weights, whose text tower would otherwise collapse both class
-    /// embeddings onto one before the image tower learns anything (see `optim::AdamConfig`)].
+    /// Learning rate of the text tower [default: as --lr with --init; 0 (frozen) for a model
+    /// trained from random weights: its two class embeddings are then a fixed random basis
+    /// that the image tower learns to align with — trained, the text tower would collapse them
+    /// onto one before the image tower learns anything (see `optim::AdamConfig`), and frozen it
+    /// costs no backward pass and no optimiser state].
     #[arg(long)]
     pub lr_text: Option<f64>,
     #[arg(long, default_value_t = 5e-4)]
@@ -113,6 +116,20 @@ pub struct HyperArgs {
     pub lambda_dm: f64,
     #[arg(long, default_value_t = 1.0)]
     pub lambda_cdm: f64,
+    /// Training augmentation: `spec` (§5: random resized crop 50–100 %, flip, jitter), `light`
+    /// (crops of 85–100 %, little resampling), `none` (flip only).
+    #[arg(long, value_enum, default_value = "spec")]
+    pub augment: AugmentLevel,
+    /// Learning-rate schedule [default: constant with --init (the paper's fine-tuning); cosine
+    /// with a 5 % warm-up for a model trained from random weights]. With cosine, a resumed run
+    /// that was given more --steps decays over the new total.
+    #[arg(long, value_enum)]
+    pub lr_schedule: Option<LrSchedule>,
+    /// Ramp λ_dm and λ_cdm linearly from 0 over this fraction of --steps [default: 0 with
+    /// --init; 0.5 for a model trained from random weights, whose features have no class
+    /// structure for DM/CDM to sharpen yet: at full weight from step 0 training stalls at chance].
+    #[arg(long, value_parser = fraction)]
+    pub reg_warmup: Option<f64>,
     #[arg(long, value_enum, default_value = "classifier")]
     pub ce: CeForm,
     /// Run on the CPU even when CUDA is available.
@@ -126,6 +143,14 @@ pub struct HyperArgs {
     /// training ~10× slower on a loaded 2-core machine.
     #[arg(long)]
     pub threads: Option<usize>,
+}
+
+/// A number in [0, 1] (clap value parser).
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a fraction between 0 and 1")),
+    }
 }
 
 /// libtorch CPU threads: `threads`, else the cores left after `workers` decoding threads (at
@@ -153,9 +178,7 @@ impl HyperArgs {
     pub fn train_config(&self, pretrained: bool) -> TrainConfig {
         let lr = self.lr.unwrap_or(if pretrained { 1e-6 } else { 5e-4 });
         let lr_new = self.lr_new.unwrap_or(if pretrained { 1e-4 } else { lr });
-        let lr_text = self
-            .lr_text
-            .or(if pretrained { None } else { Some(lr / 100.0) });
+        let lr_text = self.lr_text.or(if pretrained { None } else { Some(0.0) });
         TrainConfig {
             steps: self.steps,
             batch_size: self.batch_size,
@@ -168,10 +191,19 @@ impl HyperArgs {
                 weight_decay: self.weight_decay,
                 ..AdamConfig::default()
             },
+            augment: self.augment,
+            schedule: self.lr_schedule.unwrap_or(if pretrained {
+                LrSchedule::Constant
+            } else {
+                LrSchedule::Cosine
+            }),
             loss: LossConfig {
                 ce_form: self.ce,
                 lambda_dm: self.lambda_dm,
                 lambda_cdm: self.lambda_cdm,
+                reg_warmup: self
+                    .reg_warmup
+                    .unwrap_or(if pretrained { 0.0 } else { 0.5 }),
                 ..LossConfig::default()
             },
             amp: !self.no_amp,

@@ -31,6 +31,12 @@ pub struct LossConfig {
     pub lambda_cdm: f64,
     /// DM margin t (spec §3).
     pub dm_margin: f64,
+    /// λ_dm and λ_cdm ramp linearly from 0 to their values over this fraction of the run's
+    /// steps (0: no ramp). A model trained from random weights has no class structure yet for DM/CDM to
+    /// sharpen: at full weight from step 0 the CDM attraction (a constant-size pull of every
+    /// feature to its batch class centre) drowns the CE signal and training stalls at chance.
+    #[serde(default)]
+    pub reg_warmup: f64,
 }
 
 impl Default for LossConfig {
@@ -40,6 +46,24 @@ impl Default for LossConfig {
             lambda_dm: 1.0,
             lambda_cdm: 1.0,
             dm_margin: 0.5,
+            reg_warmup: 0.0,
+        }
+    }
+}
+
+impl LossConfig {
+    /// The weights in force at 0-based `step` of a `total`-step run (the `reg_warmup` ramp).
+    pub fn at_step(&self, step: u64, total: u64) -> LossConfig {
+        let ramp = self.reg_warmup * total as f64;
+        let f = if ramp < 1.0 {
+            1.0
+        } else {
+            ((step + 1) as f64 / ramp).min(1.0)
+        };
+        LossConfig {
+            lambda_dm: self.lambda_dm * f,
+            lambda_cdm: self.lambda_cdm * f,
+            ..self.clone()
         }
     }
 }
@@ -438,5 +462,23 @@ mod tests {
             t.total.backward();
             assert!(all_finite(&x.grad()));
         }
+    }
+
+    #[test]
+    fn regulariser_ramp_reaches_full_weight_at_its_fraction() {
+        let cfg = LossConfig {
+            lambda_dm: 2.0,
+            lambda_cdm: 1.0,
+            reg_warmup: 0.5,
+            ..LossConfig::default()
+        };
+        let at = |s| cfg.at_step(s, 100);
+        assert!((at(0).lambda_dm - 2.0 / 50.0).abs() < 1e-12);
+        assert!((at(24).lambda_cdm - 0.5).abs() < 1e-12);
+        assert_eq!(at(49).lambda_dm, 2.0);
+        assert_eq!(at(99).lambda_cdm, 1.0);
+        assert_eq!(at(10).ce_form, cfg.ce_form);
+        let flat = LossConfig::default();
+        assert_eq!(flat.at_step(0, 100), flat);
     }
 }

@@ -20,7 +20,8 @@ pub struct AdamConfig {
     /// A model trained from random weights needs it far below `lr`: otherwise the text tower
     /// learns first to make both class embeddings identical (CE = ln 2, which is optimal while
     /// the image features carry no class information yet), and from then on CE sends no
-    /// gradient to the image tower at all — training stalls at chance.
+    /// gradient to the image tower at all — training stalls at chance. `Some(0.0)` freezes it
+    /// (the trainer then also turns its gradients off).
     #[serde(default)]
     pub lr_text: Option<f64>,
     pub weight_decay: f64,
@@ -55,6 +56,46 @@ pub struct Adam {
     cfg: AdamConfig,
     params: Vec<Param>,
     step: i64,
+    /// Multiplies every group's learning rate (a schedule's factor for the coming step).
+    lr_scale: f64,
+}
+
+/// How the learning rates change over a run: a factor of the configured rates per step.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LrSchedule {
+    /// The configured rates throughout (the paper's fine-tuning).
+    Constant,
+    /// Linear warm-up over the first 5 % of the steps, then a cosine decay to 0 at the last
+    /// step: what a ViT trained from random weights needs to settle in a few hundred steps.
+    Cosine,
+}
+
+impl LrSchedule {
+    /// The factor for 0-based `step` of a `total`-step run.
+    pub fn factor(self, step: u64, total: u64) -> f64 {
+        match self {
+            LrSchedule::Constant => 1.0,
+            LrSchedule::Cosine => {
+                let total = total.max(1) as f64;
+                let warm = (total * 0.05).ceil().max(1.0);
+                let s = step as f64;
+                if s < warm {
+                    (s + 1.0) / warm
+                } else {
+                    let t = ((s - warm) / (total - warm).max(1.0)).min(1.0);
+                    0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+                }
+            }
+        }
+    }
+}
+
+/// Whether a variable belongs to the text tower (the `lr_text` group).
+pub fn is_text_param(name: &str) -> bool {
+    name.starts_with("text_model.") || name.starts_with("text_projection.")
 }
 
 /// Name prefix of the optimiser tensors in an optimiser-state file.
@@ -77,7 +118,7 @@ impl Adam {
             .map(|(name, tensor)| Param {
                 group: if is_new(&name) {
                     1
-                } else if name.starts_with("text_model.") || name.starts_with("text_projection.") {
+                } else if is_text_param(&name) {
                     2
                 } else {
                     0
@@ -92,7 +133,13 @@ impl Adam {
             cfg,
             params,
             step: 0,
+            lr_scale: 1.0,
         }
+    }
+
+    /// Sets the schedule's factor for the next [`Adam::step`]s.
+    pub fn set_lr_scale(&mut self, scale: f64) {
+        self.lr_scale = scale;
     }
 
     pub fn steps_taken(&self) -> i64 {
@@ -124,11 +171,18 @@ impl Adam {
                 if !grad.defined() {
                     continue;
                 }
-                let lr = match p.group {
+                let base = match p.group {
                     1 => c.lr_new,
                     2 => c.lr_text.unwrap_or(c.lr),
                     _ => c.lr,
                 };
+                let lr = self.lr_scale * base;
+                if base == 0.0 {
+                    // A frozen group (e.g. the text tower of a model trained from random
+                    // weights): nothing would move, so skip the moment updates too — for the
+                    // small preset that is most of the step's optimiser time.
+                    continue;
+                }
                 // In place wherever possible: the token embedding alone is millions of
                 // values, and temporaries dominate the step time on CPU. The gradient itself
                 // is overwritten (it is zeroed before the next backward anyway).
@@ -267,5 +321,45 @@ mod tests {
         let mut opt3 = Adam::new(&other, AdamConfig::default(), |_| false);
         let err = opt3.load(&path, Device::Cpu).unwrap_err().to_string();
         assert!(err.contains("adam.m.u"), "{err}");
+    }
+
+    #[test]
+    fn cosine_warms_up_then_decays_to_zero_and_constant_is_one() {
+        let f = |s| LrSchedule::Cosine.factor(s, 100);
+        // 5 warm-up steps: 0.2, 0.4, …, 1.0; then a half cosine over the remaining 95.
+        assert!((f(0) - 0.2).abs() < 1e-12 && (f(4) - 1.0).abs() < 1e-12);
+        assert!((f(5) - 1.0).abs() < 1e-12);
+        assert!((f(5 + 95 / 2) - 0.5).abs() < 0.02, "{}", f(52));
+        assert!(f(99) < 1e-3 && f(99) >= 0.0);
+        assert!(
+            (1..100).all(|s| s < 5 || f(s) <= f(s - 1)),
+            "monotone after warm-up"
+        );
+        assert_eq!(LrSchedule::Constant.factor(7, 10), 1.0);
+        // A one-step run still takes a step.
+        assert_eq!(LrSchedule::Cosine.factor(0, 1), 1.0);
+    }
+
+    #[test]
+    fn lr_scale_multiplies_every_group() {
+        // One Adam step moves a parameter by ≈ lr (|m̂/√v̂| = 1 on the first step), so the
+        // scale shows directly in the distance moved.
+        let moved = |scale: f64| {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let w = vs.root().var("w", &[1], nn::Init::Const(1.0));
+            let cfg = AdamConfig {
+                lr: 0.1,
+                weight_decay: 0.0,
+                ..AdamConfig::default()
+            };
+            let mut opt = Adam::new(&vs, cfg, |_| false);
+            opt.zero_grad();
+            (&w * 3.0).sum(Kind::Float).backward();
+            opt.set_lr_scale(scale);
+            opt.step();
+            1.0 - w.double_value(&[0])
+        };
+        assert!((moved(1.0) - 0.1).abs() < 1e-6);
+        assert!((moved(0.25) - 0.025).abs() < 1e-6);
     }
 }

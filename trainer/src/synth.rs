@@ -386,9 +386,10 @@ fn draw_face<R: Rng>(size: u32, g: &Geometry, a: &Appearance, rng: &mut R) -> Ca
     c
 }
 
-/// Camera capture: exposure, a little optical blur now and then, sensor noise.
+/// Camera capture: exposure, a little optical blur now and then (rarely: at 64 px a blurred
+/// live face is hard to tell from a print's ink blur or a swap's resampling), sensor noise.
 fn capture<R: Rng>(c: &mut Canvas, rng: &mut R) {
-    if rng.gen_bool(0.3) {
+    if rng.gen_bool(0.1) {
         c.blur(1);
     }
     let gain = rng.gen_range(0.9..1.1);
@@ -416,49 +417,56 @@ fn value_noise<R: Rng>(size: u32, cell: f32, rng: &mut R) -> impl Fn(f32, f32) -
     }
 }
 
-/// Print attack: reduced gamut on warm paper, halftone screen, paper texture, blur.
+// The attack cues below are deliberately plain (visible at 64 px, a few pixels per period):
+// the set exists so that a small model trained for minutes on a CPU can be seen to learn, and
+// so that the demo and tests have something to detect. Real artefacts are subtler.
+
+/// Print attack: the picture is printed (ink blur, reduced gamut and saturation on warm paper),
+/// then the print is seen through its halftone screen and paper fibre.
 fn print_attack<R: Rng>(c: &mut Canvas, size: u32, rng: &mut R) {
-    let sat = rng.gen_range(0.55..0.8);
-    let (lo, hi) = (rng.gen_range(0.08..0.16), rng.gen_range(0.8..0.92));
-    let paper = [1.0, rng.gen_range(0.95..0.99), rng.gen_range(0.85..0.93)];
-    let period = rng.gen_range(3.0..4.5);
-    let amp = rng.gen_range(0.12..0.22);
+    c.blur(1);
+    let sat = rng.gen_range(0.3..0.6);
+    let (lo, hi) = (rng.gen_range(0.12..0.2), rng.gen_range(0.72..0.85));
+    let paper = [1.0, rng.gen_range(0.92..0.97), rng.gen_range(0.78..0.88)];
+    let period = rng.gen_range(4.0..6.0);
+    let amp = rng.gen_range(0.15..0.25);
     let screen = rng.gen_range(0.0..PI / 2.0);
     let (ss, sc) = screen.sin_cos();
     let fibre = value_noise(size, rng.gen_range(4.0..8.0), rng);
-    let fibre_amp = rng.gen_range(0.02..0.05);
+    let fibre_amp = rng.gen_range(0.03..0.06);
     c.map(|x, y, p| {
         let grey = (p[0] + p[1] + p[2]) / 3.0;
         let (xr, yr) = (x * sc + y * ss, -x * ss + y * sc);
-        let dots = ((2.0 * PI * xr / period).cos() + (2.0 * PI * yr / period).cos()) / 4.0;
+        let dots = ((2.0 * PI * xr / period).cos() + (2.0 * PI * yr / period).cos()) / 2.0;
         let f = fibre(x, y) * fibre_amp;
         [0, 1, 2].map(|k| {
             let v = grey + (p[k] - grey) * sat;
-            (lo + (hi - lo) * v) * paper[k] + amp * dots + f
+            (lo + (hi - lo) * v) * paper[k] + amp * dots * (1.0 - v) + f
         })
     });
-    c.blur(1);
 }
 
-/// Replay attack: display gamma, pixel grid with sub-pixel stripes, moiré bands, glare, tint.
+/// Replay attack: a display seen by the camera: lifted black level, gamma, cold tint, pixel
+/// grid with sub-pixel stripes, moiré bands, glare.
 fn replay_attack<R: Rng>(c: &mut Canvas, size: u32, rng: &mut R) {
     let s = size as f32;
     let gamma = if rng.gen_bool(0.5) {
-        rng.gen_range(0.7..0.85)
+        rng.gen_range(0.65..0.8)
     } else {
-        rng.gen_range(1.2..1.4)
+        rng.gen_range(1.25..1.5)
     };
-    let q = rng.gen_range(2.5..3.5);
-    let grid = rng.gen_range(0.1..0.2);
+    let q = rng.gen_range(3.0..4.5);
+    let grid = rng.gen_range(0.25..0.4);
     let (mp, ma, mb) = (
-        rng.gen_range(7.0..16.0),
-        rng.gen_range(0.05..0.1),
+        rng.gen_range(6.0..12.0),
+        rng.gen_range(0.1..0.18),
         rng.gen_range(-3.0..3.0),
     );
     let mdir = rng.gen_range(0.0..PI);
     let (gx, gy) = (rng.gen_range(0.2..0.8) * s, rng.gen_range(0.2..0.8) * s);
-    let (ga, gs) = (rng.gen_range(0.15..0.35), s * rng.gen_range(0.1..0.2));
-    let tint = [rng.gen_range(0.9..0.97), 1.0, rng.gen_range(1.03..1.1)];
+    let (ga, gs) = (rng.gen_range(0.2..0.4), s * rng.gen_range(0.1..0.2));
+    let tint = [rng.gen_range(0.82..0.92), 1.0, rng.gen_range(1.08..1.2)];
+    let black = rng.gen_range(0.06..0.12);
     c.map(|x, y, p| {
         let phase = (x * mdir.cos() + y * mdir.sin()) / mp
             + mb * ((x - s / 2.0).powi(2) + (y - s / 2.0).powi(2)) / (s * s);
@@ -468,35 +476,44 @@ fn replay_attack<R: Rng>(c: &mut Canvas, size: u32, rng: &mut R) {
         [0, 1, 2].map(|k| {
             let col = (0.5 - 0.5 * (2.0 * PI * (x / q + k as f32 / 3.0)).cos()).powi(4);
             let cell = 1.0 - grid * (row + col);
-            0.04 + p[k].clamp(0.0, 1.0).powf(gamma) * tint[k] * cell * moire + glare
+            black + p[k].clamp(0.0, 1.0).powf(gamma) * tint[k] * cell * moire + glare
         })
     });
 }
 
-/// Digital editing: the inner face (or its lower half) replaced by another identity's, with a
-/// colour mismatch, resampling blur and a visible seam.
+/// Digital editing: in a captured frame, the face replaced by another identity's synthesised
+/// one (or only its lower half), with a colour mismatch, blocky resampling (down-scaled, then
+/// up-scaled by pixel repetition), no sensor noise inside, and a visible seam.
 fn digital_attack<R: Rng>(size: u32, rng: &mut R) -> Canvas {
     let g = geometry(size as f32, rng);
     let target = appearance(rng);
     let source = appearance(rng);
     let mut out = draw_face(size, &g, &target, &mut ChaCha8Rng::seed_from_u64(rng.gen()));
+    // The target is a real capture (sensor noise); the pasted face is synthesised and lacks it.
+    capture(&mut out, rng);
     let mut src = draw_face(size, &g, &source, &mut ChaCha8Rng::seed_from_u64(rng.gen()));
-    // Resampling: the pasted region went through a down- and up-scale.
-    let factor = rng.gen_range(2..4);
+    let factor = rng.gen_range(4..7);
     let small = image::imageops::resize(
         &src.to_image(),
         size / factor,
         size / factor,
         image::imageops::FilterType::Triangle,
     );
-    let back = image::imageops::resize(&small, size, size, image::imageops::FilterType::Triangle);
+    let back = image::imageops::resize(&small, size, size, image::imageops::FilterType::Nearest);
     for (d, p) in src.data.iter_mut().zip(back.pixels()) {
         *d = p.0.map(|v| v as f32 / 255.0);
     }
-    let shift = [0, 1, 2].map(|_| rng.gen_range(0.92..1.08));
-    let lower_only = rng.gen_bool(0.4);
-    let (extent, feather) = (rng.gen_range(0.6..0.8), rng.gen_range(0.02..0.08));
-    let seam = rng.gen_range(-0.08..0.08);
+    let shift = [0, 1, 2].map(|_| {
+        let d = rng.gen_range(0.12..0.25);
+        if rng.gen_bool(0.5) {
+            1.0 + d
+        } else {
+            1.0 - d
+        }
+    });
+    let lower_only = rng.gen_bool(0.1);
+    let (extent, feather) = (rng.gen_range(0.9..1.1), rng.gen_range(0.02..0.05));
+    let seam = rng.gen_range(0.15..0.25) * if rng.gen_bool(0.5) { 1.0 } else { -1.0 };
     let (sin, cos) = g.angle.sin_cos();
     let w = size as usize;
     for (i, px) in out.data.iter_mut().enumerate() {
@@ -509,19 +526,19 @@ fn digital_attack<R: Rng>(size: u32, rng: &mut R) -> Canvas {
         if lower_only {
             m *= ((v + 0.05) / feather).clamp(0.0, 1.0);
         }
-        let ring = (1.0 - ((1.0 - r).abs() / 0.04)).max(0.0);
+        let ring = (1.0 - ((1.0 - r).abs() / 0.06)).max(0.0);
         let pasted = [0, 1, 2].map(|k| src.data[i][k] * shift[k]);
         *px = lerp3(*px, pasted, m).map(|v| v + seam * ring);
     }
     out
 }
 
-/// Adversarial: a live face plus a small L∞ structured perturbation (sign of crossed gratings,
-/// per-channel phase), |δ| ≤ 10/255.
+/// Adversarial: a live face plus an L∞ structured perturbation (sign of crossed gratings,
+/// per-channel phase), |δ| ≤ 16/255 (the budgets used in the literature are 4–16/255).
 fn adversarial_attack<R: Rng>(c: &mut Canvas, rng: &mut R) {
-    let eps = rng.gen_range(6.0..10.0) / 255.0;
-    let f =
-        [0, 1, 2, 3].map(|_| rng.gen_range(0.12..0.3) * if rng.gen_bool(0.5) { 1.0 } else { -1.0 });
+    let eps = rng.gen_range(13.0..16.0) / 255.0;
+    let f = [0, 1, 2, 3]
+        .map(|_| rng.gen_range(0.08..0.16) * if rng.gen_bool(0.5) { 1.0 } else { -1.0 });
     let ph = [0, 1, 2].map(|_| rng.gen_range(0.0..2.0 * PI));
     c.map(|x, y, p| {
         [0, 1, 2].map(|k| {
@@ -542,7 +559,9 @@ fn render<R: Rng>(fam: Family, size: u32, rng: &mut R) -> RgbImage {
         }
     };
     match fam {
-        Family::Live | Family::Digital => capture(&mut c, rng),
+        Family::Live => capture(&mut c, rng),
+        // Captured before the paste (see `digital_attack`).
+        Family::Digital => {}
         Family::Print => {
             print_attack(&mut c, size, rng);
             capture(&mut c, rng);
@@ -643,7 +662,7 @@ mod tests {
 
     #[test]
     fn adversarial_is_a_small_norm_perturbation_of_a_live_face() {
-        // Same seed → the same captured face; the adversarial family then adds ±ε, ε ∈ [6, 10]/255.
+        // Same seed → the same captured face; the adversarial family then adds ±ε, ε ∈ [13, 16]/255.
         let live = render(Family::Live, 64, &mut ChaCha8Rng::seed_from_u64(3));
         let adv = render(Family::Adversarial, 64, &mut ChaCha8Rng::seed_from_u64(3));
         let diffs: Vec<i32> = live
@@ -654,7 +673,7 @@ mod tests {
             .collect();
         let max = *diffs.iter().max().unwrap();
         let mean = diffs.iter().sum::<i32>() as f32 / diffs.len() as f32;
-        assert!(max <= 11, "L∞ {max}");
-        assert!(mean > 3.0, "mean |δ| {mean}");
+        assert!(max <= 17, "L∞ {max}");
+        assert!(mean > 5.0, "mean |δ| {mean}");
     }
 }

@@ -11,12 +11,13 @@
 //! - `train.jsonl` — one JSON object per logged step and per evaluation.
 
 use crate::checkpoint::{self, CheckpointMeta};
+use crate::data::augment::AugmentLevel;
 use crate::data::lists::Sample;
 use crate::data::loader::{Batch, Loader, LoaderConfig, LoaderState};
 use crate::evaluate::{score_batches, EvalSummary};
 use crate::losses::{total_loss, LossConfig};
 use crate::model::MoaeClip;
-use crate::optim::{Adam, AdamConfig};
+use crate::optim::{Adam, AdamConfig, LrSchedule};
 use crate::prompts::class_embeddings;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -34,9 +35,23 @@ pub struct TrainConfig {
     pub eval_every: u64,
     pub seed: u64,
     pub adam: AdamConfig,
+    /// Learning-rate schedule over `steps` (absent in checkpoints of older runs: constant).
+    #[serde(default = "constant_schedule")]
+    pub schedule: LrSchedule,
+    /// Training augmentation (absent in checkpoints of older runs: spec §5's).
+    #[serde(default = "spec_augment")]
+    pub augment: AugmentLevel,
     pub loss: LossConfig,
     /// Mixed precision (autocast) when the device is CUDA; ignored on CPU.
     pub amp: bool,
+}
+
+fn constant_schedule() -> LrSchedule {
+    LrSchedule::Constant
+}
+
+fn spec_augment() -> AugmentLevel {
+    AugmentLevel::Spec
 }
 
 impl Default for TrainConfig {
@@ -47,6 +62,8 @@ impl Default for TrainConfig {
             eval_every: 50,
             seed: 0,
             adam: AdamConfig::default(),
+            schedule: LrSchedule::Constant,
+            augment: AugmentLevel::Spec,
             loss: LossConfig::default(),
             amp: true,
         }
@@ -167,12 +184,21 @@ pub fn train(
         .with_context(|| format!("creating output directory {}", run.out_dir.display()))?;
     let latest = run.out_dir.join(LATEST);
     let best = run.out_dir.join(BEST);
+    if cfg.adam.lr_text == Some(0.0) {
+        // A frozen text tower needs no gradients: no backward through it, no optimiser state.
+        for (name, t) in vs.variables() {
+            if crate::optim::is_text_param(&name) {
+                let _ = t.set_requires_grad(false);
+            }
+        }
+    }
     let mut opt = Adam::new(vs, cfg.adam, crate::experts::is_expert_param);
     let mut start = 0u64;
     let mut best_dev: Option<(u64, EvalSummary)> = None;
     let image_size = model.cfg.vision.image_size;
     let mut lcfg = LoaderConfig::train(image_size as u32, cfg.batch_size, cfg.seed);
     lcfg.workers = data.workers.max(1);
+    lcfg.augment = cfg.augment.config();
     lcfg.skip_bad = data.skip_bad;
     let mut loader = Loader::new(data.train.clone(), lcfg)?;
 
@@ -253,6 +279,7 @@ pub fn train(
             .context("the training data ran out")?;
         let (x, y) = batch_tensors(&batch, image_size, run.device)?;
         let amp = cfg.amp && device_kind(run.device);
+        let loss_cfg = cfg.loss.at_step(step, cfg.steps);
         let terms = tch::autocast(amp, || {
             let class_emb = class_embeddings(model, &ids);
             let img = model.encode_image(&x, true);
@@ -261,7 +288,7 @@ pub fn train(
                 &class_emb.to_kind(Kind::Float),
                 model.logit_scale(),
                 &y,
-                &cfg.loss,
+                &loss_cfg,
             )
         });
         let total = terms.total.double_value(&[]);
@@ -273,6 +300,8 @@ pub fn train(
         }
         opt.zero_grad();
         terms.total.backward();
+        let lr_scale = cfg.schedule.factor(step, cfg.steps);
+        opt.set_lr_scale(lr_scale);
         opt.step();
         images += batch.labels.len();
         final_loss = Some(total);
@@ -290,6 +319,7 @@ pub fn train(
         log.write(serde_json::json!({
             "step": done, "loss": total, "ce": ce, "dm": dm, "cdm": cdm,
             "cdm_att": terms.cdm_att.double_value(&[]), "cdm_rep": terms.cdm_rep.double_value(&[]),
+            "lambda_dm": loss_cfg.lambda_dm, "lambda_cdm": loss_cfg.lambda_cdm, "lr_scale": lr_scale,
             "images_per_s": ips, "elapsed_s": t0.elapsed().as_secs_f64(),
         }))?;
 

@@ -36,6 +36,45 @@ pub struct AugmentConfig {
     pub saturation: f32,
 }
 
+/// Named augmentation strengths (`trainer train --augment`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum AugmentLevel {
+    /// Spec §5 as [`AugmentConfig::default`]: crops of 50–100 % of the area, flip, ±10 % jitter.
+    Spec,
+    /// Crops of 85–100 % at near-square aspect, flip, ±5 % jitter: little resampling, so
+    /// few-pixel textures (the synthetic set's cues) look at training as they do at test.
+    Light,
+    /// Flip only: the evaluation transform otherwise.
+    None,
+}
+
+impl AugmentLevel {
+    pub fn config(self) -> AugmentConfig {
+        match self {
+            AugmentLevel::Spec => AugmentConfig::default(),
+            AugmentLevel::Light => AugmentConfig {
+                scale: (0.85, 1.0),
+                ratio: (0.95, 1.05),
+                flip_p: 0.5,
+                brightness: 0.05,
+                contrast: 0.05,
+                saturation: 0.05,
+            },
+            AugmentLevel::None => AugmentConfig {
+                scale: (1.0, 1.0),
+                ratio: (1.0, 1.0),
+                flip_p: 0.5,
+                brightness: 0.0,
+                contrast: 0.0,
+                saturation: 0.0,
+            },
+        }
+    }
+}
+
 impl Default for AugmentConfig {
     fn default() -> Self {
         Self {
@@ -84,7 +123,11 @@ pub fn train_transform<R: Rng>(
 ) -> Vec<f32> {
     let (x, y, cw, ch) = random_crop_box(img.width(), img.height(), cfg, rng);
     let crop = imageops::crop_imm(img, x, y, cw, ch).to_image();
-    let mut out = imageops::resize(&crop, size, size, FilterType::CatmullRom);
+    let mut out = if (cw, ch) == (size, size) {
+        crop // no resampling when the crop already has the input size
+    } else {
+        imageops::resize(&crop, size, size, FilterType::CatmullRom)
+    };
     if rng.gen::<f32>() < cfg.flip_p {
         imageops::flip_horizontal_in_place(&mut out);
     }
