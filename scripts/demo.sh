@@ -34,10 +34,10 @@ if ! done_ train; then
   # and keeps the text tower frozen; DM and CDM ramp in linearly over the run (at full weight
   # from step 0 they stall a model that has no class structure yet). `--augment
   # none` (flip only): the synthetic cues are few-pixel textures that resampling would blur.
-  # One decoding worker is plenty for 64-px PNGs; libtorch gets the other core(s).
+  # One decoding worker is plenty for 64-px PNGs and mostly waits, so libtorch gets every core.
   "$bin/trainer" train --root "$out/data" --protocol p1 --preset small --variant moae \
     --steps "$steps" --eval-every 350 --lr 7e-4 --reg-warmup 1 --augment none \
-    --out "$out/run" --cpu --workers 1
+    --out "$out/run" --cpu --workers 1 --threads "$(nproc)"
   mark train
 fi
 
