@@ -341,7 +341,7 @@ mod tests {
     }
 
     #[test]
-    fn lr_scale_multiplies_every_group() {
+    fn lr_scale_multiplies_the_learning_rate() {
         // One Adam step moves a parameter by ≈ lr (|m̂/√v̂| = 1 on the first step), so the
         // scale shows directly in the distance moved.
         let moved = |scale: f64| {
