@@ -357,13 +357,11 @@ impl Engine {
             // A pinned model is hashed and loaded from the same bytes, so it cannot change
             // between the check and the load.
             let bytes = read_file(path)?;
-            return Engine::load(sha256(&bytes), ModelInput::Bytes(&bytes), keep, opts);
+            let len = bytes.len() as u64;
+            return Engine::load(sha256(&bytes), len, ModelInput::Bytes(&bytes), keep, opts);
         }
         let (digest, len) = sha256_file(path)?;
-        if len == 0 {
-            return Err(Error::Model("the model is empty (0 bytes)".into()));
-        }
-        Engine::load(digest, ModelInput::File(path), keep, opts)
+        Engine::load(digest, len, ModelInput::File(path), keep, opts)
     }
 
     /// Loads a model from memory (e.g. decrypted by the app); pin it with `model_sha256`.
@@ -373,11 +371,14 @@ impl Engine {
         } else {
             ModelSource::None
         };
-        Engine::load(sha256(bytes), ModelInput::Bytes(bytes), keep, opts)
+        let len = bytes.len() as u64;
+        Engine::load(sha256(bytes), len, ModelInput::Bytes(bytes), keep, opts)
     }
 
+    /// `digest` and `len` describe the model's bytes, however ORT will read them.
     fn load(
         digest: [u8; 32],
+        len: u64,
         model: ModelInput<'_>,
         source: ModelSource,
         opts: &EngineOptions,
@@ -392,7 +393,7 @@ impl Engine {
                 });
             }
         }
-        if matches!(model, ModelInput::Bytes(b) if b.is_empty()) {
+        if len == 0 {
             return Err(Error::Model("the model is empty (0 bytes)".into()));
         }
         let loaded = ort_lib::ensure_loaded(opts.ort_library_path.as_deref())?;

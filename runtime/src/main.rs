@@ -3,11 +3,11 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use moae_runtime::{
-    decode_image, Engine, EngineOptions, ExecutionProvider, FaceBox, Frame, PixelFormat,
+    decode_image, Detection, Engine, EngineOptions, ExecutionProvider, FaceBox, Frame, PixelFormat,
     ProviderPolicy,
 };
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -217,6 +217,16 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1e3
 }
 
+/// Decodes an image file and detects on it (the whole image, or the first of `faces`).
+fn detect_file(e: &Engine, img: &Path, faces: &[FaceBox]) -> Result<Detection> {
+    let (rgb, w, h) = decode_image(img).with_context(|| format!("reading {}", img.display()))?;
+    let frame = Frame::packed(PixelFormat::Rgb, &rgb, w, h, 3 * w as usize)?;
+    let d = e
+        .detect(&frame, faces)
+        .with_context(|| format!("detecting on {}", img.display()))?;
+    Ok(d[0])
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
@@ -297,13 +307,8 @@ fn run(cli: Cli) -> Result<()> {
             let e = load(model, &opts)?;
             let mut rows = Vec::new();
             for img in images {
-                let (rgb, w, h) = decode_image(img)?;
-                let frame = Frame::packed(PixelFormat::Rgb, &rgb, w, h, 3 * w as usize)?;
                 let faces: Vec<FaceBox> = face.iter().copied().collect();
-                let d = e
-                    .detect(&frame, &faces)
-                    .with_context(|| format!("detecting on {}", img.display()))?;
-                let d = d[0];
+                let d = detect_file(&e, img, &faces)?;
                 if *json {
                     rows.push(json!({
                         "image": img,
@@ -354,13 +359,7 @@ fn run(cli: Cli) -> Result<()> {
                 if f.len() < 2 || f[1].parse::<u32>().is_err() {
                     bail!("{}: expected `path label [type]`, got `{line}`", at());
                 }
-                let path = root.join(f[0]);
-                let (rgb, w, h) =
-                    decode_image(&path).with_context(|| format!("{}: {}", at(), path.display()))?;
-                let frame = Frame::packed(PixelFormat::Rgb, &rgb, w, h, 3 * w as usize)?;
-                let d = e
-                    .detect(&frame, &[])
-                    .with_context(|| format!("{}: detecting on {}", at(), path.display()))?[0];
+                let d = detect_file(&e, &root.join(f[0]), &[]).with_context(at)?;
                 lines += &format!("{:.8} {}\n", d.attack_score, f[1..].join(" "));
                 n += 1;
             }
