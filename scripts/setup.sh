@@ -31,7 +31,9 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   command -v "$py" >/dev/null || { log "error: $py not found; install Python 3.10+ or set PYTHON"; exit 1; }
   [[ -x "$venv/bin/python" ]] || { log "creating $venv"; "$py" -m venv "$venv"; }
   log "installing pinned packages from requirements.txt (first time: a few minutes)"
-  "$venv/bin/python" -m pip install --disable-pip-version-check -q -r requirements.txt
+  # --no-cache-dir: the CUDA-enabled torch wheel and its nvidia-* libraries are ~3 GB; a second
+  # copy in pip's cache only costs disk.
+  "$venv/bin/python" -m pip install --disable-pip-version-check --no-cache-dir -q -r requirements.txt
   echo "$want" > "$stamp"
 fi
 
