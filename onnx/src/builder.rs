@@ -2,7 +2,7 @@
 //! names, inputs/outputs with a symbolic batch dimension, and the finished `ModelProto`.
 //! Tensor data is stored as little-endian `raw_data` (compact, and what ONNX tools expect).
 
-use crate::meta::ModelMeta;
+use crate::meta::{ModelMeta, CLASSES, OUTPUT_ATTACK_SCORE, OUTPUT_LOGITS};
 use crate::proto::{
     attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto, type_proto,
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
@@ -277,6 +277,30 @@ impl GraphBuilder {
             ..Default::default()
         });
         self.outputs.push(Self::value_info(name, ty, dims));
+    }
+
+    /// The libmoae output contract (see [`crate::meta`]) on top of `logits` [batch, 2]:
+    /// outputs `logits` as they are and `attack_score` [batch] = softmax(logits)[:, attack].
+    /// Every libmoae graph ends here, so the runtime reads one shape of model.
+    pub fn classifier_outputs(&mut self, logits: &str, batch: &Dim) {
+        let probs = self.op("Softmax", &[logits], vec![Attr::int("axis", -1)]);
+        let attack = CLASSES.iter().position(|c| *c == "attack").unwrap_or(1) as i64;
+        // A scalar index, so that Gather drops the class axis: [batch, 2] -> [batch].
+        let index = self.initializer_i64("attack_index", &[], &[attack]);
+        let score = self.op("Gather", &[&probs, &index], vec![Attr::int("axis", 1)]);
+        let two = Dim::Fixed(CLASSES.len() as i64);
+        self.output(
+            logits,
+            OUTPUT_LOGITS,
+            DataType::Float,
+            &[batch.clone(), two],
+        );
+        self.output(
+            &score,
+            OUTPUT_ATTACK_SCORE,
+            DataType::Float,
+            std::slice::from_ref(batch),
+        );
     }
 
     pub fn num_nodes(&self) -> usize {

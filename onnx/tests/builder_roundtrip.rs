@@ -97,3 +97,44 @@ fn foreign_and_corrupt_bytes_are_distinct_errors() {
     let junk = b"\x89PNG\r\n\x1a\n this is not a model".to_vec();
     assert!(read_model(&junk).is_err());
 }
+
+/// `classifier_outputs` ends a graph the way the runtime reads it: `logits` [N, 2] and a
+/// rank-1 `attack_score` [N] taken from the `attack` column of a softmax over classes.
+#[test]
+fn classifier_outputs_follow_the_output_contract() {
+    let mut g = GraphBuilder::new("head");
+    let x = g.input("x", DataType::Float, &[Dim::batch(), Dim::Fixed(2)]);
+    g.classifier_outputs(&x, &Dim::batch());
+    let graph = g.finish(OPSET, IR_VERSION, "test", None).graph.unwrap();
+    let names: Vec<_> = graph
+        .output
+        .iter()
+        .map(|o| o.name.clone().unwrap())
+        .collect();
+    assert_eq!(names, [meta::OUTPUT_LOGITS, meta::OUTPUT_ATTACK_SCORE]);
+    let rank = |i: usize| match &graph.output[i].r#type.as_ref().unwrap().value {
+        Some(moae_onnx::proto::type_proto::Value::TensorType(t)) => {
+            t.shape.as_ref().unwrap().dim.len()
+        }
+        other => panic!("not a tensor type: {other:?}"),
+    };
+    assert_eq!((rank(0), rank(1)), (2, 1));
+    let ops: Vec<_> = graph
+        .node
+        .iter()
+        .map(|n| n.op_type.clone().unwrap())
+        .collect();
+    assert_eq!(ops, ["Softmax", "Gather", "Identity", "Identity"]);
+    let softmax_axis = graph.node[0].attribute[0].i;
+    assert_eq!(softmax_axis, Some(-1));
+    let index = graph
+        .initializer
+        .iter()
+        .find(|t| {
+            Some(t.name.as_deref().unwrap()) == graph.node[1].input.get(1).map(|s| s.as_str())
+        })
+        .expect("the Gather index is an initializer");
+    let attack = meta::CLASSES.iter().position(|c| *c == "attack").unwrap() as i64;
+    assert!(index.dims.is_empty(), "a scalar index drops the class axis");
+    assert_eq!(index.raw_data.as_deref(), Some(&attack.to_le_bytes()[..]));
+}

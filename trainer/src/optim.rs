@@ -21,7 +21,7 @@ pub struct AdamConfig {
     /// learns first to make both class embeddings identical (CE = ln 2, which is optimal while
     /// the image features carry no class information yet), and from then on CE sends no
     /// gradient to the image tower at all — training stalls at chance. `Some(0.0)` freezes it
-    /// (the trainer then also turns its gradients off).
+    /// (as 0 does for any group: see [`freeze_zero_lr_groups`]).
     #[serde(default)]
     pub lr_text: Option<f64>,
     pub weight_decay: f64,
@@ -44,10 +44,57 @@ impl Default for AdamConfig {
     }
 }
 
+/// The learning-rate groups of spec §5, plus the text tower's own (see [`AdamConfig::lr_text`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// Pretrained CLIP weights outside the text tower: `lr`.
+    Pretrained,
+    /// New expert modules: `lr_new`.
+    New,
+    /// `text_model.*`, `text_projection.*`: `lr_text`, else `lr`.
+    Text,
+}
+
+impl Group {
+    /// The group of variable `name`; `is_new` tells the expert modules.
+    pub fn of(name: &str, is_new: impl Fn(&str) -> bool) -> Group {
+        if is_new(name) {
+            Group::New
+        } else if is_text_param(name) {
+            Group::Text
+        } else {
+            Group::Pretrained
+        }
+    }
+}
+
+impl AdamConfig {
+    /// A group's configured learning rate, before any schedule factor.
+    pub fn base_lr(&self, group: Group) -> f64 {
+        match group {
+            Group::Pretrained => self.lr,
+            Group::New => self.lr_new,
+            Group::Text => self.lr_text.unwrap_or(self.lr),
+        }
+    }
+}
+
+/// Turns gradients off for every variable of a group whose learning rate is 0: such a group
+/// can never move, so it needs no backward pass through it and no optimiser state (for a
+/// frozen text tower that is most of a small model's step time). Call before [`Adam::new`],
+/// which then leaves those variables out.
+pub fn freeze_zero_lr_groups(vs: &nn::VarStore, cfg: &AdamConfig, is_new: impl Fn(&str) -> bool) {
+    for (name, t) in vs.variables() {
+        if cfg.base_lr(Group::of(&name, &is_new)) == 0.0 {
+            let _ = t.set_requires_grad(false);
+        }
+    }
+}
+
 struct Param {
     name: String,
     tensor: Tensor,
-    group: usize,
+    group: Group,
     m: Tensor,
     v: Tensor,
 }
@@ -104,8 +151,8 @@ const V_PREFIX: &str = "adam.v.";
 const KEY_STEP: &str = "adam.step";
 
 impl Adam {
-    /// Every trainable variable of `vs`, in name order; group 1 for the expert modules
-    /// (`is_new(name)`), group 2 for the text tower, group 0 for the rest.
+    /// Every trainable variable of `vs` (those with gradients on), in name order, each in its
+    /// [`Group`]; `is_new(name)` tells the expert modules.
     pub fn new(vs: &nn::VarStore, cfg: AdamConfig, is_new: impl Fn(&str) -> bool) -> Self {
         let mut vars: Vec<(String, Tensor)> = vs
             .variables()
@@ -116,13 +163,7 @@ impl Adam {
         let params = vars
             .into_iter()
             .map(|(name, tensor)| Param {
-                group: if is_new(&name) {
-                    1
-                } else if is_text_param(&name) {
-                    2
-                } else {
-                    0
-                },
+                group: Group::of(&name, &is_new),
                 m: tensor.zeros_like(),
                 v: tensor.zeros_like(),
                 name,
@@ -171,18 +212,7 @@ impl Adam {
                 if !grad.defined() {
                     continue;
                 }
-                let base = match p.group {
-                    1 => c.lr_new,
-                    2 => c.lr_text.unwrap_or(c.lr),
-                    _ => c.lr,
-                };
-                let lr = self.lr_scale * base;
-                if base == 0.0 {
-                    // A frozen group (e.g. the text tower of a model trained from random
-                    // weights): nothing would move, so skip the moment updates too — for the
-                    // small preset that is most of the step's optimiser time.
-                    continue;
-                }
+                let lr = self.lr_scale * c.base_lr(p.group);
                 // In place wherever possible: the token embedding alone is millions of
                 // values, and temporaries dominate the step time on CPU. The gradient itself
                 // is overwritten (it is zeroed before the next backward anyway).
@@ -321,6 +351,41 @@ mod tests {
         let mut opt3 = Adam::new(&other, AdamConfig::default(), |_| false);
         let err = opt3.load(&path, Device::Cpu).unwrap_err().to_string();
         assert!(err.contains("adam.m.u"), "{err}");
+    }
+
+    /// A group whose learning rate is 0 gets no gradients and no optimiser state; the other
+    /// groups train as before.
+    #[test]
+    fn zero_lr_groups_are_frozen_and_left_out() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let w = vs.root().var("w", &[1], nn::Init::Const(1.0));
+        let e = (vs.root() / "new").var("e", &[1], nn::Init::Const(1.0));
+        let t = (vs.root() / "text_model").var("t", &[1], nn::Init::Const(1.0));
+        let is_new = |n: &str| n.starts_with("new.");
+        let cfg = AdamConfig {
+            lr: 0.1,
+            lr_new: 0.0,
+            lr_text: Some(0.0),
+            ..AdamConfig::default()
+        };
+        assert_eq!(Group::of("text_model.t", is_new), Group::Text);
+        assert_eq!(cfg.base_lr(Group::Text), 0.0);
+        freeze_zero_lr_groups(&vs, &cfg, is_new);
+        assert!(w.requires_grad() && !e.requires_grad() && !t.requires_grad());
+        let mut opt = Adam::new(&vs, cfg, is_new);
+        let names: Vec<&str> = opt.params.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["w"]);
+        opt.zero_grad();
+        ((&w + &e + &t) * 3.0).sum(Kind::Float).backward();
+        opt.step();
+        assert!((w.double_value(&[0]) - 0.9).abs() < 1e-6);
+        assert_eq!((e.double_value(&[0]), t.double_value(&[0])), (1.0, 1.0));
+        // Without lr_text the text tower follows `lr`.
+        let plain = AdamConfig {
+            lr_text: None,
+            ..cfg
+        };
+        assert_eq!(plain.base_lr(Group::Text), 0.1);
     }
 
     #[test]

@@ -184,14 +184,7 @@ pub fn train(
         .with_context(|| format!("creating output directory {}", run.out_dir.display()))?;
     let latest = run.out_dir.join(LATEST);
     let best = run.out_dir.join(BEST);
-    if cfg.adam.lr_text == Some(0.0) {
-        // A frozen text tower needs no gradients: no backward through it, no optimiser state.
-        for (name, t) in vs.variables() {
-            if crate::optim::is_text_param(&name) {
-                let _ = t.set_requires_grad(false);
-            }
-        }
-    }
+    crate::optim::freeze_zero_lr_groups(vs, &cfg.adam, crate::experts::is_expert_param);
     let mut opt = Adam::new(vs, cfg.adam, crate::experts::is_expert_param);
     let mut start = 0u64;
     let mut best_dev: Option<(u64, EvalSummary)> = None;

@@ -185,9 +185,8 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");
-    let threshold = 0.5;
     let model_path = dir.path().join("tiny.onnx");
-    std::fs::write(&model_path, support::tiny_model(threshold)).expect("write model");
+    std::fs::write(&model_path, support::tiny_model()).expect("write model");
     let ort = ort_library();
 
     // Expected values: the same runtime, on the same bytes, without the JNI layer.

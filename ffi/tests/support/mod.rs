@@ -1,95 +1,14 @@
-//! Test support shared by the C ABI driver and the fuzz target: a tiny valid libmoae model
-//! (hand-encoded ONNX protobuf, so no exporter is needed) and deterministic test images.
+//! Test support shared by the C ABI driver, the JNI host test and the fuzz target: a tiny
+//! valid libmoae model (moae-onnx's graph builder, no exporter or libtorch needed) and
+//! deterministic test images.
 #![allow(dead_code)]
 
-use moae_onnx::meta::{
-    ModelMeta, CLASSES, FORMAT_VERSION, INPUT_PIXELS, OUTPUT_ATTACK_SCORE, OUTPUT_LOGITS,
-};
+use moae_onnx::meta::{ModelMeta, CLASSES, FORMAT_VERSION, INPUT_PIXELS};
+use moae_onnx::proto::tensor_proto::DataType;
+use moae_onnx::{to_bytes, Attr, Dim, GraphBuilder, IR_VERSION, OPSET};
 
 /// Side of the tiny model's square input.
 pub const INPUT_SIZE: u32 = 16;
-
-/// Minimal protobuf writer: just the wire types ONNX needs.
-#[derive(Default)]
-struct Pb(Vec<u8>);
-
-impl Pb {
-    fn varint(&mut self, mut v: u64) -> &mut Self {
-        loop {
-            let b = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                self.0.push(b);
-                return self;
-            }
-            self.0.push(b | 0x80);
-        }
-    }
-    fn int(&mut self, field: u32, v: i64) -> &mut Self {
-        self.varint((field as u64) << 3).varint(v as u64)
-    }
-    fn bytes(&mut self, field: u32, b: &[u8]) -> &mut Self {
-        self.varint(((field as u64) << 3) | 2)
-            .varint(b.len() as u64);
-        self.0.extend_from_slice(b);
-        self
-    }
-    fn str(&mut self, field: u32, s: &str) -> &mut Self {
-        self.bytes(field, s.as_bytes())
-    }
-    fn msg(&mut self, field: u32, m: &Pb) -> &mut Self {
-        self.bytes(field, &m.0)
-    }
-}
-
-const FLOAT: i64 = 1;
-const INT64: i64 = 7;
-
-fn tensor(name: &str, dims: &[i64], data_type: i64, raw: Vec<u8>) -> Pb {
-    let mut t = Pb::default();
-    for &d in dims {
-        t.int(1, d);
-    }
-    t.int(2, data_type).str(8, name).bytes(9, &raw);
-    t
-}
-
-/// ValueInfoProto of a float tensor; `None` dims are the symbolic batch "N".
-fn value_info(name: &str, dims: &[Option<i64>]) -> Pb {
-    let mut shape = Pb::default();
-    for d in dims {
-        let mut dim = Pb::default();
-        match d {
-            Some(v) => dim.int(1, *v),
-            None => dim.str(2, "N"),
-        };
-        shape.msg(1, &dim);
-    }
-    let mut tt = Pb::default();
-    tt.int(1, FLOAT).msg(2, &shape);
-    let mut ty = Pb::default();
-    ty.msg(1, &tt);
-    let mut vi = Pb::default();
-    vi.str(1, name).msg(2, &ty);
-    vi
-}
-
-fn node(op: &str, inputs: &[&str], outputs: &[&str], int_attrs: &[(&str, i64)]) -> Pb {
-    let mut n = Pb::default();
-    for i in inputs {
-        n.str(1, i);
-    }
-    for o in outputs {
-        n.str(2, o);
-    }
-    n.str(3, &format!("{op}_{}", outputs[0])).str(4, op);
-    for (name, v) in int_attrs {
-        let mut a = Pb::default();
-        a.str(1, name).int(3, *v).int(20, 2); // type INT
-        n.msg(5, &a);
-    }
-    n
-}
 
 /// Deterministic pseudo-random numbers (xorshift), no external crate needed.
 pub struct Rng(u64);
@@ -132,56 +51,24 @@ pub fn tiny_model() -> Vec<u8> {
     let s = INPUT_SIZE as i64;
     let features = 3 * s * s;
     let mut rng = Rng::new(7);
-    let w: Vec<u8> = (0..features * 2)
-        .flat_map(|_| ((rng.unit() - 0.5) * 0.1).to_le_bytes())
+    let w: Vec<f32> = (0..features * 2)
+        .map(|_| (rng.unit() - 0.5) * 0.1)
         .collect();
-    let b: Vec<u8> = [0.1f32, -0.1]
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
-    let mut g = Pb::default();
-    g.msg(
-        1,
-        &node("Flatten", &[INPUT_PIXELS], &["flat"], &[("axis", 1)]),
-    )
-    .msg(1, &node("MatMul", &["flat", "W"], &["mm"], &[]))
-    .msg(1, &node("Add", &["mm", "B"], &[OUTPUT_LOGITS], &[]))
-    .msg(
-        1,
-        &node("Softmax", &[OUTPUT_LOGITS], &["probs"], &[("axis", 1)]),
-    )
-    .msg(
-        1,
-        &node(
-            "Gather",
-            &["probs", "one"],
-            &[OUTPUT_ATTACK_SCORE],
-            &[("axis", 1)],
-        ),
-    )
-    .str(2, "moae_ffi_tiny")
-    .msg(5, &tensor("W", &[features, 2], FLOAT, w))
-    .msg(5, &tensor("B", &[2], FLOAT, b))
-    .msg(5, &tensor("one", &[], INT64, 1i64.to_le_bytes().to_vec()))
-    .msg(
-        11,
-        &value_info(INPUT_PIXELS, &[None, Some(3), Some(s), Some(s)]),
-    )
-    .msg(12, &value_info(OUTPUT_LOGITS, &[None, Some(2)]))
-    .msg(12, &value_info(OUTPUT_ATTACK_SCORE, &[None]));
-    let mut opset = Pb::default();
-    opset.str(1, "").int(2, 13);
-    let mut m = Pb::default();
-    m.int(1, 8)
-        .str(2, "moae-ffi-tests")
-        .msg(7, &g)
-        .msg(8, &opset);
-    for (k, v) in tiny_meta(0.5).to_props() {
-        let mut e = Pb::default();
-        e.str(1, &k).str(2, &v);
-        m.msg(14, &e);
-    }
-    m.0
+    let n = Dim::batch();
+    let mut g = GraphBuilder::new("moae_ffi_tiny");
+    let x = g.input(
+        INPUT_PIXELS,
+        DataType::Float,
+        &[n.clone(), 3.into(), s.into(), s.into()],
+    );
+    let w = g.initializer_f32("W", &[features, 2], &w);
+    let b = g.initializer_f32("B", &[2], &[0.1, -0.1]);
+    let flat = g.op("Flatten", &[&x], vec![Attr::int("axis", 1)]);
+    let mm = g.op("MatMul", &[&flat, &w], vec![]);
+    let logits = g.op("Add", &[&mm, &b], vec![]);
+    g.classifier_outputs(&logits, &n);
+    let meta = tiny_meta(0.5);
+    to_bytes(&g.finish(OPSET, IR_VERSION, "moae-ffi-tests", Some(&meta)))
 }
 
 /// A W x H packed RGB test image: smooth gradients plus seeded noise.

@@ -1,110 +1,10 @@
-//! Test support: a minimal ONNX protobuf writer for tiny models with known outputs, and
-//! synthetic images. Independent of the trainer (no libtorch).
+//! Test support: tiny ONNX models with known outputs (built with moae-onnx's graph builder),
+//! and synthetic images. Independent of the trainer (no libtorch).
 #![allow(dead_code, clippy::excessive_precision)] // CLIP constants as published
 
 use moae_onnx::meta::{self, ModelMeta, CLASSES, FORMAT_VERSION};
-
-/// Protobuf wire-format writer (just what ONNX's messages need).
-#[derive(Default)]
-pub struct Pb(pub Vec<u8>);
-
-impl Pb {
-    fn varint(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.0.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        self.0.push(v as u8);
-    }
-    fn key(&mut self, field: u32, wire: u32) {
-        self.varint(((field << 3) | wire) as u64);
-    }
-    pub fn int(&mut self, field: u32, v: i64) -> &mut Self {
-        self.key(field, 0);
-        self.varint(v as u64);
-        self
-    }
-    pub fn bytes(&mut self, field: u32, b: &[u8]) -> &mut Self {
-        self.key(field, 2);
-        self.varint(b.len() as u64);
-        self.0.extend_from_slice(b);
-        self
-    }
-    pub fn str(&mut self, field: u32, s: &str) -> &mut Self {
-        self.bytes(field, s.as_bytes())
-    }
-    pub fn msg(&mut self, field: u32, m: &Pb) -> &mut Self {
-        self.bytes(field, &m.0)
-    }
-}
-
-fn node(op: &str, inputs: &[&str], outputs: &[&str], attrs: &[Pb]) -> Pb {
-    let mut n = Pb::default();
-    for i in inputs {
-        n.str(1, i);
-    }
-    for o in outputs {
-        n.str(2, o);
-    }
-    n.str(4, op);
-    for a in attrs {
-        n.msg(5, a);
-    }
-    n
-}
-
-fn attr_int(name: &str, v: i64) -> Pb {
-    let mut a = Pb::default();
-    a.str(1, name).int(3, v).int(20, 2);
-    a
-}
-
-fn attr_ints(name: &str, v: &[i64]) -> Pb {
-    let mut a = Pb::default();
-    a.str(1, name);
-    for &x in v {
-        a.int(8, x);
-    }
-    a.int(20, 7);
-    a
-}
-
-fn tensor_f32(name: &str, dims: &[i64], data: &[f32]) -> Pb {
-    let mut t = Pb::default();
-    for &d in dims {
-        t.int(1, d);
-    }
-    t.int(2, 1);
-    let raw: Vec<u8> = data.iter().flat_map(|f| f.to_le_bytes()).collect();
-    t.str(8, name).bytes(9, &raw);
-    t
-}
-
-fn tensor_i64_scalar(name: &str, v: i64) -> Pb {
-    let mut t = Pb::default();
-    t.int(2, 7).str(8, name).bytes(9, &v.to_le_bytes());
-    t
-}
-
-/// `dims`: Ok(n) fixed, Err(name) symbolic.
-fn value_info(name: &str, dims: &[Result<i64, &str>]) -> Pb {
-    let mut shape = Pb::default();
-    for d in dims {
-        let mut dim = Pb::default();
-        match d {
-            Ok(n) => dim.int(1, *n),
-            Err(p) => dim.str(2, p),
-        };
-        shape.msg(1, &dim);
-    }
-    let mut tt = Pb::default();
-    tt.int(1, 1).msg(2, &shape);
-    let mut ty = Pb::default();
-    ty.msg(1, &tt);
-    let mut vi = Pb::default();
-    vi.str(1, name).msg(2, &ty);
-    vi
-}
+use moae_onnx::proto::tensor_proto::DataType;
+use moae_onnx::{to_bytes, Attr, Dim, GraphBuilder, IR_VERSION, OPSET};
 
 pub fn test_meta(size: u32, threshold: f32) -> ModelMeta {
     ModelMeta {
@@ -155,59 +55,29 @@ impl Default for ModelSpec {
 /// -> logits [N,2]; Softmax -> Gather(1) -> attack_score [N].
 pub fn linear_model(spec: &ModelSpec) -> Vec<u8> {
     let s = spec.size as i64;
-    let mut g = Pb::default();
-    g.msg(
-        1,
-        &node(
-            "ReduceMean",
-            &[spec.input_name],
-            &["m"],
-            &[attr_ints("axes", &[2, 3]), attr_int("keepdims", 0)],
-        ),
+    let n = match spec.fixed_batch {
+        Some(b) => Dim::Fixed(b),
+        None => Dim::batch(),
+    };
+    let mut g = GraphBuilder::new("moae-test");
+    let x = g.input(
+        spec.input_name,
+        DataType::Float,
+        &[n.clone(), 3.into(), s.into(), s.into()],
     );
-    g.msg(1, &node("MatMul", &["m", "W"], &["mw"], &[]));
-    g.msg(1, &node("Add", &["mw", "B"], &[meta::OUTPUT_LOGITS], &[]));
-    g.msg(
-        1,
-        &node(
-            "Softmax",
-            &[meta::OUTPUT_LOGITS],
-            &["p"],
-            &[attr_int("axis", 1)],
-        ),
-    );
-    g.msg(
-        1,
-        &node(
-            "Gather",
-            &["p", "one"],
-            &[meta::OUTPUT_ATTACK_SCORE],
-            &[attr_int("axis", 1)],
-        ),
-    );
-    g.str(2, "moae-test");
     let wflat: Vec<f32> = W.iter().flatten().copied().collect();
-    g.msg(5, &tensor_f32("W", &[3, 2], &wflat));
-    g.msg(5, &tensor_f32("B", &[2], &B));
-    g.msg(5, &tensor_i64_scalar("one", 1));
-    let n = spec.fixed_batch.ok_or("N");
-    g.msg(11, &value_info(spec.input_name, &[n, Ok(3), Ok(s), Ok(s)]));
-    g.msg(12, &value_info(meta::OUTPUT_LOGITS, &[n, Ok(2)]));
-    g.msg(12, &value_info(meta::OUTPUT_ATTACK_SCORE, &[n]));
-    let mut m = Pb::default();
-    m.int(1, 8).str(2, "moae-runtime-tests");
-    m.msg(7, &g);
-    let mut opset = Pb::default();
-    opset.str(1, "").int(2, 17);
-    m.msg(8, &opset);
-    if spec.with_meta {
-        for (k, v) in test_meta(spec.size, spec.threshold).to_props() {
-            let mut e = Pb::default();
-            e.str(1, &k).str(2, &v);
-            m.msg(14, &e);
-        }
-    }
-    m.0
+    let w = g.initializer_f32("W", &[3, 2], &wflat);
+    let b = g.initializer_f32("B", &[2], &B);
+    let m = g.op(
+        "ReduceMean",
+        &[&x],
+        vec![Attr::ints("axes", &[2, 3]), Attr::int("keepdims", 0)],
+    );
+    let mw = g.op("MatMul", &[&m, &w], vec![]);
+    let logits = g.op("Add", &[&mw, &b], vec![]);
+    g.classifier_outputs(&logits, &n);
+    let meta = spec.with_meta.then(|| test_meta(spec.size, spec.threshold));
+    to_bytes(&g.finish(OPSET, IR_VERSION, "moae-runtime-tests", meta.as_ref()))
 }
 
 /// Expected (logits, attack score) of [`linear_model`] for one preprocessed CHW input.

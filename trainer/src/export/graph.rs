@@ -17,7 +17,7 @@
 use super::quantize::{Emitter, WeightFormat};
 use super::ExportError;
 use crate::config::{ModelConfig, Variant};
-use moae_onnx::meta::{INPUT_PIXELS, OUTPUT_ATTACK_SCORE, OUTPUT_EMBEDDING, OUTPUT_LOGITS};
+use moae_onnx::meta::{INPUT_PIXELS, OUTPUT_EMBEDDING};
 use moae_onnx::proto::tensor_proto::DataType;
 use moae_onnx::proto::ModelProto;
 use moae_onnx::{Attr, Dim, GraphBuilder, ModelMeta, IR_VERSION, OPSET};
@@ -442,23 +442,9 @@ pub fn build_model(
     let cls_w =
         b.e.f32("class_embeddings.scaled", &cn.transpose(0, 1).contiguous());
     let logits = b.op("MatMul", &[&emb_n, &cls_w], vec![]);
-    let probs = b.softmax(&logits, -1);
-    let attack = b.e.index("attack_index", 1);
-    let score = b.op("Gather", &[&probs, &attack], vec![Attr::int("axis", 1)]);
 
     let mut g = b.e.g;
-    g.output(
-        &logits,
-        OUTPUT_LOGITS,
-        DataType::Float,
-        &[batch.clone(), Dim::Fixed(2)],
-    );
-    g.output(
-        &score,
-        OUTPUT_ATTACK_SCORE,
-        DataType::Float,
-        std::slice::from_ref(&batch),
-    );
+    g.classifier_outputs(&logits, &batch);
     if opts.embedding {
         g.output(
             &emb,
