@@ -80,8 +80,8 @@ impl AdamConfig {
 }
 
 /// Turns gradients off for every variable of a group whose learning rate is 0: such a group
-/// can never move, so it needs no backward pass through it and no optimiser state (for a
-/// frozen text tower that is most of a small model's step time). Call before [`Adam::new`],
+/// can never move, so it needs no backward pass through it and no optimiser state (for the
+/// small preset's frozen text tower, a good part of the step time). Call before [`Adam::new`],
 /// which then leaves those variables out.
 pub fn freeze_zero_lr_groups(vs: &nn::VarStore, cfg: &AdamConfig, is_new: impl Fn(&str) -> bool) {
     for (name, t) in vs.variables() {
