@@ -183,6 +183,11 @@ impl Adam {
         self.lr_scale = scale;
     }
 
+    /// Whether no variable is trained (every group frozen).
+    pub fn is_empty(&self) -> bool {
+        self.params.is_empty()
+    }
+
     pub fn steps_taken(&self) -> i64 {
         self.step
     }
@@ -276,7 +281,8 @@ impl Adam {
         }
         if let Some(extra) = by_name.keys().next() {
             return Err(corrupt(format!(
-                "optimiser state has `{extra}`, which is no parameter of this model"
+                "optimiser state has `{extra}`, which is not a trained parameter of this run \
+                 (another model, or a group whose learning rate is now 0)"
             )));
         }
         self.step = step;

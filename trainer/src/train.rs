@@ -186,6 +186,16 @@ pub fn train(
     let best = run.out_dir.join(BEST);
     crate::optim::freeze_zero_lr_groups(vs, &cfg.adam, crate::experts::is_expert_param);
     let mut opt = Adam::new(vs, cfg.adam, crate::experts::is_expert_param);
+    if opt.is_empty() {
+        bail!(
+            "nothing to train: every parameter group of this {} model has learning rate 0 \
+             (lr {}, lr_new {}, lr_text {:?}); give --lr, --lr-new or --lr-text a positive value",
+            model.cfg.preset,
+            cfg.adam.lr,
+            cfg.adam.lr_new,
+            cfg.adam.lr_text
+        );
+    }
     let mut start = 0u64;
     let mut best_dev: Option<(u64, EvalSummary)> = None;
     let image_size = model.cfg.vision.image_size;

@@ -76,6 +76,39 @@ fn run(root: &Path, out: &Path, steps: u64, stop_after: Option<u64>, resume: boo
     train(&mut vs, &model, &meta, &cfg(steps), &data, &opts).unwrap();
 }
 
+/// Learning rate 0 for every group leaves nothing to train: a named error, not a panic in
+/// backward (e.g. `ablate --init ... --lr 0`, whose `clip` row has no expert modules).
+#[test]
+fn all_groups_frozen_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("data");
+    synth(&root);
+    let args = data_args(&root);
+    let data = TrainData {
+        train: args.split(Split::Train).unwrap().unwrap(),
+        dev: None,
+        workers: 1,
+        skip_bad: false,
+    };
+    let (mut vs, model, meta, _) = initial_model(&tiny(), Device::Cpu, 5).unwrap();
+    let mut c = cfg(2);
+    (c.adam.lr, c.adam.lr_new) = (0.0, 0.0);
+    let opts = RunOptions {
+        out_dir: dir.path().join("out"),
+        device: Device::Cpu,
+        resume: false,
+        progress: false,
+        stop_after: None,
+    };
+    let err = train(&mut vs, &model, &meta, &c, &data, &opts).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("nothing to train") && msg.contains("--lr"),
+        "{msg}"
+    );
+    assert!(!dir.path().join("out").join(LATEST).exists());
+}
+
 /// A run stopped after step 3 and resumed ends with the same weights as an uninterrupted run.
 /// Tolerance: exact equality — same ops, same order, same data, single-process CPU kernels.
 #[test]
