@@ -57,22 +57,35 @@ fn cfg(steps: u64) -> TrainConfig {
     c
 }
 
-fn run(root: &Path, out: &Path, steps: u64, stop_after: Option<u64>, resume: bool) {
+/// The p1 lists of `root`: train, and dev when `with_dev`.
+fn train_data(root: &Path, with_dev: bool, workers: usize) -> TrainData {
     let args = data_args(root);
-    let data = TrainData {
+    TrainData {
         train: args.split(Split::Train).unwrap().unwrap(),
-        dev: args.split(Split::Dev).unwrap(),
-        workers: 2,
+        dev: if with_dev {
+            args.split(Split::Dev).unwrap()
+        } else {
+            None
+        },
+        workers,
         skip_bad: false,
-    };
-    let (mut vs, model, meta, _) = initial_model(&tiny(), Device::Cpu, 5).unwrap();
-    let opts = RunOptions {
+    }
+}
+
+fn options(out: &Path, resume: bool, stop_after: Option<u64>) -> RunOptions {
+    RunOptions {
         out_dir: out.to_path_buf(),
         device: Device::Cpu,
         resume,
         progress: false,
         stop_after,
-    };
+    }
+}
+
+fn run(root: &Path, out: &Path, steps: u64, stop_after: Option<u64>, resume: bool) {
+    let data = train_data(root, true, 2);
+    let (mut vs, model, meta, _) = initial_model(&tiny(), Device::Cpu, 5).unwrap();
+    let opts = options(out, resume, stop_after);
     train(&mut vs, &model, &meta, &cfg(steps), &data, &opts).unwrap();
 }
 
@@ -83,23 +96,11 @@ fn all_groups_frozen_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("data");
     synth(&root);
-    let args = data_args(&root);
-    let data = TrainData {
-        train: args.split(Split::Train).unwrap().unwrap(),
-        dev: None,
-        workers: 1,
-        skip_bad: false,
-    };
+    let data = train_data(&root, false, 1);
     let (mut vs, model, meta, _) = initial_model(&tiny(), Device::Cpu, 5).unwrap();
     let mut c = cfg(2);
     (c.adam.lr, c.adam.lr_new) = (0.0, 0.0);
-    let opts = RunOptions {
-        out_dir: dir.path().join("out"),
-        device: Device::Cpu,
-        resume: false,
-        progress: false,
-        stop_after: None,
-    };
+    let opts = options(&dir.path().join("out"), false, None);
     let err = train(&mut vs, &model, &meta, &c, &data, &opts).unwrap_err();
     let msg = format!("{err:#}");
     assert!(
@@ -213,21 +214,9 @@ fn data_errors_name_what_and_where() {
         .unwrap()
         .to_string();
     std::fs::write(root.join(&first), b"not an image at all").unwrap();
-    let args = data_args(&root);
-    let data = TrainData {
-        train: args.split(Split::Train).unwrap().unwrap(),
-        dev: None,
-        workers: 1,
-        skip_bad: false,
-    };
+    let data = train_data(&root, false, 1);
     let (mut vs, model, meta, _) = initial_model(&tiny(), Device::Cpu, 5).unwrap();
-    let opts = RunOptions {
-        out_dir: dir.path().join("run"),
-        device: Device::Cpu,
-        resume: false,
-        progress: false,
-        stop_after: None,
-    };
+    let opts = options(&dir.path().join("run"), false, None);
     let mut c = cfg(40);
     c.eval_every = 0;
     let e = format!(
