@@ -109,11 +109,20 @@ pub struct Adam {
 
 /// How the learning rates change over a run: a factor of the configured rates per step.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum LrSchedule {
     /// The configured rates throughout (the paper's fine-tuning).
+    #[default]
     Constant,
     /// Linear warm-up over the first 5 % of the steps, then a cosine decay to 0 at the last
     /// step: what a ViT trained from random weights needs to settle in a few hundred steps.

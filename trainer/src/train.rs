@@ -17,7 +17,7 @@ use crate::data::loader::{Batch, Loader, LoaderConfig, LoaderState};
 use crate::evaluate::{score_batches, EvalSummary};
 use crate::losses::{total_loss, LossConfig};
 use crate::model::MoaeClip;
-use crate::optim::{Adam, AdamConfig, LrSchedule};
+use crate::optim::{Adam, AdamConfig, Group, LrSchedule};
 use crate::prompts::class_embeddings;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -36,22 +36,14 @@ pub struct TrainConfig {
     pub seed: u64,
     pub adam: AdamConfig,
     /// Learning-rate schedule over `steps` (absent in checkpoints of older runs: constant).
-    #[serde(default = "constant_schedule")]
+    #[serde(default)]
     pub schedule: LrSchedule,
     /// Training augmentation (absent in checkpoints of older runs: spec §5's).
-    #[serde(default = "spec_augment")]
+    #[serde(default)]
     pub augment: AugmentLevel,
     pub loss: LossConfig,
     /// Mixed precision (autocast) when the device is CUDA; ignored on CPU.
     pub amp: bool,
-}
-
-fn constant_schedule() -> LrSchedule {
-    LrSchedule::Constant
-}
-
-fn spec_augment() -> AugmentLevel {
-    AugmentLevel::Spec
 }
 
 impl Default for TrainConfig {
@@ -62,8 +54,8 @@ impl Default for TrainConfig {
             eval_every: 50,
             seed: 0,
             adam: AdamConfig::default(),
-            schedule: LrSchedule::Constant,
-            augment: AugmentLevel::Spec,
+            schedule: LrSchedule::default(),
+            augment: AugmentLevel::default(),
             loss: LossConfig::default(),
             amp: true,
         }
@@ -260,6 +252,11 @@ pub fn train(
     let mut log = Log::open(&run.out_dir.join(LOG))?;
     let ids = prompts.ids_tensor(run.device);
     let end = run.stop_after.map_or(cfg.steps, |s| s.min(cfg.steps));
+    let amp = cfg.amp && device_kind(run.device);
+    // A frozen text tower (learning rate 0, so no gradients: `freeze_zero_lr_groups`) gives the
+    // same class embeddings at every step: one forward pass instead of one per step.
+    let frozen_class_emb = (cfg.adam.base_lr(Group::Text) == 0.0)
+        .then(|| tch::autocast(amp, || tch::no_grad(|| class_embeddings(model, &ids))));
     let bar = if run.progress {
         indicatif::ProgressBar::new(cfg.steps)
     } else {
@@ -281,10 +278,12 @@ pub fn train(
             .with_context(|| format!("loading the batch of step {}", step + 1))?
             .context("the training data ran out")?;
         let (x, y) = batch_tensors(&batch, image_size, run.device)?;
-        let amp = cfg.amp && device_kind(run.device);
         let loss_cfg = cfg.loss.at_step(step, cfg.steps);
         let terms = tch::autocast(amp, || {
-            let class_emb = class_embeddings(model, &ids);
+            let class_emb = match &frozen_class_emb {
+                Some(fixed) => fixed.shallow_clone(),
+                None => class_embeddings(model, &ids),
+            };
             let img = model.encode_image(&x, true);
             total_loss(
                 &img.to_kind(Kind::Float),

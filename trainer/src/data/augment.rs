@@ -38,11 +38,20 @@ pub struct AugmentConfig {
 
 /// Named augmentation strengths (`trainer train --augment`).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum AugmentLevel {
     /// Spec §5 as [`AugmentConfig::default`]: crops of 50–100 % of the area, flip, ±10 % jitter.
+    #[default]
     Spec,
     /// Crops of 85–100 % at near-square aspect, flip, ±5 % jitter: little resampling, so
     /// few-pixel textures (the synthetic set's cues) look at training as they do at test.
