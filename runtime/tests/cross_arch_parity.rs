@@ -9,10 +9,11 @@ use cross_arch::*;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// fp32: the bound. int8: ONNX Runtime's quantised kernels differ by architecture
-/// (x86-64 AVX2/VNNI vs ARM dot-product); the bound is the measured delta with headroom.
+/// fp32: the bound (measured: 1.8e-7). int8: ONNX Runtime's integer kernels are
+/// architecture-specific (MLAS: AVX2 code on x86-64, NEON code on ARM); the bound is the
+/// measured delta (1.9e-4, small preset, 6 frames) with 5x headroom.
 const FP32_BOUND: f32 = 1e-5;
-const INT8_BOUND: f32 = 1e-5;
+const INT8_BOUND: f32 = 1e-3;
 
 #[test]
 #[ignore = "reads the x86-64 fixture that scripts/test.sh's aarch64 step writes first"]
@@ -44,15 +45,24 @@ fn scores_equal_the_x86_64_scores() {
             FP32_BOUND
         };
         let mut max = 0.0f32;
-        for ((name, x86), (f, here)) in rows.iter().zip(&frames).zip(&got) {
+        let mut worst = String::new();
+        for (((name, x86), f), here) in rows.iter().zip(&frames).zip(&got) {
             assert_eq!(name, &f.name, "{model}: frame order");
             let d = (x86 - here).abs();
-            max = max.max(d);
-            assert!(
-                d <= bound,
-                "{model} on {name}: x86-64 {x86} vs {arch} {here} (|delta| {d:e} > {bound:e})"
-            );
+            eprintln!("  {model} {name}: x86-64 {x86} {arch} {here} |delta| {d:e}");
+            if d > max {
+                max = d;
+                worst = format!("{name}: x86-64 {x86} vs {arch} {here}");
+            }
         }
+        eprintln!(
+            "cross-arch {model}: {} frames, max |score({arch}) - score(x86_64)| = {max:e}",
+            frames.len()
+        );
+        assert!(
+            max <= bound,
+            "{model}, {worst}: |delta| {max:e} > {bound:e}"
+        );
         // Scores that barely move between frames would make the comparison say little.
         let (lo, hi) = got
             .iter()
@@ -60,10 +70,6 @@ fn scores_equal_the_x86_64_scores() {
         assert!(
             hi - lo > 1e-3,
             "{model}: scores {got:?} hardly differ between frames"
-        );
-        eprintln!(
-            "cross-arch {model}: {} frames, max |score({arch}) - score(x86_64)| = {max:e}",
-            frames.len()
         );
     }
 }
