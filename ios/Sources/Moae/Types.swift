@@ -9,7 +9,7 @@ public struct MoaeError: Error, CustomStringConvertible, Equatable {
         case nullArgument = 1, invalidArgument = 2, structSize = 3, abiVersion = 4
         case ortLibrary = 5, providerUnavailable = 6, model = 7, modelHash = 8, io = 9
         case invalidFrame = 10, invalidFaceBox = 11, inference = 12, bufferTooSmall = 13
-        case unknownFormat = 14, panic = 15
+        case unknownFormat = 14, panic = 15, imageDecode = 16
         /// Use after `close()` (Android: IllegalStateException). Not a C status.
         case closed = -2
         /// A code newer than this wrapper.
