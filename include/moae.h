@@ -53,6 +53,9 @@
 // Most `moae_options.max_sessions` (each session holds its own copy of the weights).
 #define MOAE_MAX_SESSIONS 64
 
+// Largest `moae_options.crop_scale`.
+#define MOAE_MAX_CROP_SCALE 10.0
+
 // Most boxes in one `moae_detect` call (they run in chunks, so memory stays bounded).
 #define MOAE_MAX_BOXES 4096
 
@@ -224,8 +227,9 @@ typedef struct moae_options {
   // Decision threshold on attack_score in [0, 1]; < 0 = the model's; NaN, infinities and
   // values > 1 fail with MOAE_ERR_INVALID_ARGUMENT.
   float threshold;
-  // Face-box enlargement around its centre; <= 0 = the runtime's default; NaN and
-  // infinities fail with MOAE_ERR_INVALID_ARGUMENT.
+  // Face-box enlargement around its centre; <= 0 = the runtime's default (1.5); at most
+  // MOAE_MAX_CROP_SCALE; NaN, infinities and larger values fail with
+  // MOAE_ERR_INVALID_ARGUMENT.
   float crop_scale;
 } moae_options;
 

@@ -39,6 +39,8 @@ pub const MOAE_ABI_VERSION: u32 = 1;
 pub const MOAE_MAX_INTRA_OP_THREADS: u32 = 64;
 /// Most `moae_options.max_sessions` (each session holds its own copy of the weights).
 pub const MOAE_MAX_SESSIONS: u32 = 64;
+/// Largest `moae_options.crop_scale`.
+pub const MOAE_MAX_CROP_SCALE: f32 = 10.0;
 /// Most boxes in one `moae_detect` call (they run in chunks, so memory stays bounded).
 pub const MOAE_MAX_BOXES: u32 = 4096;
 
@@ -47,6 +49,7 @@ const _: () = {
     assert!(MOAE_MAX_INTRA_OP_THREADS as usize == moae_runtime::MAX_INTRA_OP_THREADS);
     assert!(MOAE_MAX_SESSIONS as usize == moae_runtime::MAX_SESSIONS);
     assert!(MOAE_MAX_BOXES as usize == moae_runtime::abi::MAX_BOXES);
+    assert!(MOAE_MAX_CROP_SCALE == moae_runtime::MAX_CROP_SCALE);
 };
 
 pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -128,8 +128,9 @@ pub struct moae_options {
     /// Decision threshold on attack_score in [0, 1]; < 0 = the model's; NaN, infinities and
     /// values > 1 fail with MOAE_ERR_INVALID_ARGUMENT.
     pub threshold: f32,
-    /// Face-box enlargement around its centre; <= 0 = the runtime's default; NaN and
-    /// infinities fail with MOAE_ERR_INVALID_ARGUMENT.
+    /// Face-box enlargement around its centre; <= 0 = the runtime's default (1.5); at most
+    /// MOAE_MAX_CROP_SCALE; NaN, infinities and larger values fail with
+    /// MOAE_ERR_INVALID_ARGUMENT.
     pub crop_scale: f32,
 }
 

@@ -21,7 +21,7 @@ pub mod ort_lib;
 mod provider;
 pub mod resample;
 
-pub use crop::{FaceBox, DEFAULT_CROP_SCALE};
+pub use crop::{FaceBox, DEFAULT_CROP_SCALE, MAX_CROP_SCALE};
 pub use engine::{
     preprocess_into, Detection, Engine, EngineInfo, EngineOptions, Scores, BOX_CHUNK,
     DEFAULT_MAX_SESSIONS, MAX_INTRA_OP_THREADS, MAX_SESSIONS,

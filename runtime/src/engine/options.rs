@@ -1,7 +1,7 @@
 //! What a caller can set on an engine, the documented limits, and their validation (run before
 //! ONNX Runtime is loaded or touched).
 
-use crate::crop::DEFAULT_CROP_SCALE;
+use crate::crop::{DEFAULT_CROP_SCALE, MAX_CROP_SCALE};
 use crate::error::{Error, Result};
 use crate::provider::{CoreMlUnits, ExecutionProvider, ProviderPolicy};
 use std::path::PathBuf;
@@ -30,7 +30,8 @@ pub struct EngineOptions {
     pub coreml_units: CoreMlUnits,
     /// Overrides the model's decision threshold on the attack score.
     pub threshold: Option<f32>,
-    /// Face box enlargement around its centre; default [`DEFAULT_CROP_SCALE`] (1.5).
+    /// Face box enlargement around its centre; default [`DEFAULT_CROP_SCALE`] (1.5), at most
+    /// [`MAX_CROP_SCALE`] (10).
     pub crop_scale: f32,
 }
 
@@ -70,9 +71,11 @@ impl Default for EngineOptions {
 impl EngineOptions {
     /// Every range check, before anything is loaded.
     pub fn validate(&self) -> Result<()> {
-        if !(self.crop_scale.is_finite() && self.crop_scale > 0.0) {
+        if !(self.crop_scale.is_finite() && self.crop_scale > 0.0)
+            || self.crop_scale > MAX_CROP_SCALE
+        {
             return Err(Error::InvalidArgument(format!(
-                "crop_scale must be a positive number, got {}",
+                "crop_scale is {}: use a number in (0, {MAX_CROP_SCALE}]",
                 self.crop_scale
             )));
         }

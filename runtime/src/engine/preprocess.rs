@@ -42,9 +42,10 @@ pub(crate) fn preprocess_with(
             out.len()
         )));
     }
-    if !(crop_scale.is_finite() && crop_scale > 0.0) {
+    if !(crop_scale.is_finite() && crop_scale > 0.0) || crop_scale > crop::MAX_CROP_SCALE {
         return Err(Error::InvalidArgument(format!(
-            "crop_scale must be a positive number, got {crop_scale}"
+            "crop_scale is {crop_scale}: use a number in (0, {}]",
+            crop::MAX_CROP_SCALE
         )));
     }
     let (uw, uh) = frame.upright_size();
