@@ -3,7 +3,6 @@
 //! results of single runs.
 
 mod models;
-#[allow(dead_code)]
 mod support;
 
 use moae_onnx::meta::ModelMeta;
@@ -41,7 +40,8 @@ fn a_nan_score_is_an_inference_error_never_live() {
 
 #[test]
 fn non_finite_or_out_of_range_metadata_is_a_model_error_at_load() {
-    let cases: [(&str, fn(&mut ModelMeta)); 4] = [
+    type Edit = fn(&mut ModelMeta);
+    let cases: [(&str, Edit); 4] = [
         ("nan mean", |m| m.mean[1] = f32::NAN),
         ("infinite mean", |m| m.mean[0] = f32::INFINITY),
         ("huge mean", |m| m.mean[2] = 1e9),

@@ -94,6 +94,11 @@ public struct DetectorInfo: Equatable {
     public let thresholdCalibrated: Bool
     public let modelSha256: String
     public let precision: String
+    /// The loaded ONNX Runtime's version and path.
+    public let ortVersion: String
+    public let ortLibraryPath: String
+    /// Why preferred providers were skipped; empty when the first one was used.
+    public let fallbackReason: String
 }
 
 /// Detector options (mirror of Android's `ai.moae.Options`).

@@ -129,7 +129,7 @@ pub fn frame<'a>(raw: &RawFrame<'a>) -> AbiResult<Frame<'a>> {
         }
         Some(f) => {
             let bpp = f.packed_bytes_per_pixel().unwrap_or(1);
-            let row = wu.checked_mul(bpp).unwrap_or(usize::MAX);
+            let row = wu.saturating_mul(bpp);
             Frame::packed(f, plane(raw, 0)?, w, h, stride(raw, 0, row)?)?
         }
     };
