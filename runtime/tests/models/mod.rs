@@ -1,35 +1,35 @@
 //! Models that break the contract in one chosen way (a NaN bias, bad metadata), for the
-//! fail-closed tests of the runtime and of the `moae` CLI.
+//! fail-closed tests of the runtime and of the `moae` CLI: `support::linear_model` with its
+//! bias or its metadata replaced.
 
-use moae_onnx::meta::{self, ModelMeta};
-use moae_onnx::proto::tensor_proto::DataType;
-use moae_onnx::{to_bytes, Attr, Dim, GraphBuilder, IR_VERSION, OPSET};
+use crate::support::{linear_model, ModelSpec};
+use moae_onnx::meta::ModelMeta;
+use moae_onnx::proto::StringStringEntryProto;
+use moae_onnx::{read_model, to_bytes};
 
-use crate::support::W;
-
-/// The linear test model with a chosen bias and metadata (a NaN bias makes NaN logits and a
-/// NaN attack_score, as a corrupt or badly quantised export would).
+/// The linear test model of `meta.input_size` with bias `bias` and metadata `meta`.
 pub fn model(bias: [f32; 2], meta: &ModelMeta) -> Vec<u8> {
-    let s = meta.input_size as i64;
-    let n = Dim::batch();
-    let mut g = GraphBuilder::new("moae-test-fail-closed");
-    let x = g.input(
-        meta::INPUT_PIXELS,
-        DataType::Float,
-        &[n.clone(), 3.into(), s.into(), s.into()],
-    );
-    let wflat: Vec<f32> = W.iter().flatten().copied().collect();
-    let w = g.initializer_f32("W", &[3, 2], &wflat);
-    let b = g.initializer_f32("B", &[2], &bias);
-    let m = g.op(
-        "ReduceMean",
-        &[&x],
-        vec![Attr::ints("axes", &[2, 3]), Attr::int("keepdims", 0)],
-    );
-    let mw = g.op("MatMul", &[&m, &w], vec![]);
-    let logits = g.op("Add", &[&mw, &b], vec![]);
-    g.classifier_outputs(&logits, &n);
-    to_bytes(&g.finish(OPSET, IR_VERSION, "moae-runtime-tests", Some(meta)))
+    let spec = ModelSpec {
+        size: meta.input_size,
+        ..ModelSpec::default()
+    };
+    let mut m = read_model(&linear_model(&spec)).expect("the test model parses");
+    let graph = m.graph.as_mut().expect("graph");
+    let b = graph
+        .initializer
+        .iter_mut()
+        .find(|t| t.name.as_deref() == Some("B"))
+        .expect("bias initializer");
+    b.raw_data = Some(bias.iter().flat_map(|v| v.to_le_bytes()).collect());
+    m.metadata_props = meta
+        .to_props()
+        .into_iter()
+        .map(|(k, v)| StringStringEntryProto {
+            key: Some(k),
+            value: Some(v),
+        })
+        .collect();
+    to_bytes(&m)
 }
 
 /// [`model`] whose every score is NaN (as a corrupt or badly quantised export's would be).
