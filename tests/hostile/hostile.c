@@ -195,9 +195,15 @@ static void options_cases(void) {
         o.crop_scale = scales[i];
         expect_status(A, scnames[i], MOAE_ERR_INVALID_ARGUMENT, create("good.onnx", &o, NULL));
     }
+    o = opts1();
+    o.crop_scale = 10.0f; /* MOAE_MAX_CROP_SCALE itself is accepted */
+    expect_status(A, "crop_scale_10", MOAE_OK, create("good.onnx", &o, NULL));
+    o.crop_scale = 10.01f;
+    expect_status(A, "crop_scale_10_01", MOAE_ERR_INVALID_ARGUMENT, create("good.onnx", &o, NULL));
     /* The model's hash: right passes, wrong is MODEL_HASH. */
     moae_engine *g = NULL;
-    create("good.onnx", &o, &g);
+    o = opts1();
+    if (create("good.onnx", &o, &g) != MOAE_OK) { printf("FAIL good.onnx for its hash\n"); exit(1); }
     memset(&info, 0, sizeof info);
     info.struct_size = sizeof info;
     moae_engine_get_info(g, &info);
