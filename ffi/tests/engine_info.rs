@@ -1,7 +1,6 @@
 //! `moae_engine_get_info`'s appended fields (issue 17: which ONNX Runtime was loaded, and why
 //! a preferred provider was skipped), and the struct_size rule for callers of the old header.
 
-#[allow(dead_code)]
 mod support;
 
 use moae::*;
