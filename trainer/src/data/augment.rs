@@ -152,10 +152,11 @@ fn random_square<R: Rng>(w: u32, h: u32, cfg: &AugmentConfig, rng: &mut R) -> Cr
             };
         }
     }
+    // Centred in continuous coordinates (a half-pixel offset for odd margins), as evaluation.
     let side = w.min(h);
     CropSquare {
-        x: ((w - side) / 2) as f64,
-        y: ((h - side) / 2) as f64,
+        x: (w - side) as f64 / 2.0,
+        y: (h - side) as f64 / 2.0,
         side: side as f64,
     }
 }
