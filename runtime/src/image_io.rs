@@ -119,7 +119,7 @@ fn png_is_complete(bytes: &[u8]) -> std::result::Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::{ImageEncoder, RgbImage};
+    use image::RgbImage;
 
     fn gradient(w: u32, h: u32) -> RgbImage {
         RgbImage::from_fn(w, h, |x, y| {
@@ -131,30 +131,18 @@ mod tests {
         })
     }
 
+    fn encoded(img: &RgbImage, format: ImageFormat) -> Vec<u8> {
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
     fn jpeg(img: &RgbImage) -> Vec<u8> {
-        let mut out = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-            .write_image(
-                img,
-                img.width(),
-                img.height(),
-                image::ExtendedColorType::Rgb8,
-            )
-            .unwrap();
-        out
+        encoded(img, ImageFormat::Jpeg)
     }
 
     fn png(img: &RgbImage) -> Vec<u8> {
-        let mut out = Vec::new();
-        image::codecs::png::PngEncoder::new(&mut out)
-            .write_image(
-                img,
-                img.width(),
-                img.height(),
-                image::ExtendedColorType::Rgb8,
-            )
-            .unwrap();
-        out
+        encoded(img, ImageFormat::Png)
     }
 
     #[test]

@@ -5,10 +5,11 @@
 //! downscaled to the model's 32 px), each as JPEG and PNG, and JPEGs carrying EXIF orientations
 //! 1–8 (each must decode upright). The CLI and libmoae are built by `cargo build` from here.
 
-use image::{imageops, ImageEncoder, RgbImage};
+use image::{imageops, ImageEncoder, ImageFormat, RgbImage};
 use moae_tests::*;
 use moae_trainer::config::Variant;
 use moae_trainer::export::WeightFormat;
+use moae_trainer::model::MoaeClip;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -76,30 +77,24 @@ fn picture(w: u32, h: u32, seed: u32) -> RgbImage {
     })
 }
 
-fn jpeg(img: &RgbImage) -> Vec<u8> {
+fn encoded(img: &RgbImage, format: ImageFormat) -> Vec<u8> {
     let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92)
-        .write_image(
-            img,
-            img.width(),
-            img.height(),
-            image::ExtendedColorType::Rgb8,
-        )
-        .unwrap();
+    let (w, h, t) = (img.width(), img.height(), image::ExtendedColorType::Rgb8);
+    match format {
+        ImageFormat::Png => image::codecs::png::PngEncoder::new(&mut out).write_image(img, w, h, t),
+        _ => image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92)
+            .write_image(img, w, h, t),
+    }
+    .unwrap();
     out
 }
 
+fn jpeg(img: &RgbImage) -> Vec<u8> {
+    encoded(img, ImageFormat::Jpeg)
+}
+
 fn png(img: &RgbImage) -> Vec<u8> {
-    let mut out = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut out)
-        .write_image(
-            img,
-            img.width(),
-            img.height(),
-            image::ExtendedColorType::Rgb8,
-        )
-        .unwrap();
-    out
+    encoded(img, ImageFormat::Png)
 }
 
 /// `jpeg` with an EXIF APP1 segment right after SOI holding one tag: Orientation (0x0112).
@@ -231,6 +226,16 @@ fn c_scores(work: &Path, model: &Path, files: &[PathBuf]) -> Vec<(f32, bool)> {
         .collect()
 }
 
+/// A tiny model with random non-zero weights (scores vary), exported to `dir/tiny.onnx`.
+fn exported(dir: &Path, variant: Variant, seed: i64) -> (MoaeClip, PathBuf) {
+    let (vs, model) = random_model("tiny", variant, seed);
+    let class_emb = default_class_embeddings(&model);
+    let path = dir.join("tiny.onnx");
+    let bytes = export_model(&model, &vs, &class_emb, WeightFormat::Fp32, false);
+    std::fs::write(&path, bytes).unwrap();
+    (model, path)
+}
+
 fn moae_score(model: &Path, list: &Path, root: &Path, out: &Path) -> std::process::Output {
     Command::new(built().join("moae"))
         .arg("score")
@@ -251,15 +256,8 @@ fn trainer_eval_moae_score_and_c_abi_agree() {
     let work = dir.path();
     let cases = write_images(work);
 
-    let (vs, model) = random_model("tiny", Variant::Moae, 12);
+    let (model, model_path) = exported(work, Variant::Moae, 12);
     let size = model.cfg.vision.image_size;
-    let class_emb = default_class_embeddings(&model);
-    let model_path = work.join("tiny.onnx");
-    std::fs::write(
-        &model_path,
-        export_model(&model, &vs, &class_emb, WeightFormat::Fp32, false),
-    )
-    .unwrap();
     let threshold = moae_runtime::Engine::from_path(&model_path, &Default::default())
         .unwrap()
         .info()
@@ -366,14 +364,7 @@ fn moae_score_rejects_what_the_trainer_rejects() {
     let img = jpeg(&picture(40, 30, 1));
     std::fs::write(work.join("ok.jpg"), &img).unwrap();
     std::fs::write(work.join("cut.jpg"), &img[..img.len() * 2 / 3]).unwrap();
-    let (vs, model) = random_model("tiny", Variant::Clip, 3);
-    let class_emb = default_class_embeddings(&model);
-    let model_path = work.join("tiny.onnx");
-    std::fs::write(
-        &model_path,
-        export_model(&model, &vs, &class_emb, WeightFormat::Fp32, false),
-    )
-    .unwrap();
+    let (_, model_path) = exported(work, Variant::Clip, 3);
     let list = work.join("l.txt");
     let out_path = work.join("s.txt");
     for bad in [
