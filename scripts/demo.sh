@@ -75,6 +75,7 @@ if ! done_ score; then
   done
   # int8 vs fp32: how far the attack scores of the same test images moved.
   paste "$out/scores-model-test.txt" "$out/scores-model-int8-test.txt" | awk '
+    /^#/ { next }
     { d = $1 - $(NF/2 + 1); if (d < 0) d = -d; s += d; if (d > m) m = d; n++ }
     END { printf "int8 vs fp32 attack score on %d test images: max |delta| %.4f, mean %.4f\n", n, m, s / n }' \
     | tee -a "$out/onnx-metrics.txt"

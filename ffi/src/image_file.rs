@@ -1,8 +1,8 @@
-//! A convenience for C callers that have no image decoder: JPEG/PNG file -> packed RGB.
+//! A convenience for C callers that have no image decoder: JPEG/PNG file -> packed upright RGB.
 
 use crate::guard::guard;
 use crate::status::FfiError;
-use crate::types::moae_status::{self, *};
+use crate::types::moae_status;
 use std::ffi::CStr;
 use std::os::raw::c_char;
 
@@ -29,24 +29,9 @@ pub extern "C" fn moae_decode_image_file(
         let path = std::path::Path::new(std::ffi::OsStr::from_bytes(
             unsafe { CStr::from_ptr(path) }.to_bytes(),
         ));
-        let img = image::ImageReader::open(path)
-            .map_err(|e| {
-                FfiError::new(MOAE_ERR_IO, format!("cannot open {}: {e}", path.display()))
-            })?
-            .with_guessed_format()
-            .map_err(|e| {
-                FfiError::new(MOAE_ERR_IO, format!("cannot read {}: {e}", path.display()))
-            })?
-            .decode()
-            .map_err(|e| {
-                FfiError::new(
-                    MOAE_ERR_IMAGE_DECODE,
-                    format!("cannot decode {}: {e}", path.display()),
-                )
-            })?
-            .to_rgb8();
-        let (w, h) = img.dimensions();
-        let bytes = img.into_raw();
+        // The runtime's decoder, as `moae detect` and the trainer use: EXIF orientation
+        // applied, truncated files rejected.
+        let (bytes, w, h) = moae_runtime::decode_image(path)?;
         // malloc, so that C callers could also free() it; moae_image_free is the documented way.
         let buf = unsafe { libc::malloc(bytes.len().max(1)) } as *mut u8;
         if buf.is_null() {

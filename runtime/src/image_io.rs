@@ -1,6 +1,15 @@
-//! JPEG/PNG decoding for the CLI and tests.
+//! JPEG/PNG decoding for the CLI, the C ABI's `moae_decode_image_file` and the trainer: one
+//! decoder, so a file is the same pixels everywhere (spec §1).
+//!
+//! - **EXIF orientation** (tags 1–8, JPEG APP1 or PNG eXIf) is applied: a phone photo stored
+//!   sideways with "rotate 90" in its EXIF comes out upright, as every viewer shows it.
+//! - **Truncated files are errors.** The JPEG decoder fills a scan cut short with grey and
+//!   reports success, so a JPEG must carry its end-of-image marker (FF D9) after its last scan
+//!   (FF DA; inside scan data a 0xFF byte is always followed by 0x00 or a restart marker, so
+//!   neither marker can occur by accident there). A PNG must reach its IEND chunk.
 
 use crate::error::{Error, Result};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use std::path::{Path, PathBuf};
 
 /// Where [`decode_image`] reads from: a path (`&str`, `&Path`, `PathBuf`) or encoded bytes.
@@ -40,7 +49,9 @@ impl<'a> From<&'a Vec<u8>> for ImageSource<'a> {
     }
 }
 
-/// Decodes a JPEG or PNG into packed RGB8: `(pixels, width, height)`, stride `3 * width`.
+/// Decodes a JPEG or PNG into upright (EXIF orientation applied) packed RGB8:
+/// `(pixels, width, height)`, stride `3 * width`. A truncated or corrupt file is
+/// [`Error::Image`]; an unreadable path is [`Error::Io`].
 pub fn decode_image<'a>(src: impl Into<ImageSource<'a>>) -> Result<(Vec<u8>, u32, u32)> {
     let (img, what) = match src.into() {
         ImageSource::Path(p) => {
@@ -53,13 +64,131 @@ pub fn decode_image<'a>(src: impl Into<ImageSource<'a>>) -> Result<(Vec<u8>, u32
         ImageSource::Bytes(b) => (decode(b), format!("{} bytes in memory", b.len())),
     };
     let img = img.map_err(|e| Error::Image(format!("{what}: {e} (JPEG and PNG are supported)")))?;
-    let rgb = img.to_rgb8();
+    let rgb = img.into_rgb8();
     let (w, h) = rgb.dimensions();
     Ok((rgb.into_raw(), w, h))
 }
 
-fn decode(bytes: &[u8]) -> image::ImageResult<image::DynamicImage> {
-    image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()?
-        .decode()
+fn decode(bytes: &[u8]) -> std::result::Result<DynamicImage, String> {
+    let reader = ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?;
+    match reader.format() {
+        Some(ImageFormat::Jpeg) => jpeg_is_complete(bytes)?,
+        Some(ImageFormat::Png) => png_is_complete(bytes)?,
+        _ => {}
+    }
+    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
+    let orientation = decoder.orientation().map_err(|e| e.to_string())?;
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
+    img.apply_orientation(orientation);
+    Ok(img)
+}
+
+fn find_last(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// An end-of-image marker after the last start-of-scan (see the module docs).
+fn jpeg_is_complete(bytes: &[u8]) -> std::result::Result<(), String> {
+    let Some(sos) = find_last(bytes, &[0xFF, 0xDA]) else {
+        return Ok(()); // no scan at all: the decoder itself names what is missing
+    };
+    match find_last(&bytes[sos..], &[0xFF, 0xD9]) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "the JPEG ends inside its image data, without its end-of-image marker (FF D9) \
+             after {} bytes: the file is truncated",
+            bytes.len()
+        )),
+    }
+}
+
+/// The IEND chunk (type `IEND`, empty, fixed CRC) is present.
+fn png_is_complete(bytes: &[u8]) -> std::result::Result<(), String> {
+    const IEND: [u8; 12] = [0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82];
+    match find_last(bytes, &IEND) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "the PNG ends after {} bytes without its IEND chunk: the file is truncated",
+            bytes.len()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::RgbImage;
+
+    fn gradient(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([
+                (x * 7 % 256) as u8,
+                (y * 5 % 256) as u8,
+                ((x + y) % 256) as u8,
+            ])
+        })
+    }
+
+    fn encoded(img: &RgbImage, format: ImageFormat) -> Vec<u8> {
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
+    fn jpeg(img: &RgbImage) -> Vec<u8> {
+        encoded(img, ImageFormat::Jpeg)
+    }
+
+    fn png(img: &RgbImage) -> Vec<u8> {
+        encoded(img, ImageFormat::Png)
+    }
+
+    #[test]
+    fn whole_files_decode() {
+        let img = gradient(40, 30);
+        for bytes in [jpeg(&img), png(&img)] {
+            let (_, w, h) = decode_image(&bytes).unwrap();
+            assert_eq!((w, h), (40, 30));
+        }
+        assert_eq!(decode_image(&png(&img)).unwrap().0, img.into_raw());
+    }
+
+    /// Every cut point from the first scan byte to the last byte must be rejected, and so must
+    /// a sample of earlier ones (headers).
+    #[test]
+    fn truncated_jpeg_and_png_are_errors() {
+        let img = gradient(64, 48);
+        for (name, bytes) in [("jpeg", jpeg(&img)), ("png", png(&img))] {
+            let n = bytes.len();
+            let mut cuts: Vec<usize> = vec![2, 20, n / 4, n / 2, 3 * n / 4, n - 12, n - 2, n - 1];
+            if name == "jpeg" {
+                let sos = find_last(&bytes, &[0xFF, 0xDA]).unwrap();
+                cuts.extend([sos + 2, sos + 20, (sos + n) / 2]);
+            }
+            for cut in cuts {
+                match decode_image(&bytes[..cut]) {
+                    Err(Error::Image(msg)) => assert!(msg.contains("bytes in memory"), "{msg}"),
+                    other => panic!(
+                        "{name} cut at {cut} of {n}: {:?}",
+                        other.map(|r| (r.1, r.2))
+                    ),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn trailing_bytes_after_the_end_are_tolerated() {
+        let mut bytes = jpeg(&gradient(16, 16));
+        bytes.extend_from_slice(&[0; 7]);
+        assert!(decode_image(&bytes).is_ok());
+    }
+
+    #[test]
+    fn unreadable_paths_are_io_errors() {
+        let err = decode_image("/nonexistent/x.jpg").unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err}");
+    }
 }

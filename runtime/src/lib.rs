@@ -18,6 +18,7 @@ mod error;
 pub mod frame;
 mod image_io;
 pub mod ort_lib;
+mod preprocess;
 mod provider;
 pub mod resample;
 
@@ -30,6 +31,7 @@ pub use error::{Error, Result};
 pub use frame::{Frame, PixelFormat, Rotation, YuvRange};
 pub use image_io::{decode_image, ImageSource};
 pub use moae_onnx::ModelMeta;
+pub use preprocess::{resample_square_into, rgb_image_input, CropSquare};
 pub use provider::{CoreMlUnits, ExecutionProvider, ProviderPolicy};
 
 /// The crate version, e.g. "0.1.0".

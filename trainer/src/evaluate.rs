@@ -39,7 +39,7 @@ pub fn score_batches(
                 out.push(Scored {
                     score: score as f64,
                     attack: b.labels[i] != 0,
-                    attack_type: metrics::type_name(b.types[i]),
+                    attack_type: b.attack_types[i].clone(),
                 });
             }
         }

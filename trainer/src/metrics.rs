@@ -39,16 +39,8 @@ pub struct Scored {
     pub attack_type: String,
 }
 
-/// The type name for a fine-grained UniAttackData label (spec §6); other labels are `type<N>`.
-pub fn type_name(label: u8) -> String {
-    match label {
-        0 => "live".into(),
-        1 => "physical".into(),
-        2 => "adversarial".into(),
-        3 => "digital".into(),
-        n => format!("type{n}"),
-    }
-}
+/// The type name for a fine-grained UniAttackData label (one definition, beside the list parser).
+pub use moae_lists::type_name;
 
 /// Reads a score file: one `score label [type]` per line; blank lines and `#` comments skipped.
 /// `label` is 0 (live) or a positive integer (attack, fine-grained type); the optional third

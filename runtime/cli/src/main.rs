@@ -366,26 +366,32 @@ fn run(cli: Cli) -> Result<()> {
             engine,
         } => {
             let e = load(model, &options(&cli.ort, engine))?;
-            let text = std::fs::read_to_string(list)
-                .with_context(|| format!("reading the list {}", list.display()))?;
-            let root = root
-                .clone()
-                .or_else(|| list.parent().map(PathBuf::from))
-                .unwrap_or_default();
+            // Directory of the list, "." for a bare file name.
+            let root = root.clone().unwrap_or_else(|| match list.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            });
+            // The trainer's own list parser: both accept and reject the same lists, and the
+            // `score label type` lines below are what `trainer metrics` reads.
+            let samples = moae_lists::read_list(&root, list)?;
             let mut lines = String::new();
-            let mut n = 0usize;
-            for (i, line) in text.lines().enumerate() {
-                let f: Vec<&str> = line.split_whitespace().collect();
-                if f.is_empty() {
-                    continue;
+            let n = samples.len();
+            for s in &samples {
+                let at = || format!("{} line {}", list.display(), s.line);
+                let d = detect_file(&e, &s.path, &[]).with_context(at)?;
+                if !d.attack_score.is_finite() {
+                    bail!(
+                        "{}: the model gave a non-finite score {}",
+                        at(),
+                        d.attack_score
+                    );
                 }
-                let at = || format!("{} line {}", list.display(), i + 1);
-                if f.len() < 2 || f[1].parse::<u32>().is_err() {
-                    bail!("{}: expected `path label [type]`, got `{line}`", at());
+                // The type column only where the list named one (else the label implies it).
+                lines += &format!("{:.8} {}", d.attack_score, s.fine);
+                if s.attack_type != moae_lists::type_name(s.fine) {
+                    lines += &format!(" {}", s.attack_type);
                 }
-                let d = detect_file(&e, &root.join(f[0]), &[]).with_context(at)?;
-                lines += &format!("{:.8} {}\n", d.attack_score, f[1..].join(" "));
-                n += 1;
+                lines.push('\n');
             }
             std::fs::write(out, lines).with_context(|| format!("writing {}", out.display()))?;
             eprintln!(

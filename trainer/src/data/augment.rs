@@ -1,10 +1,15 @@
 //! Image decoding, CLIP preprocessing and training augmentation (spec §1, §5).
 //! Output is CHW f32, normalised with CLIP's mean/std, ready to become a tensor.
+//!
+//! Decoding, crop geometry, the resize filter and the normalisation are the runtime's
+//! ([`moae_runtime::decode_image`], [`moae_runtime::rgb_image_input`],
+//! [`moae_runtime::resample_square_into`]; the filter and why it is the contract are documented
+//! there): the trainer scores an image exactly as the SDK on a device does.
 
 use std::path::Path;
 
-use image::imageops::{self, FilterType};
-use image::{ImageReader, RgbImage};
+use image::RgbImage;
+use moae_runtime::{CropSquare, Frame, PixelFormat};
 use rand::Rng;
 
 // The constants as published by OpenAI (spec §1), even where f32 cannot hold every digit.
@@ -13,12 +18,13 @@ pub const CLIP_MEAN: [f32; 3] = [0.481_454_66, 0.457_827_5, 0.408_210_73];
 #[allow(clippy::excessive_precision)]
 pub const CLIP_STD: [f32; 3] = [0.268_629_54, 0.261_302_58, 0.275_777_11];
 
-/// Decodes an image file (JPEG or PNG; the format is sniffed from the content) to RGB8.
-pub fn decode(path: &Path) -> Result<RgbImage, image::ImageError> {
-    Ok(ImageReader::open(path)?
-        .with_guessed_format()?
-        .decode()?
-        .to_rgb8())
+/// Decodes an image file (JPEG or PNG; the format is sniffed from the content) to upright RGB8
+/// with the runtime's decoder (EXIF orientation applied, truncated files rejected).
+pub fn decode(path: &Path) -> Result<RgbImage, moae_runtime::Error> {
+    let (rgb, w, h) = moae_runtime::decode_image(path)?;
+    RgbImage::from_raw(w, h, rgb).ok_or_else(|| {
+        moae_runtime::Error::Image(format!("{}: {w}x{h} pixels do not fit", path.display()))
+    })
 }
 
 /// Training augmentation parameters (spec §5: random resized crop, h-flip, mild colour jitter).
@@ -26,9 +32,9 @@ pub fn decode(path: &Path) -> Result<RgbImage, image::ImageError> {
 pub struct AugmentConfig {
     /// Fraction of the image area kept by the random crop (torchvision's `scale`). Narrower than
     /// torchvision's (0.08, 1): small crops would cut away the face and the attack cues.
+    /// Crops are squares: the SDK never distorts the aspect ratio (its crops are squares of
+    /// the frame), so training does not either.
     pub scale: (f32, f32),
-    /// Crop aspect-ratio range (torchvision's `ratio`).
-    pub ratio: (f32, f32),
     pub flip_p: f32,
     /// Jitter strengths: factors drawn from [1 − x, 1 + x].
     pub brightness: f32,
@@ -53,7 +59,7 @@ pub enum AugmentLevel {
     /// Spec §5 as [`AugmentConfig::default`]: crops of 50–100 % of the area, flip, ±10 % jitter.
     #[default]
     Spec,
-    /// Crops of 85–100 % at near-square aspect, flip, ±5 % jitter: little resampling, so
+    /// Crops of 85–100 % of the area, flip, ±5 % jitter: little resampling, so
     /// few-pixel textures (the synthetic set's cues) look at training as they do at test.
     Light,
     /// Flip only: the evaluation transform otherwise.
@@ -66,7 +72,6 @@ impl AugmentLevel {
             AugmentLevel::Spec => AugmentConfig::default(),
             AugmentLevel::Light => AugmentConfig {
                 scale: (0.85, 1.0),
-                ratio: (0.95, 1.05),
                 flip_p: 0.5,
                 brightness: 0.05,
                 contrast: 0.05,
@@ -74,7 +79,6 @@ impl AugmentLevel {
             },
             AugmentLevel::None => AugmentConfig {
                 scale: (1.0, 1.0),
-                ratio: (1.0, 1.0),
                 flip_p: 0.5,
                 brightness: 0.0,
                 contrast: 0.0,
@@ -88,7 +92,6 @@ impl Default for AugmentConfig {
     fn default() -> Self {
         Self {
             scale: (0.5, 1.0),
-            ratio: (3.0 / 4.0, 4.0 / 3.0),
             flip_p: 0.5,
             brightness: 0.1,
             contrast: 0.1,
@@ -97,78 +100,70 @@ impl Default for AugmentConfig {
     }
 }
 
-/// Evaluation preprocessing (OpenAI CLIP / HF `CLIPImageProcessor`): resize the shortest side to
-/// `size` (bicubic ≈ Catmull-Rom; the long side is `floor(size · long / short)` as HF computes it),
-/// centre crop `size`×`size`, normalise.
-pub fn eval_transform(img: &RgbImage, size: u32) -> Vec<f32> {
+/// Evaluation preprocessing: the centred square of side min(w, h) resampled to `size`×`size`
+/// with the SDK's filter (CLIP's "resize shortest side, centre crop"), normalised.
+pub fn eval_transform(img: &RgbImage, size: u32) -> Result<Vec<f32>, moae_runtime::Error> {
     let (w, h) = img.dimensions();
-    let (nw, nh) = if w <= h {
-        (
-            size,
-            ((size as u64 * h as u64) / w.max(1) as u64).max(size as u64) as u32,
-        )
-    } else {
-        (
-            ((size as u64 * w as u64) / h.max(1) as u64).max(size as u64) as u32,
-            size,
-        )
-    };
-    let resized = if (nw, nh) == (w, h) {
-        img.clone()
-    } else {
-        imageops::resize(img, nw, nh, FilterType::CatmullRom)
-    };
-    let (left, top) = ((nw - size) / 2, (nh - size) / 2);
-    let crop = imageops::crop_imm(&resized, left, top, size, size).to_image();
-    normalise_chw(&to_unit_hwc(&crop), size, size)
+    moae_runtime::rgb_image_input(img.as_raw(), w, h, size, CLIP_MEAN, CLIP_STD)
 }
 
-/// Training transform: random resized crop to `size`, horizontal flip, colour jitter, normalise.
+/// Training transform: random square crop resampled to `size` with the SDK's filter,
+/// horizontal flip, colour jitter, normalise.
 pub fn train_transform<R: Rng>(
     img: &RgbImage,
     size: u32,
     cfg: &AugmentConfig,
     rng: &mut R,
-) -> Vec<f32> {
-    let (x, y, cw, ch) = random_crop_box(img.width(), img.height(), cfg, rng);
-    let crop = imageops::crop_imm(img, x, y, cw, ch).to_image();
-    let mut out = if (cw, ch) == (size, size) {
-        crop // no resampling when the crop already has the input size
-    } else {
-        imageops::resize(&crop, size, size, FilterType::CatmullRom)
-    };
+) -> Result<Vec<f32>, moae_runtime::Error> {
+    let (w, h) = img.dimensions();
+    let frame = Frame::packed(PixelFormat::Rgb, img.as_raw(), w, h, 3 * w as usize)?;
+    let s = size as usize;
+    // Values in [0, 1] (mean 0, std 1 on rgb / 255): the jitter works there.
+    let mut chw = vec![0f32; 3 * s * s];
+    let sq = random_square(w, h, cfg, rng);
+    moae_runtime::resample_square_into(&frame, sq, size, [0.0; 3], [1.0; 3], &mut chw)?;
     if rng.gen::<f32>() < cfg.flip_p {
-        imageops::flip_horizontal_in_place(&mut out);
-    }
-    let mut hwc = to_unit_hwc(&out);
-    colour_jitter(&mut hwc, cfg, rng);
-    normalise_chw(&hwc, size, size)
-}
-
-/// torchvision's `RandomResizedCrop.get_params`: 10 tries at a random area/aspect; else the
-/// whole image. Returns (x, y, w, h).
-fn random_crop_box<R: Rng>(
-    w: u32,
-    h: u32,
-    cfg: &AugmentConfig,
-    rng: &mut R,
-) -> (u32, u32, u32, u32) {
-    let area = (w * h) as f32;
-    let (lr0, lr1) = (cfg.ratio.0.ln(), cfg.ratio.1.ln());
-    for _ in 0..10 {
-        let target = area * rng.gen_range(cfg.scale.0..=cfg.scale.1);
-        let aspect = rng.gen_range(lr0..=lr1).exp();
-        let cw = (target * aspect).sqrt().round() as u32;
-        let ch = (target / aspect).sqrt().round() as u32;
-        if cw > 0 && ch > 0 && cw <= w && ch <= h {
-            return (rng.gen_range(0..=w - cw), rng.gen_range(0..=h - ch), cw, ch);
+        for row in chw.chunks_exact_mut(s) {
+            row.reverse();
         }
     }
-    (0, 0, w, h)
+    colour_jitter(&mut chw, s * s, cfg, rng);
+    for (c, plane) in chw.chunks_exact_mut(s * s).enumerate() {
+        for v in plane {
+            *v = (*v - CLIP_MEAN[c]) / CLIP_STD[c];
+        }
+    }
+    Ok(chw)
 }
 
-/// Brightness, contrast, saturation (fixed order), each by a factor in [1 − x, 1 + x], on [0,1].
-fn colour_jitter<R: Rng>(hwc: &mut [f32], cfg: &AugmentConfig, rng: &mut R) {
+/// A random square of `scale` × the image area (torchvision's `RandomResizedCrop` at aspect 1):
+/// 10 tries; else the centred square the evaluation uses.
+fn random_square<R: Rng>(w: u32, h: u32, cfg: &AugmentConfig, rng: &mut R) -> CropSquare {
+    let area = w as f32 * h as f32;
+    for _ in 0..10 {
+        let side = (area * rng.gen_range(cfg.scale.0..=cfg.scale.1))
+            .sqrt()
+            .round() as u32;
+        if side > 0 && side <= w && side <= h {
+            return CropSquare {
+                x: rng.gen_range(0..=w - side) as f64,
+                y: rng.gen_range(0..=h - side) as f64,
+                side: side as f64,
+            };
+        }
+    }
+    // Centred in continuous coordinates (a half-pixel offset for odd margins), as evaluation.
+    let side = w.min(h);
+    CropSquare {
+        x: (w - side) as f64 / 2.0,
+        y: (h - side) as f64 / 2.0,
+        side: side as f64,
+    }
+}
+
+/// Brightness, contrast, saturation (fixed order), each by a factor in [1 − x, 1 + x], on
+/// [0, 1] values in CHW order (`plane` pixels per channel).
+fn colour_jitter<R: Rng>(chw: &mut [f32], plane: usize, cfg: &AugmentConfig, rng: &mut R) {
     let mut factor = |x: f32| {
         if x > 0.0 {
             rng.gen_range(1.0 - x..=1.0 + x)
@@ -181,36 +176,26 @@ fn colour_jitter<R: Rng>(hwc: &mut [f32], cfg: &AugmentConfig, rng: &mut R) {
         factor(cfg.contrast),
         factor(cfg.saturation),
     );
-    let grey = |p: &[f32]| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
-    for v in hwc.iter_mut() {
+    if (b, c, s) == (1.0, 1.0, 1.0) {
+        return;
+    }
+    for v in chw.iter_mut() {
         *v = (*v * b).clamp(0.0, 1.0);
     }
-    let n = (hwc.len() / 3).max(1) as f32;
-    let mean = hwc.chunks_exact(3).map(grey).sum::<f32>() / n;
-    for px in hwc.chunks_exact_mut(3) {
-        for v in px.iter_mut() {
-            *v = ((*v - mean) * c + mean).clamp(0.0, 1.0);
+    let (r, rest) = chw.split_at_mut(plane);
+    let (g, bl) = rest.split_at_mut(plane);
+    let grey =
+        |i: usize, r: &[f32], g: &[f32], bl: &[f32]| 0.299 * r[i] + 0.587 * g[i] + 0.114 * bl[i];
+    let mean = (0..plane).map(|i| grey(i, r, g, bl)).sum::<f32>() / plane.max(1) as f32;
+    for i in 0..plane {
+        for ch in [&mut *r, &mut *g, &mut *bl] {
+            ch[i] = ((ch[i] - mean) * c + mean).clamp(0.0, 1.0);
         }
-        let g = grey(px);
-        for v in px.iter_mut() {
-            *v = ((*v - g) * s + g).clamp(0.0, 1.0);
-        }
-    }
-}
-
-fn to_unit_hwc(img: &RgbImage) -> Vec<f32> {
-    img.as_raw().iter().map(|&v| v as f32 / 255.0).collect()
-}
-
-fn normalise_chw(hwc: &[f32], w: u32, h: u32) -> Vec<f32> {
-    let plane = (w * h) as usize;
-    let mut out = vec![0f32; 3 * plane];
-    for (i, px) in hwc.chunks_exact(3).enumerate() {
-        for c in 0..3 {
-            out[c * plane + i] = (px[c] - CLIP_MEAN[c]) / CLIP_STD[c];
+        let gr = grey(i, r, g, bl);
+        for ch in [&mut *r, &mut *g, &mut *bl] {
+            ch[i] = ((ch[i] - gr) * s + gr).clamp(0.0, 1.0);
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -230,7 +215,7 @@ mod tests {
                 image::Rgb([255, 255, 255])
             }
         });
-        let t = eval_transform(&img, 10);
+        let t = eval_transform(&img, 10).unwrap();
         assert_eq!(t.len(), 3 * 10 * 10);
         let at =
             |c: usize, y: usize, x: usize| t[c * 100 + y * 10 + x] * CLIP_STD[c] + CLIP_MEAN[c];
@@ -244,13 +229,31 @@ mod tests {
             image::Rgb([(x * 5) as u8, (y * 6) as u8, 90])
         });
         let cfg = AugmentConfig::default();
-        let a = train_transform(&img, 16, &cfg, &mut ChaCha8Rng::seed_from_u64(1));
-        let b = train_transform(&img, 16, &cfg, &mut ChaCha8Rng::seed_from_u64(1));
-        let c = train_transform(&img, 16, &cfg, &mut ChaCha8Rng::seed_from_u64(2));
+        let a = train_transform(&img, 16, &cfg, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+        let b = train_transform(&img, 16, &cfg, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+        let c = train_transform(&img, 16, &cfg, &mut ChaCha8Rng::seed_from_u64(2)).unwrap();
         assert_eq!(a.len(), 3 * 16 * 16);
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert!(a.iter().all(|v| v.is_finite()));
+    }
+
+    /// Without crop, flip or jitter, training sees exactly the evaluation (= SDK) input.
+    #[test]
+    fn train_transform_without_augmentation_is_the_eval_transform() {
+        let img = RgbImage::from_fn(50, 31, |x, y| {
+            image::Rgb([(x * 5) as u8, (y * 7) as u8, ((x * y) % 256) as u8])
+        });
+        let mut cfg = AugmentLevel::None.config();
+        cfg.flip_p = 0.0;
+        let t = train_transform(&img, 24, &cfg, &mut ChaCha8Rng::seed_from_u64(3)).unwrap();
+        let e = eval_transform(&img, 24).unwrap();
+        let max = t
+            .iter()
+            .zip(&e)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(max < 1e-5, "max difference {max}");
     }
 
     #[test]

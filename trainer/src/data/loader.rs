@@ -89,6 +89,8 @@ pub struct Batch {
     pub labels: Vec<i64>,
     /// Fine-grained labels (0 live, 1 physical, 2 adversarial, 3 digital, …).
     pub types: Vec<u8>,
+    /// Attack type names: the list's third column, else derived from the fine label.
+    pub attack_types: Vec<String>,
     pub paths: Vec<PathBuf>,
 }
 
@@ -205,17 +207,24 @@ fn make_batch(
         size: cfg.size,
         labels: Vec::new(),
         types: Vec::new(),
+        attack_types: Vec::new(),
         paths: Vec::new(),
     };
     let mut skipped = Vec::new();
     for (&i, &seed) in indices.iter().zip(seeds) {
         let sample = &samples[i];
-        let img = match decode(&sample.path) {
-            Ok(img) if img.width() > 0 && img.height() > 0 => img,
-            bad => {
-                let reason = bad
-                    .err()
-                    .map_or("empty image".to_string(), |e| e.to_string());
+        let px = decode(&sample.path).and_then(|img| {
+            if cfg.train {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                train_transform(&img, cfg.size, &cfg.augment, &mut rng)
+            } else {
+                eval_transform(&img, cfg.size)
+            }
+        });
+        let px = match px {
+            Ok(px) => px,
+            Err(e) => {
+                let reason = e.to_string();
                 let info = SkippedImage {
                     path: sample.path.clone(),
                     list: sample.list.to_path_buf(),
@@ -243,19 +252,10 @@ fn make_batch(
                 );
             }
         };
-        let px = if cfg.train {
-            train_transform(
-                &img,
-                cfg.size,
-                &cfg.augment,
-                &mut ChaCha8Rng::seed_from_u64(seed),
-            )
-        } else {
-            eval_transform(&img, cfg.size)
-        };
         batch.pixels.extend_from_slice(&px);
         batch.labels.push(i64::from(sample.label));
         batch.types.push(sample.fine);
+        batch.attack_types.push(sample.attack_type.clone());
         batch.paths.push(sample.path.clone());
     }
     (Ok(batch), skipped)

@@ -2,8 +2,9 @@
 //! Free of libtorch: batches are plain f32 buffers the training loop turns into tensors.
 
 pub mod augment;
-pub mod lists;
 pub mod loader;
+/// The list parser shared with `moae score` (crate `moae-lists`).
+pub use moae_lists as lists;
 
 pub use augment::{decode, eval_transform, train_transform, AugmentConfig, CLIP_MEAN, CLIP_STD};
 pub use lists::{find_list, list_file_name, read_list, read_protocol, ListError, Sample, Split};

@@ -5,11 +5,23 @@
 //! fine-grained UniAttackData label (0 live, 1 physical, 2 adversarial, 3 digital) or any other
 //! integer 0..=255; binary = label != 0. The optional third column names the attack type and
 //! overrides the name derived from the label (e.g. `print`, `replay` for other data sets).
+//!
+//! Free of libtorch and ONNX Runtime: `trainer` (its data lists) and `moae score` read lists
+//! with this one parser, so both accept and reject the same files.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::metrics::type_name;
+/// The type name for a fine-grained UniAttackData label (spec §6); other labels are `type<N>`.
+pub fn type_name(label: u8) -> String {
+    match label {
+        0 => "live".into(),
+        1 => "physical".into(),
+        2 => "adversarial".into(),
+        3 => "digital".into(),
+        n => format!("type{n}"),
+    }
+}
 
 /// Sub-folders of the root searched (in this order) for a protocol's list files: the root itself,
 /// then the folders UniAttackData releases and our synthetic set use.
@@ -82,7 +94,7 @@ pub struct Sample {
     pub label: u8,
     /// The fine-grained label as written in the list (0 live, 1 physical, 2 adversarial, 3 digital).
     pub fine: u8,
-    /// The attack type name: the third column, or derived from `fine` (see `metrics::type_name`).
+    /// The attack type name: the third column, or derived from `fine` (see [`type_name`]).
     pub attack_type: String,
     /// The list file and 1-based line the sample came from (for error messages).
     pub list: Arc<Path>,
