@@ -5,7 +5,7 @@
 //!
 //! `cargo run -p moae-trainer --example router_report -- CHECKPOINT LIST ROOT [MAX_IMAGES]`
 use anyhow::{bail, Context, Result};
-use moae_trainer::router_stats::{embedding_move, layer_stats};
+use moae_trainer::router_stats::{embedding_without, forward_with_stats, relative_move};
 use moae_trainer::train::{batch_tensors, eval_batches};
 use moae_trainer::{checkpoint, data::lists::read_list};
 use std::path::PathBuf;
@@ -48,18 +48,19 @@ fn main() -> Result<()> {
     for batch in eval_batches(&samples, size as u32, 32, 1, false)? {
         let (x, _) = batch_tensors(&batch?, size, Device::Cpu)?;
         let n = x.size()[0] as usize;
-        let stats = layer_stats(model, &x);
+        let (with, stats) = forward_with_stats(model, &x);
         for (k, s) in stats.iter().enumerate() {
             entropy[k] += s.dispatch_entropy_rel * n as f64;
         }
-        for (k, &l) in layers.iter().enumerate() {
-            move_one[k] += embedding_move(model, &x, |i| i == l)
+        let moved = |off: &dyn Fn(usize) -> bool| {
+            relative_move(&with, &embedding_without(model, &x, off))
                 .sum(Kind::Double)
-                .double_value(&[]);
+                .double_value(&[])
+        };
+        for (k, &l) in layers.iter().enumerate() {
+            move_one[k] += moved(&|i| i == l);
         }
-        move_all += embedding_move(model, &x, |_| true)
-            .sum(Kind::Double)
-            .double_value(&[]);
+        move_all += moved(&|_| true);
         n_images += n;
         last_stats = stats;
     }

@@ -128,9 +128,15 @@ pub fn encode_image_with(
 
 /// Per-block router statistics on one batch (no gradients); empty for `clip`.
 pub fn layer_stats(model: &MoaeClip, pixels: &Tensor) -> Vec<LayerStats> {
+    forward_with_stats(model, pixels).1
+}
+
+/// The image embedding [n, proj] with every expert module on, and the per-block router
+/// statistics of the same forward (no gradients).
+pub fn forward_with_stats(model: &MoaeClip, pixels: &Tensor) -> (Tensor, Vec<LayerStats>) {
     tch::no_grad(|| {
         let mut out = Vec::new();
-        let _ = encode_image_with(
+        let emb = encode_image_with(
             model,
             pixels,
             |_| true,
@@ -139,20 +145,20 @@ pub fn layer_stats(model: &MoaeClip, pixels: &Tensor) -> Vec<LayerStats> {
                 out.push(weight_stats(i, e, relative_entropy(&d, axis)));
             },
         );
-        out
+        (emb, out)
     })
 }
 
-/// ‖e_with − e_without‖ / ‖e_with‖ per image [n], where `e_without` drops the expert modules
-/// of the blocks in `off` (all blocks: the whole contribution of the experts).
-pub fn embedding_move(model: &MoaeClip, pixels: &Tensor, off: impl Fn(usize) -> bool) -> Tensor {
-    tch::no_grad(|| {
-        let with = model.encode_image(pixels, false).to_kind(Kind::Double);
-        let without =
-            encode_image_with(model, pixels, |i| !off(i), |_, _, _| {}).to_kind(Kind::Double);
-        let norm = |t: &Tensor| t.norm_scalaropt_dim(2, [-1i64].as_slice(), false);
-        norm(&(&with - &without)) / norm(&with).clamp_min(1e-12)
-    })
+/// The image embedding [n, proj] without the expert modules of the blocks in `off`.
+pub fn embedding_without(model: &MoaeClip, pixels: &Tensor, off: impl Fn(usize) -> bool) -> Tensor {
+    tch::no_grad(|| encode_image_with(model, pixels, |i| !off(i), |_, _, _| {}))
+}
+
+/// ‖with − without‖ / ‖with‖ per row [n] (float64).
+pub fn relative_move(with: &Tensor, without: &Tensor) -> Tensor {
+    let (with, without) = (with.to_kind(Kind::Double), without.to_kind(Kind::Double));
+    let norm = |t: &Tensor| t.norm_scalaropt_dim(2, [-1i64].as_slice(), false);
+    norm(&(&with - &without)) / norm(&with).clamp_min(1e-12)
 }
 
 /// The training log's record for `step` (JSONL, see `train.rs`): the router statistics of
@@ -235,7 +241,12 @@ mod tests {
         let (vs, m) = model("tiny", Variant::Moae);
         let s = m.cfg.vision.image_size;
         let x = Tensor::randn([3, 3, s, s], (Kind::Float, Device::Cpu));
-        let moved = |m: &MoaeClip| embedding_move(m, &x, |_| true).max().double_value(&[]);
+        let moved = |m: &MoaeClip| {
+            let with = tch::no_grad(|| m.encode_image(&x, false));
+            relative_move(&with, &embedding_without(m, &x, |_| true))
+                .max()
+                .double_value(&[])
+        };
         // W_o = 0: the experts add exactly nothing.
         assert_eq!(moved(&m), 0.0);
         tch::no_grad(|| {
@@ -248,7 +259,8 @@ mod tests {
         let same = tch::no_grad(|| encode_image_with(&m, &x, |_| true, |_, _, _| {}));
         assert!(same.equal(&tch::no_grad(|| m.encode_image(&x, false))));
         assert!(moved(&m) > 1e-4);
-        let stats = layer_stats(&m, &x);
+        let (emb, stats) = forward_with_stats(&m, &x);
+        assert!(emb.equal(&same));
         assert_eq!(stats.len(), m.vision.layers.len());
         assert!(stats
             .iter()
