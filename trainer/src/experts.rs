@@ -57,6 +57,9 @@ pub fn apply_experts(experts: &[Expert], slots: &Tensor, axis: i64, s: i64) -> T
     Tensor::cat(&outs, axis)
 }
 
+/// Standard deviation of the MoAE slot queries Φ at initialisation (see [`Moae::new`]).
+pub const SLOT_INIT_STD: f64 = 1.0;
+
 /// Mixture-of-Attack-Experts: Soft-MoE dispatch/combine written as multi-head attention
 /// with learned slot queries (spec §2). `out_proj` (W_o) is zero-initialised, so an
 /// untrained module adds exactly zero.
@@ -81,7 +84,13 @@ impl Moae {
         let dh = d / e.heads;
         let std = (d as f64).powf(-0.5);
         Moae {
-            slots: p.randn("slots", &[e.num_experts * s, d], 0.0, std),
+            // Φ ~ N(0, 1), not N(0, d^-½) like the projections (spec §2: the router must be able
+            // to route): then q = Φ W_qᵀ has unit-variance entries like k = h W_kᵀ (h is
+            // LayerNorm output), and L = q·k/√dh starts with std ≈ 1 instead of ≈ d^-½ (0.09
+            // at d = 128, dispatch uniform to 0.999). Scaling Φ rather than normalising q and k
+            // keeps L linear in h, so the exporter's constant router fold stays exact; the
+            // decoupled decay of §5 keeps that scale from being decayed away.
+            slots: p.randn("slots", &[e.num_experts * s, d], 0.0, SLOT_INIT_STD),
             q_proj: linear(&p / "q_proj", d, d, std, false),
             k_proj: linear(&p / "k_proj", d, d, std, false),
             v_proj: linear(&p / "v_proj", d, d, std, false),

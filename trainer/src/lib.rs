@@ -17,6 +17,7 @@ pub mod model;
 pub mod optim;
 pub mod plot;
 pub mod prompts;
+pub mod router_stats;
 pub mod synth;
 pub mod tokenizer;
 pub mod train;

@@ -1,9 +1,13 @@
-//! Adam with two learning-rate groups and L2 weight decay (spec §5), written out so that its
-//! state (moments and step count) can be saved and restored exactly for `--resume` — tch's
+//! Adam with learning-rate groups and weight decay (spec §5), written out so that its state
+//! (moments and step count) can be saved and restored exactly for `--resume` — tch's
 //! built-in optimiser keeps its state inside libtorch, out of reach of a checkpoint.
 //!
-//! The update is PyTorch's `torch.optim.Adam` (weight_decay adds `wd·p` to the gradient;
-//! bias-corrected moments; `eps` added to the corrected second-moment root).
+//! The update is PyTorch's `torch.optim.Adam` (bias-corrected moments; `eps` added to the
+//! corrected second-moment root). Weight decay: pretrained groups get the paper's L2 form
+//! (`wd·p` added to the gradient, as `Adam`); the new expert modules get the decoupled form
+//! of `torch.optim.AdamW` (`p ← p − lr·wd·p`, outside the moments). Why, spec §5: Adam
+//! normalises the step, so with L2 decay a parameter whose gradient is tiny (the router while
+//! W_o ≈ 0) shrinks by ≈ lr per step whatever wd is — it killed the MoAE router.
 
 use crate::checkpoint::{self, CheckpointError};
 use std::collections::BTreeMap;
@@ -55,7 +59,24 @@ pub enum Group {
     Text,
 }
 
+/// How a group's weight decay is applied (spec §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decay {
+    /// `wd·p` added to the gradient before Adam's moments (the paper's form).
+    L2,
+    /// `p ← p·(1 − lr·wd)` before the Adam update, outside the moments (AdamW).
+    Decoupled,
+}
+
 impl Group {
+    /// The weight-decay form of the group: decoupled for the new modules only.
+    pub fn decay(self) -> Decay {
+        match self {
+            Group::New => Decay::Decoupled,
+            Group::Pretrained | Group::Text => Decay::L2,
+        }
+    }
+
     /// The group of variable `name`; `is_new` tells the expert modules.
     pub fn of(name: &str, is_new: impl Fn(&str) -> bool) -> Group {
         if is_new(name) {
@@ -232,7 +253,14 @@ impl Adam {
                 // is overwritten (it is zeroed before the next backward anyway).
                 let mut g = grad;
                 if c.weight_decay != 0.0 {
-                    let _ = g.g_add_(&(&p.tensor * c.weight_decay));
+                    match p.group.decay() {
+                        Decay::Decoupled => {
+                            let _ = p.tensor.g_mul_scalar_(1.0 - lr * c.weight_decay);
+                        }
+                        Decay::L2 => {
+                            let _ = g.g_add_(&(&p.tensor * c.weight_decay));
+                        }
+                    }
                 }
                 let _ = p.m.lerp_(&g, 1.0 - c.beta1); // m = β1·m + (1−β1)·g
                 let _ = p.v.g_mul_scalar_(c.beta2);
@@ -303,9 +331,10 @@ impl Adam {
 mod tests {
     use super::*;
 
-    /// One step on a scalar against the formula PyTorch's Adam documents.
+    /// Two steps against the formulas PyTorch documents: `Adam` (L2 decay) for a pretrained
+    /// parameter, `AdamW` (decoupled decay) for a new-module parameter.
     #[test]
-    fn matches_the_adam_formula() {
+    fn matches_the_adam_and_adamw_formulas() {
         let vs = nn::VarStore::new(Device::Cpu);
         let w = vs.root().var("w", &[2], nn::Init::Const(1.0));
         let b = (vs.root() / "new").var("b", &[1], nn::Init::Const(-2.0));
@@ -322,12 +351,20 @@ mod tests {
             loss.backward();
             opt.step();
         }
-        // Hand computation, w: g = 3 + 0.5·w each step.
+        // Hand computation. w (L2): g = 3 + 0.5·w each step. b (AdamW): b ← b·(1 − lr·wd),
+        // then the Adam step on the plain gradient 2b (taken before the decay, as PyTorch).
         let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
-        let run = |mut x: f64, grad: &dyn Fn(f64) -> f64, wd: f64, lr: f64| {
+        let run = |mut x: f64, grad: &dyn Fn(f64) -> f64, decay: Decay, wd: f64, lr: f64| {
             let (mut m, mut v) = (0.0, 0.0);
             for t in 1..=2 {
-                let g = grad(x) + wd * x;
+                let g = match decay {
+                    Decay::L2 => grad(x) + wd * x,
+                    Decay::Decoupled => {
+                        let g = grad(x);
+                        x *= 1.0 - lr * wd;
+                        g
+                    }
+                };
                 m = b1 * m + (1.0 - b1) * g;
                 v = b2 * v + (1.0 - b2) * g * g;
                 let mh = m / (1.0 - b1.powi(t));
@@ -336,12 +373,41 @@ mod tests {
             }
             x
         };
-        let w_want = run(1.0, &|_| 3.0, 0.5, 0.1);
-        let b_want = run(-2.0, &|x| 2.0 * x, 0.5, 0.01);
+        let w_want = run(1.0, &|_| 3.0, Decay::L2, 0.5, 0.1);
+        let b_want = run(-2.0, &|x| 2.0 * x, Decay::Decoupled, 0.5, 0.01);
+        // The two forms differ measurably here, so the test tells them apart.
+        let b_l2 = run(-2.0, &|x| 2.0 * x, Decay::L2, 0.5, 0.01);
+        assert!((b_want - b_l2).abs() > 1e-4, "{b_want} vs {b_l2}");
         let w_got = w.double_value(&[0]);
         let b_got = b.double_value(&[0]);
         assert!((w_got - w_want).abs() < 1e-6, "w {w_got} vs {w_want}");
         assert!((b_got - b_want).abs() < 1e-6, "b {b_got} vs {b_want}");
+    }
+
+    /// Spec §5's reason for the decoupled form: with no loss gradient (the router's while
+    /// W_o = 0), L2 decay through Adam moves θ by ≈ lr per step (Adam normalises the step)
+    /// and wipes it out, while decoupled decay shrinks it by the factor (1 − lr·wd) per step.
+    #[test]
+    fn decoupled_decay_keeps_a_parameter_with_a_tiny_gradient() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let old = vs.root().var("old", &[1], nn::Init::Const(0.1));
+        let new = (vs.root() / "new").var("new", &[1], nn::Init::Const(0.1));
+        let cfg = AdamConfig {
+            lr: 0.01,
+            lr_new: 0.01,
+            weight_decay: 5e-4,
+            ..Default::default()
+        };
+        let mut opt = Adam::new(&vs, cfg, |n| n.starts_with("new."));
+        for _ in 0..100 {
+            opt.zero_grad();
+            ((&old + &new) * 0.0).sum(Kind::Float).backward();
+            opt.step();
+        }
+        let (o, n) = (old.double_value(&[0]), new.double_value(&[0]));
+        assert!(o.abs() < 0.05, "L2 form: {o}");
+        let want = 0.1 * (1.0 - 0.01 * 5e-4f64).powi(100);
+        assert!((n - want).abs() < 1e-6, "decoupled: {n} vs {want}");
     }
 
     #[test]

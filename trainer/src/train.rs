@@ -326,6 +326,9 @@ pub fn train(
         }))?;
 
         let eval_now = cfg.eval_every > 0 && (done % cfg.eval_every == 0 || done == cfg.steps);
+        if let Some(r) = crate::router_stats::record(done, eval_now, model, &x) {
+            log.write(r)?;
+        }
         if eval_now {
             if let Some(dev) = &data.dev {
                 let batches = eval_batches(
