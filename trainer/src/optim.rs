@@ -108,17 +108,7 @@ pub struct Adam {
 }
 
 /// How the learning rates change over a run: a factor of the configured rates per step.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LrSchedule {
     /// The configured rates throughout (the paper's fine-tuning).

@@ -2,9 +2,9 @@
 //! survive an interrupted write, and data errors that name what and where.
 
 use moae_trainer::checkpoint;
-use moae_trainer::cli_train::{initial_model, DataArgs, ModelArgs};
 use moae_trainer::config::Variant;
 use moae_trainer::data::lists::Split;
+use moae_trainer::runs::{initial_model, DataSource, Init, ModelChoice};
 use moae_trainer::synth::{generate, SynthConfig};
 use moae_trainer::train::{train, RunOptions, TrainConfig, TrainData, LATEST};
 use std::path::Path;
@@ -19,24 +19,21 @@ fn synth(dir: &Path) {
     generate(dir, &cfg).expect("synthetic data");
 }
 
-fn data_args(root: &Path) -> DataArgs {
-    DataArgs {
-        root: root.to_path_buf(),
-        protocol: Some("p1".into()),
-        train_list: None,
-        dev_list: None,
-        test_list: None,
-        workers: 2,
-        skip_bad: false,
+fn data_args(root: &Path) -> DataSource {
+    DataSource::protocol(root, "p1", 2)
+}
+
+fn scratch(variant: Variant) -> ModelChoice {
+    ModelChoice {
+        init: Init::Scratch {
+            preset: "tiny".into(),
+        },
+        variant: Some(variant),
     }
 }
 
-fn tiny() -> ModelArgs {
-    ModelArgs {
-        init: None,
-        preset: "tiny".into(),
-        variant: Some(Variant::Moae),
-    }
+fn tiny() -> ModelChoice {
+    scratch(Variant::Moae)
 }
 
 fn cfg(steps: u64) -> TrainConfig {
@@ -240,18 +237,13 @@ fn data_errors_name_what_and_where() {
 #[test]
 fn init_with_another_variant_keeps_clip_weights() {
     let dir = tempfile::tempdir().unwrap();
-    let clip = ModelArgs {
-        init: None,
-        preset: "tiny".into(),
-        variant: Some(Variant::Clip),
-    };
+    let clip = scratch(Variant::Clip);
     let (vs, model, meta, _) = initial_model(&clip, Device::Cpu, 1).unwrap();
     let path = dir.path().join("clip.safetensors");
     checkpoint::save(&path, &model.cfg, &vs, &meta).unwrap();
 
-    let moae = ModelArgs {
-        init: Some(path),
-        preset: "tiny".into(),
+    let moae = ModelChoice {
+        init: Init::Checkpoint(path),
         variant: Some(Variant::Moae),
     };
     let (vs2, model2, _, pretrained) = initial_model(&moae, Device::Cpu, 1).unwrap();

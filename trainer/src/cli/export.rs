@@ -1,11 +1,10 @@
 //! The `trainer export` command line (the work is in `moae_trainer::export`).
 
 use anyhow::{bail, Context, Result};
-use moae_trainer::checkpoint;
-use moae_trainer::cli_train::{score_split, DataArgs};
 use moae_trainer::data::lists::Split;
-use moae_trainer::export::{self, ExportOptions, GraphOptions, Threshold, WeightFormat};
+use moae_trainer::export::{self, ExportOptions, GraphOptions, Source, Threshold, WeightFormat};
 use moae_trainer::metrics;
+use moae_trainer::runs::{score_split, DataSource};
 use std::path::PathBuf;
 use tch::Device;
 
@@ -68,11 +67,21 @@ pub fn run(a: ExportArgs) -> Result<()> {
             bail!("--precision fp16 and --quantize int8 exclude each other: choose one")
         }
     };
-    let threshold = match (&a.dev, &a.dev_scores) {
+    let mut opts = ExportOptions {
+        graph: GraphOptions {
+            format,
+            embedding: a.embedding,
+        },
+        threshold: Threshold::Default,
+        triton: a.triton.clone(),
+        triton_name: a.triton_name.clone(),
+    };
+    // Every argument is checked before the checkpoint is read, scored or anything written.
+    export::check_outputs(&a.onnx, &opts)?;
+    let dev = match (&a.dev, &a.dev_scores) {
         (Some(list), _) => {
-            let root = a.root.clone().unwrap_or_default();
-            let data = DataArgs {
-                root,
+            let data = DataSource {
+                root: a.root.clone().unwrap_or_default(),
                 protocol: None,
                 train_list: None,
                 dev_list: Some(list.clone()),
@@ -83,27 +92,24 @@ pub fn run(a: ExportArgs) -> Result<()> {
             let samples = data
                 .split(Split::Dev)?
                 .context("--dev: the list is empty")?;
-            let l = checkpoint::load(&a.ckpt, Device::Cpu)
-                .with_context(|| format!("loading {}", a.ckpt.display()))?;
-            let scores = score_split(&l, &samples, 64, &data, Device::Cpu)
-                .with_context(|| format!("--dev {}: scoring the dev images", list.display()))?;
-            Threshold::DevScores(scores)
+            Some((data, samples))
         }
-        (None, Some(path)) => Threshold::DevScores(
+        _ => None,
+    };
+    if let (None, Some(path)) = (&a.dev, &a.dev_scores) {
+        opts.threshold = Threshold::DevScores(
             metrics::read_score_file(path).with_context(|| "reading --dev-scores")?,
-        ),
-        (None, None) => Threshold::Default,
-    };
-    let opts = ExportOptions {
-        graph: GraphOptions {
-            format,
-            embedding: a.embedding,
-        },
-        threshold,
-        triton: a.triton.clone(),
-        triton_name: a.triton_name.clone(),
-    };
-    let r = export::export_checkpoint(&a.ckpt, &a.onnx, &opts)
+        );
+        export::check_outputs(&a.onnx, &opts)?;
+    }
+    // Read once: scored for --dev and exported from the same bytes.
+    let src = Source::read(&a.ckpt).with_context(|| format!("exporting {}", a.ckpt.display()))?;
+    if let (Some((data, samples)), Some(list)) = (&dev, &a.dev) {
+        let scores = score_split(&src.loaded, samples, 64, data, Device::Cpu)
+            .with_context(|| format!("--dev {}: scoring the dev images", list.display()))?;
+        opts.threshold = Threshold::DevScores(scores);
+    }
+    let r = export::export_source(&src, &a.onnx, &opts)
         .with_context(|| format!("exporting {}", a.ckpt.display()))?;
     for n in &r.notes {
         eprintln!("note: {n}");
