@@ -309,76 +309,96 @@ impl ModelConfig {
 
     /// Checks the invariants the model relies on; every problem is listed.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let mut bad = Vec::new();
-        let v = &self.vision;
-        let t = &self.text;
-        let positive = [
-            ("vision.image_size", v.image_size),
-            ("vision.patch_size", v.patch_size),
-            ("vision.width", v.width),
-            ("vision.layers", v.layers),
-            ("vision.heads", v.heads),
-            ("vision.mlp_dim", v.mlp_dim),
-            ("text.vocab_size", t.vocab_size),
-            ("text.context_length", t.context_length),
-            ("text.width", t.width),
-            ("text.layers", t.layers),
-            ("text.heads", t.heads),
-            ("text.mlp_dim", t.mlp_dim),
-            ("projection_dim", self.projection_dim),
-        ];
-        for (name, val) in positive {
-            let max = limit(name);
-            if val <= 0 || val > max {
-                bad.push(format!("{name} must be in 1..={max}, is {val}"));
-            }
-        }
-        for (name, vals) in [("vision.mean", v.mean), ("vision.std", v.std)] {
-            let ok = |x: f32| x.is_finite() && (name == "vision.mean" || x > 0.0);
-            if !vals.iter().all(|&x| ok(x)) {
-                bad.push(format!(
-                    "{name} must be finite{}, is {vals:?}",
-                    if name == "vision.std" {
-                        " and positive"
-                    } else {
-                        ""
-                    }
-                ));
-            }
-        }
+        let mut bad = self.size_problems();
         if bad.is_empty() {
-            // Only meaningful once every size is in range (no overflow below).
-            let params = self.approx_params();
-            if params > MAX_PARAMS {
-                bad.push(format!(
-                    "the config describes ~{:.1e} parameters, above the limit of {MAX_PARAMS:.0e}",
-                    params as f64
-                ));
-            }
-            if v.tokens() > MAX_TOKENS {
-                bad.push(format!(
-                    "vision tokens (1 + (image_size/patch_size)²) = {}, above {MAX_TOKENS}",
-                    v.tokens()
-                ));
-            }
+            // Only meaningful (and overflow-free) once every size is in range.
+            bad.extend(self.budget_problems());
         }
+        bad.extend(self.shape_problems());
+        bad.extend(self.expert_problems());
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(bad.join("; ")))
+        }
+    }
+
+    /// Every size field within `1..=limit`.
+    fn size_problems(&self) -> Vec<String> {
+        let (v, t, e) = (&self.vision, &self.text, &self.experts);
+        let mut sizes = vec![
+            ("vision.image_size", Some(v.image_size)),
+            ("vision.patch_size", Some(v.patch_size)),
+            ("vision.width", Some(v.width)),
+            ("vision.layers", Some(v.layers)),
+            ("vision.heads", Some(v.heads)),
+            ("vision.mlp_dim", Some(v.mlp_dim)),
+            ("text.vocab_size", Some(t.vocab_size)),
+            ("text.context_length", Some(t.context_length)),
+            ("text.width", Some(t.width)),
+            ("text.layers", Some(t.layers)),
+            ("text.heads", Some(t.heads)),
+            ("text.mlp_dim", Some(t.mlp_dim)),
+            ("projection_dim", Some(self.projection_dim)),
+        ];
+        if e.variant != Variant::Clip {
+            sizes.extend([
+                ("experts.num_experts", Some(e.num_experts)),
+                ("experts.slots_per_expert", e.slots_per_expert),
+                ("experts.ratio", Some(e.ratio)),
+            ]);
+        }
+        sizes
+            .into_iter()
+            .filter_map(|(name, val)| {
+                let (x, max) = (val?, limit(name));
+                (x <= 0 || x > max).then(|| format!("{name} must be in 1..={max}, is {x}"))
+            })
+            .collect()
+    }
+
+    /// The whole model within [`MAX_PARAMS`] and [`MAX_TOKENS`] (sizes already in range).
+    fn budget_problems(&self) -> Vec<String> {
+        let mut bad = Vec::new();
+        let params = self.approx_params();
+        if params > MAX_PARAMS {
+            bad.push(format!(
+                "the config describes ~{:.1e} parameters, above the limit of {MAX_PARAMS:.0e}",
+                params as f64
+            ));
+        }
+        if self.vision.tokens() > MAX_TOKENS {
+            bad.push(format!(
+                "vision tokens (1 + (image_size/patch_size)²) = {}, above {MAX_TOKENS}",
+                self.vision.tokens()
+            ));
+        }
+        bad
+    }
+
+    /// Divisibility, normalisation and the float fields.
+    fn shape_problems(&self) -> Vec<String> {
+        let (v, t) = (&self.vision, &self.text);
+        let mut bad = Vec::new();
         if v.patch_size > 0 && v.image_size % v.patch_size != 0 {
             bad.push(format!(
                 "vision.image_size {} is not a multiple of patch_size {}",
                 v.image_size, v.patch_size
             ));
         }
-        if v.heads > 0 && v.width % v.heads != 0 {
-            bad.push(format!(
-                "vision.width {} not divisible by heads {}",
-                v.width, v.heads
-            ));
+        for (tower, width, heads) in [("vision", v.width, v.heads), ("text", t.width, t.heads)] {
+            if heads > 0 && width % heads != 0 {
+                bad.push(format!(
+                    "{tower}.width {width} not divisible by heads {heads}"
+                ));
+            }
         }
-        if t.heads > 0 && t.width % t.heads != 0 {
-            bad.push(format!(
-                "text.width {} not divisible by heads {}",
-                t.width, t.heads
-            ));
+        for (name, vals) in [("vision.mean", v.mean), ("vision.std", v.std)] {
+            let std = name == "vision.std";
+            if !vals.iter().all(|&x| x.is_finite() && (!std || x > 0.0)) {
+                let pos = if std { " and positive" } else { "" };
+                bad.push(format!("{name} must be finite{pos}, is {vals:?}"));
+            }
         }
         if !(self.layer_norm_eps > 0.0 && self.layer_norm_eps <= 0.1) {
             bad.push(format!(
@@ -392,46 +412,33 @@ impl ModelConfig {
                 self.logit_scale_init
             ));
         }
-        let e = &self.experts;
-        if e.variant != Variant::Clip {
-            let sizes = [
-                ("experts.num_experts", Some(e.num_experts)),
-                ("experts.slots_per_expert", e.slots_per_expert),
-                ("experts.ratio", Some(e.ratio)),
-            ];
-            for (name, val) in sizes {
-                let max = limit(name);
-                match val {
-                    Some(x) if x <= 0 || x > max => {
-                        bad.push(format!("{name} must be in 1..={max}, is {x}"))
-                    }
-                    _ => {}
-                }
-            }
-            if e.variant == Variant::Moae
-                && (e.heads <= 0 || e.heads > limit("experts.heads") || v.width % e.heads != 0)
-            {
+        bad
+    }
+
+    /// The expert module's heads and layer list.
+    fn expert_problems(&self) -> Vec<String> {
+        let (v, e) = (&self.vision, &self.experts);
+        let mut bad = Vec::new();
+        if e.variant == Variant::Clip {
+            return bad;
+        }
+        if e.variant == Variant::Moae
+            && (e.heads <= 0 || e.heads > limit("experts.heads") || v.width % e.heads != 0)
+        {
+            bad.push(format!(
+                "experts.heads {} must be positive and divide vision.width {}",
+                e.heads, v.width
+            ));
+        }
+        for &l in e.layers.iter().flatten() {
+            if l < 0 || l >= v.layers {
                 bad.push(format!(
-                    "experts.heads {} must be positive and divide vision.width {}",
-                    e.heads, v.width
+                    "experts.layers contains {l}, outside 0..{}",
+                    v.layers
                 ));
             }
-            if let Some(ls) = &e.layers {
-                for &l in ls {
-                    if l < 0 || l >= v.layers {
-                        bad.push(format!(
-                            "experts.layers contains {l}, outside 0..{}",
-                            v.layers
-                        ));
-                    }
-                }
-            }
         }
-        if bad.is_empty() {
-            Ok(())
-        } else {
-            Err(ConfigError::Invalid(bad.join("; ")))
-        }
+        bad
     }
 
     pub fn to_json(&self) -> String {

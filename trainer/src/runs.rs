@@ -1,6 +1,7 @@
 //! Train, evaluation, protocol and ablation runs over typed configs: what the `train`, `eval`,
 //! `protocol` and `ablate` subcommands call (their command lines live in the binary's `cli`).
 
+use crate::atomic_file::write_atomic;
 use crate::checkpoint::{self, CheckpointMeta};
 use crate::config::{ModelConfig, Variant};
 use crate::data::augment::AugmentLevel;
@@ -401,7 +402,7 @@ pub fn write_scores(path: &Path, scored: &[Scored]) -> Result<()> {
             x.attack_type
         ));
     }
-    std::fs::write(path, s).with_context(|| format!("writing {}", path.display()))
+    Ok(write_atomic(path, s.as_bytes())?)
 }
 
 /// Dev threshold → test metrics, plus files in `out` when given.
@@ -433,9 +434,9 @@ pub fn run_eval(a: &EvalRun) -> Result<Report> {
             write_scores(&out.join("scores-dev.txt"), d)?;
         }
         write_scores(&out.join("scores-test.txt"), &test_scores)?;
-        std::fs::write(
-            out.join("report.json"),
-            serde_json::to_string_pretty(&report)?,
+        write_atomic(
+            &out.join("report.json"),
+            serde_json::to_string_pretty(&report)?.as_bytes(),
         )
         .context("writing report.json")?;
         crate::plot::write_roc(&out.join("roc.png"), &test_scores, 640, 480)?;
@@ -572,11 +573,11 @@ pub fn run_protocol(a: &ProtocolRun) -> Result<String> {
     }
     let table = format_rows("Protocols (test set, dev-EER threshold)", &rows, &extra);
     std::fs::create_dir_all(&a.out)?;
-    std::fs::write(
-        a.out.join("protocols.json"),
-        serde_json::to_string_pretty(&rows)?,
+    write_atomic(
+        &a.out.join("protocols.json"),
+        serde_json::to_string_pretty(&rows)?.as_bytes(),
     )?;
-    std::fs::write(a.out.join("protocols.txt"), &table)?;
+    write_atomic(&a.out.join("protocols.txt"), table.as_bytes())?;
     Ok(table)
 }
 
@@ -629,10 +630,10 @@ pub fn run_ablate(a: &AblationRun) -> Result<String> {
         &[],
     );
     std::fs::create_dir_all(&a.out)?;
-    std::fs::write(
-        a.out.join("ablation.json"),
-        serde_json::to_string_pretty(&rows)?,
+    write_atomic(
+        &a.out.join("ablation.json"),
+        serde_json::to_string_pretty(&rows)?.as_bytes(),
     )?;
-    std::fs::write(a.out.join("ablation.txt"), &table)?;
+    write_atomic(&a.out.join("ablation.txt"), table.as_bytes())?;
     Ok(table)
 }
