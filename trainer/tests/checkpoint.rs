@@ -346,3 +346,34 @@ fn format_one_checkpoints_are_refused_with_advice() {
         "{err}"
     );
 }
+
+/// The training state is typed: a corrupt record (here a `best` whose step is not a number)
+/// is an error at load, not silently dropped — even in a file whose checksum is valid.
+#[test]
+fn a_corrupt_training_record_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad-best.safetensors");
+    let (cfg, vs, _m) = tiny(Variant::Clip);
+    let mut m: serde_json::Value = serde_json::to_value(meta()).unwrap();
+    let dev = serde_json::json!({"n": 4, "eer": 0.25, "auc": 0.9, "acer": 0.25, "threshold": 0.5});
+    m["train"]["best"] = serde_json::json!({ "step": "three", "dev": dev });
+    let mut md = BTreeMap::new();
+    md.insert("format".to_string(), checkpoint::FORMAT.to_string());
+    md.insert("config".to_string(), cfg.to_json());
+    md.insert("meta".to_string(), m.to_string());
+    let tensors: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    checkpoint::save_tensors(&path, &tensors, &md).unwrap();
+    let err = checkpoint::load(&path, Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`meta` metadata") && err.contains("three"),
+        "{err}"
+    );
+    // With a well-formed record the same file loads (the failure above is the record's).
+    m["train"]["best"]["step"] = 3.into();
+    md.insert("meta".to_string(), m.to_string());
+    checkpoint::save_tensors(&path, &tensors, &md).unwrap();
+    let l = checkpoint::load(&path, Device::Cpu).unwrap();
+    assert_eq!(l.meta.train.unwrap().best.unwrap().step, 3);
+}

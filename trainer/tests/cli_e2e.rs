@@ -556,3 +556,46 @@ fn a_signal_during_the_write_removes_the_temp_file() {
         assert!(!onnx.exists());
     }
 }
+
+/// A resumed training run whose checkpoint write fails inside the real writer: the error names
+/// the checkpoint, `latest` keeps the previous step's bytes, and no temp file is left.
+#[test]
+fn a_failing_checkpoint_write_keeps_the_previous_latest() {
+    let f = fixture();
+    let run = f.root.join("resume-faulty");
+    std::fs::create_dir_all(&run).unwrap();
+    for e in std::fs::read_dir(&f.run).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), run.join(e.file_name())).unwrap();
+    }
+    let latest = run.join("latest.safetensors");
+    let before = std::fs::read(&latest).unwrap();
+    let mut args = vec![
+        "train",
+        "--root",
+        s(&f.data),
+        "--protocol",
+        "p1",
+        "--preset",
+        "tiny",
+        "--steps",
+        "5",
+        "--eval-every",
+        "2",
+        "--out",
+        s(&run),
+        "--quiet",
+        "--resume",
+    ];
+    args.extend(FAST);
+    let o = trainer_env(&args, &[("MOAE_FAULT_WRITE_FAIL_AFTER", "4096")]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{stderr}");
+    assert!(stderr.contains("injected write failure"), "{stderr}");
+    assert_eq!(std::fs::read(&latest).unwrap(), before);
+    assert!(temps(&run).is_empty(), "{:?}", temps(&run));
+    // The run then resumes from the untouched checkpoint.
+    ok(&args);
+    let l = checkpoint::load(&latest, Device::Cpu).unwrap();
+    assert_eq!(l.meta.step, Some(5));
+}
