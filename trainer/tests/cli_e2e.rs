@@ -278,16 +278,17 @@ fn init_and_info_describe_the_same_model() {
     assert_eq!(preset["params"], info["params"]);
 }
 
-#[test]
-fn protocol_and_ablate_write_their_tables() {
-    let f = fixture();
-    let proto = f.root.join("proto");
+/// `protocol` / `ablate` arguments for one-step tiny runs of each table row.
+fn one_step_tables<'a>(
+    cmd: &'a str,
+    data: &'a Path,
+    out: &'a Path,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
     let mut args = vec![
-        "protocol",
+        cmd,
         "--root",
-        s(&f.data),
-        "--protocols",
-        "p1,p2.1",
+        s(data),
         "--preset",
         "tiny",
         "--steps",
@@ -295,16 +296,24 @@ fn protocol_and_ablate_write_their_tables() {
         "--eval-every",
         "1",
         "--out",
-        s(&proto),
+        s(out),
         "--quiet",
-        "--workers",
-        "1",
-        "--threads",
-        "1",
-        "--batch-size",
-        "8",
     ];
-    let table = ok(&args);
+    args.extend(FAST);
+    args.extend(extra);
+    args
+}
+
+#[test]
+fn protocol_and_ablate_write_their_tables() {
+    let f = fixture();
+    let proto = f.root.join("proto");
+    let table = ok(&one_step_tables(
+        "protocol",
+        &f.data,
+        &proto,
+        &["--protocols", "p1,p2.1"],
+    ));
     assert!(table.contains("p2.1"), "{table}");
     let rows: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(proto.join("protocols.json")).unwrap())
@@ -319,29 +328,12 @@ fn protocol_and_ablate_write_their_tables() {
     assert!(proto.join("p1/eval/report.json").is_file());
 
     let abl = f.root.join("ablate");
-    args = vec![
+    let table = ok(&one_step_tables(
         "ablate",
-        "--root",
-        s(&f.data),
-        "--protocol",
-        "p1",
-        "--preset",
-        "tiny",
-        "--steps",
-        "1",
-        "--eval-every",
-        "1",
-        "--out",
-        s(&abl),
-        "--quiet",
-        "--workers",
-        "1",
-        "--threads",
-        "1",
-        "--batch-size",
-        "8",
-    ];
-    let table = ok(&args);
+        &f.data,
+        &abl,
+        &["--protocol", "p1"],
+    ));
     let rows: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(abl.join("ablation.json")).unwrap()).unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();

@@ -239,18 +239,12 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     Ok(())
 }
 
+/// What `protocol` and `ablate` share: the data root and where the runs go.
 #[derive(clap::Args, Debug, Clone)]
-pub struct ProtocolArgs {
+pub struct TableArgs {
     #[arg(long)]
     pub root: PathBuf,
-    /// Comma-separated protocols.
-    #[arg(long, default_value = "p1,p2.1,p2.2", value_delimiter = ',')]
-    pub protocols: Vec<String>,
-    #[command(flatten)]
-    pub model: ModelArgs,
-    #[command(flatten)]
-    pub hyper: HyperArgs,
-    /// Runs go to OUT/<protocol>/.
+    /// Runs go to OUT/<protocol or row>/, the table to OUT.
     #[arg(long)]
     pub out: PathBuf,
     #[arg(long, default_value_t = 2, value_parser = super::workers)]
@@ -259,15 +253,29 @@ pub struct ProtocolArgs {
     pub quiet: bool,
 }
 
+#[derive(clap::Args, Debug, Clone)]
+pub struct ProtocolArgs {
+    /// Comma-separated protocols.
+    #[arg(long, default_value = "p1,p2.1,p2.2", value_delimiter = ',')]
+    pub protocols: Vec<String>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub hyper: HyperArgs,
+    #[command(flatten)]
+    pub table: TableArgs,
+}
+
 pub fn protocol(a: ProtocolArgs) -> Result<()> {
+    let t = a.table;
     let table = runs::run_protocol(&runs::ProtocolRun {
-        root: a.root,
+        root: t.root,
         protocols: a.protocols,
         model: a.model.into(),
         hyper: a.hyper.into(),
-        out: a.out,
-        workers: a.workers,
-        progress: !a.quiet,
+        out: t.out,
+        workers: t.workers,
+        progress: !t.quiet,
     })?;
     print!("{table}");
     Ok(())
@@ -275,8 +283,6 @@ pub fn protocol(a: ProtocolArgs) -> Result<()> {
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct AblateArgs {
-    #[arg(long)]
-    pub root: PathBuf,
     #[arg(long, default_value = "p1")]
     pub protocol: String,
     /// Start every row from this checkpoint's CLIP weights (expert modules are fresh).
@@ -286,24 +292,20 @@ pub struct AblateArgs {
     pub preset: String,
     #[command(flatten)]
     pub hyper: HyperArgs,
-    /// Runs go to OUT/<row>/.
-    #[arg(long)]
-    pub out: PathBuf,
-    #[arg(long, default_value_t = 2, value_parser = super::workers)]
-    pub workers: usize,
-    #[arg(long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub table: TableArgs,
 }
 
 pub fn ablate(a: AblateArgs) -> Result<()> {
+    let t = a.table;
     let table = runs::run_ablate(&runs::AblationRun {
-        root: a.root,
+        root: t.root,
         protocol: a.protocol,
         init: init_of(a.init, a.preset),
         hyper: a.hyper.into(),
-        out: a.out,
-        workers: a.workers,
-        progress: !a.quiet,
+        out: t.out,
+        workers: t.workers,
+        progress: !t.quiet,
     })?;
     print!("{table}");
     Ok(())
