@@ -95,12 +95,18 @@ pub fn write_det(path: &Path, samples: &[Scored], w: u32, h: u32) -> Result<(), 
     save(det_image(samples, w, h)?, path)
 }
 
+/// Encodes in memory, then writes all or nothing (see [`crate::atomic_file`]).
 fn save(img: RgbImage, path: &Path) -> Result<(), PlotError> {
-    img.save_with_format(path, image::ImageFormat::Png)
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .map_err(|source| PlotError::Write {
             path: path.to_path_buf(),
             source,
-        })
+        })?;
+    crate::atomic_file::write_atomic(path, &png).map_err(|e| PlotError::Write {
+        path: path.to_path_buf(),
+        source: image::ImageError::IoError(e.source),
+    })
 }
 
 /// Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9).
