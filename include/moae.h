@@ -47,6 +47,18 @@
 // Bumped on any incompatible ABI change; `moae_options.abi_version` must equal it.
 #define MOAE_ABI_VERSION 1
 
+// Most `moae_options.intra_op_threads` (ONNX Runtime creates each thread up front).
+#define MOAE_MAX_INTRA_OP_THREADS 64
+
+// Most `moae_options.max_sessions` (each session holds its own copy of the weights).
+#define MOAE_MAX_SESSIONS 64
+
+// Largest `moae_options.crop_scale`.
+#define MOAE_MAX_CROP_SCALE 10.0
+
+// Most boxes in one `moae_detect` call (they run in chunks, so memory stays bounded).
+#define MOAE_MAX_BOXES 4096
+
 
 
 // Status of every fallible call. `MOAE_OK` is 0; every other value has a static message
@@ -99,10 +111,13 @@ enum moae_pixel_format
   // Packed, 1 byte per pixel, plane 0.
   MOAE_PIXEL_GRAY = 4,
   // Plane 0: Y; plane 1: interleaved V,U at half resolution (Android camera default).
+  // Plane 1 NULL: the whole frame is in plane 0, chroma right after the Y rows.
   MOAE_PIXEL_NV21 = 5,
   // Plane 0: Y; plane 1: interleaved U,V at half resolution (iOS 420f/420v).
+  // Plane 1 NULL: as for NV21.
   MOAE_PIXEL_NV12 = 6,
-  // Planes 0, 1, 2: Y, U, V; chroma at half resolution.
+  // Planes 0, 1, 2: Y, U, V; chroma at half resolution. Planes 1 and 2 NULL: the whole
+  // frame is in plane 0 (Y, then U, then V).
   MOAE_PIXEL_I420 = 7,
 };
 #ifndef __cplusplus
@@ -193,9 +208,11 @@ typedef struct moae_options {
   // 1: fail (MOAE_ERR_PROVIDER_UNAVAILABLE) if the first provider is unavailable;
   // 0: walk the list and end at CPU (the reason is logged).
   int32_t require_provider;
-  // ONNX Runtime intra-op threads; 0 = ORT's default.
+  // ONNX Runtime intra-op threads; 0 = ORT's default; at most MOAE_MAX_INTRA_OP_THREADS
+  // (more, or < 0: MOAE_ERR_INVALID_ARGUMENT before ONNX Runtime is touched).
   int32_t intra_op_threads;
-  // Sessions kept for concurrent callers; 0 = the runtime's default.
+  // Sessions kept for concurrent callers; 0 = the runtime's default (1); at most
+  // MOAE_MAX_SESSIONS.
   int32_t max_sessions;
   // Path of libonnxruntime; NULL = $ORT_DYLIB_PATH, then beside libmoae, then the system's.
   const char *ort_library_path;
@@ -207,9 +224,12 @@ typedef struct moae_options {
   int32_t tensorrt_fp16;
   // A `moae_coreml_units` value.
   int32_t coreml_compute_units;
-  // Decision threshold on attack_score in [0, 1]; < 0 = the model's.
+  // Decision threshold on attack_score in [0, 1]; < 0 = the model's; NaN, infinities and
+  // values > 1 fail with MOAE_ERR_INVALID_ARGUMENT.
   float threshold;
-  // Face-box enlargement around its centre; <= 0 = the runtime's default.
+  // Face-box enlargement around its centre; <= 0 = the runtime's default (1.5); at most
+  // MOAE_MAX_CROP_SCALE; NaN, infinities and larger values fail with
+  // MOAE_ERR_INVALID_ARGUMENT.
   float crop_scale;
 } moae_options;
 
@@ -228,7 +248,8 @@ typedef struct moae_image {
   const uint8_t *planes[3];
   size_t plane_sizes[3];
   size_t strides[3];
-  // 0, 90, 180 or 270: the clockwise rotation that makes the frame upright.
+  // 0, 90, 180 or 270: the clockwise rotation that makes the frame upright (any other
+  // value, -90 included, fails with MOAE_ERR_INVALID_ARGUMENT).
   int32_t rotation;
 } moae_image;
 
@@ -247,6 +268,15 @@ typedef struct moae_engine_info {
   char model_sha256[65];
   // "fp32", "fp16" or "int8", NUL-terminated.
   char precision[8];
+  // Version of the loaded ONNX Runtime, e.g. "1.22.0", NUL-terminated. (Appended in 0.1:
+  // written only when `struct_size` covers it.)
+  char ort_version[32];
+  // Path of the loaded libonnxruntime, NUL-terminated (cut at a character boundary to at
+  // most 1023 bytes).
+  char ort_library_path[1024];
+  // Why preferred providers were skipped (provider fallback), e.g. "cuda: ..."; "" when the
+  // first preference was used. NUL-terminated, cut to at most 511 bytes.
+  char fallback_reason[512];
 } moae_engine_info;
 
 // A face box in UPRIGHT (rotated) frame coordinates, pixels.
@@ -259,7 +289,8 @@ typedef struct moae_box {
 
 // One decision, written into the caller's array.
 typedef struct moae_result {
-  // P(attack) in [0, 1].
+  // P(attack) in [0, 1], always finite (a non-finite model output is MOAE_ERR_INFERENCE,
+  // never a result).
   float attack_score;
   // 1 - attack_score.
   float live_score;

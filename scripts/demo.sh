@@ -18,7 +18,7 @@ step "set-up (pinned venv, cargo wiring)"
 ./scripts/setup.sh
 
 step "build trainer, moae CLI and libmoae (dev profile: the one the tests build; deps optimised)"
-cargo build -p moae-trainer -p moae-runtime -p moae-ffi
+cargo build -p moae-trainer -p moae-cli -p moae-ffi
 bin="$root/target/debug"
 
 if ! done_ synth; then

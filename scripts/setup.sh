@@ -12,17 +12,22 @@ want="$(sha256sum requirements.txt | cut -d' ' -f1)"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
-# System tools the C ABI tests drive (find_package(moae), pkg-config, valgrind memcheck): installed
-# with apt-get where missing and we may (root); otherwise those tests say SKIPPED.
+# System tools the tests drive (find_package(moae), pkg-config, valgrind memcheck, gcc for the C
+# programs, a JDK for the host JVM tests): installed with apt-get where missing and we may
+# (root); otherwise those tests say SKIPPED, and fail under CI (an unrun test is not a pass).
 missing=()
-for tool in cmake pkg-config valgrind; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+for tool in cmake pkg-config valgrind gcc g++; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+# A JDK only if none is there (JAVA_HOME or PATH): any JDK 11+ does.
+if [[ ! -x "${JAVA_HOME:-/nonexistent}/bin/javac" ]] && ! command -v javac >/dev/null; then
+  missing+=(openjdk-17-jdk-headless)
+fi
 if ((${#missing[@]})); then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
     log "installing ${missing[*]} (apt-get)"
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
-      log "warning: apt-get could not install ${missing[*]}; the tests that need them will be skipped"
+      log "warning: apt-get could not install ${missing[*]}; the tests that need them will be skipped (and fail under CI)"
   else
-    log "note: ${missing[*]} not found; the C ABI tests that need them will be skipped (install them)"
+    log "note: ${missing[*]} not found; the tests that need them will be skipped, and fail under CI (install them)"
   fi
 fi
 

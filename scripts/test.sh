@@ -13,3 +13,5 @@ step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test"
 cargo test --workspace
+step "aarch64 (ARM64): cross build, tests under qemu, scores against x86-64"
+./scripts/test-aarch64.sh

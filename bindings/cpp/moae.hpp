@@ -9,6 +9,7 @@
 
 #include "moae.h"
 
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -49,6 +50,10 @@ struct Info {
   bool threshold_calibrated;
   std::string model_sha256;
   std::string precision;
+  std::string ort_version;
+  std::string ort_library_path;
+  /// Why preferred providers were skipped; empty when the first one was used.
+  std::string fallback_reason;
 };
 
 /// A frame: a view of caller memory, which must stay valid during detect().
@@ -133,6 +138,13 @@ class Engine {
                               boxes.size(), results.data(), results.size(), &n),
                   "moae_detect");
     results.resize(n);
+    // libmoae never returns a non-finite score (it is MOAE_ERR_INFERENCE); checked again here
+    // so that no build of the wrapper can turn one into a verdict.
+    for (const moae_result& r : results) {
+      if (!std::isfinite(r.attack_score) || !std::isfinite(r.threshold)) {
+        throw Error(MOAE_ERR_INFERENCE, "moae_detect: non-finite attack_score; no decision");
+      }
+    }
     return results;
   }
 
@@ -140,8 +152,15 @@ class Engine {
     moae_engine_info i{};
     i.struct_size = sizeof i;
     detail::check(moae_engine_get_info(engine_, &i), "moae_engine_get_info");
-    return Info{static_cast<moae_provider>(i.provider), i.input_size, i.threshold,
-                i.threshold_calibrated != 0, i.model_sha256, i.precision};
+    return Info{static_cast<moae_provider>(i.provider),
+                i.input_size,
+                i.threshold,
+                i.threshold_calibrated != 0,
+                i.model_sha256,
+                i.precision,
+                i.ort_version,
+                i.ort_library_path,
+                i.fallback_reason};
   }
 
   /// The C handle, still owned by this object (NULL after a move).

@@ -177,8 +177,12 @@ pub extern "C" fn moae_engine_destroy(engine: *mut moae_engine) {
     })
 }
 
+/// Copies `s` as a NUL-terminated C string, cut at a character boundary if it is too long.
 fn copy_c_str<const N: usize>(dst: &mut [c_char; N], s: &str) {
-    let n = s.len().min(N - 1);
+    let mut n = s.len().min(N - 1);
+    while !s.is_char_boundary(n) {
+        n -= 1;
+    }
     for (d, &b) in dst.iter_mut().zip(&s.as_bytes()[..n]) {
         *d = b as c_char;
     }
@@ -206,9 +210,18 @@ pub extern "C" fn moae_engine_get_info(
             threshold_calibrated: i.threshold_calibrated as i32,
             model_sha256: [0; 65],
             precision: [0; 8],
+            ort_version: [0; 32],
+            ort_library_path: [0; 1024],
+            fallback_reason: [0; 512],
         };
         copy_c_str(&mut info.model_sha256, &i.model_sha256);
         copy_c_str(&mut info.precision, &i.meta.precision);
+        copy_c_str(&mut info.ort_version, &i.ort_version);
+        copy_c_str(&mut info.ort_library_path, &i.ort_library.to_string_lossy());
+        copy_c_str(
+            &mut info.fallback_reason,
+            i.fallback_reason.as_deref().unwrap_or(""),
+        );
         // SAFETY: non-NULL; the caller's struct_size says how many bytes are writable.
         unsafe { write_sized(out, "moae_engine_info", &INFO_ENDS, &info) }
     })

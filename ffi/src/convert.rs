@@ -5,10 +5,8 @@ use crate::sized::read_sized;
 use crate::status::{FfiError, FfiResult};
 use crate::types::moae_status::*;
 use crate::types::*;
-use moae_runtime::{
-    CoreMlUnits, EngineOptions, ExecutionProvider, FaceBox, Frame, PixelFormat, ProviderPolicy,
-    Rotation,
-};
+use moae_runtime::abi::{self, RawFrame};
+use moae_runtime::{EngineOptions, ExecutionProvider, FaceBox, Frame, ProviderPolicy};
 use std::ffi::{CStr, OsStr};
 use std::os::raw::c_char;
 use std::path::PathBuf;
@@ -25,9 +23,10 @@ pub const IMAGE_ENDS: [usize; 8] = field_ends!(moae_image;
     struct_size: u32, format: i32, width: u32, height: u32, planes: [*const u8; 3],
     plane_sizes: [usize; 3], strides: [usize; 3], rotation: i32);
 
-pub const INFO_ENDS: [usize; 7] = field_ends!(moae_engine_info;
+pub const INFO_ENDS: [usize; 10] = field_ends!(moae_engine_info;
     struct_size: u32, provider: i32, input_size: u32, threshold: f32,
-    threshold_calibrated: i32, model_sha256: [c_char; 65], precision: [c_char; 8]);
+    threshold_calibrated: i32, model_sha256: [c_char; 65], precision: [c_char; 8],
+    ort_version: [c_char; 32], ort_library_path: [c_char; 1024], fallback_reason: [c_char; 512]);
 
 /// The smallest options struct accepted: `struct_size` + `abi_version`.
 pub const OPTIONS_MIN_SIZE: usize = OPTIONS_ENDS[1];
@@ -51,27 +50,8 @@ pub fn default_options() -> moae_options {
     }
 }
 
-pub fn provider_from_c(v: i32) -> FfiResult<ExecutionProvider> {
-    Ok(match v {
-        0 => ExecutionProvider::Cpu,
-        1 => ExecutionProvider::Cuda,
-        2 => ExecutionProvider::TensorRt,
-        3 => ExecutionProvider::CoreMl,
-        _ => {
-            return Err(FfiError::invalid(format!(
-                "unknown provider {v} (valid: 0..=3)"
-            )))
-        }
-    })
-}
-
 pub fn provider_to_c(p: ExecutionProvider) -> i32 {
-    match p {
-        ExecutionProvider::Cpu => 0,
-        ExecutionProvider::Cuda => 1,
-        ExecutionProvider::TensorRt => 2,
-        ExecutionProvider::CoreMl => 3,
-    }
+    abi::provider_code(p)
 }
 
 /// # Safety
@@ -84,10 +64,6 @@ unsafe fn path_arg(p: *const c_char) -> Option<PathBuf> {
     Some(PathBuf::from(OsStr::from_bytes(
         CStr::from_ptr(p).to_bytes(),
     )))
-}
-
-fn non_negative(name: &str, v: i32) -> FfiResult<usize> {
-    usize::try_from(v).map_err(|_| FfiError::invalid(format!("moae_options.{name} is {v} (< 0)")))
 }
 
 /// Reads and validates the caller's options (NULL = all defaults).
@@ -124,24 +100,25 @@ pub unsafe fn engine_options(opts: *const moae_options) -> FfiResult<EngineOptio
                 "moae_options.providers (provider_count > 0)",
             ));
         }
-        if o.provider_count > 16 {
+        if o.provider_count > abi::MAX_PROVIDERS {
             return Err(FfiError::invalid(format!(
-                "moae_options.provider_count is {} (at most 16)",
-                o.provider_count
+                "provider_count is {} (at most {})",
+                o.provider_count,
+                abi::MAX_PROVIDERS
             )));
         }
         out.providers = std::slice::from_raw_parts(o.providers, o.provider_count)
             .iter()
-            .map(|&p| provider_from_c(p))
-            .collect::<FfiResult<_>>()?;
+            .map(|&p| abi::provider(p))
+            .collect::<Result<_, _>>()?;
     }
     out.policy = if o.require_provider != 0 {
         ProviderPolicy::Require
     } else {
         ProviderPolicy::Fallback
     };
-    out.intra_op_threads = non_negative("intra_op_threads", o.intra_op_threads)?;
-    out.max_sessions = non_negative("max_sessions", o.max_sessions)?;
+    out.intra_op_threads = abi::count("intra_op_threads", o.intra_op_threads.into())?;
+    out.max_sessions = abi::count("max_sessions", o.max_sessions.into())?;
     out.ort_library_path = path_arg(o.ort_library_path);
     if !o.model_sha256.is_null() {
         let mut h = [0u8; 32];
@@ -150,53 +127,35 @@ pub unsafe fn engine_options(opts: *const moae_options) -> FfiResult<EngineOptio
     }
     out.tensorrt_cache_dir = path_arg(o.tensorrt_cache_dir);
     out.tensorrt_fp16 = o.tensorrt_fp16 != 0;
-    out.coreml_units = match o.coreml_compute_units {
-        0 => CoreMlUnits::All,
-        1 => CoreMlUnits::CpuOnly,
-        2 => CoreMlUnits::CpuAndGpu,
-        3 => CoreMlUnits::CpuAndNeuralEngine,
-        v => {
-            return Err(FfiError::invalid(format!(
-                "moae_options.coreml_compute_units is {v}"
-            )))
-        }
-    };
-    if o.threshold.is_nan() || o.threshold > 1.0 {
-        return Err(FfiError::invalid(format!(
-            "moae_options.threshold is {} (use a value in [0, 1], or < 0 for the model's)",
-            o.threshold
-        )));
+    out.coreml_units = abi::coreml_units(o.coreml_compute_units)?;
+    out.threshold = abi::threshold(o.threshold)?;
+    if let Some(scale) = abi::crop_scale(o.crop_scale)? {
+        out.crop_scale = scale;
     }
-    out.threshold = (o.threshold >= 0.0).then_some(o.threshold);
-    if !o.crop_scale.is_finite() {
-        return Err(FfiError::invalid(format!(
-            "moae_options.crop_scale is {} (use a finite value; <= 0 for the default)",
-            o.crop_scale
-        )));
-    }
-    if o.crop_scale > 0.0 {
-        out.crop_scale = o.crop_scale;
-    }
+    // The documented limits (threads, sessions), checked here too so that the caller learns
+    // of them before anything is loaded.
+    out.validate()?;
     Ok(out)
 }
 
 /// # Safety
-/// `ptr` points to `len` readable bytes when non-NULL.
-unsafe fn plane<'a>(img: &moae_image, i: usize) -> FfiResult<&'a [u8]> {
+/// A non-NULL plane pointer points to `plane_sizes[i]` readable bytes.
+unsafe fn plane<'a>(img: &moae_image, i: usize) -> FfiResult<Option<&'a [u8]>> {
     let (ptr, len) = (img.planes[i], img.plane_sizes[i]);
     if ptr.is_null() {
-        return Err(FfiError::null(&format!("moae_image.planes[{i}]")));
+        return Ok(None);
     }
-    if len == 0 || len > isize::MAX as usize {
+    if len > isize::MAX as usize {
         return Err(FfiError::new(
             MOAE_ERR_INVALID_FRAME,
-            format!("moae_image.plane_sizes[{i}] is {len}"),
+            format!("plane_sizes[{i}] is {len} (larger than any buffer)"),
         ));
     }
-    Ok(std::slice::from_raw_parts(ptr, len))
+    Ok(Some(std::slice::from_raw_parts(ptr, len)))
 }
 
-/// Reads the caller's image into a runtime frame that borrows the caller's planes.
+/// Reads the caller's image into a runtime frame that borrows the caller's planes (the
+/// checks are `moae_runtime::abi::frame`'s, shared with JNI).
 ///
 /// # Safety
 /// `img` is non-NULL, points to `struct_size` readable bytes, and each plane the format uses
@@ -219,77 +178,36 @@ pub unsafe fn frame<'a>(img: *const moae_image) -> FfiResult<Frame<'a>> {
         &IMAGE_ENDS,
         blank,
     )?;
-    let format = match m.format {
-        0 => PixelFormat::Rgb,
-        1 => PixelFormat::Bgr,
-        2 => PixelFormat::Rgba,
-        3 => PixelFormat::Bgra,
-        4 => PixelFormat::Gray,
-        5 => PixelFormat::Nv21,
-        6 => PixelFormat::Nv12,
-        7 => PixelFormat::I420,
-        v => {
-            return Err(FfiError::new(
-                MOAE_ERR_UNKNOWN_FORMAT,
-                format!("moae_image.format is {v}; use a moae_pixel_format value (0..=7)"),
-            ))
-        }
+    if m.format == abi::PIXEL_YUV_420_888 {
+        return Err(FfiError::new(
+            MOAE_ERR_UNKNOWN_FORMAT,
+            format!(
+                "pixel format {} (Android YUV_420_888) is JNI-only: use NV21, NV12 or I420",
+                m.format
+            ),
+        ));
+    }
+    // Only the planes the format uses are touched; the others may be garbage.
+    let mut planes = [None; 3];
+    for (i, p) in planes
+        .iter_mut()
+        .enumerate()
+        .take(abi::planes_used(m.format))
+    {
+        *p = plane(&m, i)?;
+    }
+    let stride = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+    let raw = RawFrame {
+        format: m.format,
+        width: m.width.into(),
+        height: m.height.into(),
+        planes,
+        strides: m.strides.map(stride),
+        // moae_image has no pixel stride: YUV_420_888 is JNI-only.
+        pixel_stride: 0,
+        rotation: m.rotation,
     };
-    let rotation = match m.rotation {
-        0 => Rotation::R0,
-        90 => Rotation::R90,
-        180 => Rotation::R180,
-        270 => Rotation::R270,
-        v => {
-            return Err(FfiError::invalid(format!(
-                "moae_image.rotation is {v}; use 0, 90, 180 or 270"
-            )))
-        }
-    };
-    let (w, h) = (m.width, m.height);
-    let wu = w as usize;
-    let stride = |i: usize, packed: usize| {
-        if m.strides[i] == 0 {
-            packed
-        } else {
-            m.strides[i]
-        }
-    };
-    let half = wu.div_ceil(2);
-    let frame = match format {
-        PixelFormat::Rgb
-        | PixelFormat::Bgr
-        | PixelFormat::Rgba
-        | PixelFormat::Bgra
-        | PixelFormat::Gray => {
-            let bpp = match format {
-                PixelFormat::Rgb | PixelFormat::Bgr => 3,
-                PixelFormat::Gray => 1,
-                _ => 4,
-            };
-            Frame::packed(format, plane(&m, 0)?, w, h, stride(0, wu * bpp))?
-        }
-        PixelFormat::Nv12 | PixelFormat::Nv21 => Frame::nv(
-            format,
-            plane(&m, 0)?,
-            stride(0, wu),
-            plane(&m, 1)?,
-            stride(1, 2 * half),
-            w,
-            h,
-        )?,
-        PixelFormat::I420 => Frame::i420(
-            plane(&m, 0)?,
-            stride(0, wu),
-            plane(&m, 1)?,
-            stride(1, half),
-            plane(&m, 2)?,
-            stride(2, half),
-            w,
-            h,
-        )?,
-    };
-    Ok(frame.with_rotation(rotation))
+    Ok(abi::frame(&raw)?)
 }
 
 /// # Safety
@@ -301,9 +219,10 @@ pub unsafe fn face_boxes(boxes: *const moae_box, count: usize) -> FfiResult<Vec<
     if boxes.is_null() {
         return Err(FfiError::null("boxes (box_count > 0)"));
     }
-    if count > 4096 {
+    if count > abi::MAX_BOXES {
         return Err(FfiError::invalid(format!(
-            "box_count is {count} (at most 4096)"
+            "box_count is {count} (at most {})",
+            abi::MAX_BOXES
         )));
     }
     Ok(std::slice::from_raw_parts(boxes, count)
@@ -358,6 +277,7 @@ mod tests {
         assert_eq!(std::mem::offset_of!(moae_options, ort_library_path), 40);
         assert_eq!(std::mem::size_of::<moae_image>(), 96);
         assert_eq!(std::mem::size_of::<moae_result>(), 24);
-        assert_eq!(std::mem::size_of::<moae_engine_info>(), 96);
+        assert_eq!(std::mem::offset_of!(moae_engine_info, ort_version), 93);
+        assert_eq!(std::mem::size_of::<moae_engine_info>(), 1664);
     }
 }

@@ -35,6 +35,23 @@ pub const MOAE_VERSION_PATCH: u32 = 0;
 /// Bumped on any incompatible ABI change; `moae_options.abi_version` must equal it.
 pub const MOAE_ABI_VERSION: u32 = 1;
 
+/// Most `moae_options.intra_op_threads` (ONNX Runtime creates each thread up front).
+pub const MOAE_MAX_INTRA_OP_THREADS: u32 = 64;
+/// Most `moae_options.max_sessions` (each session holds its own copy of the weights).
+pub const MOAE_MAX_SESSIONS: u32 = 64;
+/// Largest `moae_options.crop_scale`.
+pub const MOAE_MAX_CROP_SCALE: f32 = 10.0;
+/// Most boxes in one `moae_detect` call (they run in chunks, so memory stays bounded).
+pub const MOAE_MAX_BOXES: u32 = 4096;
+
+// The header's limits are the runtime's.
+const _: () = {
+    assert!(MOAE_MAX_INTRA_OP_THREADS as usize == moae_runtime::MAX_INTRA_OP_THREADS);
+    assert!(MOAE_MAX_SESSIONS as usize == moae_runtime::MAX_SESSIONS);
+    assert!(MOAE_MAX_BOXES as usize == moae_runtime::abi::MAX_BOXES);
+    assert!(MOAE_MAX_CROP_SCALE == moae_runtime::MAX_CROP_SCALE);
+};
+
 pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[cfg(test)]

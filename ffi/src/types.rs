@@ -44,10 +44,13 @@ pub enum moae_pixel_format {
     /// Packed, 1 byte per pixel, plane 0.
     MOAE_PIXEL_GRAY = 4,
     /// Plane 0: Y; plane 1: interleaved V,U at half resolution (Android camera default).
+    /// Plane 1 NULL: the whole frame is in plane 0, chroma right after the Y rows.
     MOAE_PIXEL_NV21 = 5,
     /// Plane 0: Y; plane 1: interleaved U,V at half resolution (iOS 420f/420v).
+    /// Plane 1 NULL: as for NV21.
     MOAE_PIXEL_NV12 = 6,
-    /// Planes 0, 1, 2: Y, U, V; chroma at half resolution.
+    /// Planes 0, 1, 2: Y, U, V; chroma at half resolution. Planes 1 and 2 NULL: the whole
+    /// frame is in plane 0 (Y, then U, then V).
     MOAE_PIXEL_I420 = 7,
 }
 
@@ -106,9 +109,11 @@ pub struct moae_options {
     /// 1: fail (MOAE_ERR_PROVIDER_UNAVAILABLE) if the first provider is unavailable;
     /// 0: walk the list and end at CPU (the reason is logged).
     pub require_provider: i32,
-    /// ONNX Runtime intra-op threads; 0 = ORT's default.
+    /// ONNX Runtime intra-op threads; 0 = ORT's default; at most MOAE_MAX_INTRA_OP_THREADS
+    /// (more, or < 0: MOAE_ERR_INVALID_ARGUMENT before ONNX Runtime is touched).
     pub intra_op_threads: i32,
-    /// Sessions kept for concurrent callers; 0 = the runtime's default.
+    /// Sessions kept for concurrent callers; 0 = the runtime's default (1); at most
+    /// MOAE_MAX_SESSIONS.
     pub max_sessions: i32,
     /// Path of libonnxruntime; NULL = $ORT_DYLIB_PATH, then beside libmoae, then the system's.
     pub ort_library_path: *const c_char,
@@ -120,9 +125,12 @@ pub struct moae_options {
     pub tensorrt_fp16: i32,
     /// A `moae_coreml_units` value.
     pub coreml_compute_units: i32,
-    /// Decision threshold on attack_score in [0, 1]; < 0 = the model's.
+    /// Decision threshold on attack_score in [0, 1]; < 0 = the model's; NaN, infinities and
+    /// values > 1 fail with MOAE_ERR_INVALID_ARGUMENT.
     pub threshold: f32,
-    /// Face-box enlargement around its centre; <= 0 = the runtime's default.
+    /// Face-box enlargement around its centre; <= 0 = the runtime's default (1.5); at most
+    /// MOAE_MAX_CROP_SCALE; NaN, infinities and larger values fail with
+    /// MOAE_ERR_INVALID_ARGUMENT.
     pub crop_scale: f32,
 }
 
@@ -144,7 +152,8 @@ pub struct moae_image {
     pub planes: [*const u8; 3],
     pub plane_sizes: [usize; 3],
     pub strides: [usize; 3],
-    /// 0, 90, 180 or 270: the clockwise rotation that makes the frame upright.
+    /// 0, 90, 180 or 270: the clockwise rotation that makes the frame upright (any other
+    /// value, -90 included, fails with MOAE_ERR_INVALID_ARGUMENT).
     pub rotation: i32,
 }
 
@@ -164,7 +173,8 @@ pub struct moae_box {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct moae_result {
-    /// P(attack) in [0, 1].
+    /// P(attack) in [0, 1], always finite (a non-finite model output is MOAE_ERR_INFERENCE,
+    /// never a result).
     pub attack_score: f32,
     /// 1 - attack_score.
     pub live_score: f32,
@@ -195,6 +205,15 @@ pub struct moae_engine_info {
     pub model_sha256: [c_char; 65],
     /// "fp32", "fp16" or "int8", NUL-terminated.
     pub precision: [c_char; 8],
+    /// Version of the loaded ONNX Runtime, e.g. "1.22.0", NUL-terminated. (Appended in 0.1:
+    /// written only when `struct_size` covers it.)
+    pub ort_version: [c_char; 32],
+    /// Path of the loaded libonnxruntime, NUL-terminated (cut at a character boundary to at
+    /// most 1023 bytes).
+    pub ort_library_path: [c_char; 1024],
+    /// Why preferred providers were skipped (provider fallback), e.g. "cuda: ..."; "" when the
+    /// first preference was used. NUL-terminated, cut to at most 511 bytes.
+    pub fallback_reason: [c_char; 512],
 }
 
 /// Receives log messages; may be called from any thread, concurrently.

@@ -463,8 +463,7 @@ fn pkg_config_describes_the_staged_prefix() {
 /// runtime's score. A too-new version request is refused by moaeConfigVersion.cmake.
 #[test]
 fn cmake_find_package_builds_the_examples() {
-    if !tool_available("cmake") {
-        eprintln!("SKIPPED: cmake is not installed (scripts/setup.sh installs it with apt-get)");
+    if support::tool_missing("cmake") {
         return;
     }
     let f = fixture();
@@ -550,17 +549,12 @@ target_link_libraries(detect_cpp PRIVATE moae::moae_static)
     );
 }
 
-fn tool_available(name: &str) -> bool {
-    Command::new(name).arg("--version").output().is_ok()
-}
-
 /// valgrind memcheck over the C error paths and scoring (shared library): no invalid access,
 /// no leak. ONNX Runtime's own process-lifetime allocations are suppressed (ffi/tests/c/
 /// valgrind.supp names only libonnxruntime frames), so a leak in libmoae still fails.
 #[test]
 fn memcheck_finds_no_errors_or_leaks() {
-    if !tool_available("valgrind") {
-        eprintln!("SKIPPED: valgrind is not installed (apt-get install valgrind)");
+    if support::tool_missing("valgrind") {
         return;
     }
     let f = fixture();

@@ -18,6 +18,10 @@ use crate::frame::Rotation;
 /// Default enlargement of the face box around its centre.
 pub const DEFAULT_CROP_SCALE: f32 = 1.5;
 
+/// Largest accepted enlargement: beyond it the crop is the clipped frame whatever the box,
+/// so a larger value is a caller bug (e.g. a pixel size passed as a scale), not a choice.
+pub const MAX_CROP_SCALE: f32 = 10.0;
+
 /// A face box in UPRIGHT (rotated) frame coordinates, pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct FaceBox {
@@ -89,6 +93,14 @@ pub(crate) fn upright_crop(
     if b.width <= 0.0 || b.height <= 0.0 {
         return Err(Error::InvalidFaceBox(format!(
             "{b:?}: width and height must be positive"
+        )));
+    }
+    // Callers do box math in f32: a box whose edges or scaled side overflow f32 (e.g.
+    // FLT_MAX sides) has no meaningful crop, so it is rejected rather than clipped.
+    let scaled = b.width.max(b.height) * crop_scale;
+    if !((b.x + b.width).is_finite() && (b.y + b.height).is_finite() && scaled.is_finite()) {
+        return Err(Error::InvalidFaceBox(format!(
+            "{b:?} scaled by {crop_scale} overflows f32: pass a box in frame pixels"
         )));
     }
     let (bx, by, bw, bh) = (b.x as f64, b.y as f64, b.width as f64, b.height as f64);

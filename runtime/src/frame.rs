@@ -101,18 +101,19 @@ impl Rotation {
 
 impl TryFrom<i32> for Rotation {
     type Error = Error;
-    /// Accepts any multiple of 90, negative ones included (-90 = 270).
+    /// Exactly 0, 90, 180 or 270: a -90 or 450 is a caller bug, rejected the same way by the
+    /// C ABI and JNI (see `crate::abi`), not a rotation to normalise.
     fn try_from(deg: i32) -> Result<Self> {
-        if deg % 90 != 0 {
-            return Err(Error::InvalidArgument(format!(
-                "rotation {deg} degrees is not a multiple of 90"
-            )));
-        }
-        Ok(match deg.rem_euclid(360) {
+        Ok(match deg {
             0 => Rotation::R0,
             90 => Rotation::R90,
             180 => Rotation::R180,
-            _ => Rotation::R270,
+            270 => Rotation::R270,
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "rotation is {deg} degrees: use 0, 90, 180 or 270 (clockwise)"
+                )))
+            }
         })
     }
 }

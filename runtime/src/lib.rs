@@ -11,6 +11,7 @@
 //! # Ok::<(), moae_runtime::Error>(())
 //! ```
 
+pub mod abi;
 pub mod crop;
 mod engine;
 mod error;
@@ -20,9 +21,10 @@ pub mod ort_lib;
 mod provider;
 pub mod resample;
 
-pub use crop::{FaceBox, DEFAULT_CROP_SCALE};
+pub use crop::{FaceBox, DEFAULT_CROP_SCALE, MAX_CROP_SCALE};
 pub use engine::{
-    preprocess_into, Detection, Engine, EngineInfo, EngineOptions, Scores, DEFAULT_MAX_SESSIONS,
+    preprocess_into, Detection, Engine, EngineInfo, EngineOptions, Scores, BOX_CHUNK,
+    DEFAULT_MAX_SESSIONS, MAX_INTRA_OP_THREADS, MAX_SESSIONS,
 };
 pub use error::{Error, Result};
 pub use frame::{Frame, PixelFormat, Rotation, YuvRange};

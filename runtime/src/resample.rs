@@ -23,11 +23,19 @@
 //! scattered to its rotated place in the output.
 //!
 //! **Speed**: per output row the vertical pass sums a few whole source rows (contiguous,
-//! vectorised u8 -> f32 FMAs), then the horizontal pass applies the precomputed taps to
-//! that one f32 row. Only the source rows inside the crop are read.
+//! vectorised u8 -> f32 multiply-adds), then the horizontal pass applies the precomputed taps
+//! to that one f32 row. Only the source rows inside the crop are read. The vertical pass and
+//! the YUV -> RGB conversion run as explicit NEON on aarch64 ([`neon`]); on x86-64 the whole
+//! pass is compiled a second time for AVX2. Every [`Isa`] gives bit-identical output: the
+//! SIMD code multiplies and adds in the scalar order, without fused multiply-add.
 
 use crate::crop::Square;
 use crate::frame::{Frame, Layout, Plane, Rotation, YuvRange};
+
+#[cfg(test)]
+mod isa_parity;
+#[cfg(target_arch = "aarch64")]
+mod neon;
 
 /// Per-channel affine map from 0..=255 RGB to the model input: `v * scale + bias`
 /// (= `(v / 255 - mean) / std`).
@@ -153,6 +161,69 @@ pub(crate) struct Scratch {
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// The two hot row kernels of the pass, per instruction set.
+pub(crate) trait RowKernels {
+    /// Vertical pass: `acc[i] = sum_j wy_j * row_j[lo*ps + i]` over `span` bytes of each row.
+    fn vertical(
+        plane: &Plane<'_>,
+        ty: &Taps,
+        r: usize,
+        byte_lo: usize,
+        span: usize,
+        acc: &mut [f32],
+    );
+    /// In place: (Y, U, V) -> (R, G, B), clamped to 0..=255.
+    fn yuv_to_rgb(c: [&mut [f32]; 3], k: &YuvCoeffs);
+}
+
+/// Plain Rust, vectorised by the compiler for whatever the build targets.
+pub(crate) struct Portable;
+
+impl RowKernels for Portable {
+    #[inline(always)]
+    fn vertical(
+        plane: &Plane<'_>,
+        ty: &Taps,
+        r: usize,
+        byte_lo: usize,
+        span: usize,
+        acc: &mut [f32],
+    ) {
+        vertical_kernel(plane, ty, r, byte_lo, span, acc)
+    }
+    #[inline(always)]
+    fn yuv_to_rgb([c0, c1, c2]: [&mut [f32]; 3], k: &YuvCoeffs) {
+        for ((r, g), b) in c0.iter_mut().zip(c1.iter_mut()).zip(c2.iter_mut()) {
+            [*r, *g, *b] = k.rgb(*r, *g, *b);
+        }
+    }
+}
+
+/// The instruction sets the pass can run with on this build's architecture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Isa {
+    /// The portable code compiled for the target's baseline (SSE2 on x86-64).
+    Scalar,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "aarch64")]
+    Neon,
+}
+
+impl Isa {
+    /// The fastest one this CPU runs (NEON is part of every aarch64 CPU).
+    pub(crate) fn best() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return Isa::Avx2;
+        }
+        #[cfg(target_arch = "aarch64")]
+        return Isa::Neon;
+        #[allow(unreachable_code)]
+        Isa::Scalar
+    }
 }
 
 /// Vertical pass: `acc[i] = sum_j wy_j * row_j[lo*ps + i]` over the `span` bytes of each row.
@@ -291,16 +362,36 @@ pub(crate) fn resample_into(
     norm: &Normalize,
     out: &mut [f32],
 ) {
-    // The whole pass compiled twice: for AVX2 (the u8 -> f32 widening of the vertical pass
-    // runs 8 wide instead of SSE2's 4) and for the baseline, chosen at run time.
+    resample_with(Isa::best(), frame, sq, s, norm, out)
+}
+
+/// [`resample_into`] with the given instruction set (one that [`Isa::best`] allows).
+pub(crate) fn resample_with(
+    isa: Isa,
+    frame: &Frame<'_>,
+    sq: Square,
+    s: usize,
+    norm: &Normalize,
+    out: &mut [f32],
+) {
     SCRATCH.with(|cell| {
         let mut scratch = cell.borrow_mut();
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 support was detected at run time.
-            return unsafe { resample_avx2(frame, sq, s, norm, out, &mut scratch) };
+        match isa {
+            // The whole pass compiled twice on x86-64: for AVX2 (the u8 -> f32 widening of the
+            // vertical pass runs 8 wide instead of SSE2's 4) and for the baseline.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => {
+                assert!(
+                    std::arch::is_x86_feature_detected!("avx2"),
+                    "AVX2 not available"
+                );
+                // SAFETY: AVX2 support was checked just above.
+                unsafe { resample_avx2(frame, sq, s, norm, out, &mut scratch) }
+            }
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => resample_impl::<neon::Neon>(frame, sq, s, norm, out, &mut scratch),
+            Isa::Scalar => resample_impl::<Portable>(frame, sq, s, norm, out, &mut scratch),
         }
-        resample_impl(frame, sq, s, norm, out, &mut scratch)
     })
 }
 
@@ -314,11 +405,11 @@ fn resample_avx2(
     out: &mut [f32],
     scratch: &mut Scratch,
 ) {
-    resample_impl(frame, sq, s, norm, out, scratch)
+    resample_impl::<Portable>(frame, sq, s, norm, out, scratch)
 }
 
 #[inline(always)]
-fn resample_impl(
+fn resample_impl<K: RowKernels>(
     frame: &Frame<'_>,
     sq: Square,
     s: usize,
@@ -347,7 +438,7 @@ fn resample_impl(
                 let (blo, span) = span_bytes(&tx, ps, max_off);
                 acc.resize(span, 0.0);
                 for r in 0..s {
-                    vertical_kernel(&plane, &ty, r, blo, span, acc);
+                    K::vertical(&plane, &ty, r, blo, span, acc);
                     let [c0, c1, c2] = ch;
                     if channels == 1 {
                         horizontal(acc, &tx, ps, 0, c0);
@@ -372,16 +463,16 @@ fn resample_impl(
                 let cy = Taps::new(sq.y / 2.0, t / 2.0, s, h / 2);
                 let (ylo, yspan) = span_bytes(&tx, 1, 0);
                 acc.resize(yspan, 0.0);
-                let (kr, kg_u, kg_v, kb, yoff, yscale, cscale) = yuv_coeffs(frame.yuv_range);
+                let coeffs = YuvCoeffs::new(frame.yuv_range);
                 for r in 0..s {
                     let [c0, c1, c2] = ch;
-                    vertical_kernel(&y, &ty, r, ylo, yspan, acc);
+                    K::vertical(&y, &ty, r, ylo, yspan, acc);
                     horizontal(acc, &tx, 1, 0, c0);
                     match interleaved {
                         Some((uv, uo, vo)) => {
                             let (lo, span) = span_bytes(&cx, 2, 1);
                             acc2.resize(span, 0.0);
-                            vertical_kernel(&uv, &cy, r, lo, span, acc2);
+                            K::vertical(&uv, &cy, r, lo, span, acc2);
                             horizontal(acc2, &cx, 2, uo, c1);
                             horizontal(acc2, &cx, 2, vo, c2);
                         }
@@ -389,21 +480,13 @@ fn resample_impl(
                             let ps = u.pixel_stride;
                             let (lo, span) = span_bytes(&cx, ps, 0);
                             acc2.resize(span, 0.0);
-                            vertical_kernel(&u, &cy, r, lo, span, acc2);
+                            K::vertical(&u, &cy, r, lo, span, acc2);
                             horizontal(acc2, &cx, ps, 0, c1);
-                            vertical_kernel(&v, &cy, r, lo, span, acc2);
+                            K::vertical(&v, &cy, r, lo, span, acc2);
                             horizontal(acc2, &cx, ps, 0, c2);
                         }
                     }
-                    // In place: (Y, U, V) -> (R, G, B), clamped to 0..=255.
-                    for k in 0..s {
-                        let yy = (c0[k] - yoff) * yscale;
-                        let uu = (c1[k] - 128.0) * cscale;
-                        let vv = (c2[k] - 128.0) * cscale;
-                        c0[k] = (yy + kr * vv).clamp(0.0, 255.0);
-                        c1[k] = (yy - kg_u * uu - kg_v * vv).clamp(0.0, 255.0);
-                        c2[k] = (yy + kb * uu).clamp(0.0, 255.0);
-                    }
+                    K::yuv_to_rgb([&mut c0[..], &mut c1[..], &mut c2[..]], &coeffs);
                     scatter_row(frame.rotation, s, r, [c0, c1, c2], norm, out);
                 }
             }
@@ -411,13 +494,47 @@ fn resample_impl(
     }
 }
 
-/// BT.601 YUV -> RGB coefficients: (kr, kg_u, kg_v, kb, y offset, y scale, chroma scale).
-pub(crate) fn yuv_coeffs(range: YuvRange) -> (f32, f32, f32, f32, f32, f32, f32) {
-    let (yoff, ys, cs) = match range {
-        YuvRange::Full => (0.0, 1.0, 1.0),
-        YuvRange::Limited => (16.0, 255.0 / 219.0, 255.0 / 224.0),
-    };
-    (1.402, 0.344_136, 0.714_136, 1.772, yoff, ys, cs)
+/// BT.601 YUV -> RGB coefficients.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct YuvCoeffs {
+    pub kr: f32,
+    pub kg_u: f32,
+    pub kg_v: f32,
+    pub kb: f32,
+    pub y_offset: f32,
+    pub y_scale: f32,
+    pub c_scale: f32,
+}
+
+impl YuvCoeffs {
+    pub fn new(range: YuvRange) -> Self {
+        let (y_offset, y_scale, c_scale) = match range {
+            YuvRange::Full => (0.0, 1.0, 1.0),
+            YuvRange::Limited => (16.0, 255.0 / 219.0, 255.0 / 224.0),
+        };
+        YuvCoeffs {
+            kr: 1.402,
+            kg_u: 0.344_136,
+            kg_v: 0.714_136,
+            kb: 1.772,
+            y_offset,
+            y_scale,
+            c_scale,
+        }
+    }
+
+    /// One pixel; the SIMD kernels compute exactly this, in this order.
+    #[inline(always)]
+    pub fn rgb(&self, y: f32, u: f32, v: f32) -> [f32; 3] {
+        let yy = (y - self.y_offset) * self.y_scale;
+        let uu = (u - 128.0) * self.c_scale;
+        let vv = (v - 128.0) * self.c_scale;
+        [
+            (yy + self.kr * vv).clamp(0.0, 255.0),
+            (yy - self.kg_u * uu - self.kg_v * vv).clamp(0.0, 255.0),
+            (yy + self.kb * uu).clamp(0.0, 255.0),
+        ]
+    }
 }
 
 #[cfg(test)]

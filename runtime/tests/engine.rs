@@ -90,16 +90,59 @@ fn batch_and_faces_match_single_runs() {
     }
     // Distinct crops give distinct scores (the test can fail if faces were ignored).
     assert!((many[0].attack_score - many[1].attack_score).abs() > 1e-4);
-    // Frames of different formats and rotations in one batch.
-    let rot = rotate_ccw(&rgb, w, h, 3, 90);
-    let f2 = Frame::packed(PixelFormat::Rgb, &rot.0, rot.1, rot.2, 3 * rot.1 as usize)
-        .unwrap()
-        .with_rotation(Rotation::R90);
-    let batch = e
-        .detect_batch(&[(f, None), (f2, None), (f, Some(faces[1]))])
-        .unwrap();
-    assert!((batch[0].attack_score - batch[1].attack_score).abs() < 1e-5);
-    assert!((batch[2].attack_score - many[1].attack_score).abs() < 1e-6);
+    let batch = e.detect_batch(&[(f, Some(faces[1]))]).unwrap();
+    assert!((batch[0].attack_score - many[1].attack_score).abs() < 1e-6);
+}
+
+/// Frames stored rotated, in one batch with the upright one, score as the upright frame — on a
+/// model that sees pixel positions (the averaging test model could not tell a wrong rotation),
+/// and the wrong rotations are shown to score differently.
+#[test]
+fn batch_rotations_match_the_upright_frame() {
+    let e = Engine::from_bytes(&spatial_model(32), &opts()).unwrap();
+    let (w, h) = (120, 90);
+    let rgb = test_rgb(w, h);
+    let f = Frame::packed(PixelFormat::Rgb, &rgb, w, h, 3 * w as usize).unwrap();
+    let face = FaceBox::new(50.0, 20.0, 40.0, 50.0);
+    for (deg, rot) in [
+        (90, Rotation::R90),
+        (180, Rotation::R180),
+        (270, Rotation::R270),
+    ] {
+        let (px, rw, rh) = rotate_ccw(&rgb, w, h, 3, deg);
+        let stored = Frame::packed(PixelFormat::Rgb, &px, rw, rh, 3 * rw as usize).unwrap();
+        let batch = e
+            .detect_batch(&[
+                (f, None),
+                (stored.with_rotation(rot), None),
+                (f, Some(face)),
+                (stored.with_rotation(rot), Some(face)),
+            ])
+            .unwrap();
+        assert!(
+            (batch[0].attack_score - batch[1].attack_score).abs() < 1e-5,
+            "{deg}: whole frame {} vs {}",
+            batch[0].attack_score,
+            batch[1].attack_score
+        );
+        assert!(
+            (batch[2].attack_score - batch[3].attack_score).abs() < 1e-5,
+            "{deg}: face {} vs {}",
+            batch[2].attack_score,
+            batch[3].attack_score
+        );
+        // Every other rotation of the stored frame gives another score: the check can fail.
+        for wrong in [Rotation::R0, Rotation::R90, Rotation::R180, Rotation::R270] {
+            if wrong == rot {
+                continue;
+            }
+            let d = e.detect(&stored.with_rotation(wrong), &[]).unwrap()[0];
+            assert!(
+                (d.attack_score - batch[0].attack_score).abs() > 1e-4,
+                "{deg} stored, {wrong:?} applied: same score as upright"
+            );
+        }
+    }
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! Issue 5: a model exported by the trainer gives, through the runtime (`moae_runtime::Engine`),
-//! the scores tch gives on the same preprocessed input (≤ 1e-4), one frame at a time and as
-//! one batch. Its own test binary: the runtime initialises ONNX Runtime itself.
+//! the scores tch gives (≤ 1e-4), one frame at a time and as one batch. tch's input is computed
+//! here, independently of the runtime, from the documented preprocessing (centre square of the
+//! frame, area-average downscale, `(v / 255 - mean) / std` with the checkpoint's mean/std), so a
+//! preprocessing fault in the runtime shows as well as a graph fault. Its own test binary: the
+//! runtime initialises ONNX Runtime itself.
 
 use moae_runtime::{Engine, EngineOptions, Frame, PixelFormat};
 use moae_tests::*;
@@ -20,6 +23,52 @@ fn frame_rgb(w: u32, h: u32, seed: u32) -> Vec<u8> {
         }
     }
     v
+}
+
+/// Area-average weights of output pixel `k` over source pixels, the resample rule documented in
+/// runtime/src/resample.rs for downscaling: output `k` is the mean of the source over
+/// `[a + k t, a + (k + 1) t)`, each source pixel weighted by its overlap.
+fn area_taps(a: f64, t: f64, k: usize) -> Vec<(usize, f64)> {
+    let (lo, hi) = (a + k as f64 * t, a + (k + 1) as f64 * t);
+    (lo.floor() as usize..hi.ceil() as usize)
+        .map(|p| (p, ((p + 1) as f64).min(hi) - (p as f64).max(lo)))
+        .filter(|&(_, w)| w > 0.0)
+        .map(|(p, w)| (p, w / t))
+        .collect()
+}
+
+/// The model input of one packed RGB frame by the documented rule, written out plainly:
+/// the centred square of side min(w, h), area-averaged down to `s` x `s`, normalised; CHW.
+fn reference_input(
+    rgb: &[u8],
+    w: u32,
+    h: u32,
+    s: usize,
+    mean: [f32; 3],
+    std: [f32; 3],
+) -> Vec<f32> {
+    let side = w.min(h) as f64;
+    assert!(side >= s as f64, "the reference covers downscaling only");
+    let (x0, y0) = ((w as f64 - side) / 2.0, (h as f64 - side) / 2.0);
+    let t = side / s as f64;
+    let mut out = vec![0f32; 3 * s * s];
+    for oy in 0..s {
+        let ty = area_taps(y0, t, oy);
+        for ox in 0..s {
+            let tx = area_taps(x0, t, ox);
+            for c in 0..3 {
+                let mut v = 0f64;
+                for &(sy, wy) in &ty {
+                    for &(sx, wx) in &tx {
+                        v += wy * wx * rgb[(sy * w as usize + sx) * 3 + c] as f64;
+                    }
+                }
+                out[c * s * s + oy * s + ox] =
+                    ((v / 255.0 - mean[c] as f64) / std[c] as f64) as f32;
+            }
+        }
+    }
+    out
 }
 
 #[test]
@@ -43,10 +92,22 @@ fn runtime_scores_equal_tch_scores() {
         .map(|(w, h, px)| Frame::packed(PixelFormat::Rgb, px, *w, *h, *w as usize * 3).unwrap())
         .collect();
 
-    // The runtime's preprocessed input, fed to tch.
+    // tch's input by the documented rule, computed here; the runtime's own must equal it.
+    let (mean, std) = (model.cfg.vision.mean, model.cfg.vision.std);
     let mut flat = Vec::new();
-    for f in &frames {
-        flat.extend(engine.preprocess(f, None).unwrap());
+    for (i, ((w, h, rgb), f)) in images.iter().zip(&frames).enumerate() {
+        let reference = reference_input(rgb, *w, *h, s as usize, mean, std);
+        let runtime = engine.preprocess(f, None).unwrap();
+        let d = reference
+            .iter()
+            .zip(&runtime)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            d <= 1e-4,
+            "frame {i}: runtime preprocessing differs from the reference by {d}"
+        );
+        flat.extend(reference);
     }
     let n = frames.len() as i64;
     let px = Tensor::from_slice(&flat).view([n, 3, s, s]);

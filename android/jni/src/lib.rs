@@ -22,6 +22,7 @@ use jni::objects::{JByteArray, JByteBuffer, JClass, JFloatArray, JString};
 use jni::refs::Reference;
 use jni::sys::{jboolean, jfloat, jint, jlong};
 use jni::{Env, EnvUnowned};
+use moae_runtime::abi;
 use moae_runtime::{Engine, EngineOptions, ExecutionProvider, ProviderPolicy};
 use status::{BridgeError, Status};
 use std::path::PathBuf;
@@ -69,13 +70,9 @@ fn engine_options(
     } else {
         ProviderPolicy::Fallback
     };
-    let count = |v: jint, what: &str| {
-        usize::try_from(v).map_err(|_| {
-            BridgeError::invalid(Status::InvalidArgument, format!("{what} = {v} is negative"))
-        })
-    };
-    opts.intra_op_threads = count(threads, "threads")?;
-    opts.max_sessions = count(max_sessions, "maxSessions")?;
+    // The C ABI's names and rules (moae_runtime::abi), so both report the same message.
+    opts.intra_op_threads = abi::count("intra_op_threads", threads.into())?;
+    opts.max_sessions = abi::count("max_sessions", max_sessions.into())?;
     opts.ort_library_path = opt_string(env, ort_library_path)?.map(PathBuf::from);
     if !model_sha256.is_null() {
         let bytes = env.convert_byte_array(model_sha256)?;
@@ -87,13 +84,12 @@ fn engine_options(
         })?;
         opts.model_sha256 = Some(pin);
     }
-    // Java passes NaN/negative for "not set" (primitive fields cannot be null).
-    if threshold.is_finite() && threshold >= 0.0 {
-        opts.threshold = Some(threshold);
+    // "Not set" is negative (threshold) or <= 0 (crop scale), as in C; NaN is an error.
+    opts.threshold = abi::threshold(threshold)?;
+    if let Some(scale) = abi::crop_scale(crop_scale)? {
+        opts.crop_scale = scale;
     }
-    if crop_scale.is_finite() && crop_scale > 0.0 {
-        opts.crop_scale = crop_scale;
-    }
+    opts.validate()?;
     Ok(opts)
 }
 
@@ -267,12 +263,7 @@ fn detect_and_pack<'l>(
     let d = detections.first().ok_or_else(|| {
         BridgeError::invalid(Status::Inference, "the runtime returned no detection")
     })?;
-    let provider = match d.provider {
-        ExecutionProvider::Cpu => 0.0,
-        ExecutionProvider::Cuda => 1.0,
-        ExecutionProvider::TensorRt => 2.0,
-        ExecutionProvider::CoreMl => 3.0,
-    };
+    let provider = abi::provider_code(d.provider) as f32;
     let packed: [f32; RESULT_LEN] = [
         d.attack_score,
         d.live_score,

@@ -176,11 +176,15 @@ fn cases() -> Vec<Case<'static>> {
 #[test]
 fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
     let (Some(javac), Some(java)) = (jdk_tool("javac"), jdk_tool("java")) else {
-        // Not silently green: the message names what to install. scripts/test.sh machines have
-        // a JDK (README); set MOAE_REQUIRE_JAVA=1 to make its absence a failure.
+        // Not silently green: under CI (or with MOAE_REQUIRE_JAVA=1) a missing JDK fails the
+        // run; scripts/setup.sh installs one. Elsewhere the message names what to install.
         let msg = "no JDK (javac/java) on PATH or JAVA_HOME: the host JVM tests of android/ \
-                   did NOT run; install a JDK 11+ (e.g. apt-get install openjdk-17-jdk-headless)";
-        assert!(std::env::var_os("MOAE_REQUIRE_JAVA").is_none(), "{msg}");
+                   did NOT run; install a JDK 11+ (scripts/setup.sh installs \
+                   openjdk-17-jdk-headless)";
+        assert!(
+            std::env::var_os("MOAE_REQUIRE_JAVA").is_none() && std::env::var_os("CI").is_none(),
+            "{msg}"
+        );
         eprintln!("SKIPPED: {msg}");
         return;
     };

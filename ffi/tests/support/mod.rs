@@ -88,3 +88,18 @@ pub fn test_image(seed: u64, w: u32, h: u32) -> Vec<u8> {
     }
     out
 }
+
+/// Whether `name` is missing (then the caller returns): under CI that is a failure, since an
+/// unrun test must not show green; elsewhere it says SKIPPED. scripts/setup.sh installs it.
+pub fn tool_missing(name: &str) -> bool {
+    let missing = std::process::Command::new(name)
+        .arg("--version")
+        .output()
+        .is_err();
+    if missing {
+        let msg = format!("{name} is not installed (scripts/setup.sh installs it with apt-get)");
+        assert!(std::env::var_os("CI").is_none(), "CI is set and {msg}");
+        eprintln!("SKIPPED: {msg}");
+    }
+    missing
+}

@@ -45,6 +45,6 @@ enum CABIFields {
     ]
     static let info: [PartialKeyPath<moae_engine_info>] = [
         \.struct_size, \.provider, \.input_size, \.threshold, \.threshold_calibrated,
-        \.model_sha256, \.precision,
+        \.model_sha256, \.precision, \.ort_version, \.ort_library_path, \.fallback_reason,
     ]
 }

@@ -82,7 +82,10 @@ public final class MoaeDetector {
                 threshold: info.threshold,
                 thresholdCalibrated: info.threshold_calibrated != 0,
                 modelSha256: Self.string(fromTuple: info.model_sha256),
-                precision: Self.string(fromTuple: info.precision))
+                precision: Self.string(fromTuple: info.precision),
+                ortVersion: Self.string(fromTuple: info.ort_version),
+                ortLibraryPath: Self.string(fromTuple: info.ort_library_path),
+                fallbackReason: Self.string(fromTuple: info.fallback_reason))
         }
     }
 
@@ -188,6 +191,12 @@ public final class MoaeDetector {
                 }
             }
             guard cInt(status) == 0 else { throw MoaeError.from(status) }
+            // libmoae never returns a non-finite score (MOAE_ERR_INFERENCE instead); checked
+            // again so that this wrapper can never turn one into a verdict.
+            guard result.attack_score.isFinite, result.threshold.isFinite else {
+                throw MoaeError(code: MoaeError.Status.inference.rawValue,
+                                message: "moae_detect: non-finite attack_score; no decision")
+            }
             return DetectionResult(
                 attackScore: result.attack_score, liveScore: result.live_score,
                 isAttack: result.is_attack != 0, threshold: result.threshold,

@@ -9,7 +9,7 @@ public struct MoaeError: Error, CustomStringConvertible, Equatable {
         case nullArgument = 1, invalidArgument = 2, structSize = 3, abiVersion = 4
         case ortLibrary = 5, providerUnavailable = 6, model = 7, modelHash = 8, io = 9
         case invalidFrame = 10, invalidFaceBox = 11, inference = 12, bufferTooSmall = 13
-        case unknownFormat = 14, panic = 15
+        case unknownFormat = 14, panic = 15, imageDecode = 16
         /// Use after `close()` (Android: IllegalStateException). Not a C status.
         case closed = -2
         /// A code newer than this wrapper.
@@ -94,6 +94,11 @@ public struct DetectorInfo: Equatable {
     public let thresholdCalibrated: Bool
     public let modelSha256: String
     public let precision: String
+    /// The loaded ONNX Runtime's version and path.
+    public let ortVersion: String
+    public let ortLibraryPath: String
+    /// Why preferred providers were skipped; empty when the first one was used.
+    public let fallbackReason: String
 }
 
 /// Detector options (mirror of Android's `ai.moae.Options`).

@@ -80,6 +80,38 @@ pub fn linear_model(spec: &ModelSpec) -> Vec<u8> {
     to_bytes(&g.finish(OPSET, IR_VERSION, "moae-runtime-tests", meta.as_ref()))
 }
 
+/// A model that sees where each pixel is (logits = flatten(x) W + B with deterministic
+/// weights, no average over H and W): a rotation, flip or crop shift changes its score, which
+/// [`linear_model`] cannot show.
+pub fn spatial_model(size: u32) -> Vec<u8> {
+    let s = size as i64;
+    let features = 3 * s * s;
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let w: Vec<f32> = (0..features * 2)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2
+        })
+        .collect();
+    let n = Dim::batch();
+    let mut g = GraphBuilder::new("moae-test-spatial");
+    let x = g.input(
+        meta::INPUT_PIXELS,
+        DataType::Float,
+        &[n.clone(), 3.into(), s.into(), s.into()],
+    );
+    let w = g.initializer_f32("W", &[features, 2], &w);
+    let b = g.initializer_f32("B", &[2], &B);
+    let flat = g.op("Flatten", &[&x], vec![Attr::int("axis", 1)]);
+    let mw = g.op("MatMul", &[&flat, &w], vec![]);
+    let logits = g.op("Add", &[&mw, &b], vec![]);
+    g.classifier_outputs(&logits, &n);
+    let m = test_meta(size, 0.5);
+    to_bytes(&g.finish(OPSET, IR_VERSION, "moae-runtime-tests", Some(&m)))
+}
+
 /// Expected (logits, attack score) of [`linear_model`] for one preprocessed CHW input.
 pub fn expected_scores(chw: &[f32]) -> ([f32; 2], f32) {
     let n = chw.len() / 3;

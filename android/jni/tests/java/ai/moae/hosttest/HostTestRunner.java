@@ -349,18 +349,27 @@ public final class HostTestRunner {
         expect(done.get() == threads * rounds, "only " + done.get() + " detections ran");
     }
 
+    /**
+     * Four threads detect in a loop until the detector is closed under them. Able to fail: the
+     * close must overlap running detections (every thread is still in its loop when close() is
+     * called, and a detection was in flight at that moment), every thread must then leave through
+     * IllegalStateException, and nothing else may be thrown.
+     */
     static void closeRace() throws Exception {
         MoaeDetector d = MoaeDetector.fromFile(modelPath, options());
         ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
         AtomicInteger ok = new AtomicInteger();
         AtomicInteger closed = new AtomicInteger();
+        AtomicInteger inFlight = new AtomicInteger();
         CountDownLatch running = new CountDownLatch(4);
         List<Thread> all = new ArrayList<>();
         for (int t = 0; t < 4; t++) {
             final int id = t;
             Thread th = new Thread(() -> {
                 running.countDown();
-                for (int i = 0; i < 1000; i++) {
+                // Bounded so that a close that never takes effect fails instead of hanging.
+                for (int i = 0; i < 2_000_000; i++) {
+                    inFlight.incrementAndGet();
                     try {
                         run(d, cases.get((id + i) % cases.size()), Mode.DIRECT);
                         ok.incrementAndGet();
@@ -370,22 +379,35 @@ public final class HostTestRunner {
                     } catch (Throwable e) {
                         errors.add("thread " + id + ": " + e);
                         return;
+                    } finally {
+                        inFlight.decrementAndGet();
                     }
                 }
+                errors.add("thread " + id + " never saw the close");
             });
             all.add(th);
             th.start();
         }
         running.await();
-        Thread.sleep(20);
+        // Wait until detections are really running, then close while one is in flight.
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while ((ok.get() < 8 || inFlight.get() == 0) && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        int inFlightAtClose = inFlight.get();
+        int okBeforeClose = ok.get();
         d.close();
         for (Thread th : all) {
             th.join();
         }
         expect(errors.isEmpty(), String.join("; ", errors));
         expect(d.isClosed(), "not closed");
-        System.out.println("   close race: " + ok.get() + " detections before close, "
-                + closed.get() + " threads saw IllegalStateException");
+        expect(okBeforeClose >= 8, "only " + okBeforeClose + " detections ran before the close");
+        expect(inFlightAtClose > 0, "no detection was in flight when close() was called");
+        expect(closed.get() == 4, "only " + closed.get() + " of 4 threads saw the close");
+        System.out.println("   close race: " + okBeforeClose + " detections before close, "
+                + inFlightAtClose + " in flight at close, " + closed.get()
+                + " threads saw IllegalStateException");
     }
 
     // ---------- plumbing ----------

@@ -9,10 +9,15 @@ package ai.moae;
 public class MoaeException extends Exception {
     private static final long serialVersionUID = 1L;
 
-    /** The C ABI's {@code moae_status} values that the Java API can raise. */
+    /**
+     * The C ABI's {@code moae_status} values (all but OK), the same numbers as
+     * {@code moae_runtime::abi::Status}; {@code android/jni/tests/status_enums.rs} checks them.
+     */
     public enum Status {
         NULL_ARGUMENT(1),
         INVALID_ARGUMENT(2),
+        STRUCT_SIZE(3),
+        ABI_VERSION(4),
         ORT_LIBRARY(5),
         PROVIDER_UNAVAILABLE(6),
         MODEL(7),
@@ -20,9 +25,12 @@ public class MoaeException extends Exception {
         IO(9),
         INVALID_FRAME(10),
         INVALID_FACE_BOX(11),
+        /** Inference failed, or the model gave a non-finite score: no decision was made. */
         INFERENCE(12),
+        BUFFER_TOO_SMALL(13),
         UNKNOWN_FORMAT(14),
         PANIC(15),
+        IMAGE_DECODE(16),
         /** A code this version of the Java API does not know (a newer native library). */
         UNKNOWN(-1);
 

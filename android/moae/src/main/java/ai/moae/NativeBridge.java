@@ -5,7 +5,7 @@ import java.nio.ByteBuffer;
 /**
  * The native methods (android/jni/src/lib.rs). Package-private: {@link MoaeDetector} is the API.
  * Argument conventions: null planes/strings are allowed where the Rust side says so; float
- * options use NaN for "not set"; results come back as {@code float[6]}.
+ * options use -1 (threshold) and 0 (crop scale) for "not set", as the C ABI; results come back as {@code float[6]}.
  */
 final class NativeBridge {
     private NativeBridge() {}

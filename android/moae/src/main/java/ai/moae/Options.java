@@ -13,8 +13,9 @@ public final class Options {
     int maxSessions = 0;
     String ortLibraryPath = null;
     byte[] modelSha256 = null;
-    float threshold = Float.NaN;
-    float cropScale = Float.NaN;
+    // "Not set" values as in the C ABI: NaN is rejected (INVALID_ARGUMENT), never "unset".
+    float threshold = -1f;
+    float cropScale = 0f;
 
     /**
      * Execution providers in preference order. Without {@link #requireProvider}, unavailable
@@ -63,13 +64,19 @@ public final class Options {
         return this;
     }
 
-    /** Decision threshold on the attack score, overriding the model's; NaN = the model's. */
+    /**
+     * Decision threshold on the attack score in [0, 1], overriding the model's; negative = the
+     * model's. NaN, infinities and values above 1 fail with {@code INVALID_ARGUMENT}.
+     */
     public Options threshold(float threshold) {
         this.threshold = threshold;
         return this;
     }
 
-    /** Face box enlargement around its centre before cropping; NaN = the runtime's default. */
+    /**
+     * Face box enlargement around its centre before cropping; {@code <= 0} = the runtime's
+     * default. NaN and infinities fail with {@code INVALID_ARGUMENT}.
+     */
     public Options cropScale(float cropScale) {
         this.cropScale = cropScale;
         return this;

@@ -4,7 +4,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use moae_runtime::{
     decode_image, Detection, Engine, EngineOptions, ExecutionProvider, FaceBox, Frame, PixelFormat,
-    ProviderPolicy,
+    ProviderPolicy, MAX_INTRA_OP_THREADS,
 };
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -35,8 +35,8 @@ struct EngineArgs {
     /// Fail instead of falling back when the first provider is unavailable
     #[arg(long)]
     require: bool,
-    /// ORT intra-op threads (0 = ORT default)
-    #[arg(long, default_value_t = 0)]
+    /// ORT intra-op threads (0 = ORT default; at most 64)
+    #[arg(long, default_value_t = 0, value_parser = in_range(0, MAX_INTRA_OP_THREADS))]
     threads: usize,
     /// TensorRT engine cache directory
     #[arg(long)]
@@ -97,12 +97,14 @@ enum Cmd {
         model: PathBuf,
         #[command(flatten)]
         engine: EngineArgs,
-        /// Inputs per run
-        #[arg(long, default_value_t = 1)]
+        /// Inputs per run (1..=256)
+        #[arg(long, default_value_t = 1, value_parser = in_range(1, MAX_BATCH))]
         batch: usize,
-        #[arg(long, default_value_t = 50)]
+        /// Timed runs (1..=1000000)
+        #[arg(long, default_value_t = 50, value_parser = in_range(1, MAX_ITERS))]
         iters: usize,
-        #[arg(long, default_value_t = 5)]
+        /// Untimed runs first (0..=10000)
+        #[arg(long, default_value_t = 5, value_parser = in_range(0, MAX_WARMUP))]
         warmup: usize,
         /// Time the whole pipeline from a synthetic 1920x1080 NV21 frame, not just inference
         #[arg(long)]
@@ -124,17 +126,17 @@ enum Cmd {
             default_value = "cpu,cuda,tensorrt,coreml"
         )]
         ep: Vec<ExecutionProvider>,
-        /// Batch sizes
-        #[arg(long, value_delimiter = ',', default_value = "1,8")]
+        /// Batch sizes (each 1..=256)
+        #[arg(long, value_delimiter = ',', default_value = "1,8", value_parser = in_range(1, MAX_BATCH))]
         batch: Vec<usize>,
-        /// Timed runs per configuration
-        #[arg(long, default_value_t = 30)]
+        /// Timed runs per configuration (1..=1000000)
+        #[arg(long, default_value_t = 30, value_parser = in_range(1, MAX_ITERS))]
         iters: usize,
         /// Untimed runs before timing (first-run allocation, TensorRT/CoreML compilation)
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 3, value_parser = in_range(0, MAX_WARMUP))]
         warmup: usize,
-        /// ORT intra-op threads (0 = ORT default)
-        #[arg(long, default_value_t = 0)]
+        /// ORT intra-op threads (0 = ORT default; at most 64)
+        #[arg(long, default_value_t = 0, value_parser = in_range(0, MAX_INTRA_OP_THREADS))]
         threads: usize,
         /// Time the whole pipeline from a synthetic 1920x1080 NV21 frame, not just inference
         #[arg(long)]
@@ -149,6 +151,28 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+}
+
+/// Bounds of the benchmark's numbers: every one is checked when parsed, so an absurd value is
+/// a clear error and never an allocation failure or an overflow.
+const MAX_BATCH: usize = 256;
+const MAX_ITERS: usize = 1_000_000;
+const MAX_WARMUP: usize = 10_000;
+/// Most floats of one benchmark input tensor (1 GiB), whatever the model's input size.
+const MAX_BENCH_FLOATS: usize = 1 << 28;
+
+/// A clap parser for a whole number in `lo..=hi`.
+fn in_range(lo: usize, hi: usize) -> impl Fn(&str) -> Result<usize, String> + Clone {
+    move |s: &str| {
+        let v: usize = s
+            .trim()
+            .parse()
+            .map_err(|e| format!("`{s}` is not a whole number: {e}"))?;
+        if v < lo || v > hi {
+            return Err(format!("{v} is out of range: use {lo}..={hi}"));
+        }
+        Ok(v)
+    }
 }
 
 fn options(ort: &Option<PathBuf>, a: &EngineArgs) -> EngineOptions {
@@ -379,18 +403,24 @@ fn run(cli: Cli) -> Result<()> {
             e2e,
             json,
         } => {
-            if *batch == 0 || *iters == 0 {
-                bail!("--batch and --iters must be positive");
-            }
             let e = load(model, &options(&cli.ort, engine))?;
             let n = e.input_len();
+            let floats = n
+                .checked_mul(*batch)
+                .filter(|&f| f <= MAX_BENCH_FLOATS)
+                .with_context(|| {
+                    format!(
+                        "--batch {batch} x {n} floats per input is more than the benchmark's \
+                         {MAX_BENCH_FLOATS}-float limit: use a smaller --batch"
+                    )
+                })?;
             // Deterministic pseudo-random input (a fixed LCG), no I/O.
             let mut x = 0x2545_f491u32;
             let mut next = move || {
                 x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
                 x
             };
-            let pixels: Vec<f32> = (0..n * batch)
+            let pixels: Vec<f32> = (0..floats)
                 .map(|_| (next() >> 8) as f32 / (1u32 << 24) as f32 * 4.0 - 2.0)
                 .collect();
             let (w, h) = (1920u32, 1080u32);

@@ -1,6 +1,7 @@
 //! `moae bench-matrix` end to end on CPU: one row per (provider, model, batch), sane numbers,
 //! unavailable providers listed as skipped with a reason. No timing thresholds.
 
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::process::Command;

@@ -1,5 +1,6 @@
 //! The `moae` binary end to end, and decode_image.
 
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use moae_runtime::{decode_image, Error};

@@ -1,0 +1,361 @@
+//! One ABI core (`moae_runtime::abi`): the same bad inputs, fed through the C ABI (`moae-ffi`,
+//! called here exactly as a C program calls it) and through JNI on the host JVM
+//! (`tests/java/ai/moae/AbiParityRunner.java` -> `NativeBridge`), must give the same status
+//! number and the same message. Needs a JDK; without one the test fails and says so.
+
+mod jvm;
+#[allow(dead_code)] // the host JVM test uses the frame helpers, this test only the model
+mod support;
+
+use moae::*;
+use std::collections::BTreeMap;
+use std::ffi::{CStr, CString};
+use std::fmt::Write as _;
+use std::path::Path;
+
+const W: i32 = 64;
+const H: i32 = 48;
+const RGB: i32 = W * H * 3;
+const Y: i32 = W * H;
+const C: i32 = Y / 4;
+
+/// One bad input: a frame description (detect on a good engine) or engine options (create).
+enum Case {
+    Frame {
+        format: i32,
+        size: (i32, i32),
+        rotation: i32,
+        strides: [i32; 3],
+        /// Bytes per plane; -1 = null.
+        lens: [i32; 3],
+        face: Option<[f32; 4]>,
+    },
+    Options {
+        threads: i32,
+        sessions: i32,
+        threshold: f32,
+        crop_scale: f32,
+    },
+}
+
+fn frame(format: i32, lens: [i32; 3]) -> Case {
+    Case::Frame {
+        format,
+        size: (W, H),
+        rotation: 0,
+        strides: [0; 3],
+        lens,
+        face: None,
+    }
+}
+
+fn rgb() -> Case {
+    frame(0, [RGB, -1, -1])
+}
+
+fn with(c: Case, f: impl FnOnce(&mut Case)) -> Case {
+    let mut c = c;
+    f(&mut c);
+    c
+}
+
+fn rotated(deg: i32) -> Case {
+    with(rgb(), |c| {
+        if let Case::Frame { rotation, .. } = c {
+            *rotation = deg;
+        }
+    })
+}
+
+fn sized(w: i32, h: i32) -> Case {
+    with(rgb(), |c| {
+        if let Case::Frame { size, .. } = c {
+            *size = (w, h);
+        }
+    })
+}
+
+fn strided(format: i32, lens: [i32; 3], s: [i32; 3]) -> Case {
+    with(frame(format, lens), |c| {
+        if let Case::Frame { strides, .. } = c {
+            *strides = s;
+        }
+    })
+}
+
+fn boxed(b: [f32; 4]) -> Case {
+    with(rgb(), |c| {
+        if let Case::Frame { face, .. } = c {
+            *face = Some(b);
+        }
+    })
+}
+
+fn opts(threads: i32, sessions: i32, threshold: f32, crop_scale: f32) -> Case {
+    Case::Options {
+        threads,
+        sessions,
+        threshold,
+        crop_scale,
+    }
+}
+
+fn cases() -> Vec<(&'static str, Case)> {
+    vec![
+        ("format_99", frame(99, [RGB, -1, -1])),
+        ("format_negative", frame(-1, [RGB, -1, -1])),
+        ("rotation_minus_90", rotated(-90)),
+        ("rotation_45", rotated(45)),
+        ("rotation_360", rotated(360)),
+        ("rotation_900", rotated(900)),
+        ("width_0", sized(0, H)),
+        ("height_0", sized(W, 0)),
+        ("rgb_short", frame(0, [RGB - 1, -1, -1])),
+        ("rgb_stride_small", strided(0, [RGB, -1, -1], [100, 0, 0])),
+        ("rgba_short", frame(2, [Y * 4 - 1, -1, -1])),
+        (
+            "bgra_stride_small",
+            strided(3, [Y * 4, -1, -1], [255, 0, 0]),
+        ),
+        ("gray_short", frame(4, [100, -1, -1])),
+        ("rgb_null", frame(0, [-1, -1, -1])),
+        ("nv21_null_y", frame(5, [-1, 2 * C, -1])),
+        ("nv21_one_buffer_short", frame(5, [Y - 72, -1, -1])),
+        ("nv21_uv_short", frame(5, [Y, 100, -1])),
+        (
+            "nv12_uv_stride_small",
+            strided(6, [Y, 2 * C, -1], [0, 10, 0]),
+        ),
+        ("i420_u_short", frame(7, [Y, 10, C])),
+        ("i420_v_null", frame(7, [Y, C, -1])),
+        ("i420_one_buffer_short", frame(7, [Y + 100, -1, -1])),
+        ("box_nan", boxed([f32::NAN, 0.0, 10.0, 10.0])),
+        ("box_inf", boxed([0.0, 0.0, f32::INFINITY, 10.0])),
+        ("box_outside", boxed([1000.0, 1000.0, 10.0, 10.0])),
+        ("box_zero_width", boxed([0.0, 0.0, 0.0, 10.0])),
+        ("box_negative_height", boxed([0.0, 0.0, 10.0, -5.0])),
+        ("threshold_nan", opts(1, 0, f32::NAN, 0.0)),
+        ("threshold_1_5", opts(1, 0, 1.5, 0.0)),
+        ("threshold_inf", opts(1, 0, f32::INFINITY, 0.0)),
+        ("crop_scale_nan", opts(1, 0, -1.0, f32::NAN)),
+        ("crop_scale_minus_inf", opts(1, 0, -1.0, f32::NEG_INFINITY)),
+        ("threads_100000", opts(100_000, 0, -1.0, 0.0)),
+        ("threads_65", opts(65, 0, -1.0, 0.0)),
+        ("threads_negative", opts(-1, 0, -1.0, 0.0)),
+        ("sessions_65", opts(1, 65, -1.0, 0.0)),
+        ("sessions_negative", opts(1, -5, -1.0, 0.0)),
+    ]
+}
+
+/// A float as Java's Float.parseFloat reads it.
+fn jfloat(v: f32) -> String {
+    match v {
+        v if v.is_nan() => "NaN".into(),
+        f32::INFINITY => "Infinity".into(),
+        f32::NEG_INFINITY => "-Infinity".into(),
+        v => v.to_string(),
+    }
+}
+
+fn last_error_detail() -> String {
+    let full = unsafe { CStr::from_ptr(moae_last_error()) }
+        .to_string_lossy()
+        .into_owned();
+    // "moae_detect: <detail>": the function name is C's own prefix.
+    full.split_once(": ")
+        .map_or(full.clone(), |(_, d)| d.to_string())
+}
+
+fn c_options(ort: &CStr) -> moae_options {
+    let mut o = std::mem::MaybeUninit::<moae_options>::uninit();
+    moae_options_init(o.as_mut_ptr());
+    let mut o = unsafe { o.assume_init() };
+    o.ort_library_path = ort.as_ptr();
+    o.intra_op_threads = 1;
+    o
+}
+
+/// (status, detail) of one case through the C ABI.
+fn through_c(model: &CStr, ort: &CStr, engine: *const moae_engine, case: &Case) -> (i32, String) {
+    let status = match case {
+        Case::Options {
+            threads,
+            sessions,
+            threshold,
+            crop_scale,
+        } => {
+            let mut o = c_options(ort);
+            o.intra_op_threads = *threads;
+            o.max_sessions = *sessions;
+            o.threshold = *threshold;
+            o.crop_scale = *crop_scale;
+            let mut e = std::ptr::null_mut();
+            let s = moae_engine_create_from_file(model.as_ptr(), &o, &mut e);
+            moae_engine_destroy(e);
+            s
+        }
+        Case::Frame {
+            format,
+            size,
+            rotation,
+            strides,
+            lens,
+            face,
+        } => {
+            let bufs: Vec<Option<Vec<u8>>> = lens
+                .iter()
+                .map(|&n| (n >= 0).then(|| vec![0u8; n as usize]))
+                .collect();
+            let mut img = std::mem::MaybeUninit::<moae_image>::uninit();
+            moae_image_init(img.as_mut_ptr());
+            let mut img = unsafe { img.assume_init() };
+            img.format = *format;
+            img.width = size.0 as u32;
+            img.height = size.1 as u32;
+            img.rotation = *rotation;
+            for i in 0..3 {
+                img.planes[i] = bufs[i].as_ref().map_or(std::ptr::null(), |b| b.as_ptr());
+                img.plane_sizes[i] = bufs[i].as_ref().map_or(0, Vec::len);
+                img.strides[i] = strides[i] as usize;
+            }
+            let boxes: Vec<moae_box> = face
+                .iter()
+                .map(|b| moae_box {
+                    x: b[0],
+                    y: b[1],
+                    width: b[2],
+                    height: b[3],
+                })
+                .collect();
+            let mut results = [moae_result {
+                attack_score: 0.0,
+                live_score: 0.0,
+                is_attack: 0,
+                threshold: 0.0,
+                provider: 0,
+                latency_ms: 0.0,
+            }];
+            let mut count = 0usize;
+            moae_detect(
+                engine,
+                &img,
+                boxes.as_ptr(),
+                boxes.len(),
+                results.as_mut_ptr(),
+                1,
+                &mut count,
+            )
+        }
+    };
+    let code = status as i32;
+    (
+        code,
+        if code == 0 {
+            "ok".into()
+        } else {
+            last_error_detail()
+        },
+    )
+}
+
+fn spec_line(name: &str, case: &Case) -> String {
+    match case {
+        Case::Frame {
+            format,
+            size,
+            rotation,
+            strides,
+            lens,
+            face,
+        } => format!(
+            "frame {name} {format} {} {} {rotation} {} {} {} {} {} {} {}",
+            size.0,
+            size.1,
+            strides[0],
+            strides[1],
+            strides[2],
+            lens[0],
+            lens[1],
+            lens[2],
+            face.map_or("none".into(), |b| b.map(jfloat).join(","))
+        ),
+        Case::Options {
+            threads,
+            sessions,
+            threshold,
+            crop_scale,
+        } => format!(
+            "opts {name} {threads} {sessions} {} {}",
+            jfloat(*threshold),
+            jfloat(*crop_scale)
+        ),
+    }
+}
+
+#[test]
+fn c_abi_and_jni_give_the_same_status_and_message_for_each_bad_input() {
+    let (javac, java) = jvm::jdk();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model_path = dir.path().join("tiny.onnx");
+    std::fs::write(&model_path, support::tiny_model()).expect("write model");
+    let ort = jvm::ort_library();
+    let c_model = CString::new(model_path.to_str().unwrap()).unwrap();
+    let c_ort = CString::new(ort.to_str().unwrap()).unwrap();
+
+    let mut engine = std::ptr::null_mut();
+    let o = c_options(&c_ort);
+    let s = moae_engine_create_from_file(c_model.as_ptr(), &o, &mut engine);
+    assert_eq!(s, moae_status::MOAE_OK, "{}", last_error_detail());
+
+    let cases = cases();
+    assert!(cases.len() >= 25, "the issue asks for at least 25 cases");
+    let mut spec = format!("model {}\nort {}\n", model_path.display(), ort.display());
+    let mut from_c = BTreeMap::new();
+    for (name, case) in &cases {
+        writeln!(spec, "{}", spec_line(name, case)).unwrap();
+        from_c.insert(name.to_string(), through_c(&c_model, &c_ort, engine, case));
+    }
+    moae_engine_destroy(engine);
+    let spec_file = dir.path().join("cases.txt");
+    std::fs::write(&spec_file, &spec).expect("write cases");
+
+    let classes = dir.path().join("classes");
+    let runner =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/java/ai/moae/AbiParityRunner.java");
+    jvm::compile(&javac, &classes, &[runner]);
+    let out = jvm::run(&java, &classes, "ai.moae.AbiParityRunner", &[&spec_file]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "java failed:\n{stdout}\n{stderr}");
+    assert!(
+        !stderr.contains("WARNING in native method"),
+        "JNI misuse reported:\n{stderr}"
+    );
+    let from_jni: BTreeMap<String, (i32, String)> = stdout
+        .lines()
+        .map(|l| {
+            let mut f = l.splitn(3, '\t');
+            let name = f.next().unwrap().to_string();
+            let code = f.next().and_then(|c| c.parse().ok()).expect("status");
+            (name, (code, f.next().unwrap_or("").to_string()))
+        })
+        .collect();
+
+    let mut report = String::new();
+    let mut statuses = std::collections::BTreeSet::new();
+    for (name, _) in &cases {
+        let c = &from_c[*name];
+        let j = from_jni
+            .get(*name)
+            .unwrap_or_else(|| panic!("JNI printed no line for {name}:\n{stdout}"));
+        writeln!(report, "{name:<24} C {:>2} | JNI {:>2} | {}", c.0, j.0, c.1).unwrap();
+        assert_ne!(c.0, 0, "{name}: the C ABI accepted a bad input");
+        assert_eq!(c, j, "{name}: C and JNI disagree");
+        statuses.insert(c.0);
+    }
+    println!("{report}");
+    assert!(
+        statuses.len() >= 5,
+        "the cases should cover several statuses: {statuses:?}"
+    );
+}

@@ -1,0 +1,98 @@
+package ai.moae;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.List;
+
+/**
+ * Feeds the bad inputs of {@code android/jni/tests/abi_parity.rs} through the JNI bridge
+ * (NativeBridge, as MoaeDetector calls it) and prints {@code name<TAB>status<TAB>message} per
+ * case; the Rust test compares each line with what the C ABI says for the same input.
+ * In package ai.moae to reach the package-private NativeBridge.
+ */
+public final class AbiParityRunner {
+    private AbiParityRunner() {}
+
+    private static byte[] plane(String len) {
+        int n = Integer.parseInt(len);
+        return n < 0 ? null : new byte[n];
+    }
+
+    private static float[] face(String spec) {
+        if (spec.equals("none")) {
+            return null;
+        }
+        String[] v = spec.split(",");
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            f[i] = Float.parseFloat(v[i]);
+        }
+        return f;
+    }
+
+    private static String line(String name, int code, String message) {
+        return name + "\t" + code + "\t" + message.replace('\n', ' ').replace('\t', ' ');
+    }
+
+    /** NativeBridge declares no checked exceptions, but raises MoaeException natively. */
+    private static String failure(String name, Exception e) {
+        if (e instanceof MoaeException) {
+            return line(name, ((MoaeException) e).code(), e.getMessage());
+        }
+        return line(name, -100, e.toString());
+    }
+
+    public static void main(String[] args) throws IOException {
+        List<String> lines = Files.readAllLines(Paths.get(args[0]), StandardCharsets.UTF_8);
+        String model = null;
+        String ort = null;
+        long handle = 0;
+        StringBuilder out = new StringBuilder();
+        for (String l : lines) {
+            String[] f = l.split(" ");
+            switch (f[0]) {
+                case "model":
+                    model = f[1];
+                    break;
+                case "ort":
+                    ort = f[1];
+                    break;
+                case "frame":
+                    try {
+                        if (handle == 0) {
+                            handle = NativeBridge.createFromFile(model, "cpu", false, 1, 0, ort,
+                                    null, -1f, 0f);
+                        }
+                        NativeBridge.detectArrays(handle, Integer.parseInt(f[2]),
+                                Integer.parseInt(f[3]), Integer.parseInt(f[4]),
+                                Integer.parseInt(f[5]), plane(f[9]), Integer.parseInt(f[6]),
+                                plane(f[10]), Integer.parseInt(f[7]), plane(f[11]),
+                                Integer.parseInt(f[8]), 1, face(f[12]));
+                        out.append(line(f[1], 0, "ok")).append('\n');
+                    } catch (Exception e) {
+                        out.append(failure(f[1], e)).append('\n');
+                    }
+                    break;
+                case "opts":
+                    try {
+                        long h = NativeBridge.createFromFile(model, "cpu", false,
+                                Integer.parseInt(f[2]), Integer.parseInt(f[3]), ort, null,
+                                Float.parseFloat(f[4]), Float.parseFloat(f[5]));
+                        NativeBridge.destroy(h);
+                        out.append(line(f[1], 0, "ok")).append('\n');
+                    } catch (Exception e) {
+                        out.append(failure(f[1], e)).append('\n');
+                    }
+                    break;
+                default:
+                    throw new IllegalArgumentException("bad case line: " + l);
+            }
+        }
+        if (handle != 0) {
+            NativeBridge.destroy(handle);
+        }
+        System.out.print(out);
+    }
+}

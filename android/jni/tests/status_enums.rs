@@ -1,0 +1,130 @@
+//! Java's and Swift's copies of the ABI numbers are checked against the one owner,
+//! `moae_runtime::abi`: status codes and names (`MoaeException.Status`, `MoaeError.Status`,
+//! `moae_status` in include/moae.h), their static messages (`moae_status_message`), and pixel
+//! format codes (`ai.moae.PixelFormat`, Swift `PixelFormat`).
+
+use moae_runtime::abi::{self, Status};
+use moae_runtime::PixelFormat;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn read(rel: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The text between `start` and the next `end` after it.
+fn section<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let a = text
+        .find(start)
+        .unwrap_or_else(|| panic!("`{start}` not found"));
+    let rest = &text[a..];
+    &rest[..rest.find(end).unwrap_or(rest.len())]
+}
+
+/// `NAME(code` pairs of a Java enum body.
+fn java_pairs(body: &str) -> BTreeMap<String, i32> {
+    let re = regex::Regex::new(r"(?m)^\s*([A-Z][A-Z0-9_]*)\((-?\d+)").unwrap();
+    re.captures_iter(body)
+        .map(|c| (c[1].to_string(), c[2].parse().unwrap()))
+        .collect()
+}
+
+/// `name = code` pairs of a Swift enum body (in `case a = 1, b = 2` lines).
+fn swift_pairs(body: &str) -> BTreeMap<String, i32> {
+    let re = regex::Regex::new(r"([a-z][A-Za-z0-9]*)\s*=\s*(-?\d+)").unwrap();
+    body.lines()
+        .filter(|l| l.trim_start().starts_with("case "))
+        .flat_map(|l| re.captures_iter(l).collect::<Vec<_>>())
+        .map(|c| (c[1].to_string(), c[2].parse().unwrap()))
+        .collect()
+}
+
+fn upper_snake(camel: &str) -> String {
+    let mut out = String::new();
+    for ch in camel.chars() {
+        if ch.is_ascii_uppercase() && !out.is_empty() {
+            out.push('_');
+        }
+        out.push(ch.to_ascii_uppercase());
+    }
+    out
+}
+
+fn expected_statuses() -> BTreeMap<String, i32> {
+    Status::ALL
+        .iter()
+        .filter(|s| **s != Status::Ok)
+        .map(|s| (s.name().to_string(), s.code()))
+        .collect()
+}
+
+#[test]
+fn java_status_enum_is_the_abi_table() {
+    let java = read("android/moae/src/main/java/ai/moae/MoaeException.java");
+    let mut got = java_pairs(section(
+        &java,
+        "public enum Status",
+        "public final int code",
+    ));
+    assert_eq!(
+        got.remove("UNKNOWN"),
+        Some(-1),
+        "UNKNOWN(-1) is the catch-all"
+    );
+    assert_eq!(got, expected_statuses());
+}
+
+#[test]
+fn swift_status_enum_is_the_abi_table() {
+    let swift = read("ios/Sources/Moae/Types.swift");
+    let mut got: BTreeMap<String, i32> =
+        swift_pairs(section(&swift, "public enum Status: Int32", "\n    }"))
+            .into_iter()
+            .map(|(k, v)| (upper_snake(&k), v))
+            .collect();
+    assert_eq!(got.remove("CLOSED"), Some(-2));
+    assert_eq!(got.remove("UNKNOWN"), Some(-1));
+    assert_eq!(got, expected_statuses());
+}
+
+#[test]
+fn c_header_statuses_and_messages_are_the_abi_table() {
+    let header = read("include/moae.h");
+    let re = regex::Regex::new(r"MOAE_(?:ERR_)?([A-Z_]+) = (\d+)").unwrap();
+    let body = section(&header, "enum moae_status", "};");
+    let got: BTreeMap<String, i32> = re
+        .captures_iter(body)
+        .map(|c| (c[1].to_string(), c[2].parse().unwrap()))
+        .collect();
+    let want: BTreeMap<String, i32> = Status::ALL
+        .iter()
+        .map(|s| (s.name().to_string(), s.code()))
+        .collect();
+    assert_eq!(got, want);
+    for s in Status::ALL {
+        let m = unsafe { std::ffi::CStr::from_ptr(moae::moae_status_message(s.code())) };
+        assert_eq!(m, s.message(), "{s:?}");
+    }
+}
+
+#[test]
+fn pixel_format_codes_agree() {
+    let java = read("android/moae/src/main/java/ai/moae/PixelFormat.java");
+    let mut got = java_pairs(&java);
+    assert_eq!(got.remove("YUV_420_888"), Some(abi::PIXEL_YUV_420_888));
+    let want: BTreeMap<String, i32> = PixelFormat::ALL
+        .iter()
+        .map(|&f| (f.to_string().to_uppercase(), abi::pixel_format_code(f)))
+        .collect();
+    assert_eq!(got, want);
+    let swift = read("ios/Sources/Moae/Types.swift");
+    let got: BTreeMap<String, i32> =
+        swift_pairs(section(&swift, "public enum PixelFormat", "\n    var"))
+            .into_iter()
+            .map(|(k, v)| (k.to_uppercase(), v))
+            .collect();
+    assert_eq!(got, want);
+}

@@ -1,0 +1,25 @@
+//! The one place that owns every number and rule crossing a language boundary: status codes
+//! and their messages, pixel-format / provider / CoreML codes, rotation, the "not set" rules of
+//! thresholds, crop scale and counts, and the raw frame description -> [`Frame`] conversion.
+//!
+//! The C ABI (`moae-ffi`, header `include/moae.h`) and the JNI bridge (`moae-jni`) are thin
+//! calls into this module, so the same bad input gets the same status number and the same
+//! message in C, C++, Swift (over the C ABI) and Java. Java's `MoaeException.Status` and
+//! Swift's `MoaeError.Status` are checked against [`Status::ALL`] by a test in `android/jni`.
+//!
+//! [`Frame`]: crate::Frame
+
+mod codes;
+mod options;
+mod raw_frame;
+mod status;
+
+pub use codes::{
+    coreml_units, pixel_format, pixel_format_code, provider, provider_code, rotation,
+    PIXEL_YUV_420_888,
+};
+pub use options::{
+    count, crop_scale, threshold, MAX_BOXES, MAX_INTRA_OP_THREADS, MAX_PROVIDERS, MAX_SESSIONS,
+};
+pub use raw_frame::{frame, planes_used, RawFrame};
+pub use status::{AbiError, AbiResult, Status};

@@ -1,0 +1,137 @@
+//! What a caller can set on an engine, the documented limits, and their validation (run before
+//! ONNX Runtime is loaded or touched).
+
+use crate::crop::{DEFAULT_CROP_SCALE, MAX_CROP_SCALE};
+use crate::error::{Error, Result};
+use crate::provider::{CoreMlUnits, ExecutionProvider, ProviderPolicy};
+use std::path::PathBuf;
+
+/// Options for [`Engine`](crate::Engine); see each field.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// Preference order; default `[Cpu]`.
+    pub providers: Vec<ExecutionProvider>,
+    /// Default `Fallback`.
+    pub policy: ProviderPolicy,
+    /// Threads ORT uses inside one run; 0 = ORT's default (one per physical core); at most
+    /// [`MAX_INTRA_OP_THREADS`].
+    pub intra_op_threads: usize,
+    /// Most ORT sessions kept for concurrent callers; 0 = the default, 1 (see the engine's
+    /// docs); at most [`MAX_SESSIONS`].
+    pub max_sessions: usize,
+    /// libonnxruntime to load; else `ORT_DYLIB_PATH`, else beside libmoae / the executable,
+    /// else the system's.
+    pub ort_library_path: Option<PathBuf>,
+    /// SHA-256 of the model bytes; a mismatch is [`Error::ModelHash`].
+    pub model_sha256: Option<[u8; 32]>,
+    /// TensorRT engine and timing cache directory (enables the caches).
+    pub tensorrt_cache_dir: Option<PathBuf>,
+    pub tensorrt_fp16: bool,
+    pub coreml_units: CoreMlUnits,
+    /// Overrides the model's decision threshold on the attack score.
+    pub threshold: Option<f32>,
+    /// Face box enlargement around its centre; default [`DEFAULT_CROP_SCALE`] (1.5), at most
+    /// [`MAX_CROP_SCALE`] (10).
+    pub crop_scale: f32,
+}
+
+/// Default pool size (see the engine's docs for why 1).
+pub const DEFAULT_MAX_SESSIONS: usize = 1;
+
+/// Most intra-op threads. ONNX Runtime creates every thread up front (each with its own stack
+/// and spin-waiting); 100 000 of them crashed the process inside ORT and a few hundred made a
+/// run take minutes on 2 cores. 64 covers the largest single-socket servers.
+pub const MAX_INTRA_OP_THREADS: usize = 64;
+
+/// Most pooled sessions: each holds its own copy of the weights (~350 MB for ViT-B/16 fp32).
+pub const MAX_SESSIONS: usize = 64;
+
+/// Most face boxes in one ORT run; a call with more runs them in chunks of this many, so its
+/// peak memory does not grow with the number of boxes.
+pub const BOX_CHUNK: usize = 16;
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            providers: vec![ExecutionProvider::Cpu],
+            policy: ProviderPolicy::Fallback,
+            intra_op_threads: 0,
+            max_sessions: 0,
+            ort_library_path: None,
+            model_sha256: None,
+            tensorrt_cache_dir: None,
+            tensorrt_fp16: false,
+            coreml_units: CoreMlUnits::All,
+            threshold: None,
+            crop_scale: DEFAULT_CROP_SCALE,
+        }
+    }
+}
+
+impl EngineOptions {
+    /// Every range check, before anything is loaded.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.crop_scale.is_finite() && self.crop_scale > 0.0)
+            || self.crop_scale > MAX_CROP_SCALE
+        {
+            return Err(Error::InvalidArgument(format!(
+                "crop_scale is {}: use a number in (0, {MAX_CROP_SCALE}]",
+                self.crop_scale
+            )));
+        }
+        if let Some(t) = self.threshold {
+            if !(t.is_finite() && (0.0..=1.0).contains(&t)) {
+                return Err(Error::InvalidArgument(format!(
+                    "threshold must be in [0, 1], got {t}"
+                )));
+            }
+        }
+        if self.intra_op_threads > MAX_INTRA_OP_THREADS {
+            return Err(Error::InvalidArgument(format!(
+                "intra_op_threads is {}: use 0 (ONNX Runtime's default) to {MAX_INTRA_OP_THREADS}",
+                self.intra_op_threads
+            )));
+        }
+        if self.max_sessions > MAX_SESSIONS {
+            return Err(Error::InvalidArgument(format!(
+                "max_sessions is {}: use 0 (the default, {DEFAULT_MAX_SESSIONS}) to {MAX_SESSIONS}",
+                self.max_sessions
+            )));
+        }
+        Ok(())
+    }
+
+    /// The pool size in use.
+    pub(crate) fn pool_size(&self) -> usize {
+        if self.max_sessions == 0 {
+            DEFAULT_MAX_SESSIONS
+        } else {
+            self.max_sessions
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_checked() {
+        assert!(EngineOptions::default().validate().is_ok());
+        let o = EngineOptions {
+            intra_op_threads: MAX_INTRA_OP_THREADS + 1,
+            ..Default::default()
+        };
+        assert!(matches!(o.validate(), Err(Error::InvalidArgument(_))));
+        let o = EngineOptions {
+            max_sessions: MAX_SESSIONS + 1,
+            ..Default::default()
+        };
+        assert!(matches!(o.validate(), Err(Error::InvalidArgument(_))));
+        let o = EngineOptions {
+            threshold: Some(f32::NAN),
+            ..Default::default()
+        };
+        assert!(o.validate().is_err());
+    }
+}

@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# The hostile-input suite over the `moae` and `trainer` CLIs. Each case names the exit it
+# expects (0, or `err`: a clean failure, a non-zero exit below 124) and a pattern its output must
+# hold (the named error), and
+# prints one line
+#     CASE <area> <name> expect=<exit>/<pattern> got=<exit> ok|FAIL
+# then "cli: N cases, F failures". Any case ending in a signal or timeout, printing
+# "panicked at", or printing a live/attack verdict next to NaN/inf is a FAIL whatever it
+# expected. Run by tests/tests/hostile_cli.rs, which generates the fixtures first:
+#   cli.sh MOAE TRAINER FIXTURES WORK
+# FIXTURES holds tests/hostile/fixtures.rs's files plus ckpt/*.safetensors, fp16.onnx and
+# int8.onnx (exported by the harness); WORK is an empty scratch directory.
+set -u
+MOAE=$1 TRAINER=$2 FIX=$3 WORK=$4
+cases=0 failures=0
+
+# c AREA NAME WANT PATTERN CMD...  (WANT: 0 or err; PATTERN: grep -E, case-insensitive, or "")
+c() {
+    local area=$1 name=$2 want=$3 pat=$4
+    shift 4
+    local out rc why="" t0=$SECONDS
+    # Every case is a small model or file: a minute is ample, and a hang is a failure.
+    out=$(timeout -k 5 60 "$@" 2>&1 </dev/null)
+    rc=$?
+    if [ $rc -ge 124 ]; then why="signal or timeout (exit $rc)"
+    elif grep -q "panicked at" <<<"$out"; then why="panic"
+    elif grep -Eiq '(^|[^a-z_])(live|attack)([^a-z_].*)?[^a-z](nan|[+-]?inf)([^a-z]|$)' <<<"$out" \
+        && ! grep -Eiq 'error|non-finite' <<<"$out"; then why="a verdict next to a non-finite number"
+    elif [ "$want" = 0 ] && [ $rc -ne 0 ]; then why="exit $rc"
+    elif [ "$want" = err ] && [ $rc -eq 0 ]; then why="exit 0, want a failure"
+    elif [ -n "$pat" ] && ! grep -Eiq -- "$pat" <<<"$out"; then why="no /$pat/ in the output"
+    fi
+    cases=$((cases + 1))
+    if [ -z "$why" ]; then
+        echo "CASE $area $name expect=$want/$pat got=$rc ok ($((SECONDS - t0)) s)"
+    else
+        failures=$((failures + 1))
+        echo "CASE $area $name expect=$want/$pat got=$rc FAIL: $why ($((SECONDS - t0)) s)"
+        head -c 600 <<<"$out" | sed 's/^/    | /'
+    fi
+}
+
+# t AREA NAME DESCRIPTION TEST...  (a file-state check after a command)
+t() {
+    local area=$1 name=$2 what=$3
+    shift 3
+    cases=$((cases + 1))
+    if "$@"; then
+        echo "CASE $area $name expect=$what ok"
+    else
+        failures=$((failures + 1))
+        echo "CASE $area $name expect=$what FAIL"
+    fi
+}
+absent() { [ ! -e "$1" ]; }
+no_tmp_in() { ! ls -A "$1" | grep -q 'tmp'; }
+
+M="$FIX/good.onnx"
+PNG="$FIX/good.png"
+BIG=18446744073709551615
+
+# ---- moae info / model files ----
+A=moae-info
+c $A good 0 'input' "$MOAE" info "$M"
+c $A good_json 0 '"input_size": *16' "$MOAE" info --json "$M"
+for f in missing empty garbage truncated foreign logits_only nan_mean inf_mean nan_std zero_std \
+    nan_threshold big_threshold zero_input size_mismatch bad_classes future_format dir; do
+    c $A "$f.onnx" err "$f\.onnx|model|metadata" "$MOAE" info "$FIX/$f.onnx"
+done
+c $A threads_100000 err 'thread' "$MOAE" info --threads 100000 "$M"
+c $A threads_600 err 'thread' "$MOAE" info --threads 600 "$M"
+c $A threads_too_big_for_usize err 'thread|invalid' "$MOAE" info --threads 18446744073709551616 "$M"
+c $A threads_negative err 'invalid|unexpected' "$MOAE" info --threads -1 "$M"
+c $A ep_bogus err 'bogus|invalid' "$MOAE" info --ep bogus "$M"
+c $A require_cuda err 'cuda' "$MOAE" info --ep cuda --require "$M"
+c $A prefer_cuda_then_cpu 0 'cpu' "$MOAE" info --ep cuda,cpu "$M"
+c $A ort_missing err 'nonexistent' "$MOAE" --ort /nonexistent/libonnxruntime.so info "$M"
+c $A fp16_file 0 'fp16' "$MOAE" info "$FIX/fp16.onnx"
+c $A int8_file 0 'int8' "$MOAE" info "$FIX/int8.onnx"
+
+# ---- moae detect ----
+A=moae-detect
+c $A png 0 '[[:space:]](live|attack)[[:space:]]attack_score=0\.[0-9]+' "$MOAE" detect "$M" "$PNG"
+c $A jpeg 0 "attack_score" "$MOAE" detect "$M" "$FIX/good.jpg"
+c $A gray_jpeg 0 "attack_score" "$MOAE" detect "$M" "$FIX/gray.jpg"
+c $A rgba_png 0 "attack_score" "$MOAE" detect "$M" "$FIX/rgba.png"
+c $A rgb16_png 0 "attack_score" "$MOAE" detect "$M" "$FIX/rgb16.png"
+c $A png_named_jpg 0 "attack_score" "$MOAE" detect "$M" "$FIX/png_named.jpg"
+c $A json 0 '"attack_score"' "$MOAE" detect --json "$M" "$PNG"
+c $A nan_score_model err 'non-finite|nan|inference' "$MOAE" detect "$FIX/nan_score.onnx" "$PNG"
+c $A nan_score_model_json err 'non-finite|nan|inference' "$MOAE" detect --json "$FIX/nan_score.onnx" "$PNG"
+c $A inf_logit_model err 'non-finite|nan|inf|inference' "$MOAE" detect "$FIX/inf_logit.onnx" "$PNG"
+c $A nan_mean_model err 'mean|non-finite|nan' "$MOAE" detect "$FIX/nan_mean.onnx" "$PNG"
+for f in trunc_half.png trunc_header.png trunc_half.jpg trunc_noeoi.jpg trunc_header.jpg bomb.png \
+    bomb_wide.png bomb.jpg zero_dim.png empty.png text.png gif.png bmp.jpg dir.png missing.png; do
+    c $A "$f" err "${f//./\\.}" "$MOAE" detect "$M" "$FIX/$f"
+done
+c $A good_then_truncated err 'trunc_half\.png' "$MOAE" detect "$M" "$PNG" "$FIX/trunc_half.png"
+c $A box_ok 0 'attack_score' "$MOAE" detect "$M" "$PNG" --box 10,10,20,20
+c $A box_nan err 'box' "$MOAE" detect "$M" "$PNG" --box NaN,0,10,10
+c $A box_inf err 'box' "$MOAE" detect "$M" "$PNG" --box 0,0,inf,10
+c $A box_negative err 'box' "$MOAE" detect "$M" "$PNG" --box 0,0,-5,10
+c $A box_zero err 'box' "$MOAE" detect "$M" "$PNG" --box 0,0,0,10
+c $A box_outside err 'box' "$MOAE" detect "$M" "$PNG" --box 1000,1000,10,10
+c $A box_three_numbers err 'box|x,y,w,h|invalid' "$MOAE" detect "$M" "$PNG" --box 1,2,3
+c $A box_words err 'box|invalid' "$MOAE" detect "$M" "$PNG" --box a,b,c,d
+c $A threshold_nan err 'threshold' "$MOAE" detect "$M" "$PNG" --threshold NaN
+c $A threshold_inf err 'threshold' "$MOAE" detect "$M" "$PNG" --threshold inf
+c $A threshold_1_5 err 'threshold' "$MOAE" detect "$M" "$PNG" --threshold 1.5
+c $A threshold_negative err 'threshold' "$MOAE" detect "$M" "$PNG" --threshold=-0.5
+c $A threshold_0_is_attack 0 '[[:space:]]attack[[:space:]]' "$MOAE" detect "$M" "$PNG" --threshold 0
+c $A threshold_1_is_live 0 '[[:space:]]live[[:space:]]' "$MOAE" detect "$M" "$PNG" --threshold 1
+c $A crop_scale_nan err 'crop' "$MOAE" detect "$M" "$PNG" --box 10,10,20,20 --crop-scale NaN
+c $A crop_scale_inf err 'crop' "$MOAE" detect "$M" "$PNG" --box 10,10,20,20 --crop-scale inf
+c $A crop_scale_zero err 'crop' "$MOAE" detect "$M" "$PNG" --box 10,10,20,20 --crop-scale 0
+c $A crop_scale_negative err 'crop' "$MOAE" detect "$M" "$PNG" --box 10,10,20,20 --crop-scale=-2
+c $A crop_scale_11 err 'crop' "$MOAE" detect "$M" "$PNG" --box 10,10,20,20 --crop-scale 11
+c $A crop_scale_2 0 'attack_score' "$MOAE" detect "$M" "$PNG" --box 10,10,20,20 --crop-scale 2
+# The crop scale really changes the crop: two scales, two scores.
+s1=$("$MOAE" detect --json "$M" "$PNG" --box 20,14,16,16 --crop-scale 1 2>&1)
+s2=$("$MOAE" detect --json "$M" "$PNG" --box 20,14,16,16 --crop-scale 2 2>&1)
+t $A crop_scale_changes_score "different scores" [ "$s1" != "$s2" ]
+c $A threads_100000 err 'thread' "$MOAE" detect --threads 100000 "$M" "$PNG"
+c $A no_images err 'required|usage' "$MOAE" detect "$M"
+c $A fp16_model 0 'attack_score' "$MOAE" detect "$FIX/fp16.onnx" "$FIX/good.jpg"
+c $A int8_model 0 'attack_score' "$MOAE" detect "$FIX/int8.onnx" "$FIX/good.jpg"
+
+# ---- moae score (lists) ----
+A=moae-score
+L="$WORK/lists"
+mkdir -p "$L"
+printf 'good.png 0\ngood.jpg 1 print\ngray.png 0\n' >"$L/ok.txt"
+printf 'good.png 0\nnothere.png 1\n' >"$L/missing_image.txt"
+printf 'good.png 7\n' >"$L/bad_label.txt"
+printf 'good.png\n' >"$L/no_label.txt"
+: >"$L/empty.txt"
+printf 'good.png 0\ntrunc_half.jpg 1\n' >"$L/truncated_jpeg.txt"
+printf 'good.png 0\ntrunc_half.png 1\n' >"$L/truncated_png.txt"
+printf 'good.png 0\nbomb.png 1\n' >"$L/bomb.txt"
+c $A ok 0 '' "$MOAE" score "$M" --list "$L/ok.txt" --root "$FIX" --out "$WORK/ok.scores"
+t $A ok_writes_three_lines "3 score lines" [ "$(wc -l <"$WORK/ok.scores" 2>/dev/null)" = 3 ]
+c $A fp16 0 '' "$MOAE" score "$FIX/fp16.onnx" --list "$L/ok.txt" --root "$FIX" --out "$WORK/fp16.scores"
+c $A int8 0 '' "$MOAE" score "$FIX/int8.onnx" --list "$L/ok.txt" --root "$FIX" --out "$WORK/int8.scores"
+t $A int8_scores_written "3 score lines" [ "$(wc -l <"$WORK/int8.scores" 2>/dev/null)" = 3 ]
+for l in missing_image bad_label no_label empty truncated_jpeg truncated_png bomb; do
+    c $A "$l" err 'nothere|label|empty|no |trunc|bomb|line' \
+        "$MOAE" score "$M" --list "$L/$l.txt" --root "$FIX" --out "$WORK/$l.scores"
+    t $A "${l}_writes_nothing" "no $l.scores" absent "$WORK/$l.scores"
+done
+c $A nan_model err 'non-finite|nan|inference' "$MOAE" score "$FIX/nan_score.onnx" --list "$L/ok.txt" \
+    --root "$FIX" --out "$WORK/nan.scores"
+t $A nan_model_writes_nothing "no nan.scores" absent "$WORK/nan.scores"
+c $A list_missing err 'nolist' "$MOAE" score "$M" --list "$L/nolist.txt" --root "$FIX" --out "$WORK/x.scores"
+c $A out_dir_missing err 'nodir' "$MOAE" score "$M" --list "$L/ok.txt" --root "$FIX" --out "$WORK/nodir/x.scores"
+
+# ---- moae bench / bench-matrix (every number bounded: defect 6) ----
+A=moae-bench
+c $A ok 0 'latency|ms' "$MOAE" bench "$M" --iters 3 --warmup 1
+c $A e2e 0 'latency|ms' "$MOAE" bench "$M" --iters 2 --warmup 0 --e2e
+c $A batch_0 err 'batch' "$MOAE" bench "$M" --batch 0 --iters 2
+c $A batch_1000000 err 'batch' "$MOAE" bench "$M" --batch 1000000 --iters 2
+c $A batch_2pow62 err 'batch' "$MOAE" bench "$M" --batch 4611686018427387904 --iters 2
+c $A batch_u64_max err 'batch' "$MOAE" bench "$M" --batch $BIG --iters 2
+c $A iters_0 err 'iter' "$MOAE" bench "$M" --iters 0
+c $A iters_u64_max err 'iter' "$MOAE" bench "$M" --iters $BIG
+c $A warmup_u64_max err 'warmup' "$MOAE" bench "$M" --warmup $BIG --iters 2
+c $A threads_100000 err 'thread' "$MOAE" bench "$M" --threads 100000 --iters 2
+c $A threads_600 err 'thread' "$MOAE" bench "$M" --threads 600 --iters 2
+c $A nan_model err 'non-finite|nan|inference' "$MOAE" bench "$FIX/nan_score.onnx" --iters 2
+A=moae-bench-matrix
+c $A fp32_fp16_int8 0 'fp16' "$MOAE" bench-matrix "$M" "$FIX/fp16.onnx" "$FIX/int8.onnx" --ep cpu --batch 1 --iters 2 --warmup 0
+c $A batch_0 err 'batch' "$MOAE" bench-matrix "$M" --ep cpu --batch 0 --iters 2
+c $A batch_1000000 err 'batch' "$MOAE" bench-matrix "$M" --ep cpu --batch 1000000 --iters 2
+c $A iters_u64_max err 'iter' "$MOAE" bench-matrix "$M" --ep cpu --batch 1 --iters $BIG
+c $A threads_100000 err 'thread' "$MOAE" bench-matrix "$M" --ep cpu --batch 1 --iters 2 --threads 100000
+c $A missing_model err 'missing\.onnx' "$MOAE" bench-matrix "$FIX/missing.onnx" --ep cpu --batch 1 --iters 2
+c $A json_to_missing_dir err 'nodir' "$MOAE" bench-matrix "$M" --ep cpu --batch 1 --iters 2 --json "$WORK/nodir/m.json"
+
+# ---- trainer: checkpoints (defect 4), export (defect 7), train (defect 8), metrics (defect 10) ----
+A=trainer-ckpt
+CK="$FIX/ckpt"
+for f in heads_halved layer_norm_eps mean layers_100000; do
+    c $A "$f" err 'checksum|sha|hash|config' "$TRAINER" export --onnx "$WORK/$f.onnx" "$CK/$f.safetensors"
+    t $A "${f}_writes_nothing" "no $f.onnx" absent "$WORK/$f.onnx"
+done
+for f in truncated empty garbage tensor_flipped; do
+    c $A "$f" err "checkpoint|$f|sha|hash" "$TRAINER" export --onnx "$WORK/$f.onnx" "$CK/$f.safetensors"
+done
+c $A info_layers_100000 err 'layers|checksum|sha|hash|config' "$TRAINER" info "$CK/layers_100000.safetensors"
+c $A missing err 'nothere' "$TRAINER" export --onnx "$WORK/x.onnx" "$CK/nothere.safetensors"
+A=trainer-export
+mkdir -p "$WORK/exp"
+c $A triton_name_escape err 'name|evil' "$TRAINER" export --onnx "$WORK/exp/m.onnx" "$CK/good.safetensors" \
+    --triton "$WORK/exp/repo" --triton-name ../evil
+t $A triton_name_escape_writes_nothing "no m.onnx" absent "$WORK/exp/m.onnx"
+t $A triton_name_escape_no_temp_files "no tmp files" no_tmp_in "$WORK/exp"
+c $A out_dir_missing err 'nodir' "$TRAINER" export --onnx "$WORK/nodir/m.onnx" "$CK/good.safetensors"
+c $A precision_bogus err 'bogus|invalid' "$TRAINER" export --onnx "$WORK/exp/b.onnx" "$CK/good.safetensors" --precision bogus
+c $A dev_scores_missing err 'nothere' "$TRAINER" export --onnx "$WORK/exp/d.onnx" "$CK/good.safetensors" --dev-scores "$WORK/nothere.txt"
+t $A failed_exports_write_nothing "no b.onnx, d.onnx" eval 'absent "$WORK/exp/b.onnx" && absent "$WORK/exp/d.onnx"'
+A=trainer-train
+D="$FIX/synth"
+TL="$WORK/tlists"
+mkdir -p "$TL"
+first=$(head -n 1 "$D/UniAttackData@p1_image_train.txt" 2>/dev/null)
+printf '%s\nnothere/0000.png 1\n' "$first" >"$TL/missing.txt"
+printf '%s\n' "${first% *} 9" >"$TL/bad_label.txt"
+: >"$TL/empty.txt"
+cp "$FIX/trunc_half.png" "$D/trunc_half.png" 2>/dev/null
+cp "$FIX/trunc_half.jpg" "$D/trunc_half.jpg" 2>/dev/null
+printf '%s\ntrunc_half.png 1\n' "$first" >"$TL/trunc_png.txt"
+printf '%s\ntrunc_half.jpg 1\n' "$first" >"$TL/trunc_jpg.txt"
+TRAIN=("$TRAINER" train --root "$D" --preset tiny --batch-size 2 --eval-every 1 --workers 1)
+c $A steps_0 err 'steps' "${TRAIN[@]}" --protocol p1 --steps 0 --out "$WORK/run0"
+t $A steps_0_writes_nothing "no run0/latest" absent "$WORK/run0/latest.safetensors"
+c $A steps_u64_max err 'steps' "${TRAIN[@]}" --protocol p1 --steps $BIG --out "$WORK/runbig"
+c $A batch_0 err 'batch' "${TRAIN[@]}" --protocol p1 --steps 1 --batch-size 0 --out "$WORK/runb0"
+c $A batch_huge err 'batch' "${TRAIN[@]}" --protocol p1 --steps 1 --batch-size 100000000 --out "$WORK/runbh"
+c $A lr_nan err 'lr|learning|finite' "${TRAIN[@]}" --protocol p1 --steps 1 --lr NaN --out "$WORK/runlr"
+c $A protocol_bogus err 'protocol|bogus' "${TRAIN[@]}" --protocol bogus --steps 1 --out "$WORK/runp"
+c $A preset_bogus err 'preset|bogus' "$TRAINER" train --root "$D" --protocol p1 --preset bogus --steps 1 --out "$WORK/runpr"
+for l in missing bad_label empty trunc_png trunc_jpg; do
+    c $A "list_$l" err 'nothere|label|empty|trunc|line|no samples|live and attack' \
+        "${TRAIN[@]}" --train-list "$TL/$l.txt" --steps 1 --out "$WORK/run_$l"
+done
+c $A root_missing err 'nothere' "$TRAINER" train --root "$WORK/nothere" --protocol p1 --preset tiny --steps 1 --out "$WORK/runr"
+A=trainer-misc
+c $A init_preset_bogus err 'preset|bogus' "$TRAINER" init --preset bogus --out "$WORK/x.safetensors"
+t $A init_preset_bogus_writes_nothing "no x.safetensors" absent "$WORK/x.safetensors"
+c $A init_out_dir_missing err 'nodir' "$TRAINER" init --preset tiny --out "$WORK/nodir/x.safetensors"
+c $A synth_count_0 err 'count' "$TRAINER" synth --out "$WORK/s0" --count 0
+c $A synth_size_0 err 'size' "$TRAINER" synth --out "$WORK/s1" --size 0
+c $A synth_size_huge err 'size' "$TRAINER" synth --out "$WORK/s2" --size 4000000000
+c $A info_preset_bogus err 'preset|bogus' "$TRAINER" info --preset bogus
+A=trainer-metrics
+S="$WORK/scores"
+mkdir -p "$S"
+printf '0.1 0\n0.9 1\n0.2 0\n0.8 1\n' >"$S/ok.txt"
+printf '0.1 0\nNaN 1\n0.2 0\n0.8 1\n' >"$S/nan.txt"
+printf '0.1 0\ninf 1\n0.2 0\n0.8 1\n' >"$S/inf.txt"
+printf '0.1 0\n1.5 1\n' >"$S/above_1.txt" # any finite score ranks: not an error
+printf '0.1 0\n0.2 0\n' >"$S/one_class.txt"
+printf '0.1 0\n0.9 9\n' >"$S/bad_label.txt" # labels are 0 (live) to 3 (attack types)
+printf '0.1\n' >"$S/no_label.txt"
+printf 'abc 0\n' >"$S/not_a_number.txt"
+: >"$S/empty.txt"
+printf '0.5 0\n0.5 1\n0.5 0\n0.5 1\n' >"$S/all_ties.txt"
+c $A ok 0 'eer|acer' "$TRAINER" metrics --scores "$S/ok.txt"
+c $A all_ties 0 'eer|acer' "$TRAINER" metrics --scores "$S/all_ties.txt"
+c $A above_1 0 'eer|acer' "$TRAINER" metrics --scores "$S/above_1.txt"
+for f in nan inf one_class bad_label no_label not_a_number empty; do
+    c $A "$f" err "$f\.txt|score|label|line|empty|class" "$TRAINER" metrics --scores "$S/$f.txt"
+done
+c $A dev_nan err 'nan\.txt|score|finite' "$TRAINER" metrics --scores "$S/ok.txt" --dev "$S/nan.txt"
+c $A missing err 'nothere' "$TRAINER" metrics --scores "$S/nothere.txt"
+c $A json_to_missing_dir err 'nodir' "$TRAINER" metrics --scores "$S/ok.txt" --json "$WORK/nodir/m.json"
+
+echo "cli: $cases cases, $failures failures"

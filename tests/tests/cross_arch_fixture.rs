@@ -1,0 +1,54 @@
+//! Issue 16, the x86-64 half of the cross-architecture parity check: exports the small preset
+//! (random weights, MoAE) as fp32 and int8 ONNX, writes test frames and the scores x86-64's
+//! runtime gives them into `$MOAE_CROSS_ARCH_DIR`, for `runtime/tests/cross_arch_parity.rs` to
+//! compare on aarch64 (scripts/test.sh runs both). Further ONNX files (the demo's trained
+//! model) join from `$MOAE_CROSS_ARCH_EXTRA`, a `:`-separated list of paths.
+
+#[path = "../../runtime/tests/cross_arch/mod.rs"]
+mod cross_arch;
+
+use cross_arch::*;
+use moae_tests::*;
+use moae_trainer::config::Variant;
+use moae_trainer::export::WeightFormat;
+use std::path::PathBuf;
+
+#[test]
+#[ignore = "writes the fixture for the aarch64 run; scripts/test.sh runs it"]
+fn write_the_cross_arch_fixture() {
+    let dir = PathBuf::from(
+        std::env::var_os(DIR_VAR)
+            .unwrap_or_else(|| panic!("set {DIR_VAR} to the folder to write the fixture into")),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (vs, model) = random_model("small", Variant::Moae, 16);
+    let class_emb = default_class_embeddings(&model);
+    let frames = make_frames();
+    write_frames(&dir, &frames);
+    let mut rows = Vec::new();
+    for (name, format) in [
+        ("small-fp32.onnx", WeightFormat::Fp32),
+        ("small-int8.onnx", WeightFormat::Int8),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, export_model(&model, &vs, &class_emb, format, false)).unwrap();
+        for (f, s) in frames.iter().zip(score(&path, &frames)) {
+            rows.push((name.to_string(), f.name.clone(), s));
+        }
+    }
+    let extra = std::env::var("MOAE_CROSS_ARCH_EXTRA").unwrap_or_default();
+    for src in extra.split(':').filter(|p| !p.is_empty()) {
+        let src = PathBuf::from(src);
+        let name = format!("extra-{}", src.file_name().unwrap().to_string_lossy());
+        let path = dir.join(&name);
+        std::fs::copy(&src, &path).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+        for (f, s) in frames.iter().zip(score(&path, &frames)) {
+            rows.push((name.clone(), f.name.clone(), s));
+        }
+    }
+    write_scores(&dir, &rows);
+    // What the aarch64 side reads back is what was written.
+    assert_eq!(read_scores(&dir), rows);
+    assert_eq!(read_frames(&dir).len(), frames.len());
+}
