@@ -2,16 +2,16 @@
 //! `protocol` and `ablate` subcommands call (their command lines live in the binary's `cli`).
 
 use crate::atomic_file::write_atomic;
-use crate::checkpoint::{self, CheckpointMeta};
-use crate::config::{ModelConfig, Variant};
 use crate::data::augment::AugmentLevel;
 use crate::data::lists::{self, Sample, Split};
-use crate::evaluate::score_batches;
-use crate::losses::{CeForm, LossConfig};
-use crate::metrics::{self, Report, Scored};
+use crate::eval::evaluate::score_batches;
+use crate::eval::metrics::{self, Report, Scored};
+use crate::model::checkpoint::{self, CheckpointMeta};
+use crate::model::config::{ModelConfig, Variant};
+use crate::model::losses::{CeForm, LossConfig};
+use crate::model::prompts::PromptSet;
 use crate::model::MoaeClip;
-use crate::optim::{AdamConfig, LrSchedule};
-use crate::prompts::PromptSet;
+use crate::train::optim::{AdamConfig, LrSchedule};
 use crate::train::{self, eval_batches, RunOptions, TrainConfig, TrainData, TrainSummary};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -299,9 +299,9 @@ fn with_variant(
     let clip: Vec<(String, tch::Tensor)> =
         l.vs.variables()
             .into_iter()
-            .filter(|(n, _)| !crate::experts::is_expert_param(n))
+            .filter(|(n, _)| !crate::model::experts::is_expert_param(n))
             .collect();
-    checkpoint::copy_into(path, &vs, &clip, crate::experts::is_expert_param)?;
+    checkpoint::copy_into(path, &vs, &clip, crate::model::experts::is_expert_param)?;
     Ok(checkpoint::Loaded {
         config,
         vs,
@@ -439,8 +439,8 @@ pub fn run_eval(a: &EvalRun) -> Result<Report> {
             serde_json::to_string_pretty(&report)?.as_bytes(),
         )
         .context("writing report.json")?;
-        crate::plot::write_roc(&out.join("roc.png"), &test_scores, 640, 480)?;
-        crate::plot::write_det(&out.join("det.png"), &test_scores, 640, 480)?;
+        crate::eval::plot::write_roc(&out.join("roc.png"), &test_scores, 640, 480)?;
+        crate::eval::plot::write_det(&out.join("det.png"), &test_scores, 640, 480)?;
     }
     Ok(report)
 }

@@ -1,10 +1,10 @@
 //! Checkpoint round trip, corruption and mismatch errors, and a toy training run.
 
-use moae_trainer::checkpoint::{self, CheckpointError, CheckpointMeta};
-use moae_trainer::config::{ModelConfig, Variant};
-use moae_trainer::losses::{total_loss, LossConfig};
+use moae_trainer::model::checkpoint::{self, CheckpointError, CheckpointMeta};
+use moae_trainer::model::config::{ModelConfig, Variant};
+use moae_trainer::model::losses::{total_loss, LossConfig};
+use moae_trainer::model::prompts::{class_embeddings, PromptSet};
 use moae_trainer::model::MoaeClip;
-use moae_trainer::prompts::{class_embeddings, PromptSet};
 use std::collections::BTreeMap;
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 

@@ -5,7 +5,7 @@
 //! tests (CI time).
 
 use moae_onnx::{model_meta, read_model};
-use moae_trainer::checkpoint;
+use moae_trainer::model::checkpoint;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;

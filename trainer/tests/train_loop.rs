@@ -1,11 +1,11 @@
 //! The training loop end to end on a tiny synthetic set: exact resume, checkpoints that
 //! survive an interrupted write, and data errors that name what and where.
 
-use moae_trainer::checkpoint;
-use moae_trainer::config::Variant;
 use moae_trainer::data::lists::Split;
+use moae_trainer::data::synth::{generate, SynthConfig};
+use moae_trainer::model::checkpoint;
+use moae_trainer::model::config::Variant;
 use moae_trainer::runs::{initial_model, DataSource, Init, ModelChoice};
-use moae_trainer::synth::{generate, SynthConfig};
 use moae_trainer::train::{train, RunOptions, TrainConfig, TrainData, LATEST};
 use std::path::Path;
 use tch::Device;
@@ -49,7 +49,7 @@ fn cfg(steps: u64) -> TrainConfig {
     // The from-random-weights recipe: a schedule and a regulariser ramp that depend on the step,
     // and a frozen text tower — all of which a resumed run must reproduce exactly.
     c.adam.lr_text = Some(0.0);
-    c.schedule = moae_trainer::optim::LrSchedule::Cosine;
+    c.schedule = moae_trainer::train::optim::LrSchedule::Cosine;
     c.loss.reg_warmup = 0.5;
     c
 }
@@ -133,7 +133,7 @@ fn resume_continues_exactly() {
         let tb = &vb[name];
         assert!(ta.equal(tb), "{name} differs after resume");
         let changed = !ta.equal(&half.vs.variables()[name]);
-        if moae_trainer::optim::is_text_param(name) {
+        if moae_trainer::train::optim::is_text_param(name) {
             assert!(!changed, "{name}: the frozen text tower moved");
         }
         moved |= changed;

@@ -2,8 +2,8 @@
 
 use anyhow::{bail, Context, Result};
 use moae_trainer::data::lists::{Sample, Split};
+use moae_trainer::eval::metrics;
 use moae_trainer::export::{self, ExportOptions, GraphOptions, Source, Threshold, WeightFormat};
-use moae_trainer::metrics;
 use moae_trainer::runs::{score_split, DataSource};
 use std::path::PathBuf;
 use tch::Device;

@@ -7,10 +7,10 @@ pub mod tools;
 pub mod train;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use moae_trainer::config::Variant;
 use moae_trainer::data::augment::AugmentLevel;
-use moae_trainer::losses::CeForm;
-use moae_trainer::optim::LrSchedule;
+use moae_trainer::model::config::Variant;
+use moae_trainer::model::losses::CeForm;
+use moae_trainer::train::optim::LrSchedule;
 
 #[derive(Parser)]
 #[command(

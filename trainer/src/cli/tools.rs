@@ -2,9 +2,10 @@
 
 use super::VariantArg;
 use anyhow::{bail, Context, Result};
-use moae_trainer::config::ModelConfig;
-use moae_trainer::{bench, checkpoint, hf_import, info, metrics, plot, synth};
-use moae_trainer::{model::MoaeClip, prompts::PromptSet};
+use moae_trainer::data::synth;
+use moae_trainer::eval::{bench, metrics, plot};
+use moae_trainer::model::config::ModelConfig;
+use moae_trainer::model::{checkpoint, hf_import, info, prompts::PromptSet, MoaeClip};
 use std::path::PathBuf;
 use tch::{nn, Device};
 
@@ -80,7 +81,7 @@ pub fn import_clip(a: ImportClipArgs) -> Result<()> {
     let ctx = cfg.text.context_length as usize;
     let (vocab, merges) = (a.hf.join("vocab.json"), a.hf.join("merges.txt"));
     let prompts = if vocab.is_file() && merges.is_file() {
-        let tok = moae_trainer::tokenizer::ClipTokenizer::from_files(&vocab, &merges)?;
+        let tok = moae_trainer::model::tokenizer::ClipTokenizer::from_files(&vocab, &merges)?;
         PromptSet::default_with("clip-bpe", ctx, |t| {
             Ok::<_, std::convert::Infallible>(tok.encode_padded(t, ctx))
         })?

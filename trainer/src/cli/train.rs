@@ -2,7 +2,7 @@
 
 use super::{AugmentArg, CeArg, ScheduleArg, VariantArg};
 use anyhow::Result;
-use moae_trainer::metrics;
+use moae_trainer::eval::metrics;
 use moae_trainer::runs::{self, DataSource, Hyper, Init, ModelChoice};
 use std::path::PathBuf;
 

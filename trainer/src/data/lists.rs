@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::metrics::type_name;
+use crate::eval::metrics::type_name;
 
 /// Sub-folders of the root searched (in this order) for a protocol's list files: the root itself,
 /// then the folders UniAttackData releases and our synthetic set use.

@@ -4,6 +4,7 @@
 pub mod augment;
 pub mod lists;
 pub mod loader;
+pub mod synth;
 
 pub use augment::{decode, eval_transform, train_transform, AugmentConfig, CLIP_MEAN, CLIP_STD};
 pub use lists::{find_list, list_file_name, read_list, read_protocol, ListError, Sample, Split};

@@ -11,11 +11,11 @@ pub mod triton;
 pub use graph::{build_model, GraphOptions};
 pub use quantize::WeightFormat;
 
-use crate::checkpoint::{self, CheckpointError};
-use crate::config::{ConfigError, ModelConfig};
-use crate::metrics::{self, Scored};
+use crate::eval::metrics::{self, Scored};
+use crate::model::checkpoint::{self, CheckpointError};
+use crate::model::config::{ConfigError, ModelConfig};
+use crate::model::prompts::{self, PromptSet};
 use crate::model::MoaeClip;
-use crate::prompts::{self, PromptSet};
 use moae_onnx::meta::{ModelMeta, CLASSES, FORMAT_VERSION};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;

@@ -10,15 +10,17 @@
 //! - `best.safetensors` — the model with the lowest dev EER so far.
 //! - `train.jsonl` — one JSON object per logged step and per evaluation.
 
-use crate::checkpoint::{self, CheckpointMeta};
+pub mod optim;
+
 use crate::data::augment::AugmentLevel;
 use crate::data::lists::Sample;
 use crate::data::loader::{Batch, Loader, LoaderConfig, LoaderState};
-use crate::evaluate::{score_batches, EvalSummary};
-use crate::losses::{total_loss, LossConfig};
+use crate::eval::evaluate::{score_batches, EvalSummary};
+use crate::model::checkpoint::{self, CheckpointMeta};
+use crate::model::losses::{total_loss, LossConfig};
+use crate::model::prompts::{class_embeddings, PromptSet};
 use crate::model::MoaeClip;
-use crate::optim::{Adam, AdamConfig, Group, LrSchedule};
-use crate::prompts::{class_embeddings, PromptSet};
+use crate::train::optim::{Adam, AdamConfig, Group, LrSchedule};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -287,8 +289,12 @@ pub fn train(
 
 /// Adam over the groups whose learning rate is not 0 (the others are frozen).
 fn optimiser(vs: &tch::nn::VarStore, model: &MoaeClip, cfg: &TrainConfig) -> Result<Adam> {
-    crate::optim::freeze_zero_lr_groups(vs, &cfg.adam, crate::experts::is_expert_param);
-    let opt = Adam::new(vs, cfg.adam, crate::experts::is_expert_param);
+    crate::train::optim::freeze_zero_lr_groups(
+        vs,
+        &cfg.adam,
+        crate::model::experts::is_expert_param,
+    );
+    let opt = Adam::new(vs, cfg.adam, crate::model::experts::is_expert_param);
     if opt.is_empty() {
         bail!(
             "nothing to train: every parameter group of this {} model has learning rate 0 \
@@ -469,7 +475,7 @@ impl<'a> Session<'a> {
     fn log_step(
         &mut self,
         done: u64,
-        terms: &crate::losses::TotalLoss,
+        terms: &crate::model::losses::TotalLoss,
         loss_cfg: &LossConfig,
         lr_scale: f64,
     ) -> Result<()> {
@@ -503,7 +509,7 @@ impl<'a> Session<'a> {
             self.data.skip_bad,
         )?;
         let scored = score_batches(self.model, &self.ids, batches, image_size, self.run.device)?;
-        crate::metrics::check_finite(&scored, "dev")
+        crate::eval::metrics::check_finite(&scored, "dev")
             .with_context(|| format!("evaluating after step {done}"))?;
         let s = EvalSummary::of(&scored);
         self.log

@@ -5,7 +5,7 @@
 //! The update is PyTorch's `torch.optim.Adam` (weight_decay adds `wd·p` to the gradient;
 //! bias-corrected moments; `eps` added to the corrected second-moment root).
 
-use crate::checkpoint::{self, CheckpointError};
+use crate::model::checkpoint::{self, CheckpointError};
 use std::collections::BTreeMap;
 use std::path::Path;
 use tch::{nn, Device, Kind, Tensor};

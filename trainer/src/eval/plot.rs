@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use image::{Rgb, RgbImage};
 
-use crate::metrics::{roc_points, Scored};
+use crate::eval::metrics::{roc_points, Scored};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
@@ -317,7 +317,7 @@ fn glyph(c: char) -> [u8; 7] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::type_name;
+    use crate::eval::metrics::type_name;
 
     fn scores() -> Vec<Scored> {
         (0..40)

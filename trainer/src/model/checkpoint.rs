@@ -16,9 +16,9 @@
 //! directory), so an interrupted write leaves the previous file intact. [`save_tensors`] /
 //! [`load_tensors`] do the same for any named tensors (e.g. optimiser state in a second file).
 
-use crate::config::{ConfigError, ModelConfig};
+use crate::model::config::{ConfigError, ModelConfig};
+use crate::model::prompts::PromptSet;
 use crate::model::MoaeClip;
-use crate::prompts::PromptSet;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView, View};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

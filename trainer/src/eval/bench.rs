@@ -1,9 +1,9 @@
 //! `trainer bench-torch`: the eager-mode latency of the image path (libtorch through tch, the
 //! same kernels PyTorch eager runs), for the comparison in `scripts/bench_compare.py`.
 
-use crate::checkpoint;
-use crate::evaluate::attack_scores;
-use crate::prompts::{class_embeddings, PromptSet};
+use crate::eval::evaluate::attack_scores;
+use crate::model::checkpoint;
+use crate::model::prompts::{class_embeddings, PromptSet};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::time::Instant;
