@@ -51,7 +51,7 @@ pub fn type_name(label: u8) -> String {
 }
 
 /// Reads a score file: one `score label [type]` per line; blank lines and `#` comments skipped.
-/// `label` is 0 (live) or a positive integer (attack, fine-grained type); the optional third
+/// `label` is 0 (live) or 1-3 (attack, fine-grained type, spec §6); the optional third
 /// column names the type and overrides the name derived from the label.
 pub fn read_score_file(path: &Path) -> Result<Vec<Scored>, ScoreFileError> {
     let text = std::fs::read_to_string(path).map_err(|source| ScoreFileError::Io {
@@ -80,9 +80,12 @@ pub fn read_score_file(path: &Path) -> Result<Vec<Scored>, ScoreFileError> {
         if !score.is_finite() {
             return Err(bad("score is not finite"));
         }
+        // UniAttackData's labels (spec §6): anything else is a damaged or foreign file.
         let label: u8 = fields[1]
             .parse()
-            .map_err(|_| bad("label is not an integer 0..=255"))?;
+            .ok()
+            .filter(|l| *l <= 3)
+            .ok_or_else(|| bad("label is not 0 (live) or 1-3 (attack types)"))?;
         let attack_type = fields
             .get(2)
             .map(|s| s.to_string())
@@ -597,6 +600,9 @@ mod tests {
         assert!(err.to_string().contains("s.txt"));
         std::fs::write(&p, "nan 1\n").unwrap();
         assert!(read_score_file(&p).is_err());
+        std::fs::write(&p, "0.1 0\n0.9 9\n").unwrap();
+        let err = read_score_file(&p).unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("label"), "{err}");
         std::fs::write(&p, "\n# only comments\n").unwrap();
         assert!(matches!(read_score_file(&p), Err(ScoreFileError::Empty(_))));
     }
