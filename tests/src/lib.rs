@@ -1,9 +1,9 @@
 //! Shared helpers for the cross-crate tests.
 
-use moae_trainer::config::{ModelConfig, Variant};
 use moae_trainer::export::{self, GraphOptions, WeightFormat};
+use moae_trainer::model::config::{ModelConfig, Variant};
+use moae_trainer::model::prompts::PromptSet;
 use moae_trainer::model::MoaeClip;
-use moae_trainer::prompts::PromptSet;
 use std::sync::Mutex;
 use tch::{nn, Device, Kind, Tensor};
 

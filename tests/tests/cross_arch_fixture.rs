@@ -9,8 +9,8 @@ mod cross_arch;
 
 use cross_arch::*;
 use moae_tests::*;
-use moae_trainer::config::Variant;
 use moae_trainer::export::WeightFormat;
+use moae_trainer::model::config::Variant;
 use std::path::PathBuf;
 
 #[test]

@@ -3,13 +3,13 @@
 
 use moae_onnx::{model_meta, read_model};
 use moae_tests::random_model;
-use moae_trainer::checkpoint::{self, CheckpointError, CheckpointMeta};
-use moae_trainer::config::{ModelConfig, Variant};
+use moae_trainer::eval::metrics::Scored;
 use moae_trainer::export::{
     self, build_model, ExportError, ExportOptions, GraphOptions, Threshold, WeightFormat,
 };
-use moae_trainer::metrics::Scored;
-use moae_trainer::prompts::PromptSet;
+use moae_trainer::model::checkpoint::{self, CheckpointError, CheckpointMeta};
+use moae_trainer::model::config::{ModelConfig, Variant};
+use moae_trainer::model::prompts::PromptSet;
 use std::path::Path;
 
 fn options(threshold: Threshold) -> ExportOptions {

@@ -4,8 +4,8 @@
 
 use moae_onnx::meta::{INPUT_PIXELS, OUTPUT_ATTACK_SCORE, OUTPUT_EMBEDDING, OUTPUT_LOGITS};
 use moae_tests::*;
-use moae_trainer::config::Variant;
 use moae_trainer::export::WeightFormat;
+use moae_trainer::model::config::Variant;
 use ort::environment::Environment;
 use ort::session::Session;
 use ort::value::Tensor as OrtTensor;

@@ -9,8 +9,8 @@ mod fixtures;
 #[path = "../hostile/verdict.rs"]
 mod verdict;
 
-use moae_trainer::checkpoint::{self, CheckpointMeta};
-use moae_trainer::config::{ModelConfig, Variant};
+use moae_trainer::model::checkpoint::{self, CheckpointMeta};
+use moae_trainer::model::config::{ModelConfig, Variant};
 use moae_trainer::model::MoaeClip;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -7,8 +7,8 @@
 
 use image::{imageops, ImageEncoder, ImageFormat, RgbImage};
 use moae_tests::*;
-use moae_trainer::config::Variant;
 use moae_trainer::export::WeightFormat;
+use moae_trainer::model::config::Variant;
 use moae_trainer::model::MoaeClip;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -278,11 +278,11 @@ fn trainer_eval_moae_score_and_c_abi_agree() {
     // 1. trainer eval's library path: its list parser, loader, eval transform, tch model.
     let samples = moae_trainer::data::read_list(work, &list_path).unwrap();
     assert_eq!(samples.len(), cases.len());
-    let prompts = moae_trainer::prompts::PromptSet::default_byte_level(
+    let prompts = moae_trainer::model::prompts::PromptSet::default_byte_level(
         model.cfg.text.context_length as usize,
     );
     let batches = moae_trainer::train::eval_batches(&samples, size as u32, 8, 2, false).unwrap();
-    let trainer = moae_trainer::evaluate::score_batches(
+    let trainer = moae_trainer::eval::evaluate::score_batches(
         &model,
         &prompts.ids_tensor(tch::Device::Cpu),
         batches,
@@ -299,7 +299,7 @@ fn trainer_eval_moae_score_and_c_abi_agree() {
         "moae score: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let cli = moae_trainer::metrics::read_score_file(&scores_path).unwrap();
+    let cli = moae_trainer::eval::metrics::read_score_file(&scores_path).unwrap();
 
     // 3. The C program over libmoae.
     let files: Vec<PathBuf> = cases.iter().map(|c| c.file.clone()).collect();

@@ -7,8 +7,8 @@
 
 use moae_runtime::{Engine, EngineOptions, Frame, PixelFormat};
 use moae_tests::*;
-use moae_trainer::config::Variant;
 use moae_trainer::export::WeightFormat;
+use moae_trainer::model::config::Variant;
 use tch::{Kind, Tensor};
 
 /// A deterministic RGB test frame with structure at several scales.

@@ -1,10 +1,10 @@
 //! Times one training step of a preset on CPU, split into forward, backward and Adam:
 //! `cargo run -p moae-trainer --example step_profile -- small 32`.
-use moae_trainer::config::{ModelConfig, Variant};
-use moae_trainer::losses::{total_loss, LossConfig};
+use moae_trainer::model::config::{ModelConfig, Variant};
+use moae_trainer::model::losses::{total_loss, LossConfig};
+use moae_trainer::model::prompts::{class_embeddings, PromptSet};
 use moae_trainer::model::MoaeClip;
-use moae_trainer::optim::{Adam, AdamConfig};
-use moae_trainer::prompts::{class_embeddings, PromptSet};
+use moae_trainer::train::optim::{Adam, AdamConfig};
 use std::time::Instant;
 use tch::{nn, Device, Kind, Tensor};
 
@@ -22,7 +22,7 @@ fn main() {
     let mut opt = Adam::new(
         &vs,
         AdamConfig::default(),
-        moae_trainer::experts::is_expert_param,
+        moae_trainer::model::experts::is_expert_param,
     );
     println!("threads {}", tch::get_num_threads());
     for it in 0..4 {

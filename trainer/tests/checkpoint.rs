@@ -1,10 +1,10 @@
 //! Checkpoint round trip, corruption and mismatch errors, and a toy training run.
 
-use moae_trainer::checkpoint::{self, CheckpointError, CheckpointMeta};
-use moae_trainer::config::{ModelConfig, Variant};
-use moae_trainer::losses::{total_loss, LossConfig};
+use moae_trainer::model::checkpoint::{self, CheckpointError, CheckpointMeta};
+use moae_trainer::model::config::{ModelConfig, Variant};
+use moae_trainer::model::losses::{total_loss, LossConfig};
+use moae_trainer::model::prompts::{class_embeddings, PromptSet};
 use moae_trainer::model::MoaeClip;
-use moae_trainer::prompts::{class_embeddings, PromptSet};
 use std::collections::BTreeMap;
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
@@ -16,12 +16,15 @@ fn tiny(variant: Variant) -> (ModelConfig, nn::VarStore, MoaeClip) {
 }
 
 fn meta() -> CheckpointMeta {
-    let mut extra = BTreeMap::new();
-    extra.insert("seed".to_string(), "7".to_string());
     CheckpointMeta {
         prompts: Some(PromptSet::default_byte_level(77)),
         step: Some(42),
-        extra,
+        train: Some(moae_trainer::train::TrainState {
+            config: moae_trainer::train::TrainConfig::default(),
+            optim: Some("optim-42.safetensors".into()),
+            loader: None,
+            best: None,
+        }),
     }
 }
 
@@ -244,4 +247,133 @@ fn a_failed_write_leaves_the_previous_checkpoint_loadable() {
         })
         .count();
     assert_eq!(temps, 0);
+}
+
+/// Rewrites `path`'s metadata entry `key` with `edit`, keeping every tensor and the stored
+/// checksum as they are (what a hand edit of the header does).
+fn edit_metadata(path: &std::path::Path, key: &str, edit: impl Fn(&mut String)) {
+    use safetensors::tensor::{serialize, SafeTensors};
+    let bytes = std::fs::read(path).unwrap();
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+    let mut md = header.metadata().clone().unwrap();
+    edit(md.get_mut(key).unwrap());
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let out = serialize(st.tensors(), Some(md)).unwrap();
+    std::fs::write(path, out).unwrap();
+}
+
+/// [`edit_metadata`] of a JSON entry; returns the new entry.
+fn edit_json(path: &std::path::Path, key: &str, edit: impl Fn(&mut serde_json::Value)) -> String {
+    let new = std::cell::RefCell::new(String::new());
+    edit_metadata(path, key, |s| {
+        let mut v: serde_json::Value = serde_json::from_str(s).unwrap();
+        edit(&mut v);
+        *s = v.to_string();
+        *new.borrow_mut() = s.clone();
+    });
+    new.into_inner()
+}
+
+/// Issue 14 item 4: the checksum covers the config and the metadata, not only the tensors.
+/// Each of these edits leaves every tensor fitting the config, so only the hash can catch it.
+#[test]
+fn an_edited_config_or_meta_fails_the_checksum() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.safetensors");
+    let (cfg, vs, _m) = tiny(Variant::Moae);
+    checkpoint::save(&path, &cfg, &vs, &meta()).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 4] = [
+        ("config", |c| c["vision"]["heads"] = 1.into()),
+        ("config", |c| c["layer_norm_eps"] = 0.01.into()),
+        ("config", |c| c["vision"]["mean"][0] = 0.9.into()),
+        ("meta", |m| m["step"] = 7.into()),
+    ];
+    for (key, edit) in edits {
+        std::fs::write(&path, &good).unwrap();
+        let edited = edit_json(&path, key, edit);
+        if key == "config" {
+            // A config the model accepts: only the checksum stands in the way.
+            ModelConfig::from_json(&edited).unwrap();
+        }
+        let err = checkpoint::load(&path, Device::Cpu)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("checksum mismatch"), "{key}: {err}");
+    }
+    // The same rewrite without an edit loads: the failures above are the checksum's.
+    std::fs::write(&path, &good).unwrap();
+    edit_metadata(&path, "meta", |_| {});
+    checkpoint::load(&path, Device::Cpu).unwrap();
+}
+
+/// A config out of range is a named error before any model is allocated, even in a file whose
+/// checksum is valid (written with the hash recomputed).
+#[test]
+fn an_absurd_config_with_a_valid_checksum_is_refused_before_allocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.safetensors");
+    let (cfg, vs, _m) = tiny(Variant::Clip);
+    let mut big: serde_json::Value = serde_json::from_str(&cfg.to_json()).unwrap();
+    big["vision"]["layers"] = 100_000.into();
+    let mut md = BTreeMap::new();
+    md.insert("format".to_string(), checkpoint::FORMAT.to_string());
+    md.insert("config".to_string(), big.to_string());
+    let tensors: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    checkpoint::save_tensors(&path, &tensors, &md).unwrap();
+    let err = checkpoint::load(&path, Device::Cpu).unwrap_err();
+    assert!(matches!(err, CheckpointError::Config { .. }), "{err}");
+    assert!(
+        err.to_string().contains("vision.layers must be in 1..=128"),
+        "{err}"
+    );
+}
+
+/// Files of format 1 (checksum over tensors only) are refused with the way out.
+#[test]
+fn format_one_checkpoints_are_refused_with_advice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.safetensors");
+    let (cfg, vs, _m) = tiny(Variant::Clip);
+    checkpoint::save(&path, &cfg, &vs, &CheckpointMeta::default()).unwrap();
+    edit_metadata(&path, "format", |f| *f = "moae-checkpoint/1".into());
+    let err = checkpoint::load(&path, Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("moae-checkpoint/1") && err.contains("re-create"),
+        "{err}"
+    );
+}
+
+/// The training state is typed: a corrupt record (here a `best` whose step is not a number)
+/// is an error at load, not silently dropped — even in a file whose checksum is valid.
+#[test]
+fn a_corrupt_training_record_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad-best.safetensors");
+    let (cfg, vs, _m) = tiny(Variant::Clip);
+    let mut m: serde_json::Value = serde_json::to_value(meta()).unwrap();
+    let dev = serde_json::json!({"n": 4, "eer": 0.25, "auc": 0.9, "acer": 0.25, "threshold": 0.5});
+    m["train"]["best"] = serde_json::json!({ "step": "three", "dev": dev });
+    let mut md = BTreeMap::new();
+    md.insert("format".to_string(), checkpoint::FORMAT.to_string());
+    md.insert("config".to_string(), cfg.to_json());
+    md.insert("meta".to_string(), m.to_string());
+    let tensors: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    checkpoint::save_tensors(&path, &tensors, &md).unwrap();
+    let err = checkpoint::load(&path, Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`meta` metadata") && err.contains("three"),
+        "{err}"
+    );
+    // With a well-formed record the same file loads (the failure above is the record's).
+    m["train"]["best"]["step"] = 3.into();
+    md.insert("meta".to_string(), m.to_string());
+    checkpoint::save_tensors(&path, &tensors, &md).unwrap();
+    let l = checkpoint::load(&path, Device::Cpu).unwrap();
+    assert_eq!(l.meta.train.unwrap().best.unwrap().step, 3);
 }

@@ -1,8 +1,8 @@
 //! `trainer export` end to end through the binary: flags, outputs, and clear failures.
 
 use moae_onnx::{model_meta, read_model};
-use moae_trainer::checkpoint::{self, CheckpointMeta};
-use moae_trainer::config::{ModelConfig, Variant};
+use moae_trainer::model::checkpoint::{self, CheckpointMeta};
+use moae_trainer::model::config::{ModelConfig, Variant};
 use moae_trainer::model::MoaeClip;
 use std::path::Path;
 use std::process::Command;

@@ -1,12 +1,12 @@
 //! Model-level tests: parameter counts, HF import, MoAE identity at W_o = 0, text pooling.
 
-use moae_trainer::checkpoint::{copy_into, CheckpointError};
-use moae_trainer::config::{ModelConfig, Variant};
-use moae_trainer::experts::is_expert_param;
-use moae_trainer::hf_import::{import_clip, load_hf_tensors, HF_WEIGHTS};
-use moae_trainer::info::{param_counts, vision_macs};
+use moae_trainer::model::checkpoint::{copy_into, CheckpointError};
+use moae_trainer::model::config::{ModelConfig, Variant};
+use moae_trainer::model::experts::is_expert_param;
+use moae_trainer::model::hf_import::{import_clip, load_hf_tensors, HF_WEIGHTS};
+use moae_trainer::model::info::{param_counts, vision_macs};
+use moae_trainer::model::prompts::{class_embeddings, PromptSet};
 use moae_trainer::model::MoaeClip;
-use moae_trainer::prompts::{class_embeddings, PromptSet};
 use safetensors::tensor::{Dtype, TensorView};
 use std::path::Path;
 use tch::{nn, Device, Kind, Tensor};
@@ -290,7 +290,7 @@ fn moae_forward_matches_the_spec_formula() {
         }
     });
     let moae = match model.vision.layers[0].experts.as_ref().unwrap() {
-        moae_trainer::experts::ExpertModule::Moae(m) => m,
+        moae_trainer::model::experts::ExpertModule::Moae(m) => m,
         _ => unreachable!(),
     };
     tch::manual_seed(5);
@@ -361,7 +361,7 @@ fn text_tower_pools_at_eot_and_is_causal() {
 
 #[test]
 fn attention_matches_the_explicit_formula_with_causal_mask() {
-    use moae_trainer::clip::TextTower;
+    use moae_trainer::model::clip::TextTower;
     let (_c, _vs, model) = build("tiny", Variant::Clip);
     let attn = &model.text.layers[0].self_attn;
     tch::manual_seed(9);
@@ -479,7 +479,7 @@ fn softmoe_forward_matches_the_vmoe_formula() {
         }
     });
     let soft = match model.vision.layers[1].experts.as_ref().unwrap() {
-        moae_trainer::experts::ExpertModule::SoftMoe(m) => m,
+        moae_trainer::model::experts::ExpertModule::SoftMoe(m) => m,
         _ => unreachable!(),
     };
     tch::manual_seed(6);

@@ -1,11 +1,11 @@
 //! The training loop end to end on a tiny synthetic set: exact resume, checkpoints that
 //! survive an interrupted write, and data errors that name what and where.
 
-use moae_trainer::checkpoint;
-use moae_trainer::cli_train::{initial_model, DataArgs, ModelArgs};
-use moae_trainer::config::Variant;
 use moae_trainer::data::lists::Split;
-use moae_trainer::synth::{generate, SynthConfig};
+use moae_trainer::data::synth::{generate, SynthConfig};
+use moae_trainer::model::checkpoint;
+use moae_trainer::model::config::Variant;
+use moae_trainer::runs::{initial_model, DataSource, Init, ModelChoice};
 use moae_trainer::train::{train, RunOptions, TrainConfig, TrainData, LATEST};
 use std::path::Path;
 use tch::Device;
@@ -19,24 +19,21 @@ fn synth(dir: &Path) {
     generate(dir, &cfg).expect("synthetic data");
 }
 
-fn data_args(root: &Path) -> DataArgs {
-    DataArgs {
-        root: root.to_path_buf(),
-        protocol: Some("p1".into()),
-        train_list: None,
-        dev_list: None,
-        test_list: None,
-        workers: 2,
-        skip_bad: false,
+fn data_args(root: &Path) -> DataSource {
+    DataSource::protocol(root, "p1", 2)
+}
+
+fn scratch(variant: Variant) -> ModelChoice {
+    ModelChoice {
+        init: Init::Scratch {
+            preset: "tiny".into(),
+        },
+        variant: Some(variant),
     }
 }
 
-fn tiny() -> ModelArgs {
-    ModelArgs {
-        init: None,
-        preset: "tiny".into(),
-        variant: Some(Variant::Moae),
-    }
+fn tiny() -> ModelChoice {
+    scratch(Variant::Moae)
 }
 
 fn cfg(steps: u64) -> TrainConfig {
@@ -52,7 +49,7 @@ fn cfg(steps: u64) -> TrainConfig {
     // The from-random-weights recipe: a schedule and a regulariser ramp that depend on the step,
     // and a frozen text tower — all of which a resumed run must reproduce exactly.
     c.adam.lr_text = Some(0.0);
-    c.schedule = moae_trainer::optim::LrSchedule::Cosine;
+    c.schedule = moae_trainer::train::optim::LrSchedule::Cosine;
     c.loss.reg_warmup = 0.5;
     c
 }
@@ -136,7 +133,7 @@ fn resume_continues_exactly() {
         let tb = &vb[name];
         assert!(ta.equal(tb), "{name} differs after resume");
         let changed = !ta.equal(&half.vs.variables()[name]);
-        if moae_trainer::optim::is_text_param(name) {
+        if moae_trainer::train::optim::is_text_param(name) {
             assert!(!changed, "{name}: the frozen text tower moved");
         }
         moved |= changed;
@@ -240,18 +237,13 @@ fn data_errors_name_what_and_where() {
 #[test]
 fn init_with_another_variant_keeps_clip_weights() {
     let dir = tempfile::tempdir().unwrap();
-    let clip = ModelArgs {
-        init: None,
-        preset: "tiny".into(),
-        variant: Some(Variant::Clip),
-    };
+    let clip = scratch(Variant::Clip);
     let (vs, model, meta, _) = initial_model(&clip, Device::Cpu, 1).unwrap();
     let path = dir.path().join("clip.safetensors");
     checkpoint::save(&path, &model.cfg, &vs, &meta).unwrap();
 
-    let moae = ModelArgs {
-        init: Some(path),
-        preset: "tiny".into(),
+    let moae = ModelChoice {
+        init: Init::Checkpoint(path),
         variant: Some(Variant::Moae),
     };
     let (vs2, model2, _, pretrained) = initial_model(&moae, Device::Cpu, 1).unwrap();

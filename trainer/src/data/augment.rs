@@ -43,17 +43,7 @@ pub struct AugmentConfig {
 }
 
 /// Named augmentation strengths (`trainer train --augment`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AugmentLevel {
     /// Spec §5 as [`AugmentConfig::default`]: crops of 50–100 % of the area, flip, ±10 % jitter.

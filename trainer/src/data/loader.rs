@@ -640,12 +640,12 @@ mod tests {
     #[ignore]
     fn loader_throughput() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = crate::synth::SynthConfig {
+        let cfg = crate::data::synth::SynthConfig {
             seed: 0,
             size: 112,
             count: 40,
         };
-        crate::synth::generate(dir.path(), &cfg).unwrap();
+        crate::data::synth::generate(dir.path(), &cfg).unwrap();
         let samples =
             super::super::lists::read_protocol(dir.path(), "p1", super::super::Split::Train)
                 .unwrap();

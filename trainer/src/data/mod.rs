@@ -5,6 +5,7 @@ pub mod augment;
 pub mod loader;
 /// The list parser shared with `moae score` (crate `moae-lists`).
 pub use moae_lists as lists;
+pub mod synth;
 
 pub use augment::{decode, eval_transform, train_transform, AugmentConfig, CLIP_MEAN, CLIP_STD};
 pub use lists::{find_list, list_file_name, read_list, read_protocol, ListError, Sample, Split};

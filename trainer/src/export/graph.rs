@@ -16,7 +16,7 @@
 
 use super::quantize::{Emitter, WeightFormat};
 use super::ExportError;
-use crate::config::{ModelConfig, Variant};
+use crate::model::config::{ModelConfig, Variant};
 use moae_onnx::meta::{INPUT_PIXELS, OUTPUT_EMBEDDING};
 use moae_onnx::proto::tensor_proto::DataType;
 use moae_onnx::proto::ModelProto;
@@ -331,7 +331,7 @@ impl Builder<'_> {
         let ms = m * s;
         let phi = self.w.get(&format!("{prefix}.slots"), &[ms, d])?;
         let scale = self.w.get(&format!("{prefix}.scale"), &[])?;
-        let phi_n = crate::experts::l2_normalize(&phi, -1) * scale; // [ms, d]
+        let phi_n = crate::model::experts::l2_normalize(&phi, -1) * scale; // [ms, d]
         let hn = self.l2_normalize_eps(h);
         let logits = self.e.matmul(
             &hn,

@@ -11,11 +11,11 @@ pub mod triton;
 pub use graph::{build_model, GraphOptions};
 pub use quantize::WeightFormat;
 
-use crate::checkpoint::{self, CheckpointError};
-use crate::config::{ConfigError, ModelConfig};
-use crate::metrics::{self, Scored};
+use crate::eval::metrics::{self, Scored};
+use crate::model::checkpoint::{self, CheckpointError};
+use crate::model::config::{ConfigError, ModelConfig};
+use crate::model::prompts::{self, PromptSet};
 use crate::model::MoaeClip;
-use crate::prompts::{self, PromptSet};
 use moae_onnx::meta::{ModelMeta, CLASSES, FORMAT_VERSION};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -93,6 +93,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The EER threshold of dev scores, as f32 in [0, 1].
 pub fn dev_threshold(scores: &[Scored]) -> Result<f32, ExportError> {
+    metrics::check_finite(scores, "dev").map_err(|e| ExportError::Calibration(e.to_string()))?;
     let p = metrics::eer_point(scores).ok_or_else(|| {
         ExportError::Calibration("the dev scores need both live and attack samples".into())
     })?;
@@ -146,24 +147,115 @@ pub fn export_bytes(
     Ok(moae_onnx::to_bytes(&proto))
 }
 
-/// `trainer export`: loads `ckpt` (a corrupt file or a config that does not match its weights
-/// is an error naming the problem), writes `out` atomically, and optionally a Triton entry.
+/// A checkpoint read once for export: the model and the SHA-256 of the file's bytes.
+pub struct Source {
+    pub loaded: checkpoint::Loaded,
+    pub sha256: String,
+}
+
+impl Source {
+    /// Reads and checks `ckpt` (a corrupt file or a config that does not match its weights is
+    /// an error naming the problem); the bytes are hashed and parsed from one read.
+    pub fn read(ckpt: &Path) -> Result<Self, ExportError> {
+        let file = std::fs::read(ckpt).map_err(|source| ExportError::Io {
+            op: "reading",
+            path: ckpt.to_path_buf(),
+            source,
+        })?;
+        let sha256 = sha256_hex(&file);
+        let loaded = checkpoint::load_bytes(ckpt, &file, Device::Cpu)?;
+        Ok(Source { loaded, sha256 })
+    }
+}
+
+/// The Triton model name `opts` asks for (default: the output file's stem), checked.
+fn triton_name(out: &Path, opts: &ExportOptions) -> Result<String, ExportError> {
+    let name = match &opts.triton_name {
+        Some(n) => n.clone(),
+        None => out
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "moae".into()),
+    };
+    triton::check_name(&name)?;
+    Ok(name)
+}
+
+/// Every argument of an export that can be refused without the model: the output path, the
+/// Triton directory and name. Called before anything is computed or written.
+pub fn check_outputs(out: &Path, opts: &ExportOptions) -> Result<(), ExportError> {
+    let io = |e: crate::atomic_file::WriteError| ExportError::Io {
+        op: e.op,
+        path: e.path,
+        source: e.source,
+    };
+    crate::atomic_file::check_writable(out).map_err(io)?;
+    if opts.triton_name.is_some() && opts.triton.is_none() {
+        return Err(ExportError::Options(
+            "a Triton model name needs a Triton directory (--triton DIR)".into(),
+        ));
+    }
+    if let Some(dir) = &opts.triton {
+        triton_name(out, opts)?;
+        if dir.exists() && !dir.is_dir() {
+            return Err(ExportError::Options(format!(
+                "the Triton directory {} is a file",
+                dir.display()
+            )));
+        }
+    }
+    if let Threshold::DevScores(s) = &opts.threshold {
+        dev_threshold(s)?;
+    }
+    Ok(())
+}
+
+/// Writes `files` all or nothing (see [`crate::atomic_file`]), creating their directories;
+/// directories created here are removed again if the write fails.
+pub(crate) fn write_outputs(files: &[(PathBuf, &[u8])]) -> Result<(), ExportError> {
+    let mut created = Vec::new();
+    let result = (|| {
+        for (path, _) in files {
+            let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+                continue;
+            };
+            let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
+            std::fs::create_dir_all(dir).map_err(|source| ExportError::Io {
+                op: "creating",
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            created.extend(missing.into_iter().map(Path::to_path_buf));
+        }
+        crate::atomic_file::write_all_atomic(files).map_err(|e| ExportError::Io {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        })
+    })();
+    if result.is_err() {
+        // Deepest first; `remove_dir` only removes empty directories.
+        for d in &created {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+    result
+}
+
+/// `trainer export`: reads `ckpt` once and exports it (see [`export_source`]).
 pub fn export_checkpoint(
     ckpt: &Path,
     out: &Path,
     opts: &ExportOptions,
 ) -> Result<ExportReport, ExportError> {
-    let start = Instant::now();
-    let file = std::fs::read(ckpt).map_err(|source| ExportError::Io {
-        op: "reading",
-        path: ckpt.to_path_buf(),
-        source,
-    })?;
-    let sha = sha256_hex(&file);
-    drop(file);
-    let loaded = checkpoint::load(ckpt, Device::Cpu)?;
-    let mut notes = Vec::new();
-    let prompts = match &loaded.meta.prompts {
+    check_outputs(out, opts)?;
+    export_source(&Source::read(ckpt)?, out, opts)
+}
+
+/// The class embeddings of a loaded checkpoint's prompts (the default prompts, with a note,
+/// when it stores none).
+fn source_class_embeddings(l: &checkpoint::Loaded, notes: &mut Vec<String>) -> Tensor {
+    let prompts = match &l.meta.prompts {
         Some(p) => p.clone(),
         None => {
             notes.push(
@@ -171,45 +263,50 @@ pub fn export_checkpoint(
                  define the classes"
                     .to_string(),
             );
-            PromptSet::default_byte_level(loaded.config.text.context_length as usize)
+            PromptSet::default_byte_level(l.config.text.context_length as usize)
         }
     };
-    let class_emb = class_embeddings(&loaded.model, &prompts);
+    class_embeddings(&l.model, &prompts)
+}
+
+/// Exports a checkpoint already read: every argument is checked first, then the ONNX file
+/// (and the Triton entry) are written all or nothing.
+pub fn export_source(
+    src: &Source,
+    out: &Path,
+    opts: &ExportOptions,
+) -> Result<ExportReport, ExportError> {
+    let start = Instant::now();
+    check_outputs(out, opts)?;
+    let l = &src.loaded;
+    let mut notes = Vec::new();
+    let class_emb = source_class_embeddings(l, &mut notes);
     let threshold = match &opts.threshold {
         Threshold::Default => None,
         Threshold::DevScores(s) => Some(dev_threshold(s)?),
     };
-    let meta = model_meta(&loaded.config, opts.graph.format, threshold, &sha);
-    let proto = tch::no_grad(|| {
-        build_model(
-            &loaded.config,
-            variables(&loaded.vs),
-            &class_emb,
-            &opts.graph,
-            &meta,
-        )
-    })?;
+    let meta = model_meta(&l.config, opts.graph.format, threshold, &src.sha256);
+    let proto =
+        tch::no_grad(|| build_model(&l.config, variables(&l.vs), &class_emb, &opts.graph, &meta))?;
     let nodes = proto.graph.as_ref().map_or(0, |g| g.node.len());
     let bytes = moae_onnx::to_bytes(&proto);
     drop(proto);
-    checkpoint::write_atomic(out, &bytes)?;
+    let mut files: Vec<(PathBuf, &[u8])> = vec![(out.to_path_buf(), &bytes)];
+    let mut config_text = String::new();
     let triton_dir = match &opts.triton {
         Some(dir) => {
-            let name = match &opts.triton_name {
-                Some(n) => n.clone(),
-                None => out
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "moae".into()),
-            };
-            let embedding = opts.graph.embedding.then_some(loaded.config.projection_dim);
-            let size = loaded.config.vision.image_size;
-            Some(triton::write_repository(
-                dir, &name, &bytes, size, embedding,
-            )?)
+            let name = triton_name(out, opts)?;
+            let embedding = opts.graph.embedding.then_some(l.config.projection_dim);
+            config_text = triton::config_pbtxt(&name, l.config.vision.image_size, embedding);
+            let (model_dir, onnx, config) = triton::entry_paths(dir, &name);
+            files.push((onnx, &bytes));
+            files.push((config, config_text.as_bytes()));
+            Some(model_dir)
         }
         None => None,
     };
+    write_outputs(&files)?;
+    drop(config_text);
     Ok(ExportReport {
         out: out.to_path_buf(),
         bytes: bytes.len(),

@@ -22,12 +22,11 @@ use moae_onnx::{Attr, GraphBuilder};
 use tch::{Device, Kind, Tensor};
 
 /// How the exported file stores its weights.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WeightFormat {
     Fp32,
     Fp16,
     Int8,
-    #[value(name = "int8-nbits")]
     Int8Nbits,
 }
 

@@ -49,7 +49,27 @@ pub fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
-/// Writes the repository entry for `model` bytes; returns the model directory.
+/// The error for a name [`valid_name`] refuses.
+pub fn check_name(name: &str) -> Result<(), ExportError> {
+    if valid_name(name) {
+        Ok(())
+    } else {
+        Err(ExportError::Options(format!(
+            "Triton model name {name:?} must be non-empty letters, digits, `_`, `-` or `.`"
+        )))
+    }
+}
+
+/// The entry's model directory `DIR/<name>` and its two files: `1/model.onnx`, `config.pbtxt`.
+pub fn entry_paths(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let model_dir = dir.join(name);
+    let onnx = model_dir.join("1").join("model.onnx");
+    let config = model_dir.join("config.pbtxt");
+    (model_dir, onnx, config)
+}
+
+/// Writes the repository entry for `model` bytes, both files or neither; returns the model
+/// directory.
 pub fn write_repository(
     dir: &Path,
     name: &str,
@@ -57,26 +77,10 @@ pub fn write_repository(
     image_size: i64,
     embedding: Option<i64>,
 ) -> Result<PathBuf, ExportError> {
-    if !valid_name(name) {
-        return Err(ExportError::Options(format!(
-            "Triton model name {name:?} must be non-empty letters, digits, `_`, `-` or `.`"
-        )));
-    }
-    let model_dir = dir.join(name);
-    let version_dir = model_dir.join("1");
-    std::fs::create_dir_all(&version_dir).map_err(|source| ExportError::Io {
-        op: "creating",
-        path: version_dir.clone(),
-        source,
-    })?;
-    let write = |path: PathBuf, bytes: &[u8]| {
-        crate::checkpoint::write_atomic(&path, bytes).map_err(ExportError::from)
-    };
-    write(version_dir.join("model.onnx"), model)?;
-    write(
-        model_dir.join("config.pbtxt"),
-        config_pbtxt(name, image_size, embedding).as_bytes(),
-    )?;
+    check_name(name)?;
+    let (model_dir, onnx, config) = entry_paths(dir, name);
+    let text = config_pbtxt(name, image_size, embedding);
+    super::write_outputs(&[(onnx, model), (config, text.as_bytes())])?;
     Ok(model_dir)
 }
 

@@ -43,7 +43,7 @@ pub struct Scored {
 pub use moae_lists::type_name;
 
 /// Reads a score file: one `score label [type]` per line; blank lines and `#` comments skipped.
-/// `label` is 0 (live) or a positive integer (attack, fine-grained type); the optional third
+/// `label` is 0 (live) or 1-3 (attack, fine-grained type, spec §6); the optional third
 /// column names the type and overrides the name derived from the label.
 pub fn read_score_file(path: &Path) -> Result<Vec<Scored>, ScoreFileError> {
     let text = std::fs::read_to_string(path).map_err(|source| ScoreFileError::Io {
@@ -72,9 +72,12 @@ pub fn read_score_file(path: &Path) -> Result<Vec<Scored>, ScoreFileError> {
         if !score.is_finite() {
             return Err(bad("score is not finite"));
         }
+        // UniAttackData's labels (spec §6): anything else is a damaged or foreign file.
         let label: u8 = fields[1]
             .parse()
-            .map_err(|_| bad("label is not an integer 0..=255"))?;
+            .ok()
+            .filter(|l| *l <= 3)
+            .ok_or_else(|| bad("label is not 0 (live) or 1-3 (attack types)"))?;
         let attack_type = fields
             .get(2)
             .map(|s| s.to_string())
@@ -151,6 +154,11 @@ pub struct EerPoint {
 
 /// τ = argmin over the distinct scores of |APCER(τ) − BPCER(τ)|. Ties: the smaller
 /// (APCER + BPCER)/2, then the lower threshold. `None` when either class is absent.
+///
+/// Error counts are compared exactly (as integers scaled by #attack·#live): in floating point
+/// |1/3 − 1/2| and |2/3 − 1/2| differ in the last bit and the tie-break would follow rounding.
+/// Non-finite scores must be rejected before (see [`check_finite`]); here they sort by
+/// `total_cmp` and end the sweep like any other value instead of looping forever.
 pub fn eer_point(samples: &[Scored]) -> Option<EerPoint> {
     let n_attack = samples.iter().filter(|s| s.attack).count();
     let n_live = samples.len() - n_attack;
@@ -161,38 +169,43 @@ pub fn eer_point(samples: &[Scored]) -> Option<EerPoint> {
     sorted.sort_by(|a, b| a.score.total_cmp(&b.score));
     // Sweep τ upwards over distinct scores; before τ, `attacks_below`/`lives_below` have s < τ.
     let (mut attacks_below, mut lives_below) = (0usize, 0usize);
-    let mut best: Option<EerPoint> = None;
-    let mut i = 0;
-    while i < sorted.len() {
-        let tau = sorted[i].score;
-        let apcer = attacks_below as f64 / n_attack as f64;
-        let bpcer = (n_live - lives_below) as f64 / n_live as f64;
-        let cand = EerPoint {
-            threshold: tau,
-            apcer,
-            bpcer,
-            eer: (apcer + bpcer) / 2.0,
-        };
-        let better = match best {
-            None => true,
-            Some(b) => {
-                let (d, bd) = ((apcer - bpcer).abs(), (b.apcer - b.bpcer).abs());
-                d < bd || (d == bd && cand.eer < b.eer)
-            }
-        };
-        if better {
-            best = Some(cand);
+    // (|Δ|, APCER + BPCER) scaled by n_attack · n_live: exact integers.
+    let mut best: Option<((u128, u128), EerPoint)> = None;
+    for group in sorted.chunk_by(|a, b| a.score.total_cmp(&b.score).is_eq()) {
+        let tau = group[0].score;
+        let live_errors = n_live - lives_below;
+        let a = attacks_below as u128 * n_live as u128;
+        let b = live_errors as u128 * n_attack as u128;
+        let key = (a.abs_diff(b), a + b);
+        if best.as_ref().is_none_or(|(k, _)| key < *k) {
+            let apcer = attacks_below as f64 / n_attack as f64;
+            let bpcer = live_errors as f64 / n_live as f64;
+            let point = EerPoint {
+                threshold: tau,
+                apcer,
+                bpcer,
+                eer: (apcer + bpcer) / 2.0,
+            };
+            best = Some((key, point));
         }
-        while i < sorted.len() && sorted[i].score == tau {
-            if sorted[i].attack {
-                attacks_below += 1;
-            } else {
-                lives_below += 1;
-            }
-            i += 1;
-        }
+        let attacks = group.iter().filter(|s| s.attack).count();
+        attacks_below += attacks;
+        lives_below += group.len() - attacks;
     }
-    best
+    best.map(|(_, p)| p)
+}
+
+/// The first non-finite score, as a named error: a NaN would make every threshold comparison
+/// false (and so rank arbitrarily), so metrics refuse such sets instead of reporting on them.
+pub fn check_finite(samples: &[Scored], set: &'static str) -> Result<(), ReportError> {
+    match samples.iter().position(|s| !s.score.is_finite()) {
+        Some(index) => Err(ReportError::NonFinite {
+            set,
+            index,
+            score: samples[index].score,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Area under the ROC (attack positive), ties counted half; `None` with one class only.
@@ -206,17 +219,11 @@ pub fn auc(samples: &[Scored]) -> Option<f64> {
     }
     // Σ over attacks of (#lives strictly below + ½ #lives tied), group by equal score.
     let (mut lives_below, mut sum) = (0usize, 0f64);
-    let mut i = 0;
-    while i < sorted.len() {
-        let j = sorted[i..]
-            .iter()
-            .position(|s| s.score != sorted[i].score)
-            .map_or(sorted.len(), |p| i + p);
-        let attacks = sorted[i..j].iter().filter(|s| s.attack).count();
-        let lives = j - i - attacks;
+    for group in sorted.chunk_by(|a, b| a.score.total_cmp(&b.score).is_eq()) {
+        let attacks = group.iter().filter(|s| s.attack).count();
+        let lives = group.len() - attacks;
         sum += attacks as f64 * (lives_below as f64 + 0.5 * lives as f64);
         lives_below += lives;
-        i = j;
     }
     Some(sum / (n_attack as f64 * n_live as f64))
 }
@@ -230,17 +237,10 @@ pub fn roc_points(samples: &[Scored]) -> Vec<(f64, f64)> {
     sorted.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut pts = vec![(0.0, 0.0)];
     let (mut tp, mut fp) = (0usize, 0usize);
-    let mut i = 0;
-    while i < sorted.len() {
-        let s = sorted[i].score;
-        while i < sorted.len() && sorted[i].score == s {
-            if sorted[i].attack {
-                tp += 1;
-            } else {
-                fp += 1;
-            }
-            i += 1;
-        }
+    for group in sorted.chunk_by(|a, b| a.score.total_cmp(&b.score).is_eq()) {
+        let attacks = group.iter().filter(|s| s.attack).count();
+        tp += attacks;
+        fp += group.len() - attacks;
         pts.push((fp as f64 / n_live, tp as f64 / n_attack));
     }
     pts
@@ -327,10 +327,23 @@ pub struct Report {
 pub enum ReportError {
     #[error("the {0} set needs both live and attack scores to choose an EER threshold")]
     NoThreshold(&'static str),
+    #[error(
+        "the {set} set's score #{index} is {score}, not a finite number: the model produced \
+         a non-finite output (check the checkpoint and the input images); no metric is computed"
+    )]
+    NonFinite {
+        set: &'static str,
+        index: usize,
+        score: f64,
+    },
 }
 
 /// τ from `dev` (or from `test` itself when `dev` is `None`), then all metrics on `test`.
 pub fn evaluate(dev: Option<&[Scored]>, test: &[Scored]) -> Result<Report, ReportError> {
+    if let Some(d) = dev {
+        check_finite(d, "dev")?;
+    }
+    check_finite(test, "test")?;
     let (threshold, source) = match dev {
         Some(d) => (
             eer_point(d)
@@ -464,6 +477,37 @@ mod tests {
     }
 
     #[test]
+    fn eer_tie_break_is_exact_not_float_rounding() {
+        // Issue 12 §4: τ=0.65 gives (⅓, ½) and τ=0.75 (⅔, ½): |Δ| = ⅙ both, exactly. In f64
+        // |⅓−½| is one ulp above |⅔−½|, which picked τ = 0.75 (EER 58.3 %); the documented rule
+        // (the smaller mean error) gives τ = 0.65, EER 5/12 = 41.7 %.
+        let s = set(&[(0.2, 0), (0.65, 1), (0.4, 1), (0.9, 1), (0.75, 0)]);
+        let p = eer_point(&s).unwrap();
+        assert_eq!(p.threshold, 0.65);
+        assert!((p.eer - 5.0 / 12.0).abs() < 1e-12, "{p:?}");
+        let r = evaluate(Some(&s), &s).unwrap();
+        assert_eq!(r.test.threshold, 0.65);
+        assert!((r.eer.unwrap() - 5.0 / 12.0).abs() < 1e-12);
+        assert!((r.test.acer.unwrap() - 5.0 / 12.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn non_finite_scores_are_a_named_error_and_never_hang() {
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let s = set(&[(0.1, 0), (bad, 1), (0.9, 1), (bad, 0)]);
+            let e = evaluate(None, &s).unwrap_err().to_string();
+            assert!(e.contains("not a finite number") && e.contains("#1"), "{e}");
+            let good = set(&[(0.1, 0), (0.9, 1)]);
+            let e = evaluate(Some(&s), &good).unwrap_err().to_string();
+            assert!(e.contains("dev set"), "{e}");
+            // The low-level functions terminate on them (they used to loop forever on NaN).
+            assert!(eer_point(&s).is_some());
+            assert!(auc(&s).is_some());
+            assert_eq!(roc_points(&s).last(), Some(&(1.0, 1.0)));
+        }
+    }
+
+    #[test]
     fn one_class_only_is_undefined_not_nan() {
         let lives = set(&[(0.1, 0), (0.7, 0)]);
         assert_eq!(auc(&lives), None);
@@ -548,6 +592,9 @@ mod tests {
         assert!(err.to_string().contains("s.txt"));
         std::fs::write(&p, "nan 1\n").unwrap();
         assert!(read_score_file(&p).is_err());
+        std::fs::write(&p, "0.1 0\n0.9 9\n").unwrap();
+        let err = read_score_file(&p).unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("label"), "{err}");
         std::fs::write(&p, "\n# only comments\n").unwrap();
         assert!(matches!(read_score_file(&p), Err(ScoreFileError::Empty(_))));
     }

@@ -4,8 +4,8 @@
 //! those of `model.safetensors` (e.g. `vision_model.encoder.layers.3.self_attn.q_proj.weight`).
 //! Shapes in comments: n = batch, t = tokens, d = width, H = heads, dh = d / H.
 
-use crate::config::{ModelConfig, TextConfig, VisionConfig};
-use crate::experts::ExpertModule;
+use crate::model::config::{ModelConfig, TextConfig, VisionConfig};
+use crate::model::experts::ExpertModule;
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 

@@ -4,7 +4,7 @@
 //! tokenizer, or by [`byte_level_ids`] when a model has no tokenizer files) and stored in the
 //! checkpoint, so training and export never need the tokenizer again.
 
-use crate::config::{EOT_TOKEN, SOT_TOKEN};
+use crate::model::config::{EOT_TOKEN, SOT_TOKEN};
 use crate::model::{l2norm, MoaeClip};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};

@@ -21,15 +21,13 @@ pub const EOT_TOKEN: i64 = 49407;
 pub const PRESETS: [&str; 3] = ["vit-b16", "small", "tiny"];
 
 /// Which expert module sits parallel to the MLP of the selected vision blocks (spec §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-#[value(rename_all = "lowercase")]
 pub enum Variant {
     /// No expert module: plain CLIP.
     Clip,
     /// Soft MoE (vmoe SoftRouter) baseline.
     #[serde(rename = "softmoe")]
-    #[value(name = "softmoe")]
     SoftMoe,
     /// Mixture-of-Attack-Experts.
     Moae,
@@ -145,6 +143,30 @@ pub struct ModelConfig {
     pub logit_scale_init: f64,
     pub layer_norm_eps: f64,
 }
+
+/// Upper bounds of the size fields: far above every real CLIP (ViT-bigG has 48 layers, width
+/// 1664), low enough that a damaged or hostile config is a named error before libtorch tries
+/// to allocate it (`vision.layers = 100000` used to abort in tch).
+fn limit(field: &str) -> i64 {
+    match field {
+        "vision.image_size" => 4096,
+        "vision.patch_size" => 512,
+        "vision.layers" | "text.layers" => 128,
+        "vision.heads" | "text.heads" | "experts.heads" => 256,
+        "vision.width" | "text.width" | "projection_dim" => 16384,
+        "vision.mlp_dim" | "text.mlp_dim" => 65536,
+        "text.vocab_size" => 1 << 20,
+        "text.context_length" => 4096,
+        "experts.num_experts" | "experts.ratio" => 64,
+        "experts.slots_per_expert" => MAX_TOKENS,
+        _ => i64::MAX,
+    }
+}
+
+/// At most this many (approximate) parameters: 4·10⁹ (16 GB in fp32).
+pub const MAX_PARAMS: i64 = 4_000_000_000;
+/// At most this many vision tokens per image (the attention matrix is tokens²).
+pub const MAX_TOKENS: i64 = 16_384;
 
 /// A config that cannot describe a model.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -267,96 +289,156 @@ impl ModelConfig {
                 .is_none_or(|ls| ls.contains(&layer))
     }
 
+    /// The parameter count, roughly (transformer blocks, embeddings, experts), to refuse a
+    /// config too large to allocate before libtorch tries. Call only with sizes in range.
+    pub fn approx_params(&self) -> i64 {
+        let (v, t, e) = (&self.vision, &self.text, &self.experts);
+        let block = |w: i64, mlp: i64| 4 * w * w + 2 * w * mlp;
+        let expert = if e.variant == Variant::Clip {
+            0
+        } else {
+            e.num_experts * 2 * e.ratio * v.width * v.width
+        };
+        v.layers * (block(v.width, v.mlp_dim) + expert)
+            + t.layers * block(t.width, t.mlp_dim)
+            + 3 * v.patch_size * v.patch_size * v.width
+            + (t.vocab_size + t.context_length) * t.width
+            + v.tokens() * v.width
+            + self.projection_dim * (v.width + t.width)
+    }
+
     /// Checks the invariants the model relies on; every problem is listed.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let mut bad = Vec::new();
-        let v = &self.vision;
-        let t = &self.text;
-        let positive = [
-            ("vision.image_size", v.image_size),
-            ("vision.patch_size", v.patch_size),
-            ("vision.width", v.width),
-            ("vision.layers", v.layers),
-            ("vision.heads", v.heads),
-            ("vision.mlp_dim", v.mlp_dim),
-            ("text.vocab_size", t.vocab_size),
-            ("text.context_length", t.context_length),
-            ("text.width", t.width),
-            ("text.layers", t.layers),
-            ("text.heads", t.heads),
-            ("text.mlp_dim", t.mlp_dim),
-            ("projection_dim", self.projection_dim),
-        ];
-        for (name, val) in positive {
-            if val <= 0 {
-                bad.push(format!("{name} must be positive, is {val}"));
-            }
+        let mut bad = self.size_problems();
+        if bad.is_empty() {
+            // Only meaningful (and overflow-free) once every size is in range.
+            bad.extend(self.budget_problems());
         }
+        bad.extend(self.shape_problems());
+        bad.extend(self.expert_problems());
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(bad.join("; ")))
+        }
+    }
+
+    /// Every size field within `1..=limit`.
+    fn size_problems(&self) -> Vec<String> {
+        let (v, t, e) = (&self.vision, &self.text, &self.experts);
+        let mut sizes = vec![
+            ("vision.image_size", Some(v.image_size)),
+            ("vision.patch_size", Some(v.patch_size)),
+            ("vision.width", Some(v.width)),
+            ("vision.layers", Some(v.layers)),
+            ("vision.heads", Some(v.heads)),
+            ("vision.mlp_dim", Some(v.mlp_dim)),
+            ("text.vocab_size", Some(t.vocab_size)),
+            ("text.context_length", Some(t.context_length)),
+            ("text.width", Some(t.width)),
+            ("text.layers", Some(t.layers)),
+            ("text.heads", Some(t.heads)),
+            ("text.mlp_dim", Some(t.mlp_dim)),
+            ("projection_dim", Some(self.projection_dim)),
+        ];
+        if e.variant != Variant::Clip {
+            sizes.extend([
+                ("experts.num_experts", Some(e.num_experts)),
+                ("experts.slots_per_expert", e.slots_per_expert),
+                ("experts.ratio", Some(e.ratio)),
+            ]);
+        }
+        sizes
+            .into_iter()
+            .filter_map(|(name, val)| {
+                let (x, max) = (val?, limit(name));
+                (x <= 0 || x > max).then(|| format!("{name} must be in 1..={max}, is {x}"))
+            })
+            .collect()
+    }
+
+    /// The whole model within [`MAX_PARAMS`] and [`MAX_TOKENS`] (sizes already in range).
+    fn budget_problems(&self) -> Vec<String> {
+        let mut bad = Vec::new();
+        let params = self.approx_params();
+        if params > MAX_PARAMS {
+            bad.push(format!(
+                "the config describes ~{:.1e} parameters, above the limit of {MAX_PARAMS:.0e}",
+                params as f64
+            ));
+        }
+        if self.vision.tokens() > MAX_TOKENS {
+            bad.push(format!(
+                "vision tokens (1 + (image_size/patch_size)²) = {}, above {MAX_TOKENS}",
+                self.vision.tokens()
+            ));
+        }
+        bad
+    }
+
+    /// Divisibility, normalisation and the float fields.
+    fn shape_problems(&self) -> Vec<String> {
+        let (v, t) = (&self.vision, &self.text);
+        let mut bad = Vec::new();
         if v.patch_size > 0 && v.image_size % v.patch_size != 0 {
             bad.push(format!(
                 "vision.image_size {} is not a multiple of patch_size {}",
                 v.image_size, v.patch_size
             ));
         }
-        if v.heads > 0 && v.width % v.heads != 0 {
-            bad.push(format!(
-                "vision.width {} not divisible by heads {}",
-                v.width, v.heads
-            ));
+        for (tower, width, heads) in [("vision", v.width, v.heads), ("text", t.width, t.heads)] {
+            if heads > 0 && width % heads != 0 {
+                bad.push(format!(
+                    "{tower}.width {width} not divisible by heads {heads}"
+                ));
+            }
         }
-        if t.heads > 0 && t.width % t.heads != 0 {
-            bad.push(format!(
-                "text.width {} not divisible by heads {}",
-                t.width, t.heads
-            ));
+        for (name, vals) in [("vision.mean", v.mean), ("vision.std", v.std)] {
+            let std = name == "vision.std";
+            if !vals.iter().all(|&x| x.is_finite() && (!std || x > 0.0)) {
+                let pos = if std { " and positive" } else { "" };
+                bad.push(format!("{name} must be finite{pos}, is {vals:?}"));
+            }
         }
-        if self.layer_norm_eps.is_nan() || self.layer_norm_eps <= 0.0 {
+        if !(self.layer_norm_eps > 0.0 && self.layer_norm_eps <= 0.1) {
             bad.push(format!(
-                "layer_norm_eps must be positive, is {}",
+                "layer_norm_eps must be in (0, 0.1], is {}",
                 self.layer_norm_eps
             ));
         }
-        if !self.logit_scale_init.is_finite() {
-            bad.push("logit_scale_init must be finite".into());
+        if !self.logit_scale_init.is_finite() || self.logit_scale_init.abs() > 100.0 {
+            bad.push(format!(
+                "logit_scale_init must be finite and within ±100 (a log), is {}",
+                self.logit_scale_init
+            ));
         }
-        let e = &self.experts;
-        if e.variant != Variant::Clip {
-            if e.num_experts <= 0 {
+        bad
+    }
+
+    /// The expert module's heads and layer list.
+    fn expert_problems(&self) -> Vec<String> {
+        let (v, e) = (&self.vision, &self.experts);
+        let mut bad = Vec::new();
+        if e.variant == Variant::Clip {
+            return bad;
+        }
+        if e.variant == Variant::Moae
+            && (e.heads <= 0 || e.heads > limit("experts.heads") || v.width % e.heads != 0)
+        {
+            bad.push(format!(
+                "experts.heads {} must be positive and divide vision.width {}",
+                e.heads, v.width
+            ));
+        }
+        for &l in e.layers.iter().flatten() {
+            if l < 0 || l >= v.layers {
                 bad.push(format!(
-                    "experts.num_experts must be positive, is {}",
-                    e.num_experts
+                    "experts.layers contains {l}, outside 0..{}",
+                    v.layers
                 ));
             }
-            if let Some(s) = e.slots_per_expert {
-                if s <= 0 {
-                    bad.push(format!("experts.slots_per_expert must be positive, is {s}"));
-                }
-            }
-            if e.ratio <= 0 {
-                bad.push(format!("experts.ratio must be positive, is {}", e.ratio));
-            }
-            if e.variant == Variant::Moae && (e.heads <= 0 || v.width % e.heads != 0) {
-                bad.push(format!(
-                    "experts.heads {} must be positive and divide vision.width {}",
-                    e.heads, v.width
-                ));
-            }
-            if let Some(ls) = &e.layers {
-                for &l in ls {
-                    if l < 0 || l >= v.layers {
-                        bad.push(format!(
-                            "experts.layers contains {l}, outside 0..{}",
-                            v.layers
-                        ));
-                    }
-                }
-            }
         }
-        if bad.is_empty() {
-            Ok(())
-        } else {
-            Err(ConfigError::Invalid(bad.join("; ")))
-        }
+        bad
     }
 
     pub fn to_json(&self) -> String {
@@ -419,5 +501,40 @@ mod tests {
         assert!(err.contains("patch_size"), "{err}");
         assert!(err.contains("experts.heads"), "{err}");
         assert!(err.contains("contains 5"), "{err}");
+    }
+
+    #[test]
+    fn absurd_sizes_and_non_finite_numbers_are_named() {
+        let base = ModelConfig::preset("tiny", Variant::Moae).unwrap();
+        type Edit = fn(&mut ModelConfig);
+        let cases: [(&str, Edit); 7] = [
+            ("vision.layers must be in 1..=128", |c| {
+                c.vision.layers = 100_000
+            }),
+            ("vision.mean must be finite", |c| {
+                c.vision.mean[1] = f32::NAN
+            }),
+            ("vision.std must be finite and positive", |c| {
+                c.vision.std[0] = 0.0
+            }),
+            ("layer_norm_eps", |c| c.layer_norm_eps = f64::INFINITY),
+            ("logit_scale_init", |c| c.logit_scale_init = f64::NAN),
+            ("experts.num_experts must be in 1..=64", |c| {
+                c.experts.num_experts = 1 << 40
+            }),
+            ("parameters, above the limit", |c| {
+                c.vision.layers = 128;
+                c.vision.width = 16384;
+                c.vision.heads = 128;
+            }),
+        ];
+        for (want, edit) in cases {
+            let mut c = base.clone();
+            edit(&mut c);
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains(want), "{want}: {err}");
+            // The same from JSON, as a checkpoint is read.
+            assert!(ModelConfig::from_json(&c.to_json()).is_err(), "{want}");
+        }
     }
 }

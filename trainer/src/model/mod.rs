@@ -3,7 +3,7 @@
 //! Typical use (a training step; see `losses` and `prompts`):
 //!
 //! ```no_run
-//! use moae_trainer::{config::*, losses::*, model::MoaeClip, prompts::*};
+//! use moae_trainer::model::{config::*, losses::*, prompts::*, MoaeClip};
 //! use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 //!
 //! let cfg = ModelConfig::preset("small", Variant::Moae).unwrap();
@@ -21,8 +21,18 @@
 //! opt.backward_step(&loss.total);
 //! ```
 
-use crate::clip::{TextTower, VisionTower};
-use crate::config::ModelConfig;
+pub mod checkpoint;
+pub mod clip;
+pub mod config;
+pub mod experts;
+pub mod hf_import;
+pub mod info;
+pub mod losses;
+pub mod prompts;
+pub mod tokenizer;
+
+use crate::model::clip::{TextTower, VisionTower};
+use crate::model::config::ModelConfig;
 use tch::nn::{self, Module};
 use tch::Tensor;
 
@@ -54,14 +64,14 @@ impl MoaeClip {
             cfg: cfg.clone(),
             vision: VisionTower::new(p / "vision_model", cfg),
             text: TextTower::new(p / "text_model", cfg),
-            visual_projection: crate::clip::linear(
+            visual_projection: crate::model::clip::linear(
                 p / "visual_projection",
                 dv,
                 proj,
                 (dv as f64).powf(-0.5),
                 false,
             ),
-            text_projection: crate::clip::linear(
+            text_projection: crate::model::clip::linear(
                 p / "text_projection",
                 dt,
                 proj,

@@ -1,8 +1,8 @@
 //! `trainer info`: the config, parameter counts per part (from the built VarStore) and the
 //! multiply-accumulates of one image's vision forward pass.
 
-use crate::config::{ModelConfig, Variant};
-use crate::experts::is_expert_param;
+use crate::model::config::{ModelConfig, Variant};
+use crate::model::experts::is_expert_param;
 use serde::Serialize;
 use tch::nn;
 

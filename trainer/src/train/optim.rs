@@ -9,7 +9,7 @@
 //! normalises the step, so with L2 decay a parameter whose gradient is tiny (the router while
 //! W_o ≈ 0) shrinks by ≈ lr per step whatever wd is — it killed the MoAE router.
 
-use crate::checkpoint::{self, CheckpointError};
+use crate::model::checkpoint::{self, CheckpointError};
 use std::collections::BTreeMap;
 use std::path::Path;
 use tch::{nn, Device, Kind, Tensor};
@@ -129,17 +129,7 @@ pub struct Adam {
 }
 
 /// How the learning rates change over a run: a factor of the configured rates per step.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LrSchedule {
     /// The configured rates throughout (the paper's fine-tuning).

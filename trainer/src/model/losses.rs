@@ -12,9 +12,8 @@ use tch::{Kind, Reduction, Tensor};
 pub const NUM_CLASSES: i64 = 2;
 
 /// Which form of the classification loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-#[value(rename_all = "lowercase")]
 pub enum CeForm {
     /// Cross-entropy over the two class logits (zero-shot classifier form; default, spec §4).
     Classifier,

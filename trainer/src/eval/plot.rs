@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use image::{Rgb, RgbImage};
 
-use crate::metrics::{roc_points, Scored};
+use crate::eval::metrics::{roc_points, Scored};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
@@ -95,12 +95,18 @@ pub fn write_det(path: &Path, samples: &[Scored], w: u32, h: u32) -> Result<(), 
     save(det_image(samples, w, h)?, path)
 }
 
+/// Encodes in memory, then writes all or nothing (see [`crate::atomic_file`]).
 fn save(img: RgbImage, path: &Path) -> Result<(), PlotError> {
-    img.save_with_format(path, image::ImageFormat::Png)
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .map_err(|source| PlotError::Write {
             path: path.to_path_buf(),
             source,
-        })
+        })?;
+    crate::atomic_file::write_atomic(path, &png).map_err(|e| PlotError::Write {
+        path: path.to_path_buf(),
+        source: image::ImageError::IoError(e.source),
+    })
 }
 
 /// Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9).
@@ -311,7 +317,7 @@ fn glyph(c: char) -> [u8; 7] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::type_name;
+    use crate::eval::metrics::type_name;
 
     fn scores() -> Vec<Scored> {
         (0..40)

@@ -3,29 +3,33 @@
 //!
 //! | key | value |
 //! | --- | --- |
-//! | `format` | `moae-checkpoint/1` |
+//! | `format` | `moae-checkpoint/2` |
 //! | `config` | the [`ModelConfig`] as JSON |
-//! | `meta` | the [`CheckpointMeta`] as JSON (prompt ids, step, free-form training state) |
-//! | `content_sha256` | SHA-256 over (name, dtype, shape, bytes) of every tensor in name order |
+//! | `meta` | the [`CheckpointMeta`] as JSON (prompt ids, step, typed training state) |
+//! | `content_sha256` | SHA-256 over every other metadata entry (key, value, in key order), then (name, dtype, shape, bytes) of every tensor in name order |
+//!
+//! The hash covers the config and metadata, not only the tensors: a halved `vision.heads` or an
+//! edited `vision.mean` changes every score while every tensor still fits, so it must not load.
+//! Format 1 hashed tensors only; such files are refused with a message saying how to upgrade.
 //!
 //! Files are written atomically (temp file in the same directory, fsync, rename, fsync of the
 //! directory), so an interrupted write leaves the previous file intact. [`save_tensors`] /
 //! [`load_tensors`] do the same for any named tensors (e.g. optimiser state in a second file).
 
-use crate::config::{ConfigError, ModelConfig};
+use crate::model::config::{ConfigError, ModelConfig};
+use crate::model::prompts::PromptSet;
 use crate::model::MoaeClip;
-use crate::prompts::PromptSet;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView, View};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use tch::{nn, Device, Kind, Tensor};
 
-pub const FORMAT: &str = "moae-checkpoint/1";
+pub const FORMAT: &str = "moae-checkpoint/2";
+/// The previous format, whose checksum left the config and metadata unprotected.
+const FORMAT_V1: &str = "moae-checkpoint/1";
 const KEY_FORMAT: &str = "format";
 const KEY_CONFIG: &str = "config";
 const KEY_META: &str = "meta";
@@ -38,8 +42,10 @@ pub struct CheckpointMeta {
     pub prompts: Option<PromptSet>,
     /// Optimiser steps taken so far.
     pub step: Option<u64>,
-    /// Free-form training state (RNG seeds, best metric, data position, …), as JSON strings.
-    pub extra: BTreeMap<String, String>,
+    /// The state of the training run that wrote it (settings, optimiser file, data position,
+    /// best dev record); absent in checkpoints not written by a training run.
+    #[serde(default)]
+    pub train: Option<crate::train::TrainState>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -199,58 +205,45 @@ impl View for &Bytes {
 }
 
 fn content_hash<'a>(
+    metadata: &BTreeMap<String, String>,
     items: impl Iterator<Item = (&'a str, Dtype, &'a [usize], &'a [u8])>,
 ) -> String {
+    let mut h = Sha256::new();
+    // Length-prefixed, so no two different (key, value) lists hash alike.
+    let mut field = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    field(b"metadata");
+    for (k, v) in metadata.iter().filter(|(k, _)| k.as_str() != KEY_SHA) {
+        field(k.as_bytes());
+        field(v.as_bytes());
+    }
+    field(b"tensors");
     let mut sorted: Vec<_> = items.collect();
     sorted.sort_by(|a, b| a.0.cmp(b.0));
-    let mut h = Sha256::new();
     for (name, dtype, shape, data) in sorted {
-        h.update((name.len() as u64).to_le_bytes());
-        h.update(name.as_bytes());
-        h.update(format!("{dtype:?}{shape:?}").as_bytes());
-        h.update((data.len() as u64).to_le_bytes());
-        h.update(data);
+        field(name.as_bytes());
+        field(format!("{dtype:?}{shape:?}").as_bytes());
+        field(data);
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes `bytes` to `path` atomically: temp file beside it, fsync, rename, fsync the directory.
-/// On any failure (full disk, permissions, …) the temp file is removed, the previous file at
-/// `path` is untouched, and the error names `path`.
+/// Writes `bytes` to `path` atomically (see [`crate::atomic_file`]): on any failure the temp
+/// file is removed, the previous file at `path` is untouched, and the error names `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| CheckpointError::Io {
-            op: "writing",
-            path: path.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
-        })?
-        .to_string_lossy()
-        .into_owned();
-    let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".{file_name}.tmp-{}-{unique}", std::process::id()));
-    let result = (|| {
-        let mut f =
-            std::fs::File::create(&tmp).map_err(io_err("creating a temp file for", path))?;
-        f.write_all(bytes).map_err(io_err("writing", path))?;
-        f.sync_all().map_err(io_err("syncing", path))?;
-        drop(f);
-        std::fs::rename(&tmp, path).map_err(io_err("renaming the temp file onto", path))?;
-        // Persist the rename itself; not every platform can open a directory, so best effort.
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
+    crate::atomic_file::write_atomic(path, bytes).map_err(CheckpointError::from)
+}
+
+impl From<crate::atomic_file::WriteError> for CheckpointError {
+    fn from(e: crate::atomic_file::WriteError) -> Self {
+        CheckpointError::Io {
+            op: e.op,
+            path: e.path,
+            source: e.source,
         }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
     }
-    result
 }
 
 /// Saves named tensors with string metadata, atomically, plus a `content_sha256` entry.
@@ -268,6 +261,7 @@ pub fn save_tensors(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let hash = content_hash(
+        metadata,
         bytes
             .iter()
             .map(|(n, b)| (n.as_str(), b.dtype, b.shape.as_slice(), b.data.as_slice())),
@@ -294,6 +288,19 @@ pub fn load_tensors(
     parse_tensors(path, &buf, device)
 }
 
+/// The `__metadata__` map of a safetensors buffer (nothing else is parsed).
+fn header_metadata(path: &Path, buf: &[u8]) -> Result<BTreeMap<String, String>, CheckpointError> {
+    let (_, header) = SafeTensors::read_metadata(buf).map_err(|e| CheckpointError::Corrupt {
+        path: path.to_path_buf(),
+        why: format!("safetensors: {e}"),
+    })?;
+    Ok(header
+        .metadata()
+        .as_ref()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default())
+}
+
 #[allow(clippy::type_complexity)]
 pub(crate) fn parse_tensors(
     path: &Path,
@@ -305,24 +312,21 @@ pub(crate) fn parse_tensors(
         why,
     };
     let st = SafeTensors::deserialize(buf).map_err(|e| corrupt(format!("safetensors: {e}")))?;
-    let (_, header) =
-        SafeTensors::read_metadata(buf).map_err(|e| corrupt(format!("safetensors: {e}")))?;
-    let metadata: BTreeMap<String, String> = header
-        .metadata()
-        .as_ref()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
+    let metadata = header_metadata(path, buf)?;
     let mut views: Vec<(String, TensorView)> = st.tensors();
     views.sort_by(|a, b| a.0.cmp(&b.0));
     if let Some(want) = metadata.get(KEY_SHA) {
         let got = content_hash(
+            &metadata,
             views
                 .iter()
                 .map(|(n, v)| (n.as_str(), v.dtype(), v.shape(), v.data())),
         );
         if &got != want {
             return Err(corrupt(
-                "content checksum mismatch (the file was modified or damaged)".into(),
+                "content checksum mismatch: the weights, config or metadata were modified or \
+                 damaged since the file was written (re-create or re-train it)"
+                    .into(),
             ));
         }
     }
@@ -426,14 +430,25 @@ pub fn copy_into(
 /// VarStore on `device`, and copies every tensor in (names and shapes must match exactly).
 pub fn load(path: &Path, device: Device) -> Result<Loaded, CheckpointError> {
     let buf = std::fs::read(path).map_err(io_err("reading", path))?;
+    load_bytes(path, &buf, device)
+}
+
+/// [`load`] from bytes already read (`path` names them in errors). The format and config are
+/// checked before any tensor is parsed or any model is allocated.
+pub fn load_bytes(path: &Path, buf: &[u8], device: Device) -> Result<Loaded, CheckpointError> {
     let corrupt = |why: String| CheckpointError::Corrupt {
         path: path.to_path_buf(),
         why,
     };
-    let (tensors, md) = parse_tensors(path, &buf, device)?;
-    drop(buf);
+    let md = header_metadata(path, buf)?;
     match md.get(KEY_FORMAT) {
         Some(f) if f == FORMAT => {}
+        Some(f) if f == FORMAT_V1 => {
+            return Err(corrupt(format!(
+                "format `{FORMAT_V1}` checksummed the tensors only, not the config; re-create \
+                 the checkpoint with this trainer (`trainer init`, `import-clip` or `train`)"
+            )))
+        }
         Some(f) => return Err(corrupt(format!("format `{f}` is not `{FORMAT}`"))),
         None => {
             return Err(corrupt(
@@ -443,6 +458,13 @@ pub fn load(path: &Path, device: Device) -> Result<Loaded, CheckpointError> {
             ))
         }
     }
+    if !md.contains_key(KEY_SHA) {
+        return Err(corrupt(format!(
+            "no `{KEY_SHA}` metadata: the file's integrity cannot be checked"
+        )));
+    }
+    // The checksum (over config, metadata and tensors) before trusting the config.
+    let (tensors, md) = parse_tensors(path, buf, device)?;
     let config_json = md
         .get(KEY_CONFIG)
         .ok_or_else(|| corrupt("no `config` metadata".into()))?;

@@ -1,7 +1,10 @@
 //! CLIP's byte-level BPE tokenizer (spec §1), the algorithm of OpenAI's `simple_tokenizer.py`
-//! and Hugging Face's `CLIPTokenizer`: text → lower-cased, whitespace-collapsed → split by the
-//! CLIP regex → each piece's UTF-8 bytes mapped to printable symbols (`bytes_to_unicode`) → the
-//! last symbol gets the `</w>` end-of-word suffix → pairs merged by rank until none applies.
+//! and Hugging Face's `CLIPTokenizer`: the special tokens are split off the raw text (exact,
+//! case-sensitive match, as Hugging Face's added-token split) → each other segment is
+//! NFC-normalised, whitespace-collapsed and lower-cased (Unicode rules with word-final `ς`, as
+//! Python's `str.lower`) → split by the CLIP regex → each piece's UTF-8 bytes mapped to printable
+//! symbols (`bytes_to_unicode`) → the last symbol gets the `</w>` end-of-word suffix → pairs
+//! merged by rank until none applies.
 //!
 //! Differences from the Python tokenizers, on purpose: no `ftfy`/HTML unescaping (no such
 //! dependency; plain text is unchanged by them), and a merges line that is not two symbols is an
@@ -19,9 +22,9 @@ pub const EOT: &str = "<|endoftext|>";
 const END_OF_WORD: &str = "</w>";
 /// Hugging Face reads `merges[1 : 49152 - 256 - 2 + 1]` (after the `#version` line).
 const HF_MERGE_LINES: usize = 49152 - 256 - 2;
-/// The split regex of spec §1 (case-insensitive, as in Hugging Face).
-const SPLIT_PATTERN: &str =
-    r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+";
+/// The split regex of spec §1 for text between special tokens (those are split off before, so
+/// `<|ENDOFTEXT|>` written in upper case stays plain text, as in Hugging Face).
+const SPLIT_PATTERN: &str = r"'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenizerError {
@@ -74,12 +77,40 @@ pub fn bytes_to_unicode() -> Vec<(u8, char)> {
         .collect()
 }
 
-/// Collapses whitespace runs to one space, trims, lower-cases (CLIP's `whitespace_clean` + lower).
+/// NFC, then collapses whitespace runs to one space, trims, lower-cases (Hugging Face's
+/// normalisation + CLIP's `whitespace_clean` + lower). NFC first: a decomposed `e` + U+0301
+/// would otherwise split into a letter and a lone accent. `str::to_lowercase` applies Unicode's
+/// Final_Sigma rule (`ΟΔΟΣ` → `οδος`), as Python's `str.lower` does.
 pub fn clean_text(text: &str) -> String {
-    text.split_whitespace()
+    use unicode_normalization::UnicodeNormalization;
+    let nfc: String = text.nfc().collect();
+    nfc.split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
+}
+
+/// `text` cut at each exact `<|startoftext|>` / `<|endoftext|>`: `Err(special)` or `Ok(segment)`.
+fn split_specials(text: &str) -> Vec<Result<&str, &'static str>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    loop {
+        let next = [SOT, EOT]
+            .into_iter()
+            .filter_map(|sp| rest.find(sp).map(|at| (at, sp)))
+            .min_by_key(|&(at, _)| at);
+        match next {
+            Some((at, sp)) => {
+                out.push(Ok(&rest[..at]));
+                out.push(Err(sp));
+                rest = &rest[at + sp.len()..];
+            }
+            None => {
+                out.push(Ok(rest));
+                return out;
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -152,7 +183,7 @@ impl ClipTokenizer {
             encoder: vocab,
             ranks,
             byte_encoder,
-            pattern: Regex::new(&format!("(?i){SPLIT_PATTERN}")).expect("the CLIP regex is valid"),
+            pattern: Regex::new(SPLIT_PATTERN).expect("the CLIP regex is valid"),
             sot,
             eot,
         })
@@ -189,20 +220,24 @@ impl ClipTokenizer {
     /// Token ids of `text`, without start/end tokens. A symbol missing from the vocabulary maps to
     /// `<|endoftext|>`, Hugging Face's `unk_token` for CLIP.
     pub fn encode(&self, text: &str) -> Vec<i64> {
-        let text = clean_text(text);
         let mut ids = Vec::new();
-        for piece in self.pattern.find_iter(&text) {
-            let piece = piece.as_str();
-            if piece == SOT || piece == EOT {
-                ids.push(if piece == SOT { self.sot } else { self.eot });
-                continue;
-            }
-            let symbols: String = piece
-                .bytes()
-                .map(|b| self.byte_encoder[b as usize])
-                .collect();
-            for token in self.bpe(&symbols) {
-                ids.push(*self.encoder.get(&token).unwrap_or(&self.eot));
+        for part in split_specials(text) {
+            let segment = match part {
+                Err(special) => {
+                    ids.push(if special == SOT { self.sot } else { self.eot });
+                    continue;
+                }
+                Ok(segment) => clean_text(segment),
+            };
+            for piece in self.pattern.find_iter(&segment) {
+                let symbols: String = piece
+                    .as_str()
+                    .bytes()
+                    .map(|b| self.byte_encoder[b as usize])
+                    .collect();
+                for token in self.bpe(&symbols) {
+                    ids.push(*self.encoder.get(&token).unwrap_or(&self.eot));
+                }
             }
         }
         ids
@@ -380,6 +415,54 @@ mod tests {
         assert_eq!(ids[0], 517);
         assert!(ids[1..76].iter().all(|&i| i == eow_id('a')));
         assert_eq!(ids[76], 518);
+    }
+
+    /// The id of byte `b`'s symbol in CLIP's base order (`bytes_to_unicode`), plain or `</w>`.
+    fn sym(b: u8, eow: bool) -> i64 {
+        let i = bytes_to_unicode()
+            .iter()
+            .position(|&(x, _)| x == b)
+            .unwrap() as i64;
+        i + if eow { 256 } else { 0 }
+    }
+
+    #[test]
+    fn matches_hugging_face_on_accents_sigma_and_upper_case_specials() {
+        let tok = tiny();
+        // Decomposed "e" + U+0301 is NFC-composed to "é" (C3 A9) first, as Hugging Face does.
+        assert_eq!(tok.encode("e\u{301}"), vec![127, 358]);
+        assert_eq!(tok.encode("E\u{301}"), tok.encode("é"));
+        // Word-final capital Σ lower-cases to ς (CF 82) as Python's str.lower, elsewhere σ (CF 83).
+        // "ΟΔΟΣ" → "οδος" = CE BF CE B4 CE BF CF 82; no merges apply.
+        let odos = [0xCE, 0xBF, 0xCE, 0xB4, 0xCE, 0xBF, 0xCF, 0x82];
+        let expected: Vec<i64> = odos
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| sym(b, i == odos.len() - 1))
+            .collect();
+        assert_eq!(tok.encode("ΟΔΟΣ"), expected);
+        assert_eq!(
+            tok.encode("ΣΑ"),
+            vec![
+                sym(0xCF, false),
+                sym(0x83, false),
+                sym(0xCE, false),
+                sym(0xB1, true)
+            ]
+        );
+        // Upper-case <|ENDOFTEXT|> is plain text (specials match exactly, before lower-casing):
+        // "<|endoftext|>" → pieces "<|", "endoftext", "|>".
+        let mut plain = vec![sym(b'<', false), sym(b'|', true)];
+        plain.extend(b"endofte".iter().map(|&b| sym(b, false)));
+        plain.extend([
+            sym(b'x', false),
+            sym(b't', true),
+            sym(b'|', false),
+            sym(b'>', true),
+        ]);
+        assert_eq!(tok.encode("<|ENDOFTEXT|>"), plain);
+        // Lower-case ones are the special token, also between words and without spaces.
+        assert_eq!(tok.encode("hello<|endoftext|>HELLO"), vec![515, 518, 515]);
     }
 
     #[test]

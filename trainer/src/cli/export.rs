@@ -1,11 +1,10 @@
 //! The `trainer export` command line (the work is in `moae_trainer::export`).
 
 use anyhow::{bail, Context, Result};
-use moae_trainer::checkpoint;
-use moae_trainer::cli_train::{score_split, DataArgs};
-use moae_trainer::data::lists::Split;
-use moae_trainer::export::{self, ExportOptions, GraphOptions, Threshold, WeightFormat};
-use moae_trainer::metrics;
+use moae_trainer::data::lists::{Sample, Split};
+use moae_trainer::eval::metrics;
+use moae_trainer::export::{self, ExportOptions, GraphOptions, Source, Threshold, WeightFormat};
+use moae_trainer::runs::{score_split, DataSource};
 use std::path::PathBuf;
 use tch::Device;
 
@@ -58,8 +57,8 @@ enum Quantize {
     Int8Nbits,
 }
 
-pub fn run(a: ExportArgs) -> Result<()> {
-    let format = match (a.precision, a.quantize) {
+fn weight_format(a: &ExportArgs) -> Result<WeightFormat> {
+    Ok(match (a.precision, a.quantize) {
         (Precision::Fp32, None) => WeightFormat::Fp32,
         (Precision::Fp16, None) => WeightFormat::Fp16,
         (Precision::Fp32, Some(Quantize::Int8)) => WeightFormat::Int8,
@@ -67,44 +66,63 @@ pub fn run(a: ExportArgs) -> Result<()> {
         (Precision::Fp16, Some(_)) => {
             bail!("--precision fp16 and --quantize int8 exclude each other: choose one")
         }
+    })
+}
+
+/// The `--dev` list's samples (read and checked before the checkpoint is).
+fn dev_list(a: &ExportArgs) -> Result<Option<(DataSource, Vec<Sample>)>> {
+    let Some(list) = &a.dev else {
+        return Ok(None);
     };
-    let threshold = match (&a.dev, &a.dev_scores) {
-        (Some(list), _) => {
-            let root = a.root.clone().unwrap_or_default();
-            let data = DataArgs {
-                root,
-                protocol: None,
-                train_list: None,
-                dev_list: Some(list.clone()),
-                test_list: None,
-                workers: 2,
-                skip_bad: false,
-            };
-            let samples = data
-                .split(Split::Dev)?
-                .context("--dev: the list is empty")?;
-            let l = checkpoint::load(&a.ckpt, Device::Cpu)
-                .with_context(|| format!("loading {}", a.ckpt.display()))?;
-            let scores = score_split(&l, &samples, 64, &data, Device::Cpu)
-                .with_context(|| format!("--dev {}: scoring the dev images", list.display()))?;
-            Threshold::DevScores(scores)
-        }
-        (None, Some(path)) => Threshold::DevScores(
-            metrics::read_score_file(path).with_context(|| "reading --dev-scores")?,
-        ),
-        (None, None) => Threshold::Default,
+    let data = DataSource {
+        root: a.root.clone().unwrap_or_default(),
+        protocol: None,
+        train_list: None,
+        dev_list: Some(list.clone()),
+        test_list: None,
+        workers: 2,
+        skip_bad: false,
     };
-    let opts = ExportOptions {
+    let samples = data
+        .split(Split::Dev)?
+        .context("--dev: the list is empty")?;
+    Ok(Some((data, samples)))
+}
+
+pub fn run(a: ExportArgs) -> Result<()> {
+    let mut opts = ExportOptions {
         graph: GraphOptions {
-            format,
+            format: weight_format(&a)?,
             embedding: a.embedding,
         },
-        threshold,
+        threshold: Threshold::Default,
         triton: a.triton.clone(),
         triton_name: a.triton_name.clone(),
     };
-    let r = export::export_checkpoint(&a.ckpt, &a.onnx, &opts)
+    // Every argument is checked before the checkpoint is read, scored or anything written.
+    if let Some(path) = &a.dev_scores {
+        let scores = metrics::read_score_file(path).with_context(|| "reading --dev-scores")?;
+        opts.threshold = Threshold::DevScores(scores);
+    }
+    export::check_outputs(&a.onnx, &opts)?;
+    let dev = dev_list(&a)?;
+    // Read once: scored for --dev and exported from the same bytes.
+    let src = Source::read(&a.ckpt).with_context(|| format!("exporting {}", a.ckpt.display()))?;
+    if let Some((data, samples)) = &dev {
+        let scores =
+            score_split(&src.loaded, samples, 64, data, Device::Cpu).with_context(|| {
+                let list = data.dev_list.as_deref().map(|p| p.display().to_string());
+                format!("--dev {}: scoring the dev images", list.unwrap_or_default())
+            })?;
+        opts.threshold = Threshold::DevScores(scores);
+    }
+    let r = export::export_source(&src, &a.onnx, &opts)
         .with_context(|| format!("exporting {}", a.ckpt.display()))?;
+    print_report(&r, opts.graph.format);
+    Ok(())
+}
+
+fn print_report(r: &export::ExportReport, format: WeightFormat) {
     for n in &r.notes {
         eprintln!("note: {n}");
     }
@@ -139,5 +157,4 @@ pub fn run(a: ExportArgs) -> Result<()> {
             m.precision
         );
     }
-    Ok(())
 }

@@ -9,7 +9,7 @@
 //!   scalar scale), which show a router being decayed away;
 //! - the relative L2 change of the image embedding with vs without the expert modules.
 
-use crate::experts::ExpertModule;
+use crate::model::experts::ExpertModule;
 use crate::model::MoaeClip;
 use serde::Serialize;
 use tch::nn::Module;
@@ -183,7 +183,7 @@ pub fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ModelConfig, Variant};
+    use crate::model::config::{ModelConfig, Variant};
     use tch::{nn, Device};
 
     fn model(preset: &str, variant: Variant) -> (nn::VarStore, MoaeClip) {
@@ -227,7 +227,7 @@ mod tests {
         let old = tch::no_grad(|| {
             let mut phi = moae.slots.shallow_clone();
             let d = m.cfg.vision.width as f64;
-            let _ = phi.g_mul_scalar_(d.powf(-0.5) / crate::experts::SLOT_INIT_STD);
+            let _ = phi.g_mul_scalar_(d.powf(-0.5) / crate::model::experts::SLOT_INIT_STD);
             let (d, axis) = dispatch(e, &h);
             relative_entropy(&d, axis)
         });

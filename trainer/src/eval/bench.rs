@@ -1,26 +1,23 @@
 //! `trainer bench-torch`: the eager-mode latency of the image path (libtorch through tch, the
 //! same kernels PyTorch eager runs), for the comparison in `scripts/bench_compare.py`.
 
-use crate::checkpoint;
-use crate::evaluate::attack_scores;
-use crate::prompts::{class_embeddings, PromptSet};
+use crate::eval::evaluate::attack_scores;
+use crate::model::checkpoint;
+use crate::model::prompts::{class_embeddings, PromptSet};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
 
-#[derive(clap::Args, Debug)]
-pub struct BenchTorchArgs {
+/// One benchmark: `iters` timed forwards of a batch of `batch` random images after `warmup`.
+#[derive(Debug, Clone)]
+pub struct BenchTorch {
     pub ckpt: PathBuf,
-    #[arg(long, default_value_t = 2)]
-    pub threads: i32,
-    #[arg(long, default_value_t = 50)]
+    pub threads: usize,
     pub iters: usize,
-    #[arg(long, default_value_t = 5)]
     pub warmup: usize,
-    #[arg(long, default_value_t = 1)]
     pub batch: i64,
-    #[arg(long)]
+    /// Print one JSON object instead of a line.
     pub json: bool,
 }
 
@@ -29,8 +26,15 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[k.min(sorted.len() - 1)]
 }
 
-pub fn run_bench_torch(a: &BenchTorchArgs) -> Result<()> {
-    tch::set_num_threads(a.threads);
+pub fn run_bench_torch(a: &BenchTorch) -> Result<()> {
+    if a.iters == 0 || !(1..=1024).contains(&a.batch) {
+        anyhow::bail!(
+            "bench needs iters ≥ 1 and batch in 1..=1024 (got iters {}, batch {})",
+            a.iters,
+            a.batch
+        );
+    }
+    crate::runs::set_torch_threads(Some(a.threads), 1)?;
     let t0 = Instant::now();
     let l = checkpoint::load(&a.ckpt, Device::Cpu)
         .with_context(|| format!("loading {}", a.ckpt.display()))?;

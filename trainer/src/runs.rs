@@ -1,45 +1,55 @@
-//! The `train`, `eval`, `protocol` and `ablate` subcommands (issue: training and evaluation).
+//! Train, evaluation, protocol and ablation runs over typed configs: what the `train`, `eval`,
+//! `protocol` and `ablate` subcommands call (their command lines live in the binary's `cli`).
 
-use crate::checkpoint::{self, CheckpointMeta};
-use crate::config::{ModelConfig, Variant};
+use crate::atomic_file::write_atomic;
 use crate::data::augment::AugmentLevel;
 use crate::data::lists::{self, Sample, Split};
-use crate::evaluate::score_batches;
-use crate::losses::{CeForm, LossConfig};
-use crate::metrics::{self, Report, Scored};
+use crate::eval::evaluate::score_batches;
+use crate::eval::metrics::{self, Report, Scored};
+use crate::model::checkpoint::{self, CheckpointMeta};
+use crate::model::config::{ModelConfig, Variant};
+use crate::model::losses::{CeForm, LossConfig};
+use crate::model::prompts::PromptSet;
 use crate::model::MoaeClip;
-use crate::optim::{AdamConfig, LrSchedule};
-use crate::prompts::PromptSet;
+use crate::train::optim::{AdamConfig, LrSchedule};
 use crate::train::{self, eval_batches, RunOptions, TrainConfig, TrainData, TrainSummary};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use tch::{nn, Device};
 
 /// Which lists to read: a UniAttackData root + protocol, or explicit list files.
-#[derive(clap::Args, Debug, Clone)]
-pub struct DataArgs {
+#[derive(Debug, Clone)]
+pub struct DataSource {
     /// Data set root (list paths are relative to it).
-    #[arg(long)]
     pub root: PathBuf,
     /// UniAttackData protocol: p1, p2.1, p2.2 (lists `UniAttackData@<p>_image_<split>.txt`).
-    #[arg(long, required_unless_present_any = ["train_list", "test_list"])]
     pub protocol: Option<String>,
-    /// A list file (`path label [type]` per line) instead of the protocol's train list.
-    #[arg(long)]
+    /// List files (`path label [type]` per line) instead of the protocol's.
     pub train_list: Option<PathBuf>,
-    #[arg(long)]
     pub dev_list: Option<PathBuf>,
-    #[arg(long)]
     pub test_list: Option<PathBuf>,
     /// Image-decoding threads.
-    #[arg(long, default_value_t = 2)]
     pub workers: usize,
-    /// Skip unreadable images (they are counted and reported) instead of stopping.
-    #[arg(long)]
+    /// Skip unreadable images (counted and reported) instead of stopping.
     pub skip_bad: bool,
 }
 
-impl DataArgs {
+impl DataSource {
+    /// The lists of `protocol` under `root`.
+    pub fn protocol(root: &Path, protocol: &str, workers: usize) -> Self {
+        DataSource {
+            root: root.to_path_buf(),
+            protocol: Some(protocol.to_string()),
+            train_list: None,
+            dev_list: None,
+            test_list: None,
+            workers,
+            skip_bad: false,
+        }
+    }
+}
+
+impl DataSource {
     /// The samples of `split`: the explicit list if given, else the protocol's; `None` when
     /// neither names one (e.g. no dev list).
     pub fn split(&self, split: Split) -> Result<Option<Vec<Sample>>> {
@@ -71,110 +81,119 @@ impl DataArgs {
     }
 }
 
-#[derive(clap::Args, Debug, Clone)]
-pub struct ModelArgs {
-    /// Start from this checkpoint (e.g. from `trainer import-clip`).
-    #[arg(long)]
-    pub init: Option<PathBuf>,
-    /// Or start from random weights of this preset (tiny, small, vit-b16).
-    #[arg(long, conflicts_with = "init", default_value = "small")]
-    pub preset: String,
-    /// Expert variant [default: moae; with --init: the checkpoint's]. With --init and another
-    /// variant, the checkpoint's CLIP weights are kept and the expert modules start fresh.
-    #[arg(long, value_enum)]
+/// Where a run's weights start.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Init {
+    /// From a checkpoint (e.g. written by `trainer import-clip`): fine-tuning.
+    Checkpoint(PathBuf),
+    /// From random weights of a preset (tiny, small, vit-b16), seeded by the run's seed.
+    Scratch { preset: String },
+}
+
+/// The model a run trains.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelChoice {
+    pub init: Init,
+    /// Expert variant [default: moae; from a checkpoint: the checkpoint's]. From a checkpoint
+    /// with another variant, its CLIP weights are kept and the expert modules start fresh.
     pub variant: Option<Variant>,
 }
 
-#[derive(clap::Args, Debug, Clone)]
-pub struct HyperArgs {
-    #[arg(long, default_value_t = 300)]
+impl ModelChoice {
+    pub fn pretrained(&self) -> bool {
+        matches!(self.init, Init::Checkpoint(_))
+    }
+}
+
+/// Training hyper-parameters as given; `None` fields take defaults that depend on whether the
+/// model starts pretrained (see [`Hyper::train_config`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hyper {
     pub steps: u64,
-    #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
-    /// Learning rate of the pretrained weights [default: 1e-6 with --init (spec §5), 5e-4 for
-    /// a model trained from random weights].
-    #[arg(long)]
+    /// Learning rate of the pretrained weights [1e-6 pretrained (spec §5), else 5e-4].
     pub lr: Option<f64>,
-    /// Learning rate of the new expert modules [default: 1e-4 with --init, else as --lr].
-    #[arg(long)]
+    /// Learning rate of the new expert modules [1e-4 pretrained, else as `lr`].
     pub lr_new: Option<f64>,
-    /// Learning rate of the text tower [default: as --lr with --init; 0 (frozen) for a model
-    /// trained from random weights: its two class embeddings are then a fixed random basis
-    /// that the image tower learns to align with — trained, the text tower would collapse them
-    /// onto one before the image tower learns anything (see `optim::AdamConfig`), and frozen it
-    /// costs no backward pass and no optimiser state].
-    #[arg(long)]
+    /// Learning rate of the text tower [as `lr` pretrained; 0 (frozen) from scratch].
     pub lr_text: Option<f64>,
-    #[arg(long, default_value_t = 5e-4)]
     pub weight_decay: f64,
-    /// Evaluate on dev (and checkpoint) every N steps.
-    #[arg(long, default_value_t = 50)]
+    /// Evaluate on dev (and checkpoint) every N steps (0: at the end only).
     pub eval_every: u64,
-    #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    #[arg(long, default_value_t = 1.0)]
     pub lambda_dm: f64,
-    #[arg(long, default_value_t = 1.0)]
     pub lambda_cdm: f64,
-    /// Training augmentation: `spec` (§5: random resized crop 50–100 %, flip, jitter), `light`
-    /// (crops of 85–100 %, little resampling), `none` (flip only).
-    #[arg(long, value_enum, default_value = "spec")]
     pub augment: AugmentLevel,
-    /// Learning-rate schedule [default: constant with --init (the paper's fine-tuning); cosine
-    /// with a 5 % warm-up for a model trained from random weights]. With cosine, a resumed run
-    /// that was given more --steps decays over the new total.
-    #[arg(long, value_enum)]
+    /// [constant pretrained, cosine from scratch]
     pub lr_schedule: Option<LrSchedule>,
-    /// Ramp λ_dm and λ_cdm linearly from 0 over this fraction of --steps [default: 0 with
-    /// --init; 0.5 for a model trained from random weights, whose features have no class
-    /// structure for DM/CDM to sharpen yet: at full weight from step 0 training stalls at chance].
-    #[arg(long, value_parser = fraction)]
+    /// Fraction of the steps over which λ_dm, λ_cdm ramp up [0 pretrained, 0.5 from scratch].
     pub reg_warmup: Option<f64>,
-    #[arg(long, value_enum, default_value = "classifier")]
     pub ce: CeForm,
     /// Run on the CPU even when CUDA is available.
-    #[arg(long)]
     pub cpu: bool,
     /// No mixed precision on CUDA.
-    #[arg(long)]
     pub no_amp: bool,
-    /// libtorch CPU threads [default: the cores left after the image-decoding workers, at
-    /// least 1]. libtorch's OpenMP threads spin while they wait; oversubscribed cores made
-    /// training ~10× slower on a loaded 2-core machine.
-    #[arg(long)]
+    /// libtorch CPU threads [the cores left after the decoding workers, at least 1].
     pub threads: Option<usize>,
 }
 
-/// A number in [0, 1] (clap value parser).
-fn fraction(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
-        _ => Err(format!("`{s}` is not a fraction between 0 and 1")),
+impl Default for Hyper {
+    fn default() -> Self {
+        let t = TrainConfig::default();
+        Hyper {
+            steps: t.steps,
+            batch_size: t.batch_size,
+            lr: None,
+            lr_new: None,
+            lr_text: None,
+            weight_decay: t.adam.weight_decay,
+            eval_every: t.eval_every,
+            seed: t.seed,
+            lambda_dm: t.loss.lambda_dm,
+            lambda_cdm: t.loss.lambda_cdm,
+            augment: AugmentLevel::default(),
+            lr_schedule: None,
+            reg_warmup: None,
+            ce: t.loss.ce_form,
+            cpu: false,
+            no_amp: false,
+            threads: None,
+        }
     }
 }
+
+/// Most libtorch CPU threads a run may ask for (beyond it OpenMP fails or crawls).
+pub const MAX_THREADS: usize = 256;
+/// Most image-decoding workers.
+pub const MAX_WORKERS: usize = 64;
 
 /// libtorch CPU threads: `threads`, else the cores left after `workers` decoding threads (at
 /// least 1) — libtorch's OpenMP threads spin while they wait and collapse when oversubscribed.
-pub fn set_torch_threads(threads: Option<usize>, workers: usize) {
+pub fn set_torch_threads(threads: Option<usize>, workers: usize) -> Result<()> {
+    if let Some(t) = threads {
+        if !(1..=MAX_THREADS).contains(&t) {
+            bail!("threads must be in 1..={MAX_THREADS}, is {t}");
+        }
+    }
+    if !(1..=MAX_WORKERS).contains(&workers) {
+        bail!("workers must be in 1..={MAX_WORKERS}, is {workers}");
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let n = threads.unwrap_or(cores.saturating_sub(workers)).max(1);
     tch::set_num_threads(n as i32);
+    Ok(())
 }
 
-impl HyperArgs {
-    /// Sets libtorch's CPU thread count for this process (see `--threads`).
-    pub fn apply_threads(&self, workers: usize) {
-        set_torch_threads(self.threads, workers);
+/// CUDA when available unless `cpu`.
+pub fn device(cpu: bool) -> Device {
+    if cpu {
+        Device::Cpu
+    } else {
+        Device::cuda_if_available()
     }
+}
 
-    pub fn device(&self) -> Device {
-        if self.cpu {
-            Device::Cpu
-        } else {
-            Device::cuda_if_available()
-        }
-    }
-
+impl Hyper {
     pub fn train_config(&self, pretrained: bool) -> TrainConfig {
         let lr = self.lr.unwrap_or(if pretrained { 1e-6 } else { 5e-4 });
         let lr_new = self.lr_new.unwrap_or(if pretrained { 1e-4 } else { lr });
@@ -211,33 +230,27 @@ impl HyperArgs {
     }
 }
 
-#[derive(clap::Args, Debug, Clone)]
-pub struct TrainArgs {
-    #[command(flatten)]
-    pub data: DataArgs,
-    #[command(flatten)]
-    pub model: ModelArgs,
-    #[command(flatten)]
-    pub hyper: HyperArgs,
+/// One training run.
+#[derive(Debug, Clone)]
+pub struct TrainRun {
+    pub data: DataSource,
+    pub model: ModelChoice,
+    pub hyper: Hyper,
     /// Output directory (checkpoints `latest`/`best`, `train.jsonl`).
-    #[arg(long)]
     pub out: PathBuf,
-    /// Continue the interrupted run in --out exactly where it stopped.
-    #[arg(long)]
+    /// Continue the interrupted run in `out` exactly where it stopped.
     pub resume: bool,
-    /// No progress bar.
-    #[arg(long)]
-    pub quiet: bool,
+    pub progress: bool,
 }
 
 /// A model to train: from a checkpoint, or fresh from a preset (seeded).
 pub fn initial_model(
-    m: &ModelArgs,
+    m: &ModelChoice,
     device: Device,
     seed: u64,
 ) -> Result<(nn::VarStore, MoaeClip, CheckpointMeta, bool)> {
     match &m.init {
-        Some(path) => {
+        Init::Checkpoint(path) => {
             let l = checkpoint::load(path, device)
                 .with_context(|| format!("loading the initial checkpoint {}", path.display()))?;
             let l = match m.variant {
@@ -246,7 +259,7 @@ pub fn initial_model(
             };
             let mut meta = l.meta;
             meta.step = None;
-            meta.extra.clear();
+            meta.train = None;
             if meta.prompts.is_none() {
                 meta.prompts = Some(PromptSet::default_byte_level(
                     l.config.text.context_length as usize,
@@ -254,8 +267,8 @@ pub fn initial_model(
             }
             Ok((l.vs, l.model, meta, true))
         }
-        None => {
-            let cfg = ModelConfig::preset(&m.preset, m.variant.unwrap_or(Variant::Moae))?;
+        Init::Scratch { preset } => {
+            let cfg = ModelConfig::preset(preset, m.variant.unwrap_or(Variant::Moae))?;
             tch::manual_seed(seed as i64);
             let vs = nn::VarStore::new(device);
             let model = MoaeClip::new(&vs.root(), &cfg);
@@ -286,9 +299,9 @@ fn with_variant(
     let clip: Vec<(String, tch::Tensor)> =
         l.vs.variables()
             .into_iter()
-            .filter(|(n, _)| !crate::experts::is_expert_param(n))
+            .filter(|(n, _)| !crate::model::experts::is_expert_param(n))
             .collect();
-    checkpoint::copy_into(path, &vs, &clip, crate::experts::is_expert_param)?;
+    checkpoint::copy_into(path, &vs, &clip, crate::model::experts::is_expert_param)?;
     Ok(checkpoint::Loaded {
         config,
         vs,
@@ -297,11 +310,12 @@ fn with_variant(
     })
 }
 
-pub fn run_train(a: &TrainArgs) -> Result<TrainSummary> {
-    a.hyper.apply_threads(a.data.workers);
-    let device = a.hyper.device();
+pub fn run_train(a: &TrainRun) -> Result<TrainSummary> {
+    set_torch_threads(a.hyper.threads, a.data.workers)?;
+    let device = device(a.hyper.cpu);
     let (mut vs, model, meta, pretrained) = initial_model(&a.model, device, a.hyper.seed)?;
     let cfg = a.hyper.train_config(pretrained);
+    cfg.validate()?;
     let data = TrainData {
         train: a
             .data
@@ -325,7 +339,7 @@ pub fn run_train(a: &TrainArgs) -> Result<TrainSummary> {
         out_dir: a.out.clone(),
         device,
         resume: a.resume,
-        progress: !a.quiet,
+        progress: a.progress,
         stop_after: None,
     };
     let s = train::train(&mut vs, &model, &meta, &cfg, &data, &run)?;
@@ -338,33 +352,29 @@ pub fn run_train(a: &TrainArgs) -> Result<TrainSummary> {
     Ok(s)
 }
 
-#[derive(clap::Args, Debug, Clone)]
-pub struct EvalArgs {
+/// One evaluation: dev EER threshold → test metrics.
+#[derive(Debug, Clone)]
+pub struct EvalRun {
     /// The checkpoint to evaluate.
     pub ckpt: PathBuf,
-    #[command(flatten)]
-    pub data: DataArgs,
+    pub data: DataSource,
     /// Where the report (report.json, scores, roc.png, det.png) goes.
-    #[arg(long)]
     pub out: Option<PathBuf>,
-    #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
-    #[arg(long)]
     pub cpu: bool,
-    /// libtorch CPU threads [default: as `train`].
-    #[arg(long)]
+    /// libtorch CPU threads [default: as training].
     pub threads: Option<usize>,
-    /// Print the report as JSON.
-    #[arg(long)]
-    pub json: bool,
 }
+
+/// Most images per evaluation batch.
+pub const MAX_EVAL_BATCH: usize = 4096;
 
 /// Scores of one split with a loaded model.
 pub fn score_split(
     l: &checkpoint::Loaded,
     samples: &[Sample],
     batch_size: usize,
-    data: &DataArgs,
+    data: &DataSource,
     device: Device,
 ) -> Result<Vec<Scored>> {
     let prompts =
@@ -392,17 +402,19 @@ pub fn write_scores(path: &Path, scored: &[Scored]) -> Result<()> {
             x.attack_type
         ));
     }
-    std::fs::write(path, s).with_context(|| format!("writing {}", path.display()))
+    Ok(write_atomic(path, s.as_bytes())?)
 }
 
 /// Dev threshold → test metrics, plus files in `out` when given.
-pub fn run_eval(a: &EvalArgs) -> Result<Report> {
-    set_torch_threads(a.threads, a.data.workers);
-    let device = if a.cpu {
-        Device::Cpu
-    } else {
-        Device::cuda_if_available()
-    };
+pub fn run_eval(a: &EvalRun) -> Result<Report> {
+    if !(1..=MAX_EVAL_BATCH).contains(&a.batch_size) {
+        bail!(
+            "the evaluation batch size must be in 1..={MAX_EVAL_BATCH}, is {}",
+            a.batch_size
+        );
+    }
+    set_torch_threads(a.threads, a.data.workers)?;
+    let device = device(a.cpu);
     let l = checkpoint::load(&a.ckpt, device)
         .with_context(|| format!("loading {}", a.ckpt.display()))?;
     let test = a
@@ -422,13 +434,13 @@ pub fn run_eval(a: &EvalArgs) -> Result<Report> {
             write_scores(&out.join("scores-dev.txt"), d)?;
         }
         write_scores(&out.join("scores-test.txt"), &test_scores)?;
-        std::fs::write(
-            out.join("report.json"),
-            serde_json::to_string_pretty(&report)?,
+        write_atomic(
+            &out.join("report.json"),
+            serde_json::to_string_pretty(&report)?.as_bytes(),
         )
         .context("writing report.json")?;
-        crate::plot::write_roc(&out.join("roc.png"), &test_scores, 640, 480)?;
-        crate::plot::write_det(&out.join("det.png"), &test_scores, 640, 480)?;
+        crate::eval::plot::write_roc(&out.join("roc.png"), &test_scores, 640, 480)?;
+        crate::eval::plot::write_det(&out.join("det.png"), &test_scores, 640, 480)?;
     }
     Ok(report)
 }
@@ -496,79 +508,54 @@ pub fn mean_std_cell(rows: &[&Row], f: impl Fn(&Row) -> Option<f64>) -> String {
     }
 }
 
-#[derive(clap::Args, Debug, Clone)]
-pub struct ProtocolArgs {
-    #[arg(long)]
+/// Train and evaluate each protocol.
+#[derive(Debug, Clone)]
+pub struct ProtocolRun {
     pub root: PathBuf,
-    /// Comma-separated protocols.
-    #[arg(long, default_value = "p1,p2.1,p2.2", value_delimiter = ',')]
     pub protocols: Vec<String>,
-    #[command(flatten)]
-    pub model: ModelArgs,
-    #[command(flatten)]
-    pub hyper: HyperArgs,
+    pub model: ModelChoice,
+    pub hyper: Hyper,
     /// Runs go to OUT/<protocol>/.
-    #[arg(long)]
     pub out: PathBuf,
-    #[arg(long, default_value_t = 2)]
     pub workers: usize,
-    #[arg(long)]
-    pub quiet: bool,
+    pub progress: bool,
 }
 
+/// Trains on `data`'s train list into `out`, then evaluates its best checkpoint into `out/eval`.
 fn train_and_eval(
-    root: &Path,
-    protocol: &str,
-    model: &ModelArgs,
-    hyper: &HyperArgs,
+    data: DataSource,
+    model: &ModelChoice,
+    hyper: &Hyper,
     out: &Path,
-    workers: usize,
-    quiet: bool,
+    progress: bool,
 ) -> Result<Report> {
-    let data = DataArgs {
-        root: root.to_path_buf(),
-        protocol: Some(protocol.to_string()),
-        train_list: None,
-        dev_list: None,
-        test_list: None,
-        workers,
-        skip_bad: false,
-    };
-    let t = TrainArgs {
+    let run = TrainRun {
         data: data.clone(),
         model: model.clone(),
         hyper: hyper.clone(),
         out: out.to_path_buf(),
         resume: false,
-        quiet,
+        progress,
     };
-    let s = run_train(&t)?;
-    run_eval(&EvalArgs {
+    let s = run_train(&run)?;
+    run_eval(&EvalRun {
         ckpt: s.best,
         data,
         out: Some(out.join("eval")),
         batch_size: 64,
         cpu: hyper.cpu,
         threads: hyper.threads,
-        json: false,
     })
 }
 
 /// Trains and evaluates each protocol; the table is shaped like the paper's Table 1
 /// (P2 = mean ± std over P2.1 and P2.2).
-pub fn run_protocol(a: &ProtocolArgs) -> Result<String> {
+pub fn run_protocol(a: &ProtocolRun) -> Result<String> {
     let mut rows = Vec::new();
     for p in &a.protocols {
-        let r = train_and_eval(
-            &a.root,
-            p,
-            &a.model,
-            &a.hyper,
-            &a.out.join(p),
-            a.workers,
-            a.quiet,
-        )
-        .with_context(|| format!("protocol {p}"))?;
+        let data = DataSource::protocol(&a.root, p, a.workers);
+        let r = train_and_eval(data, &a.model, &a.hyper, &a.out.join(p), a.progress)
+            .with_context(|| format!("protocol {p}"))?;
         rows.push(Row::of(p, &r));
     }
     let p2: Vec<&Row> = rows.iter().filter(|r| r.name.starts_with("p2.")).collect();
@@ -586,34 +573,26 @@ pub fn run_protocol(a: &ProtocolArgs) -> Result<String> {
     }
     let table = format_rows("Protocols (test set, dev-EER threshold)", &rows, &extra);
     std::fs::create_dir_all(&a.out)?;
-    std::fs::write(
-        a.out.join("protocols.json"),
-        serde_json::to_string_pretty(&rows)?,
+    write_atomic(
+        &a.out.join("protocols.json"),
+        serde_json::to_string_pretty(&rows)?.as_bytes(),
     )?;
-    std::fs::write(a.out.join("protocols.txt"), &table)?;
+    write_atomic(&a.out.join("protocols.txt"), table.as_bytes())?;
     Ok(table)
 }
 
-#[derive(clap::Args, Debug, Clone)]
-pub struct AblateArgs {
-    #[arg(long)]
+/// The paper's Table 4 ablation: six rows on the same data, seed and budget.
+#[derive(Debug, Clone)]
+pub struct AblationRun {
     pub root: PathBuf,
-    #[arg(long, default_value = "p1")]
     pub protocol: String,
-    /// Start every row from this checkpoint's CLIP weights (expert modules are fresh).
-    #[arg(long, conflicts_with = "preset")]
-    pub init: Option<PathBuf>,
-    #[arg(long, default_value = "small")]
-    pub preset: String,
-    #[command(flatten)]
-    pub hyper: HyperArgs,
+    /// Every row starts from this (from a checkpoint: its CLIP weights, expert modules fresh).
+    pub init: Init,
+    pub hyper: Hyper,
     /// Runs go to OUT/<row>/.
-    #[arg(long)]
     pub out: PathBuf,
-    #[arg(long, default_value_t = 2)]
     pub workers: usize,
-    #[arg(long)]
-    pub quiet: bool,
+    pub progress: bool,
 }
 
 /// The six rows of the paper's Table 4, each trained with the same data, seed and budget.
@@ -628,29 +607,21 @@ pub fn ablation_rows() -> [(&'static str, Variant, f64, f64); 6] {
     ]
 }
 
-pub fn run_ablate(a: &AblateArgs) -> Result<String> {
+pub fn run_ablate(a: &AblationRun) -> Result<String> {
     let mut rows = Vec::new();
     for (name, variant, dm, cdm) in ablation_rows() {
-        // With --init every row starts from the same CLIP weights, its expert modules fresh.
-        let model = ModelArgs {
+        // From a checkpoint every row starts from the same CLIP weights, its expert modules fresh.
+        let model = ModelChoice {
             init: a.init.clone(),
-            preset: a.preset.clone(),
             variant: Some(variant),
         };
         let mut hyper = a.hyper.clone();
         hyper.lambda_dm = dm;
         hyper.lambda_cdm = cdm;
         let slug = name.replace('+', "_");
-        let r = train_and_eval(
-            &a.root,
-            &a.protocol,
-            &model,
-            &hyper,
-            &a.out.join(&slug),
-            a.workers,
-            a.quiet,
-        )
-        .with_context(|| format!("ablation row {name}"))?;
+        let data = DataSource::protocol(&a.root, &a.protocol, a.workers);
+        let r = train_and_eval(data, &model, &hyper, &a.out.join(&slug), a.progress)
+            .with_context(|| format!("ablation row {name}"))?;
         rows.push(Row::of(name, &r));
     }
     let table = format_rows(
@@ -659,10 +630,10 @@ pub fn run_ablate(a: &AblateArgs) -> Result<String> {
         &[],
     );
     std::fs::create_dir_all(&a.out)?;
-    std::fs::write(
-        a.out.join("ablation.json"),
-        serde_json::to_string_pretty(&rows)?,
+    write_atomic(
+        &a.out.join("ablation.json"),
+        serde_json::to_string_pretty(&rows)?.as_bytes(),
     )?;
-    std::fs::write(a.out.join("ablation.txt"), &table)?;
+    write_atomic(&a.out.join("ablation.txt"), table.as_bytes())?;
     Ok(table)
 }

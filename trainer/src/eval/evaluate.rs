@@ -2,9 +2,9 @@
 //! classifier logits), with the labels and attack types the metrics need.
 
 use crate::data::loader::Batch;
-use crate::metrics::{self, Scored};
+use crate::eval::metrics::{self, Scored};
+use crate::model::prompts::class_embeddings;
 use crate::model::MoaeClip;
-use crate::prompts::class_embeddings;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};

@@ -4,11 +4,11 @@
 //! file lacks must be exactly the expert modules (none for `clip`); non-persistent buffers that
 //! some exports include (`*.position_ids`) are ignored and reported separately.
 
-use crate::checkpoint::{self, CheckpointError, CheckpointMeta};
-use crate::config::ModelConfig;
-use crate::experts::is_expert_param;
+use crate::model::checkpoint::{self, CheckpointError, CheckpointMeta};
+use crate::model::config::ModelConfig;
+use crate::model::experts::is_expert_param;
+use crate::model::prompts::PromptSet;
 use crate::model::MoaeClip;
-use crate::prompts::PromptSet;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use tch::{nn, Device, Tensor};

@@ -1,0 +1,612 @@
+//! The training loop: Adam with two learning-rate groups (spec §5), CE + λ·DM + λ·CDM,
+//! periodic dev evaluation, atomic `latest`/`best` checkpoints, exact `--resume`, a progress
+//! bar and a JSONL log.
+//!
+//! Files in the output directory:
+//! - `latest.safetensors` — model + config + prompts + step + [`TrainState`] (which names the
+//!   optimiser file that belongs to it), `optim-<step>.safetensors` — Adam moments. The
+//!   optimiser file is written first and the model file last, each atomically, so a run
+//!   interrupted at any point leaves a consistent `latest` pair behind.
+//! - `best.safetensors` — the model with the lowest dev EER so far.
+//! - `train.jsonl` — one JSON object per logged step and per evaluation.
+
+pub mod optim;
+
+use crate::data::augment::AugmentLevel;
+use crate::data::lists::Sample;
+use crate::data::loader::{Batch, Loader, LoaderConfig, LoaderState};
+use crate::eval::evaluate::{score_batches, EvalSummary};
+use crate::model::checkpoint::{self, CheckpointMeta};
+use crate::model::losses::{total_loss, LossConfig};
+use crate::model::prompts::{class_embeddings, PromptSet};
+use crate::model::MoaeClip;
+use crate::train::optim::{Adam, AdamConfig, Group, LrSchedule};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::{Device, Kind, Tensor};
+
+/// Everything that determines a run's result (stored in every checkpoint it writes, so that
+/// `--resume` continues exactly the same run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub steps: u64,
+    pub batch_size: usize,
+    pub eval_every: u64,
+    pub seed: u64,
+    pub adam: AdamConfig,
+    /// Learning-rate schedule over `steps` (absent in checkpoints of older runs: constant).
+    #[serde(default)]
+    pub schedule: LrSchedule,
+    /// Training augmentation (absent in checkpoints of older runs: spec §5's).
+    #[serde(default)]
+    pub augment: AugmentLevel,
+    pub loss: LossConfig,
+    /// Mixed precision (autocast) when the device is CUDA; ignored on CPU.
+    pub amp: bool,
+}
+
+/// Most steps a run may ask for (a budget, not a limit of the loop: far beyond any real run).
+pub const MAX_STEPS: u64 = 1_000_000_000;
+/// Most images per training batch.
+pub const MAX_BATCH: usize = 4096;
+
+impl TrainConfig {
+    /// Every number in range, as a named error (the library's guard; the CLI bounds its flags
+    /// too).
+    pub fn validate(&self) -> Result<()> {
+        let mut bad = Vec::new();
+        if !(1..=MAX_STEPS).contains(&self.steps) {
+            bad.push(format!(
+                "steps must be in 1..={MAX_STEPS}, is {}",
+                self.steps
+            ));
+        }
+        if !(1..=MAX_BATCH).contains(&self.batch_size) {
+            bad.push(format!(
+                "batch size must be in 1..={MAX_BATCH}, is {}",
+                self.batch_size
+            ));
+        }
+        let a = &self.adam;
+        let rates = [
+            ("lr", Some(a.lr)),
+            ("lr_new", Some(a.lr_new)),
+            ("lr_text", a.lr_text),
+            ("weight_decay", Some(a.weight_decay)),
+            ("lambda_dm", Some(self.loss.lambda_dm)),
+            ("lambda_cdm", Some(self.loss.lambda_cdm)),
+        ];
+        for (name, v) in rates {
+            if let Some(v) = v.filter(|v| !(v.is_finite() && (0.0..=10.0).contains(v))) {
+                bad.push(format!("{name} must be a number in [0, 10], is {v}"));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.loss.reg_warmup) {
+            bad.push(format!(
+                "reg_warmup must be a fraction in [0, 1], is {}",
+                self.loss.reg_warmup
+            ));
+        }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            bail!("invalid training settings: {}", bad.join("; "))
+        }
+    }
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            steps: 300,
+            batch_size: 32,
+            eval_every: 50,
+            seed: 0,
+            adam: AdamConfig::default(),
+            schedule: LrSchedule::default(),
+            augment: AugmentLevel::default(),
+            loss: LossConfig::default(),
+            amp: true,
+        }
+    }
+}
+
+/// How a run is driven (not part of its result).
+pub struct RunOptions {
+    pub out_dir: PathBuf,
+    pub device: Device,
+    pub resume: bool,
+    pub progress: bool,
+    /// Stop (after checkpointing) once this many steps are done — for interrupted-run tests.
+    pub stop_after: Option<u64>,
+}
+
+/// Where the training batches and the dev evaluation come from.
+pub struct TrainData {
+    pub train: Vec<Sample>,
+    pub dev: Option<Vec<Sample>>,
+    /// Decoding threads and prefetch depth (do not change results).
+    pub workers: usize,
+    /// Skip unreadable images (counted in the summary) instead of failing.
+    pub skip_bad: bool,
+}
+
+/// Evaluation batches (fixed order, eval preprocessing) over `samples`.
+pub fn eval_batches(
+    samples: &[Sample],
+    size: u32,
+    batch_size: usize,
+    workers: usize,
+    skip_bad: bool,
+) -> Result<impl Iterator<Item = Result<Batch>>> {
+    let mut cfg = LoaderConfig::eval(size, batch_size);
+    cfg.workers = workers.max(1);
+    cfg.skip_bad = skip_bad;
+    let mut loader = Loader::new(samples.to_vec(), cfg)?;
+    Ok(std::iter::from_fn(move || {
+        loader.next_batch().map_err(anyhow::Error::from).transpose()
+    }))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainSummary {
+    pub steps: u64,
+    pub final_loss: Option<f64>,
+    pub best_step: Option<u64>,
+    pub best_dev: Option<EvalSummary>,
+    /// Training images skipped as unreadable (with `skip_bad`).
+    pub skipped_images: usize,
+    pub latest: PathBuf,
+    pub best: PathBuf,
+}
+
+pub const LATEST: &str = "latest.safetensors";
+pub const BEST: &str = "best.safetensors";
+pub const LOG: &str = "train.jsonl";
+
+/// The best dev evaluation so far and the step it was made at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BestRecord {
+    pub step: u64,
+    pub dev: EvalSummary,
+}
+
+/// The training state a checkpoint records besides the weights (its `meta.train`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// The settings of the run that wrote it (a resumed run must use the same).
+    pub config: TrainConfig,
+    /// The optimiser file that belongs to this checkpoint (`latest` only).
+    pub optim: Option<String>,
+    /// Where the data loader stands (`latest` only).
+    pub loader: Option<LoaderState>,
+    pub best: Option<BestRecord>,
+}
+
+/// The pixels and labels of a batch as tensors on `device`.
+pub fn batch_tensors(b: &Batch, image_size: i64, device: Device) -> Result<(Tensor, Tensor)> {
+    let n = b.labels.len() as i64;
+    let want = (n * 3 * image_size * image_size) as usize;
+    if b.pixels.len() != want {
+        bail!(
+            "batch has {} pixel values, expected {} for {n} images of 3×{image_size}×{image_size}",
+            b.pixels.len(),
+            want
+        );
+    }
+    let x = Tensor::from_slice(&b.pixels)
+        .view([n, 3, image_size, image_size])
+        .to_device(device);
+    let y = Tensor::from_slice(&b.labels).to_device(device);
+    Ok((x, y))
+}
+
+struct Log(std::fs::File);
+
+impl Log {
+    fn open(path: &Path) -> Result<Self> {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening log {}", path.display()))?;
+        Ok(Log(f))
+    }
+    fn write(&mut self, v: serde_json::Value) -> Result<()> {
+        writeln!(self.0, "{v}").context("writing the training log")
+    }
+}
+
+/// A run in progress: the model, its optimiser and data, and where it stands.
+struct Session<'a> {
+    vs: &'a tch::nn::VarStore,
+    model: &'a MoaeClip,
+    prompts: PromptSet,
+    cfg: &'a TrainConfig,
+    data: &'a TrainData,
+    run: &'a RunOptions,
+    opt: Adam,
+    loader: Loader,
+    log: Log,
+    ids: Tensor,
+    amp: bool,
+    /// The class embeddings when the text tower is frozen (the same at every step).
+    frozen_class_emb: Option<Tensor>,
+    start: u64,
+    best: Option<BestRecord>,
+    final_loss: Option<f64>,
+    images: usize,
+    t0: Instant,
+    bar: indicatif::ProgressBar,
+}
+
+/// Trains `model` (whose tensors live in `vs`) for `cfg.steps` steps.
+///
+/// On `resume`, the model, optimiser state and step are read from `out_dir/latest.safetensors`
+/// and training continues with the batches the uninterrupted run would have used.
+pub fn train(
+    vs: &mut tch::nn::VarStore,
+    model: &MoaeClip,
+    meta: &CheckpointMeta,
+    cfg: &TrainConfig,
+    data: &TrainData,
+    run: &RunOptions,
+) -> Result<TrainSummary> {
+    cfg.validate()?;
+    // Of the initial checkpoint's meta only the prompts carry over (step and state are new).
+    let prompts = meta.prompts.clone().context(
+        "the initial checkpoint has no prompts (re-create it with `trainer init` or `import-clip`)",
+    )?;
+    let mut opt = optimiser(vs, model, cfg)?;
+    let mut loader = train_loader(model, cfg, data)?;
+    std::fs::create_dir_all(&run.out_dir)
+        .with_context(|| format!("creating output directory {}", run.out_dir.display()))?;
+    let (start, best) = if run.resume {
+        resume(vs, model, cfg, run, &mut opt, &mut loader)?
+    } else {
+        (0, None)
+    };
+    let mut s = Session::new(vs, model, prompts, cfg, data, run, opt, loader)?;
+    (s.start, s.best) = (start, best);
+    let end = run.stop_after.map_or(cfg.steps, |x| x.min(cfg.steps));
+    s.bar.set_position(s.start);
+    for step in s.start..end {
+        s.step(step)?;
+        let done = step + 1;
+        let eval_now = eval_due(cfg, done);
+        if eval_now {
+            s.evaluate(done)?;
+        }
+        if eval_now || done == end {
+            s.save_latest(done)?;
+        }
+    }
+    s.finish(end)
+}
+
+/// Whether the dev set is scored (and `latest` saved) after `done` steps.
+fn eval_due(cfg: &TrainConfig, done: u64) -> bool {
+    cfg.eval_every > 0 && (done % cfg.eval_every == 0 || done == cfg.steps)
+}
+
+/// Adam over the groups whose learning rate is not 0 (the others are frozen).
+fn optimiser(vs: &tch::nn::VarStore, model: &MoaeClip, cfg: &TrainConfig) -> Result<Adam> {
+    crate::train::optim::freeze_zero_lr_groups(
+        vs,
+        &cfg.adam,
+        crate::model::experts::is_expert_param,
+    );
+    let opt = Adam::new(vs, cfg.adam, crate::model::experts::is_expert_param);
+    if opt.is_empty() {
+        bail!(
+            "nothing to train: every parameter group of this {} model has learning rate 0 \
+             (lr {}, lr_new {}, lr_text {:?}); give --lr, --lr-new or --lr-text a positive value",
+            model.cfg.preset,
+            cfg.adam.lr,
+            cfg.adam.lr_new,
+            cfg.adam.lr_text
+        );
+    }
+    Ok(opt)
+}
+
+/// Restores weights, optimiser and data position from `out_dir/latest`; returns the step it
+/// stands at and the best dev record so far.
+fn resume(
+    vs: &mut tch::nn::VarStore,
+    model: &MoaeClip,
+    cfg: &TrainConfig,
+    run: &RunOptions,
+    opt: &mut Adam,
+    loader: &mut Loader,
+) -> Result<(u64, Option<BestRecord>)> {
+    let latest = run.out_dir.join(LATEST);
+    let loaded = checkpoint::load(&latest, run.device)
+        .with_context(|| format!("--resume: loading {}", latest.display()))?;
+    let state = loaded
+        .meta
+        .train
+        .as_ref()
+        .context("--resume: the latest checkpoint has no training state")?;
+    // The step budget may grow on resume (continuing a finished run); nothing else may change.
+    let stored = &state.config;
+    if (TrainConfig {
+        steps: cfg.steps,
+        ..stored.clone()
+    }) != *cfg
+    {
+        bail!(
+            "--resume: the training settings differ from the interrupted run's \
+             (stored {stored:?}); resume with the same settings or start a new output directory"
+        );
+    }
+    if loaded.config != model.cfg {
+        bail!("--resume: the model config differs from the interrupted run's");
+    }
+    tch::no_grad(|| vs.copy(&loaded.vs)).context("--resume: copying weights")?;
+    let optim_name = state
+        .optim
+        .as_ref()
+        .context("--resume: the latest checkpoint names no optimiser state")?;
+    opt.load(&run.out_dir.join(optim_name), run.device)
+        .context("--resume: loading optimiser state")?;
+    let start = loaded.meta.step.unwrap_or(0);
+    if opt.steps_taken() as u64 != start {
+        bail!(
+            "--resume: optimiser state is at step {}, the model at step {start}",
+            opt.steps_taken()
+        );
+    }
+    let position = state
+        .loader
+        .context("--resume: the latest checkpoint has no data-loader position")?;
+    loader.restore(position)?;
+    Ok((start, state.best.clone()))
+}
+
+/// The training batches: seeded order and augmentation.
+fn train_loader(model: &MoaeClip, cfg: &TrainConfig, data: &TrainData) -> Result<Loader> {
+    let image_size = model.cfg.vision.image_size;
+    let mut lcfg = LoaderConfig::train(image_size as u32, cfg.batch_size, cfg.seed);
+    lcfg.workers = data.workers.max(1);
+    lcfg.augment = cfg.augment.config();
+    lcfg.skip_bad = data.skip_bad;
+    Ok(Loader::new(data.train.clone(), lcfg)?)
+}
+
+fn progress_bar(run: &RunOptions, steps: u64) -> indicatif::ProgressBar {
+    let bar = if run.progress {
+        indicatif::ProgressBar::new(steps)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+impl<'a> Session<'a> {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        vs: &'a tch::nn::VarStore,
+        model: &'a MoaeClip,
+        prompts: PromptSet,
+        cfg: &'a TrainConfig,
+        data: &'a TrainData,
+        run: &'a RunOptions,
+        opt: Adam,
+        loader: Loader,
+    ) -> Result<Self> {
+        let log = Log::open(&run.out_dir.join(LOG))?;
+        let ids = prompts.ids_tensor(run.device);
+        let amp = cfg.amp && run.device.is_cuda();
+        // A frozen text tower (learning rate 0, so no gradients: `freeze_zero_lr_groups`) gives
+        // the same class embeddings at every step: one forward pass instead of one per step.
+        let frozen_class_emb = (cfg.adam.base_lr(Group::Text) == 0.0)
+            .then(|| tch::autocast(amp, || tch::no_grad(|| class_embeddings(model, &ids))));
+        Ok(Session {
+            vs,
+            model,
+            prompts,
+            cfg,
+            data,
+            run,
+            opt,
+            loader,
+            log,
+            ids,
+            amp,
+            frozen_class_emb,
+            start: 0,
+            best: None,
+            final_loss: None,
+            images: 0,
+            t0: Instant::now(),
+            bar: progress_bar(run, cfg.steps),
+        })
+    }
+
+    fn latest(&self) -> PathBuf {
+        self.run.out_dir.join(LATEST)
+    }
+
+    /// One optimiser step on the next batch; logs the loss terms.
+    fn step(&mut self, step: u64) -> Result<()> {
+        let image_size = self.model.cfg.vision.image_size;
+        let batch = self
+            .loader
+            .next_batch()
+            .with_context(|| format!("loading the batch of step {}", step + 1))?
+            .context("the training data ran out")?;
+        let (x, y) = batch_tensors(&batch, image_size, self.run.device)?;
+        let loss_cfg = self.cfg.loss.at_step(step, self.cfg.steps);
+        let terms = tch::autocast(self.amp, || {
+            let class_emb = match &self.frozen_class_emb {
+                Some(fixed) => fixed.shallow_clone(),
+                None => class_embeddings(self.model, &self.ids),
+            };
+            let img = self.model.encode_image(&x, true);
+            total_loss(
+                &img.to_kind(Kind::Float),
+                &class_emb.to_kind(Kind::Float),
+                self.model.logit_scale(),
+                &y,
+                &loss_cfg,
+            )
+        });
+        let total = terms.total.double_value(&[]);
+        if !total.is_finite() {
+            bail!(
+                "the loss became {total} at step {}: lower the learning rate",
+                step + 1
+            );
+        }
+        self.opt.zero_grad();
+        terms.total.backward();
+        let lr_scale = self.cfg.schedule.factor(step, self.cfg.steps);
+        self.opt.set_lr_scale(lr_scale);
+        self.opt.step();
+        self.images += batch.labels.len();
+        self.final_loss = Some(total);
+        self.log_step(step + 1, &terms, &loss_cfg, lr_scale)?;
+        let done = step + 1;
+        let eval_now = eval_due(self.cfg, done);
+        if let Some(r) = crate::eval::router_stats::record(done, eval_now, self.model, &x) {
+            self.log.write(r)?;
+        }
+        Ok(())
+    }
+
+    fn log_step(
+        &mut self,
+        done: u64,
+        terms: &crate::model::losses::TotalLoss,
+        loss_cfg: &LossConfig,
+        lr_scale: f64,
+    ) -> Result<()> {
+        let elapsed = self.t0.elapsed().as_secs_f64();
+        let ips = self.images as f64 / elapsed.max(1e-9);
+        let v = |t: &Tensor| t.double_value(&[]);
+        let (total, ce, dm, cdm) = (v(&terms.total), v(&terms.ce), v(&terms.dm), v(&terms.cdm));
+        self.bar.set_position(done);
+        self.bar.set_message(format!(
+            "loss {total:.4} (ce {ce:.4} dm {dm:.4} cdm {cdm:.4}) {ips:.1} img/s"
+        ));
+        self.log.write(serde_json::json!({
+            "step": done, "loss": total, "ce": ce, "dm": dm, "cdm": cdm,
+            "cdm_att": v(&terms.cdm_att), "cdm_rep": v(&terms.cdm_rep),
+            "lambda_dm": loss_cfg.lambda_dm, "lambda_cdm": loss_cfg.lambda_cdm, "lr_scale": lr_scale,
+            "images_per_s": ips, "elapsed_s": elapsed,
+        }))
+    }
+
+    /// Scores the dev set (if any); a new best is saved as `best`.
+    fn evaluate(&mut self, done: u64) -> Result<()> {
+        let Some(dev) = &self.data.dev else {
+            return Ok(());
+        };
+        let image_size = self.model.cfg.vision.image_size;
+        let batches = eval_batches(
+            dev,
+            image_size as u32,
+            self.cfg.batch_size,
+            self.data.workers,
+            self.data.skip_bad,
+        )?;
+        let scored = score_batches(self.model, &self.ids, batches, image_size, self.run.device)?;
+        crate::eval::metrics::check_finite(&scored, "dev")
+            .with_context(|| format!("evaluating after step {done}"))?;
+        let s = EvalSummary::of(&scored);
+        self.log
+            .write(serde_json::json!({ "step": done, "dev": s }))?;
+        self.bar
+            .println(format!("step {done}: dev {}", s.one_line()));
+        if self.best.as_ref().is_none_or(|b| s.better_than(&b.dev)) {
+            self.best = Some(BestRecord { step: done, dev: s });
+            let best = self.run.out_dir.join(BEST);
+            self.save(&best, done, None, None)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the optimiser file, then `latest` naming it (each atomically).
+    fn save_latest(&mut self, done: u64) -> Result<()> {
+        let optim_name = format!("optim-{done}.safetensors");
+        self.opt.save(&self.run.out_dir.join(&optim_name))?;
+        let position = self.loader.state();
+        self.save(
+            &self.latest(),
+            done,
+            Some(optim_name.clone()),
+            Some(position),
+        )?;
+        remove_stale_optim(&self.run.out_dir, &optim_name);
+        Ok(())
+    }
+
+    fn save(
+        &self,
+        path: &Path,
+        step: u64,
+        optim: Option<String>,
+        loader: Option<LoaderState>,
+    ) -> Result<()> {
+        let meta = CheckpointMeta {
+            prompts: Some(self.prompts.clone()),
+            step: Some(step),
+            train: Some(TrainState {
+                config: self.cfg.clone(),
+                optim,
+                loader,
+                best: self.best.clone(),
+            }),
+        };
+        checkpoint::save(path, &self.model.cfg, self.vs, &meta)
+            .with_context(|| format!("saving checkpoint {}", path.display()))
+    }
+
+    fn finish(self, end: u64) -> Result<TrainSummary> {
+        self.bar.finish_and_clear();
+        let (latest, best) = (self.latest(), self.run.out_dir.join(BEST));
+        if !best.exists() && latest.exists() {
+            // No dev set: the best model is the last one.
+            let bytes =
+                std::fs::read(&latest).with_context(|| format!("reading {}", latest.display()))?;
+            checkpoint::write_atomic(&best, &bytes)?;
+        }
+        if !latest.exists() {
+            bail!(
+                "no checkpoint was written to {} (no step was run)",
+                self.run.out_dir.display()
+            );
+        }
+        Ok(TrainSummary {
+            steps: end,
+            final_loss: self.final_loss,
+            best_step: self.best.as_ref().map(|b| b.step),
+            best_dev: self.best.map(|b| b.dev),
+            skipped_images: self.loader.skipped().1,
+            latest,
+            best,
+        })
+    }
+}
+
+/// Optimiser files of earlier steps are no longer referenced once `latest` names a newer one.
+fn remove_stale_optim(dir: &Path, keep: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("optim-") && name.ends_with(".safetensors") && name != keep {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
