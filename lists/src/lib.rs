@@ -2,9 +2,11 @@
 //!
 //! A line is `<path relative to the root> <label> [type]`, whitespace-separated (so paths cannot
 //! contain spaces); blank lines and lines starting with `#` are skipped. The label is the
-//! fine-grained UniAttackData label (0 live, 1 physical, 2 adversarial, 3 digital) or any other
-//! integer 0..=255; binary = label != 0. The optional third column names the attack type and
-//! overrides the name derived from the label (e.g. `print`, `replay` for other data sets).
+//! fine-grained UniAttackData label (0 live, 1 physical, 2 adversarial, 3 digital; binary lists
+//! use 0/1); binary = label != 0. Any other label is an error, here and in `trainer metrics`'
+//! score files alike, so that what `moae score` accepts and writes the trainer reads. The
+//! optional third column names the attack type and overrides the name derived from the label
+//! (e.g. `print`, `replay` for other data sets).
 //!
 //! Free of libtorch and ONNX Runtime: `trainer` (its data lists) and `moae score` read lists
 //! with this one parser, so both accept and reject the same files.
@@ -169,7 +171,9 @@ pub fn read_list(root: &Path, list: &Path) -> Result<Vec<Sample>, ListError> {
         }
         let fine: u8 = fields[1]
             .parse()
-            .map_err(|_| bad("label is not an integer 0..=255", text.into()))?;
+            .ok()
+            .filter(|l| *l <= 3)
+            .ok_or_else(|| bad("label is not 0 (live) or 1-3 (attack types)", text.into()))?;
         out.push(Sample {
             path: root.join(fields[0]),
             label: u8::from(fine != 0),
@@ -236,6 +240,12 @@ mod tests {
         std::fs::write(&list, b"a.jpg 0\n\xff\xfe 1\n").unwrap();
         let err = read_list(dir.path(), &list).unwrap_err();
         assert!(matches!(err, ListError::BadLine { line: 2, .. }), "{err}");
+
+        // Labels outside UniAttackData's 0-3 are refused (as `trainer metrics` refuses them).
+        std::fs::write(&list, "a.jpg 0\nb.jpg 4\n").unwrap();
+        let err = read_list(dir.path(), &list).unwrap_err();
+        assert!(matches!(err, ListError::BadLine { line: 2, .. }), "{err}");
+        assert!(err.to_string().contains("label"), "{err}");
 
         std::fs::write(&list, "a.jpg 0 x y\n").unwrap();
         assert!(matches!(

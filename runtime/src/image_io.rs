@@ -79,6 +79,14 @@ fn decode(bytes: &[u8]) -> std::result::Result<DynamicImage, String> {
         _ => {}
     }
     let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
+    // As `ImageReader::decode` does: the decoded buffer counts against the default limits
+    // (512 MiB). Going through the decoder (for its EXIF orientation) must keep that check, or a
+    // tiny "image bomb" whose header claims 100000x100000 makes the allocator abort the process.
+    let mut limits = image::Limits::default();
+    limits
+        .reserve(decoder.total_bytes())
+        .and_then(|()| decoder.set_limits(limits))
+        .map_err(|e| e.to_string())?;
     let orientation = decoder.orientation().map_err(|e| e.to_string())?;
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
     img.apply_orientation(orientation);
