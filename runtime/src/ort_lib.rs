@@ -140,6 +140,19 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Microsoft's ONNX Runtime builds (1.31 on Linux too) start a 1DS telemetry uploader thread
+/// while creating the environment, before `DisableTelemetryEvents` can be called; the SDK must
+/// not reach the network, and that thread, still running under a slow start (valgrind) when the
+/// host calls `exit()` holding an engine, read a string ORT's exit handlers had freed (issue 14,
+/// defect 9). Setting `ORT_DISABLE_TELEMETRY` before ORT is loaded stops that thread, unless
+/// the host already chose; done under the loader lock. (`setenv` can race a
+/// host thread's `getenv`; a host that minds exports the variable itself, and then this is a no-op.)
+fn disable_ort_telemetry() {
+    if std::env::var_os("ORT_DISABLE_TELEMETRY").is_none() {
+        std::env::set_var("ORT_DISABLE_TELEMETRY", "1");
+    }
+}
+
 /// Loads ONNX Runtime once per process (see the module docs for the search order).
 pub(crate) fn ensure_loaded(explicit: Option<&Path>) -> Result<Loaded> {
     let mut guard = LOADED.lock().unwrap_or_else(|e| e.into_inner());
@@ -159,6 +172,7 @@ pub(crate) fn ensure_loaded(explicit: Option<&Path>) -> Result<Loaded> {
         }
         return Ok(done.clone());
     }
+    disable_ort_telemetry();
     let mut reasons = Vec::new();
     for (path, source) in &cands {
         // Bare names go to the system loader; anything with a directory must exist.
@@ -171,7 +185,7 @@ pub(crate) fn ensure_loaded(explicit: Option<&Path>) -> Result<Loaded> {
             Err(why) => reasons.push(format!("{} ({source}): {why}", path.display())),
             Ok(version) => {
                 let init = std::panic::catch_unwind(|| {
-                    ort::init_from(path).map(|b| b.with_name("moae").build())
+                    ort::init_from(path).map(|b| b.with_name("moae").with_telemetry(false).build())
                 });
                 match init {
                     Ok(Ok(Ok(env))) => {

@@ -70,6 +70,33 @@ fn scores_match_the_model_analytically() {
 }
 
 #[test]
+fn ort_telemetry_is_switched_off() {
+    // Microsoft's ORT builds start a telemetry uploader thread at environment creation unless
+    // this is set (issue 14 defect 9; no network at run time). Fails if a host exported another value.
+    let _e = engine(&ModelSpec::default(), &opts());
+    assert_eq!(std::env::var("ORT_DISABLE_TELEMETRY").as_deref(), Ok("1"));
+}
+
+#[test]
+fn spinning_on_and_off_both_score_right() {
+    // ORT rejects a session config it cannot parse, so this also checks the spinning entries.
+    let (w, h) = (96, 64);
+    let rgb = test_rgb(w, h);
+    let f = Frame::packed(PixelFormat::Rgb, &rgb, w, h, 3 * w as usize).unwrap();
+    for allow_spinning in [false, true] {
+        let o = EngineOptions {
+            intra_op_threads: 2,
+            allow_spinning,
+            ..opts()
+        };
+        let e = engine(&ModelSpec::default(), &o);
+        let pixels = e.preprocess(&f, None).unwrap();
+        let s = e.run_tensor(&pixels, 1).unwrap();
+        assert_scores(&pixels, &s[0]);
+    }
+}
+
+#[test]
 fn batch_and_faces_match_single_runs() {
     let e = engine(&ModelSpec::default(), &opts());
     let (w, h) = (120, 90);

@@ -33,6 +33,10 @@ pub struct EngineOptions {
     /// Face box enlargement around its centre; default [`DEFAULT_CROP_SCALE`] (1.5), at most
     /// [`MAX_CROP_SCALE`] (10).
     pub crop_scale: f32,
+    /// Let ORT's idle pool threads spin-wait for work (ORT's own default) instead of blocking;
+    /// default false: spinning saves microseconds per run but burns a core after every run
+    /// (battery on phones). (Not the cause of issue 14's exit-time reads: they occur without it.)
+    pub allow_spinning: bool,
 }
 
 /// Default pool size (see the engine's docs for why 1).
@@ -64,6 +68,7 @@ impl Default for EngineOptions {
             coreml_units: CoreMlUnits::All,
             threshold: None,
             crop_scale: DEFAULT_CROP_SCALE,
+            allow_spinning: false,
         }
     }
 }

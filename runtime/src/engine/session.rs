@@ -33,6 +33,15 @@ pub(crate) fn build_session(
             .with_intra_threads(opts.intra_op_threads)
             .map_err(|e| format!("setting {} intra-op threads: {e}", opts.intra_op_threads))?;
     }
+    // Set both explicitly: ORT's default is to spin (see `EngineOptions::allow_spinning`).
+    let spin_err =
+        |e: ort::Error<_>| format!("setting allow_spinning = {}: {e}", opts.allow_spinning);
+    b = b
+        .with_intra_op_spinning(opts.allow_spinning)
+        .map_err(spin_err)?;
+    b = b
+        .with_inter_op_spinning(opts.allow_spinning)
+        .map_err(spin_err)?;
     let settings = ProviderSettings {
         tensorrt_cache_dir: opts.tensorrt_cache_dir.as_deref(),
         tensorrt_fp16: opts.tensorrt_fp16,
