@@ -55,10 +55,7 @@ impl<'a> From<&'a Vec<u8>> for ImageSource<'a> {
 pub fn decode_image<'a>(src: impl Into<ImageSource<'a>>) -> Result<(Vec<u8>, u32, u32)> {
     let (img, what) = match src.into() {
         ImageSource::Path(p) => {
-            let bytes = std::fs::read(&p).map_err(|source| Error::Io {
-                path: p.clone(),
-                source,
-            })?;
+            let bytes = read_bounded(&p)?;
             (decode(&bytes), format!("`{}`", p.display()))
         }
         ImageSource::Bytes(b) => (decode(b), format!("{} bytes in memory", b.len())),
@@ -67,6 +64,33 @@ pub fn decode_image<'a>(src: impl Into<ImageSource<'a>>) -> Result<(Vec<u8>, u32
     let rgb = img.into_rgb8();
     let (w, h) = rgb.dimensions();
     Ok((rgb.into_raw(), w, h))
+}
+
+/// The largest image file read (256 MiB): far above any camera JPEG/PNG, and a bound on what a
+/// wrong path (a device, a pipe, a video) can make the process allocate.
+pub const MAX_IMAGE_FILE_BYTES: u64 = 256 << 20;
+
+/// Reads at most [`MAX_IMAGE_FILE_BYTES`] + 1 bytes, so that pipes and devices are bounded too.
+fn read_bounded(p: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let io = |source| Error::Io {
+        path: p.to_path_buf(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(p)
+        .map_err(io)?
+        .take(MAX_IMAGE_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_IMAGE_FILE_BYTES {
+        return Err(Error::Image(format!(
+            "`{}` is larger than {} MiB: not a camera image (JPEG and PNG are supported)",
+            p.display(),
+            MAX_IMAGE_FILE_BYTES >> 20
+        )));
+    }
+    Ok(bytes)
 }
 
 fn decode(bytes: &[u8]) -> std::result::Result<DynamicImage, String> {
@@ -192,6 +216,15 @@ mod tests {
         let mut bytes = jpeg(&gradient(16, 16));
         bytes.extend_from_slice(&[0; 7]);
         assert!(decode_image(&bytes).is_ok());
+    }
+
+    #[test]
+    fn endless_files_are_bounded_errors() {
+        // A character device never ends: the read stops at the bound and names the file.
+        match decode_image(Path::new("/dev/zero")) {
+            Err(Error::Image(m)) => assert!(m.contains("/dev/zero") && m.contains("MiB"), "{m}"),
+            other => panic!("expected an image error, got {other:?}"),
+        }
     }
 
     #[test]

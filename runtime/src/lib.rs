@@ -29,7 +29,7 @@ pub use engine::{
 };
 pub use error::{Error, Result};
 pub use frame::{Frame, PixelFormat, Rotation, YuvRange};
-pub use image_io::{decode_image, ImageSource};
+pub use image_io::{decode_image, ImageSource, MAX_IMAGE_FILE_BYTES};
 pub use moae_onnx::ModelMeta;
 pub use preprocess::{resample_square_into, rgb_image_input, CropSquare};
 pub use provider::{CoreMlUnits, ExecutionProvider, ProviderPolicy};

@@ -281,7 +281,8 @@ fn trainer_eval_moae_score_and_c_abi_agree() {
     let prompts = moae_trainer::model::prompts::PromptSet::default_byte_level(
         model.cfg.text.context_length as usize,
     );
-    let batches = moae_trainer::train::eval_batches(&samples, size as u32, 8, 2, false).unwrap();
+    let batches =
+        moae_trainer::train::eval_batches(&samples, &model.cfg.vision, 8, 2, false).unwrap();
     let trainer = moae_trainer::eval::evaluate::score_batches(
         &model,
         &prompts.ids_tensor(tch::Device::Cpu),

@@ -45,7 +45,7 @@ fn main() -> Result<()> {
     let mut move_all = 0.0;
     let mut n_images = 0usize;
     let mut last_stats = Vec::new();
-    for batch in eval_batches(&samples, size as u32, 32, 1, false)? {
+    for batch in eval_batches(&samples, &model.cfg.vision, 32, 1, false)? {
         let (x, _) = batch_tensors(&batch?, size, Device::Cpu)?;
         let n = x.size()[0] as usize;
         let (with, stats) = forward_with_stats(model, &x);

@@ -384,7 +384,7 @@ pub fn score_split(
     let size = l.config.vision.image_size;
     let batches = eval_batches(
         samples,
-        size as u32,
+        &l.config.vision,
         batch_size,
         data.workers,
         data.skip_bad,

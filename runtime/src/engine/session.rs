@@ -1,7 +1,7 @@
 //! Building ORT sessions: the provider choice with its fallback, and the model's validation
 //! against the contract in `moae_onnx::meta`.
 
-use super::options::EngineOptions;
+use super::options::{EngineOptions, BOX_CHUNK};
 use crate::error::{Error, Result};
 use crate::provider::{self, ExecutionProvider, ProviderPolicy, ProviderSettings};
 use moae_onnx::meta::{self, ModelMeta};
@@ -11,6 +11,10 @@ use std::path::Path;
 
 /// Largest fixed batch dimension accepted: every run pads to it, so it bounds a run's memory.
 const MAX_FIXED_BATCH: i64 = 256;
+/// The most input floats one ORT run may take (1 GiB): a model whose metadata claims a huge
+/// input size, or a huge fixed batch, is refused at load instead of aborting the first detect
+/// on an allocation of tens of GB. Real models are far below it (ViT-B/16: 16 × 3 × 224² = 2.4 M).
+const MAX_RUN_INPUT_FLOATS: u64 = 1 << 28;
 
 /// Where ONNX Runtime reads the model from for a session.
 #[derive(Clone, Copy)]
@@ -195,6 +199,14 @@ pub(crate) fn validate(session: &Session) -> Result<(ModelMeta, Option<usize>)> 
             )))
         }
     };
+    let per_run = fixed_batch.unwrap_or(1).max(BOX_CHUNK) as u64 * 3 * (s * s) as u64;
+    if per_run > MAX_RUN_INPUT_FLOATS {
+        return Err(Error::Model(format!(
+            "one run of this model takes {per_run} input floats ({} × 3 × {s} × {s}); libmoae's \
+             limit is {MAX_RUN_INPUT_FLOATS} (1 GiB): use a smaller input size or batch",
+            fixed_batch.unwrap_or(1).max(BOX_CHUNK)
+        )));
+    }
     for name in [meta::OUTPUT_LOGITS, meta::OUTPUT_ATTACK_SCORE] {
         if !session.outputs().iter().any(|o| o.name() == name) {
             return Err(Error::Model(format!("the model has no output `{name}`")));

@@ -90,11 +90,32 @@ impl Default for AugmentConfig {
     }
 }
 
+/// Per-channel normalisation `(rgb/255 − mean)/std`: the model's `vision.mean`/`vision.std`,
+/// the same numbers the exporter writes into the ONNX metadata that the SDK normalises with.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Normalization {
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+}
+
+impl Default for Normalization {
+    fn default() -> Self {
+        Self {
+            mean: CLIP_MEAN,
+            std: CLIP_STD,
+        }
+    }
+}
+
 /// Evaluation preprocessing: the centred square of side min(w, h) resampled to `size`×`size`
 /// with the SDK's filter (CLIP's "resize shortest side, centre crop"), normalised.
-pub fn eval_transform(img: &RgbImage, size: u32) -> Result<Vec<f32>, moae_runtime::Error> {
+pub fn eval_transform(
+    img: &RgbImage,
+    size: u32,
+    norm: &Normalization,
+) -> Result<Vec<f32>, moae_runtime::Error> {
     let (w, h) = img.dimensions();
-    moae_runtime::rgb_image_input(img.as_raw(), w, h, size, CLIP_MEAN, CLIP_STD)
+    moae_runtime::rgb_image_input(img.as_raw(), w, h, size, norm.mean, norm.std)
 }
 
 /// Training transform: random square crop resampled to `size` with the SDK's filter,
@@ -103,6 +124,7 @@ pub fn train_transform<R: Rng>(
     img: &RgbImage,
     size: u32,
     cfg: &AugmentConfig,
+    norm: &Normalization,
     rng: &mut R,
 ) -> Result<Vec<f32>, moae_runtime::Error> {
     let (w, h) = img.dimensions();
@@ -120,7 +142,7 @@ pub fn train_transform<R: Rng>(
     colour_jitter(&mut chw, s * s, cfg, rng);
     for (c, plane) in chw.chunks_exact_mut(s * s).enumerate() {
         for v in plane {
-            *v = (*v - CLIP_MEAN[c]) / CLIP_STD[c];
+            *v = (*v - norm.mean[c]) / norm.std[c];
         }
     }
     Ok(chw)
@@ -205,12 +227,44 @@ mod tests {
                 image::Rgb([255, 255, 255])
             }
         });
-        let t = eval_transform(&img, 10).unwrap();
+        let t = eval_transform(&img, 10, &Normalization::default()).unwrap();
         assert_eq!(t.len(), 3 * 10 * 10);
         let at =
             |c: usize, y: usize, x: usize| t[c * 100 + y * 10 + x] * CLIP_STD[c] + CLIP_MEAN[c];
         assert!(at(0, 5, 1).abs() < 0.02, "{}", at(0, 5, 1));
         assert!((at(2, 5, 8) - 1.0).abs() < 0.02);
+
+        // The model's own normalisation (what export writes into the ONNX metadata) is the one
+        // applied, in evaluation and in training alike.
+        let norm = Normalization {
+            mean: [0.5, 0.25, 0.0],
+            std: [0.5, 2.0, 1.0],
+        };
+        let own = eval_transform(&img, 10, &norm).unwrap();
+        let mut cfg = AugmentLevel::None.config();
+        cfg.flip_p = 0.0;
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let trained = train_transform(&img, 10, &cfg, &norm, &mut rng).unwrap();
+        for (c, m, s) in [(0, 0.5, 0.5), (1, 0.25, 2.0), (2, 0.0, 1.0)] {
+            let want = |v: f32| (v - m) / s;
+            assert!(
+                (own[c * 100 + 5 * 10 + 8] - want(1.0)).abs() < 0.02,
+                "channel {c}"
+            );
+            assert!(
+                (own[c * 100 + 5 * 10 + 1] - want(0.0)).abs() < 0.02,
+                "channel {c}"
+            );
+        }
+        let max = own
+            .iter()
+            .zip(&trained)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(
+            max < 1e-5,
+            "train vs eval with the same normalisation: {max}"
+        );
     }
 
     #[test]
@@ -219,9 +273,30 @@ mod tests {
             image::Rgb([(x * 5) as u8, (y * 6) as u8, 90])
         });
         let cfg = AugmentConfig::default();
-        let a = train_transform(&img, 16, &cfg, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
-        let b = train_transform(&img, 16, &cfg, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
-        let c = train_transform(&img, 16, &cfg, &mut ChaCha8Rng::seed_from_u64(2)).unwrap();
+        let a = train_transform(
+            &img,
+            16,
+            &cfg,
+            &Normalization::default(),
+            &mut ChaCha8Rng::seed_from_u64(1),
+        )
+        .unwrap();
+        let b = train_transform(
+            &img,
+            16,
+            &cfg,
+            &Normalization::default(),
+            &mut ChaCha8Rng::seed_from_u64(1),
+        )
+        .unwrap();
+        let c = train_transform(
+            &img,
+            16,
+            &cfg,
+            &Normalization::default(),
+            &mut ChaCha8Rng::seed_from_u64(2),
+        )
+        .unwrap();
         assert_eq!(a.len(), 3 * 16 * 16);
         assert_eq!(a, b);
         assert_ne!(a, c);
@@ -236,8 +311,15 @@ mod tests {
         });
         let mut cfg = AugmentLevel::None.config();
         cfg.flip_p = 0.0;
-        let t = train_transform(&img, 24, &cfg, &mut ChaCha8Rng::seed_from_u64(3)).unwrap();
-        let e = eval_transform(&img, 24).unwrap();
+        let t = train_transform(
+            &img,
+            24,
+            &cfg,
+            &Normalization::default(),
+            &mut ChaCha8Rng::seed_from_u64(3),
+        )
+        .unwrap();
+        let e = eval_transform(&img, 24, &Normalization::default()).unwrap();
         let max = t
             .iter()
             .zip(&e)

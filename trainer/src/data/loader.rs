@@ -23,7 +23,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::augment::{decode, eval_transform, train_transform, AugmentConfig};
+use super::augment::{decode, eval_transform, train_transform, AugmentConfig, Normalization};
 use super::lists::Sample;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +43,9 @@ pub struct LoaderConfig {
     /// Skip (and report) images that cannot be read or decoded instead of failing.
     pub skip_bad: bool,
     pub augment: AugmentConfig,
+    /// The model's normalisation (train and eval alike).
+    #[serde(default)]
+    pub norm: Normalization,
 }
 
 impl LoaderConfig {
@@ -57,6 +60,7 @@ impl LoaderConfig {
             prefetch: 4,
             skip_bad: false,
             augment: AugmentConfig::default(),
+            norm: Normalization::default(),
         }
     }
     pub fn eval(size: u32, batch_size: usize) -> Self {
@@ -216,9 +220,9 @@ fn make_batch(
         let px = decode(&sample.path).and_then(|img| {
             if cfg.train {
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                train_transform(&img, cfg.size, &cfg.augment, &mut rng)
+                train_transform(&img, cfg.size, &cfg.augment, &cfg.norm, &mut rng)
             } else {
-                eval_transform(&img, cfg.size)
+                eval_transform(&img, cfg.size, &cfg.norm)
             }
         });
         let px = match px {

@@ -7,6 +7,8 @@ pub mod loader;
 pub use moae_lists as lists;
 pub mod synth;
 
-pub use augment::{decode, eval_transform, train_transform, AugmentConfig, CLIP_MEAN, CLIP_STD};
+pub use augment::{
+    decode, eval_transform, train_transform, AugmentConfig, Normalization, CLIP_MEAN, CLIP_STD,
+};
 pub use lists::{find_list, list_file_name, read_list, read_protocol, ListError, Sample, Split};
 pub use loader::{Batch, DataError, Loader, LoaderConfig, LoaderState, SkippedImage};

@@ -12,11 +12,12 @@
 
 pub mod optim;
 
-use crate::data::augment::AugmentLevel;
+use crate::data::augment::{AugmentLevel, Normalization};
 use crate::data::lists::Sample;
 use crate::data::loader::{Batch, Loader, LoaderConfig, LoaderState};
 use crate::eval::evaluate::{score_batches, EvalSummary};
 use crate::model::checkpoint::{self, CheckpointMeta};
+use crate::model::config::VisionConfig;
 use crate::model::losses::{total_loss, LossConfig};
 use crate::model::prompts::{class_embeddings, PromptSet};
 use crate::model::MoaeClip;
@@ -134,15 +135,17 @@ pub struct TrainData {
     pub skip_bad: bool,
 }
 
-/// Evaluation batches (fixed order, eval preprocessing) over `samples`.
+/// Evaluation batches (fixed order, eval preprocessing at the model's input size and
+/// normalisation) over `samples`.
 pub fn eval_batches(
     samples: &[Sample],
-    size: u32,
+    vision: &VisionConfig,
     batch_size: usize,
     workers: usize,
     skip_bad: bool,
 ) -> Result<impl Iterator<Item = Result<Batch>>> {
-    let mut cfg = LoaderConfig::eval(size, batch_size);
+    let mut cfg = LoaderConfig::eval(vision.image_size as u32, batch_size);
+    cfg.norm = normalization(vision);
     cfg.workers = workers.max(1);
     cfg.skip_bad = skip_bad;
     let mut loader = Loader::new(samples.to_vec(), cfg)?;
@@ -287,6 +290,14 @@ pub fn train(
     s.finish(end)
 }
 
+/// The normalisation the exporter writes into the model (so the SDK uses the same numbers).
+fn normalization(vision: &VisionConfig) -> Normalization {
+    Normalization {
+        mean: vision.mean,
+        std: vision.std,
+    }
+}
+
 /// Whether the dev set is scored (and `latest` saved) after `done` steps.
 fn eval_due(cfg: &TrainConfig, done: u64) -> bool {
     cfg.eval_every > 0 && (done % cfg.eval_every == 0 || done == cfg.steps)
@@ -373,6 +384,7 @@ fn train_loader(model: &MoaeClip, cfg: &TrainConfig, data: &TrainData) -> Result
     let mut lcfg = LoaderConfig::train(image_size as u32, cfg.batch_size, cfg.seed);
     lcfg.workers = data.workers.max(1);
     lcfg.augment = cfg.augment.config();
+    lcfg.norm = normalization(&model.cfg.vision);
     lcfg.skip_bad = data.skip_bad;
     Ok(Loader::new(data.train.clone(), lcfg)?)
 }
@@ -514,7 +526,7 @@ impl<'a> Session<'a> {
         let image_size = self.model.cfg.vision.image_size;
         let batches = eval_batches(
             dev,
-            image_size as u32,
+            &self.model.cfg.vision,
             self.cfg.batch_size,
             self.data.workers,
             self.data.skip_bad,
