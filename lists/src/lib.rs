@@ -14,6 +14,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// What a bad label is called in errors, here and in `trainer metrics`' score files.
+pub const LABEL_RULE: &str = "label is not 0 (live) or 1-3 (attack types)";
+
+/// A fine-grained UniAttackData label (spec §6): 0 live, 1 physical, 2 adversarial, 3 digital
+/// (binary lists use 0/1). `None` for anything else (see [`LABEL_RULE`]).
+pub fn parse_label(text: &str) -> Option<u8> {
+    text.parse().ok().filter(|l: &u8| *l <= 3)
+}
+
 /// The type name for a fine-grained UniAttackData label (spec §6); other labels are `type<N>`.
 pub fn type_name(label: u8) -> String {
     match label {
@@ -169,11 +178,7 @@ pub fn read_list(root: &Path, list: &Path) -> Result<Vec<Sample>, ListError> {
         if !(2..=3).contains(&fields.len()) {
             return Err(bad("wrong number of columns", text.into()));
         }
-        let fine: u8 = fields[1]
-            .parse()
-            .ok()
-            .filter(|l| *l <= 3)
-            .ok_or_else(|| bad("label is not 0 (live) or 1-3 (attack types)", text.into()))?;
+        let fine = parse_label(fields[1]).ok_or_else(|| bad(LABEL_RULE, text.into()))?;
         out.push(Sample {
             path: root.join(fields[0]),
             label: u8::from(fine != 0),

@@ -72,12 +72,9 @@ pub fn read_score_file(path: &Path) -> Result<Vec<Scored>, ScoreFileError> {
         if !score.is_finite() {
             return Err(bad("score is not finite"));
         }
-        // UniAttackData's labels (spec §6): anything else is a damaged or foreign file.
-        let label: u8 = fields[1]
-            .parse()
-            .ok()
-            .filter(|l| *l <= 3)
-            .ok_or_else(|| bad("label is not 0 (live) or 1-3 (attack types)"))?;
+        // The image lists' rule (spec §6): what `moae score` writes, this reads.
+        let label =
+            moae_lists::parse_label(fields[1]).ok_or_else(|| bad(moae_lists::LABEL_RULE))?;
         let attack_type = fields
             .get(2)
             .map(|s| s.to_string())
