@@ -273,30 +273,11 @@ mod tests {
             image::Rgb([(x * 5) as u8, (y * 6) as u8, 90])
         });
         let cfg = AugmentConfig::default();
-        let a = train_transform(
-            &img,
-            16,
-            &cfg,
-            &Normalization::default(),
-            &mut ChaCha8Rng::seed_from_u64(1),
-        )
-        .unwrap();
-        let b = train_transform(
-            &img,
-            16,
-            &cfg,
-            &Normalization::default(),
-            &mut ChaCha8Rng::seed_from_u64(1),
-        )
-        .unwrap();
-        let c = train_transform(
-            &img,
-            16,
-            &cfg,
-            &Normalization::default(),
-            &mut ChaCha8Rng::seed_from_u64(2),
-        )
-        .unwrap();
+        let with_seed = |seed| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            train_transform(&img, 16, &cfg, &Normalization::default(), &mut rng).unwrap()
+        };
+        let (a, b, c) = (with_seed(1), with_seed(1), with_seed(2));
         assert_eq!(a.len(), 3 * 16 * 16);
         assert_eq!(a, b);
         assert_ne!(a, c);
