@@ -1,7 +1,7 @@
 //! What a caller can set on an engine, the documented limits, and their validation (run before
 //! ONNX Runtime is loaded or touched).
 
-use crate::crop::{DEFAULT_CROP_SCALE, MAX_CROP_SCALE};
+use crate::crop::DEFAULT_CROP_SCALE;
 use crate::error::{Error, Result};
 use crate::provider::{CoreMlUnits, ExecutionProvider, ProviderPolicy};
 use std::path::PathBuf;
@@ -31,7 +31,7 @@ pub struct EngineOptions {
     /// Overrides the model's decision threshold on the attack score.
     pub threshold: Option<f32>,
     /// Face box enlargement around its centre; default [`DEFAULT_CROP_SCALE`] (1.5), at most
-    /// [`MAX_CROP_SCALE`] (10).
+    /// [`MAX_CROP_SCALE`](crate::crop::MAX_CROP_SCALE) (10).
     pub crop_scale: f32,
     /// Let ORT's idle pool threads spin-wait for work (ORT's own default) instead of blocking;
     /// default false: spinning saves microseconds per run but burns a core after every run
@@ -76,14 +76,7 @@ impl Default for EngineOptions {
 impl EngineOptions {
     /// Every range check, before anything is loaded.
     pub fn validate(&self) -> Result<()> {
-        if !(self.crop_scale.is_finite() && self.crop_scale > 0.0)
-            || self.crop_scale > MAX_CROP_SCALE
-        {
-            return Err(Error::InvalidArgument(format!(
-                "crop_scale is {}: use a number in (0, {MAX_CROP_SCALE}]",
-                self.crop_scale
-            )));
-        }
+        crate::crop::check_crop_scale(self.crop_scale)?;
         if let Some(t) = self.threshold {
             if !(t.is_finite() && (0.0..=1.0).contains(&t)) {
                 return Err(Error::InvalidArgument(format!(

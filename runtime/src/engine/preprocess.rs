@@ -42,12 +42,7 @@ pub(crate) fn preprocess_with(
             out.len()
         )));
     }
-    if !(crop_scale.is_finite() && crop_scale > 0.0) || crop_scale > crop::MAX_CROP_SCALE {
-        return Err(Error::InvalidArgument(format!(
-            "crop_scale is {crop_scale}: use a number in (0, {}]",
-            crop::MAX_CROP_SCALE
-        )));
-    }
+    crop::check_crop_scale(crop_scale)?;
     let (uw, uh) = frame.upright_size();
     let sq = crop::upright_crop(uw, uh, face, crop_scale)?;
     let src = crop::to_source(sq, frame.rotation, frame.width, frame.height);

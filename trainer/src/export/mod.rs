@@ -181,15 +181,20 @@ fn triton_name(out: &Path, opts: &ExportOptions) -> Result<String, ExportError> 
     Ok(name)
 }
 
+impl From<crate::atomic_file::WriteError> for ExportError {
+    fn from(e: crate::atomic_file::WriteError) -> Self {
+        ExportError::Io {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 /// Every argument of an export that can be refused without the model: the output path, the
 /// Triton directory and name. Called before anything is computed or written.
 pub fn check_outputs(out: &Path, opts: &ExportOptions) -> Result<(), ExportError> {
-    let io = |e: crate::atomic_file::WriteError| ExportError::Io {
-        op: e.op,
-        path: e.path,
-        source: e.source,
-    };
-    crate::atomic_file::check_writable(out).map_err(io)?;
+    crate::atomic_file::check_writable(out)?;
     if opts.triton_name.is_some() && opts.triton.is_none() {
         return Err(ExportError::Options(
             "a Triton model name needs a Triton directory (--triton DIR)".into(),
@@ -227,11 +232,7 @@ pub(crate) fn write_outputs(files: &[(PathBuf, &[u8])]) -> Result<(), ExportErro
             })?;
             created.extend(missing.into_iter().map(Path::to_path_buf));
         }
-        crate::atomic_file::write_all_atomic(files).map_err(|e| ExportError::Io {
-            op: e.op,
-            path: e.path,
-            source: e.source,
-        })
+        Ok(crate::atomic_file::write_all_atomic(files)?)
     })();
     if result.is_err() {
         // Deepest first; `remove_dir` only removes empty directories.
