@@ -3,63 +3,15 @@
 //! `tests/java/ai/moae/hosttest/HostTestRunner.java` against the scores moae-runtime computes
 //! here on the same frames. Needs a JDK (javac + java, 11+; JAVA_HOME or PATH).
 
+mod jvm;
 mod support;
+
+use jvm::{jdk_tool, jni_library_dir, ort_library};
 
 use moae_runtime::{Engine, EngineOptions, FaceBox, Frame, PixelFormat, Rotation};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// The cdylib of this crate for the profile under test: cargo builds it beside the test
-/// binary (target/<profile>/deps) because integration tests depend on the library target.
-fn jni_library_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let deps = exe.parent().expect("deps dir").to_path_buf();
-    for dir in [
-        deps.clone(),
-        deps.parent().expect("profile dir").to_path_buf(),
-    ] {
-        if dir.join(lib_name()).is_file() {
-            return dir;
-        }
-    }
-    panic!(
-        "{} not found beside {}: build it with `cargo build -p moae-jni`",
-        lib_name(),
-        exe.display()
-    );
-}
-
-fn lib_name() -> String {
-    format!(
-        "{}moae_jni{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    )
-}
-
-fn jdk_tool(name: &str) -> Option<PathBuf> {
-    if let Ok(home) = std::env::var("JAVA_HOME") {
-        let p = Path::new(&home).join("bin").join(name);
-        if p.is_file() {
-            return Some(p);
-        }
-    }
-    let found = Command::new(name).arg("-version").output().ok()?;
-    found.status.success().then(|| PathBuf::from(name))
-}
-
-fn ort_library() -> PathBuf {
-    let p = std::env::var_os("ORT_DYLIB_PATH")
-        .map(PathBuf::from)
-        .expect("ORT_DYLIB_PATH (set by .cargo/config.toml after scripts/setup.sh)");
-    // Relative in .cargo/config.toml: resolve against the workspace root for the JVM.
-    if p.is_relative() {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(p)
-    } else {
-        p
-    }
-}
 
 struct Case<'a> {
     name: &'a str,

@@ -1,5 +1,7 @@
 //! Running Java against this crate's `libmoae_jni` on the host JVM: finding the JDK and the
 //! library cargo built for this test run, compiling the Java API plus a test runner.
+// Shared by several test binaries, each of which uses only part of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
