@@ -163,6 +163,9 @@ pub struct Frame<'a> {
     pub(crate) width: u32,
     pub(crate) height: u32,
     pub(crate) rotation: Rotation,
+    /// The buffer is a horizontal mirror image (a front camera's preview). Applied before the
+    /// rotation, as EXIF orientations 2/4/5/7 are: see [`Frame::with_mirrored`].
+    pub(crate) mirrored: bool,
     pub(crate) yuv_range: YuvRange,
 }
 
@@ -250,6 +253,7 @@ impl<'a> Frame<'a> {
             width,
             height,
             rotation: Rotation::R0,
+            mirrored: false,
             yuv_range: YuvRange::Full,
         })
     }
@@ -303,6 +307,7 @@ impl<'a> Frame<'a> {
             width,
             height,
             rotation: Rotation::R0,
+            mirrored: false,
             yuv_range: YuvRange::Full,
         })
     }
@@ -340,6 +345,7 @@ impl<'a> Frame<'a> {
             width,
             height,
             rotation: Rotation::R0,
+            mirrored: false,
             yuv_range: YuvRange::Full,
         })
     }
@@ -390,6 +396,7 @@ impl<'a> Frame<'a> {
             width,
             height,
             rotation: Rotation::R0,
+            mirrored: false,
             yuv_range: YuvRange::Full,
         })
     }
@@ -397,6 +404,15 @@ impl<'a> Frame<'a> {
     /// Sets the clockwise rotation that makes the frame upright.
     pub fn with_rotation(mut self, r: Rotation) -> Self {
         self.rotation = r;
+        self
+    }
+
+    /// Marks the buffer as a horizontal mirror image of the scene (front cameras whose frames
+    /// the app mirrored). The upright, un-mirrored frame is: flip the buffer left-right, then
+    /// rotate it clockwise by the rotation (EXIF's order: `mirrored` + R90 is orientation 7).
+    /// Face boxes and results are always in that upright, un-mirrored frame.
+    pub fn with_mirrored(mut self, mirrored: bool) -> Self {
+        self.mirrored = mirrored;
         self
     }
 
@@ -417,6 +433,9 @@ impl<'a> Frame<'a> {
     }
     pub fn rotation(&self) -> Rotation {
         self.rotation
+    }
+    pub fn mirrored(&self) -> bool {
+        self.mirrored
     }
 
     /// Size after rotation to upright: the coordinate system of face boxes.

@@ -15,24 +15,31 @@ pub mod abi;
 pub mod crop;
 mod engine;
 mod error;
+pub mod face;
 pub mod frame;
+pub mod geometry;
 mod image_io;
 pub mod ort_lib;
 mod preprocess;
 mod provider;
+pub mod quality;
 pub mod resample;
 
 pub use crop::{FaceBox, DEFAULT_CROP_SCALE, MAX_CROP_SCALE};
 pub use engine::{
-    preprocess_into, Detection, Engine, EngineInfo, EngineOptions, Scores, BOX_CHUNK,
-    DEFAULT_MAX_SESSIONS, MAX_INTRA_OP_THREADS, MAX_SESSIONS,
+    preprocess_into, Decision, Detection, Engine, EngineInfo, EngineOptions, FaceResult,
+    FaceSource, FrameAnalysis, Scores, BOX_CHUNK, DEFAULT_MAX_SESSIONS, MAX_INTRA_OP_THREADS,
+    MAX_SESSIONS,
 };
 pub use error::{Error, Result};
+pub use face::{DetectedFace, DetectorModel, DetectorOptions, FaceDetector, Keypoint};
 pub use frame::{Frame, PixelFormat, Rotation, YuvRange};
+pub use geometry::{BoxInput, BoxSpace, BoxUnits, MIN_FACE_SIZE_PX};
 pub use image_io::{decode_image, ImageSource, MAX_IMAGE_FILE_BYTES};
 pub use moae_onnx::ModelMeta;
 pub use preprocess::{resample_square_into, rgb_image_input, CropSquare};
 pub use provider::{CoreMlUnits, ExecutionProvider, ProviderPolicy};
+pub use quality::{Quality, QualityFlags, QualityOptions, QualityValues};
 
 /// The crate version, e.g. "0.1.0".
 pub fn version() -> &'static str {

@@ -20,6 +20,7 @@
 //! **Fail closed.** A non-finite or out-of-range score is [`Error::Inference`], never a
 //! decision: a NaN compared with the threshold would read as "live".
 
+mod analyze;
 pub(crate) mod model_file;
 pub(crate) mod options;
 mod pool;
@@ -28,9 +29,11 @@ mod session;
 
 use crate::crop::{self, FaceBox};
 use crate::error::{Error, Result};
+use crate::face::FaceDetector;
 use crate::frame::Frame;
 use crate::ort_lib;
 use crate::provider::ExecutionProvider;
+use crate::quality::QualityOptions;
 use crate::resample::Normalize;
 use moae_onnx::meta::{self, ModelMeta};
 use model_file::{hex, read_file, sha256, sha256_file};
@@ -42,6 +45,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use analyze::{Decision, FaceResult, FaceSource, FrameAnalysis};
 pub use options::{
     EngineOptions, BOX_CHUNK, DEFAULT_MAX_SESSIONS, MAX_INTRA_OP_THREADS, MAX_SESSIONS,
 };
@@ -100,6 +104,9 @@ pub struct Engine {
     crop_scale: f32,
     norm: Normalize,
     pool: SessionPool,
+    detector: Option<FaceDetector>,
+    quality: QualityOptions,
+    whole_frame: bool,
 }
 
 const _: () = {
@@ -204,16 +211,29 @@ impl Engine {
             provider,
             info.model_sha256.clone(),
         );
+        let detector = opts
+            .face_detector
+            .as_ref()
+            .map(|m| FaceDetector::new(m, &opts.detector, opts))
+            .transpose()?;
         Ok(Engine {
             info,
             crop_scale: opts.crop_scale,
             norm,
             pool,
+            detector,
+            quality: opts.quality,
+            whole_frame: opts.whole_frame,
         })
     }
 
     pub fn info(&self) -> &EngineInfo {
         &self.info
+    }
+
+    /// Whether a face detector was loaded (`EngineOptions::face_detector`).
+    pub fn has_face_detector(&self) -> bool {
+        self.detector.is_some()
     }
 
     /// `faces` empty: the whole frame (centre square crop), one detection; else one detection

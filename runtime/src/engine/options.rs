@@ -3,7 +3,9 @@
 
 use crate::crop::DEFAULT_CROP_SCALE;
 use crate::error::{Error, Result};
+use crate::face::{DetectorModel, DetectorOptions};
 use crate::provider::{CoreMlUnits, ExecutionProvider, ProviderPolicy};
+use crate::quality::QualityOptions;
 use std::path::PathBuf;
 
 /// Options for [`Engine`](crate::Engine); see each field.
@@ -37,6 +39,14 @@ pub struct EngineOptions {
     /// default false: spinning saves microseconds per run but burns a core after every run
     /// (battery on phones). (Not the cause of issue 14's exit-time reads: they occur without it.)
     pub allow_spinning: bool,
+    /// The face detector (BlazeFace ONNX); `None`: callers pass boxes, or set `whole_frame`.
+    pub face_detector: Option<DetectorModel>,
+    pub detector: DetectorOptions,
+    pub quality: QualityOptions,
+    /// The whole image is the face (pre-cropped images such as data sets): a call without
+    /// boxes scores the centre square. Default false: without boxes the detector decides, and
+    /// no face is "no face", never a score of the centre.
+    pub whole_frame: bool,
 }
 
 /// Default pool size (see the engine's docs for why 1).
@@ -69,6 +79,10 @@ impl Default for EngineOptions {
             threshold: None,
             crop_scale: DEFAULT_CROP_SCALE,
             allow_spinning: false,
+            face_detector: None,
+            detector: DetectorOptions::default(),
+            quality: QualityOptions::default(),
+            whole_frame: false,
         }
     }
 }
