@@ -236,10 +236,19 @@ impl Engine {
         self.detector.is_some()
     }
 
-    /// `faces` empty: the whole frame (centre square crop), one detection; else one detection
-    /// per box, in order (run in chunks of [`BOX_CHUNK`]).
+    /// One detection per box (upright pixels), in order (run in chunks of [`BOX_CHUNK`]).
+    /// `faces` empty: with the `whole_frame` option, the whole frame (centre square crop), one
+    /// detection; without it an error — a frame without a box is never scored as if its centre
+    /// were a face (use [`Engine::analyze`] to let the face detector find the faces).
     pub fn detect(&self, frame: &Frame<'_>, faces: &[FaceBox]) -> Result<Vec<Detection>> {
         let items: Vec<(Frame<'_>, Option<FaceBox>)> = if faces.is_empty() {
+            if !self.whole_frame {
+                return Err(Error::InvalidArgument(
+                    "no face box: pass the face boxes, let the face detector find the faces \
+                     (analyze), or set the whole_frame option for pre-cropped images"
+                        .into(),
+                ));
+            }
             vec![(*frame, None)]
         } else {
             faces.iter().map(|f| (*frame, Some(*f))).collect()
