@@ -258,16 +258,33 @@ impl Engine {
 
     /// Several frames/faces, in ORT runs of at most [`BOX_CHUNK`] inputs each (so memory is
     /// bounded whatever the count; results are the same as one run's).
+    /// Every box must pass the same checks as a caller's [`BoxInput`](crate::BoxInput) in
+    /// upright pixels (finite, positive, longer side at least
+    /// [`MIN_FACE_SIZE_PX`](crate::MIN_FACE_SIZE_PX)).
     pub fn detect_batch(&self, items: &[(Frame<'_>, Option<FaceBox>)]) -> Result<Vec<Detection>> {
+        self.detect_items(items, true)
+    }
+
+    /// [`Engine::detect_batch`]; `check_min`: apply the minimum face size (caller boxes), or
+    /// not (the detector's faces, which quality flags instead).
+    pub(crate) fn detect_items(
+        &self,
+        items: &[(Frame<'_>, Option<FaceBox>)],
+        check_min: bool,
+    ) -> Result<Vec<Detection>> {
         let t0 = Instant::now();
         if items.is_empty() {
             return Ok(Vec::new());
         }
         // Every box is checked before any inference, so a bad box late in a long list costs
         // nothing.
-        for (frame, face) in items {
+        for (i, (frame, face)) in items.iter().enumerate() {
             let (uw, uh) = frame.upright_size();
             crop::upright_crop(uw, uh, *face, self.crop_scale)?;
+            if let (true, Some(b)) = (check_min, face) {
+                let what = format!("box {} of {}, upright pixels", i + 1, items.len());
+                crate::geometry::check_upright_box(b, &what)?;
+            }
         }
         let n = self.input_len();
         let mut pixels = vec![0.0f32; n * items.len().min(BOX_CHUNK)];
