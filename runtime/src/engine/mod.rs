@@ -242,13 +242,6 @@ impl Engine {
     /// were a face (use [`Engine::analyze`] to let the face detector find the faces).
     pub fn detect(&self, frame: &Frame<'_>, faces: &[FaceBox]) -> Result<Vec<Detection>> {
         let items: Vec<(Frame<'_>, Option<FaceBox>)> = if faces.is_empty() {
-            if !self.whole_frame {
-                return Err(Error::InvalidArgument(
-                    "no face box: pass the face boxes, let the face detector find the faces \
-                     (analyze), or set the whole_frame option for pre-cropped images"
-                        .into(),
-                ));
-            }
             vec![(*frame, None)]
         } else {
             faces.iter().map(|f| (*frame, Some(*f))).collect()
@@ -257,7 +250,8 @@ impl Engine {
     }
 
     /// Several frames/faces, in ORT runs of at most [`BOX_CHUNK`] inputs each (so memory is
-    /// bounded whatever the count; results are the same as one run's).
+    /// bounded whatever the count; results are the same as one run's). A `None` face (the
+    /// whole frame's centre square) needs the `whole_frame` option, as in [`Engine::detect`].
     /// Every box must pass the same checks as a caller's [`BoxInput`](crate::BoxInput) in
     /// upright pixels (finite, positive, longer side at least
     /// [`MIN_FACE_SIZE_PX`](crate::MIN_FACE_SIZE_PX)).
@@ -278,6 +272,13 @@ impl Engine {
         }
         // Every box is checked before any inference, so a bad box late in a long list costs
         // nothing.
+        if !self.whole_frame && items.iter().any(|(_, f)| f.is_none()) {
+            return Err(Error::InvalidArgument(
+                "no face box: pass the face boxes, let the face detector find the faces \
+                 (analyze), or set the whole_frame option for pre-cropped images"
+                    .into(),
+            ));
+        }
         for (i, (frame, face)) in items.iter().enumerate() {
             let (uw, uh) = frame.upright_size();
             crop::upright_crop(uw, uh, *face, self.crop_scale)?;
