@@ -117,37 +117,50 @@ pub struct Quality {
 }
 
 impl Default for QualityOptions {
-    /// Defaults measured, not guessed (see each field's note and the README's table): the
-    /// clean astronaut photo (face ~95 px in 512x512) and webcam-like frames (that face pasted
-    /// into 640x480 and 1920x1080) pass with margin; the darkened, brightened, blurred,
-    /// shrunk, rotated, turned and cropped variants of the quality tests trip them.
+    /// Defaults measured, not guessed (runtime/tests/analyze.rs prints the values). The clean
+    /// astronaut photo (BlazeFace box 95 px in 512x512) measures: brightness 165, overexposed
+    /// 0.0002, sharpness 852, roll 5.4, yaw -3.3; pasted enlarged into webcam-like 640x480 and
+    /// 1920x1080 (NV21) frames: the same within a few percent. Each default passes those with
+    /// margin and is tripped by the test's altered frames.
     fn default() -> Self {
         QualityOptions {
-            // Faces under 64 px (longer side) leave the liveness crop (1.5x, upsampled to the
-            // model's 224) with under 100 source pixels across: moiré and print texture, what
-            // anti-spoofing looks at, is gone. 64 px is a face at ~2.5 m from a 720p webcam.
+            // Longer box side, upright px. Under 64 px the liveness crop (1.5x the box,
+            // resampled to the model's 224) is upscaled 2.3x or more: the moiré, print and
+            // screen texture anti-spoofing looks at is gone. 64 px is a face ~2.5 m from a
+            // 720p webcam; the photo's face is 95 px, the shrunk test frame's 29 px.
             min_face_px: 64.0,
-            // Up to a fifth of the box may be cut off by the frame edge (the detector's box
-            // is generous: forehead and chin margins); more and the cheeks or chin are missing.
+            // Share of the box outside the frame. BlazeFace's box has margins (forehead,
+            // chin); a face cut by up to a fifth still shows eyes, nose and mouth (measured
+            // 0.18 for a face cut through the right eye's outer corner); beyond it, cheek and
+            // ear are gone (the test's cut frame: 0.37).
             max_outside_fraction: 0.2,
-            // Mean luma of the face square (0-255, BT.601). The clean photo is ~130; 40 is a
-            // face in a dim room (a quarter of that); below it the sensor noise dominates.
+            // Mean BT.601 luma (0-255) of the face square. The clean photo is 165; at a
+            // quarter of that (41) the face still detects and its texture is still there;
+            // below 40 (the test's x0.2 frame: 32) sensor noise dominates on real cameras.
             min_brightness: 40.0,
-            // Above 220 the face is washed out (mean luma of the clean photo x 1.7).
+            // Mean luma above which the face is washed out (the clean photo x 1.33; the
+            // test's brightened frame: 232).
             max_brightness: 220.0,
-            // Share of face pixels at luma >= 250: the clean photo has ~0; a face lit by a
-            // flash or sunlight clips in patches; over a quarter clipped hides the skin.
+            // Share of face pixels at luma >= 250 (OVEREXPOSED_LUMA): the clean photo 0.0002,
+            // flash/sunlit faces clip in patches; above a quarter the skin texture is lost
+            // (the brightened frame: 0.62).
             max_overexposed_fraction: 0.25,
-            // Variance of the 4-neighbour Laplacian on the 64x64 grey face square: the clean
-            // photo measures in the hundreds; a Gaussian blur of sigma ~ 4% of the face drops
-            // it under 40 (see the quality tests for the measured numbers).
+            // Variance of the 4-neighbour Laplacian on the 64x64 grey face square. Clean
+            // photo 852; a soft lens (Gaussian sigma ~1.4 px on the 95 px face) 104 and a
+            // face at a quarter of the brightness 51, both pass; sigma ~2.4 px measures 25 and
+            // trips. The measure scales with contrast squared, so very dark faces also read as
+            // blurred, and sensor noise raises it (a noisy blurred face can pass).
             min_sharpness: 40.0,
-            // ISO/IEC 29794-5 and ICAO photo rules allow about 8-10 degrees for passports;
-            // liveness models are trained on handheld selfies, which tilt more: 25 degrees.
+            // In-plane roll, degrees. ICAO passport rules allow ~8; liveness models are
+            // trained on handheld selfies that tilt more, and BlazeFace's eye keypoints read a
+            // 40-degree tilt as 31-37 degrees: 25 separates them.
             max_roll_deg: 25.0,
-            // Beyond ~30 degrees one cheek is foreshortened and one ear hidden: the crop no
-            // longer looks like the frontal faces the model learnt.
+            // Yaw, degrees (keypoint estimate, see yaw_deg). Beyond ~30 degrees one cheek is
+            // foreshortened and one ear hidden: the crop no longer looks like the frontal
+            // faces the model learnt. The clean photo: -3.3.
             max_yaw_deg: 30.0,
+            // Several faces make every face unsure: a second face (a photo held up next to
+            // the user) is a classic presentation attack set-up.
             allow_several_faces: false,
         }
     }
