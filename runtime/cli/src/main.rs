@@ -820,7 +820,13 @@ fn run(cli: Cli) -> Result<()> {
             e2e,
             json,
         } => {
-            let e = load(model, &options(&cli.ort, engine))?;
+            // --e2e times the frame -> centre-square crop -> model path (no face detector):
+            // the whole frame is the face.
+            let opts = EngineOptions {
+                whole_frame: true,
+                ..options(&cli.ort, engine)
+            };
+            let e = load(model, &opts)?;
             let n = e.input_len();
             let floats = n
                 .checked_mul(*batch)

@@ -105,6 +105,20 @@ fn info_detect_and_bench_run() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["p50_ms"].as_f64().unwrap() > 0.0);
     assert!(v["peak_rss_mb"].as_f64().unwrap() > 0.0);
+    // --e2e: frame -> centre crop -> model (the whole frame is the face).
+    let out = moae()
+        .arg("bench")
+        .arg(&model)
+        .args(["--iters", "2", "--warmup", "0", "--e2e", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["mode"], "e2e_nv21_1080p");
 }
 
 /// `moae score` writes one `score label [type]` line per list entry, equal to `detect`'s score
