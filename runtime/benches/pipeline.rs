@@ -6,12 +6,12 @@
 //! scripts/setup-face.sh (`$MOAE_FACE_DIR`, else `<repo>/.venv/face`).
 //! `ORT_DYLIB_PATH=... MOAE_BENCH_MODELS=... cargo bench -p moae-runtime --bench pipeline`
 
-#[path = "../tests/support/mod.rs"]
-mod support;
 #[path = "../tests/face_support/mod.rs"]
 mod face_support;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use face_support::{astronaut, convert, face_dir, Rgb};
 use moae_runtime::{
     quality, BoxInput, DetectorModel, DetectorOptions, Engine, EngineOptions, FaceDetector,
@@ -27,7 +27,11 @@ fn frame_1080p(photo: &Rgb) -> Rgb {
     for y in 0..h {
         for x in 0..w {
             let n = ((x * 7 + y * 13) % 17) as u8;
-            o.set(x, y, [70 + (x * 60 / w) as u8 + n, 80 + n, 90 + (y * 50 / h) as u8]);
+            o.set(
+                x,
+                y,
+                [70 + (x * 60 / w) as u8 + n, 80 + n, 90 + (y * 50 / h) as u8],
+            );
         }
     }
     photo
@@ -73,7 +77,9 @@ fn bench(c: &mut Criterion) {
         Ok(list) => list
             .split(',')
             .map(|kv| {
-                let (name, path) = kv.split_once('=').expect("MOAE_BENCH_MODELS: name=path,...");
+                let (name, path) = kv
+                    .split_once('=')
+                    .expect("MOAE_BENCH_MODELS: name=path,...");
                 let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
                 (name.to_string(), bytes)
             })
@@ -92,7 +98,10 @@ fn bench(c: &mut Criterion) {
         let big = e.info().meta.input_size >= 224 && name.contains("vit");
         let mut g = c.benchmark_group(format!("pipeline_1080p_nv21/{name}"));
         if big {
-            g.sample_size(10).measurement_time(Duration::from_secs(20));
+            // ~1 s per run: ten single runs, not criterion's growing sample counts.
+            g.sample_size(10)
+                .sampling_mode(SamplingMode::Flat)
+                .measurement_time(Duration::from_secs(10));
         } else {
             g.sample_size(20).measurement_time(Duration::from_secs(5));
         }

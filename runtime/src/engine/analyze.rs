@@ -243,8 +243,14 @@ mod tests {
     fn the_decision_rule() {
         assert_eq!(Decision::of(&det(0.39), QualityFlags::NONE), Decision::Live);
         // At the threshold: attack (the same rule as Detection::is_attack).
-        assert_eq!(Decision::of(&det(0.4), QualityFlags::NONE), Decision::Attack);
-        assert_eq!(Decision::of(&det(0.9), QualityFlags::NONE), Decision::Attack);
+        assert_eq!(
+            Decision::of(&det(0.4), QualityFlags::NONE),
+            Decision::Attack
+        );
+        assert_eq!(
+            Decision::of(&det(0.9), QualityFlags::NONE),
+            Decision::Attack
+        );
         // Any quality flag: unsure, whatever the score.
         for (flag, _) in QualityFlags::ALL {
             assert_eq!(Decision::of(&det(0.9), flag), Decision::Unsure);
