@@ -494,3 +494,96 @@ fn decode_image_reads_png_and_rejects_garbage() {
         Err(Error::Io { .. })
     ));
 }
+
+/// `moae detect` reads the image file as the raw buffer: with --rotation 90 --mirrored and a
+/// box in the raw buffer's coordinates (pixels or normalised), the face is the same as the
+/// upright image's with its upright box: same returned box, same score.
+#[test]
+fn detect_geometry_flags_give_the_upright_face() {
+    let (dir, model, img) = fixture();
+    let (uw, uh) = (80u32, 60u32);
+    let up = test_rgb(uw, uh);
+    // raw such that rotate_cw(flip_lr(raw), 90) == up: raw is uh x uw.
+    let (rw, rh) = (uh, uw);
+    let mut raw = vec![0u8; (rw * rh * 3) as usize];
+    for y in 0..rh {
+        for x in 0..rw {
+            let fx = rw - 1 - x;
+            let (ux, uy) = (rh - 1 - y, fx);
+            let s = ((uy * uw + ux) * 3) as usize;
+            let d = ((y * rw + x) * 3) as usize;
+            raw[d..d + 3].copy_from_slice(&up[s..s + 3]);
+        }
+    }
+    let raw_png = dir.path().join("raw.png");
+    image::RgbImage::from_raw(rw, rh, raw)
+        .unwrap()
+        .save(&raw_png)
+        .unwrap();
+    // The upright box (x, y, w, h) = (10, 8, 40, 36) in raw coordinates: for the corner
+    // (u, v) of the upright frame, the flipped buffer has (v, rh - u), then x -> rw - x.
+    let (bx, by, bw, bh) = (10.0f32, 8.0f32, 40.0f32, 36.0f32);
+    let corners = [(bx, by), (bx + bw, by + bh)];
+    let pts: Vec<(f32, f32)> = corners
+        .iter()
+        .map(|&(u, v)| (rw as f32 - v, rh as f32 - u))
+        .collect();
+    let (x0, x1) = (pts[0].0.min(pts[1].0), pts[0].0.max(pts[1].0));
+    let (y0, y1) = (pts[0].1.min(pts[1].1), pts[0].1.max(pts[1].1));
+    let run = |args: &[&str], file: &std::path::Path| {
+        let out = moae()
+            .arg("detect")
+            .arg(&model)
+            .arg(file)
+            .args(args)
+            .arg("--json")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v[0]["faces"][0].clone()
+    };
+    let reference = run(&["--box", &format!("{bx},{by},{bw},{bh}")], &img);
+    let a0 = reference["attack_score"].as_f64().unwrap();
+    let raw_px = format!("{x0},{y0},{},{}", x1 - x0, y1 - y0);
+    let raw_norm = format!(
+        "{},{},{},{}",
+        x0 / rw as f32,
+        y0 / rh as f32,
+        (x1 - x0) / rw as f32,
+        (y1 - y0) / rh as f32
+    );
+    let geometry = ["--box-space", "raw", "--rotation", "90", "--mirrored"];
+    for (what, b, norm) in [
+        ("raw pixels", &raw_px, false),
+        ("raw normalised", &raw_norm, true),
+    ] {
+        let mut args: Vec<&str> = vec!["--box", b];
+        args.extend(geometry);
+        if norm {
+            args.push("--normalized");
+        }
+        let f = run(&args, &raw_png);
+        let a = f["attack_score"].as_f64().unwrap();
+        assert!((a - a0).abs() < 1e-5, "{what}: {a} vs upright {a0}");
+        for (k, want) in [("x", bx), ("y", by), ("width", bw), ("height", bh)] {
+            let got = f["box"][k].as_f64().unwrap() as f32;
+            assert!((got - want).abs() < 1e-3, "{what}: box {k} {got} vs {want}");
+        }
+    }
+    // The whole raw file with --rotation/--mirrored is the upright image as well.
+    let whole_up = run(&["--whole-frame"], &img);
+    let whole_raw = run(
+        &["--whole-frame", "--rotation", "90", "--mirrored"],
+        &raw_png,
+    );
+    assert!(
+        (whole_up["attack_score"].as_f64().unwrap() - whole_raw["attack_score"].as_f64().unwrap())
+            .abs()
+            < 1e-5
+    );
+}
