@@ -584,6 +584,8 @@ fn analyze_with_the_detector_finds_no_face_on_an_empty_frame() {
     };
     assert!(text.contains("NOFACE n=0 flags=1"), "{text}");
     assert!(text.contains("FACE box="), "{text}");
+    assert!(text.contains("BYTES same face"), "{text}");
+    assert!(text.contains("ANALYZE_THREADS 4 threads x 3, 0 bad"), "{text}");
 }
 
 #[test]
@@ -719,6 +721,7 @@ fn memcheck_finds_no_errors_or_leaks() {
             f.images[0].to_str().unwrap(),
         ],
         vec!["old_options", f.model.to_str().unwrap()],
+        vec!["analyze", f.model.to_str().unwrap()],
     ];
     for args in runs {
         let out = run_ok(
@@ -765,6 +768,7 @@ fn sanitizers_find_nothing() {
         for args in [
             vec![Path::new("errors"), &f.model, &f.corrupt],
             args_with_images(f, Path::new("threads"), &w, &h),
+            vec![Path::new("analyze"), &f.model],
         ] {
             let out = run_ok(
                 Command::new(&exe).args(&args).envs(env.clone()),

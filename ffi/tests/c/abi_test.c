@@ -9,7 +9,9 @@
  *                                          face box given upright/raw x pixels/normalised x
  *                                          mirrored or not, in every rotation, gives one score
  *   abi_test noface MODEL DETECTOR [PHOTO] with the face detector: an empty frame is NO_FACE
- *                                          (no face, no score); PHOTO has exactly one face
+ *                                          (no face, no score); PHOTO has exactly one face,
+ *                                          the same with the detector given as bytes and
+ *                                          from 4 threads at once
  * Exit status 0 = all checks passed. Output lines "FAIL ..." name a failed check.
  */
 #include "moae.h"
@@ -581,6 +583,26 @@ static int mode_analyze(char **argv) {
   return failures ? 1 : 0;
 }
 
+struct analyze_job {
+  const moae_engine *engine;
+  const moae_image *image;
+  moae_face expected;
+  int bad;
+};
+
+static void *analyze_thread(void *arg) {
+  struct analyze_job *job = arg;
+  for (int round = 0; round < 3; round++) {
+    moae_face f;
+    size_t n = 0;
+    if (moae_analyze(job->engine, job->image, NULL, 0, &f, sizeof f, 1, &n, NULL) != MOAE_OK ||
+        n != 1 || f.box.x != job->expected.box.x || f.attack_score != job->expected.attack_score ||
+        f.detector_score != job->expected.detector_score)
+      job->bad++;
+  }
+  return NULL;
+}
+
 static int mode_noface(int argc, char **argv) {
   moae_options opts;
   moae_options_init(&opts);
@@ -621,6 +643,44 @@ static int mode_noface(int argc, char **argv) {
       printf("FACE box=%.1f,%.1f,%.1f,%.1f score=%.4f attack=%.4f decision=%d flags=%u\n",
              f->box.x, f->box.y, f->box.width, f->box.height, f->detector_score,
              f->attack_score, f->decision, f->quality_flags);
+      /* The detector given as bytes (freed right after create) finds the same face. */
+      size_t dlen = 0;
+      unsigned char *dbytes = read_file(argv[3], &dlen);
+      moae_options o2;
+      moae_options_init(&o2);
+      o2.intra_op_threads = 1;
+      o2.face_detector_data = dbytes;
+      o2.face_detector_len = dlen;
+      moae_engine *e2 = NULL;
+      st = moae_engine_create_from_file(argv[2], &o2, &e2);
+      free(dbytes);
+      CHECK(st == MOAE_OK, "detector from memory: %s", moae_status_message(st));
+      moae_face g;
+      size_t n2 = 0;
+      if (e2 && moae_analyze(e2, &photo, NULL, 0, &g, sizeof g, 1, &n2, NULL) == MOAE_OK) {
+        CHECK(n2 == 1 && g.box.x == f->box.x && g.box.width == f->box.width &&
+                  g.detector_score == f->detector_score && g.attack_score == f->attack_score,
+              "detector bytes = detector file");
+        printf("BYTES same face\n");
+      } else {
+        CHECK(0, "analyze with the detector from memory");
+      }
+      moae_engine_destroy(e2);
+      /* Four threads analyse the photo on one engine at once: the same face every time. */
+      enum { T = 4 };
+      pthread_t tids[T];
+      struct analyze_job jobs[T];
+      for (int t = 0; t < T; t++) {
+        jobs[t] = (struct analyze_job){engine, &photo, *f, 0};
+        CHECK(pthread_create(&tids[t], NULL, analyze_thread, &jobs[t]) == 0, "pthread_create");
+      }
+      int bad = 0;
+      for (int t = 0; t < T; t++) {
+        pthread_join(tids[t], NULL);
+        bad += jobs[t].bad;
+      }
+      CHECK(bad == 0, "%d threaded analyses differ", bad);
+      printf("ANALYZE_THREADS %d threads x 3, %d bad\n", T, bad);
     }
     moae_image_free(rgb);
   }
