@@ -324,7 +324,10 @@ typedef struct moae_engine moae_engine;
 
 // Limits of the quality checks (one float per runtime `QualityOptions` field). A face that
 // fails one gets its `MOAE_QUALITY_*` flag and the decision MOAE_DECISION_UNSURE.
-// NaN, infinities and negative values fail with MOAE_ERR_INVALID_ARGUMENT.
+// `moae_options_init` fills the runtime's documented defaults (runtime/src/quality.rs).
+// Values are checked at create (finite, in range, min_brightness <= max_brightness; the
+// runtime's `QualityOptions::validate`): NaN, infinities, negative or out-of-range values fail
+// with MOAE_ERR_INVALID_ARGUMENT naming the field.
 typedef struct moae_quality_options {
   // Smallest face (longer box side, upright pixels) that is not MOAE_QUALITY_TOO_SMALL.
   float min_face_px;

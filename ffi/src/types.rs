@@ -155,7 +155,10 @@ pub struct moae_options {
 
 /// Limits of the quality checks (one float per runtime `QualityOptions` field). A face that
 /// fails one gets its `MOAE_QUALITY_*` flag and the decision MOAE_DECISION_UNSURE.
-/// NaN, infinities and negative values fail with MOAE_ERR_INVALID_ARGUMENT.
+/// `moae_options_init` fills the runtime's documented defaults (runtime/src/quality.rs).
+/// Values are checked at create (finite, in range, min_brightness <= max_brightness; the
+/// runtime's `QualityOptions::validate`): NaN, infinities, negative or out-of-range values fail
+/// with MOAE_ERR_INVALID_ARGUMENT naming the field.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -585,7 +585,10 @@ fn analyze_with_the_detector_finds_no_face_on_an_empty_frame() {
     assert!(text.contains("NOFACE n=0 flags=1"), "{text}");
     assert!(text.contains("FACE box="), "{text}");
     assert!(text.contains("BYTES same face"), "{text}");
-    assert!(text.contains("ANALYZE_THREADS 4 threads x 3, 0 bad"), "{text}");
+    assert!(
+        text.contains("ANALYZE_THREADS 4 threads x 3, 0 bad"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -395,6 +395,15 @@ static void analyze_cases(const moae_engine *e) {
     o.quality.max_yaw_deg = NAN;
     expect_status(A, "quality_yaw_nan", MOAE_ERR_INVALID_ARGUMENT, create("good.onnx", &o, NULL));
     o = opts1();
+    o.quality.min_brightness = 200.0f;
+    o.quality.max_brightness = 100.0f;
+    expect_status(A, "quality_brightness_unordered", MOAE_ERR_INVALID_ARGUMENT, create("good.onnx", &o, NULL));
+    o = opts1();
+    o.quality.min_brightness = 0.0f; /* the limits themselves are accepted */
+    o.quality.max_outside_fraction = 1.0f;
+    o.quality.allow_several_faces = 1;
+    expect_status(A, "quality_limits_accepted", MOAE_OK, create("good.onnx", &o, NULL));
+    o = opts1();
     o.quality.allow_several_faces = 2;
     expect_status(A, "several_faces_2", MOAE_ERR_INVALID_ARGUMENT, create("good.onnx", &o, NULL));
     o = opts1();
