@@ -629,7 +629,8 @@ moae_status moae_detect(const struct moae_engine *engine,
 //
 // `faces` is the caller's array of `faces_capacity` elements, each `face_struct_size` bytes
 // apart: pass `sizeof(moae_face)` (a smaller, older struct gets only the fields that fit; at
-// least the box). If the capacity is too small, nothing is written to `faces`, `*face_count`
+// least the box; a larger one from a newer header gets this library's fields and the bytes
+// past them are left as they were). If the capacity is too small, nothing is written to `faces`, `*face_count`
 // is the number needed and MOAE_ERR_BUFFER_TOO_SMALL is returned (detection ran: call again
 // with a larger array). Nothing of the caller's is kept after return; thread-safe as
 // `moae_detect`.
