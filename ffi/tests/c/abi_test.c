@@ -577,6 +577,15 @@ static int mode_analyze(char **argv) {
   CHECK(fabsf(small[0].attack_score - ref) <= 1e-5f && small[1].attack_score >= 0.f &&
             small[1].attack_score <= 1.f && small[0].box.width == face.width,
         "old-struct scores %g %g", small[0].attack_score, small[1].attack_score);
+  /* A newer, larger moae_face: our fields are written, the bytes past them are left alone. */
+  struct { moae_face f; uint32_t future[4]; } big[2];
+  memset(big, 0xCD, sizeof big);
+  st = moae_analyze(engine, &img, two, 2, &big[0].f, sizeof big[0], 2, &n, NULL);
+  CHECK(st == MOAE_OK && n == 2, "big faces: %d", (int)st);
+  CHECK(big[0].future[3] == 0xCDCDCDCDu && big[1].future[0] == 0xCDCDCDCDu,
+        "wrote past this library's moae_face");
+  CHECK(fabsf(big[0].f.attack_score - ref) <= 1e-5f && big[1].f.box.width == 40.f,
+        "newer-struct faces %g", big[0].f.attack_score);
   free(up);
   moae_engine_destroy(engine);
   printf("%d failures\n", failures);
