@@ -12,6 +12,7 @@
 //! [`Frame`]: crate::Frame
 
 mod codes;
+mod face;
 mod options;
 mod raw_frame;
 mod status;
@@ -21,6 +22,7 @@ pub use codes::{
     face_source_code, flag, pixel_format, pixel_format_code, provider, provider_code, rotation,
     BOX_RAW, BOX_UPRIGHT, PIXEL_YUV_420_888, UNITS_NORMALIZED, UNITS_PIXELS,
 };
+pub use face::RawFace;
 pub use options::{
     count, crop_scale, detector_min_score, quality_options, threshold, whole_frame,
     RawQualityOptions, MAX_BOXES, MAX_INTRA_OP_THREADS, MAX_PROVIDERS, MAX_SESSIONS,

@@ -236,7 +236,9 @@ impl Engine {
         self.detector.is_some()
     }
 
-    /// One detection per box (upright pixels), in order (run in chunks of [`BOX_CHUNK`]).
+    /// One detection per box (upright pixels; finite, positive, longer side at least
+    /// [`MIN_FACE_SIZE_PX`](crate::MIN_FACE_SIZE_PX), else [`Error::InvalidFaceBox`]), in order
+    /// (run in chunks of [`BOX_CHUNK`]).
     /// `faces` empty: with the `whole_frame` option, the whole frame (centre square crop), one
     /// detection; without it an error — a frame without a box is never scored as if its centre
     /// were a face (use [`Engine::analyze`] to let the face detector find the faces).
