@@ -353,46 +353,6 @@ fn box_input(i: usize, b: &moae_box_input) -> FfiResult<BoxInput> {
         .map_err(|e| FfiError::from(e).prefixed(&format!("boxes[{i}]: ")))
 }
 
-/// One analysed face in its C form.
-pub fn face_to_c(f: &FaceResult) -> moae_face {
-    let mut keypoints = [0.0f32; 12];
-    if let Some(kp) = &f.keypoints {
-        for (k, p) in kp.iter().enumerate() {
-            keypoints[2 * k] = p.x;
-            keypoints[2 * k + 1] = p.y;
-        }
-    }
-    let q = &f.quality.values;
-    let d = &f.detection;
-    moae_face {
-        r#box: moae_box {
-            x: f.face_box.x,
-            y: f.face_box.y,
-            width: f.face_box.width,
-            height: f.face_box.height,
-        },
-        keypoints,
-        has_keypoints: f.keypoints.is_some() as i32,
-        source: abi::face_source_code(f.source),
-        detector_score: f.detector_score.unwrap_or(-1.0),
-        attack_score: d.attack_score,
-        live_score: d.live_score,
-        threshold: d.threshold,
-        decision: abi::decision_code(f.decision),
-        quality_flags: f.quality.flags.0,
-        quality: moae_quality {
-            face_px: q.face_px,
-            outside_fraction: q.outside_fraction,
-            brightness: q.brightness,
-            overexposed_fraction: q.overexposed_fraction,
-            sharpness: q.sharpness,
-            roll_deg: q.roll_deg,
-            yaw_deg: q.yaw_deg,
-        },
-        latency_ms: d.latency.as_secs_f32() * 1000.0,
-    }
-}
-
 /// # Safety
 /// `boxes` points to `count` boxes when `count > 0`.
 pub unsafe fn face_boxes(boxes: *const moae_box, count: usize) -> FfiResult<Vec<FaceBox>> {
@@ -417,6 +377,42 @@ pub unsafe fn face_boxes(boxes: *const moae_box, count: usize) -> FfiResult<Vec<
             height: b.height,
         })
         .collect())
+}
+
+/// One analysed face in its C form: `abi::RawFace`'s flat numbers (shared with JNI, the same
+/// fixed values for what a source lacks: no keypoints = zeros, detector_score = -1).
+pub fn face_to_c(f: &FaceResult) -> moae_face {
+    let r = abi::RawFace::from(f);
+    let [x, y, width, height] = r.face_box;
+    let [face_px, outside_fraction, brightness, overexposed_fraction, sharpness, roll_deg, yaw_deg] =
+        r.quality;
+    moae_face {
+        r#box: moae_box {
+            x,
+            y,
+            width,
+            height,
+        },
+        keypoints: r.keypoints,
+        has_keypoints: r.has_keypoints,
+        source: r.source,
+        detector_score: r.detector_score,
+        attack_score: r.attack_score,
+        live_score: r.live_score,
+        threshold: r.threshold,
+        decision: r.decision,
+        quality_flags: r.quality_flags,
+        quality: moae_quality {
+            face_px,
+            outside_fraction,
+            brightness,
+            overexposed_fraction,
+            sharpness,
+            roll_deg,
+            yaw_deg,
+        },
+        latency_ms: r.latency_ms,
+    }
 }
 
 #[cfg(test)]
