@@ -74,6 +74,8 @@ fn java_status_enum_is_the_abi_table() {
         Some(-1),
         "UNKNOWN(-1) is the catch-all"
     );
+    // CLOSED(-2) is Java's and Swift's own (C frees its handle), the same number in both.
+    assert_eq!(got.remove("CLOSED"), Some(-2), "CLOSED(-2) as Swift's .closed");
     assert_eq!(got, expected_statuses());
 }
 

@@ -63,13 +63,16 @@ public final class AbiParityRunner {
                     try {
                         if (handle == 0) {
                             handle = NativeBridge.createFromFile(model, "cpu", false, 1, 0, ort,
-                                    null, -1f, 0f);
+                                    null, -1f, 0f, null, null, -1f, false, null, false);
                         }
-                        NativeBridge.detectArrays(handle, Integer.parseInt(f[2]),
-                                Integer.parseInt(f[3]), Integer.parseInt(f[4]),
-                                Integer.parseInt(f[5]), plane(f[9]), Integer.parseInt(f[6]),
-                                plane(f[10]), Integer.parseInt(f[7]), plane(f[11]),
-                                Integer.parseInt(f[8]), 1, face(f[12]));
+                        // MoaeFrame.nativeInts(): format, w, h, rotation, mirrored, yuvRange,
+                        // three strides, pixel stride.
+                        int[] desc = {Integer.parseInt(f[2]), Integer.parseInt(f[3]),
+                            Integer.parseInt(f[4]), Integer.parseInt(f[5]), 0, 0,
+                            Integer.parseInt(f[6]), Integer.parseInt(f[7]),
+                            Integer.parseInt(f[8]), 1};
+                        NativeBridge.detectArrays(handle, desc, plane(f[9]), plane(f[10]),
+                                plane(f[11]), face(f[12]));
                         out.append(line(f[1], 0, "ok")).append('\n');
                     } catch (Exception e) {
                         out.append(failure(f[1], e)).append('\n');
@@ -79,7 +82,8 @@ public final class AbiParityRunner {
                     try {
                         long h = NativeBridge.createFromFile(model, "cpu", false,
                                 Integer.parseInt(f[2]), Integer.parseInt(f[3]), ort, null,
-                                Float.parseFloat(f[4]), Float.parseFloat(f[5]));
+                                Float.parseFloat(f[4]), Float.parseFloat(f[5]), null, null, -1f,
+                                false, null, false);
                         NativeBridge.destroy(h);
                         out.append(line(f[1], 0, "ok")).append('\n');
                     } catch (Exception e) {
