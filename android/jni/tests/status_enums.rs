@@ -175,3 +175,39 @@ fn java_decision_source_and_quality_flags_are_the_runtime_codes() {
     assert_eq!(got, want);
     assert_eq!(got.len(), 9);
 }
+
+#[test]
+fn swift_decision_source_and_quality_flags_are_the_runtime_codes() {
+    use moae_runtime::{Decision, FaceSource, QualityFlags};
+    let swift = read("ios/Sources/Moae/Types.swift");
+    let got = swift_pairs(section(&swift, "public enum Decision: Int32", "\n}"));
+    let want: BTreeMap<String, i32> = [Decision::Live, Decision::Attack, Decision::Unsure]
+        .iter()
+        .map(|d| (d.name().to_string(), d.code()))
+        .collect();
+    assert_eq!(got, want);
+
+    let got = swift_pairs(section(&swift, "public enum FaceSource: Int32", "\n}"));
+    let want: BTreeMap<String, i32> = [
+        ("detector", FaceSource::Detector),
+        ("caller", FaceSource::Caller),
+        ("wholeFrame", FaceSource::WholeFrame),
+    ]
+    .into_iter()
+    .map(|(n, s)| (n.to_string(), moae_jni::pack::source_code(s)))
+    .collect();
+    assert_eq!(got, want);
+
+    // `public static let tooSmall = QualityFlags(rawValue: 1 << 2)`
+    let re =
+        regex::Regex::new(r"static let (\w+) = QualityFlags\(rawValue: 1 << (\d+)\)").unwrap();
+    let got: BTreeMap<String, u32> = re
+        .captures_iter(section(&swift, "public struct QualityFlags", "\n}"))
+        .map(|c| (upper_snake(&c[1]), 1u32 << c[2].parse::<u32>().unwrap()))
+        .collect();
+    let want: BTreeMap<String, u32> = QualityFlags::ALL
+        .iter()
+        .map(|(f, n)| (n.to_uppercase(), f.0))
+        .collect();
+    assert_eq!(got, want);
+}
