@@ -125,7 +125,7 @@ fn units(code: f32) -> Result<BoxUnits, BridgeError> {
 
 /// Caller boxes packed `BOX_FLOATS` floats each (`null` or empty = none: the detector).
 pub fn box_inputs(values: &[f32]) -> Result<Vec<BoxInput>, BridgeError> {
-    if !values.len().is_multiple_of(BOX_FLOATS) {
+    if values.len() % BOX_FLOATS != 0 {
         return Err(BridgeError::invalid(
             Status::InvalidArgument,
             format!(
@@ -189,8 +189,7 @@ mod tests {
 
     #[test]
     fn boxes_unpack_with_space_and_units() {
-        let b = box_inputs(&[1.0, 2.0, 3.0, 4.0, 1.0, 1.0, 5.0, 6.0, 7.0, 8.0, 0.0, 0.0])
-            .unwrap();
+        let b = box_inputs(&[1.0, 2.0, 3.0, 4.0, 1.0, 1.0, 5.0, 6.0, 7.0, 8.0, 0.0, 0.0]).unwrap();
         assert_eq!(b.len(), 2);
         assert_eq!(b[0].space, BoxSpace::Raw);
         assert_eq!(b[0].units, BoxUnits::Normalized);

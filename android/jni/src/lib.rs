@@ -6,9 +6,12 @@
 //!   `destroy`. `Engine` is `Send + Sync`, so any number of threads may `detect` at once.
 //! - `MoaeDetector` (Java) guards the handle with a read-write lock: `detect` holds the read
 //!   lock, `close` the write lock and zeroes the handle before `destroy`. So `destroy` never
-//!   runs while a `detect` on the same handle is inside native code, a closed detector raises
-//!   `IllegalStateException`, and `close()` twice is a no-op. Native code additionally
-//!   rejects a 0 handle, and clones the `Arc` for the call's duration.
+//!   runs while a `detect`/`analyze` on the same handle is inside native code, a closed
+//!   detector raises the checked `MoaeException` with status CLOSED (-2), and `close()` twice
+//!   is a no-op. Native code additionally rejects a 0 handle (also CLOSED), and clones the
+//!   `Arc` for the call's duration.
+//! - Frames arrive as `int[]` descriptions (`MoaeFrame.nativeInts`, see [`frame`]) plus up to
+//!   three planes; results leave as flat `float[]`s ([`pack`]).
 //! - Every native method runs in [`guard::guarded`]: panics and errors become Java exceptions.
 
 mod frame;
@@ -32,7 +35,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use status::Status as BridgeStatus;
-
 
 fn opt_string(env: &Env<'_>, s: &JString<'_>) -> Result<Option<String>, BridgeError> {
     if s.is_null() {

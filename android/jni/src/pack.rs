@@ -3,9 +3,9 @@
 //! layouts; `tests/jvm_host.rs` checks both ends on real calls.
 
 use moae_runtime::abi;
-use moae_runtime::{Decision, FaceResult, FaceSource, FrameAnalysis};
 use moae_runtime::face::KEYPOINT_COUNT;
 use moae_runtime::Detection;
+use moae_runtime::{Decision, FaceResult, FaceSource, FrameAnalysis};
 
 /// Floats in a detection result:
 /// `[attack, live, isAttack, threshold, provider, latencyMs]`.

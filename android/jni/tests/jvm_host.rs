@@ -213,7 +213,9 @@ fn engine_options(kind: &str, ort: &Path, detector: Option<&Path>) -> EngineOpti
         "plain" => {}
         "detector" => {
             o.face_detector = Some(DetectorModel::Path(
-                detector.expect("detector case without a detector").to_path_buf(),
+                detector
+                    .expect("detector case without a detector")
+                    .to_path_buf(),
             ))
         }
         other => panic!("unknown engine kind {other}"),

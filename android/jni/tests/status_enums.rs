@@ -75,7 +75,11 @@ fn java_status_enum_is_the_abi_table() {
         "UNKNOWN(-1) is the catch-all"
     );
     // CLOSED(-2) is Java's and Swift's own (C frees its handle), the same number in both.
-    assert_eq!(got.remove("CLOSED"), Some(-2), "CLOSED(-2) as Swift's .closed");
+    assert_eq!(
+        got.remove("CLOSED"),
+        Some(-2),
+        "CLOSED(-2) as Swift's .closed"
+    );
     assert_eq!(got, expected_statuses());
 }
 
@@ -137,7 +141,9 @@ fn java_shift_pairs(body: &str) -> BTreeMap<String, i64> {
     re.captures_iter(body)
         .map(|c| {
             let a: i64 = c[2].parse().unwrap();
-            let v = c.get(3).map_or(a, |s| a << s.as_str().parse::<i64>().unwrap());
+            let v = c
+                .get(3)
+                .map_or(a, |s| a << s.as_str().parse::<i64>().unwrap());
             (c[1].to_string(), v)
         })
         .collect()
@@ -147,7 +153,11 @@ fn java_shift_pairs(body: &str) -> BTreeMap<String, i64> {
 fn java_decision_source_and_quality_flags_are_the_runtime_codes() {
     use moae_runtime::{Decision, FaceSource, QualityFlags};
     let java = read("android/moae/src/main/java/ai/moae/Decision.java");
-    let got = java_shift_pairs(section(&java, "public enum Decision", "public final int code"));
+    let got = java_shift_pairs(section(
+        &java,
+        "public enum Decision",
+        "public final int code",
+    ));
     let want: BTreeMap<String, i64> = [Decision::Live, Decision::Attack, Decision::Unsure]
         .iter()
         .map(|d| (d.name().to_uppercase(), i64::from(d.code())))
@@ -155,7 +165,11 @@ fn java_decision_source_and_quality_flags_are_the_runtime_codes() {
     assert_eq!(got, want);
 
     let java = read("android/moae/src/main/java/ai/moae/FaceResult.java");
-    let got = java_shift_pairs(section(&java, "public enum Source", "public final int code"));
+    let got = java_shift_pairs(section(
+        &java,
+        "public enum Source",
+        "public final int code",
+    ));
     let want: BTreeMap<String, i64> = [
         ("DETECTOR", FaceSource::Detector),
         ("CALLER", FaceSource::Caller),
@@ -167,7 +181,11 @@ fn java_decision_source_and_quality_flags_are_the_runtime_codes() {
     assert_eq!(got, want);
 
     let java = read("android/moae/src/main/java/ai/moae/QualityFlag.java");
-    let got = java_shift_pairs(section(&java, "public enum QualityFlag", "public final int bit"));
+    let got = java_shift_pairs(section(
+        &java,
+        "public enum QualityFlag",
+        "public final int bit",
+    ));
     let want: BTreeMap<String, i64> = QualityFlags::ALL
         .iter()
         .map(|(f, n)| (n.to_uppercase(), i64::from(f.0)))
@@ -199,8 +217,7 @@ fn swift_decision_source_and_quality_flags_are_the_runtime_codes() {
     assert_eq!(got, want);
 
     // `public static let tooSmall = QualityFlags(rawValue: 1 << 2)`
-    let re =
-        regex::Regex::new(r"static let (\w+) = QualityFlags\(rawValue: 1 << (\d+)\)").unwrap();
+    let re = regex::Regex::new(r"static let (\w+) = QualityFlags\(rawValue: 1 << (\d+)\)").unwrap();
     let got: BTreeMap<String, u32> = re
         .captures_iter(section(&swift, "public struct QualityFlags", "\n}"))
         .map(|c| (upper_snake(&c[1]), 1u32 << c[2].parse::<u32>().unwrap()))

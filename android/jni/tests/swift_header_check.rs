@@ -95,10 +95,8 @@ fn swift_orientation_table() -> std::collections::BTreeMap<u8, (u32, bool)> {
         .find(|(n, _)| n == "Types.swift")
         .expect("Types.swift")
         .1;
-    let re = regex::Regex::new(
-        r"case (\d): self\.init\(rotation: (\d+), mirrored: (true|false)\)",
-    )
-    .unwrap();
+    let re = regex::Regex::new(r"case (\d): self\.init\(rotation: (\d+), mirrored: (true|false)\)")
+        .unwrap();
     re.captures_iter(&types)
         .map(|c| {
             (
@@ -206,7 +204,10 @@ fn checker_reads_nonisolated_unsafe_entries() {
     assert_eq!(check_snippet(&swift6), Vec::<String>::new());
     let uses = header_check::swift::scan(&[("S.swift".into(), swift6.clone())]).unwrap();
     assert_eq!(uses.table.len(), 4);
-    let bad = swift6.replace("UnsafePointer<moae_box>?, Int,", "UnsafePointer<moae_box>?, UInt32,");
+    let bad = swift6.replace(
+        "UnsafePointer<moae_box>?, Int,",
+        "UnsafePointer<moae_box>?, UInt32,",
+    );
     assert_flags(&bad, "moae_detect parameter 4");
 }
 
@@ -233,12 +234,18 @@ func use(e: OpaquePointer, f: moae_face) {
     assert_eq!(check_snippet(snippet), Vec::<String>::new());
     // frame_flags is uint32_t *, not Int32.
     assert_flags(
-        &snippet.replace("UnsafeMutablePointer<UInt32>?\n    ) ->", "UnsafeMutablePointer<Int32>?\n    ) ->"),
+        &snippet.replace(
+            "UnsafeMutablePointer<UInt32>?\n    ) ->",
+            "UnsafeMutablePointer<Int32>?\n    ) ->",
+        ),
         "moae_analyze parameter 9",
     );
     // face_struct_size dropped: 8 parameters.
     assert_flags(
-        &snippet.replace("UnsafeMutablePointer<moae_face>?, Int, Int,", "UnsafeMutablePointer<moae_face>?, Int,"),
+        &snippet.replace(
+            "UnsafeMutablePointer<moae_face>?, Int, Int,",
+            "UnsafeMutablePointer<moae_face>?, Int,",
+        ),
         "moae_analyze: moae.h has 9 parameters, the Swift wrapper passes 8",
     );
     assert_flags(
