@@ -39,7 +39,7 @@
 #define MOAE_VERSION_MAJOR 0
 
 // Minor version of libmoae.
-#define MOAE_VERSION_MINOR 1
+#define MOAE_VERSION_MINOR 2
 
 // Patch version of libmoae.
 #define MOAE_VERSION_PATCH 0
@@ -56,10 +56,45 @@
 // Largest `moae_options.crop_scale`.
 #define MOAE_MAX_CROP_SCALE 10.0
 
-// Most boxes in one `moae_detect` call (they run in chunks, so memory stays bounded).
+// Most boxes in one `moae_detect` / `moae_analyze` call (they run in chunks, so memory stays
+// bounded).
 #define MOAE_MAX_BOXES 4096
 
+// Smallest face box side in upright pixels (after conversion from raw/normalised): a smaller
+// box is MOAE_ERR_INVALID_FACE_BOX, never scored.
+#define MOAE_MIN_FACE_SIZE_PX 16.0
 
+// Frame: the detector found no face (`face_count` is 0; no score).
+#define MOAE_QUALITY_NO_FACE (1 << 0)
+
+// Frame and every face: more than one face (unless `allow_several_faces`).
+#define MOAE_QUALITY_SEVERAL_FACES (1 << 1)
+
+// The face is smaller than `quality.min_face_px`.
+#define MOAE_QUALITY_TOO_SMALL (1 << 2)
+
+// More than `quality.max_outside_fraction` of the face box lies outside the frame.
+#define MOAE_QUALITY_PARTLY_OUTSIDE (1 << 3)
+
+// Mean face luma below `quality.min_brightness`.
+#define MOAE_QUALITY_TOO_DARK (1 << 4)
+
+// Mean face luma above `quality.max_brightness`, or too many saturated pixels.
+#define MOAE_QUALITY_TOO_BRIGHT (1 << 5)
+
+// Sharpness (variance of the Laplacian) below `quality.min_sharpness`.
+#define MOAE_QUALITY_BLURRED (1 << 6)
+
+// In-plane head roll beyond `quality.max_roll_deg`.
+#define MOAE_QUALITY_HEAD_ROLL (1 << 7)
+
+// Head yaw beyond `quality.max_yaw_deg`.
+#define MOAE_QUALITY_HEAD_YAW (1 << 8)
+
+
+
+// Size of the version-1 `moae_image` (the smallest accepted).
+#define IMAGE_V1_SIZE 96
 
 // Status of every fallible call. `MOAE_OK` is 0; every other value has a static message
 // (`moae_status_message`) and the failing thread gets a detail string (`moae_last_error`).
@@ -186,9 +221,131 @@ typedef int32_t moae_log_level;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// `moae_image.yuv_range`.
+enum moae_yuv_range
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // 0-255 (JFIF; Android camera NV21/YUV_420_888, iOS 420f). The default.
+  MOAE_YUV_FULL = 0,
+  // 16-235 luma (video/studio range; iOS 420v, most video decoders).
+  MOAE_YUV_LIMITED = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum moae_yuv_range moae_yuv_range;
+#else
+typedef int32_t moae_yuv_range;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// `moae_box_input.space`: which image a caller's box is in.
+enum moae_box_space
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The upright, un-mirrored frame (after mirroring and rotation), as every result.
+  MOAE_BOX_UPRIGHT = 0,
+  // The buffer as passed, before mirroring and rotation (e.g. MediaPipe on iOS).
+  MOAE_BOX_RAW = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum moae_box_space moae_box_space;
+#else
+typedef int32_t moae_box_space;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// `moae_box_input.units`.
+enum moae_box_units
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  MOAE_UNITS_PIXELS = 0,
+  // 0..1 of the width/height of the image named by the space (Vision-style, top-left origin).
+  MOAE_UNITS_NORMALIZED = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum moae_box_units moae_box_units;
+#else
+typedef int32_t moae_box_units;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// `moae_face.decision`.
+enum moae_decision
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // attack_score < threshold and no quality flag.
+  MOAE_DECISION_LIVE = 0,
+  // attack_score >= threshold and no quality flag.
+  MOAE_DECISION_ATTACK = 1,
+  // A quality check failed (see quality_flags): the score is computed and returned, but
+  // not to be trusted; ask the user for a better frame.
+  MOAE_DECISION_UNSURE = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum moae_decision moae_decision;
+#else
+typedef int32_t moae_decision;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// `moae_face.source`: where the face's box came from.
+enum moae_face_source
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  MOAE_FACE_SOURCE_DETECTOR = 0,
+  MOAE_FACE_SOURCE_CALLER = 1,
+  // `moae_options.whole_frame`: the image is the face.
+  MOAE_FACE_SOURCE_WHOLE_FRAME = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum moae_face_source moae_face_source;
+#else
+typedef int32_t moae_face_source;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // An engine: a loaded model and its ONNX Runtime sessions. Opaque to C.
 // One engine may be shared by any number of threads (all its functions take it `const`).
 typedef struct moae_engine moae_engine;
+
+// Limits of the quality checks (one float per runtime `QualityOptions` field). A face that
+// fails one gets its `MOAE_QUALITY_*` flag and the decision MOAE_DECISION_UNSURE.
+// NaN, infinities and negative values fail with MOAE_ERR_INVALID_ARGUMENT.
+typedef struct moae_quality_options {
+  // Smallest face (longer box side, upright pixels) that is not MOAE_QUALITY_TOO_SMALL.
+  float min_face_px;
+  // Largest share (0..1) of the face box outside the frame that is not PARTLY_OUTSIDE.
+  float max_outside_fraction;
+  // Mean luma (0-255) of the face below which it is TOO_DARK.
+  float min_brightness;
+  // Mean luma above which it is TOO_BRIGHT.
+  float max_brightness;
+  // Share (0..1) of saturated face pixels above which it is TOO_BRIGHT.
+  float max_overexposed_fraction;
+  // Variance of the Laplacian of the face crop below which it is BLURRED.
+  float min_sharpness;
+  // Largest in-plane head roll, degrees (HEAD_ROLL beyond).
+  float max_roll_deg;
+  // Largest head yaw from the keypoints, degrees (HEAD_YAW beyond).
+  float max_yaw_deg;
+  // 1: several faces in a frame are allowed; 0 (default): they make every face
+  // MOAE_QUALITY_SEVERAL_FACES (unsure). Other values fail with MOAE_ERR_INVALID_ARGUMENT.
+  int32_t allow_several_faces;
+} moae_quality_options;
 
 // Engine options. Fill with `moae_options_init` first, then change fields.
 //
@@ -231,12 +388,34 @@ typedef struct moae_options {
   // MOAE_MAX_CROP_SCALE; NaN, infinities and larger values fail with
   // MOAE_ERR_INVALID_ARGUMENT.
   float crop_scale;
+  // (Appended in 0.2.) Path of the face detector (BlazeFace ONNX,
+  // face_detection_front_128x128.onnx or face_detection_back_256x256.onnx), NUL-terminated;
+  // NULL = none. With a detector, `moae_analyze` without boxes finds the faces itself.
+  // At most one of `face_detector_path` and `face_detector_data` may be set.
+  const char *face_detector_path;
+  // The face detector's bytes instead of a path (copied during the create call); NULL = none.
+  const uint8_t *face_detector_data;
+  // Bytes at `face_detector_data` (> 0 when it is set).
+  size_t face_detector_len;
+  // Faces the detector scores below are dropped; < 0 = the default (0.5, MediaPipe's);
+  // NaN, infinities and values > 1 fail with MOAE_ERR_INVALID_ARGUMENT.
+  float detector_min_score;
+  // 1: the whole image is the face (pre-cropped images such as data sets): a call without
+  // boxes scores the centre square. 0 (default): a call without boxes needs the face
+  // detector, and a frame without a face is "no face" (MOAE_QUALITY_NO_FACE), never a score.
+  // Other values fail with MOAE_ERR_INVALID_ARGUMENT.
+  int32_t whole_frame;
+  // The quality checks' limits (defaults from `moae_options_init`).
+  struct moae_quality_options quality;
 } moae_options;
 
-// One camera frame, described by the caller; libmoae reads it only during `moae_detect`.
+// One camera frame, described by the caller; libmoae reads it only during `moae_detect` /
+// `moae_analyze`.
 //
-// `struct_size` must be at least the size of this (version 1) struct; larger is accepted and
-// the extra bytes are ignored. Packed formats use plane 0 only. `plane_sizes[i]` is the number
+// `struct_size` must be at least 96 (the size of the version-1 struct, which ended at
+// `rotation`); larger is accepted and bytes past the known fields are ignored. `mirrored` and
+// `yuv_range` (0.2) are read only when `struct_size` covers both (>= 100): a version-1 struct
+// of 96 bytes has padding there, never read, and means not mirrored, full range. Packed formats use plane 0 only. `plane_sizes[i]` is the number
 // of readable bytes at `planes[i]` (checked against width, height and stride).
 // `strides[i]` is the byte distance between rows; 0 = tightly packed.
 typedef struct moae_image {
@@ -251,6 +430,15 @@ typedef struct moae_image {
   // 0, 90, 180 or 270: the clockwise rotation that makes the frame upright (any other
   // value, -90 included, fails with MOAE_ERR_INVALID_ARGUMENT).
   int32_t rotation;
+  // (0.2) 1: the buffer is a left-right mirror image of the scene (a front camera's
+  // mirrored preview). The upright frame every box and result is in is
+  // rotate_cw(flip_left_right(buffer), rotation) - EXIF's order: (rotation, mirrored)
+  // (0,0)=1 (0,1)=2 (180,0)=3 (180,1)=4 (270,1)=5 (90,0)=6 (90,1)=7 (270,0)=8.
+  // 0: not mirrored. Other values fail with MOAE_ERR_INVALID_ARGUMENT.
+  int32_t mirrored;
+  // (0.2) A `moae_yuv_range` value (YUV formats only; ignored for RGB/gray); others fail
+  // with MOAE_ERR_INVALID_ARGUMENT.
+  int32_t yuv_range;
 } moae_image;
 
 // Engine facts, written by `moae_engine_get_info`; set `struct_size` before the call
@@ -279,7 +467,8 @@ typedef struct moae_engine_info {
   char fallback_reason[512];
 } moae_engine_info;
 
-// A face box in UPRIGHT (rotated) frame coordinates, pixels.
+// A face box in UPRIGHT (rotated, un-mirrored) frame coordinates, pixels (`moae_detect`;
+// `moae_analyze` takes `moae_box_input`, which may also be raw or normalised).
 typedef struct moae_box {
   float x;
   float y;
@@ -303,6 +492,64 @@ typedef struct moae_result {
   float latency_ms;
 } moae_result;
 
+// A caller's face box and how to read it (`moae_analyze`). Boxes whose upright size is under
+// MOAE_MIN_FACE_SIZE_PX fail with MOAE_ERR_INVALID_FACE_BOX (never scored).
+typedef struct moae_box_input {
+  struct moae_box rect;
+  // A `moae_box_space` value; others fail with MOAE_ERR_INVALID_ARGUMENT.
+  int32_t space;
+  // A `moae_box_units` value; others fail with MOAE_ERR_INVALID_ARGUMENT.
+  int32_t units;
+} moae_box_input;
+
+// Measured quality values of one face (a value that cannot be measured, such as yaw for a
+// caller's box without keypoints, is 0 and its check is skipped; never NaN).
+typedef struct moae_quality {
+  // Longer side of the face box, upright pixels.
+  float face_px;
+  // Share of the face box outside the frame (0..1).
+  float outside_fraction;
+  // Mean luma of the face (0-255).
+  float brightness;
+  // Share of saturated face pixels (0..1).
+  float overexposed_fraction;
+  // Variance of the Laplacian of the face crop.
+  float sharpness;
+  float roll_deg;
+  float yaw_deg;
+} moae_quality;
+
+// Everything about one face, written by `moae_analyze` into the caller's array.
+//
+// Older callers with a smaller moae_face pass their sizeof as `face_struct_size`: only the
+// fields that fit in it are written, and the array's stride is `face_struct_size`.
+typedef struct moae_face {
+  // Upright, un-mirrored frame pixels.
+  struct moae_box box;
+  // The detector's 6 keypoints as x,y pairs in upright pixels, MediaPipe's order: right
+  // eye, left eye, nose tip, mouth centre, right ear tragion, left ear tragion (the
+  // subject's right). All 0 when `has_keypoints` is 0.
+  float keypoints[12];
+  // 1 for detector faces, 0 for caller boxes and whole frames.
+  int32_t has_keypoints;
+  // A `moae_face_source` value.
+  int32_t source;
+  // The detector's confidence in [0, 1]; -1 for caller boxes and whole frames.
+  float detector_score;
+  // P(attack) in [0, 1], always computed (also for unsure faces).
+  float attack_score;
+  // 1 - attack_score.
+  float live_score;
+  float threshold;
+  // A `moae_decision` value.
+  int32_t decision;
+  // `MOAE_QUALITY_*` bits; any set bit makes the decision MOAE_DECISION_UNSURE.
+  uint32_t quality_flags;
+  struct moae_quality quality;
+  // Wall time of the call that produced it, milliseconds.
+  float latency_ms;
+} moae_face;
+
 // Receives log messages; may be called from any thread, concurrently.
 // `message` is valid only during the call.
 typedef void (*moae_log_fn)(int32_t level, const char *message, void *user_data);
@@ -314,7 +561,7 @@ extern "C" {
 // libmoae's version as `(major << 16) | (minor << 8) | patch`.
 uint32_t moae_version(void);
 
-// libmoae's version, e.g. "0.1.0". Static; never NULL.
+// libmoae's version, e.g. "0.2.0". Static; never NULL.
 const char *moae_version_string(void);
 
 // The MOAE_ABI_VERSION this library was built with.
@@ -348,9 +595,12 @@ void moae_engine_destroy(struct moae_engine *engine);
 // fit in it are written).
 moae_status moae_engine_get_info(const struct moae_engine *engine, struct moae_engine_info *out);
 
-// Scores one frame. `box_count == 0`: the whole frame (centre square crop), one result;
-// otherwise one result per box, in order. Results go to the caller's array `results` of
-// `results_capacity` elements; `*result_count` receives the number written. If the capacity is
+// Scores the caller's face boxes (upright, un-mirrored pixels): one result per box, in order.
+// `box_count == 0` is allowed only for an engine created with `whole_frame = 1` (pre-cropped
+// images: the centre square is scored, one result); otherwise it fails with
+// MOAE_ERR_INVALID_ARGUMENT - use `moae_analyze`, whose face detector finds the faces. This
+// call applies no quality checks and makes no "unsure" decision; `moae_analyze` does.
+// Results go to the caller's array `results` of `results_capacity` elements; `*result_count` receives the number written. If the capacity is
 // too small, nothing is run, `*result_count` is set to the number needed and
 // `MOAE_ERR_BUFFER_TOO_SMALL` is returned (so `results = NULL, capacity = 0` asks the count).
 // Nothing of the caller's (image planes, boxes, results) is kept after return.
@@ -362,6 +612,33 @@ moae_status moae_detect(const struct moae_engine *engine,
                         struct moae_result *results,
                         size_t results_capacity,
                         size_t *result_count);
+
+// Frame in, decision out. `box_count == 0`: the engine's face detector finds every face
+// (`moae_options.face_detector_path`/`_data`); with `whole_frame = 1` the image is the face;
+// with neither it fails with MOAE_ERR_INVALID_ARGUMENT. Otherwise one face per caller box
+// (`moae_box_input`: upright or raw buffer coordinates, pixels or normalised), in order.
+//
+// Each face gets its box (upright, un-mirrored pixels), keypoints (detector only), detector
+// score, attack/live score, threshold, quality values and flags, and a decision: LIVE or
+// ATTACK, or UNSURE whenever a quality flag is set (the score is still computed). A frame
+// without a face is not an error: `*face_count = 0` and `MOAE_QUALITY_NO_FACE` in
+// `*frame_flags` (`frame_flags` may be NULL if not wanted).
+//
+// `faces` is the caller's array of `faces_capacity` elements, each `face_struct_size` bytes
+// apart: pass `sizeof(moae_face)` (a smaller, older struct gets only the fields that fit; at
+// least the box). If the capacity is too small, nothing is written to `faces`, `*face_count`
+// is the number needed and MOAE_ERR_BUFFER_TOO_SMALL is returned (detection ran: call again
+// with a larger array). Nothing of the caller's is kept after return; thread-safe as
+// `moae_detect`.
+moae_status moae_analyze(const struct moae_engine *engine,
+                         const struct moae_image *image,
+                         const struct moae_box_input *boxes,
+                         size_t box_count,
+                         struct moae_face *faces,
+                         size_t face_struct_size,
+                         size_t faces_capacity,
+                         size_t *face_count,
+                         uint32_t *frame_flags);
 
 // The static message of a status code; never NULL (unknown codes get a generic message).
 const char *moae_status_message(int32_t status);

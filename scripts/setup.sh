@@ -51,3 +51,6 @@ ln -sfn "$torch_dir" "$venv/libtorch"
 mkdir -p "$venv/ort"
 ln -sfn "$ort_lib" "$venv/ort/libonnxruntime.so.1.31.1"
 ln -sfn "libonnxruntime.so.1.31.1" "$venv/ort/libonnxruntime.so"
+
+# The face detector's models and test photo (SHA-256 pinned): .venv/face/
+"$root/scripts/setup-face.sh"

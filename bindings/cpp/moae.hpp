@@ -2,8 +2,12 @@
 //
 // moae::Engine owns a moae_engine (move-only; destroyed with the object). Failures throw
 // moae::Error, which carries the moae_status and the detail of moae_last_error().
-// Thread safety is the C ABI's: one Engine may be used by many threads at once (detect() and
-// info() are const); moving or destroying it must not overlap with other use.
+// Thread safety is the C ABI's: one Engine may be used by many threads at once (analyze(),
+// detect() and info() are const); moving or destroying it must not overlap with other use.
+//
+// Frame in, decision out: Engine::analyze(image) finds the faces with the face detector
+// (Options::face_detector), checks their quality and returns a Decision per face (LIVE, ATTACK,
+// or UNSURE when a quality flag is set); no face is an empty list with MOAE_QUALITY_NO_FACE.
 #ifndef MOAE_HPP
 #define MOAE_HPP
 
@@ -38,9 +42,87 @@ inline void check(moae_status status, const char* call) {
 }  // namespace detail
 
 /// Options with the C defaults (moae_options_init); set fields directly, then pass to Engine.
+/// The strings set through the helpers are kept in this object (the C struct points to them),
+/// so it must outlive the Engine's construction (not the Engine).
 struct Options {
   moae_options c;
   Options() { moae_options_init(&c); }
+  Options(const Options& o) : c(o.c), detector_path_(o.detector_path_) { repoint(); }
+  Options& operator=(const Options& o) {
+    c = o.c;
+    detector_path_ = o.detector_path_;
+    repoint();
+    return *this;
+  }
+  /// The face detector (BlazeFace ONNX) that analyze() uses when no boxes are given.
+  Options& face_detector(const std::string& path) {
+    detector_path_ = path;
+    repoint();
+    return *this;
+  }
+  /// The whole image is the face (pre-cropped images, data sets).
+  Options& whole_frame(bool on = true) {
+    c.whole_frame = on ? 1 : 0;
+    return *this;
+  }
+  Options& threshold(float t) {
+    c.threshold = t;
+    return *this;
+  }
+
+ private:
+  void repoint() {
+    if (!detector_path_.empty()) c.face_detector_path = detector_path_.c_str();
+  }
+  std::string detector_path_;
+};
+
+/// A caller's face box for analyze(): upright or raw buffer coordinates, pixels or normalised.
+struct BoxInput {
+  moae_box_input c;
+  BoxInput(float x, float y, float w, float h, moae_box_space space = MOAE_BOX_UPRIGHT,
+           moae_box_units units = MOAE_UNITS_PIXELS) {
+    c.rect = moae_box{x, y, w, h};
+    c.space = space;
+    c.units = units;
+  }
+};
+
+/// One analysed face (the C struct, with helpers).
+struct Face {
+  moae_face c;
+  moae_decision decision() const { return static_cast<moae_decision>(c.decision); }
+  bool unsure() const { return c.decision == MOAE_DECISION_UNSURE; }
+  /// The names of the set quality flags ("too_dark", ...), in bit order.
+  std::vector<std::string> quality_flag_names() const { return flag_names(c.quality_flags); }
+
+  static std::vector<std::string> flag_names(std::uint32_t flags) {
+    static const char* names[] = {"no_face",   "several_faces", "too_small",
+                                  "partly_outside", "too_dark", "too_bright",
+                                  "blurred",   "head_roll",     "head_yaw"};
+    std::vector<std::string> out;
+    for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
+      if (flags & (1u << i)) out.emplace_back(names[i]);
+    }
+    return out;
+  }
+};
+
+inline const char* decision_name(int decision) {
+  switch (decision) {
+    case MOAE_DECISION_LIVE: return "live";
+    case MOAE_DECISION_ATTACK: return "attack";
+    case MOAE_DECISION_UNSURE: return "unsure";
+    default: return "unknown";
+  }
+}
+
+/// Everything about one frame: the faces (empty when none was found) and the frame's flags
+/// (MOAE_QUALITY_NO_FACE, MOAE_QUALITY_SEVERAL_FACES).
+struct FrameAnalysis {
+  std::vector<Face> faces;
+  std::uint32_t flags = 0;
+  bool no_face() const { return (flags & MOAE_QUALITY_NO_FACE) != 0; }
 };
 
 struct Info {
@@ -62,8 +144,9 @@ struct Image {
   Image() { moae_image_init(&c); }
   static Image packed(moae_pixel_format format, const std::uint8_t* data, std::size_t size,
                       std::uint32_t width, std::uint32_t height, std::size_t stride = 0,
-                      int rotation = 0) {
+                      int rotation = 0, bool mirrored = false) {
     Image img;
+    img.c.mirrored = mirrored ? 1 : 0;
     img.c.format = format;
     img.c.width = width;
     img.c.height = height;
@@ -129,7 +212,40 @@ class Engine {
     return *this;
   }
 
-  /// The whole frame (no boxes: one result) or one result per box, in order.
+  /// Frame in, decision out (moae_analyze): no boxes = the face detector finds the faces (or,
+  /// with whole_frame, the image is the face); else one face per box, in order.
+  FrameAnalysis analyze(const Image& image, const std::vector<BoxInput>& boxes = {}) const {
+    std::vector<moae_box_input> in;
+    in.reserve(boxes.size());
+    for (const BoxInput& b : boxes) in.push_back(b.c);
+    std::vector<moae_face> faces(boxes.empty() ? 4 : boxes.size());
+    std::size_t n = 0;
+    std::uint32_t flags = 0;
+    auto call = [&] {
+      return moae_analyze(engine_, &image.c, in.empty() ? nullptr : in.data(), in.size(),
+                          faces.data(), sizeof(moae_face), faces.size(), &n, &flags);
+    };
+    moae_status st = call();
+    if (st == MOAE_ERR_BUFFER_TOO_SMALL && n > faces.size()) {
+      faces.resize(n);
+      st = call();
+    }
+    detail::check(st, "moae_analyze");
+    FrameAnalysis out;
+    out.flags = flags;
+    for (std::size_t i = 0; i < n; i++) {
+      const moae_face& f = faces[i];
+      if (!std::isfinite(f.attack_score) || !std::isfinite(f.threshold)) {
+        throw Error(MOAE_ERR_INFERENCE, "moae_analyze: non-finite attack_score; no decision");
+      }
+      out.faces.push_back(Face{f});
+    }
+    return out;
+  }
+
+  /// Scores the given boxes (upright pixels), one result per box, in order. No boxes: one
+  /// result for the whole image, only with Options::whole_frame (else MOAE_ERR_INVALID_ARGUMENT;
+  /// use analyze() to let the face detector find the faces).
   std::vector<moae_result> detect(const Image& image,
                                   const std::vector<moae_box>& boxes = {}) const {
     std::vector<moae_result> results(boxes.empty() ? 1 : boxes.size());

@@ -1,6 +1,6 @@
 //! The exported engine functions.
 
-use crate::convert::{self, INFO_ENDS};
+use crate::convert::{self, FACE_ENDS, INFO_ENDS};
 use crate::guard::{guard, guard_value, last_error_ptr};
 use crate::log::{self, emit};
 use crate::sized::write_sized;
@@ -16,6 +16,9 @@ use std::os::raw::c_char;
 /// One engine may be shared by any number of threads (all its functions take it `const`).
 pub struct moae_engine {
     inner: Engine,
+    /// `moae_options.whole_frame`, checked by `moae_detect` before anything else about a call
+    /// without boxes.
+    whole_frame: bool,
 }
 
 /// libmoae's version as `(major << 16) | (minor << 8) | patch`.
@@ -24,7 +27,7 @@ pub extern "C" fn moae_version() -> u32 {
     (crate::MOAE_VERSION_MAJOR << 16) | (crate::MOAE_VERSION_MINOR << 8) | crate::MOAE_VERSION_PATCH
 }
 
-/// libmoae's version, e.g. "0.1.0". Static; never NULL.
+/// libmoae's version, e.g. "0.2.0". Static; never NULL.
 #[no_mangle]
 pub extern "C" fn moae_version_string() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
@@ -64,6 +67,8 @@ pub extern "C" fn moae_image_init(image: *mut moae_image) {
                     plane_sizes: [0; 3],
                     strides: [0; 3],
                     rotation: 0,
+                    mirrored: 0,
+                    yuv_range: moae_yuv_range::MOAE_YUV_FULL as i32,
                 })
             };
         }
@@ -74,6 +79,7 @@ fn finish_create(
     made: moae_runtime::Result<Engine>,
     out: *mut *mut moae_engine,
     source: &str,
+    whole_frame: bool,
 ) -> FfiResult<()> {
     let engine = made.map_err(|e| {
         let e = FfiError::from(e);
@@ -99,7 +105,12 @@ fn finish_create(
         emit(MOAE_LOG_WARN, &format!("provider fallback: {why}"));
     }
     // SAFETY: `out` was checked non-NULL by the caller of this function.
-    unsafe { *out = Box::into_raw(Box::new(moae_engine { inner: engine })) };
+    unsafe {
+        *out = Box::into_raw(Box::new(moae_engine {
+            inner: engine,
+            whole_frame,
+        }))
+    };
     Ok(())
 }
 
@@ -139,6 +150,7 @@ pub extern "C" fn moae_engine_create_from_file(
             Engine::from_path(path, &options),
             out,
             &path.display().to_string(),
+            options.whole_frame,
         )
     })
 }
@@ -162,7 +174,12 @@ pub extern "C" fn moae_engine_create_from_memory(
         }
         // SAFETY: non-NULL, and the caller promises `len` readable bytes.
         let bytes = unsafe { std::slice::from_raw_parts(data, len) };
-        finish_create(Engine::from_bytes(bytes, &options), out, "memory")
+        finish_create(
+            Engine::from_bytes(bytes, &options),
+            out,
+            "memory",
+            options.whole_frame,
+        )
     })
 }
 
@@ -227,9 +244,12 @@ pub extern "C" fn moae_engine_get_info(
     })
 }
 
-/// Scores one frame. `box_count == 0`: the whole frame (centre square crop), one result;
-/// otherwise one result per box, in order. Results go to the caller's array `results` of
-/// `results_capacity` elements; `*result_count` receives the number written. If the capacity is
+/// Scores the caller's face boxes (upright, un-mirrored pixels): one result per box, in order.
+/// `box_count == 0` is allowed only for an engine created with `whole_frame = 1` (pre-cropped
+/// images: the centre square is scored, one result); otherwise it fails with
+/// MOAE_ERR_INVALID_ARGUMENT - use `moae_analyze`, whose face detector finds the faces. This
+/// call applies no quality checks and makes no "unsure" decision; `moae_analyze` does.
+/// Results go to the caller's array `results` of `results_capacity` elements; `*result_count` receives the number written. If the capacity is
 /// too small, nothing is run, `*result_count` is set to the number needed and
 /// `MOAE_ERR_BUFFER_TOO_SMALL` is returned (so `results = NULL, capacity = 0` asks the count).
 /// Nothing of the caller's (image planes, boxes, results) is kept after return.
@@ -253,6 +273,13 @@ pub extern "C" fn moae_detect(
         let engine = unsafe { engine.as_ref() }.ok_or_else(|| FfiError::null("engine"))?;
         if image.is_null() {
             return Err(FfiError::null("image"));
+        }
+        if box_count == 0 && !engine.whole_frame {
+            return Err(FfiError::invalid(
+                "box_count is 0 and the engine has no whole_frame option: pass the face boxes, \
+                 call moae_analyze to let the face detector find the faces, or create the engine \
+                 with moae_options.whole_frame = 1 for pre-cropped images",
+            ));
         }
         let needed = box_count.max(1);
         if results_capacity < needed {
@@ -291,6 +318,118 @@ pub extern "C" fn moae_detect(
             };
         }
         unsafe { *result_count = needed };
+        Ok(())
+    })
+}
+
+/// Size of the version-0.2 `moae_face` prefix every caller must at least hold: the box.
+const FACE_MIN_SIZE: usize = std::mem::size_of::<moae_box>();
+
+/// Frame in, decision out. `box_count == 0`: the engine's face detector finds every face
+/// (`moae_options.face_detector_path`/`_data`); with `whole_frame = 1` the image is the face;
+/// with neither it fails with MOAE_ERR_INVALID_ARGUMENT. Otherwise one face per caller box
+/// (`moae_box_input`: upright or raw buffer coordinates, pixels or normalised), in order.
+///
+/// Each face gets its box (upright, un-mirrored pixels), keypoints (detector only), detector
+/// score, attack/live score, threshold, quality values and flags, and a decision: LIVE or
+/// ATTACK, or UNSURE whenever a quality flag is set (the score is still computed). A frame
+/// without a face is not an error: `*face_count = 0` and `MOAE_QUALITY_NO_FACE` in
+/// `*frame_flags` (`frame_flags` may be NULL if not wanted).
+///
+/// `faces` is the caller's array of `faces_capacity` elements, each `face_struct_size` bytes
+/// apart: pass `sizeof(moae_face)` (a smaller, older struct gets only the fields that fit; at
+/// least the box). If the capacity is too small, nothing is written to `faces`, `*face_count`
+/// is the number needed and MOAE_ERR_BUFFER_TOO_SMALL is returned (detection ran: call again
+/// with a larger array). Nothing of the caller's is kept after return; thread-safe as
+/// `moae_detect`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn moae_analyze(
+    engine: *const moae_engine,
+    image: *const moae_image,
+    boxes: *const moae_box_input,
+    box_count: usize,
+    faces: *mut moae_face,
+    face_struct_size: usize,
+    faces_capacity: usize,
+    face_count: *mut usize,
+    frame_flags: *mut u32,
+) -> moae_status {
+    guard("moae_analyze", || {
+        if face_count.is_null() {
+            return Err(FfiError::null("face_count"));
+        }
+        // SAFETY: checked non-NULL.
+        unsafe { *face_count = 0 };
+        if !frame_flags.is_null() {
+            unsafe { *frame_flags = 0 };
+        }
+        let engine = unsafe { engine.as_ref() }.ok_or_else(|| FfiError::null("engine"))?;
+        if image.is_null() {
+            return Err(FfiError::null("image"));
+        }
+        if face_struct_size < FACE_MIN_SIZE {
+            return Err(FfiError::new(
+                MOAE_ERR_STRUCT_SIZE,
+                format!(
+                    "face_struct_size is {face_struct_size}, at least {FACE_MIN_SIZE} is needed \
+                     (this library's sizeof(moae_face) is {}): pass sizeof(moae_face)",
+                    std::mem::size_of::<moae_face>()
+                ),
+            ));
+        }
+        if faces.is_null() && faces_capacity > 0 {
+            return Err(FfiError::null("faces (faces_capacity > 0)"));
+        }
+        if faces_capacity.checked_mul(face_struct_size).is_none_or(|b| b > isize::MAX as usize)
+        {
+            return Err(FfiError::invalid(format!(
+                "faces_capacity {faces_capacity} x face_struct_size {face_struct_size} is \
+                 larger than any array"
+            )));
+        }
+        // SAFETY: image non-NULL; its planes and the boxes are the caller's promise.
+        let frame = unsafe { convert::frame(image) }?;
+        let inputs = unsafe { convert::box_inputs(boxes, box_count) }?;
+        let analysis = engine.inner.analyze(&frame, &inputs)?;
+        if box_count > 0 && analysis.faces.len() != box_count {
+            return Err(FfiError::new(
+                MOAE_ERR_INFERENCE,
+                format!(
+                    "the runtime returned {} faces for {box_count} boxes",
+                    analysis.faces.len()
+                ),
+            ));
+        }
+        let n = analysis.faces.len();
+        if !frame_flags.is_null() {
+            unsafe { *frame_flags = analysis.flags.0 };
+        }
+        unsafe { *face_count = n };
+        if faces_capacity < n {
+            return Err(FfiError::new(
+                MOAE_ERR_BUFFER_TOO_SMALL,
+                format!("faces_capacity is {faces_capacity}, {n} faces were found"),
+            ));
+        }
+        let written = FACE_ENDS
+            .iter()
+            .copied()
+            .filter(|&e| e <= face_struct_size.min(std::mem::size_of::<moae_face>()))
+            .max()
+            .unwrap_or(0);
+        for (i, f) in analysis.faces.iter().enumerate() {
+            let c = convert::face_to_c(f);
+            // SAFETY: faces non-NULL (capacity >= n > 0 here) with room for `faces_capacity`
+            // elements of `face_struct_size` bytes; only whole known fields are copied.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    &c as *const moae_face as *const u8,
+                    (faces as *mut u8).add(i * face_struct_size),
+                    written,
+                );
+            }
+        }
         Ok(())
     })
 }

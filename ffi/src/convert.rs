@@ -6,22 +6,43 @@ use crate::status::{FfiError, FfiResult};
 use crate::types::moae_status::*;
 use crate::types::*;
 use moae_runtime::abi::{self, RawFrame};
-use moae_runtime::{EngineOptions, ExecutionProvider, FaceBox, Frame, ProviderPolicy};
+use moae_runtime::{
+    BoxInput, BoxSpace, BoxUnits, Decision, DetectorModel, EngineOptions, ExecutionProvider,
+    FaceBox, FaceResult, FaceSource, Frame, ProviderPolicy, QualityOptions, YuvRange,
+};
 use std::ffi::{CStr, OsStr};
 use std::os::raw::c_char;
 use std::path::PathBuf;
 
 pub const ABI_VERSION: u32 = crate::MOAE_ABI_VERSION;
 
-pub const OPTIONS_ENDS: [usize; 14] = field_ends!(moae_options;
+pub const OPTIONS_ENDS: [usize; 20] = field_ends!(moae_options;
     struct_size: u32, abi_version: u32, providers: *const i32, provider_count: usize,
     require_provider: i32, intra_op_threads: i32, max_sessions: i32,
     ort_library_path: *const c_char, model_sha256: *const u8, tensorrt_cache_dir: *const c_char,
-    tensorrt_fp16: i32, coreml_compute_units: i32, threshold: f32, crop_scale: f32);
+    tensorrt_fp16: i32, coreml_compute_units: i32, threshold: f32, crop_scale: f32,
+    face_detector_path: *const c_char, face_detector_data: *const u8, face_detector_len: usize,
+    detector_min_score: f32, whole_frame: i32, quality: moae_quality_options);
 
-pub const IMAGE_ENDS: [usize; 8] = field_ends!(moae_image;
-    struct_size: u32, format: i32, width: u32, height: u32, planes: [*const u8; 3],
-    plane_sizes: [usize; 3], strides: [usize; 3], rotation: i32);
+/// The version-1 fields, then `mirrored` and `yuv_range`: a version-1 `moae_image` is 96 bytes
+/// because of padding after `rotation`, where `mirrored` now lies. So that those padding bytes
+/// are never read as `mirrored`, both 0.2 fields count as ending where `yuv_range` ends: they
+/// are read only from a struct of at least that size.
+pub const IMAGE_ENDS: [usize; 10] = {
+    let e = field_ends!(moae_image;
+        struct_size: u32, format: i32, width: u32, height: u32, planes: [*const u8; 3],
+        plane_sizes: [usize; 3], strides: [usize; 3], rotation: i32, mirrored: i32,
+        yuv_range: i32);
+    [e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[9], e[9]]
+};
+
+/// Size of the version-1 `moae_image` (the smallest accepted).
+pub const IMAGE_V1_SIZE: usize = 96;
+
+pub const FACE_ENDS: [usize; 12] = field_ends!(moae_face;
+    r#box: moae_box, keypoints: [f32; 12], has_keypoints: i32, source: i32, detector_score: f32,
+    attack_score: f32, live_score: f32, threshold: f32, decision: i32, quality_flags: u32,
+    quality: moae_quality, latency_ms: f32);
 
 pub const INFO_ENDS: [usize; 10] = field_ends!(moae_engine_info;
     struct_size: u32, provider: i32, input_size: u32, threshold: f32,
@@ -47,7 +68,122 @@ pub fn default_options() -> moae_options {
         coreml_compute_units: moae_coreml_units::MOAE_COREML_ALL as i32,
         threshold: -1.0,
         crop_scale: 0.0,
+        face_detector_path: std::ptr::null(),
+        face_detector_data: std::ptr::null(),
+        face_detector_len: 0,
+        detector_min_score: -1.0,
+        whole_frame: 0,
+        quality: quality_to_c(&QualityOptions::default()),
     }
+}
+
+pub fn quality_to_c(q: &QualityOptions) -> moae_quality_options {
+    moae_quality_options {
+        min_face_px: q.min_face_px,
+        max_outside_fraction: q.max_outside_fraction,
+        min_brightness: q.min_brightness,
+        max_brightness: q.max_brightness,
+        max_overexposed_fraction: q.max_overexposed_fraction,
+        min_sharpness: q.min_sharpness,
+        max_roll_deg: q.max_roll_deg,
+        max_yaw_deg: q.max_yaw_deg,
+        allow_several_faces: q.allow_several_faces as i32,
+    }
+}
+
+/// A 0/1 flag field; anything else is an error (a garbage 7 must not silently mean "on").
+fn flag(name: &str, v: i32) -> FfiResult<bool> {
+    match v {
+        0 => Ok(false),
+        1 => Ok(true),
+        v => Err(FfiError::invalid(format!("{name} is {v}: use 0 or 1"))),
+    }
+}
+
+/// The caller's quality limits: each finite and >= 0 (fractions at most 1).
+// TODO(lead): move to runtime::abi with the pipeline branch's option rules, for JNI too.
+pub fn quality_from_c(q: &moae_quality_options) -> FfiResult<QualityOptions> {
+    let fields = [
+        ("min_face_px", q.min_face_px, f32::INFINITY),
+        ("max_outside_fraction", q.max_outside_fraction, 1.0),
+        ("min_brightness", q.min_brightness, 255.0),
+        ("max_brightness", q.max_brightness, 255.0),
+        ("max_overexposed_fraction", q.max_overexposed_fraction, 1.0),
+        ("min_sharpness", q.min_sharpness, f32::INFINITY),
+        ("max_roll_deg", q.max_roll_deg, 180.0),
+        ("max_yaw_deg", q.max_yaw_deg, 180.0),
+    ];
+    for (name, v, max) in fields {
+        if !v.is_finite() || v < 0.0 || v > max {
+            return Err(FfiError::invalid(format!(
+                "moae_options.quality.{name} is {v}: use a finite value in [0, {max}] \
+                 (moae_options_init sets the defaults)"
+            )));
+        }
+    }
+    Ok(QualityOptions {
+        min_face_px: q.min_face_px,
+        max_outside_fraction: q.max_outside_fraction,
+        min_brightness: q.min_brightness,
+        max_brightness: q.max_brightness,
+        max_overexposed_fraction: q.max_overexposed_fraction,
+        min_sharpness: q.min_sharpness,
+        max_roll_deg: q.max_roll_deg,
+        max_yaw_deg: q.max_yaw_deg,
+        allow_several_faces: flag(
+            "moae_options.quality.allow_several_faces",
+            q.allow_several_faces,
+        )?,
+    })
+}
+
+/// The face detector of the options: a path or bytes, not both.
+///
+/// # Safety
+/// A non-NULL `face_detector_path` is NUL-terminated; a non-NULL `face_detector_data` points
+/// to `face_detector_len` readable bytes.
+unsafe fn face_detector(o: &moae_options) -> FfiResult<Option<DetectorModel>> {
+    let data = !o.face_detector_data.is_null();
+    if !o.face_detector_path.is_null() && data {
+        return Err(FfiError::invalid(
+            "both moae_options.face_detector_path and face_detector_data are set: set one",
+        ));
+    }
+    if let Some(p) = path_arg(o.face_detector_path) {
+        if p.as_os_str().is_empty() {
+            return Err(FfiError::invalid(
+                "moae_options.face_detector_path is \"\": pass the detector's path, or NULL",
+            ));
+        }
+        return Ok(Some(DetectorModel::Path(p)));
+    }
+    if data {
+        if o.face_detector_len == 0 || o.face_detector_len > isize::MAX as usize {
+            return Err(FfiError::invalid(format!(
+                "moae_options.face_detector_len is {} with face_detector_data set",
+                o.face_detector_len
+            )));
+        }
+        let bytes = std::slice::from_raw_parts(o.face_detector_data, o.face_detector_len);
+        return Ok(Some(DetectorModel::Bytes(bytes.into())));
+    }
+    if o.face_detector_len != 0 {
+        return Err(FfiError::null(
+            "moae_options.face_detector_data (face_detector_len > 0)",
+        ));
+    }
+    Ok(None)
+}
+
+/// `detector_min_score`: < 0 = the default; NaN, infinities and values > 1 are errors.
+fn detector_min_score(v: f32) -> FfiResult<Option<f32>> {
+    if !v.is_finite() || v > 1.0 {
+        return Err(FfiError::invalid(format!(
+            "moae_options.detector_min_score is {v}: use a value in [0, 1], or a negative \
+             value for the default"
+        )));
+    }
+    Ok((v >= 0.0).then_some(v))
 }
 
 pub fn provider_to_c(p: ExecutionProvider) -> i32 {
@@ -132,6 +268,12 @@ pub unsafe fn engine_options(opts: *const moae_options) -> FfiResult<EngineOptio
     if let Some(scale) = abi::crop_scale(o.crop_scale)? {
         out.crop_scale = scale;
     }
+    out.face_detector = face_detector(&o)?;
+    if let Some(s) = detector_min_score(o.detector_min_score)? {
+        out.detector.min_score = s;
+    }
+    out.whole_frame = flag("moae_options.whole_frame", o.whole_frame)?;
+    out.quality = quality_from_c(&o.quality)?;
     // The documented limits (threads, sessions), checked here too so that the caller learns
     // of them before anything is loaded.
     out.validate()?;
@@ -170,14 +312,22 @@ pub unsafe fn frame<'a>(img: *const moae_image) -> FfiResult<Frame<'a>> {
         plane_sizes: [0; 3],
         strides: [0; 3],
         rotation: 0,
+        mirrored: 0,
+        yuv_range: 0,
     };
-    let m = read_sized(
-        img,
-        "moae_image",
-        std::mem::size_of::<moae_image>(),
-        &IMAGE_ENDS,
-        blank,
-    )?;
+    let m = read_sized(img, "moae_image", IMAGE_V1_SIZE, &IMAGE_ENDS, blank)?;
+    // Checked before the planes, with the other scalar fields.
+    // TODO(lead): RawFrame.mirrored (pipeline branch) takes this over, for JNI too.
+    let mirrored = flag("moae_image.mirrored", m.mirrored)?;
+    let yuv_range = match m.yuv_range {
+        0 => YuvRange::Full,
+        1 => YuvRange::Limited,
+        v => {
+            return Err(FfiError::invalid(format!(
+                "moae_image.yuv_range is {v}: use MOAE_YUV_FULL (0) or MOAE_YUV_LIMITED (1)"
+            )))
+        }
+    };
     if m.format == abi::PIXEL_YUV_420_888 {
         return Err(FfiError::new(
             MOAE_ERR_UNKNOWN_FORMAT,
@@ -207,7 +357,112 @@ pub unsafe fn frame<'a>(img: *const moae_image) -> FfiResult<Frame<'a>> {
         pixel_stride: 0,
         rotation: m.rotation,
     };
-    Ok(abi::frame(&raw)?)
+    Ok(abi::frame(&raw)?
+        .with_mirrored(mirrored)
+        .with_yuv_range(yuv_range))
+}
+
+/// # Safety
+/// `boxes` points to `count` boxes when `count > 0`.
+pub unsafe fn box_inputs(boxes: *const moae_box_input, count: usize) -> FfiResult<Vec<BoxInput>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if boxes.is_null() {
+        return Err(FfiError::null("boxes (box_count > 0)"));
+    }
+    if count > abi::MAX_BOXES {
+        return Err(FfiError::invalid(format!(
+            "box_count is {count} (at most {})",
+            abi::MAX_BOXES
+        )));
+    }
+    std::slice::from_raw_parts(boxes, count)
+        .iter()
+        .enumerate()
+        .map(|(i, b)| box_input(i, b))
+        .collect()
+}
+
+/// One caller box; its space and units codes checked.
+// TODO(lead): the codes move to runtime::abi (pipeline branch) so that JNI shares them.
+fn box_input(i: usize, b: &moae_box_input) -> FfiResult<BoxInput> {
+    let space = match b.space {
+        0 => BoxSpace::Upright,
+        1 => BoxSpace::Raw,
+        v => {
+            return Err(FfiError::invalid(format!(
+                "boxes[{i}].space is {v}: use MOAE_BOX_UPRIGHT (0) or MOAE_BOX_RAW (1)"
+            )))
+        }
+    };
+    let units = match b.units {
+        0 => BoxUnits::Pixels,
+        1 => BoxUnits::Normalized,
+        v => {
+            return Err(FfiError::invalid(format!(
+                "boxes[{i}].units is {v}: use MOAE_UNITS_PIXELS (0) or MOAE_UNITS_NORMALIZED (1)"
+            )))
+        }
+    };
+    Ok(BoxInput {
+        rect: FaceBox {
+            x: b.rect.x,
+            y: b.rect.y,
+            width: b.rect.width,
+            height: b.rect.height,
+        },
+        space,
+        units,
+    })
+}
+
+/// One analysed face in its C form.
+pub fn face_to_c(f: &FaceResult) -> moae_face {
+    let mut keypoints = [0.0f32; 12];
+    if let Some(kp) = &f.keypoints {
+        for (k, p) in kp.iter().enumerate() {
+            keypoints[2 * k] = p.x;
+            keypoints[2 * k + 1] = p.y;
+        }
+    }
+    let q = &f.quality.values;
+    let d = &f.detection;
+    moae_face {
+        r#box: moae_box {
+            x: f.face_box.x,
+            y: f.face_box.y,
+            width: f.face_box.width,
+            height: f.face_box.height,
+        },
+        keypoints,
+        has_keypoints: f.keypoints.is_some() as i32,
+        source: match f.source {
+            FaceSource::Detector => moae_face_source::MOAE_FACE_SOURCE_DETECTOR,
+            FaceSource::Caller => moae_face_source::MOAE_FACE_SOURCE_CALLER,
+            FaceSource::WholeFrame => moae_face_source::MOAE_FACE_SOURCE_WHOLE_FRAME,
+        } as i32,
+        detector_score: f.detector_score.unwrap_or(-1.0),
+        attack_score: d.attack_score,
+        live_score: d.live_score,
+        threshold: d.threshold,
+        decision: match f.decision {
+            Decision::Live => moae_decision::MOAE_DECISION_LIVE,
+            Decision::Attack => moae_decision::MOAE_DECISION_ATTACK,
+            Decision::Unsure => moae_decision::MOAE_DECISION_UNSURE,
+        } as i32,
+        quality_flags: f.quality.flags.0,
+        quality: moae_quality {
+            face_px: q.face_px,
+            outside_fraction: q.outside_fraction,
+            brightness: q.brightness,
+            overexposed_fraction: q.overexposed_fraction,
+            sharpness: q.sharpness,
+            roll_deg: q.roll_deg,
+            yaw_deg: q.yaw_deg,
+        },
+        latency_ms: d.latency.as_secs_f32() * 1000.0,
+    }
 }
 
 /// # Safety
@@ -273,9 +528,21 @@ mod tests {
     #[test]
     fn layout_matches_the_header() {
         // Frozen offsets of ABI 1 on LP64 (the header's struct as a C compiler lays it out).
-        assert_eq!(std::mem::size_of::<moae_options>(), 80);
         assert_eq!(std::mem::offset_of!(moae_options, ort_library_path), 40);
-        assert_eq!(std::mem::size_of::<moae_image>(), 96);
+        // 0.2's appended fields start where ABI 1's 80-byte struct ended.
+        assert_eq!(std::mem::offset_of!(moae_options, face_detector_path), 80);
+        assert_eq!(OPTIONS_ENDS[13], 80);
+        assert_eq!(std::mem::size_of::<moae_options>(), 152);
+        assert_eq!(std::mem::size_of::<moae_quality_options>(), 36);
+        // moae_image: `mirrored` lies in version 1's padding (offset 92 < 96), so it is only
+        // read from a struct that also holds `yuv_range`.
+        assert_eq!(std::mem::offset_of!(moae_image, mirrored), 92);
+        assert_eq!(IMAGE_ENDS[7], 92);
+        assert_eq!(IMAGE_ENDS[8], 100);
+        assert!(IMAGE_ENDS[8] > IMAGE_V1_SIZE);
+        assert_eq!(std::mem::size_of::<moae_image>(), 104);
+        assert_eq!(std::mem::size_of::<moae_face>(), 128);
+        assert_eq!(std::mem::offset_of!(moae_face, quality_flags), 92);
         assert_eq!(std::mem::size_of::<moae_result>(), 24);
         assert_eq!(std::mem::offset_of!(moae_engine_info, ort_version), 93);
         assert_eq!(std::mem::size_of::<moae_engine_info>(), 1664);

@@ -29,7 +29,7 @@ pub use types::*;
 /// Major version of libmoae (same as the crate's).
 pub const MOAE_VERSION_MAJOR: u32 = 0;
 /// Minor version of libmoae.
-pub const MOAE_VERSION_MINOR: u32 = 1;
+pub const MOAE_VERSION_MINOR: u32 = 2;
 /// Patch version of libmoae.
 pub const MOAE_VERSION_PATCH: u32 = 0;
 /// Bumped on any incompatible ABI change; `moae_options.abi_version` must equal it.
@@ -41,8 +41,33 @@ pub const MOAE_MAX_INTRA_OP_THREADS: u32 = 64;
 pub const MOAE_MAX_SESSIONS: u32 = 64;
 /// Largest `moae_options.crop_scale`.
 pub const MOAE_MAX_CROP_SCALE: f32 = 10.0;
-/// Most boxes in one `moae_detect` call (they run in chunks, so memory stays bounded).
+/// Most boxes in one `moae_detect` / `moae_analyze` call (they run in chunks, so memory stays
+/// bounded).
 pub const MOAE_MAX_BOXES: u32 = 4096;
+/// Smallest face box side in upright pixels (after conversion from raw/normalised): a smaller
+/// box is MOAE_ERR_INVALID_FACE_BOX, never scored.
+pub const MOAE_MIN_FACE_SIZE_PX: f32 = 16.0;
+
+// Quality flag bits of `moae_face.quality_flags` and `moae_analyze`'s `frame_flags`
+// (the runtime's `QualityFlags`, same order and bits in C, Java and Swift).
+/// Frame: the detector found no face (`face_count` is 0; no score).
+pub const MOAE_QUALITY_NO_FACE: u32 = 1 << 0;
+/// Frame and every face: more than one face (unless `allow_several_faces`).
+pub const MOAE_QUALITY_SEVERAL_FACES: u32 = 1 << 1;
+/// The face is smaller than `quality.min_face_px`.
+pub const MOAE_QUALITY_TOO_SMALL: u32 = 1 << 2;
+/// More than `quality.max_outside_fraction` of the face box lies outside the frame.
+pub const MOAE_QUALITY_PARTLY_OUTSIDE: u32 = 1 << 3;
+/// Mean face luma below `quality.min_brightness`.
+pub const MOAE_QUALITY_TOO_DARK: u32 = 1 << 4;
+/// Mean face luma above `quality.max_brightness`, or too many saturated pixels.
+pub const MOAE_QUALITY_TOO_BRIGHT: u32 = 1 << 5;
+/// Sharpness (variance of the Laplacian) below `quality.min_sharpness`.
+pub const MOAE_QUALITY_BLURRED: u32 = 1 << 6;
+/// In-plane head roll beyond `quality.max_roll_deg`.
+pub const MOAE_QUALITY_HEAD_ROLL: u32 = 1 << 7;
+/// Head yaw beyond `quality.max_yaw_deg`.
+pub const MOAE_QUALITY_HEAD_YAW: u32 = 1 << 8;
 
 // The header's limits are the runtime's.
 const _: () = {
@@ -50,12 +75,36 @@ const _: () = {
     assert!(MOAE_MAX_SESSIONS as usize == moae_runtime::MAX_SESSIONS);
     assert!(MOAE_MAX_BOXES as usize == moae_runtime::abi::MAX_BOXES);
     assert!(MOAE_MAX_CROP_SCALE == moae_runtime::MAX_CROP_SCALE);
+    assert!(MOAE_MIN_FACE_SIZE_PX == moae_runtime::MIN_FACE_SIZE_PX);
 };
+
+/// The C flag bits, in `QualityFlags::ALL`'s order (checked against the runtime by a test).
+#[cfg(test)]
+pub(crate) const QUALITY_BITS: [u32; 9] = [
+    MOAE_QUALITY_NO_FACE,
+    MOAE_QUALITY_SEVERAL_FACES,
+    MOAE_QUALITY_TOO_SMALL,
+    MOAE_QUALITY_PARTLY_OUTSIDE,
+    MOAE_QUALITY_TOO_DARK,
+    MOAE_QUALITY_TOO_BRIGHT,
+    MOAE_QUALITY_BLURRED,
+    MOAE_QUALITY_HEAD_ROLL,
+    MOAE_QUALITY_HEAD_YAW,
+];
 
 pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn quality_bits_are_the_runtimes() {
+        let all = moae_runtime::QualityFlags::ALL;
+        assert_eq!(all.len(), super::QUALITY_BITS.len());
+        for ((flag, name), bit) in all.iter().zip(super::QUALITY_BITS) {
+            assert_eq!(flag.0, bit, "{name}");
+        }
+    }
+
     #[test]
     fn header_version_matches_the_crate() {
         let v: Vec<u32> = super::VERSION

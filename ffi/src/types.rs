@@ -132,12 +132,62 @@ pub struct moae_options {
     /// MOAE_MAX_CROP_SCALE; NaN, infinities and larger values fail with
     /// MOAE_ERR_INVALID_ARGUMENT.
     pub crop_scale: f32,
+    /// (Appended in 0.2.) Path of the face detector (BlazeFace ONNX,
+    /// face_detection_front_128x128.onnx or face_detection_back_256x256.onnx), NUL-terminated;
+    /// NULL = none. With a detector, `moae_analyze` without boxes finds the faces itself.
+    /// At most one of `face_detector_path` and `face_detector_data` may be set.
+    pub face_detector_path: *const c_char,
+    /// The face detector's bytes instead of a path (copied during the create call); NULL = none.
+    pub face_detector_data: *const u8,
+    /// Bytes at `face_detector_data` (> 0 when it is set).
+    pub face_detector_len: usize,
+    /// Faces the detector scores below are dropped; < 0 = the default (0.5, MediaPipe's);
+    /// NaN, infinities and values > 1 fail with MOAE_ERR_INVALID_ARGUMENT.
+    pub detector_min_score: f32,
+    /// 1: the whole image is the face (pre-cropped images such as data sets): a call without
+    /// boxes scores the centre square. 0 (default): a call without boxes needs the face
+    /// detector, and a frame without a face is "no face" (MOAE_QUALITY_NO_FACE), never a score.
+    /// Other values fail with MOAE_ERR_INVALID_ARGUMENT.
+    pub whole_frame: i32,
+    /// The quality checks' limits (defaults from `moae_options_init`).
+    pub quality: moae_quality_options,
 }
 
-/// One camera frame, described by the caller; libmoae reads it only during `moae_detect`.
+/// Limits of the quality checks (one float per runtime `QualityOptions` field). A face that
+/// fails one gets its `MOAE_QUALITY_*` flag and the decision MOAE_DECISION_UNSURE.
+/// NaN, infinities and negative values fail with MOAE_ERR_INVALID_ARGUMENT.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct moae_quality_options {
+    /// Smallest face (longer box side, upright pixels) that is not MOAE_QUALITY_TOO_SMALL.
+    pub min_face_px: f32,
+    /// Largest share (0..1) of the face box outside the frame that is not PARTLY_OUTSIDE.
+    pub max_outside_fraction: f32,
+    /// Mean luma (0-255) of the face below which it is TOO_DARK.
+    pub min_brightness: f32,
+    /// Mean luma above which it is TOO_BRIGHT.
+    pub max_brightness: f32,
+    /// Share (0..1) of saturated face pixels above which it is TOO_BRIGHT.
+    pub max_overexposed_fraction: f32,
+    /// Variance of the Laplacian of the face crop below which it is BLURRED.
+    pub min_sharpness: f32,
+    /// Largest in-plane head roll, degrees (HEAD_ROLL beyond).
+    pub max_roll_deg: f32,
+    /// Largest head yaw from the keypoints, degrees (HEAD_YAW beyond).
+    pub max_yaw_deg: f32,
+    /// 1: several faces in a frame are allowed; 0 (default): they make every face
+    /// MOAE_QUALITY_SEVERAL_FACES (unsure). Other values fail with MOAE_ERR_INVALID_ARGUMENT.
+    pub allow_several_faces: i32,
+}
+
+/// One camera frame, described by the caller; libmoae reads it only during `moae_detect` /
+/// `moae_analyze`.
 ///
-/// `struct_size` must be at least the size of this (version 1) struct; larger is accepted and
-/// the extra bytes are ignored. Packed formats use plane 0 only. `plane_sizes[i]` is the number
+/// `struct_size` must be at least 96 (the size of the version-1 struct, which ended at
+/// `rotation`); larger is accepted and bytes past the known fields are ignored. `mirrored` and
+/// `yuv_range` (0.2) are read only when `struct_size` covers both (>= 100): a version-1 struct
+/// of 96 bytes has padding there, never read, and means not mirrored, full range. Packed formats use plane 0 only. `plane_sizes[i]` is the number
 /// of readable bytes at `planes[i]` (checked against width, height and stride).
 /// `strides[i]` is the byte distance between rows; 0 = tightly packed.
 #[allow(non_camel_case_types)]
@@ -155,9 +205,143 @@ pub struct moae_image {
     /// 0, 90, 180 or 270: the clockwise rotation that makes the frame upright (any other
     /// value, -90 included, fails with MOAE_ERR_INVALID_ARGUMENT).
     pub rotation: i32,
+    /// (0.2) 1: the buffer is a left-right mirror image of the scene (a front camera's
+    /// mirrored preview). The upright frame every box and result is in is
+    /// rotate_cw(flip_left_right(buffer), rotation) - EXIF's order: (rotation, mirrored)
+    /// (0,0)=1 (0,1)=2 (180,0)=3 (180,1)=4 (270,1)=5 (90,0)=6 (90,1)=7 (270,0)=8.
+    /// 0: not mirrored. Other values fail with MOAE_ERR_INVALID_ARGUMENT.
+    pub mirrored: i32,
+    /// (0.2) A `moae_yuv_range` value (YUV formats only; ignored for RGB/gray); others fail
+    /// with MOAE_ERR_INVALID_ARGUMENT.
+    pub yuv_range: i32,
 }
 
-/// A face box in UPRIGHT (rotated) frame coordinates, pixels.
+/// `moae_image.yuv_range`.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum moae_yuv_range {
+    /// 0-255 (JFIF; Android camera NV21/YUV_420_888, iOS 420f). The default.
+    MOAE_YUV_FULL = 0,
+    /// 16-235 luma (video/studio range; iOS 420v, most video decoders).
+    MOAE_YUV_LIMITED = 1,
+}
+
+/// `moae_box_input.space`: which image a caller's box is in.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum moae_box_space {
+    /// The upright, un-mirrored frame (after mirroring and rotation), as every result.
+    MOAE_BOX_UPRIGHT = 0,
+    /// The buffer as passed, before mirroring and rotation (e.g. MediaPipe on iOS).
+    MOAE_BOX_RAW = 1,
+}
+
+/// `moae_box_input.units`.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum moae_box_units {
+    MOAE_UNITS_PIXELS = 0,
+    /// 0..1 of the width/height of the image named by the space (Vision-style, top-left origin).
+    MOAE_UNITS_NORMALIZED = 1,
+}
+
+/// A caller's face box and how to read it (`moae_analyze`). Boxes whose upright size is under
+/// MOAE_MIN_FACE_SIZE_PX fail with MOAE_ERR_INVALID_FACE_BOX (never scored).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct moae_box_input {
+    pub rect: moae_box,
+    /// A `moae_box_space` value; others fail with MOAE_ERR_INVALID_ARGUMENT.
+    pub space: i32,
+    /// A `moae_box_units` value; others fail with MOAE_ERR_INVALID_ARGUMENT.
+    pub units: i32,
+}
+
+/// `moae_face.decision`.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum moae_decision {
+    /// attack_score < threshold and no quality flag.
+    MOAE_DECISION_LIVE = 0,
+    /// attack_score >= threshold and no quality flag.
+    MOAE_DECISION_ATTACK = 1,
+    /// A quality check failed (see quality_flags): the score is computed and returned, but
+    /// not to be trusted; ask the user for a better frame.
+    MOAE_DECISION_UNSURE = 2,
+}
+
+/// `moae_face.source`: where the face's box came from.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum moae_face_source {
+    MOAE_FACE_SOURCE_DETECTOR = 0,
+    MOAE_FACE_SOURCE_CALLER = 1,
+    /// `moae_options.whole_frame`: the image is the face.
+    MOAE_FACE_SOURCE_WHOLE_FRAME = 2,
+}
+
+/// Measured quality values of one face (a value that cannot be measured, such as yaw for a
+/// caller's box without keypoints, is 0 and its check is skipped; never NaN).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct moae_quality {
+    /// Longer side of the face box, upright pixels.
+    pub face_px: f32,
+    /// Share of the face box outside the frame (0..1).
+    pub outside_fraction: f32,
+    /// Mean luma of the face (0-255).
+    pub brightness: f32,
+    /// Share of saturated face pixels (0..1).
+    pub overexposed_fraction: f32,
+    /// Variance of the Laplacian of the face crop.
+    pub sharpness: f32,
+    pub roll_deg: f32,
+    pub yaw_deg: f32,
+}
+
+/// Everything about one face, written by `moae_analyze` into the caller's array.
+///
+/// Older callers with a smaller moae_face pass their sizeof as `face_struct_size`: only the
+/// fields that fit in it are written, and the array's stride is `face_struct_size`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct moae_face {
+    /// Upright, un-mirrored frame pixels.
+    pub r#box: moae_box,
+    /// The detector's 6 keypoints as x,y pairs in upright pixels, MediaPipe's order: right
+    /// eye, left eye, nose tip, mouth centre, right ear tragion, left ear tragion (the
+    /// subject's right). All 0 when `has_keypoints` is 0.
+    pub keypoints: [f32; 12],
+    /// 1 for detector faces, 0 for caller boxes and whole frames.
+    pub has_keypoints: i32,
+    /// A `moae_face_source` value.
+    pub source: i32,
+    /// The detector's confidence in [0, 1]; -1 for caller boxes and whole frames.
+    pub detector_score: f32,
+    /// P(attack) in [0, 1], always computed (also for unsure faces).
+    pub attack_score: f32,
+    /// 1 - attack_score.
+    pub live_score: f32,
+    pub threshold: f32,
+    /// A `moae_decision` value.
+    pub decision: i32,
+    /// `MOAE_QUALITY_*` bits; any set bit makes the decision MOAE_DECISION_UNSURE.
+    pub quality_flags: u32,
+    pub quality: moae_quality,
+    /// Wall time of the call that produced it, milliseconds.
+    pub latency_ms: f32,
+}
+
+/// A face box in UPRIGHT (rotated, un-mirrored) frame coordinates, pixels (`moae_detect`;
+/// `moae_analyze` takes `moae_box_input`, which may also be raw or normalised).
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -224,6 +224,7 @@ fn rust_engine() -> &'static Engine {
     E.get_or_init(|| {
         let opts = EngineOptions {
             intra_op_threads: 1,
+            whole_frame: true,
             ..Default::default()
         };
         Engine::from_path(&fixture().model, &opts).expect("the Rust runtime loads the tiny model")
@@ -344,6 +345,13 @@ fn cpp_via(link: Link) {
     let mut args = vec![f.model.as_path(), &w, &h];
     args.extend(f.images.iter().map(|p| p.as_path()));
     let text = run_program(&exe, &args, "cpp_test");
+    if text.contains("SKIPPED analyze") {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set and Engine::analyze is a skeleton:\n{text}"
+        );
+        eprintln!("SKIPPED (cpp_test analyze part): Engine::analyze is not built yet");
+    }
     let got = parse_scores(&text);
     for p in &f.images {
         let (have, want) = (got[p.to_str().unwrap()][0], rust_scores(p)[0]);
@@ -407,32 +415,169 @@ fn an_older_smaller_options_struct_is_accepted() {
     );
 }
 
-#[test]
-fn examples_decide_on_an_image_file() {
+/// Checks an example's output on face.png (image 1's pixels) with `--whole-frame`: the
+/// decision line "<decision> <score>" with the Rust runtime's score, and a decision that is
+/// the score's unless a quality flag made it "unsure". `None` while analyze is a skeleton.
+fn check_example_output(text: &str, what: &str) -> Option<()> {
+    if text.contains("skeleton") {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set and Engine::analyze is a skeleton ({what}):\n{text}"
+        );
+        eprintln!("SKIPPED {what}: Engine::analyze is not built yet (skeleton)");
+        return None;
+    }
     let f = fixture();
-    let expected = rust_scores(&f.images[0])[0]; // face.png holds image 1's pixels
-    let c = build("examples/c/detect.c", Link::Shared, Flavour::Plain);
-    let out = Command::new(&c).arg(&f.model).arg(&f.png).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let decision = if expected >= rust_engine().info().threshold {
+    let expected = rust_scores(&f.images[0])[0];
+    let by_score = if expected >= rust_engine().info().threshold {
         "attack"
     } else {
         "live"
     };
-    assert!(text.starts_with(decision), "{text}");
-    assert_eq!(
-        out.status.code(),
-        Some((decision == "attack") as i32),
-        "{text}"
+    let (decision, score) = text
+        .lines()
+        .find_map(|l| {
+            let mut it = l.split_whitespace();
+            let d = it.next()?.trim_end_matches(':');
+            let d = if d.ends_with(".png") { it.next()? } else { d };
+            let s: f32 = it.next()?.parse().ok()?;
+            ["live", "attack", "unsure"].contains(&d).then(|| (d.to_string(), s))
+        })
+        .unwrap_or_else(|| panic!("{what}: no decision line:\n{text}"));
+    assert!((score - expected).abs() < 1e-5, "{what}: {score} vs {expected}");
+    if decision == "unsure" {
+        assert!(text.contains("quality"), "{what}: unsure names its flags:\n{text}");
+    } else {
+        assert_eq!(decision, by_score, "{what}:\n{text}");
+    }
+    Some(())
+}
+
+#[test]
+fn examples_decide_on_an_image_file() {
+    let f = fixture();
+    let c = build("examples/c/detect.c", Link::Shared, Flavour::Plain);
+    let out = Command::new(&c)
+        .arg(&f.model)
+        .arg(&f.png)
+        .arg("--whole-frame")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
-    let score: f32 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
-    assert!((score - expected).abs() < 1e-5, "{score} vs {expected}");
+    if check_example_output(&text, "detect.c").is_some() {
+        let code = match text.split_whitespace().next() {
+            Some("attack") => 1,
+            Some("unsure") => 3,
+            _ => 0,
+        };
+        assert_eq!(out.status.code(), Some(code), "{text}");
+    }
+    // Without a detector and without --whole-frame: a clear error, exit 2.
+    let out = Command::new(&c)
+        .arg(&f.model)
+        .arg(&f.png)
+        .env_remove("MOAE_FACE_DETECTOR")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MOAE_FACE_DETECTOR"));
     let cpp = build("examples/cpp/detect.cpp", Link::Static, Flavour::Plain);
-    let text = run_program(&cpp, &[&f.model, &f.png], "detect_cpp");
-    assert!(
-        text.contains(&format!("{decision} {expected:.6}")),
-        "{text}"
+    let out = Command::new(&cpp)
+        .arg("--whole-frame")
+        .arg(&f.model)
+        .arg(&f.png)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
+    check_example_output(&text, "detect.cpp");
+}
+
+/// Runs an abi_test mode that needs `Engine::analyze` (the pipeline branch): while the
+/// runtime's analyze is still the skeleton, the test says SKIPPED (and fails under CI).
+fn run_analyze_mode(args: &[&Path], what: &str) -> Option<String> {
+    let exe = build("ffi/tests/c/abi_test.c", Link::Shared, Flavour::Plain);
+    let out = Command::new(&exe).args(args).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if text.contains("not built yet (skeleton)") {
+        let msg = "Engine::analyze / the face detector is not built yet (skeleton)";
+        assert!(std::env::var_os("CI").is_none(), "CI is set and {msg}");
+        eprintln!("SKIPPED {what}: {msg}");
+        return None;
+    }
+    assert!(
+        out.status.success() && !text.contains("FAIL"),
+        "{what}:\n{text}"
+    );
+    Some(text)
+}
+
+/// moae_analyze on the whole frame gives moae_detect's score; the same face given as
+/// upright/raw x pixels/normalised x mirrored/not in every rotation gives the same score and
+/// comes back as the same upright box; an older, smaller moae_face gets only its prefix.
+#[test]
+fn analyze_gives_one_score_in_every_geometry() {
+    let f = fixture();
+    let Some(text) = run_analyze_mode(&[Path::new("analyze"), &f.model], "analyze") else {
+        return;
+    };
+    assert!(text.contains("GEOMETRY 32 variants"), "{text}");
+    let whole: f32 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("WHOLE "))
+        .expect("WHOLE line")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(whole > 0.0 && whole < 1.0, "{text}");
+}
+
+/// The face-detector models and photo placed by scripts/setup-face.sh (face branch):
+/// $MOAE_FACE_DIR, else .venv/face. Missing: SKIPPED (a failure under CI).
+fn face_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("MOAE_FACE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv/face"));
+    let model = dir.join("face_detection_front_128x128.onnx");
+    if model.exists() && dir.join("astronaut.png").exists() {
+        return Some(dir);
+    }
+    let msg = format!(
+        "{} is missing (scripts/setup-face.sh places it)",
+        model.display()
+    );
+    assert!(std::env::var_os("CI").is_none(), "CI is set and {msg}");
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+/// With the face detector: an empty frame is "no face" (no face, no score, NO_FACE), and the
+/// astronaut photo has exactly one detector face with keypoints.
+#[test]
+fn analyze_with_the_detector_finds_no_face_on_an_empty_frame() {
+    let Some(dir) = face_dir() else { return };
+    let f = fixture();
+    let det = dir.join("face_detection_front_128x128.onnx");
+    let photo = dir.join("astronaut.png");
+    let Some(text) = run_analyze_mode(
+        &[Path::new("noface"), &f.model, &det, &photo],
+        "noface",
+    ) else {
+        return;
+    };
+    assert!(text.contains("NOFACE n=0 flags=1"), "{text}");
+    assert!(text.contains("FACE box="), "{text}");
 }
 
 #[test]
@@ -524,29 +669,19 @@ target_link_libraries(detect_cpp PRIVATE moae::moae_static)
         Command::new("cmake").arg("--build").arg(&build_dir),
         "cmake --build",
     );
-    let expected = rust_scores(&f.images[0])[0]; // face.png holds image 1's pixels
-    let decision = if expected >= rust_engine().info().threshold {
-        "attack"
-    } else {
-        "live"
+    let run = |exe: &str, args: &[&Path]| {
+        let out = Command::new(build_dir.join(exe)).args(args).output().unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     };
-    let run = |exe: &str| {
-        let out = Command::new(build_dir.join(exe))
-            .arg(&f.model)
-            .arg(&f.png)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).to_string()
-    };
-    let text = run("detect_c");
-    assert!(text.starts_with(decision), "detect_c: {text}");
-    let score: f32 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
-    assert!((score - expected).abs() < 1e-5, "{score} vs {expected}");
-    let text = run("detect_cpp");
-    assert!(
-        text.contains(&format!("{decision} {expected:.6}")),
-        "detect_cpp: {text}"
-    );
+    let whole = Path::new("--whole-frame");
+    let text = run("detect_c", &[&f.model, &f.png, whole]);
+    check_example_output(&text, "cmake detect_c");
+    let text = run("detect_cpp", &[whole, &f.model, &f.png]);
+    check_example_output(&text, "cmake detect_cpp");
 }
 
 /// valgrind memcheck over the C error paths and scoring (shared library): no invalid access,

@@ -29,6 +29,7 @@ fn engine() -> *const moae_engine {
         let mut opts: moae_options = unsafe { std::mem::zeroed() };
         moae_options_init(&mut opts);
         opts.intra_op_threads = 1;
+        opts.whole_frame = 1; // calls without boxes score the whole frame
         let mut e = std::ptr::null_mut();
         let st = moae_engine_create_from_memory(model.as_ptr(), model.len(), &opts, &mut e);
         assert_eq!(
@@ -74,6 +75,9 @@ pub fn run_one(data: &[u8]) {
     let width = (b.u8() % 48) as u32;
     let height = (b.u8() % 48) as u32;
     let rotation = [0, 90, 180, 270, 45, -90][(b.u8() % 6) as usize];
+    // Mostly valid, sometimes garbage (must be INVALID_ARGUMENT, never read as "on").
+    let mirrored = [0, 1, 0, 1, 7, -1][(b.u8() % 6) as usize];
+    let yuv_range = [0, 1, 0, 3][(b.u8() % 4) as usize];
     let struct_size = if b.u8() < 8 {
         b.u8() as u32
     } else {
@@ -121,6 +125,8 @@ pub fn run_one(data: &[u8]) {
         plane_sizes: [p0.len(), p1.len(), p2.len()],
         strides,
         rotation,
+        mirrored,
+        yuv_range,
     };
     let mut results = vec![
         moae_result {
@@ -196,6 +202,8 @@ fn check_scores(e: *const moae_engine, rgb: &[u8], w: u32, h: u32, model_may_fai
         plane_sizes: [rgb.len(), 0, 0],
         strides: [0; 3],
         rotation: 0,
+        mirrored: 0,
+        yuv_range: 0,
     };
     let mut r = [moae_result {
         attack_score: -1.0,
@@ -289,6 +297,7 @@ pub fn create_one(data: &[u8]) {
     let mut opts: moae_options = unsafe { std::mem::zeroed() };
     moae_options_init(&mut opts);
     opts.intra_op_threads = 1;
+    opts.whole_frame = 1;
     let mut e = std::ptr::null_mut();
     let st = moae_engine_create_from_memory(model.as_ptr(), model.len(), &opts, &mut e);
     match st {

@@ -18,6 +18,8 @@ fn bench(c: &mut Criterion) {
     let opts = EngineOptions {
         ort_library_path: Some(ort_path()),
         intra_op_threads: 2,
+        // The end-to-end case scores the whole frame (no face detector here; see pipeline.rs).
+        whole_frame: true,
         ..EngineOptions::default()
     };
     let e = Engine::from_bytes(&model, &opts).unwrap();

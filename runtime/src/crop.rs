@@ -13,7 +13,7 @@
 //!   `Error::InvalidFaceBox`.
 
 use crate::error::{Error, Result};
-use crate::frame::Rotation;
+use crate::frame::{Frame, Rotation};
 
 /// Default enlargement of the face box around its centre.
 pub const DEFAULT_CROP_SCALE: f32 = 1.5;
@@ -140,8 +140,24 @@ pub(crate) fn upright_crop(
     })
 }
 
-/// Maps an upright square to the source (stored) frame of size `sw` x `sh`.
-pub(crate) fn to_source(sq: Square, rotation: Rotation, sw: u32, sh: u32) -> Square {
+/// Maps a square of the upright, un-mirrored frame to the stored buffer of `frame`:
+/// upright = rotate_cw(flip_lr_if_mirrored(buffer), rotation), so the square is first
+/// un-rotated into the (un-mirrored) scene at buffer orientation, then, for a mirrored buffer,
+/// reflected left-right (`x -> W - x - side`).
+pub(crate) fn to_source(sq: Square, frame: &Frame<'_>) -> Square {
+    let sq = unrotate(sq, frame.rotation, frame.width, frame.height);
+    if frame.mirrored {
+        Square {
+            x: frame.width as f64 - sq.x - sq.side,
+            ..sq
+        }
+    } else {
+        sq
+    }
+}
+
+/// Maps an upright square to the un-rotated frame of size `sw` x `sh` (no mirroring).
+pub(crate) fn unrotate(sq: Square, rotation: Rotation, sw: u32, sh: u32) -> Square {
     let (w, h, s) = (sw as f64, sh as f64, sq.side);
     let (x, y) = match rotation {
         Rotation::R0 => (sq.x, sq.y),
@@ -204,11 +220,11 @@ mod tests {
             side: 1.0,
         };
         // R90: upright top-left is source bottom-left.
-        let s = to_source(sq, Rotation::R90, 4, 3);
+        let s = unrotate(sq, Rotation::R90, 4, 3);
         assert_eq!((s.x, s.y), (0.0, 2.0));
-        let s = to_source(sq, Rotation::R180, 4, 3);
+        let s = unrotate(sq, Rotation::R180, 4, 3);
         assert_eq!((s.x, s.y), (3.0, 2.0));
-        let s = to_source(sq, Rotation::R270, 4, 3);
+        let s = unrotate(sq, Rotation::R270, 4, 3);
         assert_eq!((s.x, s.y), (3.0, 0.0));
     }
 }

@@ -1,13 +1,25 @@
 //! libmoae runtime: camera frames in, live/attack decisions out, on ONNX Runtime.
 //!
 //! ```no_run
-//! use moae_runtime::{Engine, EngineOptions, Frame, PixelFormat, Rotation};
-//! let engine = Engine::from_path("model.onnx", &EngineOptions::default())?;
+//! use moae_runtime::{DetectorModel, Engine, EngineOptions, Frame, PixelFormat, Rotation};
+//! let opts = EngineOptions {
+//!     face_detector: Some(DetectorModel::Path("face_detection_front_128x128.onnx".into())),
+//!     ..EngineOptions::default()
+//! };
+//! let engine = Engine::from_path("model.onnx", &opts)?;
 //! # let (y, uv) = (vec![0u8; 1920 * 1080], vec![0u8; 1920 * 540]);
 //! let frame = Frame::nv(PixelFormat::Nv21, &y, 1920, &uv, 1920, 1920, 1080)?
-//!     .with_rotation(Rotation::R90);
-//! let faces = engine.detect(&frame, &[])?;
-//! println!("attack score {}", faces[0].attack_score);
+//!     .with_rotation(Rotation::R90)
+//!     .with_mirrored(true); // a front camera's mirrored preview
+//! let analysis = engine.analyze(&frame, &[])?;
+//! for face in &analysis.faces {
+//!     println!(
+//!         "{:?}: attack score {}, quality flags {:?}",
+//!         face.decision,
+//!         face.detection.attack_score,
+//!         face.quality.flags.names()
+//!     );
+//! }
 //! # Ok::<(), moae_runtime::Error>(())
 //! ```
 

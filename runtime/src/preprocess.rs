@@ -63,7 +63,7 @@ pub fn resample_square_into(
         y: sq.y,
         side: sq.side,
     };
-    let src = crop::to_source(upright, frame.rotation, frame.width, frame.height);
+    let src = crop::to_source(upright, frame);
     resample::resample_into(frame, src, s, &Normalize::new(mean, std), out);
     Ok(())
 }

@@ -18,9 +18,12 @@
 //! except where the per-pixel conversion would clip to [0, 255] (saturated colours), where it
 //! differs slightly.
 //!
-//! **Rotation** is folded into the mapping: the crop square is mapped to the source frame
-//! (a square stays a square), resampled in source orientation row by row, and each row is
-//! scattered to its rotated place in the output.
+//! **Rotation and mirroring** are folded into the mapping: the crop square of the upright,
+//! un-mirrored frame is mapped to the stored buffer (a square stays a square; a mirrored
+//! buffer's square is reflected left-right, see [`crate::crop::to_source`]), resampled in the
+//! buffer's orientation row by row, and each row is scattered to its place in the output
+//! (reversed for a mirrored buffer, then rotated). The values are the buffer's; only where
+//! they are written changes, so every [`Isa`] stays bit-identical with mirroring too.
 //!
 //! **Speed**: per output row the vertical pass sums a few whole source rows (contiguous,
 //! vectorised u8 -> f32 multiply-adds), then the horizontal pass applies the precomputed taps
@@ -310,10 +313,14 @@ fn span_bytes(tx: &Taps, ps: usize, max_off: usize) -> (usize, usize) {
     (tx.lo * ps, (tx.hi - tx.lo - 1) * ps + max_off + 1)
 }
 
-/// Where row `r`, column `k` of the source-oriented S x S grid lands in the upright output.
+/// Where row `r`, column `k` of the buffer-oriented S x S grid lands in the upright output.
+/// A mirrored buffer's column `k` is column `s-1-k` of the un-mirrored scene (the flip comes
+/// before the rotation, as in EXIF), so mirroring only changes the write order: the values,
+/// and therefore the ISA parity, are untouched.
 #[inline(always)]
 fn scatter_row(
     rotation: Rotation,
+    mirrored: bool,
     s: usize,
     r: usize,
     vals: [&[f32]; 3],
@@ -325,28 +332,31 @@ fn scatter_row(
         let (sc, b) = (norm.scale[c], norm.bias[c]);
         let dst = &mut out[c * plane..(c + 1) * plane];
         let src = vals[c];
-        match rotation {
-            Rotation::R0 => {
-                for (d, &v) in dst[r * s..(r + 1) * s].iter_mut().zip(src) {
+        match (rotation, mirrored) {
+            (Rotation::R0, false) | (Rotation::R180, true) => {
+                let row = if mirrored { s - 1 - r } else { r };
+                for (d, &v) in dst[row * s..(row + 1) * s].iter_mut().zip(src) {
                     *d = v * sc + b;
                 }
             }
-            Rotation::R180 => {
-                let row = s - 1 - r;
+            (Rotation::R180, false) | (Rotation::R0, true) => {
+                let row = if mirrored { r } else { s - 1 - r };
                 for (d, &v) in dst[row * s..(row + 1) * s].iter_mut().rev().zip(src) {
                     *d = v * sc + b;
                 }
             }
-            // (oy, ox) = (k, s-1-r)
-            Rotation::R90 => {
+            // Un-mirrored column k: (oy, ox) = (k, s-1-r)
+            (Rotation::R90, _) => {
                 let col = s - 1 - r;
                 for (k, &v) in src.iter().enumerate() {
+                    let k = if mirrored { s - 1 - k } else { k };
                     dst[k * s + col] = v * sc + b;
                 }
             }
-            // (oy, ox) = (s-1-k, r)
-            Rotation::R270 => {
+            // Un-mirrored column k: (oy, ox) = (s-1-k, r)
+            (Rotation::R270, _) => {
                 for (k, &v) in src.iter().enumerate() {
+                    let k = if mirrored { s - 1 - k } else { k };
                     dst[(s - 1 - k) * s + r] = v * sc + b;
                 }
             }
@@ -354,7 +364,8 @@ fn scatter_row(
     }
 }
 
-/// Writes the `3 x s x s` normalised input for the source-frame square `sq` into `out`.
+/// Writes the `3 x s x s` normalised input for the buffer square `sq` (see
+/// [`crate::crop::to_source`]) into `out`, upright and un-mirrored.
 pub(crate) fn resample_into(
     frame: &Frame<'_>,
     sq: Square,
@@ -442,12 +453,28 @@ fn resample_impl<K: RowKernels>(
                     let [c0, c1, c2] = ch;
                     if channels == 1 {
                         horizontal(acc, &tx, ps, 0, c0);
-                        scatter_row(frame.rotation, s, r, [c0, c0, c0], norm, out);
+                        scatter_row(
+                            frame.rotation,
+                            frame.mirrored,
+                            s,
+                            r,
+                            [c0, c0, c0],
+                            norm,
+                            out,
+                        );
                     } else {
                         horizontal(acc, &tx, ps, offsets[0], c0);
                         horizontal(acc, &tx, ps, offsets[1], c1);
                         horizontal(acc, &tx, ps, offsets[2], c2);
-                        scatter_row(frame.rotation, s, r, [c0, c1, c2], norm, out);
+                        scatter_row(
+                            frame.rotation,
+                            frame.mirrored,
+                            s,
+                            r,
+                            [c0, c1, c2],
+                            norm,
+                            out,
+                        );
                     }
                 }
             }
@@ -487,7 +514,15 @@ fn resample_impl<K: RowKernels>(
                         }
                     }
                     K::yuv_to_rgb([&mut c0[..], &mut c1[..], &mut c2[..]], &coeffs);
-                    scatter_row(frame.rotation, s, r, [c0, c1, c2], norm, out);
+                    scatter_row(
+                        frame.rotation,
+                        frame.mirrored,
+                        s,
+                        r,
+                        [c0, c1, c2],
+                        norm,
+                        out,
+                    );
                 }
             }
         }

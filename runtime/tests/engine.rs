@@ -10,12 +10,41 @@ use moae_runtime::{
 use std::sync::Arc;
 use support::*;
 
+/// These tests score synthetic whole images (pre-cropped "faces"): whole_frame is set.
 fn opts() -> EngineOptions {
     EngineOptions {
         ort_library_path: Some(ort_path()),
         intra_op_threads: 1,
+        whole_frame: true,
         ..EngineOptions::default()
     }
+}
+
+#[test]
+fn without_whole_frame_no_box_is_an_error_never_a_centre_score() {
+    let o = EngineOptions {
+        whole_frame: false,
+        ..opts()
+    };
+    let e = engine(&ModelSpec::default(), &o);
+    let (w, h) = (64, 48);
+    let rgb = test_rgb(w, h);
+    let f = Frame::packed(PixelFormat::Rgb, &rgb, w, h, 3 * w as usize).unwrap();
+    for r in [e.detect(&f, &[]), e.detect_batch(&[(f, None)])] {
+        match r {
+            Err(Error::InvalidArgument(m)) => assert!(m.contains("whole_frame"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    // A box still works, and a box under the minimum face size is refused.
+    assert!(e
+        .detect(&f, &[FaceBox::new(10.0, 10.0, 20.0, 20.0)])
+        .is_ok());
+    let tiny = e.detect(&f, &[FaceBox::new(10.0, 10.0, 0.5, 0.5)]);
+    assert!(
+        matches!(tiny, Err(Error::InvalidFaceBox(ref m)) if m.contains("at least 16")),
+        "{tiny:?}"
+    );
 }
 
 fn engine(spec: &ModelSpec, o: &EngineOptions) -> Engine {

@@ -13,9 +13,11 @@ use moae_runtime::{
 use models::{model, nan_model};
 use support::*;
 
+/// Synthetic whole images as the "faces": whole_frame is set.
 fn opts() -> EngineOptions {
     EngineOptions {
         intra_op_threads: 1,
+        whole_frame: true,
         ..EngineOptions::default()
     }
 }

@@ -17,8 +17,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s MODEL IMAGE...\n", argv[0]);
         return 2;
     }
+    moae_options opts;
+    moae_options_init(&opts);
+    opts.whole_frame = 1; /* data-set images are pre-cropped faces */
     moae_engine *engine = NULL;
-    moae_status st = moae_engine_create_from_file(argv[1], NULL, &engine);
+    moae_status st = moae_engine_create_from_file(argv[1], &opts, &engine);
     if (st != MOAE_OK) return fail("moae_engine_create_from_file", argv[1], st);
     int rc = 0;
     for (int i = 2; i < argc && rc == 0; i++) {

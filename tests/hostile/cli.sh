@@ -80,22 +80,22 @@ c $A int8_file 0 'int8' "$MOAE" info "$FIX/int8.onnx"
 
 # ---- moae detect ----
 A=moae-detect
-c $A png 0 '[[:space:]](live|attack)[[:space:]]attack_score=0\.[0-9]+' "$MOAE" detect "$M" "$PNG"
-c $A jpeg 0 "attack_score" "$MOAE" detect "$M" "$FIX/good.jpg"
-c $A gray_jpeg 0 "attack_score" "$MOAE" detect "$M" "$FIX/gray.jpg"
-c $A rgba_png 0 "attack_score" "$MOAE" detect "$M" "$FIX/rgba.png"
-c $A rgb16_png 0 "attack_score" "$MOAE" detect "$M" "$FIX/rgb16.png"
-c $A png_named_jpg 0 "attack_score" "$MOAE" detect "$M" "$FIX/png_named.jpg"
-c $A json 0 '"attack_score"' "$MOAE" detect --json "$M" "$PNG"
-c $A nan_score_model err 'non-finite|nan|inference' "$MOAE" detect "$FIX/nan_score.onnx" "$PNG"
-c $A nan_score_model_json err 'non-finite|nan|inference' "$MOAE" detect --json "$FIX/nan_score.onnx" "$PNG"
-c $A inf_logit_model err 'non-finite|nan|inf|inference' "$MOAE" detect "$FIX/inf_logit.onnx" "$PNG"
-c $A nan_mean_model err 'mean|non-finite|nan' "$MOAE" detect "$FIX/nan_mean.onnx" "$PNG"
+c $A png 0 '[[:space:]](live|attack|unsure)[[:space:]]attack_score=0\.[0-9]+' "$MOAE" detect --whole-frame "$M" "$PNG"
+c $A jpeg 0 "attack_score" "$MOAE" detect --whole-frame "$M" "$FIX/good.jpg"
+c $A gray_jpeg 0 "attack_score" "$MOAE" detect --whole-frame "$M" "$FIX/gray.jpg"
+c $A rgba_png 0 "attack_score" "$MOAE" detect --whole-frame "$M" "$FIX/rgba.png"
+c $A rgb16_png 0 "attack_score" "$MOAE" detect --whole-frame "$M" "$FIX/rgb16.png"
+c $A png_named_jpg 0 "attack_score" "$MOAE" detect --whole-frame "$M" "$FIX/png_named.jpg"
+c $A json 0 '"attack_score"' "$MOAE" detect --whole-frame --json "$M" "$PNG"
+c $A nan_score_model err 'non-finite|nan|inference' "$MOAE" detect --whole-frame "$FIX/nan_score.onnx" "$PNG"
+c $A nan_score_model_json err 'non-finite|nan|inference' "$MOAE" detect --whole-frame --json "$FIX/nan_score.onnx" "$PNG"
+c $A inf_logit_model err 'non-finite|nan|inf|inference' "$MOAE" detect --whole-frame "$FIX/inf_logit.onnx" "$PNG"
+c $A nan_mean_model err 'mean|non-finite|nan' "$MOAE" detect --whole-frame "$FIX/nan_mean.onnx" "$PNG"
 for f in trunc_half.png trunc_header.png trunc_half.jpg trunc_noeoi.jpg trunc_header.jpg bomb.png \
     bomb_wide.png bomb.jpg zero_dim.png empty.png text.png gif.png bmp.jpg dir.png missing.png; do
-    c $A "$f" err "${f//./\\.}" "$MOAE" detect "$M" "$FIX/$f"
+    c $A "$f" err "${f//./\\.}" "$MOAE" detect --whole-frame "$M" "$FIX/$f"
 done
-c $A good_then_truncated err 'trunc_half\.png' "$MOAE" detect "$M" "$PNG" "$FIX/trunc_half.png"
+c $A good_then_truncated err 'trunc_half\.png' "$MOAE" detect --whole-frame "$M" "$PNG" "$FIX/trunc_half.png"
 c $A box_ok 0 'attack_score' "$MOAE" detect "$M" "$PNG" --box 10,10,20,20
 c $A box_nan err 'box' "$MOAE" detect "$M" "$PNG" --box NaN,0,10,10
 c $A box_inf err 'box' "$MOAE" detect "$M" "$PNG" --box 0,0,inf,10
@@ -104,12 +104,12 @@ c $A box_zero err 'box' "$MOAE" detect "$M" "$PNG" --box 0,0,0,10
 c $A box_outside err 'box' "$MOAE" detect "$M" "$PNG" --box 1000,1000,10,10
 c $A box_three_numbers err 'box|x,y,w,h|invalid' "$MOAE" detect "$M" "$PNG" --box 1,2,3
 c $A box_words err 'box|invalid' "$MOAE" detect "$M" "$PNG" --box a,b,c,d
-c $A threshold_nan err 'threshold' "$MOAE" detect "$M" "$PNG" --threshold NaN
-c $A threshold_inf err 'threshold' "$MOAE" detect "$M" "$PNG" --threshold inf
-c $A threshold_1_5 err 'threshold' "$MOAE" detect "$M" "$PNG" --threshold 1.5
-c $A threshold_negative err 'threshold' "$MOAE" detect "$M" "$PNG" --threshold=-0.5
-c $A threshold_0_is_attack 0 '[[:space:]]attack[[:space:]]' "$MOAE" detect "$M" "$PNG" --threshold 0
-c $A threshold_1_is_live 0 '[[:space:]]live[[:space:]]' "$MOAE" detect "$M" "$PNG" --threshold 1
+c $A threshold_nan err 'threshold' "$MOAE" detect --whole-frame "$M" "$PNG" --threshold NaN
+c $A threshold_inf err 'threshold' "$MOAE" detect --whole-frame "$M" "$PNG" --threshold inf
+c $A threshold_1_5 err 'threshold' "$MOAE" detect --whole-frame "$M" "$PNG" --threshold 1.5
+c $A threshold_negative err 'threshold' "$MOAE" detect --whole-frame "$M" "$PNG" --threshold=-0.5
+c $A threshold_0_is_attack 0 'by_score=attack' "$MOAE" detect --whole-frame "$M" "$PNG" --threshold 0
+c $A threshold_1_is_live 0 'by_score=live' "$MOAE" detect --whole-frame "$M" "$PNG" --threshold 1
 c $A crop_scale_nan err 'crop' "$MOAE" detect "$M" "$PNG" --box 10,10,20,20 --crop-scale NaN
 c $A crop_scale_inf err 'crop' "$MOAE" detect "$M" "$PNG" --box 10,10,20,20 --crop-scale inf
 c $A crop_scale_zero err 'crop' "$MOAE" detect "$M" "$PNG" --box 10,10,20,20 --crop-scale 0
@@ -120,10 +120,10 @@ c $A crop_scale_2 0 'attack_score' "$MOAE" detect "$M" "$PNG" --box 10,10,20,20 
 s1=$("$MOAE" detect --json "$M" "$PNG" --box 20,14,16,16 --crop-scale 1 2>&1)
 s2=$("$MOAE" detect --json "$M" "$PNG" --box 20,14,16,16 --crop-scale 2 2>&1)
 t $A crop_scale_changes_score "different scores" [ "$s1" != "$s2" ]
-c $A threads_100000 err 'thread' "$MOAE" detect --threads 100000 "$M" "$PNG"
-c $A no_images err 'required|usage' "$MOAE" detect "$M"
-c $A fp16_model 0 'attack_score' "$MOAE" detect "$FIX/fp16.onnx" "$FIX/good.jpg"
-c $A int8_model 0 'attack_score' "$MOAE" detect "$FIX/int8.onnx" "$FIX/good.jpg"
+c $A threads_100000 err 'thread' "$MOAE" detect --whole-frame --threads 100000 "$M" "$PNG"
+c $A no_images err 'required|usage' "$MOAE" detect --whole-frame "$M"
+c $A fp16_model 0 'attack_score' "$MOAE" detect --whole-frame "$FIX/fp16.onnx" "$FIX/good.jpg"
+c $A int8_model 0 'attack_score' "$MOAE" detect --whole-frame "$FIX/int8.onnx" "$FIX/good.jpg"
 
 # ---- moae score (lists) ----
 A=moae-score

@@ -68,10 +68,12 @@ static uint8_t *slurp(const char *file, size_t *len) {
     return b;
 }
 
+/* Most cases score whole images: whole_frame = 1 (pre-cropped images). */
 static moae_options opts1(void) {
     moae_options o;
     moae_options_init(&o);
     o.intra_op_threads = 1;
+    o.whole_frame = 1;
     return o;
 }
 
@@ -282,6 +284,181 @@ static void nonfinite_cases(void) {
     }
 }
 
+/* ---- moae_analyze and the 0.2 fields (frame in, decision out) ---- */
+static int analyze1(const moae_engine *e, const moae_image *im, const moae_box_input *b, size_t n,
+                    moae_face *faces, size_t size, size_t cap, size_t *count) {
+    uint32_t flags = 0;
+    return moae_analyze(e, im, b, n, faces, size, cap, count, &flags);
+}
+
+static void analyze_cases(const moae_engine *e) {
+    const char *A = "analyze";
+    moae_image im = packed(MOAE_PIXEL_RGB, rgb, 3);
+    moae_face f[4];
+    size_t n = 0;
+    uint32_t flags = 0;
+    const size_t FS = sizeof(moae_face);
+    expect_status(A, "engine_null", MOAE_ERR_NULL_ARGUMENT, analyze1(NULL, &im, NULL, 0, f, FS, 4, &n));
+    expect_status(A, "image_null", MOAE_ERR_NULL_ARGUMENT, analyze1(e, NULL, NULL, 0, f, FS, 4, &n));
+    expect_status(A, "count_null", MOAE_ERR_NULL_ARGUMENT, analyze1(e, &im, NULL, 0, f, FS, 4, NULL));
+    expect_status(A, "faces_null_cap_2", MOAE_ERR_NULL_ARGUMENT, analyze1(e, &im, NULL, 0, NULL, FS, 2, &n));
+    expect_status(A, "face_size_0_cap_2", MOAE_ERR_STRUCT_SIZE, analyze1(e, &im, NULL, 0, f, 0, 2, &n));
+    expect_status(A, "face_size_0_null", MOAE_ERR_STRUCT_SIZE, analyze1(e, &im, NULL, 0, NULL, 0, 0, &n));
+    expect_status(A, "face_size_8", MOAE_ERR_STRUCT_SIZE, analyze1(e, &im, NULL, 0, f, 8, 4, &n));
+    expect_status(A, "cap_overflow", MOAE_ERR_INVALID_ARGUMENT, analyze1(e, &im, NULL, 0, f, FS, SIZE_MAX / 2, &n));
+    expect_status(A, "boxes_null_count_1", MOAE_ERR_NULL_ARGUMENT, analyze1(e, &im, NULL, 1, f, FS, 4, &n));
+    moae_box_input b = {{8, 8, 32, 32}, MOAE_BOX_UPRIGHT, MOAE_UNITS_PIXELS};
+    moae_box_input bad = b;
+    bad.space = 2;
+    expect_status(A, "box_space_2", MOAE_ERR_INVALID_ARGUMENT, analyze1(e, &im, &bad, 1, f, FS, 4, &n));
+    bad = b;
+    bad.space = -1;
+    expect_status(A, "box_space_minus_1", MOAE_ERR_INVALID_ARGUMENT, analyze1(e, &im, &bad, 1, f, FS, 4, &n));
+    bad = b;
+    bad.units = 7;
+    expect_status(A, "box_units_7", MOAE_ERR_INVALID_ARGUMENT, analyze1(e, &im, &bad, 1, f, FS, 4, &n));
+    bad = b;
+    bad.rect.x = NAN;
+    expect_status(A, "box_nan", MOAE_ERR_INVALID_FACE_BOX, analyze1(e, &im, &bad, 1, f, FS, 4, &n));
+    bad = b;
+    bad.rect.width = bad.rect.height = 8; /* under MOAE_MIN_FACE_SIZE_PX */
+    expect_status(A, "box_8px", MOAE_ERR_INVALID_FACE_BOX, analyze1(e, &im, &bad, 1, f, FS, 4, &n));
+    bad = b;
+    bad.units = MOAE_UNITS_NORMALIZED; /* 8 widths wide: a pixel box passed as normalised */
+    expect_status(A, "box_pixels_as_normalized", MOAE_ERR_INVALID_FACE_BOX, analyze1(e, &im, &bad, 1, f, FS, 4, &n));
+    bad.rect = (moae_box){0.1f, 0.1f, 0.001f, 0.001f}; /* a sub-pixel normalised box */
+    expect_status(A, "box_tiny_normalized", MOAE_ERR_INVALID_FACE_BOX, analyze1(e, &im, &bad, 1, f, FS, 4, &n));
+    static moae_box_input many[4097];
+    for (int i = 0; i < 4097; i++) many[i] = b;
+    expect_status(A, "boxes_4097", MOAE_ERR_INVALID_ARGUMENT, analyze1(e, &im, many, 4097, f, FS, 4, &n));
+    /* Asking for the count, and a too-small array (needs Engine::analyze). */
+    n = 0;
+    expect_status(A, "ask_count", MOAE_ERR_BUFFER_TOO_SMALL, analyze1(e, &im, NULL, 0, NULL, FS, 0, &n));
+    expect_true(A, "ask_count_is_1", "count=1", n == 1);
+    moae_box_input two[2] = {b, b};
+    n = 0;
+    expect_status(A, "cap_1_two_boxes", MOAE_ERR_BUFFER_TOO_SMALL, analyze1(e, &im, two, 2, f, FS, 1, &n));
+    expect_true(A, "cap_1_two_boxes_count", "count=2", n == 2);
+    int st = moae_analyze(e, &im, &b, 1, f, FS, 4, &n, NULL); /* frame_flags may be NULL */
+    expect_status(A, "flags_null_ok", MOAE_OK, st);
+    expect_true(A, "caller_box_fields", "source=CALLER, no keypoints, finite score",
+                st == MOAE_OK && n == 1 && f[0].source == MOAE_FACE_SOURCE_CALLER &&
+                f[0].has_keypoints == 0 && isfinite(f[0].attack_score) &&
+                f[0].decision >= MOAE_DECISION_LIVE && f[0].decision <= MOAE_DECISION_UNSURE);
+
+    /* moae_image's 0.2 fields. */
+    moae_image im2 = im;
+    im2.mirrored = 7;
+    expect_status(A, "mirrored_7", MOAE_ERR_INVALID_ARGUMENT, analyze1(e, &im2, &b, 1, f, FS, 4, &n));
+    expect_status(A, "mirrored_7_detect", MOAE_ERR_INVALID_ARGUMENT, detect1(e, &im2, NULL, 0, NULL));
+    im2.mirrored = -1;
+    expect_status(A, "mirrored_minus_1", MOAE_ERR_INVALID_ARGUMENT, detect1(e, &im2, NULL, 0, NULL));
+    im2 = im;
+    im2.yuv_range = 5;
+    expect_status(A, "yuv_range_5", MOAE_ERR_INVALID_ARGUMENT, detect1(e, &im2, NULL, 0, NULL));
+    /* A version-1 moae_image (96 bytes): the bytes where `mirrored` now lies were its padding;
+     * garbage there is never read (not mirrored), so the score is the plain image's. */
+    union { moae_image img; unsigned char raw[sizeof(moae_image)]; } v1;
+    memset(&v1, 0xFF, sizeof v1);
+    v1.img = im;
+    memset(v1.raw + 92, 0x07, sizeof v1.raw - 92);
+    v1.img.struct_size = 96;
+    moae_result r1, r0;
+    int s1 = detect1(e, &v1.img, NULL, 0, &r1), s0 = detect1(e, &im, NULL, 0, &r0);
+    expect_status(A, "image_v1_size", MOAE_OK, s1);
+    expect_true(A, "image_v1_not_mirrored", "same score as the plain image",
+                s1 == MOAE_OK && s0 == MOAE_OK && r1.attack_score == r0.attack_score);
+    v1.img.struct_size = 95;
+    expect_status(A, "image_95_bytes", MOAE_ERR_STRUCT_SIZE, detect1(e, &v1.img, NULL, 0, NULL));
+    /* Mirrored changes the crop of an asymmetric box; mirrored = 1 is accepted. */
+    im2 = im;
+    im2.mirrored = 1;
+    moae_box side = {0, 0, 32, 48};
+    moae_result rm, rp;
+    int sm = detect1(e, &im2, &side, 1, &rm), sp = detect1(e, &im, &side, 1, &rp);
+    expect_true(A, "mirrored_changes_the_crop", "different scores",
+                sm == MOAE_OK && sp == MOAE_OK && rm.attack_score != rp.attack_score);
+
+    /* Options of 0.2. */
+    moae_options o = opts1();
+    float qbad[] = {NAN, INFINITY, -1.0f};
+    const char *qnames[] = {"quality_nan", "quality_inf", "quality_negative"};
+    for (int i = 0; i < 3; i++) {
+        o = opts1();
+        o.quality.min_brightness = qbad[i];
+        expect_status(A, qnames[i], MOAE_ERR_INVALID_ARGUMENT, create("good.onnx", &o, NULL));
+    }
+    o = opts1();
+    o.quality.max_outside_fraction = 1.5f;
+    expect_status(A, "quality_fraction_1_5", MOAE_ERR_INVALID_ARGUMENT, create("good.onnx", &o, NULL));
+    o = opts1();
+    o.quality.max_yaw_deg = NAN;
+    expect_status(A, "quality_yaw_nan", MOAE_ERR_INVALID_ARGUMENT, create("good.onnx", &o, NULL));
+    o = opts1();
+    o.quality.allow_several_faces = 2;
+    expect_status(A, "several_faces_2", MOAE_ERR_INVALID_ARGUMENT, create("good.onnx", &o, NULL));
+    o = opts1();
+    o.whole_frame = 7;
+    expect_status(A, "whole_frame_7", MOAE_ERR_INVALID_ARGUMENT, create("good.onnx", &o, NULL));
+    float dbad[] = {NAN, INFINITY, 1.5f};
+    const char *dnames[] = {"detector_min_score_nan", "detector_min_score_inf", "detector_min_score_1_5"};
+    for (int i = 0; i < 3; i++) {
+        o = opts1();
+        o.detector_min_score = dbad[i];
+        expect_status(A, dnames[i], MOAE_ERR_INVALID_ARGUMENT, create("good.onnx", &o, NULL));
+    }
+    uint8_t junk[16] = {0};
+    o = opts1();
+    o.face_detector_path = path("good.onnx");
+    o.face_detector_data = junk;
+    o.face_detector_len = sizeof junk;
+    expect_status(A, "detector_path_and_data", MOAE_ERR_INVALID_ARGUMENT, create("good.onnx", &o, NULL));
+    o = opts1();
+    o.face_detector_len = 10;
+    expect_status(A, "detector_data_null_len_10", MOAE_ERR_NULL_ARGUMENT, create("good.onnx", &o, NULL));
+    o = opts1();
+    o.face_detector_data = junk;
+    o.face_detector_len = 0;
+    expect_status(A, "detector_data_len_0", MOAE_ERR_INVALID_ARGUMENT, create("good.onnx", &o, NULL));
+    o = opts1();
+    o.face_detector_path = "";
+    expect_status(A, "detector_path_empty", MOAE_ERR_INVALID_ARGUMENT, create("good.onnx", &o, NULL));
+    /* A detector that is not there or not a detector (needs the face branch's loader). */
+    o = opts1();
+    o.face_detector_path = path("missing.onnx");
+    expect_status(A, "detector_missing", MOAE_ERR_IO, create("good.onnx", &o, NULL));
+    o.face_detector_path = path("garbage.onnx");
+    expect_status(A, "detector_garbage", MOAE_ERR_MODEL, create("good.onnx", &o, NULL));
+    o.face_detector_path = NULL;
+    o.face_detector_data = junk;
+    o.face_detector_len = sizeof junk;
+    expect_status(A, "detector_data_garbage", MOAE_ERR_MODEL, create("good.onnx", &o, NULL));
+    /* The liveness model is no face detector. */
+    o = opts1();
+    o.face_detector_path = path("good.onnx");
+    expect_status(A, "detector_is_liveness_model", MOAE_ERR_MODEL, create("good.onnx", &o, NULL));
+
+    /* Neither a detector nor whole_frame: no boxes is INVALID_ARGUMENT, saying what to do. */
+    moae_engine *plain = NULL;
+    o = opts1();
+    o.whole_frame = 0;
+    create("good.onnx", &o, &plain);
+    n = 5;
+    flags = 9;
+    st = moae_analyze(plain, &im, NULL, 0, f, FS, 4, &n, &flags);
+    expect_status(A, "no_detector_no_whole_frame", MOAE_ERR_INVALID_ARGUMENT, st);
+    expect_true(A, "no_detector_message", "names the face detector, no faces",
+                st != MOAE_OK && strstr(moae_last_error(), "detector") != NULL && n == 0 &&
+                flags == 0);
+    st = detect1(plain, &im, NULL, 0, NULL);
+    expect_status(A, "detect_no_box_no_whole_frame", MOAE_ERR_INVALID_ARGUMENT, st);
+    expect_true(A, "detect_no_box_message", "names whole_frame",
+                strstr(moae_last_error(), "whole_frame") != NULL);
+    expect_status(A, "detect_box_without_whole_frame", MOAE_OK,
+                  detect1(plain, &im, (const moae_box *)&b.rect, 1, NULL));
+    moae_engine_destroy(plain);
+}
+
 /* ---- frames ---- */
 static void frame_cases(const moae_engine *e) {
     const char *A = "frame";
@@ -308,7 +485,7 @@ static void frame_cases(const moae_engine *e) {
         expect_status(A, NAME, WANT, detect1(e, &im2, NULL, 0, NULL)); \
     } while (0)
     FRAME_CASE("struct_size_0", MOAE_ERR_STRUCT_SIZE, im2.struct_size = 0);
-    FRAME_CASE("struct_size_small", MOAE_ERR_STRUCT_SIZE, im2.struct_size = sizeof im2 - 4);
+    FRAME_CASE("struct_size_small", MOAE_ERR_STRUCT_SIZE, im2.struct_size = 96 - 4); /* under version 1 */
     FRAME_CASE("struct_size_larger", MOAE_OK, im2.struct_size = sizeof im2 + 64);
     FRAME_CASE("format_8", MOAE_ERR_UNKNOWN_FORMAT, im2.format = 8);
     FRAME_CASE("format_minus_1", MOAE_ERR_UNKNOWN_FORMAT, im2.format = -1);
@@ -733,6 +910,7 @@ int main(int argc, char **argv) {
     model_cases();
     nonfinite_cases();
     frame_cases(e);
+    analyze_cases(e);
     format_cases(e);
     box_cases(e);
     override_cases();

@@ -79,7 +79,12 @@ fn runtime_scores_equal_tch_scores() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tiny-moae.onnx");
     std::fs::write(&path, &bytes).unwrap();
-    let engine = Engine::from_path(&path, &EngineOptions::default()).expect("engine");
+    // The frames are the model's whole input (pre-cropped): whole_frame.
+    let opts = EngineOptions {
+        whole_frame: true,
+        ..Default::default()
+    };
+    let engine = Engine::from_path(&path, &opts).expect("engine");
     let s = engine.info().input_size as i64;
 
     let images: Vec<(u32, u32, Vec<u8>)> = [(97u32, 61u32), (64, 64), (50, 120)]

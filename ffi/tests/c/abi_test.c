@@ -5,6 +5,11 @@
  *   abi_test threads MODEL W H IMG.rgb...  8 pthreads share one engine; results match serial
  *   abi_test old_options MODEL             an older, smaller moae_options is accepted
  *   abi_test missing_ort MODEL             a missing ORT library is MOAE_ERR_ORT_LIBRARY
+ *   abi_test analyze MODEL                 moae_analyze: whole frame = moae_detect's score; one
+ *                                          face box given upright/raw x pixels/normalised x
+ *                                          mirrored or not, in every rotation, gives one score
+ *   abi_test noface MODEL DETECTOR [PHOTO] with the face detector: an empty frame is NO_FACE
+ *                                          (no face, no score); PHOTO has exactly one face
  * Exit status 0 = all checks passed. Output lines "FAIL ..." name a failed check.
  */
 #include "moae.h"
@@ -57,10 +62,12 @@ static unsigned char *read_file(const char *path, size_t *len) {
   return buf;
 }
 
+/* The scoring modes score whole images too: the engine is made with whole_frame = 1. */
 static moae_engine *create(const char *model) {
   moae_options opts;
   moae_options_init(&opts);
   opts.intra_op_threads = 1;
+  opts.whole_frame = 1;
   moae_engine *engine = NULL;
   moae_status st = moae_engine_create_from_file(model, &opts, &engine);
   if (st != MOAE_OK) {
@@ -198,6 +205,25 @@ static int mode_errors(char **argv) {
   EXPECT_STATUS(moae_detect(engine, &img, NULL, 0, NULL, 0, &n), MOAE_ERR_BUFFER_TOO_SMALL);
   CHECK(n == 1, "count query gives 1, got %zu", n);
   CHECK(moae_detect(engine, &img, two, 2, r, 2, &n) == MOAE_OK && n == 2, "two boxes");
+
+  /* Without whole_frame, a call without boxes is refused (never a centre-square score). */
+  {
+    moae_options o;
+    moae_options_init(&o);
+    o.intra_op_threads = 1;
+    moae_engine *plain = NULL;
+    CHECK(moae_engine_create_from_file(model, &o, &plain) == MOAE_OK, "plain engine");
+    n = 7;
+    EXPECT_STATUS(moae_detect(plain, &img, NULL, 0, r, 2, &n), MOAE_ERR_INVALID_ARGUMENT);
+    CHECK(n == 0 && strstr(moae_last_error(), "whole_frame") != NULL,
+          "the detail says what to do, n=%zu", n);
+    moae_face faces[2];
+    uint32_t flags = 99;
+    EXPECT_STATUS(moae_analyze(plain, &img, NULL, 0, faces, sizeof(moae_face), 2, &n, &flags),
+                  MOAE_ERR_INVALID_ARGUMENT);
+    CHECK(n == 0 && flags == 0, "no faces, no flags after an error");
+    moae_engine_destroy(plain);
+  }
 
   moae_engine_info info;
   EXPECT_STATUS(moae_engine_get_info(NULL, &info), MOAE_ERR_NULL_ARGUMENT);
@@ -394,6 +420,209 @@ static int mode_missing_ort(char **argv) {
   return failures ? 1 : 0;
 }
 
+/* A W x H RGB pattern with structure everywhere (so that a wrong crop changes the score). */
+static unsigned char *pattern(uint32_t w, uint32_t h) {
+  unsigned char *p = malloc((size_t)w * h * 3);
+  for (uint32_t y = 0; y < h; y++)
+    for (uint32_t x = 0; x < w; x++)
+      for (uint32_t c = 0; c < 3; c++)
+        p[((size_t)y * w + x) * 3 + c] =
+            (unsigned char)((x * (7 + c * 3) + y * (13 - c * 2) + (x * y) % (11 + c)) & 255);
+  return p;
+}
+
+/* The raw buffer whose upright view (rotate_cw(flip_lr_if_mirrored(raw), rot)) is `up`
+ * (uw x uh RGB); the raw size goes to *rw, *rh. */
+static unsigned char *raw_of(const unsigned char *up, uint32_t uw, uint32_t uh, int rot,
+                             int mirrored, uint32_t *rw, uint32_t *rh) {
+  int swap = rot == 90 || rot == 270;
+  uint32_t w = swap ? uh : uw, h = swap ? uw : uh;
+  unsigned char *raw = malloc((size_t)w * h * 3);
+  for (uint32_t y = 0; y < h; y++)
+    for (uint32_t x = 0; x < w; x++) {
+      uint32_t fx = mirrored ? w - 1 - x : x, fy = y, ux, uy;
+      switch (rot) {
+        case 90: ux = h - 1 - fy, uy = fx; break;
+        case 180: ux = w - 1 - fx, uy = h - 1 - fy; break;
+        case 270: ux = fy, uy = w - 1 - fx; break;
+        default: ux = fx, uy = fy;
+      }
+      memcpy(raw + ((size_t)y * w + x) * 3, up + ((size_t)uy * uw + ux) * 3, 3);
+    }
+  *rw = w, *rh = h;
+  return raw;
+}
+
+/* An upright box in the raw buffer's coordinates (continuous pixels). */
+static moae_box raw_box(moae_box b, uint32_t rw, uint32_t rh, int rot, int mirrored) {
+  float xs[2] = {b.x, b.x + b.width}, ys[2] = {b.y, b.y + b.height};
+  float minx = 1e30f, miny = 1e30f, maxx = -1e30f, maxy = -1e30f;
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 2; j++) {
+      float u = xs[i], v = ys[j], x, y;
+      switch (rot) { /* inverse of the clockwise rotation, in the flipped buffer */
+        case 90: x = v, y = (float)rh - u; break;
+        case 180: x = (float)rw - u, y = (float)rh - v; break;
+        case 270: x = (float)rw - v, y = u; break;
+        default: x = u, y = v;
+      }
+      if (mirrored) x = (float)rw - x;
+      minx = fminf(minx, x), maxx = fmaxf(maxx, x), miny = fminf(miny, y), maxy = fmaxf(maxy, y);
+    }
+  moae_box r = {minx, miny, maxx - minx, maxy - miny};
+  return r;
+}
+
+static int analyze_one(const moae_engine *e, const moae_image *img, const moae_box_input *b,
+                       moae_face *out) {
+  size_t n = 0;
+  uint32_t flags = 0;
+  moae_status st = moae_analyze(e, img, b, b ? 1 : 0, out, sizeof *out, 1, &n, &flags);
+  if (st != MOAE_OK) {
+    printf("ANALYZE_ERROR %d %s\n", (int)st, moae_last_error());
+    return -1;
+  }
+  return n == 1 ? 0 : -2;
+}
+
+static int mode_analyze(char **argv) {
+  moae_engine *engine = create(argv[2]);
+  const uint32_t W = 64, H = 48;
+  unsigned char *up = pattern(W, H);
+  moae_image img = rgb_image(up, W, H);
+  moae_result r;
+  size_t n = 0;
+  moae_face f;
+
+  /* Whole frame: the same score as moae_detect's, marked WHOLE_FRAME, no keypoints. */
+  CHECK(moae_detect(engine, &img, NULL, 0, &r, 1, &n) == MOAE_OK, "detect whole");
+  if (analyze_one(engine, &img, NULL, &f) == 0) {
+    CHECK(fabsf(f.attack_score - r.attack_score) <= 1e-6f, "whole: %g vs %g", f.attack_score,
+          r.attack_score);
+    CHECK(f.source == MOAE_FACE_SOURCE_WHOLE_FRAME && f.has_keypoints == 0 &&
+              f.detector_score < 0.f, "whole-frame face fields");
+    CHECK(fabsf(f.attack_score + f.live_score - 1.f) <= 1e-5f, "live = 1 - attack");
+    CHECK(f.decision == (f.quality_flags ? MOAE_DECISION_UNSURE
+                         : f.attack_score >= f.threshold ? MOAE_DECISION_ATTACK
+                                                         : MOAE_DECISION_LIVE),
+          "decision %d from score %g, threshold %g, flags %u", f.decision, f.attack_score,
+          f.threshold, f.quality_flags);
+    printf("WHOLE %.9g\n", f.attack_score);
+  } else {
+    CHECK(0, "analyze whole frame");
+  }
+
+  /* One face box (upright pixels on the upright image) is the reference. */
+  const moae_box face = {12.f, 9.f, 30.f, 26.f};
+  CHECK(moae_detect(engine, &img, &face, 1, &r, 1, &n) == MOAE_OK, "detect box");
+  float ref = r.attack_score;
+  int variants = 0;
+  for (int rot = 0; rot < 360; rot += 90)
+    for (int m = 0; m < 2; m++) {
+      uint32_t rw, rh;
+      unsigned char *raw = raw_of(up, W, H, rot, m, &rw, &rh);
+      moae_image ri = rgb_image(raw, rw, rh);
+      ri.rotation = rot;
+      ri.mirrored = m;
+      moae_box rb = raw_box(face, rw, rh, rot, m);
+      for (int space = 0; space < 2; space++)
+        for (int units = 0; units < 2; units++) {
+          moae_box_input in;
+          in.rect = space == MOAE_BOX_RAW ? rb : face;
+          in.space = space;
+          in.units = units;
+          float iw = space == MOAE_BOX_RAW ? (float)rw : (float)W;
+          float ih = space == MOAE_BOX_RAW ? (float)rh : (float)H;
+          if (units == MOAE_UNITS_NORMALIZED) {
+            in.rect.x /= iw, in.rect.width /= iw, in.rect.y /= ih, in.rect.height /= ih;
+          }
+          if (analyze_one(engine, &ri, &in, &f) != 0) {
+            CHECK(0, "analyze rot=%d mirrored=%d space=%d units=%d", rot, m, space, units);
+            continue;
+          }
+          variants++;
+          CHECK(fabsf(f.attack_score - ref) <= 1e-5f,
+                "rot=%d mirrored=%d space=%d units=%d: score %.9g, upright box %.9g",
+                rot, m, space, units, f.attack_score, ref);
+          CHECK(f.source == MOAE_FACE_SOURCE_CALLER && !f.has_keypoints, "caller face");
+          CHECK(fabsf(f.box.x - face.x) < 1e-3f && fabsf(f.box.y - face.y) < 1e-3f &&
+                    fabsf(f.box.width - face.width) < 1e-3f &&
+                    fabsf(f.box.height - face.height) < 1e-3f,
+                "rot=%d m=%d space=%d units=%d: box %g,%g,%g,%g back in upright pixels", rot, m,
+                space, units, f.box.x, f.box.y, f.box.width, f.box.height);
+        }
+      free(raw);
+    }
+  printf("GEOMETRY %d variants, reference %.9g\n", variants, ref);
+
+  /* An older, smaller moae_face: only the fields that fit are written, stride = its size. */
+  struct { moae_box box; float keypoints[12]; int32_t has_keypoints; int32_t source; float
+           detector_score; float attack_score; uint32_t canary; } small[2];
+  memset(small, 0, sizeof small);
+  small[0].canary = small[1].canary = 0xC0FFEE;
+  moae_box_input two[2] = {{face, MOAE_BOX_UPRIGHT, MOAE_UNITS_PIXELS},
+                           {{20.f, 10.f, 40.f, 36.f}, MOAE_BOX_UPRIGHT, MOAE_UNITS_PIXELS}};
+  uint32_t flags = 0;
+  moae_status st = moae_analyze(engine, &img, two, 2, (moae_face *)small, sizeof small[0], 2, &n,
+                                &flags);
+  CHECK(st == MOAE_OK && n == 2, "small faces: %d", (int)st);
+  CHECK(small[0].canary == 0xC0FFEE && small[1].canary == 0xC0FFEE, "wrote past the old size");
+  CHECK(fabsf(small[0].attack_score - ref) <= 1e-5f && small[1].attack_score != 0.f,
+        "old-struct scores %g %g", small[0].attack_score, small[1].attack_score);
+  free(up);
+  moae_engine_destroy(engine);
+  printf("%d failures\n", failures);
+  return failures ? 1 : 0;
+}
+
+static int mode_noface(int argc, char **argv) {
+  moae_options opts;
+  moae_options_init(&opts);
+  opts.intra_op_threads = 1;
+  opts.face_detector_path = argv[3];
+  moae_engine *engine = NULL;
+  moae_status st = moae_engine_create_from_file(argv[2], &opts, &engine);
+  CHECK(st == MOAE_OK, "engine with detector: %s", moae_status_message(st));
+  if (!engine) return 1;
+  const uint32_t W = 640, H = 480;
+  unsigned char *gray = malloc((size_t)W * H * 3);
+  memset(gray, 128, (size_t)W * H * 3);
+  moae_image img = rgb_image(gray, W, H);
+  moae_face faces[4];
+  size_t n = 99;
+  uint32_t flags = 0;
+  st = moae_analyze(engine, &img, NULL, 0, faces, sizeof(moae_face), 4, &n, &flags);
+  CHECK(st == MOAE_OK && n == 0 && (flags & MOAE_QUALITY_NO_FACE), "empty frame: st=%d n=%zu "
+        "flags=%u", (int)st, n, flags);
+  printf("NOFACE n=%zu flags=%u\n", n, flags);
+  free(gray);
+  if (argc > 4) {
+    uint8_t *rgb = NULL;
+    uint32_t w = 0, h = 0;
+    CHECK(moae_decode_image_file(argv[4], &rgb, &w, &h) == MOAE_OK, "decode %s", argv[4]);
+    moae_image photo = rgb_image(rgb, w, h);
+    n = 0;
+    st = moae_analyze(engine, &photo, NULL, 0, NULL, sizeof(moae_face), 0, &n, &flags);
+    CHECK(st == MOAE_ERR_BUFFER_TOO_SMALL && n == 1, "count query: st=%d n=%zu", (int)st, n);
+    st = moae_analyze(engine, &photo, NULL, 0, faces, sizeof(moae_face), 4, &n, &flags);
+    CHECK(st == MOAE_OK && n == 1, "photo: st=%d n=%zu", (int)st, n);
+    if (st == MOAE_OK && n == 1) {
+      moae_face *f = &faces[0];
+      CHECK(f->source == MOAE_FACE_SOURCE_DETECTOR && f->has_keypoints == 1 &&
+                f->detector_score >= 0.5f && f->detector_score <= 1.f, "detector face");
+      CHECK(f->box.width >= 16.f && f->box.x >= -f->box.width && f->box.x < (float)w,
+            "box %g,%g,%g,%g", f->box.x, f->box.y, f->box.width, f->box.height);
+      printf("FACE box=%.1f,%.1f,%.1f,%.1f score=%.4f attack=%.4f decision=%d flags=%u\n",
+             f->box.x, f->box.y, f->box.width, f->box.height, f->detector_score,
+             f->attack_score, f->decision, f->quality_flags);
+    }
+    moae_image_free(rgb);
+  }
+  moae_engine_destroy(engine);
+  printf("%d failures\n", failures);
+  return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: %s MODE MODEL ...\n", argv[0]);
@@ -405,6 +634,8 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "threads") && argc >= 6) return mode_threads(argc, argv);
   if (!strcmp(mode, "old_options")) return mode_old_options(argv);
   if (!strcmp(mode, "missing_ort")) return mode_missing_ort(argv);
+  if (!strcmp(mode, "analyze")) return mode_analyze(argv);
+  if (!strcmp(mode, "noface") && argc >= 4) return mode_noface(argc, argv);
   fprintf(stderr, "bad mode or arguments\n");
   return 2;
 }

@@ -3,8 +3,9 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use moae_runtime::{
-    decode_image, Detection, Engine, EngineOptions, ExecutionProvider, FaceBox, Frame, PixelFormat,
-    ProviderPolicy, MAX_INTRA_OP_THREADS,
+    decode_image, BoxInput, BoxSpace, BoxUnits, Detection, DetectorModel, Engine, EngineOptions,
+    ExecutionProvider, FaceBox, FaceResult, FaceSource, Frame, FrameAnalysis, PixelFormat,
+    ProviderPolicy, Rotation, MAX_INTRA_OP_THREADS,
 };
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 mod bench_matrix;
+mod calib;
 
 #[derive(Parser)]
 #[command(
@@ -56,24 +58,79 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Classify images (whole image, or the given face box) as live or attack
+    /// Frame in, decision out: find the faces (face detector), check their quality, and decide
+    /// live / attack / unsure for each. Without --box and --whole-frame it needs a face
+    /// detector: --detector, else $MOAE_FACE_DETECTOR.
     Detect {
         model: PathBuf,
         #[arg(required = true)]
         images: Vec<PathBuf>,
-        /// Face box x,y,w,h in image pixels
-        #[arg(long = "box", value_name = "X,Y,W,H")]
-        face: Option<FaceBox>,
-        /// Decision threshold on the attack score (default: the model's)
+        /// The face detector (BlazeFace ONNX, e.g. .venv/face/face_detection_front_128x128.onnx)
         #[arg(long)]
+        detector: Option<PathBuf>,
+        /// A face box x,y,w,h instead of the detector (repeat for several faces)
+        #[arg(long = "box", value_name = "X,Y,W,H")]
+        boxes: Vec<FaceBox>,
+        /// The image --box coordinates refer to: the upright frame, or the raw file as given
+        #[arg(long, value_enum, default_value = "upright")]
+        box_space: SpaceArg,
+        /// --box values are 0..1 of the image's width/height (Vision-style)
+        #[arg(long)]
+        normalized: bool,
+        /// Clockwise rotation that makes the image upright (0, 90, 180, 270)
+        #[arg(long, default_value_t = 0, value_parser = rotation_arg)]
+        rotation: i32,
+        /// The image is a left-right mirror image (front camera); applied before the rotation
+        #[arg(long)]
+        mirrored: bool,
+        /// The whole image is the face (pre-cropped images): no detector
+        #[arg(long, conflicts_with = "boxes")]
+        whole_frame: bool,
+        /// Decision threshold on the attack score (default: the model's)
+        #[arg(long, conflicts_with = "calibration")]
         threshold: Option<f32>,
+        /// The threshold from `moae calibrate --out FILE` (refused for another model)
+        #[arg(long, value_name = "FILE")]
+        calibration: Option<PathBuf>,
         /// Face box enlargement
         #[arg(long, default_value_t = moae_runtime::DEFAULT_CROP_SCALE)]
         crop_scale: f32,
         #[command(flatten)]
         engine: EngineArgs,
+        /// Print everything as JSON: per face box, keypoints, detector score, scores,
+        /// threshold, decision, quality values and flags; the frame's flags
         #[arg(long)]
         json: bool,
+    },
+    /// Fit the decision threshold to a camera: the threshold at which at most --target-bpcer
+    /// of the given live frames are rejected, a 95 % confidence bound on the BPCER from the
+    /// count, and the APCER at it when attack frames are given. Lists: one image path per line
+    /// (relative to the list's directory; anything after the path is ignored; # comments).
+    Calibrate {
+        model: PathBuf,
+        /// Live frames of this camera
+        #[arg(long, value_name = "LIST")]
+        live: PathBuf,
+        /// Attack frames (prints, screens, masks) of this camera
+        #[arg(long, value_name = "LIST")]
+        attack: Option<PathBuf>,
+        /// Largest share of live frames to reject, e.g. 0.01
+        #[arg(long)]
+        target_bpcer: f64,
+        /// The face detector (else $MOAE_FACE_DETECTOR); the frames' first face is scored
+        #[arg(long, conflicts_with = "whole_frame")]
+        detector: Option<PathBuf>,
+        /// Each image is the face (pre-cropped frames)
+        #[arg(long)]
+        whole_frame: bool,
+        /// Face box enlargement
+        #[arg(long, default_value_t = moae_runtime::DEFAULT_CROP_SCALE)]
+        crop_scale: f32,
+        /// Write the calibration as JSON (for `moae detect --calibration`)
+        #[arg(long, value_name = "FILE.json")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
     /// Score every image of a list (`path label [type]` per line, paths relative to --root)
     /// through the runtime and write `score label [type]` lines: the format `trainer metrics`
@@ -160,6 +217,22 @@ const MAX_ITERS: usize = 1_000_000;
 const MAX_WARMUP: usize = 10_000;
 /// Most floats of one benchmark input tensor (1 GiB), whatever the model's input size.
 const MAX_BENCH_FLOATS: usize = 1 << 28;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum SpaceArg {
+    Upright,
+    Raw,
+}
+
+fn rotation_arg(s: &str) -> Result<i32, String> {
+    let v: i32 = s
+        .trim()
+        .parse()
+        .map_err(|e| format!("`{s}` is not a whole number: {e}"))?;
+    Rotation::try_from(v)
+        .map(|_| v)
+        .map_err(|_| format!("rotation {v}: use 0, 90, 180 or 270 (clockwise)"))
+}
 
 /// A clap parser for a whole number in `lo..=hi`.
 fn in_range(lo: usize, hi: usize) -> impl Fn(&str) -> Result<usize, String> + Clone {
@@ -251,6 +324,162 @@ fn detect_file(e: &Engine, img: &Path, faces: &[FaceBox]) -> Result<Detection> {
     Ok(d[0])
 }
 
+/// The detector to use: the argument, else $MOAE_FACE_DETECTOR, else a clear error saying how
+/// to get one.
+fn need_detector(detector: &Option<PathBuf>) -> Result<DetectorModel> {
+    let detector = detector
+        .clone()
+        .or_else(|| std::env::var_os("MOAE_FACE_DETECTOR").map(PathBuf::from));
+    match &detector {
+        Some(p) if !p.as_os_str().is_empty() => {
+            if !p.is_file() {
+                bail!(
+                    "the face detector {} does not exist: run scripts/setup.sh (it places \
+                     face_detection_front_128x128.onnx in .venv/face/), or pass --box / \
+                     --whole-frame",
+                    p.display()
+                );
+            }
+            Ok(DetectorModel::Path(p.clone()))
+        }
+        _ => bail!(
+            "no face box and no face detector: pass --detector PATH (or set \
+             MOAE_FACE_DETECTOR; scripts/setup.sh places .venv/face/\
+             face_detection_front_128x128.onnx), give --box X,Y,W,H, or --whole-frame for an \
+             image that is already the face"
+        ),
+    }
+}
+
+/// The calibration file `moae calibrate --out` writes.
+fn read_calibration(path: &Path) -> Result<(f32, String)> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the calibration {}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", path.display()))?;
+    let t = v["threshold"]
+        .as_f64()
+        .filter(|t| (0.0..=1.0).contains(t))
+        .with_context(|| format!("{}: no threshold in [0, 1]", path.display()))?;
+    let sha = v["model_sha256"]
+        .as_str()
+        .filter(|s| s.len() == 64)
+        .with_context(|| format!("{}: no model_sha256", path.display()))?;
+    Ok((t as f32, sha.to_string()))
+}
+
+fn quality_json(f: &FaceResult) -> serde_json::Value {
+    let q = &f.quality.values;
+    json!({
+        "face_px": q.face_px,
+        "outside_fraction": q.outside_fraction,
+        "brightness": q.brightness,
+        "overexposed_fraction": q.overexposed_fraction,
+        "sharpness": q.sharpness,
+        "roll_deg": q.roll_deg,
+        "yaw_deg": q.yaw_deg,
+        "flags": f.quality.flags.names(),
+    })
+}
+
+fn source_name(s: FaceSource) -> &'static str {
+    match s {
+        FaceSource::Detector => "detector",
+        FaceSource::Caller => "caller",
+        FaceSource::WholeFrame => "whole_frame",
+    }
+}
+
+fn face_json(f: &FaceResult) -> serde_json::Value {
+    let b = f.face_box;
+    json!({
+        "source": source_name(f.source),
+        "box": {"x": b.x, "y": b.y, "width": b.width, "height": b.height},
+        "keypoints": f.keypoints.map(|k| k.iter().map(|p| [p.x, p.y]).collect::<Vec<_>>()),
+        "detector_score": f.detector_score,
+        "attack_score": f.detection.attack_score,
+        "live_score": f.detection.live_score,
+        "threshold": f.detection.threshold,
+        "decision": f.decision.name(),
+        "quality": quality_json(f),
+        "latency_ms": f.detection.latency.as_secs_f64() * 1e3,
+    })
+}
+
+fn analysis_json(img: &Path, a: &FrameAnalysis) -> serde_json::Value {
+    json!({
+        "image": img,
+        "frame_flags": a.flags.names(),
+        "faces": a.faces.iter().map(face_json).collect::<Vec<_>>(),
+    })
+}
+
+/// Decodes an image file (the raw buffer) and analyses it as the frame
+/// rotate_cw(flip_if_mirrored(file), rotation).
+fn analyze_file(
+    e: &Engine,
+    img: &Path,
+    boxes: &[BoxInput],
+    rotation: i32,
+    mirrored: bool,
+) -> Result<FrameAnalysis> {
+    let (rgb, w, h) = decode_image(img).with_context(|| format!("reading {}", img.display()))?;
+    let frame = Frame::packed(PixelFormat::Rgb, &rgb, w, h, 3 * w as usize)?
+        .with_rotation(Rotation::try_from(rotation)?)
+        .with_mirrored(mirrored);
+    e.analyze(&frame, boxes)
+        .with_context(|| format!("analysing {}", img.display()))
+}
+
+/// The image paths of a calibration list: the first field of each line, relative to the
+/// list's directory; blank lines and # comments skipped.
+fn read_paths(list: &Path) -> Result<Vec<PathBuf>> {
+    let text =
+        std::fs::read_to_string(list).with_context(|| format!("reading {}", list.display()))?;
+    let dir = match list.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let paths: Vec<PathBuf> = text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| dir.join(l.split_whitespace().next().unwrap_or(l)))
+        .collect();
+    if paths.is_empty() {
+        bail!("{} lists no image", list.display());
+    }
+    Ok(paths)
+}
+
+/// Scores the first face of each listed frame; frames without a face are counted apart.
+struct Scored {
+    scores: Vec<f32>,
+    no_face: Vec<PathBuf>,
+    unsure: usize,
+}
+
+fn score_list(e: &Engine, list: &Path) -> Result<Scored> {
+    let mut out = Scored {
+        scores: Vec::new(),
+        no_face: Vec::new(),
+        unsure: 0,
+    };
+    for p in read_paths(list)? {
+        let a = analyze_file(e, &p, &[], 0, false).with_context(|| format!("{}", list.display()))?;
+        match a.faces.first() {
+            None => out.no_face.push(p),
+            Some(f) => {
+                if !f.quality.flags.is_empty() {
+                    out.unsure += 1;
+                }
+                out.scores.push(f.detection.attack_score);
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
@@ -317,45 +546,214 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Detect {
             model,
             images,
-            face,
+            detector,
+            boxes,
+            box_space,
+            normalized,
+            rotation,
+            mirrored,
+            whole_frame,
             threshold,
+            calibration,
             crop_scale,
             engine,
             json,
         } => {
+            let calib = calibration.as_deref().map(read_calibration).transpose()?;
+            let face_detector = if boxes.is_empty() && !whole_frame {
+                Some(need_detector(detector)?)
+            } else {
+                None
+            };
             let opts = EngineOptions {
-                threshold: *threshold,
+                threshold: calib.as_ref().map(|c| c.0).or(*threshold),
                 crop_scale: *crop_scale,
+                face_detector,
+                whole_frame: *whole_frame,
                 ..options(&cli.ort, engine)
             };
             let e = load(model, &opts)?;
+            if let (Some((_, sha)), Some(path)) = (&calib, calibration) {
+                if *sha != e.info().model_sha256 {
+                    bail!(
+                        "{} was made for the model with SHA-256 {sha}, but {} has {}: \
+                         calibrate this model (moae calibrate) or use its own calibration",
+                        path.display(),
+                        model.display(),
+                        e.info().model_sha256
+                    );
+                }
+            }
+            let inputs: Vec<BoxInput> = boxes
+                .iter()
+                .map(|&rect| BoxInput {
+                    rect,
+                    space: match box_space {
+                        SpaceArg::Upright => BoxSpace::Upright,
+                        SpaceArg::Raw => BoxSpace::Raw,
+                    },
+                    units: if *normalized {
+                        BoxUnits::Normalized
+                    } else {
+                        BoxUnits::Pixels
+                    },
+                })
+                .collect();
             let mut rows = Vec::new();
             for img in images {
-                let faces: Vec<FaceBox> = face.iter().copied().collect();
-                let d = detect_file(&e, img, &faces)?;
+                let a = analyze_file(&e, img, &inputs, *rotation, *mirrored)?;
                 if *json {
-                    rows.push(json!({
-                        "image": img,
-                        "attack_score": d.attack_score,
-                        "live_score": d.live_score,
-                        "is_attack": d.is_attack,
-                        "threshold": d.threshold,
-                        "provider": d.provider.to_string(),
-                        "latency_ms": d.latency.as_secs_f64() * 1e3,
-                    }));
-                } else {
+                    rows.push(analysis_json(img, &a));
+                    continue;
+                }
+                if a.faces.is_empty() {
                     println!(
-                        "{}\t{}\tattack_score={:.4}\tthreshold={:.4}\t{:.2} ms",
+                        "{}\tno face\tframe flags: {}",
                         img.display(),
-                        if d.is_attack { "ATTACK" } else { "live" },
-                        d.attack_score,
-                        d.threshold,
-                        d.latency.as_secs_f64() * 1e3
+                        a.flags.names().join(",")
+                    );
+                }
+                for (i, f) in a.faces.iter().enumerate() {
+                    let b = f.face_box;
+                    let flags = f.quality.flags.names();
+                    println!(
+                        "{}\tface {i}\t{}\tattack_score={:.4}\tthreshold={:.4}\tby_score={}\tbox={:.1},{:.1},{:.1},{:.1}\t{}{}\tquality={}\t{:.2} ms",
+                        img.display(),
+                        f.decision.name(),
+                        f.detection.attack_score,
+                        f.detection.threshold,
+                        if f.detection.is_attack { "attack" } else { "live" },
+                        b.x,
+                        b.y,
+                        b.width,
+                        b.height,
+                        source_name(f.source),
+                        f.detector_score
+                            .map(|s| format!(" {s:.3}"))
+                            .unwrap_or_default(),
+                        if flags.is_empty() {
+                            "ok".to_string()
+                        } else {
+                            flags.join(",")
+                        },
+                        f.detection.latency.as_secs_f64() * 1e3
                     );
                 }
             }
             if *json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
+            }
+        }
+        Cmd::Calibrate {
+            model,
+            live,
+            attack,
+            target_bpcer,
+            detector,
+            whole_frame,
+            crop_scale,
+            out,
+            engine,
+        } => {
+            if !(*target_bpcer > 0.0 && *target_bpcer < 1.0) {
+                bail!("--target-bpcer is {target_bpcer}: use a share in (0, 1), e.g. 0.01");
+            }
+            // Refused before any scoring: a target below 1/n cannot be set from n frames.
+            let listed = read_paths(live)?.len();
+            if let Err(err @ calib::CalibError::TooFewFrames { .. }) =
+                calib::calibrate(&vec![0.0; listed], *target_bpcer)
+            {
+                bail!("{err} (from {})", live.display());
+            }
+            let face_detector = if *whole_frame {
+                None
+            } else {
+                Some(need_detector(detector)?)
+            };
+            let opts = EngineOptions {
+                crop_scale: *crop_scale,
+                face_detector,
+                whole_frame: *whole_frame,
+                ..options(&cli.ort, engine)
+            };
+            let e = load(model, &opts)?;
+            let l = score_list(&e, live)?;
+            let c = calib::calibrate(&l.scores, *target_bpcer).map_err(|err| {
+                anyhow::anyhow!(
+                    "{err} ({} live frames listed in {}, {} without a face)",
+                    l.scores.len() + l.no_face.len(),
+                    live.display(),
+                    l.no_face.len()
+                )
+            })?;
+            let a = attack.as_deref().map(|p| score_list(&e, p)).transpose()?;
+            let apcer = a.as_ref().map(|a| calib::apcer(&a.scores, c.threshold));
+            let meaning = format!(
+                "at threshold {:.6}, {} of the {} live frames ({:.4} %) are rejected (target \
+                 {} %: at most {}); with 95 % confidence the camera's true BPCER at this \
+                 threshold is at most {:.4} % (one-sided Clopper-Pearson bound from {} of {})",
+                c.threshold,
+                c.rejected,
+                c.n,
+                100.0 * c.bpcer,
+                100.0 * target_bpcer,
+                c.allowed,
+                100.0 * c.bpcer_upper_95,
+                c.rejected,
+                c.n
+            );
+            let report = json!({
+                "model": model,
+                "model_sha256": e.info().model_sha256,
+                "threshold": c.threshold,
+                "model_threshold": e.info().meta.threshold,
+                "target_bpcer": target_bpcer,
+                "live_frames": c.n,
+                "live_rejected": c.rejected,
+                "live_rejected_allowed": c.allowed,
+                "bpcer": c.bpcer,
+                "bpcer_upper_95": c.bpcer_upper_95,
+                "live_without_face": l.no_face.len(),
+                "live_unsure": l.unsure,
+                "attack_frames": a.as_ref().map(|a| a.scores.len()),
+                "attack_without_face": a.as_ref().map(|a| a.no_face.len()),
+                "apcer": apcer,
+                "face_source": if *whole_frame { "whole_frame" } else { "detector" },
+                "rule": "attack when attack_score >= threshold; the threshold is the float \
+                         just above the (n - k)-th smallest live score, k = floor(target * n)",
+                "meaning": meaning,
+                "producer": format!("moae calibrate {}", env!("CARGO_PKG_VERSION")),
+            });
+            println!("threshold        {:.6}", c.threshold);
+            println!(
+                "live frames      {} scored, {} rejected (allowed {}), BPCER {:.4} %",
+                c.n,
+                c.rejected,
+                c.allowed,
+                100.0 * c.bpcer
+            );
+            println!(
+                "BPCER bound      {:.4} % (95 %, one-sided Clopper-Pearson)",
+                100.0 * c.bpcer_upper_95
+            );
+            if !l.no_face.is_empty() {
+                println!(
+                    "no face          {} live frames had no face and are not counted (first: {})",
+                    l.no_face.len(),
+                    l.no_face[0].display()
+                );
+            }
+            if let (Some(a), Some(apcer)) = (&a, apcer) {
+                println!(
+                    "APCER            {:.4} % of {} attack frames accepted as live",
+                    100.0 * apcer,
+                    a.scores.len()
+                );
+            }
+            println!("meaning          {meaning}");
+            if let Some(out) = out {
+                write_whole(out, &(serde_json::to_string_pretty(&report)? + "\n"))?;
+                eprintln!("wrote {}", out.display());
             }
         }
         Cmd::Score {
@@ -365,7 +763,12 @@ fn run(cli: Cli) -> Result<()> {
             out,
             engine,
         } => {
-            let e = load(model, &options(&cli.ort, engine))?;
+            // Data-set images are pre-cropped faces: the whole image is the face.
+            let opts = EngineOptions {
+                whole_frame: true,
+                ..options(&cli.ort, engine)
+            };
+            let e = load(model, &opts)?;
             // Directory of the list, "." for a bare file name.
             let root = root.clone().unwrap_or_else(|| match list.parent() {
                 Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

@@ -11,6 +11,21 @@ fn moae() -> Command {
     Command::new(env!("CARGO_BIN_EXE_moae"))
 }
 
+/// Whether `Engine::analyze` (pipeline branch) is built: while it is the skeleton, the
+/// commands that go through it say so, and the test prints SKIPPED (a failure under CI).
+fn analyze_built(out: &std::process::Output, what: &str) -> bool {
+    let err = String::from_utf8_lossy(&out.stderr);
+    if err.contains("not built yet (skeleton)") {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set and {what} needs Engine::analyze: {err}"
+        );
+        eprintln!("SKIPPED {what}: Engine::analyze is not built yet (skeleton)");
+        return false;
+    }
+    true
+}
+
 fn fixture() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.onnx");
@@ -48,15 +63,33 @@ fn info_detect_and_bench_run() {
         .args(["--box", "10,10,30,30", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let a = v[0]["attack_score"].as_f64().unwrap();
-    assert!((0.0..=1.0).contains(&a));
-    assert_eq!(v[0]["is_attack"], a >= 0.5);
+    if analyze_built(&out, "detect --box --json") {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let f = &v[0]["faces"][0];
+        let a = f["attack_score"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&a));
+        assert!((f["live_score"].as_f64().unwrap() + a - 1.0).abs() < 1e-5);
+        assert_eq!(f["source"], "caller");
+        assert_eq!(f["box"]["width"], 30.0);
+        assert!(f["keypoints"].is_null() && f["detector_score"].is_null());
+        let flags = f["quality"]["flags"].as_array().unwrap();
+        let by_score = if a >= f["threshold"].as_f64().unwrap() {
+            "attack"
+        } else {
+            "live"
+        };
+        let want = if flags.is_empty() { by_score } else { "unsure" };
+        assert_eq!(f["decision"], want, "{v}");
+        for k in ["face_px", "brightness", "sharpness", "roll_deg", "yaw_deg"] {
+            assert!(f["quality"][k].as_f64().unwrap().is_finite(), "{k}: {v}");
+        }
+        assert!(v[0]["frame_flags"].as_array().unwrap().is_empty(), "{v}");
+    }
 
     let out = moae()
         .arg("bench")
@@ -120,11 +153,15 @@ fn score_writes_the_metrics_format_and_names_bad_lines() {
             .arg("detect")
             .arg(&model)
             .arg(path)
-            .arg("--json")
+            .args(["--whole-frame", "--json"])
             .output()
             .unwrap();
+        if !analyze_built(&out, "detect --whole-frame") {
+            break;
+        }
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let want = v[0]["attack_score"].as_f64().unwrap();
+        assert_eq!(v[0]["faces"][0]["source"], "whole_frame");
+        let want = v[0]["faces"][0]["attack_score"].as_f64().unwrap();
         let got: f64 = row[0].parse().unwrap();
         assert!((got - want).abs() < 1e-6, "{got} vs {want}");
     }
@@ -163,11 +200,235 @@ fn box_outside_the_image_is_reported() {
         .arg("detect")
         .arg(&model)
         .arg(&img)
-        .args(["--box", "500,500,10,10"])
+        .args(["--box", "500,500,20,20"])
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid face box"));
+    if analyze_built(&out, "detect --box outside") {
+        assert!(String::from_utf8_lossy(&out.stderr).contains("invalid face box"));
+    }
+}
+
+/// Without --box and --whole-frame, `detect` needs a face detector: none given (and no
+/// $MOAE_FACE_DETECTOR) or a missing file is a clear error that says what to do.
+#[test]
+fn detect_without_box_needs_a_detector() {
+    let (dir, model, img) = fixture();
+    let out = moae()
+        .env_remove("MOAE_FACE_DETECTOR")
+        .arg("detect")
+        .arg(&model)
+        .arg(&img)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for want in ["--detector", "MOAE_FACE_DETECTOR", "--box", "--whole-frame"] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
+    let missing = dir.path().join("nope.onnx");
+    let out = moae()
+        .env("MOAE_FACE_DETECTOR", &missing)
+        .arg("detect")
+        .arg(&model)
+        .arg(&img)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("nope.onnx") && err.contains("does not exist"),
+        "{err}"
+    );
+    // Bad geometry arguments are refused by the parser.
+    let out = moae()
+        .arg("detect")
+        .arg(&model)
+        .arg(&img)
+        .args(["--whole-frame", "--rotation", "45"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0, 90, 180 or 270"));
+}
+
+/// `moae detect --json` with the real face detector (face branch's set-up): the astronaut
+/// photo has one detector face with six keypoints, a detector score and quality values.
+#[test]
+fn detect_json_with_the_face_detector() {
+    let dir = std::env::var_os("MOAE_FACE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/face")
+        });
+    let det = dir.join("face_detection_front_128x128.onnx");
+    let photo = dir.join("astronaut.png");
+    if !det.exists() || !photo.exists() {
+        let msg = format!("{} is missing (scripts/setup-face.sh)", det.display());
+        assert!(std::env::var_os("CI").is_none(), "CI is set and {msg}");
+        eprintln!("SKIPPED: {msg}");
+        return;
+    }
+    let (_tmp, model, _) = fixture();
+    let out = moae()
+        .arg("detect")
+        .arg(&model)
+        .arg(&photo)
+        .arg("--detector")
+        .arg(&det)
+        .arg("--json")
+        .output()
+        .unwrap();
+    if !analyze_built(&out, "detect with the detector") {
+        return;
+    }
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let faces = v[0]["faces"].as_array().unwrap();
+    assert_eq!(faces.len(), 1, "{v}");
+    let f = &faces[0];
+    assert_eq!(f["source"], "detector");
+    assert_eq!(f["keypoints"].as_array().unwrap().len(), 6, "{v}");
+    assert!(f["detector_score"].as_f64().unwrap() >= 0.5, "{v}");
+    assert!(["live", "attack", "unsure"].contains(&f["decision"].as_str().unwrap()));
+}
+
+/// `moae calibrate`: the threshold rejects at most the target share of the live frames, the
+/// JSON holds the model's SHA-256 and the bound, `detect --calibration` uses the threshold and
+/// refuses a calibration made for another model; too few frames for the target is refused
+/// with the count needed.
+#[test]
+fn calibrate_writes_a_threshold_that_detect_accepts() {
+    let (dir, model, _) = fixture();
+    let d = dir.path();
+    let mut live = String::new();
+    let mut attack = String::new();
+    for i in 0..20u32 {
+        let (w, h) = (48 + i, 40 + (i * 7) % 13);
+        let px: Vec<u8> = test_rgb(w, h)
+            .iter()
+            .enumerate()
+            .map(|(k, v)| v.wrapping_add((k as u32 * i) as u8))
+            .collect();
+        let name = format!("f{i}.png");
+        image::RgbImage::from_raw(w, h, px)
+            .unwrap()
+            .save(d.join(&name))
+            .unwrap();
+        if i < 10 {
+            live += &format!("{name} 0
+");
+        } else {
+            attack += &format!("{name}
+");
+        }
+    }
+    std::fs::write(d.join("live.txt"), format!("# live frames
+{live}")).unwrap();
+    std::fs::write(d.join("attack.txt"), &attack).unwrap();
+    let calib = d.join("calib.json");
+    // 1 % of 10 frames: refused before any scoring, with the count needed.
+    let out = moae()
+        .arg("calibrate")
+        .arg(&model)
+        .arg("--live")
+        .arg(d.join("live.txt"))
+        .args(["--target-bpcer", "0.01", "--whole-frame"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("at least 100 live frames"), "{err}");
+    let out = moae()
+        .arg("calibrate")
+        .arg(&model)
+        .arg("--live")
+        .arg(d.join("live.txt"))
+        .arg("--attack")
+        .arg(d.join("attack.txt"))
+        .args(["--target-bpcer", "0.2", "--whole-frame", "--out"])
+        .arg(&calib)
+        .output()
+        .unwrap();
+    if !analyze_built(&out, "calibrate") {
+        return;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("95 %") && text.contains("APCER"), "{text}");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&calib).unwrap())
+        .unwrap();
+    let t = v["threshold"].as_f64().unwrap() as f32;
+    assert_eq!(v["live_frames"], 10);
+    assert!(v["live_rejected"].as_u64().unwrap() <= 2, "{v}");
+    assert!(v["bpcer_upper_95"].as_f64().unwrap() > v["bpcer"].as_f64().unwrap());
+    assert!(v["apcer"].as_f64().unwrap() >= 0.0);
+    assert_eq!(v["model_sha256"].as_str().unwrap().len(), 64);
+    // The live scores, from detect: exactly `live_rejected` are >= the threshold.
+    let mut scores = Vec::new();
+    for l in live.lines() {
+        let p = d.join(l.split_whitespace().next().unwrap());
+        let out = moae()
+            .arg("detect")
+            .arg(&model)
+            .arg(&p)
+            .args(["--whole-frame", "--json", "--calibration"])
+            .arg(&calib)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r[0]["faces"][0]["threshold"].as_f64().unwrap() as f32, t);
+        scores.push(r[0]["faces"][0]["attack_score"].as_f64().unwrap() as f32);
+    }
+    let rejected = scores.iter().filter(|&&s| s >= t).count() as u64;
+    assert_eq!(rejected, v["live_rejected"].as_u64().unwrap(), "{scores:?} at {t}");
+    // A calibration for another model is refused.
+    let mut other = v.clone();
+    other["model_sha256"] = serde_json::json!("ab".repeat(32));
+    let wrong = d.join("other.json");
+    std::fs::write(&wrong, other.to_string()).unwrap();
+    let out = moae()
+        .arg("detect")
+        .arg(&model)
+        .arg(d.join("f0.png"))
+        .args(["--whole-frame", "--calibration"])
+        .arg(&wrong)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("SHA-256"), "{err}");
+}
+
+/// A calibration for another model is refused before anything is scored (no analyze needed).
+#[test]
+fn detect_refuses_a_calibration_for_another_model() {
+    let (dir, model, img) = fixture();
+    let wrong = dir.path().join("c.json");
+    std::fs::write(
+        &wrong,
+        serde_json::json!({"threshold": 0.3, "model_sha256": "cd".repeat(32)}).to_string(),
+    )
+    .unwrap();
+    let out = moae()
+        .arg("detect")
+        .arg(&model)
+        .arg(&img)
+        .args(["--whole-frame", "--calibration"])
+        .arg(&wrong)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("SHA-256") && err.contains("moae calibrate"),
+        "{err}"
+    );
+    let out = moae()
+        .arg("detect")
+        .arg(&model)
+        .arg(&img)
+        .args(["--whole-frame", "--threshold", "0.2", "--calibration"])
+        .arg(&wrong)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "--threshold and --calibration conflict");
 }
 
 #[test]

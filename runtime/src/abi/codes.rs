@@ -1,7 +1,10 @@
 //! The integer codes of pixel formats, rotations, providers and CoreML units.
 
 use super::status::{AbiError, AbiResult, Status};
+use crate::crop::FaceBox;
+use crate::engine::{Decision, FaceSource};
 use crate::frame::{PixelFormat, Rotation};
+use crate::geometry::{BoxInput, BoxSpace, BoxUnits};
 use crate::provider::{CoreMlUnits, ExecutionProvider};
 
 /// Android's `YUV_420_888` (U and V as separate planes with a pixel stride): a JNI-only code
@@ -80,6 +83,80 @@ pub fn coreml_units(code: i32) -> AbiResult<CoreMlUnits> {
     })
 }
 
+/// A 0/1 boolean (C `int32_t`, Java `boolean` passed as 0/1): any other value is rejected, so
+/// garbage in an uninitialised field is an error, not "true".
+pub fn flag(name: &str, v: i32) -> AbiResult<bool> {
+    match v {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(AbiError::invalid(format!("{name} is {v}: use 0 or 1"))),
+    }
+}
+
+/// C `MOAE_BOX_UPRIGHT` 0 / `MOAE_BOX_RAW` 1.
+pub const BOX_UPRIGHT: i32 = 0;
+pub const BOX_RAW: i32 = 1;
+/// C `MOAE_UNITS_PIXELS` 0 / `MOAE_UNITS_NORMALIZED` 1.
+pub const UNITS_PIXELS: i32 = 0;
+pub const UNITS_NORMALIZED: i32 = 1;
+
+pub fn box_space(code: i32) -> AbiResult<BoxSpace> {
+    match code {
+        BOX_UPRIGHT => Ok(BoxSpace::Upright),
+        BOX_RAW => Ok(BoxSpace::Raw),
+        v => Err(AbiError::invalid(format!(
+            "box space is {v}: use 0 (MOAE_BOX_UPRIGHT, the rotated, un-mirrored frame) or 1 \
+             (MOAE_BOX_RAW, the buffer as passed)"
+        ))),
+    }
+}
+
+pub fn box_space_code(s: BoxSpace) -> i32 {
+    match s {
+        BoxSpace::Upright => BOX_UPRIGHT,
+        BoxSpace::Raw => BOX_RAW,
+    }
+}
+
+pub fn box_units(code: i32) -> AbiResult<BoxUnits> {
+    match code {
+        UNITS_PIXELS => Ok(BoxUnits::Pixels),
+        UNITS_NORMALIZED => Ok(BoxUnits::Normalized),
+        v => Err(AbiError::invalid(format!(
+            "box units are {v}: use 0 (MOAE_UNITS_PIXELS) or 1 (MOAE_UNITS_NORMALIZED, 0..1 of \
+             the image's width and height)"
+        ))),
+    }
+}
+
+pub fn box_units_code(u: BoxUnits) -> i32 {
+    match u {
+        BoxUnits::Pixels => UNITS_PIXELS,
+        BoxUnits::Normalized => UNITS_NORMALIZED,
+    }
+}
+
+/// A C `moae_box_input` / Java box: the rectangle and the codes of its space and units. The
+/// rectangle's own checks (finite, positive, minimum size) run in `Engine::analyze`
+/// ([`BoxInput::to_upright_pixels`]), the same for every binding.
+pub fn box_input(rect: FaceBox, space: i32, units: i32) -> AbiResult<BoxInput> {
+    Ok(BoxInput {
+        rect,
+        space: box_space(space)?,
+        units: box_units(units)?,
+    })
+}
+
+/// C `moae_decision`: live 0, attack 1, unsure 2.
+pub fn decision_code(d: Decision) -> i32 {
+    d.code()
+}
+
+/// C `moae_face_source`: detector 0, caller 1, whole frame 2.
+pub fn face_source_code(s: FaceSource) -> i32 {
+    s.code()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +181,32 @@ mod tests {
         }
         assert_eq!(rotation(270), Ok(Rotation::R270));
         assert!(coreml_units(4).is_err());
+        for s in [BoxSpace::Upright, BoxSpace::Raw] {
+            assert_eq!(box_space(box_space_code(s)), Ok(s));
+        }
+        for u in [BoxUnits::Pixels, BoxUnits::Normalized] {
+            assert_eq!(box_units(box_units_code(u)), Ok(u));
+        }
+        for bad in [-1, 2, i32::MAX] {
+            assert_eq!(box_space(bad).unwrap_err().status, Status::InvalidArgument);
+            assert_eq!(box_units(bad).unwrap_err().status, Status::InvalidArgument);
+            assert!(flag("mirrored", bad).is_err());
+        }
+        assert_eq!(flag("x", 1), Ok(true));
+        let b = box_input(FaceBox::new(1.0, 2.0, 3.0, 4.0), 1, 1).unwrap();
+        assert_eq!((b.space, b.units), (BoxSpace::Raw, BoxUnits::Normalized));
+        assert_eq!(
+            [Decision::Live, Decision::Attack, Decision::Unsure].map(decision_code),
+            [0, 1, 2]
+        );
+        assert_eq!(
+            [
+                FaceSource::Detector,
+                FaceSource::Caller,
+                FaceSource::WholeFrame
+            ]
+            .map(face_source_code),
+            [0, 1, 2]
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! The one place that owns every number and rule crossing a language boundary: status codes
-//! and their messages, pixel-format / provider / CoreML codes, rotation, the "not set" rules of
-//! thresholds, crop scale and counts, and the raw frame description -> [`Frame`] conversion.
+//! and their messages, pixel-format / provider / CoreML codes, rotation and mirroring, box
+//! space/units, decision and face-source codes, the "not set" rules of thresholds, crop
+//! scale, counts and the detector's score, the raw quality options, and the raw frame
+//! description -> [`Frame`] conversion. Quality flag bits are [`crate::QualityFlags`]' `u32`.
 //!
 //! The C ABI (`moae-ffi`, header `include/moae.h`) and the JNI bridge (`moae-jni`) are thin
 //! calls into this module, so the same bad input gets the same status number and the same
@@ -15,11 +17,13 @@ mod raw_frame;
 mod status;
 
 pub use codes::{
-    coreml_units, pixel_format, pixel_format_code, provider, provider_code, rotation,
-    PIXEL_YUV_420_888,
+    box_input, box_space, box_space_code, box_units, box_units_code, coreml_units, decision_code,
+    face_source_code, flag, pixel_format, pixel_format_code, provider, provider_code, rotation,
+    BOX_RAW, BOX_UPRIGHT, PIXEL_YUV_420_888, UNITS_NORMALIZED, UNITS_PIXELS,
 };
 pub use options::{
-    count, crop_scale, threshold, MAX_BOXES, MAX_INTRA_OP_THREADS, MAX_PROVIDERS, MAX_SESSIONS,
+    count, crop_scale, detector_min_score, quality_options, threshold, whole_frame,
+    RawQualityOptions, MAX_BOXES, MAX_INTRA_OP_THREADS, MAX_PROVIDERS, MAX_SESSIONS,
 };
 pub use raw_frame::{frame, planes_used, RawFrame};
 pub use status::{AbiError, AbiResult, Status};

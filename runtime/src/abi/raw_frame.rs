@@ -2,7 +2,7 @@
 //! -> a validated [`Frame`] borrowing the caller's planes. The C ABI (`moae_image`) and JNI
 //! (`NativeBridge.detect*`) both come through here.
 
-use super::codes::{pixel_format, rotation, PIXEL_YUV_420_888};
+use super::codes::{flag, pixel_format, rotation, PIXEL_YUV_420_888};
 use super::status::{AbiError, AbiResult, Status};
 use crate::frame::{Frame, PixelFormat};
 
@@ -22,6 +22,10 @@ pub struct RawFrame<'a> {
     pub pixel_stride: i64,
     /// Clockwise degrees: 0, 90, 180 or 270.
     pub rotation: i32,
+    /// 1: the buffer is a left-right mirror image of the scene (a front camera's mirrored
+    /// preview; flipped before the rotation, as EXIF); 0: not mirrored; other values are
+    /// rejected. A v1-sized C `moae_image` without the field means 0.
+    pub mirrored: i32,
 }
 
 /// How many planes `format` reads (0 for an unknown format): a C caller's other plane
@@ -72,7 +76,7 @@ fn split(buf: &[u8], at: Option<usize>) -> AbiResult<(&[u8], &[u8])> {
 }
 
 /// Checks everything and builds the frame. Order (the same for every binding): format,
-/// rotation, sizes, planes, then the frame's own size/stride checks.
+/// rotation, mirrored, sizes, planes, then the frame's own size/stride checks.
 pub fn frame<'a>(raw: &RawFrame<'a>) -> AbiResult<Frame<'a>> {
     let format = if raw.format == PIXEL_YUV_420_888 {
         None
@@ -80,6 +84,7 @@ pub fn frame<'a>(raw: &RawFrame<'a>) -> AbiResult<Frame<'a>> {
         Some(pixel_format(raw.format)?)
     };
     let rot = rotation(raw.rotation)?;
+    let mirrored = flag("mirrored", raw.mirrored)?;
     let (w, h) = (dim("width", raw.width)?, dim("height", raw.height)?);
     let (wu, hu) = (w as usize, h as usize);
     let half = wu.div_ceil(2);
@@ -133,7 +138,7 @@ pub fn frame<'a>(raw: &RawFrame<'a>) -> AbiResult<Frame<'a>> {
             Frame::packed(f, plane(raw, 0)?, w, h, stride(raw, 0, row)?)?
         }
     };
-    Ok(frame.with_rotation(rot))
+    Ok(frame.with_rotation(rot).with_mirrored(mirrored))
 }
 
 #[cfg(test)]
@@ -149,6 +154,7 @@ mod tests {
             strides: [0; 3],
             pixel_stride: 1,
             rotation: 0,
+            mirrored: 0,
         }
     }
 
@@ -167,7 +173,17 @@ mod tests {
         let px = [0u8; 48];
         let ok = raw(0, 4, 4, [Some(&px), None, None]);
         assert!(frame(&ok).is_ok());
-        let cases: [(RawFrame<'_>, Status); 5] = [
+        let m = frame(&RawFrame {
+            mirrored: 1,
+            rotation: 90,
+            ..ok
+        })
+        .unwrap();
+        assert!(m.mirrored() && m.rotation() == crate::Rotation::R90);
+        assert!(!frame(&ok).unwrap().mirrored());
+        let cases: [(RawFrame<'_>, Status); 7] = [
+            (RawFrame { mirrored: 2, ..ok }, Status::InvalidArgument),
+            (RawFrame { mirrored: -1, ..ok }, Status::InvalidArgument),
             (RawFrame { format: 99, ..ok }, Status::UnknownFormat),
             (
                 RawFrame {

@@ -1,15 +1,13 @@
 //! Frame in, decision out: detection (or the caller's boxes), quality, liveness, decision.
-//!
-//! SKELETON (session 5 integration base): the types are the contract; the `pipeline` branch
-//! implements `Engine::analyze`.
 
 use super::{Detection, Engine};
+use crate::crop::{self, FaceBox};
 use crate::error::{Error, Result};
 use crate::face::Keypoint;
 use crate::frame::Frame;
 use crate::geometry::BoxInput;
-use crate::quality::{Quality, QualityFlags};
-use crate::FaceBox;
+use crate::quality::{self, Quality, QualityFlags};
+use std::time::Instant;
 
 /// The verdict on one face.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -70,12 +68,156 @@ pub struct FrameAnalysis {
     pub flags: QualityFlags,
 }
 
+impl Decision {
+    /// The rule: any quality flag -> `Unsure` (the score is still computed and returned);
+    /// else `Attack` when `attack_score >= threshold`, `Live` below it.
+    pub fn of(detection: &Detection, flags: QualityFlags) -> Decision {
+        if !flags.is_empty() {
+            Decision::Unsure
+        } else if detection.attack_score >= detection.threshold {
+            Decision::Attack
+        } else {
+            Decision::Live
+        }
+    }
+}
+
+impl FaceSource {
+    /// The stable code in C/Java/Swift: detector 0, caller 1, whole frame 2.
+    pub fn code(self) -> i32 {
+        match self {
+            FaceSource::Detector => 0,
+            FaceSource::Caller => 1,
+            FaceSource::WholeFrame => 2,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            FaceSource::Detector => "detector",
+            FaceSource::Caller => "caller",
+            FaceSource::WholeFrame => "whole_frame",
+        }
+    }
+}
+
+/// One face to judge, before liveness and quality.
+struct Candidate {
+    source: FaceSource,
+    face_box: FaceBox,
+    keypoints: Option<[Keypoint; crate::face::KEYPOINT_COUNT]>,
+    detector_score: Option<f32>,
+}
+
 impl Engine {
-    /// `boxes` empty: the face detector finds the faces (an engine without one fails, unless
-    /// it has `whole_frame`); else the caller's boxes, in order.
-    pub fn analyze(&self, _frame: &Frame<'_>, _boxes: &[BoxInput]) -> Result<FrameAnalysis> {
-        Err(Error::InvalidArgument(
-            "analyze is not built yet (skeleton)".into(),
-        ))
+    /// Frame in, decisions out.
+    ///
+    /// Faces: `boxes` non-empty -> the caller's boxes, in order (each read as its
+    /// [`BoxInput`] says, converted to upright pixels; a bad or tiny box is
+    /// [`Error::InvalidFaceBox`]); `boxes` empty -> the engine's face detector, best face
+    /// first; without a detector, the `whole_frame` option (the centre square is the face, for
+    /// pre-cropped images); with neither, [`Error::InvalidArgument`].
+    ///
+    /// No face found: `faces` empty and the frame flag NO_FACE (not an error, and no score).
+    /// More than one face (from any source): SEVERAL_FACES on the frame and on every face,
+    /// unless `QualityOptions::allow_several_faces`.
+    ///
+    /// Per face: the liveness crop is the box scaled by the engine's crop scale (exactly as
+    /// for [`Engine::detect`]); all faces run through the model in chunks of
+    /// [`BOX_CHUNK`](crate::BOX_CHUNK); quality is measured (see [`crate::quality`]); the
+    /// decision follows [`Decision::of`]. Each face's `detection.latency` is the whole call's
+    /// wall time (detection + quality + liveness).
+    pub fn analyze(&self, frame: &Frame<'_>, boxes: &[BoxInput]) -> Result<FrameAnalysis> {
+        let t0 = Instant::now();
+        let candidates: Vec<Candidate> = if !boxes.is_empty() {
+            boxes
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    let face_box = b.to_upright_pixels(frame).map_err(|e| match e {
+                        Error::InvalidFaceBox(m) => {
+                            Error::InvalidFaceBox(format!("box {} of {}: {m}", i + 1, boxes.len()))
+                        }
+                        e => e,
+                    })?;
+                    Ok(Candidate {
+                        source: FaceSource::Caller,
+                        face_box,
+                        keypoints: None,
+                        detector_score: None,
+                    })
+                })
+                .collect::<Result<_>>()?
+        } else if let Some(det) = &self.detector {
+            det.detect(frame)?
+                .into_iter()
+                .map(|f| Candidate {
+                    source: FaceSource::Detector,
+                    face_box: f.face_box,
+                    keypoints: Some(f.keypoints),
+                    detector_score: Some(f.score),
+                })
+                .collect()
+        } else if self.whole_frame {
+            let (uw, uh) = frame.upright_size();
+            let sq = crop::upright_crop(uw, uh, None, self.crop_scale)?;
+            vec![Candidate {
+                source: FaceSource::WholeFrame,
+                face_box: FaceBox::new(sq.x as f32, sq.y as f32, sq.side as f32, sq.side as f32),
+                keypoints: None,
+                detector_score: None,
+            }]
+        } else {
+            return Err(Error::InvalidArgument(
+                "analyze without face boxes needs a face detector: set \
+                 EngineOptions::face_detector (the BlazeFace ONNX file), pass the face boxes, \
+                 or set the whole_frame option for pre-cropped images"
+                    .into(),
+            ));
+        };
+        if candidates.is_empty() {
+            return Ok(FrameAnalysis {
+                faces: Vec::new(),
+                flags: QualityFlags::NO_FACE,
+            });
+        }
+        let several = candidates.len() > 1 && !self.quality.allow_several_faces;
+        let frame_flags = if several {
+            QualityFlags::SEVERAL_FACES
+        } else {
+            QualityFlags::NONE
+        };
+        let items: Vec<(Frame<'_>, Option<FaceBox>)> = candidates
+            .iter()
+            .map(|c| match c.source {
+                FaceSource::WholeFrame => (*frame, None),
+                _ => (*frame, Some(c.face_box)),
+            })
+            .collect();
+        // Caller boxes were checked (minimum size) above; a detector's face below the minimum
+        // is still judged (and flagged TOO_SMALL by quality), never an error.
+        let detections = self.detect_items(&items, false)?;
+        let mut faces = Vec::with_capacity(candidates.len());
+        for (c, d) in candidates.iter().zip(detections) {
+            let mut quality =
+                quality::measure(frame, &c.face_box, c.keypoints.as_ref(), &self.quality)?;
+            quality.flags |= frame_flags;
+            faces.push(FaceResult {
+                source: c.source,
+                face_box: c.face_box,
+                keypoints: c.keypoints,
+                detector_score: c.detector_score,
+                decision: Decision::of(&d, quality.flags),
+                detection: d,
+                quality,
+            });
+        }
+        let latency = t0.elapsed();
+        for f in &mut faces {
+            f.detection.latency = latency;
+        }
+        Ok(FrameAnalysis {
+            faces,
+            flags: frame_flags,
+        })
     }
 }

@@ -242,13 +242,6 @@ impl Engine {
     /// were a face (use [`Engine::analyze`] to let the face detector find the faces).
     pub fn detect(&self, frame: &Frame<'_>, faces: &[FaceBox]) -> Result<Vec<Detection>> {
         let items: Vec<(Frame<'_>, Option<FaceBox>)> = if faces.is_empty() {
-            if !self.whole_frame {
-                return Err(Error::InvalidArgument(
-                    "no face box: pass the face boxes, let the face detector find the faces \
-                     (analyze), or set the whole_frame option for pre-cropped images"
-                        .into(),
-                ));
-            }
             vec![(*frame, None)]
         } else {
             faces.iter().map(|f| (*frame, Some(*f))).collect()
@@ -257,17 +250,42 @@ impl Engine {
     }
 
     /// Several frames/faces, in ORT runs of at most [`BOX_CHUNK`] inputs each (so memory is
-    /// bounded whatever the count; results are the same as one run's).
+    /// bounded whatever the count; results are the same as one run's). A `None` face (the
+    /// whole frame's centre square) needs the `whole_frame` option, as in [`Engine::detect`].
+    /// Every box must pass the same checks as a caller's [`BoxInput`](crate::BoxInput) in
+    /// upright pixels (finite, positive, longer side at least
+    /// [`MIN_FACE_SIZE_PX`](crate::MIN_FACE_SIZE_PX)).
     pub fn detect_batch(&self, items: &[(Frame<'_>, Option<FaceBox>)]) -> Result<Vec<Detection>> {
+        self.detect_items(items, true)
+    }
+
+    /// [`Engine::detect_batch`]; `check_min`: apply the minimum face size (caller boxes), or
+    /// not (the detector's faces, which quality flags instead).
+    pub(crate) fn detect_items(
+        &self,
+        items: &[(Frame<'_>, Option<FaceBox>)],
+        check_min: bool,
+    ) -> Result<Vec<Detection>> {
         let t0 = Instant::now();
         if items.is_empty() {
             return Ok(Vec::new());
         }
         // Every box is checked before any inference, so a bad box late in a long list costs
         // nothing.
-        for (frame, face) in items {
+        if !self.whole_frame && items.iter().any(|(_, f)| f.is_none()) {
+            return Err(Error::InvalidArgument(
+                "no face box: pass the face boxes, let the face detector find the faces \
+                 (analyze), or set the whole_frame option for pre-cropped images"
+                    .into(),
+            ));
+        }
+        for (i, (frame, face)) in items.iter().enumerate() {
             let (uw, uh) = frame.upright_size();
             crop::upright_crop(uw, uh, *face, self.crop_scale)?;
+            if let (true, Some(b)) = (check_min, face) {
+                let what = format!("box {} of {}, upright pixels", i + 1, items.len());
+                crate::geometry::check_upright_box(b, &what)?;
+            }
         }
         let n = self.input_len();
         let mut pixels = vec![0.0f32; n * items.len().min(BOX_CHUNK)];

@@ -91,6 +91,7 @@ impl EngineOptions {
     /// Every range check, before anything is loaded.
     pub fn validate(&self) -> Result<()> {
         crate::crop::check_crop_scale(self.crop_scale)?;
+        self.quality.validate()?;
         if let Some(t) = self.threshold {
             if !(t.is_finite() && (0.0..=1.0).contains(&t)) {
                 return Err(Error::InvalidArgument(format!(
@@ -145,5 +146,14 @@ mod tests {
             ..Default::default()
         };
         assert!(o.validate().is_err());
+        let o = EngineOptions {
+            quality: QualityOptions {
+                min_brightness: 200.0,
+                max_brightness: 100.0,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(matches!(o.validate(), Err(Error::InvalidArgument(_))));
     }
 }

@@ -45,7 +45,7 @@ pub(crate) fn preprocess_with(
     crop::check_crop_scale(crop_scale)?;
     let (uw, uh) = frame.upright_size();
     let sq = crop::upright_crop(uw, uh, face, crop_scale)?;
-    let src = crop::to_source(sq, frame.rotation, frame.width, frame.height);
+    let src = crop::to_source(sq, frame);
     resample::resample_into(frame, src, s, norm, out);
     Ok(())
 }

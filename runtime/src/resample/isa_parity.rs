@@ -1,5 +1,5 @@
 //! The SIMD passes (NEON on aarch64, AVX2 on x86-64) against the portable one, bit for bit,
-//! for every pixel format, padded and tight strides, every rotation, both YUV ranges, up- and
+//! for every pixel format, padded and tight strides, every rotation, mirrored or not, both YUV ranges, up- and
 //! downscaling and tap widths past the unrolled ones. `scripts/test.sh` runs this under qemu
 //! for aarch64.
 
@@ -62,7 +62,7 @@ fn compare(frame: &Frame<'_>, what: &str) -> usize {
         // crop upscaled for small frames.
         for s in [7usize, 19, 64] {
             let sq = upright_crop(uw, uh, face, 1.5).unwrap();
-            let src = to_source(sq, frame.rotation, frame.width, frame.height);
+            let src = to_source(sq, frame);
             let mut a = vec![f32::NAN; 3 * s * s];
             let mut b = vec![f32::NAN; 3 * s * s];
             resample_with(Isa::Scalar, frame, src, s, &norm, &mut a);
@@ -126,9 +126,22 @@ fn simd_pass_equals_the_portable_pass_bit_for_bit() {
                     };
                     for frame in frames {
                         for range in [YuvRange::Full, YuvRange::Limited] {
-                            let f = frame.with_rotation(rot).with_yuv_range(range);
-                            let what = format!("{format} {w}x{h} pad {pad} {rot:?} {range:?}");
-                            compared += compare(&f, &what);
+                            // Mirroring only for the full range (it changes where values go,
+                            // not how they are computed; one range covers it).
+                            let mirrors: &[bool] = match range {
+                                YuvRange::Full => &[false, true],
+                                YuvRange::Limited => &[false],
+                            };
+                            for &m in mirrors {
+                                let f = frame
+                                    .with_rotation(rot)
+                                    .with_yuv_range(range)
+                                    .with_mirrored(m);
+                                let what = format!(
+                                    "{format} {w}x{h} pad {pad} {rot:?} {range:?} mirrored {m}"
+                                );
+                                compared += compare(&f, &what);
+                            }
                             if format.packed_bytes_per_pixel().is_some() {
                                 break; // the range only applies to YUV
                             }
@@ -138,6 +151,7 @@ fn simd_pass_equals_the_portable_pass_bit_for_bit() {
             }
         }
     }
-    // 2 sizes x 2 strides x 4 rotations x (5 packed + 2 x 3 YUV frames x 2 ranges) x 9 runs.
-    assert_eq!(compared, 2 * 2 * 4 * (5 + 12) * 9);
+    // 2 sizes x 2 strides x 4 rotations x (5 packed x 2 mirrorings + 2 x 3 YUV frames x
+    // (full x 2 mirrorings + limited)) x 9 runs.
+    assert_eq!(compared, 2 * 2 * 4 * (5 * 2 + 6 * 3) * 9);
 }

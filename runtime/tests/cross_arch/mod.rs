@@ -168,8 +168,10 @@ pub fn read_frames(dir: &Path) -> Vec<FrameSpec> {
 /// The attack score of every frame through `model` (one ORT thread: the same reduction order
 /// on every run).
 pub fn score(model: &Path, frames: &[FrameSpec]) -> Vec<f32> {
+    // Frames without a box are scored whole (the recorded scores are centre squares).
     let opts = EngineOptions {
         intra_op_threads: 1,
+        whole_frame: true,
         ..Default::default()
     };
     let engine =
