@@ -131,7 +131,7 @@ impl Default for QualityOptions {
             min_face_px: 64.0,
             // Share of the box outside the frame. BlazeFace's box has margins (forehead,
             // chin); a face cut by up to a fifth still shows eyes, nose and mouth (measured
-            // 0.18 for a face cut through the right eye's outer corner); beyond it, cheek and
+            // 0.18 for the photo cut at the right eye); beyond it, cheek and
             // ear are gone (the test's cut frame: 0.37).
             max_outside_fraction: 0.2,
             // Mean BT.601 luma (0-255) of the face square. The clean photo is 165; at a

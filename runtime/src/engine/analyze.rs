@@ -221,3 +221,38 @@ impl Engine {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::ExecutionProvider;
+    use std::time::Duration;
+
+    fn det(attack_score: f32) -> Detection {
+        Detection {
+            attack_score,
+            live_score: 1.0 - attack_score,
+            is_attack: attack_score >= 0.4,
+            threshold: 0.4,
+            provider: ExecutionProvider::Cpu,
+            latency: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn the_decision_rule() {
+        assert_eq!(Decision::of(&det(0.39), QualityFlags::NONE), Decision::Live);
+        // At the threshold: attack (the same rule as Detection::is_attack).
+        assert_eq!(Decision::of(&det(0.4), QualityFlags::NONE), Decision::Attack);
+        assert_eq!(Decision::of(&det(0.9), QualityFlags::NONE), Decision::Attack);
+        // Any quality flag: unsure, whatever the score.
+        for (flag, _) in QualityFlags::ALL {
+            assert_eq!(Decision::of(&det(0.9), flag), Decision::Unsure);
+            assert_eq!(Decision::of(&det(0.1), flag), Decision::Unsure);
+        }
+        assert_eq!(
+            [Decision::Live, Decision::Attack, Decision::Unsure].map(Decision::code),
+            [0, 1, 2]
+        );
+    }
+}
