@@ -7,8 +7,8 @@ use crate::types::moae_status::*;
 use crate::types::*;
 use moae_runtime::abi::{self, RawFrame};
 use moae_runtime::{
-    BoxInput, BoxSpace, BoxUnits, Decision, DetectorModel, EngineOptions, ExecutionProvider,
-    FaceBox, FaceResult, FaceSource, Frame, ProviderPolicy, QualityOptions, YuvRange,
+    BoxInput, DetectorModel, EngineOptions, ExecutionProvider, FaceBox, FaceResult, Frame,
+    ProviderPolicy, QualityOptions, YuvRange,
 };
 use std::ffi::{CStr, OsStr};
 use std::os::raw::c_char;
@@ -78,50 +78,23 @@ pub fn default_options() -> moae_options {
 }
 
 pub fn quality_to_c(q: &QualityOptions) -> moae_quality_options {
+    let r = abi::RawQualityOptions::from(*q);
     moae_quality_options {
-        min_face_px: q.min_face_px,
-        max_outside_fraction: q.max_outside_fraction,
-        min_brightness: q.min_brightness,
-        max_brightness: q.max_brightness,
-        max_overexposed_fraction: q.max_overexposed_fraction,
-        min_sharpness: q.min_sharpness,
-        max_roll_deg: q.max_roll_deg,
-        max_yaw_deg: q.max_yaw_deg,
-        allow_several_faces: q.allow_several_faces as i32,
+        min_face_px: r.min_face_px,
+        max_outside_fraction: r.max_outside_fraction,
+        min_brightness: r.min_brightness,
+        max_brightness: r.max_brightness,
+        max_overexposed_fraction: r.max_overexposed_fraction,
+        min_sharpness: r.min_sharpness,
+        max_roll_deg: r.max_roll_deg,
+        max_yaw_deg: r.max_yaw_deg,
+        allow_several_faces: r.allow_several_faces,
     }
 }
 
-/// A 0/1 flag field; anything else is an error (a garbage 7 must not silently mean "on").
-fn flag(name: &str, v: i32) -> FfiResult<bool> {
-    match v {
-        0 => Ok(false),
-        1 => Ok(true),
-        v => Err(FfiError::invalid(format!("{name} is {v}: use 0 or 1"))),
-    }
-}
-
-/// The caller's quality limits: each finite and >= 0 (fractions at most 1).
-// TODO(lead): move to runtime::abi with the pipeline branch's option rules, for JNI too.
+/// The caller's quality limits, checked by the runtime's rules (`abi::quality_options`).
 pub fn quality_from_c(q: &moae_quality_options) -> FfiResult<QualityOptions> {
-    let fields = [
-        ("min_face_px", q.min_face_px, f32::INFINITY),
-        ("max_outside_fraction", q.max_outside_fraction, 1.0),
-        ("min_brightness", q.min_brightness, 255.0),
-        ("max_brightness", q.max_brightness, 255.0),
-        ("max_overexposed_fraction", q.max_overexposed_fraction, 1.0),
-        ("min_sharpness", q.min_sharpness, f32::INFINITY),
-        ("max_roll_deg", q.max_roll_deg, 180.0),
-        ("max_yaw_deg", q.max_yaw_deg, 180.0),
-    ];
-    for (name, v, max) in fields {
-        if !v.is_finite() || v < 0.0 || v > max {
-            return Err(FfiError::invalid(format!(
-                "moae_options.quality.{name} is {v}: use a finite value in [0, {max}] \
-                 (moae_options_init sets the defaults)"
-            )));
-        }
-    }
-    Ok(QualityOptions {
+    Ok(abi::quality_options(&abi::RawQualityOptions {
         min_face_px: q.min_face_px,
         max_outside_fraction: q.max_outside_fraction,
         min_brightness: q.min_brightness,
@@ -130,11 +103,9 @@ pub fn quality_from_c(q: &moae_quality_options) -> FfiResult<QualityOptions> {
         min_sharpness: q.min_sharpness,
         max_roll_deg: q.max_roll_deg,
         max_yaw_deg: q.max_yaw_deg,
-        allow_several_faces: flag(
-            "moae_options.quality.allow_several_faces",
-            q.allow_several_faces,
-        )?,
+        allow_several_faces: q.allow_several_faces,
     })
+    .map_err(|e| FfiError::from(e).prefixed("moae_options."))?)
 }
 
 /// The face detector of the options: a path or bytes, not both.
@@ -173,17 +144,6 @@ unsafe fn face_detector(o: &moae_options) -> FfiResult<Option<DetectorModel>> {
         ));
     }
     Ok(None)
-}
-
-/// `detector_min_score`: < 0 = the default; NaN, infinities and values > 1 are errors.
-fn detector_min_score(v: f32) -> FfiResult<Option<f32>> {
-    if !v.is_finite() || v > 1.0 {
-        return Err(FfiError::invalid(format!(
-            "moae_options.detector_min_score is {v}: use a value in [0, 1], or a negative \
-             value for the default"
-        )));
-    }
-    Ok((v >= 0.0).then_some(v))
 }
 
 pub fn provider_to_c(p: ExecutionProvider) -> i32 {
@@ -269,10 +229,10 @@ pub unsafe fn engine_options(opts: *const moae_options) -> FfiResult<EngineOptio
         out.crop_scale = scale;
     }
     out.face_detector = face_detector(&o)?;
-    if let Some(s) = detector_min_score(o.detector_min_score)? {
+    if let Some(s) = abi::detector_min_score(o.detector_min_score)? {
         out.detector.min_score = s;
     }
-    out.whole_frame = flag("moae_options.whole_frame", o.whole_frame)?;
+    out.whole_frame = abi::whole_frame(o.whole_frame)?;
     out.quality = quality_from_c(&o.quality)?;
     // The documented limits (threads, sessions), checked here too so that the caller learns
     // of them before anything is loaded.
@@ -316,9 +276,7 @@ pub unsafe fn frame<'a>(img: *const moae_image) -> FfiResult<Frame<'a>> {
         yuv_range: 0,
     };
     let m = read_sized(img, "moae_image", IMAGE_V1_SIZE, &IMAGE_ENDS, blank)?;
-    // Checked before the planes, with the other scalar fields.
-    // TODO(lead): RawFrame.mirrored (pipeline branch) takes this over, for JNI too.
-    let mirrored = flag("moae_image.mirrored", m.mirrored)?;
+    // `mirrored` is checked with the other fields by `abi::frame`; the YUV range is C-only.
     let yuv_range = match m.yuv_range {
         0 => YuvRange::Full,
         1 => YuvRange::Limited,
@@ -356,10 +314,9 @@ pub unsafe fn frame<'a>(img: *const moae_image) -> FfiResult<Frame<'a>> {
         // moae_image has no pixel stride: YUV_420_888 is JNI-only.
         pixel_stride: 0,
         rotation: m.rotation,
+        mirrored: m.mirrored,
     };
-    Ok(abi::frame(&raw)?
-        .with_mirrored(mirrored)
-        .with_yuv_range(yuv_range))
+    Ok(abi::frame(&raw)?.with_yuv_range(yuv_range))
 }
 
 /// # Safety
@@ -384,37 +341,16 @@ pub unsafe fn box_inputs(boxes: *const moae_box_input, count: usize) -> FfiResul
         .collect()
 }
 
-/// One caller box; its space and units codes checked.
-// TODO(lead): the codes move to runtime::abi (pipeline branch) so that JNI shares them.
+/// One caller box; its space and units codes checked by `abi::box_input`.
 fn box_input(i: usize, b: &moae_box_input) -> FfiResult<BoxInput> {
-    let space = match b.space {
-        0 => BoxSpace::Upright,
-        1 => BoxSpace::Raw,
-        v => {
-            return Err(FfiError::invalid(format!(
-                "boxes[{i}].space is {v}: use MOAE_BOX_UPRIGHT (0) or MOAE_BOX_RAW (1)"
-            )))
-        }
+    let rect = FaceBox {
+        x: b.rect.x,
+        y: b.rect.y,
+        width: b.rect.width,
+        height: b.rect.height,
     };
-    let units = match b.units {
-        0 => BoxUnits::Pixels,
-        1 => BoxUnits::Normalized,
-        v => {
-            return Err(FfiError::invalid(format!(
-                "boxes[{i}].units is {v}: use MOAE_UNITS_PIXELS (0) or MOAE_UNITS_NORMALIZED (1)"
-            )))
-        }
-    };
-    Ok(BoxInput {
-        rect: FaceBox {
-            x: b.rect.x,
-            y: b.rect.y,
-            width: b.rect.width,
-            height: b.rect.height,
-        },
-        space,
-        units,
-    })
+    abi::box_input(rect, b.space, b.units)
+        .map_err(|e| FfiError::from(e).prefixed(&format!("boxes[{i}]: ")))
 }
 
 /// One analysed face in its C form.
@@ -437,20 +373,12 @@ pub fn face_to_c(f: &FaceResult) -> moae_face {
         },
         keypoints,
         has_keypoints: f.keypoints.is_some() as i32,
-        source: match f.source {
-            FaceSource::Detector => moae_face_source::MOAE_FACE_SOURCE_DETECTOR,
-            FaceSource::Caller => moae_face_source::MOAE_FACE_SOURCE_CALLER,
-            FaceSource::WholeFrame => moae_face_source::MOAE_FACE_SOURCE_WHOLE_FRAME,
-        } as i32,
+        source: abi::face_source_code(f.source),
         detector_score: f.detector_score.unwrap_or(-1.0),
         attack_score: d.attack_score,
         live_score: d.live_score,
         threshold: d.threshold,
-        decision: match f.decision {
-            Decision::Live => moae_decision::MOAE_DECISION_LIVE,
-            Decision::Attack => moae_decision::MOAE_DECISION_ATTACK,
-            Decision::Unsure => moae_decision::MOAE_DECISION_UNSURE,
-        } as i32,
+        decision: abi::decision_code(f.decision),
         quality_flags: f.quality.flags.0,
         quality: moae_quality {
             face_px: q.face_px,

@@ -76,6 +76,12 @@ const _: () = {
     assert!(MOAE_MAX_BOXES as usize == moae_runtime::abi::MAX_BOXES);
     assert!(MOAE_MAX_CROP_SCALE == moae_runtime::MAX_CROP_SCALE);
     assert!(MOAE_MIN_FACE_SIZE_PX == moae_runtime::MIN_FACE_SIZE_PX);
+    // The C enums' numbers are runtime::abi's (shared with JNI).
+    use moae_runtime::abi;
+    assert!(types::moae_box_space::MOAE_BOX_UPRIGHT as i32 == abi::BOX_UPRIGHT);
+    assert!(types::moae_box_space::MOAE_BOX_RAW as i32 == abi::BOX_RAW);
+    assert!(types::moae_box_units::MOAE_UNITS_PIXELS as i32 == abi::UNITS_PIXELS);
+    assert!(types::moae_box_units::MOAE_UNITS_NORMALIZED as i32 == abi::UNITS_NORMALIZED);
 };
 
 /// The C flag bits, in `QualityFlags::ALL`'s order (checked against the runtime by a test).
@@ -96,6 +102,23 @@ pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn decision_and_source_codes_are_the_runtimes() {
+        use crate::types::{moae_decision::*, moae_face_source::*};
+        use moae_runtime::{abi, Decision, FaceSource};
+        assert_eq!(abi::decision_code(Decision::Live), MOAE_DECISION_LIVE as i32);
+        assert_eq!(abi::decision_code(Decision::Attack), MOAE_DECISION_ATTACK as i32);
+        assert_eq!(abi::decision_code(Decision::Unsure), MOAE_DECISION_UNSURE as i32);
+        let sources = [
+            (FaceSource::Detector, MOAE_FACE_SOURCE_DETECTOR),
+            (FaceSource::Caller, MOAE_FACE_SOURCE_CALLER),
+            (FaceSource::WholeFrame, MOAE_FACE_SOURCE_WHOLE_FRAME),
+        ];
+        for (s, c) in sources {
+            assert_eq!(abi::face_source_code(s), c as i32);
+        }
+    }
+
     #[test]
     fn quality_bits_are_the_runtimes() {
         let all = moae_runtime::QualityFlags::ALL;

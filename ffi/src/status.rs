@@ -26,6 +26,11 @@ impl FfiError {
     pub fn invalid(detail: impl Into<String>) -> Self {
         AbiError::invalid(detail).into()
     }
+    /// The same error, its detail prefixed with where it happened (e.g. "boxes[2]: ").
+    pub fn prefixed(mut self, prefix: &str) -> Self {
+        self.detail = format!("{prefix}{}", self.detail);
+        self
+    }
 }
 
 /// The C enum of an ABI status (exhaustive: a new status cannot compile without one).

@@ -125,6 +125,59 @@ c $A no_images err 'required|usage' "$MOAE" detect --whole-frame "$M"
 c $A fp16_model 0 'attack_score' "$MOAE" detect --whole-frame "$FIX/fp16.onnx" "$FIX/good.jpg"
 c $A int8_model 0 'attack_score' "$MOAE" detect --whole-frame "$FIX/int8.onnx" "$FIX/good.jpg"
 
+# ---- moae detect: frame in, decision out (face detector, geometry, calibration) ----
+A=moae-analyze
+FACE="${MOAE_FACE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/.venv/face}"
+DET="$FACE/face_detection_front_128x128.onnx"
+c $A no_box_no_detector err 'MOAE_FACE_DETECTOR' env -u MOAE_FACE_DETECTOR "$MOAE" detect "$M" "$PNG"
+c $A detector_missing err 'nope\.onnx' "$MOAE" detect "$M" "$PNG" --detector "$WORK/nope.onnx"
+c $A detector_env_missing err 'nope\.onnx' env MOAE_FACE_DETECTOR="$WORK/nope.onnx" "$MOAE" detect "$M" "$PNG"
+c $A detector_garbage err 'detector|model' "$MOAE" detect "$M" "$PNG" --detector "$FIX/garbage.onnx"
+c $A detector_is_liveness_model err 'detector' "$MOAE" detect "$M" "$PNG" --detector "$M"
+c $A rotation_45 err '0, 90, 180 or 270' "$MOAE" detect --whole-frame "$M" "$PNG" --rotation 45
+c $A rotation_minus_90 err 'rotation|0, 90' "$MOAE" detect --whole-frame "$M" "$PNG" --rotation=-90
+c $A box_and_whole_frame err 'cannot be used|conflict' "$MOAE" detect --whole-frame "$M" "$PNG" --box 10,10,20,20
+c $A box_under_min_size err 'box|16' "$MOAE" detect "$M" "$PNG" --box 10,10,8,8
+c $A box_normalized_nan err 'box' "$MOAE" detect "$M" "$PNG" --box NaN,0,0.5,0.5 --normalized
+c $A box_raw_rotated_mirrored 0 'by_score=' "$MOAE" detect "$M" "$PNG" --box 10,10,20,20 --box-space raw --rotation 90 --mirrored
+c $A box_normalized 0 'by_score=' "$MOAE" detect "$M" "$PNG" --box 0.1,0.1,0.5,0.6 --normalized
+c $A box_space_bogus err 'box-space|invalid' "$MOAE" detect "$M" "$PNG" --box 10,10,20,20 --box-space sideways
+c $A json_whole_frame 0 '"decision"' "$MOAE" detect --whole-frame --json "$M" "$PNG"
+printf '{"threshold": 0.3, "model_sha256": "%s"}\n' "$(printf 'ab%.0s' $(seq 32))" >"$WORK/other_model.calib.json"
+c $A calibration_other_model err 'SHA-256' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/other_model.calib.json"
+printf '{"threshold": "high"}\n' >"$WORK/bad.calib.json"
+c $A calibration_garbage err 'threshold' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/bad.calib.json"
+c $A calibration_missing err 'nocalib' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/nocalib.json"
+c $A calibration_and_threshold err 'cannot be used|conflict' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/bad.calib.json" --threshold 0.5
+if [ -f "$DET" ] && [ -f "$FACE/astronaut.png" ]; then
+    c $A detector_astronaut 0 'detector 0\.[5-9]' "$MOAE" detect "$M" "$FACE/astronaut.png" --detector "$DET"
+    c $A detector_astronaut_json 0 '"keypoints"' "$MOAE" detect --json "$M" "$FACE/astronaut.png" --detector "$DET"
+    c $A detector_no_face 0 'no face' "$MOAE" detect "$M" "$PNG" --detector "$DET"
+else
+    echo "SKIPPED moae-analyze detector cases: $DET is missing (scripts/setup-face.sh)"
+    [ -z "${CI:-}" ] || { failures=$((failures + 1)); echo "CASE $A detector_files expect=present FAIL"; }
+fi
+
+# ---- moae calibrate ----
+A=moae-calibrate
+CL="$WORK/calib"
+mkdir -p "$CL"
+printf '%s\n' "$FIX/good.png" "$FIX/good.jpg" "$FIX/gray.png" >"$CL/live3.txt"
+: >"$CL/empty.txt"
+c $A target_below_1_over_n err 'at least 100 live frames' "$MOAE" calibrate "$M" --live "$CL/live3.txt" --target-bpcer 0.01 --whole-frame
+c $A target_0 err 'target-bpcer' "$MOAE" calibrate "$M" --live "$CL/live3.txt" --target-bpcer 0 --whole-frame
+c $A target_nan err 'target-bpcer' "$MOAE" calibrate "$M" --live "$CL/live3.txt" --target-bpcer NaN --whole-frame
+c $A target_1 err 'target-bpcer' "$MOAE" calibrate "$M" --live "$CL/live3.txt" --target-bpcer 1 --whole-frame
+c $A empty_list err 'no image' "$MOAE" calibrate "$M" --live "$CL/empty.txt" --target-bpcer 0.5 --whole-frame
+c $A list_missing err 'nolist' "$MOAE" calibrate "$M" --live "$CL/nolist.txt" --target-bpcer 0.5 --whole-frame
+c $A no_detector err 'MOAE_FACE_DETECTOR' env -u MOAE_FACE_DETECTOR "$MOAE" calibrate "$M" --live "$CL/live3.txt" --target-bpcer 0.5
+c $A nan_model err 'non-finite|nan|inference' "$MOAE" calibrate "$FIX/nan_score.onnx" --live "$CL/live3.txt" --target-bpcer 0.5 --whole-frame --out "$WORK/nan.calib.json"
+t $A nan_model_writes_nothing "no nan.calib.json" absent "$WORK/nan.calib.json"
+c $A ok 0 'Clopper-Pearson' "$MOAE" calibrate "$M" --live "$CL/live3.txt" --attack "$CL/live3.txt" --target-bpcer 0.34 --whole-frame --out "$WORK/ok.calib.json"
+c $A ok_accepted_by_detect 0 'by_score=' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/ok.calib.json"
+c $A out_dir_missing err 'nodir' "$MOAE" calibrate "$M" --live "$CL/live3.txt" --target-bpcer 0.34 --whole-frame --out "$WORK/nodir/c.json"
+t $A no_tmp_left "no temporary files" no_tmp_in "$WORK"
+
 # ---- moae score (lists) ----
 A=moae-score
 L="$WORK/lists"

@@ -158,9 +158,9 @@ static int mode_scores(int argc, char **argv) {
 static int mode_errors(char **argv) {
   const char *model = argv[2], *corrupt = argv[3];
   moae_engine *engine = create(model);
-  unsigned char px[8 * 8 * 3];
+  unsigned char px[32 * 32 * 3];
   memset(px, 100, sizeof px);
-  moae_image img = rgb_image(px, 8, 8);
+  moae_image img = rgb_image(px, 32, 32);
   moae_result r[2];
   size_t n = 99;
 
@@ -174,7 +174,7 @@ static int mode_errors(char **argv) {
   bad.format = 42;
   EXPECT_STATUS(moae_detect(engine, &bad, NULL, 0, r, 2, &n), MOAE_ERR_UNKNOWN_FORMAT);
   bad = img;
-  bad.plane_sizes[0] = 8 * 8 * 3 - 1; /* one byte short */
+  bad.plane_sizes[0] = 32 * 32 * 3 - 1; /* one byte short */
   EXPECT_STATUS(moae_detect(engine, &bad, NULL, 0, r, 2, &n), MOAE_ERR_INVALID_FRAME);
   bad = img;
   bad.width = 0;
@@ -192,12 +192,14 @@ static int mode_errors(char **argv) {
   bad.struct_size = 8; /* wrong struct size */
   EXPECT_STATUS(moae_detect(engine, &bad, NULL, 0, r, 2, &n), MOAE_ERR_STRUCT_SIZE);
 
-  moae_box outside = {1000.f, 1000.f, 4.f, 4.f};
+  moae_box outside = {1000.f, 1000.f, 20.f, 20.f};
   EXPECT_STATUS(moae_detect(engine, &img, &outside, 1, r, 2, &n), MOAE_ERR_INVALID_FACE_BOX);
-  moae_box nan_box = {NAN, 0.f, 4.f, 4.f};
+  moae_box nan_box = {NAN, 0.f, 20.f, 20.f};
   EXPECT_STATUS(moae_detect(engine, &img, &nan_box, 1, r, 2, &n), MOAE_ERR_INVALID_FACE_BOX);
+  moae_box tiny = {0.f, 0.f, 8.f, 8.f}; /* under MOAE_MIN_FACE_SIZE_PX */
+  EXPECT_STATUS(moae_detect(engine, &img, &tiny, 1, r, 2, &n), MOAE_ERR_INVALID_FACE_BOX);
 
-  moae_box two[2] = {{0, 0, 4, 4}, {2, 2, 4, 4}};
+  moae_box two[2] = {{0, 0, 16, 16}, {8, 8, 20, 20}};
   n = 0;
   EXPECT_STATUS(moae_detect(engine, &img, two, 2, r, 1, &n), MOAE_ERR_BUFFER_TOO_SMALL);
   CHECK(n == 2, "BUFFER_TOO_SMALL sets the needed count, got %zu", n);
@@ -555,19 +557,23 @@ static int mode_analyze(char **argv) {
     }
   printf("GEOMETRY %d variants, reference %.9g\n", variants, ref);
 
-  /* An older, smaller moae_face: only the fields that fit are written, stride = its size. */
-  struct { moae_box box; float keypoints[12]; int32_t has_keypoints; int32_t source; float
-           detector_score; float attack_score; uint32_t canary; } small[2];
-  memset(small, 0, sizeof small);
-  small[0].canary = small[1].canary = 0xC0FFEE;
+  /* An older, smaller moae_face (up to attack_score, 80 bytes): only the fields that fit
+   * are written and the stride is its size; the third element (not in the capacity) stays. */
+  struct old_face { moae_box box; float keypoints[12]; int32_t has_keypoints; int32_t source;
+                    float detector_score; float attack_score; } small[3];
+  memset(small, 0xAB, sizeof small);
   moae_box_input two[2] = {{face, MOAE_BOX_UPRIGHT, MOAE_UNITS_PIXELS},
                            {{20.f, 10.f, 40.f, 36.f}, MOAE_BOX_UPRIGHT, MOAE_UNITS_PIXELS}};
   uint32_t flags = 0;
   moae_status st = moae_analyze(engine, &img, two, 2, (moae_face *)small, sizeof small[0], 2, &n,
                                 &flags);
+  CHECK(sizeof small[0] == 80, "old struct size %zu", sizeof small[0]);
   CHECK(st == MOAE_OK && n == 2, "small faces: %d", (int)st);
-  CHECK(small[0].canary == 0xC0FFEE && small[1].canary == 0xC0FFEE, "wrote past the old size");
-  CHECK(fabsf(small[0].attack_score - ref) <= 1e-5f && small[1].attack_score != 0.f,
+  unsigned char untouched[sizeof small[2]];
+  memset(untouched, 0xAB, sizeof untouched);
+  CHECK(memcmp(&small[2], untouched, sizeof untouched) == 0, "wrote past the old size");
+  CHECK(fabsf(small[0].attack_score - ref) <= 1e-5f && small[1].attack_score >= 0.f &&
+            small[1].attack_score <= 1.f && small[0].box.width == face.width,
         "old-struct scores %g %g", small[0].attack_score, small[1].attack_score);
   free(up);
   moae_engine_destroy(engine);

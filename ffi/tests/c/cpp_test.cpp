@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     auto img = moae::Image::packed(MOAE_PIXEL_RGB, rgb.data(), rgb.size(), w, h);
     auto r = engine.detect(img);
     CHECK(r.size() == 1, "one result");
-    auto two = engine.detect(img, {{0, 0, 8, 8}, {4, 4, 8, 8}});
+    auto two = engine.detect(img, {{0, 0, 16, 16}, {4, 4, 20, 20}});
     CHECK(two.size() == 2, "two results");
     // analyze: the whole frame is the same score; caller boxes come back as given.
     try {

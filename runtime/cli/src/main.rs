@@ -481,6 +481,13 @@ fn score_list(e: &Engine, list: &Path) -> Result<Scored> {
 }
 
 fn main() -> ExitCode {
+    // A closed stdout (`moae detect --json ... | head`) ends the process quietly, as for other
+    // Unix tools, instead of a panic in println!.
+    // SAFETY: setting a signal disposition to the default before any thread starts.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
