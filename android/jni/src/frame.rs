@@ -4,7 +4,9 @@
 
 use crate::status::{BridgeError, Status};
 use moae_runtime::abi::{self, RawFrame};
-use moae_runtime::{BoxInput, BoxSpace, BoxUnits, FaceBox, Frame, YuvRange};
+use moae_runtime::{BoxInput, FaceBox, Frame, YuvRange};
+#[cfg(test)]
+use moae_runtime::{BoxSpace, BoxUnits};
 
 /// Number of ints in `MoaeFrame.nativeInts()`:
 /// `[format, width, height, rotation, mirrored, yuvRange, stride0, stride1, stride2,
@@ -26,7 +28,8 @@ pub struct FrameArgs {
     pub width: i32,
     pub height: i32,
     pub rotation: i32,
-    pub mirrored: bool,
+    /// 0/1, checked by `abi::frame` (the C ABI's rule and message).
+    pub mirrored: i32,
     pub yuv_range: YuvRange,
     /// Row strides in bytes; 0 = tightly packed.
     pub strides: [i32; 3],
@@ -46,25 +49,25 @@ impl FrameArgs {
                 ),
             )
         })?;
-        let flag = |name: &str, x: i32| match x {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(BridgeError::invalid(
-                Status::InvalidArgument,
-                format!("{name} is {x}: use 0 or 1"),
-            )),
+        // The range has no abi rule yet (the C ABI maps moae_image.yuv_range in ffi): the same
+        // codes and wording here, MOAE_YUV_FULL 0 / MOAE_YUV_LIMITED 1.
+        let yuv_range = match v[5] {
+            0 => YuvRange::Full,
+            1 => YuvRange::Limited,
+            r => {
+                return Err(BridgeError::invalid(
+                    Status::InvalidArgument,
+                    format!("yuvRange is {r}: use 0 (FULL) or 1 (LIMITED)"),
+                ))
+            }
         };
         Ok(FrameArgs {
             format: v[0],
             width: v[1],
             height: v[2],
             rotation: v[3],
-            mirrored: flag("mirrored", v[4])?,
-            yuv_range: if flag("yuvRange", v[5])? {
-                YuvRange::Limited
-            } else {
-                YuvRange::Full
-            },
+            mirrored: v[4],
+            yuv_range,
             strides: [v[6], v[7], v[8]],
             pixel_stride: v[9],
         })
@@ -80,10 +83,9 @@ pub fn build<'a>(args: &FrameArgs, planes: &Planes<'a>) -> Result<Frame<'a>, Bri
         strides: args.strides.map(i64::from),
         pixel_stride: args.pixel_stride.into(),
         rotation: args.rotation,
+        mirrored: args.mirrored,
     };
-    Ok(abi::frame(&raw)?
-        .with_mirrored(args.mirrored)
-        .with_yuv_range(args.yuv_range))
+    Ok(abi::frame(&raw)?.with_yuv_range(args.yuv_range))
 }
 
 /// `null` = no box; else `[x, y, width, height]` in upright frame pixels.
@@ -99,27 +101,12 @@ pub fn face_box(values: Option<[f32; 4]>) -> Vec<FaceBox> {
         .collect()
 }
 
-/// `BoxInput.SPACE_*` / `UNITS_*` codes (the C ABI's `MOAE_BOX_UPRIGHT 0, MOAE_BOX_RAW 1`,
-/// `MOAE_UNITS_PIXELS 0, MOAE_UNITS_NORMALIZED 1`).
-fn space(code: f32) -> Result<BoxSpace, BridgeError> {
-    match code as i32 {
-        0 if code == 0.0 => Ok(BoxSpace::Upright),
-        1 if code == 1.0 => Ok(BoxSpace::Raw),
-        _ => Err(BridgeError::invalid(
-            Status::InvalidArgument,
-            format!("box space is {code}: use 0 (upright) or 1 (raw)"),
-        )),
-    }
-}
-
-fn units(code: f32) -> Result<BoxUnits, BridgeError> {
-    match code as i32 {
-        0 if code == 0.0 => Ok(BoxUnits::Pixels),
-        1 if code == 1.0 => Ok(BoxUnits::Normalized),
-        _ => Err(BridgeError::invalid(
-            Status::InvalidArgument,
-            format!("box units is {code}: use 0 (pixels) or 1 (normalized)"),
-        )),
+/// A space/units code Java packed as a float: exactly an integer, else the abi's own error.
+fn code(v: f32) -> i32 {
+    if v.fract() == 0.0 && v.abs() <= 1e6 {
+        v as i32
+    } else {
+        -1 // not a code: rejected by abi::box_space / box_units with their message
     }
 }
 
@@ -146,17 +133,17 @@ pub fn box_inputs(values: &[f32]) -> Result<Vec<BoxInput>, BridgeError> {
     }
     values
         .chunks_exact(BOX_FLOATS)
-        .map(|b| {
-            Ok(BoxInput {
-                rect: FaceBox {
-                    x: b[0],
-                    y: b[1],
-                    width: b[2],
-                    height: b[3],
-                },
-                space: space(b[4])?,
-                units: units(b[5])?,
-            })
+        .enumerate()
+        .map(|(i, b)| {
+            let rect = FaceBox {
+                x: b[0],
+                y: b[1],
+                width: b[2],
+                height: b[3],
+            };
+            // "boxes[i]: ..." as the C ABI says it.
+            abi::box_input(rect, code(b[4]), code(b[5]))
+                .map_err(|e| BridgeError::Status(e.status, format!("boxes[{i}]: {}", e.detail)))
         })
         .collect()
 }
@@ -169,12 +156,12 @@ mod tests {
     fn frame_ints_are_checked() {
         let ok = [0, 4, 4, 90, 1, 1, 0, 0, 0, 0];
         let a = FrameArgs::from_ints(&ok).unwrap();
-        assert!(a.mirrored);
+        assert_eq!(a.mirrored, 1);
         assert_eq!(a.yuv_range, YuvRange::Limited);
         assert_eq!(a.rotation, 90);
         assert!(FrameArgs::from_ints(&ok[..9]).is_err());
         let mut bad = ok;
-        bad[4] = 2;
+        bad[5] = 2;
         assert!(FrameArgs::from_ints(&bad).is_err());
         let px = [0u8; 48];
         let f = build(
@@ -185,6 +172,15 @@ mod tests {
         )
         .unwrap();
         assert!(f.mirrored());
+        // mirrored 2 is the abi's error (the C ABI's message).
+        let two = FrameArgs { mirrored: 2, ..a };
+        assert!(build(
+            &two,
+            &Planes {
+                data: [Some(&px), None, None],
+            },
+        )
+        .is_err());
     }
 
     #[test]

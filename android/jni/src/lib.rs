@@ -26,7 +26,7 @@ use jni::objects::{JByteArray, JByteBuffer, JClass, JFloatArray, JIntArray, JStr
 use jni::refs::Reference;
 use jni::sys::{jboolean, jfloat, jint, jlong};
 use jni::{Env, EnvUnowned};
-use moae_runtime::abi;
+use moae_runtime::abi::{self, RawQualityOptions};
 use moae_runtime::{
     BoxInput, DetectorModel, Engine, EngineOptions, ExecutionProvider, ProviderPolicy,
 };
@@ -50,23 +50,13 @@ pub struct PipelineArgs<'a, 'l> {
     /// < 0 = the detector's default.
     pub detector_min_score: jfloat,
     pub whole_frame: jboolean,
-    /// `QualityLimits.pack()`: one float per `QualityOptions` limit, < 0 = the default.
+    /// `QualityLimits.pack()`: one float per `QualityOptions` limit, -1 = the default.
     pub quality: &'a JFloatArray<'l>,
     pub allow_several_faces: jboolean,
 }
 
 /// Number of floats in `QualityLimits.pack()`, in `QualityOptions`' field order.
 pub const QUALITY_FLOATS: usize = 8;
-
-fn limit(name: &str, v: f32, default: f32) -> Result<f32, BridgeError> {
-    if !v.is_finite() {
-        return Err(BridgeError::invalid(
-            Status::InvalidArgument,
-            format!("quality limit {name} is {v}: use a finite value, or < 0 for the default"),
-        ));
-    }
-    Ok(if v < 0.0 { default } else { v })
-}
 
 fn pipeline_options(
     env: &Env<'_>,
@@ -79,19 +69,14 @@ fn pipeline_options(
         let bytes = env.convert_byte_array(p.detector_bytes)?;
         opts.face_detector = Some(DetectorModel::Bytes(Arc::from(bytes)));
     }
-    if !p.detector_min_score.is_finite() || p.detector_min_score > 1.0 {
-        return Err(BridgeError::invalid(
-            Status::InvalidArgument,
-            format!(
-                "detectorMinScore is {}: use a value in [0, 1], or < 0 for the default",
-                p.detector_min_score
-            ),
-        ));
-    }
-    if p.detector_min_score >= 0.0 {
-        opts.detector.min_score = p.detector_min_score;
+    // The C ABI's rules and messages (moae_runtime::abi).
+    if let Some(score) = abi::detector_min_score(p.detector_min_score)? {
+        opts.detector.min_score = score;
     }
     opts.whole_frame = p.whole_frame;
+    // Java's "not set" is -1 per limit (QualityLimits rejects negative values it is given);
+    // the rest is C's: the defaults moae_options_init writes, then abi::quality_options.
+    let mut raw = RawQualityOptions::default();
     if !p.quality.is_null() {
         let len = p.quality.len(env)?;
         if len != QUALITY_FLOATS {
@@ -102,18 +87,18 @@ fn pipeline_options(
         }
         let mut v = [0f32; QUALITY_FLOATS];
         p.quality.get_region(env, 0, &mut v)?;
-        let q = &mut opts.quality;
-        q.min_face_px = limit("minFacePx", v[0], q.min_face_px)?;
-        q.max_outside_fraction = limit("maxOutsideFraction", v[1], q.max_outside_fraction)?;
-        q.min_brightness = limit("minBrightness", v[2], q.min_brightness)?;
-        q.max_brightness = limit("maxBrightness", v[3], q.max_brightness)?;
-        q.max_overexposed_fraction =
-            limit("maxOverexposedFraction", v[4], q.max_overexposed_fraction)?;
-        q.min_sharpness = limit("minSharpness", v[5], q.min_sharpness)?;
-        q.max_roll_deg = limit("maxRollDeg", v[6], q.max_roll_deg)?;
-        q.max_yaw_deg = limit("maxYawDeg", v[7], q.max_yaw_deg)?;
+        let set = |value: f32, default: f32| if value == -1.0 { default } else { value };
+        raw.min_face_px = set(v[0], raw.min_face_px);
+        raw.max_outside_fraction = set(v[1], raw.max_outside_fraction);
+        raw.min_brightness = set(v[2], raw.min_brightness);
+        raw.max_brightness = set(v[3], raw.max_brightness);
+        raw.max_overexposed_fraction = set(v[4], raw.max_overexposed_fraction);
+        raw.min_sharpness = set(v[5], raw.min_sharpness);
+        raw.max_roll_deg = set(v[6], raw.max_roll_deg);
+        raw.max_yaw_deg = set(v[7], raw.max_yaw_deg);
     }
-    opts.quality.allow_several_faces = p.allow_several_faces;
+    raw.allow_several_faces = i32::from(p.allow_several_faces);
+    opts.quality = abi::quality_options(&raw)?;
     Ok(())
 }
 

@@ -21,18 +21,15 @@ pub const ANALYSIS_HEADER: usize = 3;
 /// overexposed_fraction, sharpness, roll_deg, yaw_deg)`.
 pub const FACE_LEN: usize = 34;
 
-/// Java `FaceResult.Source` / C `moae_face_source`: detector 0, caller 1, whole frame 2.
+/// Java `FaceResult.Source` / C `moae_face_source`: detector 0, caller 1, whole frame 2
+/// (`abi`'s codes).
 pub fn source_code(s: FaceSource) -> i32 {
-    match s {
-        FaceSource::Detector => 0,
-        FaceSource::Caller => 1,
-        FaceSource::WholeFrame => 2,
-    }
+    abi::face_source_code(s)
 }
 
-/// Java `Decision` / C `moae_decision`: the runtime's own codes.
+/// Java `Decision` / C `moae_decision` (`abi`'s codes).
 pub fn decision_code(d: Decision) -> i32 {
-    d.code()
+    abi::decision_code(d)
 }
 
 pub fn detection(d: &Detection) -> [f32; RESULT_LEN] {

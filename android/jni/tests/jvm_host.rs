@@ -293,6 +293,39 @@ fn analyses() -> Vec<Analysis> {
     ]
 }
 
+/// Each analysis case tests what its name says (else "Java equals the runtime" would hold
+/// vacuously, e.g. on zero faces).
+fn expect_meaningful(name: &str, r: &moae_runtime::FrameAnalysis) {
+    use moae_runtime::{Decision, FaceSource, QualityFlags};
+    let n = r.faces.len();
+    let first = r.faces.first();
+    let ok = match name {
+        "caller_box" | "raw_normalized_mirrored_rot90" => {
+            n == 1 && first.unwrap().source == FaceSource::Caller
+        }
+        "whole_frame" => n == 1 && first.unwrap().source == FaceSource::WholeFrame,
+        "strict_quality_limits" => {
+            n == 1
+                && first
+                    .unwrap()
+                    .quality
+                    .flags
+                    .contains(QualityFlags::TOO_SMALL)
+                && first.unwrap().decision == Decision::Unsure
+        }
+        "two_boxes" => n == 2 && r.flags.contains(QualityFlags::SEVERAL_FACES),
+        "detector_astronaut" => {
+            n >= 1
+                && first.unwrap().source == FaceSource::Detector
+                && first.unwrap().keypoints.is_some()
+                && first.unwrap().detector_score.is_some()
+        }
+        "detector_empty_frame" => n == 0 && r.flags.contains(QualityFlags::NO_FACE),
+        _ => true,
+    };
+    assert!(ok, "analysis case {name} does not test what it says: {r:?}");
+}
+
 /// The face detector and photo the set-up places (rules: `$root/.venv/face`, `MOAE_FACE_DIR`).
 fn face_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("MOAE_FACE_DIR")
@@ -441,18 +474,15 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
         attack_of["nv21_limited"], attack_of["nv21_whole"],
         "limited vs full range gives the same score: the range test would prove nothing"
     );
-    // A mirrored buffer said to be mirrored is the same scene: the same score once the runtime
-    // un-mirrors (pipeline branch). Until then Java is held to the runtime's own numbers only.
-    let mirror_same = (attack_of["rgba_mirrored"] - attack_of["rgba_bitmap"]).abs() <= 1e-5;
-    if mirror_same {
-        writeln!(spec, "same rgba_bitmap rgba_mirrored").unwrap();
-    } else {
-        eprintln!(
-            "NOTE: the runtime does not yet un-mirror mirrored frames (rgba_mirrored {} vs \
-             rgba_bitmap {}); Java is checked against the runtime's values for both",
-            attack_of["rgba_mirrored"], attack_of["rgba_bitmap"]
-        );
-    }
+    // A mirrored buffer said to be mirrored is the same scene (the geometry contract): the
+    // runtime must give the same score, and Java must too (the "same" line).
+    assert!(
+        (attack_of["rgba_mirrored"] - attack_of["rgba_bitmap"]).abs() <= 1e-5,
+        "the runtime does not un-mirror: rgba_mirrored {} vs rgba_bitmap {}",
+        attack_of["rgba_mirrored"],
+        attack_of["rgba_bitmap"]
+    );
+    writeln!(spec, "same rgba_bitmap rgba_mirrored").unwrap();
 
     // Analyses: the runtime's result (every field) or its exact error.
     let mut analyses_run = 0;
@@ -486,6 +516,7 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
         };
         let status = match engine.analyze(&c.frame(), &a.boxes) {
             Ok(result) => {
+                expect_meaningful(a.name, &result);
                 let text: String = pack::analysis(&result)
                     .iter()
                     .map(|v| format!("{v:e}\n"))
