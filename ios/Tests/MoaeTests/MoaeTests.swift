@@ -247,7 +247,9 @@ final class MoaeTests: XCTestCase {
     func testAsyncVariantsAndCloseWhileInFlight() async throws {
         let det = try MoaeDetector(contentsOf: try modelOrSkip(), options: wholeFrameOptions())
         let rgb = Data((0..<(40 * 30 * 3)).map { UInt8($0 % 251) })
-        let sync = try det.detect(pixels: rgb, format: .rgb, width: 40, height: 30)
+        // In an async context Swift picks the async overload; the synchronous one is called
+        // from a synchronous helper.
+        let sync = try Self.syncDetect(det, rgb)
         let viaAsync: DetectionResult = try await det.detect(pixels: rgb, format: .rgb,
                                                               width: 40, height: 30)
         XCTAssertEqual(sync.attackScore, viaAsync.attackScore, accuracy: 1e-6)
@@ -272,6 +274,10 @@ final class MoaeTests: XCTestCase {
         XCTAssertEqual(outcomes.count, 16)
         XCTAssertTrue(outcomes.contains("closed"))
         XCTAssertTrue(det.isClosed)
+    }
+
+    private static func syncDetect(_ det: MoaeDetector, _ rgb: Data) throws -> DetectionResult {
+        try det.detect(pixels: rgb, format: .rgb, width: 40, height: 30)
     }
 
     private func makeBuffer(_ format: OSType, _ w: Int, _ h: Int,

@@ -43,6 +43,9 @@ public final class MoaeCameraX {
     /**
      * The frame of {@code image}: its planes read in place (no copy; valid until the image is
      * closed), its rotation, and {@code mirrored} as given. YUV_420_888 and RGBA_8888 only.
+     * The whole buffer is used: a crop rect set by a CameraX {@code ViewPort}
+     * ({@code image.getCropRect()}) is not applied, so boxes and results are in the full
+     * buffer's (upright) pixels.
      */
     public static MoaeFrame frame(ImageProxy image, boolean mirrored) throws MoaeException {
         if (image == null) {
