@@ -544,8 +544,8 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
     let cases_file = dir.path().join("cases.txt");
     std::fs::write(&cases_file, &spec).expect("write cases");
 
-    // Compile the host-safe Java API (ai/moae/*.java), the CameraX helper with stand-ins of
-    // its CameraX types, and the runner.
+    // Compile the host-safe Java API (ai/moae/*.java), the CameraX and Android helpers with
+    // stand-ins of the CameraX/Android types they call, and the runner.
     let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/java");
     let main = Path::new(env!("CARGO_MANIFEST_DIR")).join("../moae/src/main/java/ai/moae");
     let classes = dir.path().join("classes");
@@ -555,6 +555,11 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
         &[
             tests.join("ai/moae/hosttest/HostTestRunner.java"),
             main.join("camerax/MoaeCameraX.java"),
+            main.join("android/MoaeAndroid.java"),
+            tests.join("android/content/res/AssetManager.java"),
+            tests.join("android/graphics/Bitmap.java"),
+            tests.join("android/graphics/RectF.java"),
+            tests.join("android/media/Image.java"),
             tests.join("androidx/camera/core/ImageProxy.java"),
             tests.join("androidx/camera/core/ImageInfo.java"),
             tests.join("androidx/camera/core/ImageAnalysis.java"),

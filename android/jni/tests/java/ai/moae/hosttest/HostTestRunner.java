@@ -15,7 +15,12 @@ import ai.moae.PixelFormat;
 import ai.moae.Provider;
 import ai.moae.QualityFlag;
 import ai.moae.QualityLimits;
+import ai.moae.android.MoaeAndroid;
 import ai.moae.camerax.MoaeCameraX;
+import android.content.res.AssetManager;
+import android.graphics.Bitmap;
+import android.graphics.RectF;
+import android.media.Image;
 import androidx.camera.core.ImageInfo;
 import androidx.camera.core.ImageProxy;
 import java.nio.ByteBuffer;
@@ -171,6 +176,7 @@ public final class HostTestRunner {
         analyzeCases();
         optionErrors();
         cameraX(det);
+        androidHelpers(det);
         test("CameraX analyzer: frames queued on the executor after close() are dropped",
                 () -> analyzerCloseWhileQueued());
         det.close();
@@ -1130,6 +1136,101 @@ public final class HostTestRunner {
                                 + " times");
                     }
                 });
+    }
+
+    // ---------- MoaeAndroid (against stand-ins of AssetManager, Bitmap, RectF, Image) ----------
+
+    static final class FakeCamera2Image extends Image {
+        final FakeImage from;
+
+        FakeCamera2Image(FakeImage from) {
+            this.from = from;
+        }
+
+        @Override
+        public int getWidth() {
+            return from.width;
+        }
+
+        @Override
+        public int getHeight() {
+            return from.height;
+        }
+
+        @Override
+        public Image.Plane[] getPlanes() {
+            Image.Plane[] out = new Image.Plane[from.planes.length];
+            for (int i = 0; i < out.length; i++) {
+                FakePlane p = from.planes[i];
+                out[i] = new Image.Plane() {
+                    @Override
+                    public int getRowStride() {
+                        return p.rowStride;
+                    }
+
+                    @Override
+                    public int getPixelStride() {
+                        return p.pixelStride;
+                    }
+
+                    @Override
+                    public ByteBuffer getBuffer() {
+                        return p.buffer;
+                    }
+                };
+            }
+            return out;
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    static RectF rect(FaceBox b) {
+        return new RectF(b.x, b.y, b.x + b.width, b.y + b.height);
+    }
+
+    static void androidHelpers(MoaeDetector det) {
+        test("MoaeAndroid.fromAsset loads the model; a missing asset is IO", () -> {
+            Map<String, byte[]> assets = new HashMap<>();
+            assets.put("moae.onnx", Files.readAllBytes(Paths.get(modelPath)));
+            AssetManager am = new AssetManager(assets);
+            try (MoaeDetector d = MoaeAndroid.fromAsset(am, "moae.onnx", options())) {
+                checkCase(d, caseNamed("nv21_rot90_box"));
+            }
+            expectStatus(() -> MoaeAndroid.fromAsset(am, "absent.onnx", options()),
+                    MoaeException.Status.IO);
+            expectStatus(() -> MoaeAndroid.fromAsset(null, "moae.onnx", options()),
+                    MoaeException.Status.NULL_ARGUMENT);
+        });
+        test("MoaeAndroid Bitmap (ARGB_8888, RectF box) scores as the runtime", () -> {
+            Case c = caseNamed("rgba_bitmap");
+            Bitmap bm = new Bitmap(c.width, c.height, c.stride0, Bitmap.Config.ARGB_8888, c.p0);
+            checkResult(c, MoaeAndroid.detect(det, bm, 0, rect(c.box), null), "Bitmap");
+            // A reused scratch buffer gives the same.
+            ByteBuffer scratch = ByteBuffer.allocateDirect(c.p0.length + 64);
+            checkResult(c, MoaeAndroid.detect(det, bm, 0, rect(c.box), scratch),
+                    "Bitmap with scratch");
+            Bitmap rgb565 = new Bitmap(c.width, c.height, c.width * 2, Bitmap.Config.RGB_565,
+                    new byte[c.width * 2 * c.height]);
+            expectStatus(() -> MoaeAndroid.detect(det, rgb565, 0, null, null),
+                    MoaeException.Status.INVALID_FRAME);
+            expectStatus(() -> MoaeAndroid.detect(det, (Bitmap) null, 0, null, null),
+                    MoaeException.Status.NULL_ARGUMENT);
+        });
+        test("MoaeAndroid Camera2 Image (YUV_420_888) scores as the runtime", () -> {
+            Case c = caseNamed("yuv888_padded_rot180_box");
+            Image im = new FakeCamera2Image(imageOf(c));
+            checkResult(c, MoaeAndroid.detect(det, im, c.rotation, rect(c.box)), "Camera2");
+            MoaeFrame f = MoaeAndroid.frame(im, c.rotation);
+            expect(f.format() == PixelFormat.YUV_420_888 && f.rotation() == 180, f.toString());
+            FakeImage two = imageOf(c);
+            Image twoPlanes = new FakeCamera2Image(new FakeImage(two.format, two.width,
+                    two.height, 0, two.planes[0], two.planes[1]));
+            expectStatus(() -> MoaeAndroid.frame(twoPlanes, 0),
+                    MoaeException.Status.INVALID_FRAME);
+            expectStatus(() -> MoaeAndroid.frame(null, 0), MoaeException.Status.NULL_ARGUMENT);
+        });
     }
 
     static AnalyzeCase analysisNamed(String name) {

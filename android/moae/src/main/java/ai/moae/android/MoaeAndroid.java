@@ -17,8 +17,9 @@ import java.nio.ByteBuffer;
 
 /**
  * Android-only adapters around {@link MoaeDetector}: assets, {@link Bitmap} and Camera2
- * {@link Image} (CameraX: {@code ai.moae.camerax.MoaeCameraX}). Kept apart from {@code ai.moae} so the core
- * classes compile and are tested on a plain JVM (android/README.md). Not compiled on the host.
+ * {@link Image} (CameraX: {@code ai.moae.camerax.MoaeCameraX}). Kept apart from {@code ai.moae}
+ * so the core classes compile on a plain JVM; the host test compiles and runs this class
+ * against stand-ins of the four Android classes it calls (android/jni/tests/java/android/).
  */
 public final class MoaeAndroid {
     private MoaeAndroid() {}
@@ -64,9 +65,12 @@ public final class MoaeAndroid {
                 bitmap.getHeight(), bitmap.getRowBytes(), rotationDegrees, box(face));
     }
 
-    /** A Camera2 {@code ImageReader} image in YUV_420_888. Not closed here. */
-    public static DetectionResult detect(MoaeDetector detector, Image image,
-            int rotationDegrees, RectF face) throws MoaeException {
+    /**
+     * A Camera2 {@code ImageReader} image in YUV_420_888 as a frame (planes read in place,
+     * valid until the image is closed). Camera2 frames are not mirrored, front camera
+     * included; {@code rotationDegrees} comes from the sensor orientation and device rotation.
+     */
+    public static MoaeFrame frame(Image image, int rotationDegrees) throws MoaeException {
         if (image == null) {
             throw new MoaeException(MoaeException.Status.NULL_ARGUMENT, "image is null");
         }
@@ -75,11 +79,17 @@ public final class MoaeAndroid {
             throw new MoaeException(MoaeException.Status.INVALID_FRAME,
                     "image has " + p.length + " planes, expected YUV_420_888 (3)");
         }
-        return detector.detect(MoaeFrame.builder(PixelFormat.YUV_420_888, image.getWidth(),
-                        image.getHeight())
+        return MoaeFrame.builder(PixelFormat.YUV_420_888, image.getWidth(), image.getHeight())
                 .plane(0, p[0].getBuffer(), p[0].getRowStride())
                 .plane(1, p[1].getBuffer(), p[1].getRowStride())
                 .plane(2, p[2].getBuffer(), p[2].getRowStride())
-                .pixelStride(p[1].getPixelStride()).rotation(rotationDegrees).build(), box(face));
+                .pixelStride(p[1].getPixelStride()).rotation(rotationDegrees).build();
+    }
+
+    /** Scores of one face box of a Camera2 image (use {@code analyze(frame(...))} for the
+     *  detector). Not closed here. */
+    public static DetectionResult detect(MoaeDetector detector, Image image,
+            int rotationDegrees, RectF face) throws MoaeException {
+        return detector.detect(frame(image, rotationDegrees), box(face));
     }
 }
