@@ -381,7 +381,9 @@ pub extern "C" fn moae_analyze(
         if faces.is_null() && faces_capacity > 0 {
             return Err(FfiError::null("faces (faces_capacity > 0)"));
         }
-        if faces_capacity.checked_mul(face_struct_size).is_none_or(|b| b > isize::MAX as usize)
+        if faces_capacity
+            .checked_mul(face_struct_size)
+            .is_none_or(|b| b > isize::MAX as usize)
         {
             return Err(FfiError::invalid(format!(
                 "faces_capacity {faces_capacity} x face_struct_size {face_struct_size} is \

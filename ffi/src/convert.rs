@@ -94,7 +94,7 @@ pub fn quality_to_c(q: &QualityOptions) -> moae_quality_options {
 
 /// The caller's quality limits, checked by the runtime's rules (`abi::quality_options`).
 pub fn quality_from_c(q: &moae_quality_options) -> FfiResult<QualityOptions> {
-    Ok(abi::quality_options(&abi::RawQualityOptions {
+    abi::quality_options(&abi::RawQualityOptions {
         min_face_px: q.min_face_px,
         max_outside_fraction: q.max_outside_fraction,
         min_brightness: q.min_brightness,
@@ -105,7 +105,7 @@ pub fn quality_from_c(q: &moae_quality_options) -> FfiResult<QualityOptions> {
         max_yaw_deg: q.max_yaw_deg,
         allow_several_faces: q.allow_several_faces,
     })
-    .map_err(|e| FfiError::from(e).prefixed("moae_options."))?)
+    .map_err(|e| FfiError::from(e).prefixed("moae_options."))
 }
 
 /// The face detector of the options: a path or bytes, not both.

@@ -106,9 +106,18 @@ mod tests {
     fn decision_and_source_codes_are_the_runtimes() {
         use crate::types::{moae_decision::*, moae_face_source::*};
         use moae_runtime::{abi, Decision, FaceSource};
-        assert_eq!(abi::decision_code(Decision::Live), MOAE_DECISION_LIVE as i32);
-        assert_eq!(abi::decision_code(Decision::Attack), MOAE_DECISION_ATTACK as i32);
-        assert_eq!(abi::decision_code(Decision::Unsure), MOAE_DECISION_UNSURE as i32);
+        assert_eq!(
+            abi::decision_code(Decision::Live),
+            MOAE_DECISION_LIVE as i32
+        );
+        assert_eq!(
+            abi::decision_code(Decision::Attack),
+            MOAE_DECISION_ATTACK as i32
+        );
+        assert_eq!(
+            abi::decision_code(Decision::Unsure),
+            MOAE_DECISION_UNSURE as i32
+        );
         let sources = [
             (FaceSource::Detector, MOAE_FACE_SOURCE_DETECTOR),
             (FaceSource::Caller, MOAE_FACE_SOURCE_CALLER),

@@ -441,12 +441,20 @@ fn check_example_output(text: &str, what: &str) -> Option<()> {
             let d = it.next()?.trim_end_matches(':');
             let d = if d.ends_with(".png") { it.next()? } else { d };
             let s: f32 = it.next()?.parse().ok()?;
-            ["live", "attack", "unsure"].contains(&d).then(|| (d.to_string(), s))
+            ["live", "attack", "unsure"]
+                .contains(&d)
+                .then(|| (d.to_string(), s))
         })
         .unwrap_or_else(|| panic!("{what}: no decision line:\n{text}"));
-    assert!((score - expected).abs() < 1e-5, "{what}: {score} vs {expected}");
+    assert!(
+        (score - expected).abs() < 1e-5,
+        "{what}: {score} vs {expected}"
+    );
     if decision == "unsure" {
-        assert!(text.contains("quality"), "{what}: unsure names its flags:\n{text}");
+        assert!(
+            text.contains("quality"),
+            "{what}: unsure names its flags:\n{text}"
+        );
     } else {
         assert_eq!(decision, by_score, "{what}:\n{text}");
     }
@@ -570,10 +578,8 @@ fn analyze_with_the_detector_finds_no_face_on_an_empty_frame() {
     let f = fixture();
     let det = dir.join("face_detection_front_128x128.onnx");
     let photo = dir.join("astronaut.png");
-    let Some(text) = run_analyze_mode(
-        &[Path::new("noface"), &f.model, &det, &photo],
-        "noface",
-    ) else {
+    let Some(text) = run_analyze_mode(&[Path::new("noface"), &f.model, &det, &photo], "noface")
+    else {
         return;
     };
     assert!(text.contains("NOFACE n=0 flags=1"), "{text}");
@@ -670,7 +676,10 @@ target_link_libraries(detect_cpp PRIVATE moae::moae_static)
         "cmake --build",
     );
     let run = |exe: &str, args: &[&Path]| {
-        let out = Command::new(build_dir.join(exe)).args(args).output().unwrap();
+        let out = Command::new(build_dir.join(exe))
+            .args(args)
+            .output()
+            .unwrap();
         format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),

@@ -25,7 +25,11 @@ pub struct Calibration {
 pub enum CalibError {
     NoLiveScores,
     /// The target is below 1/n: even zero rejections cannot show it; `needed` frames could.
-    TooFewFrames { target: f64, n: usize, needed: usize },
+    TooFewFrames {
+        target: f64,
+        n: usize,
+        needed: usize,
+    },
     BadTarget(f64),
     NonFinite(f32),
     /// The live scores allowed to pass reach 1.0: no threshold in [0, 1] keeps them.
@@ -204,7 +208,11 @@ mod tests {
         assert_eq!(c.allowed, 1);
         assert_eq!(c.rejected, 1);
         // Above the second-largest (0.985), at or below the largest (0.995).
-        assert!(c.threshold > 0.985 && c.threshold <= 0.995, "{}", c.threshold);
+        assert!(
+            c.threshold > 0.985 && c.threshold <= 0.995,
+            "{}",
+            c.threshold
+        );
         assert_eq!(c.threshold, next_up(0.985));
         // 5 %: 5 rejections; the rule holds exactly.
         let c = calibrate(&live, 0.05).unwrap();

@@ -355,8 +355,8 @@ fn need_detector(detector: &Option<PathBuf>) -> Result<DetectorModel> {
 fn read_calibration(path: &Path) -> Result<(f32, String)> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the calibration {}", path.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not JSON", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     let t = v["threshold"]
         .as_f64()
         .filter(|t| (0.0..=1.0).contains(t))
@@ -466,7 +466,8 @@ fn score_list(e: &Engine, list: &Path) -> Result<Scored> {
         unsure: 0,
     };
     for p in read_paths(list)? {
-        let a = analyze_file(e, &p, &[], 0, false).with_context(|| format!("{}", list.display()))?;
+        let a =
+            analyze_file(e, &p, &[], 0, false).with_context(|| format!("{}", list.display()))?;
         match a.faces.first() {
             None => out.no_face.push(p),
             Some(f) => {

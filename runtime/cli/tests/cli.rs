@@ -280,7 +280,11 @@ fn detect_json_with_the_face_detector() {
     if !analyze_built(&out, "detect with the detector") {
         return;
     }
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let faces = v[0]["faces"].as_array().unwrap();
     assert_eq!(faces.len(), 1, "{v}");
@@ -314,15 +318,25 @@ fn calibrate_writes_a_threshold_that_detect_accepts() {
             .save(d.join(&name))
             .unwrap();
         if i < 10 {
-            live += &format!("{name} 0
-");
+            live += &format!(
+                "{name} 0
+"
+            );
         } else {
-            attack += &format!("{name}
-");
+            attack += &format!(
+                "{name}
+"
+            );
         }
     }
-    std::fs::write(d.join("live.txt"), format!("# live frames
-{live}")).unwrap();
+    std::fs::write(
+        d.join("live.txt"),
+        format!(
+            "# live frames
+{live}"
+        ),
+    )
+    .unwrap();
     std::fs::write(d.join("attack.txt"), &attack).unwrap();
     let calib = d.join("calib.json");
     // 1 % of 10 frames: refused before any scoring, with the count needed.
@@ -335,7 +349,10 @@ fn calibrate_writes_a_threshold_that_detect_accepts() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("at least 100 live frames"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("at least 100 live frames"),
+        "{err}"
+    );
     let out = moae()
         .arg("calibrate")
         .arg(&model)
@@ -351,10 +368,14 @@ fn calibrate_writes_a_threshold_that_detect_accepts() {
         return;
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("95 %") && text.contains("APCER"), "{text}");
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&calib).unwrap())
-        .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&calib).unwrap()).unwrap();
     let t = v["threshold"].as_f64().unwrap() as f32;
     assert_eq!(v["live_frames"], 10);
     assert!(v["live_rejected"].as_u64().unwrap() <= 2, "{v}");
@@ -373,13 +394,21 @@ fn calibrate_writes_a_threshold_that_detect_accepts() {
             .arg(&calib)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(r[0]["faces"][0]["threshold"].as_f64().unwrap() as f32, t);
         scores.push(r[0]["faces"][0]["attack_score"].as_f64().unwrap() as f32);
     }
     let rejected = scores.iter().filter(|&&s| s >= t).count() as u64;
-    assert_eq!(rejected, v["live_rejected"].as_u64().unwrap(), "{scores:?} at {t}");
+    assert_eq!(
+        rejected,
+        v["live_rejected"].as_u64().unwrap(),
+        "{scores:?} at {t}"
+    );
     // A calibration for another model is refused.
     let mut other = v.clone();
     other["model_sha256"] = serde_json::json!("ab".repeat(32));
@@ -428,7 +457,10 @@ fn detect_refuses_a_calibration_for_another_model() {
         .arg(&wrong)
         .output()
         .unwrap();
-    assert!(!out.status.success(), "--threshold and --calibration conflict");
+    assert!(
+        !out.status.success(),
+        "--threshold and --calibration conflict"
+    );
 }
 
 #[test]
