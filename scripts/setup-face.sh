@@ -28,7 +28,7 @@ check() {
   local got
   got="$(sha "$1")"
   [[ "$got" == "$2" ]] || die "$3: SHA-256 mismatch for $1: expected $2, got $got (a changed or \
-corrupt download; nothing was installed — check the registry/mirror, then rerun)"
+corrupt download; that file was not installed — check the registry/mirror, then rerun)"
 }
 
 front="$dest/face_detection_front_128x128.onnx"
