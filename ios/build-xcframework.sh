@@ -2,7 +2,10 @@
 # Builds ios/build/Moae.xcframework: the static libmoae (crate ffi) for
 #   aarch64-apple-ios (devices), aarch64-apple-ios-sim (Apple-silicon simulators),
 #   macOS arm64 + x86_64 (lipo'd into one universal library),
-# each with include/moae.h and the `CMoae` module map, which Package.swift's binary target uses.
+# each with include/moae.h and the `CMoae` module map, which Package.swift's binary target uses;
+# then zips it (ios/build/Moae.xcframework.zip) and prints the SwiftPM checksum of the zip
+# (also written to ios/build/Moae.xcframework.zip.checksum) for Package.swift's
+# `binaryTarget(url:checksum:)` (the one edit: see Package.swift, `release`).
 #
 # NOT run on the machines this repository is developed on (Linux, no Xcode); it needs macOS
 # with Xcode 15+ and:
@@ -61,6 +64,22 @@ xcodebuild -create-xcframework \
   -library "$target_dir/aarch64-apple-ios-sim/release/libmoae.a" -headers "$out/headers" \
   -library "$out/macos/libmoae.a" -headers "$out/headers" \
   -output "$out/Moae.xcframework"
+
+# The release zip: SwiftPM wants the .xcframework at the zip's top level (ditto keeps symlinks
+# and permissions, as Apple's tools expect), and its checksum from `swift package
+# compute-checksum` (a SHA-256 of the zip; shasum -a 256 is the fallback, the same number).
+zip_path="$out/Moae.xcframework.zip"
+rm -f "$zip_path"
+(cd "$out" && ditto -c -k --sequesterRsrc --keepParent Moae.xcframework "$zip_path")
+if command -v swift >/dev/null; then
+  checksum="$(cd "$here" && swift package compute-checksum "$zip_path")"
+else
+  checksum="$(shasum -a 256 "$zip_path" | cut -d' ' -f1)"
+fi
+echo "$checksum" > "$zip_path.checksum"
+echo "zip:      $zip_path" >&2
+echo "checksum: $checksum" >&2
+echo "Package.swift: let release: (url: String, checksum: String)? = (url: \"<where you upload the zip>\", checksum: \"$checksum\")" >&2
 
 if [[ -n "${ORT_XCFRAMEWORK:-}" ]]; then
   [[ -d "$ORT_XCFRAMEWORK" ]] || die "ORT_XCFRAMEWORK=$ORT_XCFRAMEWORK is not a directory"

@@ -20,8 +20,9 @@ android {
         targetCompatibility = JavaVersion.VERSION_1_8
     }
 
-    // libmoae_jni.so and libonnxruntime.so are prebuilt into src/main/jniLibs/<abi>/ by
-    // ../build-native.sh (the default jniLibs source folder): no externalNativeBuild.
+    // libmoae_jni.so is prebuilt into src/main/jniLibs/<abi>/ by ../build-native.sh (the
+    // default jniLibs source folder): no externalNativeBuild. libonnxruntime.so comes from the
+    // onnxruntime-android dependency below, never from jniLibs.
     packaging {
         jniLibs {
             // Keep .so files uncompressed and page-aligned in the APK (loaded in place).
@@ -30,10 +31,19 @@ android {
     }
 }
 
+// ONNX Runtime: the official package, pinned. libmoae_jni loads its libonnxruntime.so at run
+// time (System.loadLibrary("onnxruntime"), then dlopen by soname), so the app's process has ONE
+// ONNX Runtime whether or not the app also uses ORT itself: Gradle resolves every
+// onnxruntime-android request in the app to one version (the highest), hence one
+// libonnxruntime.so in the APK. moae-runtime needs ORT's C API 1.31 or newer (ort `api-31`):
+// an app may raise this version, not lower it below 1.31.
+val onnxruntimeVersion = "1.31.1"
+
 dependencies {
-    // Only for ai.moae.android.MoaeAndroid's ImageProxy adapter; apps using CameraX have it.
+    // `implementation`: apps that take this library from a Maven repository get it
+    // transitively; apps that add the .aar file directly must declare it too (README).
+    implementation("com.microsoft.onnxruntime:onnxruntime-android:$onnxruntimeVersion")
+    // Only for ai.moae.camerax.MoaeCameraX; apps using CameraX have it (see consumer-rules.pro
+    // for the -dontwarn that lets apps without CameraX minify).
     compileOnly("androidx.camera:camera-core:1.4.1")
-    // ONNX Runtime's native library is packed by build-native.sh from the onnxruntime-android
-    // AAR; do NOT also depend on com.microsoft.onnxruntime:onnxruntime-android here (two
-    // libonnxruntime.so in one APK fail the merge).
 }

@@ -48,9 +48,12 @@ fn throw(env: &mut Env<'_>, err: BridgeError) {
     // `throw*` returns Err(JavaException) once the exception is pending, which is the goal:
     // success is judged by `exception_check` below, with a RuntimeException as last resort.
     let _ = match err {
-        BridgeError::Closed => env.throw_new(
-            jni_str!("java/lang/IllegalStateException"),
-            jni_str!("MoaeDetector is closed: create a new detector"),
+        // A checked MoaeException (status CLOSED), not an unchecked IllegalStateException: a
+        // frame still queued on an executor when the app closes the detector must not crash it.
+        BridgeError::Closed => throw_moae_code(
+            env,
+            CLOSED_CODE,
+            "MoaeDetector is closed: this frame was not analysed (create a new detector)",
         ),
         BridgeError::Status(status, msg) => throw_moae(env, status, &msg),
         BridgeError::Jni(e) => throw_moae(env, Status::InvalidArgument, &format!("JNI: {e}")),
@@ -63,12 +66,20 @@ fn throw(env: &mut Env<'_>, err: BridgeError) {
     }
 }
 
+/// `ai.moae.MoaeException.Status.CLOSED` (Swift `MoaeError.Status.closed`): not a C status,
+/// since C has no "closed" handle (`moae_engine_destroy` frees it).
+pub const CLOSED_CODE: i32 = -2;
+
 fn throw_moae(env: &mut Env<'_>, status: Status, msg: &str) -> jni::errors::Result<()> {
+    throw_moae_code(env, status.code(), msg)
+}
+
+fn throw_moae_code(env: &mut Env<'_>, code: i32, msg: &str) -> jni::errors::Result<()> {
     let jmsg = JString::from_str(env, msg)?;
     let obj = env.new_object(
         jni_str!("ai/moae/MoaeException"),
         jni_sig!("(ILjava/lang/String;)V"),
-        &[JValue::Int(status.code()), JValue::Object(&jmsg)],
+        &[JValue::Int(code), JValue::Object(&jmsg)],
     )?;
     let throwable = JThrowable::cast_local(env, obj)?;
     env.throw(throwable)

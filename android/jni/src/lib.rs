@@ -6,38 +6,100 @@
 //!   `destroy`. `Engine` is `Send + Sync`, so any number of threads may `detect` at once.
 //! - `MoaeDetector` (Java) guards the handle with a read-write lock: `detect` holds the read
 //!   lock, `close` the write lock and zeroes the handle before `destroy`. So `destroy` never
-//!   runs while a `detect` on the same handle is inside native code, a closed detector raises
-//!   `IllegalStateException`, and `close()` twice is a no-op. Native code additionally
-//!   rejects a 0 handle, and clones the `Arc` for the call's duration.
+//!   runs while a `detect`/`analyze` on the same handle is inside native code, a closed
+//!   detector raises the checked `MoaeException` with status CLOSED (-2), and `close()` twice
+//!   is a no-op. Native code additionally rejects a 0 handle (also CLOSED), and clones the
+//!   `Arc` for the call's duration.
+//! - Frames arrive as `int[]` descriptions (`MoaeFrame.nativeInts`, see [`frame`]) plus up to
+//!   three planes; results leave as flat `float[]`s ([`pack`]).
 //! - Every native method runs in [`guard::guarded`]: panics and errors become Java exceptions.
 
 mod frame;
 mod guard;
+pub mod pack;
 mod status;
 
 use frame::{FrameArgs, Planes};
 use guard::guarded;
 use jni::elements::ReleaseMode;
-use jni::objects::{JByteArray, JByteBuffer, JClass, JFloatArray, JString};
+use jni::objects::{JByteArray, JByteBuffer, JClass, JFloatArray, JIntArray, JString};
 use jni::refs::Reference;
 use jni::sys::{jboolean, jfloat, jint, jlong};
 use jni::{Env, EnvUnowned};
-use moae_runtime::abi;
-use moae_runtime::{Engine, EngineOptions, ExecutionProvider, ProviderPolicy};
+use moae_runtime::abi::{self, RawQualityOptions};
+use moae_runtime::{
+    BoxInput, DetectorModel, Engine, EngineOptions, ExecutionProvider, ProviderPolicy,
+};
 use status::{BridgeError, Status};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use status::Status as BridgeStatus;
 
-/// Number of floats in a detection result: see `ai.moae.DetectionResult.fromNative`.
-const RESULT_LEN: usize = 6;
-
 fn opt_string(env: &Env<'_>, s: &JString<'_>) -> Result<Option<String>, BridgeError> {
     if s.is_null() {
         return Ok(None);
     }
     Ok(Some(s.try_to_string(env)?))
+}
+
+/// The detector and pipeline fields of `ai.moae.Options` (see `NativeBridge.java`).
+pub struct PipelineArgs<'a, 'l> {
+    pub detector_path: &'a JString<'l>,
+    pub detector_bytes: &'a JByteArray<'l>,
+    /// < 0 = the detector's default.
+    pub detector_min_score: jfloat,
+    pub whole_frame: jboolean,
+    /// `QualityLimits.pack()`: one float per `QualityOptions` limit, -1 = the default.
+    pub quality: &'a JFloatArray<'l>,
+    pub allow_several_faces: jboolean,
+}
+
+/// Number of floats in `QualityLimits.pack()`, in `QualityOptions`' field order.
+pub const QUALITY_FLOATS: usize = 8;
+
+fn pipeline_options(
+    env: &Env<'_>,
+    p: &PipelineArgs<'_, '_>,
+    opts: &mut EngineOptions,
+) -> Result<(), BridgeError> {
+    if let Some(path) = opt_string(env, p.detector_path)? {
+        opts.face_detector = Some(DetectorModel::Path(PathBuf::from(path)));
+    } else if !p.detector_bytes.is_null() {
+        let bytes = env.convert_byte_array(p.detector_bytes)?;
+        opts.face_detector = Some(DetectorModel::Bytes(Arc::from(bytes)));
+    }
+    // The C ABI's rules and messages (moae_runtime::abi).
+    if let Some(score) = abi::detector_min_score(p.detector_min_score)? {
+        opts.detector.min_score = score;
+    }
+    opts.whole_frame = p.whole_frame;
+    // Java's "not set" is -1 per limit (QualityLimits rejects negative values it is given);
+    // the rest is C's: the defaults moae_options_init writes, then abi::quality_options.
+    let mut raw = RawQualityOptions::default();
+    if !p.quality.is_null() {
+        let len = p.quality.len(env)?;
+        if len != QUALITY_FLOATS {
+            return Err(BridgeError::invalid(
+                Status::InvalidArgument,
+                format!("quality limits have {len} values, expected {QUALITY_FLOATS}"),
+            ));
+        }
+        let mut v = [0f32; QUALITY_FLOATS];
+        p.quality.get_region(env, 0, &mut v)?;
+        let set = |value: f32, default: f32| if value == -1.0 { default } else { value };
+        raw.min_face_px = set(v[0], raw.min_face_px);
+        raw.max_outside_fraction = set(v[1], raw.max_outside_fraction);
+        raw.min_brightness = set(v[2], raw.min_brightness);
+        raw.max_brightness = set(v[3], raw.max_brightness);
+        raw.max_overexposed_fraction = set(v[4], raw.max_overexposed_fraction);
+        raw.min_sharpness = set(v[5], raw.min_sharpness);
+        raw.max_roll_deg = set(v[6], raw.max_roll_deg);
+        raw.max_yaw_deg = set(v[7], raw.max_yaw_deg);
+    }
+    raw.allow_several_faces = i32::from(p.allow_several_faces);
+    opts.quality = abi::quality_options(&raw)?;
+    Ok(())
 }
 
 /// Engine options from the primitive fields of `ai.moae.Options` (see `NativeBridge.java`).
@@ -52,6 +114,7 @@ fn engine_options(
     model_sha256: &JByteArray<'_>,
     threshold: jfloat,
     crop_scale: jfloat,
+    pipeline: &PipelineArgs<'_, '_>,
 ) -> Result<EngineOptions, BridgeError> {
     let mut opts = EngineOptions::default();
     if let Some(list) = opt_string(env, providers)? {
@@ -89,6 +152,7 @@ fn engine_options(
     if let Some(scale) = abi::crop_scale(crop_scale)? {
         opts.crop_scale = scale;
     }
+    pipeline_options(env, pipeline, &mut opts)?;
     opts.validate()?;
     Ok(opts)
 }
@@ -122,9 +186,23 @@ pub extern "system" fn Java_ai_moae_NativeBridge_createFromFile<'l>(
     model_sha256: JByteArray<'l>,
     threshold: jfloat,
     crop_scale: jfloat,
+    detector_path: JString<'l>,
+    detector_bytes: JByteArray<'l>,
+    detector_min_score: jfloat,
+    whole_frame: jboolean,
+    quality: JFloatArray<'l>,
+    allow_several_faces: jboolean,
 ) -> jlong {
     guarded(&mut unowned, |env| {
         let path = opt_string(env, &path)?.ok_or_else(|| BridgeError::null("model path"))?;
+        let pipeline = PipelineArgs {
+            detector_path: &detector_path,
+            detector_bytes: &detector_bytes,
+            detector_min_score,
+            whole_frame,
+            quality: &quality,
+            allow_several_faces,
+        };
         let opts = engine_options(
             env,
             &providers,
@@ -135,6 +213,7 @@ pub extern "system" fn Java_ai_moae_NativeBridge_createFromFile<'l>(
             &model_sha256,
             threshold,
             crop_scale,
+            &pipeline,
         )?;
         Ok(into_handle(Engine::from_path(path, &opts)?))
     })
@@ -154,11 +233,25 @@ pub extern "system" fn Java_ai_moae_NativeBridge_createFromBytes<'l>(
     model_sha256: JByteArray<'l>,
     threshold: jfloat,
     crop_scale: jfloat,
+    detector_path: JString<'l>,
+    detector_bytes: JByteArray<'l>,
+    detector_min_score: jfloat,
+    whole_frame: jboolean,
+    quality: JFloatArray<'l>,
+    allow_several_faces: jboolean,
 ) -> jlong {
     guarded(&mut unowned, |env| {
         if model.is_null() {
             return Err(BridgeError::null("model bytes"));
         }
+        let pipeline = PipelineArgs {
+            detector_path: &detector_path,
+            detector_bytes: &detector_bytes,
+            detector_min_score,
+            whole_frame,
+            quality: &quality,
+            allow_several_faces,
+        };
         let opts = engine_options(
             env,
             &providers,
@@ -169,6 +262,7 @@ pub extern "system" fn Java_ai_moae_NativeBridge_createFromBytes<'l>(
             &model_sha256,
             threshold,
             crop_scale,
+            &pipeline,
         )?;
         // SAFETY: read-only access, released without copy-back before returning.
         let bytes = unsafe { model.get_elements(env, ReleaseMode::NoCopyBack)? };
@@ -249,90 +343,197 @@ fn read_box(env: &Env<'_>, face: &JFloatArray<'_>) -> Result<Option<[f32; 4]>, B
     Ok(Some(b))
 }
 
-/// Runs one detection and packs it as `float[RESULT_LEN]` for `DetectionResult.fromNative`.
-fn detect_and_pack<'l>(
+fn read_frame_ints(env: &Env<'_>, frame: &JIntArray<'_>) -> Result<FrameArgs, BridgeError> {
+    if frame.is_null() {
+        return Err(BridgeError::null("frame description"));
+    }
+    let len = frame.len(env)?;
+    let mut v = vec![0i32; len];
+    frame.get_region(env, 0, &mut v)?;
+    FrameArgs::from_ints(&v)
+}
+
+fn read_boxes(env: &Env<'_>, boxes: &JFloatArray<'_>) -> Result<Vec<BoxInput>, BridgeError> {
+    if boxes.is_null() {
+        return Ok(Vec::new());
+    }
+    let len = boxes.len(env)?;
+    let mut v = vec![0f32; len];
+    boxes.get_region(env, 0, &mut v)?;
+    frame::box_inputs(&v)
+}
+
+fn float_array<'l>(env: &mut Env<'l>, values: &[f32]) -> Result<JFloatArray<'l>, BridgeError> {
+    let out = JFloatArray::new(env, values.len())?;
+    out.set_region(env, 0, values)?;
+    Ok(out)
+}
+
+/// What one native call does with its frame.
+enum Call {
+    /// `detect` with at most one upright-pixel box: `float[RESULT_LEN]`.
+    Detect(Option<[f32; 4]>),
+    /// `analyze` with caller boxes (empty = the detector): see [`pack::analysis`].
+    Analyze(Vec<BoxInput>),
+}
+
+fn run_call<'l>(
     env: &mut Env<'l>,
     handle: jlong,
     args: &FrameArgs,
     planes: &Planes<'_>,
-    face: Option<[f32; 4]>,
+    call: Call,
 ) -> Result<JFloatArray<'l>, BridgeError> {
     let engine = engine_of(handle)?;
     let frame = frame::build(args, planes)?;
-    let detections = engine.detect(&frame, &frame::face_box(face))?;
-    let d = detections.first().ok_or_else(|| {
-        BridgeError::invalid(Status::Inference, "the runtime returned no detection")
-    })?;
-    let provider = abi::provider_code(d.provider) as f32;
-    let packed: [f32; RESULT_LEN] = [
-        d.attack_score,
-        d.live_score,
-        if d.is_attack { 1.0 } else { 0.0 },
-        d.threshold,
-        provider,
-        d.latency.as_secs_f32() * 1000.0,
-    ];
-    let out = JFloatArray::new(env, RESULT_LEN)?;
-    out.set_region(env, 0, &packed)?;
-    Ok(out)
+    match call {
+        Call::Detect(face) => {
+            let detections = engine.detect(&frame, &frame::face_box(face))?;
+            let d = detections.first().ok_or_else(|| {
+                BridgeError::invalid(Status::Inference, "the runtime returned no detection")
+            })?;
+            float_array(env, &pack::detection(d))
+        }
+        Call::Analyze(boxes) => {
+            let analysis = engine.analyze(&frame, &boxes)?;
+            float_array(env, &pack::analysis(&analysis))
+        }
+    }
 }
 
-/// Detection on `byte[]` planes (`p1`/`p2` may be null: see `frame::build`). The arrays are
+/// One frame on `byte[]` planes (`p1`/`p2` may be null: see `abi::frame`). The arrays are
 /// pinned or copied by the JVM (`GetByteArrayElements`), never written back.
+fn on_arrays<'l>(
+    env: &mut Env<'l>,
+    handle: jlong,
+    frame: &JIntArray<'l>,
+    p: [&JByteArray<'l>; 3],
+    call: impl FnOnce(&Env<'l>) -> Result<Call, BridgeError>,
+) -> Result<JFloatArray<'l>, BridgeError> {
+    engine_of(handle)?; // closed beats bad input
+    let args = read_frame_ints(env, frame)?;
+    let call = call(env)?;
+    // SAFETY (all three): read-only, released with NoCopyBack when dropped at scope end.
+    let e0 = if p[0].is_null() {
+        None
+    } else {
+        Some(unsafe { p[0].get_elements(env, ReleaseMode::NoCopyBack)? })
+    };
+    let e1 = if p[1].is_null() {
+        None
+    } else {
+        Some(unsafe { p[1].get_elements(env, ReleaseMode::NoCopyBack)? })
+    };
+    let e2 = if p[2].is_null() {
+        None
+    } else {
+        Some(unsafe { p[2].get_elements(env, ReleaseMode::NoCopyBack)? })
+    };
+    let planes = Planes {
+        data: [
+            e0.as_deref().map(as_u8),
+            e1.as_deref().map(as_u8),
+            e2.as_deref().map(as_u8),
+        ],
+    };
+    run_call(env, handle, &args, &planes, call)
+}
+
+/// One frame on direct `ByteBuffer` planes, read in place (no copy). Java passes each buffer
+/// sliced at its position, so address..address+capacity is exactly the caller's bytes.
+fn on_buffers<'l>(
+    env: &mut Env<'l>,
+    handle: jlong,
+    frame: &JIntArray<'l>,
+    p: [&JByteBuffer<'l>; 3],
+    call: impl FnOnce(&Env<'l>) -> Result<Call, BridgeError>,
+) -> Result<JFloatArray<'l>, BridgeError> {
+    engine_of(handle)?;
+    let args = read_frame_ints(env, frame)?;
+    let call = call(env)?;
+    let planes = Planes {
+        data: [
+            direct(env, p[0], "planes[0]")?,
+            direct(env, p[1], "planes[1]")?,
+            direct(env, p[2], "planes[2]")?,
+        ],
+    };
+    run_call(env, handle, &args, &planes, call)
+}
+
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub extern "system" fn Java_ai_moae_NativeBridge_detectArrays<'l>(
     mut unowned: EnvUnowned<'l>,
     _class: JClass<'l>,
     handle: jlong,
-    format: jint,
-    width: jint,
-    height: jint,
-    rotation: jint,
+    frame: JIntArray<'l>,
     p0: JByteArray<'l>,
-    s0: jint,
     p1: JByteArray<'l>,
-    s1: jint,
     p2: JByteArray<'l>,
-    s2: jint,
-    pixel_stride: jint,
     face: JFloatArray<'l>,
 ) -> JFloatArray<'l> {
     guarded(&mut unowned, |env| {
-        engine_of(handle)?; // closed beats bad input
-        let face = read_box(env, &face)?;
-        // SAFETY (all three): read-only, released with NoCopyBack when dropped at scope end.
-        let e0 = if p0.is_null() {
-            None
-        } else {
-            Some(unsafe { p0.get_elements(env, ReleaseMode::NoCopyBack)? })
-        };
-        let e1 = if p1.is_null() {
-            None
-        } else {
-            Some(unsafe { p1.get_elements(env, ReleaseMode::NoCopyBack)? })
-        };
-        let e2 = if p2.is_null() {
-            None
-        } else {
-            Some(unsafe { p2.get_elements(env, ReleaseMode::NoCopyBack)? })
-        };
-        let planes = Planes {
-            data: [
-                e0.as_deref().map(as_u8),
-                e1.as_deref().map(as_u8),
-                e2.as_deref().map(as_u8),
-            ],
-            strides: [s0, s1, s2],
-            pixel_stride,
-        };
-        let args = FrameArgs {
-            format,
-            width,
-            height,
-            rotation,
-        };
-        detect_and_pack(env, handle, &args, &planes, face)
+        on_arrays(env, handle, &frame, [&p0, &p1, &p2], |env| {
+            Ok(Call::Detect(read_box(env, &face)?))
+        })
+    })
+}
+
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_ai_moae_NativeBridge_detectBuffers<'l>(
+    mut unowned: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+    frame: JIntArray<'l>,
+    p0: JByteBuffer<'l>,
+    p1: JByteBuffer<'l>,
+    p2: JByteBuffer<'l>,
+    face: JFloatArray<'l>,
+) -> JFloatArray<'l> {
+    guarded(&mut unowned, |env| {
+        on_buffers(env, handle, &frame, [&p0, &p1, &p2], |env| {
+            Ok(Call::Detect(read_box(env, &face)?))
+        })
+    })
+}
+
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_ai_moae_NativeBridge_analyzeArrays<'l>(
+    mut unowned: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+    frame: JIntArray<'l>,
+    p0: JByteArray<'l>,
+    p1: JByteArray<'l>,
+    p2: JByteArray<'l>,
+    boxes: JFloatArray<'l>,
+) -> JFloatArray<'l> {
+    guarded(&mut unowned, |env| {
+        on_arrays(env, handle, &frame, [&p0, &p1, &p2], |env| {
+            Ok(Call::Analyze(read_boxes(env, &boxes)?))
+        })
+    })
+}
+
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_ai_moae_NativeBridge_analyzeBuffers<'l>(
+    mut unowned: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+    frame: JIntArray<'l>,
+    p0: JByteBuffer<'l>,
+    p1: JByteBuffer<'l>,
+    p2: JByteBuffer<'l>,
+    boxes: JFloatArray<'l>,
+) -> JFloatArray<'l> {
+    guarded(&mut unowned, |env| {
+        on_buffers(env, handle, &frame, [&p0, &p1, &p2], |env| {
+            Ok(Call::Analyze(read_boxes(env, &boxes)?))
+        })
     })
 }
 
@@ -364,47 +565,4 @@ fn direct<'b>(
     Ok(Some(unsafe {
         std::slice::from_raw_parts(addr as *const u8, cap)
     }))
-}
-
-/// Detection on direct `ByteBuffer` planes, read in place (no copy). Java passes each buffer
-/// sliced at its position, so address..address+capacity is exactly the caller's bytes.
-#[unsafe(no_mangle)]
-#[allow(clippy::too_many_arguments)]
-pub extern "system" fn Java_ai_moae_NativeBridge_detectBuffers<'l>(
-    mut unowned: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-    format: jint,
-    width: jint,
-    height: jint,
-    rotation: jint,
-    p0: JByteBuffer<'l>,
-    s0: jint,
-    p1: JByteBuffer<'l>,
-    s1: jint,
-    p2: JByteBuffer<'l>,
-    s2: jint,
-    pixel_stride: jint,
-    face: JFloatArray<'l>,
-) -> JFloatArray<'l> {
-    guarded(&mut unowned, |env| {
-        engine_of(handle)?;
-        let face = read_box(env, &face)?;
-        let planes = Planes {
-            data: [
-                direct(env, &p0, "planes[0]")?,
-                direct(env, &p1, "planes[1]")?,
-                direct(env, &p2, "planes[2]")?,
-            ],
-            strides: [s0, s1, s2],
-            pixel_stride,
-        };
-        let args = FrameArgs {
-            format,
-            width,
-            height,
-            rotation,
-        };
-        detect_and_pack(env, handle, &args, &planes, face)
-    })
 }

@@ -12,7 +12,7 @@ use moae_runtime::Error;
 pub enum BridgeError {
     /// `ai.moae.MoaeException` with this status.
     Status(Status, String),
-    /// `java.lang.IllegalStateException`: the detector was closed.
+    /// `ai.moae.MoaeException` with status CLOSED (-2): the detector was closed.
     Closed,
     /// A JNI call failed; if it left a Java exception pending, that one propagates.
     Jni(jni::errors::Error),

@@ -74,6 +74,12 @@ fn java_status_enum_is_the_abi_table() {
         Some(-1),
         "UNKNOWN(-1) is the catch-all"
     );
+    // CLOSED(-2) is Java's and Swift's own (C frees its handle), the same number in both.
+    assert_eq!(
+        got.remove("CLOSED"),
+        Some(-2),
+        "CLOSED(-2) as Swift's .closed"
+    );
     assert_eq!(got, expected_statuses());
 }
 
@@ -126,5 +132,99 @@ fn pixel_format_codes_agree() {
             .into_iter()
             .map(|(k, v)| (k.to_uppercase(), v))
             .collect();
+    assert_eq!(got, want);
+}
+
+/// `NAME(code` or `NAME(1 << n` pairs of a Java enum body.
+fn java_shift_pairs(body: &str) -> BTreeMap<String, i64> {
+    let re = regex::Regex::new(r"(?m)^\s*([A-Z][A-Z0-9_]*)\((\d+)(?:\s*<<\s*(\d+))?\)").unwrap();
+    re.captures_iter(body)
+        .map(|c| {
+            let a: i64 = c[2].parse().unwrap();
+            let v = c
+                .get(3)
+                .map_or(a, |s| a << s.as_str().parse::<i64>().unwrap());
+            (c[1].to_string(), v)
+        })
+        .collect()
+}
+
+#[test]
+fn java_decision_source_and_quality_flags_are_the_runtime_codes() {
+    use moae_runtime::{Decision, FaceSource, QualityFlags};
+    let java = read("android/moae/src/main/java/ai/moae/Decision.java");
+    let got = java_shift_pairs(section(
+        &java,
+        "public enum Decision",
+        "public final int code",
+    ));
+    let want: BTreeMap<String, i64> = [Decision::Live, Decision::Attack, Decision::Unsure]
+        .iter()
+        .map(|d| (d.name().to_uppercase(), i64::from(d.code())))
+        .collect();
+    assert_eq!(got, want);
+
+    let java = read("android/moae/src/main/java/ai/moae/FaceResult.java");
+    let got = java_shift_pairs(section(
+        &java,
+        "public enum Source",
+        "public final int code",
+    ));
+    let want: BTreeMap<String, i64> = [
+        ("DETECTOR", FaceSource::Detector),
+        ("CALLER", FaceSource::Caller),
+        ("WHOLE_FRAME", FaceSource::WholeFrame),
+    ]
+    .into_iter()
+    .map(|(n, s)| (n.to_string(), i64::from(moae_jni::pack::source_code(s))))
+    .collect();
+    assert_eq!(got, want);
+
+    let java = read("android/moae/src/main/java/ai/moae/QualityFlag.java");
+    let got = java_shift_pairs(section(
+        &java,
+        "public enum QualityFlag",
+        "public final int bit",
+    ));
+    let want: BTreeMap<String, i64> = QualityFlags::ALL
+        .iter()
+        .map(|(f, n)| (n.to_uppercase(), i64::from(f.0)))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(got.len(), 9);
+}
+
+#[test]
+fn swift_decision_source_and_quality_flags_are_the_runtime_codes() {
+    use moae_runtime::{Decision, FaceSource, QualityFlags};
+    let swift = read("ios/Sources/Moae/Types.swift");
+    let got = swift_pairs(section(&swift, "public enum Decision: Int32", "\n}"));
+    let want: BTreeMap<String, i32> = [Decision::Live, Decision::Attack, Decision::Unsure]
+        .iter()
+        .map(|d| (d.name().to_string(), d.code()))
+        .collect();
+    assert_eq!(got, want);
+
+    let got = swift_pairs(section(&swift, "public enum FaceSource: Int32", "\n}"));
+    let want: BTreeMap<String, i32> = [
+        ("detector", FaceSource::Detector),
+        ("caller", FaceSource::Caller),
+        ("wholeFrame", FaceSource::WholeFrame),
+    ]
+    .into_iter()
+    .map(|(n, s)| (n.to_string(), moae_jni::pack::source_code(s)))
+    .collect();
+    assert_eq!(got, want);
+
+    // `public static let tooSmall = QualityFlags(rawValue: 1 << 2)`
+    let re = regex::Regex::new(r"static let (\w+) = QualityFlags\(rawValue: 1 << (\d+)\)").unwrap();
+    let got: BTreeMap<String, u32> = re
+        .captures_iter(section(&swift, "public struct QualityFlags", "\n}"))
+        .map(|c| (upper_snake(&c[1]), 1u32 << c[2].parse::<u32>().unwrap()))
+        .collect();
+    let want: BTreeMap<String, u32> = QualityFlags::ALL
+        .iter()
+        .map(|(f, n)| (n.to_uppercase(), f.0))
+        .collect();
     assert_eq!(got, want);
 }

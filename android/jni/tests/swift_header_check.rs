@@ -64,6 +64,8 @@ fn swift_wrapper_matches_the_c_abi_contract() {
     for f in [
         "moae_engine_create_from_file",
         "moae_detect",
+        "moae_analyze",
+        "moae_image_init",
         "moae_last_error",
     ] {
         assert!(
@@ -83,6 +85,74 @@ fn swift_wrapper_matches_the_c_abi_contract() {
         "Swift wrapper vs the contract header:\n{}",
         errors.join("\n")
     );
+}
+
+/// `FrameOrientation(CGImagePropertyOrientation)` in Types.swift: (rotation, mirrored) per EXIF
+/// tag, as the Swift source spells it.
+fn swift_orientation_table() -> std::collections::BTreeMap<u8, (u32, bool)> {
+    let types = swift_sources()
+        .into_iter()
+        .find(|(n, _)| n == "Types.swift")
+        .expect("Types.swift")
+        .1;
+    let re = regex::Regex::new(r"case (\d): self\.init\(rotation: (\d+), mirrored: (true|false)\)")
+        .unwrap();
+    re.captures_iter(&types)
+        .map(|c| {
+            (
+                c[1].parse().unwrap(),
+                (c[2].parse().unwrap(), &c[3] == "true"),
+            )
+        })
+        .collect()
+}
+
+/// The contract's geometry: upright = rotate_cw(flip_left_right_if_mirrored(buffer), rotation).
+fn upright(buffer: &image::RgbImage, rotation: u32, mirrored: bool) -> image::RgbImage {
+    use image::imageops;
+    let b = if mirrored {
+        imageops::flip_horizontal(buffer)
+    } else {
+        buffer.clone()
+    };
+    match rotation {
+        0 => b,
+        90 => imageops::rotate90(&b),
+        180 => imageops::rotate180(&b),
+        270 => imageops::rotate270(&b),
+        r => panic!("rotation {r}"),
+    }
+}
+
+#[test]
+fn swift_orientation_table_is_exif() {
+    // Every CGImagePropertyOrientation (= EXIF tag 1..8) maps to the (rotation, mirrored) whose
+    // upright frame is what EXIF displays (the `image` crate's apply_orientation), on an image
+    // with no symmetry. Also the rules' table: (0,F)=1 (0,T)=2 (180,F)=3 (180,T)=4 (270,T)=5
+    // (90,F)=6 (90,T)=7 (270,F)=8.
+    let table = swift_orientation_table();
+    assert_eq!(table.len(), 8, "{table:?}");
+    let buffer = image::RgbImage::from_fn(3, 2, |x, y| image::Rgb([x as u8, y as u8, 7]));
+    for (tag, (rotation, mirrored)) in &table {
+        let mut shown = image::DynamicImage::ImageRgb8(buffer.clone());
+        shown.apply_orientation(image::metadata::Orientation::from_exif(*tag).unwrap());
+        assert_eq!(
+            upright(&buffer, *rotation, *mirrored),
+            shown.to_rgb8(),
+            "EXIF {tag}: Swift says ({rotation}, {mirrored})"
+        );
+    }
+    let rules = [
+        (1, (0, false)),
+        (2, (0, true)),
+        (3, (180, false)),
+        (4, (180, true)),
+        (5, (270, true)),
+        (6, (90, false)),
+        (7, (90, true)),
+        (8, (270, false)),
+    ];
+    assert_eq!(table, rules.into_iter().collect());
 }
 
 // ---- the checker on deliberately wrong Swift ----
@@ -125,6 +195,63 @@ fn assert_flags(swift: &str, needle: &str) {
 #[test]
 fn checker_accepts_a_correct_snippet() {
     assert_eq!(check_snippet(GOOD), Vec::<String>::new());
+}
+
+#[test]
+fn checker_reads_nonisolated_unsafe_entries() {
+    // Swift 6's form of the table: the same checks apply to it.
+    let swift6 = GOOD.replace("    static let ", "    nonisolated(unsafe) static let ");
+    assert_eq!(check_snippet(&swift6), Vec::<String>::new());
+    let uses = header_check::swift::scan(&[("S.swift".into(), swift6.clone())]).unwrap();
+    assert_eq!(uses.table.len(), 4);
+    let bad = swift6.replace(
+        "UnsafePointer<moae_box>?, Int,",
+        "UnsafePointer<moae_box>?, UInt32,",
+    );
+    assert_flags(&bad, "moae_detect parameter 4");
+}
+
+#[test]
+fn checker_checks_moae_analyze_and_its_structs() {
+    let snippet = r#"
+enum CABI {
+    nonisolated(unsafe) static let analyze: (
+        OpaquePointer?, UnsafePointer<moae_image>?, UnsafePointer<moae_box_input>?, Int,
+        UnsafeMutablePointer<moae_face>?, Int, Int, UnsafeMutablePointer<Int>?,
+        UnsafeMutablePointer<UInt32>?
+    ) -> moae_status = moae_analyze
+}
+enum CABIFields {
+    nonisolated(unsafe) static let face: [PartialKeyPath<moae_face>] = [\.quality_flags, \.has_keypoints]
+}
+func use(e: OpaquePointer, f: moae_face) {
+    var n = 0
+    var flags: UInt32 = 0
+    _ = CABI.analyze(e, nil, nil, 0, nil, 0, 0, &n, &flags)
+    _ = f.quality_flags
+}
+"#;
+    assert_eq!(check_snippet(snippet), Vec::<String>::new());
+    // frame_flags is uint32_t *, not Int32.
+    assert_flags(
+        &snippet.replace(
+            "UnsafeMutablePointer<UInt32>?\n    ) ->",
+            "UnsafeMutablePointer<Int32>?\n    ) ->",
+        ),
+        "moae_analyze parameter 9",
+    );
+    // face_struct_size dropped: 8 parameters.
+    assert_flags(
+        &snippet.replace(
+            "UnsafeMutablePointer<moae_face>?, Int, Int,",
+            "UnsafeMutablePointer<moae_face>?, Int,",
+        ),
+        "moae_analyze: moae.h has 9 parameters, the Swift wrapper passes 8",
+    );
+    assert_flags(
+        &snippet.replace("\\.has_keypoints]", "\\.has_keypoint]"),
+        "moae_face.has_keypoint is used by the Swift wrapper but moae.h has no such field",
+    );
 }
 
 #[test]

@@ -32,6 +32,18 @@ public final class AbiParityRunner {
         return f;
     }
 
+    /** As the C side: frames without a box are scored whole (the frame checks are compared). */
+    private static long wholeFrameEngine(String model, String ort) {
+        return NativeBridge.createFromFile(model, "cpu", false, 1, 0, ort, null, -1f, 0f, null,
+                null, -1f, true, null, false);
+    }
+
+    private static byte[] rgb(int value) {
+        byte[] b = new byte[64 * 48 * 3];
+        java.util.Arrays.fill(b, (byte) value);
+        return b;
+    }
+
     private static String line(String name, int code, String message) {
         return name + "\t" + code + "\t" + message.replace('\n', ' ').replace('\t', ' ');
     }
@@ -62,14 +74,32 @@ public final class AbiParityRunner {
                 case "frame":
                     try {
                         if (handle == 0) {
-                            handle = NativeBridge.createFromFile(model, "cpu", false, 1, 0, ort,
-                                    null, -1f, 0f);
+                            handle = wholeFrameEngine(model, ort);
                         }
-                        NativeBridge.detectArrays(handle, Integer.parseInt(f[2]),
-                                Integer.parseInt(f[3]), Integer.parseInt(f[4]),
-                                Integer.parseInt(f[5]), plane(f[9]), Integer.parseInt(f[6]),
-                                plane(f[10]), Integer.parseInt(f[7]), plane(f[11]),
-                                Integer.parseInt(f[8]), 1, face(f[12]));
+                        // MoaeFrame.nativeInts(): format, w, h, rotation, mirrored, yuvRange,
+                        // three strides, pixel stride.
+                        int[] desc = {Integer.parseInt(f[2]), Integer.parseInt(f[3]),
+                            Integer.parseInt(f[4]), Integer.parseInt(f[5]),
+                            Integer.parseInt(f[13]), 0,
+                            Integer.parseInt(f[6]), Integer.parseInt(f[7]),
+                            Integer.parseInt(f[8]), 1};
+                        NativeBridge.detectArrays(handle, desc, plane(f[9]), plane(f[10]),
+                                plane(f[11]), face(f[12]));
+                        out.append(line(f[1], 0, "ok")).append('\n');
+                    } catch (Exception e) {
+                        out.append(failure(f[1], e)).append('\n');
+                    }
+                    break;
+                case "analyze":
+                    try {
+                        if (handle == 0) {
+                            handle = wholeFrameEngine(model, ort);
+                        }
+                        int[] desc = {0, 64, 48, 0, 0, 0, 0, 0, 0, 1};
+                        float[] r = face(f[2]);
+                        float[] box = {r[0], r[1], r[2], r[3], Integer.parseInt(f[3]),
+                            Integer.parseInt(f[4])};
+                        NativeBridge.analyzeArrays(handle, desc, rgb(100), null, null, box);
                         out.append(line(f[1], 0, "ok")).append('\n');
                     } catch (Exception e) {
                         out.append(failure(f[1], e)).append('\n');
@@ -77,9 +107,20 @@ public final class AbiParityRunner {
                     break;
                 case "opts":
                     try {
+                        // QualityLimits' layout; -1 = the default, NaN in the case = unset.
+                        float[] quality = {-1f, -1f, -1f, -1f, -1f, -1f, -1f, -1f};
+                        float minFace = Float.parseFloat(f[7]);
+                        float maxBright = Float.parseFloat(f[8]);
+                        if (!Float.isNaN(minFace)) {
+                            quality[0] = minFace;
+                        }
+                        if (!Float.isNaN(maxBright)) {
+                            quality[3] = maxBright;
+                        }
                         long h = NativeBridge.createFromFile(model, "cpu", false,
                                 Integer.parseInt(f[2]), Integer.parseInt(f[3]), ort, null,
-                                Float.parseFloat(f[4]), Float.parseFloat(f[5]));
+                                Float.parseFloat(f[4]), Float.parseFloat(f[5]), null, null,
+                                Float.parseFloat(f[6]), true, quality, false);
                         NativeBridge.destroy(h);
                         out.append(line(f[1], 0, "ok")).append('\n');
                     } catch (Exception e) {

@@ -1,22 +1,43 @@
 package ai.moae.hosttest;
 
+import ai.moae.BoxInput;
+import ai.moae.Decision;
 import ai.moae.DetectionResult;
 import ai.moae.DetectorInfo;
 import ai.moae.FaceBox;
+import ai.moae.FaceResult;
+import ai.moae.FrameAnalysis;
 import ai.moae.MoaeDetector;
 import ai.moae.MoaeException;
+import ai.moae.MoaeFrame;
 import ai.moae.Options;
 import ai.moae.PixelFormat;
 import ai.moae.Provider;
+import ai.moae.QualityFlag;
+import ai.moae.QualityLimits;
+import ai.moae.android.MoaeAndroid;
+import ai.moae.camerax.MoaeCameraX;
+import android.content.res.AssetManager;
+import android.graphics.Bitmap;
+import android.graphics.RectF;
+import android.media.Image;
+import androidx.camera.core.ImageInfo;
+import androidx.camera.core.ImageProxy;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -45,6 +66,8 @@ public final class HostTestRunner {
         int width;
         int height;
         int rotation;
+        boolean mirrored;
+        boolean limited;
         FaceBox box;
         int stride0;
         int stride1;
@@ -56,14 +79,33 @@ public final class HostTestRunner {
         byte[] p1;
     }
 
+    /** An analysis case: a frame case, an engine kind, boxes, and the runtime's answer. */
+    static final class AnalyzeCase {
+        String name;
+        Case frame;
+        String engine;
+        BoxInput[] boxes;
+        /** 0: {@link #expected} holds the runtime's packed analysis; else the status. */
+        int status;
+        float[] expected;
+        String error;
+    }
+
     private static Path dir;
     private static String modelPath;
     private static String ortPath;
+    private static String faceDetectorPath;
     private static final List<Case> cases = new ArrayList<>();
+    private static final List<AnalyzeCase> analyses = new ArrayList<>();
+    private static final List<String[]> sameScene = new ArrayList<>();
 
     public static void main(String[] args) throws Exception {
+        if (args.length == 1 && args[0].equals("--missing-library")) {
+            missingLibrary();
+            return;
+        }
         if (args.length != 1) {
-            System.err.println("usage: HostTestRunner CASES_FILE");
+            System.err.println("usage: HostTestRunner CASES_FILE | --missing-library");
             System.exit(2);
         }
         readCases(Paths.get(args[0]));
@@ -114,18 +156,29 @@ public final class HostTestRunner {
             }
         });
         test("4 threads share one detector", () -> sharedByThreads(det));
-        test("close twice is safe; use after close raises IllegalStateException", () -> {
+        test("close twice is safe; use after close raises MoaeException CLOSED", () -> {
             MoaeDetector d = MoaeDetector.fromFile(modelPath, options());
             checkCase(d, cases.get(0));
             d.close();
             d.close();
             expect(d.isClosed(), "isClosed false after close");
             Case c = cases.get(0);
-            expectIllegalState(() -> run(d, c, Mode.ARRAY), "detect(byte[])");
-            expectIllegalState(() -> run(d, c, Mode.DIRECT), "detect(direct)");
-            expectIllegalState(() -> d.info(), "info()");
+            expectStatus(() -> run(d, c, Mode.ARRAY), MoaeException.Status.CLOSED);
+            expectStatus(() -> run(d, c, Mode.DIRECT), MoaeException.Status.CLOSED);
+            expectStatus(() -> d.detect(frameOf(c, Mode.DIRECT), c.box),
+                    MoaeException.Status.CLOSED);
+            expectStatus(() -> d.analyze(frameOf(c, Mode.HEAP)), MoaeException.Status.CLOSED);
+            expectStatus(() -> d.info(), MoaeException.Status.CLOSED);
         });
         test("close racing with 4 detecting threads never crashes", () -> closeRace());
+        builderChecks();
+        wholeFrameOption();
+        analyzeCases();
+        optionErrors();
+        cameraX(det);
+        androidHelpers(det);
+        test("CameraX analyzer: frames queued on the executor after close() are dropped",
+                () -> analyzerCloseWhileQueued());
         det.close();
 
         System.out.println("SUMMARY passed=" + passed + " failed=" + failures.size());
@@ -139,13 +192,60 @@ public final class HostTestRunner {
 
     // ---------- cases ----------
 
+    /** The test detector: frames without a box are scored whole (pre-cropped images). */
     static Options options() {
+        return plainOptions().wholeFrame(true);
+    }
+
+    static Options plainOptions() {
         return new Options().ortLibraryPath(ortPath).threads(1);
     }
 
     enum Mode { ARRAY, HEAP, DIRECT }
 
+    /** The case's frame through the builder, planes as byte[] / heap / direct buffers. */
+    static MoaeFrame frameOf(Case c, Mode mode) throws MoaeException {
+        MoaeFrame.Builder b;
+        switch (c.kind) {
+            case "nv21":
+                b = MoaeFrame.builder(PixelFormat.NV21, c.width, c.height);
+                b = mode == Mode.ARRAY ? b.plane(0, c.p0, c.stride0)
+                        : b.plane(0, buffer(c.p0, mode), c.stride0);
+                break;
+            case "rgba":
+            case "rgb": {
+                PixelFormat f = c.kind.equals("rgba") ? PixelFormat.RGBA : PixelFormat.RGB;
+                b = MoaeFrame.builder(f, c.width, c.height);
+                b = mode == Mode.ARRAY ? b.plane(0, c.p0, c.stride0)
+                        : b.plane(0, buffer(c.p0, mode), c.stride0);
+                break;
+            }
+            case "yuv888": {
+                Mode m = mode == Mode.ARRAY ? Mode.HEAP : mode;
+                ByteBuffer vu = buffer(c.p1, m);
+                ByteBuffer v = vu.duplicate();
+                v.limit(vu.limit() - 1);
+                ByteBuffer u = vu.duplicate();
+                u.position(vu.position() + 1);
+                b = MoaeFrame.builder(PixelFormat.YUV_420_888, c.width, c.height)
+                        .plane(0, buffer(c.p0, m), c.stride0).plane(1, u, c.stride1)
+                        .plane(2, v, c.stride1).pixelStride(2);
+                break;
+            }
+            default:
+                throw new IllegalArgumentException("unknown case kind " + c.kind);
+        }
+        return b.rotation(c.rotation).mirrored(c.mirrored)
+                .yuvRange(c.limited ? MoaeFrame.YuvRange.LIMITED : MoaeFrame.YuvRange.FULL)
+                .build();
+    }
+
+    /** The 0.1 one-call methods where they can express the case, else the builder. */
+    @SuppressWarnings("deprecation")
     static DetectionResult run(MoaeDetector d, Case c, Mode mode) throws MoaeException {
+        if (c.mirrored || c.limited || c.kind.equals("rgb")) {
+            return d.detect(frameOf(c, mode), c.box);
+        }
         switch (c.kind) {
             case "nv21":
                 if (mode == Mode.ARRAY) {
@@ -196,8 +296,14 @@ public final class HostTestRunner {
 
     static void checkCase(MoaeDetector d, Case c) throws Exception {
         for (Mode mode : Mode.values()) {
-            DetectionResult r = run(d, c, mode);
-            String where = c.name + " via " + mode;
+            checkResult(c, run(d, c, mode), c.name + " via " + mode);
+            checkResult(c, d.detect(frameOf(c, mode), c.box),
+                    c.name + " via MoaeFrame " + mode);
+        }
+    }
+
+    static void checkResult(Case c, DetectionResult r, String where) {
+        {
             expectNear(r.attackScore, c.attack, where + " attack score");
             expectNear(r.liveScore, c.live, where + " live score");
             expect(r.isAttack == c.isAttack, where + " isAttack " + r.isAttack);
@@ -209,6 +315,7 @@ public final class HostTestRunner {
 
     // ---------- bad input ----------
 
+    @SuppressWarnings("deprecation")
     static void badInputs(MoaeDetector det) {
         Case nv = firstOf("nv21");
         Case rgba = firstOf("rgba");
@@ -353,7 +460,7 @@ public final class HostTestRunner {
      * Four threads detect in a loop until the detector is closed under them. Able to fail: the
      * close must overlap running detections (every thread is still in its loop when close() is
      * called, and a detection was in flight at that moment), every thread must then leave through
-     * IllegalStateException, and nothing else may be thrown.
+     * the checked MoaeException CLOSED, and nothing else may be thrown (no unchecked exception).
      */
     static void closeRace() throws Exception {
         MoaeDetector d = MoaeDetector.fromFile(modelPath, options());
@@ -373,7 +480,11 @@ public final class HostTestRunner {
                     try {
                         run(d, cases.get((id + i) % cases.size()), Mode.DIRECT);
                         ok.incrementAndGet();
-                    } catch (IllegalStateException e) {
+                    } catch (MoaeException e) {
+                        if (e.status() != MoaeException.Status.CLOSED) {
+                            errors.add("thread " + id + ": " + e);
+                            return;
+                        }
                         closed.incrementAndGet();
                         return; // closed: the expected way out
                     } catch (Throwable e) {
@@ -407,7 +518,7 @@ public final class HostTestRunner {
         expect(closed.get() == 4, "only " + closed.get() + " of 4 threads saw the close");
         System.out.println("   close race: " + okBeforeClose + " detections before close, "
                 + inFlightAtClose + " in flight at close, " + closed.get()
-                + " threads saw IllegalStateException");
+                + " threads saw MoaeException CLOSED");
     }
 
     // ---------- plumbing ----------
@@ -435,8 +546,36 @@ public final class HostTestRunner {
                 case "ort":
                     ortPath = f[1];
                     break;
+                case "face_detector":
+                    faceDetectorPath = f[1];
+                    break;
+                case "same":
+                    sameScene.add(new String[] {f[1], f[2]});
+                    break;
+                case "analyze": {
+                    // analyze NAME CASE ENGINE BOXES STATUS
+                    AnalyzeCase a = new AnalyzeCase();
+                    a.name = f[1];
+                    a.frame = caseNamed(f[2]);
+                    a.engine = f[3];
+                    a.boxes = parseBoxes(f[4]);
+                    a.status = Integer.parseInt(f[5]);
+                    if (a.status == 0) {
+                        List<String> v = Files.readAllLines(dir.resolve(a.name + ".analysis"));
+                        a.expected = new float[v.size()];
+                        for (int i = 0; i < v.size(); i++) {
+                            a.expected[i] = Float.parseFloat(v.get(i).trim());
+                        }
+                    } else {
+                        a.error = new String(Files.readAllBytes(dir.resolve(a.name + ".error")),
+                                java.nio.charset.StandardCharsets.UTF_8);
+                    }
+                    analyses.add(a);
+                    break;
+                }
                 case "case": {
-                    // case NAME KIND W H ROT BOX STRIDE0 STRIDE1 ATTACK LIVE IS_ATTACK THRESHOLD
+                    // case NAME KIND W H ROT BOX STRIDE0 STRIDE1 MIRRORED LIMITED ATTACK LIVE
+                    //   IS_ATTACK THRESHOLD
                     Case c = new Case();
                     c.name = f[1];
                     c.kind = f[2];
@@ -450,10 +589,12 @@ public final class HostTestRunner {
                     }
                     c.stride0 = Integer.parseInt(f[7]);
                     c.stride1 = Integer.parseInt(f[8]);
-                    c.attack = Float.parseFloat(f[9]);
-                    c.live = Float.parseFloat(f[10]);
-                    c.isAttack = f[11].equals("1");
-                    c.threshold = Float.parseFloat(f[12]);
+                    c.mirrored = f[9].equals("1");
+                    c.limited = f[10].equals("1");
+                    c.attack = Float.parseFloat(f[11]);
+                    c.live = Float.parseFloat(f[12]);
+                    c.isAttack = f[13].equals("1");
+                    c.threshold = Float.parseFloat(f[14]);
                     c.p0 = Files.readAllBytes(dir.resolve(c.name + ".p0"));
                     Path p1 = dir.resolve(c.name + ".p1");
                     c.p1 = Files.exists(p1) ? Files.readAllBytes(p1) : null;
@@ -505,12 +646,673 @@ public final class HostTestRunner {
         throw new AssertionError("expected MoaeException " + status + ", nothing was thrown");
     }
 
-    static void expectIllegalState(Call call, String what) throws Exception {
-        try {
-            call.run();
-        } catch (IllegalStateException e) {
-            return;
+    static Case caseNamed(String name) {
+        for (Case c : cases) {
+            if (c.name.equals(name)) {
+                return c;
+            }
         }
-        throw new AssertionError(what + " after close did not raise IllegalStateException");
+        throw new IllegalArgumentException("cases file has no case " + name);
+    }
+
+    static BoxInput[] parseBoxes(String spec) {
+        if (spec.equals("none")) {
+            return new BoxInput[0];
+        }
+        String[] items = spec.split(";");
+        BoxInput[] out = new BoxInput[items.length];
+        for (int i = 0; i < items.length; i++) {
+            String[] v = items[i].split(",");
+            FaceBox r = new FaceBox(Float.parseFloat(v[0]), Float.parseFloat(v[1]),
+                    Float.parseFloat(v[2]), Float.parseFloat(v[3]));
+            out[i] = new BoxInput(r, BoxInput.Space.values()[Integer.parseInt(v[4])],
+                    BoxInput.Units.values()[Integer.parseInt(v[5])]);
+        }
+        return out;
+    }
+
+    // ---------- the frame builder ----------
+
+    static void builderChecks() {
+        Case nv = firstOf("nv21");
+        test("MoaeFrame.build checks nulls and plane counts", () -> {
+            expectStatus(() -> MoaeFrame.builder(null, 4, 4).plane(0, new byte[48], 0).build(),
+                    MoaeException.Status.NULL_ARGUMENT);
+            expectStatus(() -> MoaeFrame.builder(PixelFormat.RGB, 4, 4).build(),
+                    MoaeException.Status.NULL_ARGUMENT);
+            expectStatus(() -> MoaeFrame.builder(PixelFormat.RGB, 4, 4)
+                    .plane(0, (byte[]) null, 0).build(), MoaeException.Status.NULL_ARGUMENT);
+            expectStatus(() -> MoaeFrame.builder(PixelFormat.YUV_420_888, 4, 4)
+                    .plane(0, new byte[16], 0).plane(1, new byte[4], 0).build(),
+                    MoaeException.Status.NULL_ARGUMENT);
+            expectStatus(() -> MoaeFrame.builder(PixelFormat.RGBA, 4, 4)
+                    .plane(0, new byte[64], 0).plane(1, new byte[4], 0).build(),
+                    MoaeException.Status.INVALID_ARGUMENT);
+            boolean threw = false;
+            try {
+                MoaeFrame.builder(PixelFormat.RGB, 4, 4).plane(3, new byte[48], 0);
+            } catch (IndexOutOfBoundsException e) {
+                threw = true;
+            }
+            expect(threw, "plane index 3 accepted");
+        });
+        test("MoaeFrame reports its geometry; withOrientation keeps the planes", () -> {
+            MoaeFrame f = MoaeFrame.builder(PixelFormat.NV21, 64, 48).plane(0, nv.p0, 0)
+                    .rotation(90).mirrored(true).build();
+            expect(f.uprightWidth() == 48 && f.uprightHeight() == 64,
+                    "upright " + f.uprightWidth() + "x" + f.uprightHeight());
+            expect(f.mirrored() && f.rotation() == 90, f.toString());
+            expect(f.yuvRange() == MoaeFrame.YuvRange.FULL, "default range " + f.yuvRange());
+            MoaeFrame g = f.withOrientation(0, false);
+            expect(g.uprightWidth() == 64 && !g.mirrored() && g.rotation() == 0, g.toString());
+        });
+        test("MoaeFrame errors from the native checks: size, stride, pixel stride, rotation",
+                () -> {
+                    try (MoaeDetector d = MoaeDetector.fromFile(modelPath, options())) {
+                        expectStatus(() -> d.detect(MoaeFrame.builder(PixelFormat.NV21, 64, 48)
+                                .plane(0, Arrays.copyOf(nv.p0, 100), 0).build(), null),
+                                MoaeException.Status.INVALID_FRAME);
+                        expectStatus(() -> d.detect(MoaeFrame.builder(PixelFormat.NV21, 64, 48)
+                                .plane(0, nv.p0, 0).rotation(45).build(), null),
+                                MoaeException.Status.INVALID_ARGUMENT);
+                        Case y = firstOf("yuv888");
+                        expectStatus(() -> d.detect(MoaeFrame.builder(PixelFormat.YUV_420_888,
+                                y.width, y.height).plane(0, y.p0, y.stride0)
+                                .plane(1, y.p1, y.stride1).plane(2, y.p1, y.stride1)
+                                .pixelStride(3).build(), null),
+                                MoaeException.Status.INVALID_FRAME);
+                    }
+                });
+        test("mirrored and YUV range reach the runtime (the runtime's scores, not the "
+                + "unflagged ones)", () -> {
+                    Case m = caseNamed("rgba_mirrored");
+                    Case lim = caseNamed("nv21_limited");
+                    Case full = caseNamed("nv21_whole");
+                    expect(lim.attack != full.attack, "range does not change the score");
+                    try (MoaeDetector d = MoaeDetector.fromFile(modelPath, options())) {
+                        checkCase(d, m);
+                        checkCase(d, lim);
+                        checkCase(d, caseNamed("yuv888_mirrored_rot90_box"));
+                        // The same bytes without the flag give the full-range score.
+                        DetectionResult r = d.detect(MoaeFrame.builder(PixelFormat.NV21,
+                                64, 48).plane(0, lim.p0, 0).build(), null);
+                        expectNear(r.attackScore, full.attack, "nv21 full range");
+                    }
+                });
+        for (String[] pair : sameScene) {
+            test("a mirrored buffer flagged mirrored scores as the original: " + pair[0]
+                    + " = " + pair[1], () -> {
+                        try (MoaeDetector d = MoaeDetector.fromFile(modelPath, options())) {
+                            Case a = caseNamed(pair[0]);
+                            Case b = caseNamed(pair[1]);
+                            for (Mode mode : Mode.values()) {
+                                expectNear(d.detect(frameOf(b, mode), b.box).attackScore,
+                                        d.detect(frameOf(a, mode), a.box).attackScore,
+                                        "mirrored vs original via " + mode);
+                            }
+                        }
+                    });
+        }
+        test("FaceBox.flippedHorizontally converts a mirrored-preview box", () -> {
+            FaceBox b = new FaceBox(4, 2, 24, 20).flippedHorizontally(40);
+            expect(b.x == 12f && b.y == 2f && b.width == 24f && b.height == 20f, b.toString());
+            FaceBox back = b.flippedHorizontally(40);
+            expect(back.x == 4f, back.toString());
+        });
+    }
+
+    // ---------- whole frame ----------
+
+    static void wholeFrameOption() {
+        test("without wholeFrame a call with no box fails (no centre-square score)", () -> {
+            Case c = firstOf("nv21");
+            try (MoaeDetector d = MoaeDetector.fromFile(modelPath, plainOptions())) {
+                expectStatus(() -> d.detectNv21(c.p0, c.width, c.height, 0, null),
+                        MoaeException.Status.INVALID_ARGUMENT);
+                expectStatus(() -> d.detect(frameOf(c, Mode.DIRECT), null),
+                        MoaeException.Status.INVALID_ARGUMENT);
+                // With a box it works as before.
+                Case boxed = caseNamed("nv21_rot90_box");
+                checkCase(d, boxed);
+            }
+        });
+    }
+
+    // ---------- analyze ----------
+
+    static Options engineOptions(String kind) {
+        switch (kind) {
+            case "whole":
+                return options();
+            case "strict":
+                return options().quality(new QualityLimits().minFacePx(10000f)
+                        .allowSeveralFaces(true));
+            case "plain":
+                return plainOptions();
+            case "detector":
+                return plainOptions().faceDetectorPath(faceDetectorPath);
+            default:
+                throw new IllegalArgumentException("engine kind " + kind);
+        }
+    }
+
+    static void analyzeCases() {
+        for (AnalyzeCase a : analyses) {
+            test("analyze matches the runtime: " + a.name + (a.status == 0 ? ""
+                    : " (status " + MoaeException.Status.fromCode(a.status) + ")"), () -> {
+                        try (MoaeDetector d = MoaeDetector.fromFile(modelPath,
+                                engineOptions(a.engine))) {
+                            for (Mode mode : Mode.values()) {
+                                checkAnalysis(d, a, mode);
+                            }
+                        }
+                    });
+        }
+        test("analyze: null frame and null box are NULL_ARGUMENT", () -> {
+            try (MoaeDetector d = MoaeDetector.fromFile(modelPath, options())) {
+                expectStatus(() -> d.analyze(null), MoaeException.Status.NULL_ARGUMENT);
+                Case c = firstOf("rgba");
+                expectStatus(() -> d.analyze(frameOf(c, Mode.HEAP), (BoxInput) null),
+                        MoaeException.Status.NULL_ARGUMENT);
+            }
+        });
+        test("Decision and QualityFlag codes", () -> {
+            expect(Decision.LIVE.code == 0 && Decision.ATTACK.code == 1
+                    && Decision.UNSURE.code == 2, "decision codes");
+            expect(QualityFlag.fromBits(0).isEmpty(), "no flags");
+            expect(QualityFlag.fromBits((1 << 6) | (1 << 0) | (1 << 20)).equals(
+                    java.util.EnumSet.of(QualityFlag.BLURRED, QualityFlag.NO_FACE)),
+                    "bits 0 and 6 (unknown bit 20 ignored)");
+        });
+    }
+
+    static void checkAnalysis(MoaeDetector d, AnalyzeCase a, Mode mode) throws Exception {
+        String where = a.name + " via " + mode;
+        MoaeFrame frame = frameOf(a.frame, mode);
+        if (a.status != 0) {
+            try {
+                d.analyze(frame, a.boxes);
+            } catch (MoaeException e) {
+                expect(e.code() == a.status, where + ": status " + e + " != " + a.status);
+                expect(e.getMessage().equals(a.error),
+                        where + ": message '" + e.getMessage() + "' != runtime's '" + a.error
+                                + "'");
+                return;
+            }
+            throw new AssertionError(where + ": no exception, the runtime failed with "
+                    + a.status);
+        }
+        FrameAnalysis r = d.analyze(frame, a.boxes);
+        float[] v = a.expected;
+        int count = (int) v[2];
+        expect(r.faces.size() == count, where + ": " + r.faces.size() + " faces != " + count);
+        expect(r.flags.equals(QualityFlag.fromBits((int) v[1])), where + ": flags " + r.flags);
+        expect(r.hasFace() == (count > 0), where + ": hasFace");
+        for (int i = 0; i < count; i++) {
+            int at = 3 + i * 34;
+            FaceResult f = r.faces.get(i);
+            String w = where + " face " + i;
+            expect(f.source.code == (int) v[at], w + " source " + f.source);
+            expectNear(f.box.x, v[at + 1], w + " box x");
+            expectNear(f.box.y, v[at + 2], w + " box y");
+            expectNear(f.box.width, v[at + 3], w + " box w");
+            expectNear(f.box.height, v[at + 4], w + " box h");
+            expect((f.keypoints != null) == (v[at + 5] != 0f), w + " keypoints presence");
+            if (f.keypoints != null) {
+                for (int k = 0; k < 12; k++) {
+                    expectNear(f.keypoints[k], v[at + 6 + k], w + " keypoint " + k);
+                }
+            }
+            if (Float.isNaN(v[at + 18])) {
+                expect(f.detectorScore == null, w + " detector score " + f.detectorScore);
+            } else {
+                expectNear(f.detectorScore, v[at + 18], w + " detector score");
+            }
+            expectNear(f.detection.attackScore, v[at + 19], w + " attack");
+            expectNear(f.detection.liveScore, v[at + 20], w + " live");
+            expect(f.detection.isAttack == (v[at + 21] != 0f), w + " isAttack");
+            expectNear(f.detection.threshold, v[at + 22], w + " threshold");
+            expect(f.decision.code == (int) v[at + 25], w + " decision " + f.decision);
+            expect(f.qualityFlags.equals(QualityFlag.fromBits((int) v[at + 26])),
+                    w + " quality flags " + f.qualityFlags);
+            float[] q = {f.quality.facePx, f.quality.outsideFraction, f.quality.brightness,
+                f.quality.overexposedFraction, f.quality.sharpness, f.quality.rollDeg,
+                f.quality.yawDeg};
+            for (int k = 0; k < 7; k++) {
+                float e = v[at + 27 + k];
+                expect(Math.abs(q[k] - e) <= 1e-4f * Math.max(1f, Math.abs(e)),
+                        w + " quality value " + k + ": " + q[k] + " != " + e);
+            }
+            // The decision rule, restated: unsure iff any flag; else by the threshold.
+            Decision want = !f.qualityFlags.isEmpty() ? Decision.UNSURE
+                    : f.detection.isAttack ? Decision.ATTACK : Decision.LIVE;
+            expect(f.decision == want, w + " decision " + f.decision + " != " + want);
+        }
+    }
+
+    // ---------- options ----------
+
+    static void optionErrors() {
+        Object[][] bad = {
+            {"detectorMinScore 2", (Call) () -> MoaeDetector.fromFile(modelPath,
+                    options().detectorMinScore(2f))},
+            {"detectorMinScore NaN", (Call) () -> MoaeDetector.fromFile(modelPath,
+                    options().detectorMinScore(Float.NaN))},
+            {"quality minFacePx NaN", (Call) () -> MoaeDetector.fromFile(modelPath,
+                    options().quality(new QualityLimits().minFacePx(Float.NaN)))},
+            {"quality maxRollDeg negative", (Call) () -> MoaeDetector.fromFile(modelPath,
+                    options().quality(new QualityLimits().maxRollDeg(-3f)))},
+            {"quality minSharpness infinite", (Call) () -> MoaeDetector.fromBytes(
+                    Files.readAllBytes(Paths.get(modelPath)),
+                    options().quality(new QualityLimits().minSharpness(
+                            Float.POSITIVE_INFINITY)))},
+        };
+        for (Object[] b : bad) {
+            test("bad pipeline option raises INVALID_ARGUMENT: " + b[0],
+                    () -> expectStatus((Call) b[1], MoaeException.Status.INVALID_ARGUMENT));
+        }
+        test("good pipeline options are accepted (detector bytes, limits, min score)", () -> {
+            Options o = options().detectorMinScore(0.6f).quality(new QualityLimits()
+                    .minFacePx(20f).maxOutsideFraction(0.2f).minBrightness(10f)
+                    .maxBrightness(250f).maxOverexposedFraction(0.5f).minSharpness(1f)
+                    .maxRollDeg(30f).maxYawDeg(40f));
+            if (faceDetectorPath != null) {
+                o.faceDetectorBytes(Files.readAllBytes(Paths.get(faceDetectorPath)));
+            }
+            try (MoaeDetector d = MoaeDetector.fromFile(modelPath, o)) {
+                checkCase(d, caseNamed("rgba_bitmap"));
+            }
+        });
+    }
+
+    // ---------- CameraX (against stand-ins of ImageProxy / ImageInfo) ----------
+
+    static final class FakePlane implements ImageProxy.PlaneProxy {
+        final ByteBuffer buffer;
+        final int rowStride;
+        final int pixelStride;
+
+        FakePlane(ByteBuffer buffer, int rowStride, int pixelStride) {
+            this.buffer = buffer;
+            this.rowStride = rowStride;
+            this.pixelStride = pixelStride;
+        }
+
+        @Override
+        public int getRowStride() {
+            return rowStride;
+        }
+
+        @Override
+        public int getPixelStride() {
+            return pixelStride;
+        }
+
+        @Override
+        public ByteBuffer getBuffer() {
+            return buffer;
+        }
+    }
+
+    static final class FakeImage implements ImageProxy {
+        final int format;
+        final int width;
+        final int height;
+        final int rotation;
+        final FakePlane[] planes;
+        final AtomicInteger closes = new AtomicInteger();
+
+        FakeImage(int format, int width, int height, int rotation, FakePlane... planes) {
+            this.format = format;
+            this.width = width;
+            this.height = height;
+            this.rotation = rotation;
+            this.planes = planes;
+        }
+
+        @Override
+        public void close() {
+            closes.incrementAndGet();
+        }
+
+        @Override
+        public int getFormat() {
+            return format;
+        }
+
+        @Override
+        public int getWidth() {
+            return width;
+        }
+
+        @Override
+        public int getHeight() {
+            return height;
+        }
+
+        @Override
+        public ImageProxy.PlaneProxy[] getPlanes() {
+            return planes;
+        }
+
+        @Override
+        public ImageInfo getImageInfo() {
+            return () -> rotation;
+        }
+    }
+
+    /** A case as CameraX delivers it: direct plane buffers, the case's rotation. */
+    static FakeImage imageOf(Case c) {
+        if (c.kind.equals("rgba")) {
+            return new FakeImage(MoaeCameraX.FORMAT_RGBA_8888, c.width, c.height, c.rotation,
+                    new FakePlane(direct(c.p0), c.stride0, 4));
+        }
+        if (c.kind.equals("yuv888")) {
+            ByteBuffer vu = direct(c.p1);
+            ByteBuffer v = vu.duplicate();
+            v.limit(vu.limit() - 1);
+            ByteBuffer u = vu.duplicate();
+            u.position(1);
+            return new FakeImage(MoaeCameraX.FORMAT_YUV_420_888, c.width, c.height, c.rotation,
+                    new FakePlane(direct(c.p0), c.stride0, 1), new FakePlane(u.slice(),
+                            c.stride1, 2), new FakePlane(v.slice(), c.stride1, 2));
+        }
+        throw new IllegalArgumentException("no CameraX format for " + c.kind);
+    }
+
+    static ByteBuffer direct(byte[] data) {
+        ByteBuffer b = ByteBuffer.allocateDirect(data.length);
+        b.put(data);
+        b.flip();
+        return b;
+    }
+
+    static void cameraX(MoaeDetector det) {
+        test("CameraX YUV_420_888 ImageProxy (pixel stride 2, padded, rotation from "
+                + "imageInfo) scores as the runtime", () -> {
+                    Case c = caseNamed("yuv888_padded_rot180_box");
+                    MoaeFrame f = MoaeCameraX.frame(imageOf(c));
+                    expect(f.rotation() == 180 && !f.mirrored(), f.toString());
+                    checkResult(c, det.detect(f, c.box), "CameraX YUV");
+                });
+        test("CameraX RGBA_8888 ImageProxy (padded rows, rotation 270) scores as the runtime",
+                () -> {
+                    Case c = caseNamed("rgba_padded_rot270");
+                    MoaeFrame f = MoaeCameraX.frame(imageOf(c));
+                    expect(f.format() == PixelFormat.RGBA && f.rotation() == 270,
+                            f.toString());
+                    checkResult(c, det.detect(f, c.box), "CameraX RGBA");
+                });
+        test("CameraX mirrored frames carry the flag to the runtime", () -> {
+            Case c = caseNamed("rgba_mirrored");
+            MoaeFrame f = MoaeCameraX.frame(imageOf(c), true);
+            expect(f.mirrored(), f.toString());
+            checkResult(c, det.detect(f, c.box), "CameraX RGBA mirrored");
+            Case y = caseNamed("yuv888_mirrored_rot90_box");
+            checkResult(y, det.detect(MoaeCameraX.frame(imageOf(y), true), y.box),
+                    "CameraX YUV mirrored rot90");
+        });
+        test("CameraX analyze() equals analyze() on the same frame", () -> {
+            Case c = caseNamed("rgba_bitmap");
+            BoxInput b = BoxInput.upright(c.box);
+            Object viaHelper;
+            Object direct;
+            try {
+                viaHelper = MoaeCameraX.analyze(det, imageOf(c), b).toString();
+            } catch (MoaeException e) {
+                viaHelper = e.status() + ": " + e.getMessage();
+            }
+            try {
+                direct = det.analyze(frameOf(c, Mode.DIRECT), b).toString();
+            } catch (MoaeException e) {
+                direct = e.status() + ": " + e.getMessage();
+            }
+            // toString holds decision, source, box, attack score and flags.
+            expect(viaHelper.equals(direct), viaHelper + " != " + direct);
+        });
+        test("CameraX: bad images give clear statuses", () -> {
+            Case c = caseNamed("rgba_bitmap");
+            expectStatus(() -> MoaeCameraX.frame(null), MoaeException.Status.NULL_ARGUMENT);
+            expectStatus(() -> MoaeCameraX.frame(new FakeImage(0x100, 40, 30, 0,
+                    new FakePlane(direct(c.p0), 160, 4))), MoaeException.Status.UNKNOWN_FORMAT);
+            expectStatus(() -> MoaeCameraX.frame(new FakeImage(MoaeCameraX.FORMAT_RGBA_8888,
+                    40, 30, 0, new FakePlane(direct(c.p0), 160, 3))),
+                    MoaeException.Status.INVALID_FRAME);
+            Case y = caseNamed("yuv888_padded_rot180_box");
+            FakeImage two = imageOf(y);
+            expectStatus(() -> MoaeCameraX.frame(new FakeImage(MoaeCameraX.FORMAT_YUV_420_888,
+                    y.width, y.height, 0, two.planes[0], two.planes[1])),
+                    MoaeException.Status.INVALID_FRAME);
+            expectStatus(() -> MoaeCameraX.frame(new FakeImage(MoaeCameraX.FORMAT_YUV_420_888,
+                    y.width, y.height, 0, two.planes[0], two.planes[1],
+                    new FakePlane(two.planes[2].buffer, y.stride1 + 8, 2))),
+                    MoaeException.Status.INVALID_FRAME);
+        });
+        test("CameraX analyzer: delivers results or errors, closes every image, drops "
+                + "frames after close()", () -> {
+                    MoaeDetector d = MoaeDetector.fromFile(modelPath, options());
+                    List<FrameAnalysis> results = new ArrayList<>();
+                    List<MoaeException> errors = new ArrayList<>();
+                    MoaeCameraX.FrameAnalyzer an = MoaeCameraX.analyzer(d,
+                            new MoaeCameraX.Listener() {
+                                @Override
+                                public void onAnalysis(FrameAnalysis a) {
+                                    results.add(a);
+                                }
+
+                                @Override
+                                public void onError(MoaeException e) {
+                                    errors.add(e);
+                                }
+                            });
+                    Case c = caseNamed("rgba_padded_rot270");
+                    List<FakeImage> images = new ArrayList<>();
+                    for (int i = 0; i < 3; i++) {
+                        FakeImage im = imageOf(c);
+                        images.add(im);
+                        an.analyze(im);
+                    }
+                    // The same answer analyze() gives: a whole-frame analysis, or its error.
+                    AnalyzeCase wf = analysisNamed("whole_frame");
+                    expect(results.size() + errors.size() == 3,
+                            results.size() + " results + " + errors.size() + " errors");
+                    if (wf.status == 0) {
+                        expect(results.size() == 3, "errors: " + errors);
+                        expect(results.get(0).faces.size() == 1, results.get(0).toString());
+                    } else {
+                        expect(errors.size() == 3 && errors.get(0).code() == wf.status,
+                                "errors " + errors);
+                    }
+                    d.close();
+                    for (int i = 0; i < 4; i++) {
+                        FakeImage im = imageOf(c);
+                        images.add(im);
+                        an.analyze(im); // must not throw
+                    }
+                    expect(an.droppedFrames() == 4, "dropped " + an.droppedFrames());
+                    expect(results.size() + errors.size() == 3, "listener called after close");
+                    for (FakeImage im : images) {
+                        expect(im.closes.get() == 1, "an image was closed " + im.closes.get()
+                                + " times");
+                    }
+                });
+    }
+
+    // ---------- MoaeAndroid (against stand-ins of AssetManager, Bitmap, RectF, Image) ----------
+
+    static final class FakeCamera2Image extends Image {
+        final FakeImage from;
+
+        FakeCamera2Image(FakeImage from) {
+            this.from = from;
+        }
+
+        @Override
+        public int getWidth() {
+            return from.width;
+        }
+
+        @Override
+        public int getHeight() {
+            return from.height;
+        }
+
+        @Override
+        public Image.Plane[] getPlanes() {
+            Image.Plane[] out = new Image.Plane[from.planes.length];
+            for (int i = 0; i < out.length; i++) {
+                FakePlane p = from.planes[i];
+                out[i] = new Image.Plane() {
+                    @Override
+                    public int getRowStride() {
+                        return p.rowStride;
+                    }
+
+                    @Override
+                    public int getPixelStride() {
+                        return p.pixelStride;
+                    }
+
+                    @Override
+                    public ByteBuffer getBuffer() {
+                        return p.buffer;
+                    }
+                };
+            }
+            return out;
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    static RectF rect(FaceBox b) {
+        return new RectF(b.x, b.y, b.x + b.width, b.y + b.height);
+    }
+
+    static void androidHelpers(MoaeDetector det) {
+        test("MoaeAndroid.fromAsset loads the model; a missing asset is IO", () -> {
+            Map<String, byte[]> assets = new HashMap<>();
+            assets.put("moae.onnx", Files.readAllBytes(Paths.get(modelPath)));
+            AssetManager am = new AssetManager(assets);
+            try (MoaeDetector d = MoaeAndroid.fromAsset(am, "moae.onnx", options())) {
+                checkCase(d, caseNamed("nv21_rot90_box"));
+            }
+            expectStatus(() -> MoaeAndroid.fromAsset(am, "absent.onnx", options()),
+                    MoaeException.Status.IO);
+            expectStatus(() -> MoaeAndroid.fromAsset(null, "moae.onnx", options()),
+                    MoaeException.Status.NULL_ARGUMENT);
+        });
+        test("MoaeAndroid Bitmap (ARGB_8888, RectF box) scores as the runtime", () -> {
+            Case c = caseNamed("rgba_bitmap");
+            Bitmap bm = new Bitmap(c.width, c.height, c.stride0, Bitmap.Config.ARGB_8888, c.p0);
+            checkResult(c, MoaeAndroid.detect(det, bm, 0, rect(c.box), null), "Bitmap");
+            // A reused scratch buffer gives the same.
+            ByteBuffer scratch = ByteBuffer.allocateDirect(c.p0.length + 64);
+            checkResult(c, MoaeAndroid.detect(det, bm, 0, rect(c.box), scratch),
+                    "Bitmap with scratch");
+            Bitmap rgb565 = new Bitmap(c.width, c.height, c.width * 2, Bitmap.Config.RGB_565,
+                    new byte[c.width * 2 * c.height]);
+            expectStatus(() -> MoaeAndroid.detect(det, rgb565, 0, null, null),
+                    MoaeException.Status.INVALID_FRAME);
+            expectStatus(() -> MoaeAndroid.detect(det, (Bitmap) null, 0, null, null),
+                    MoaeException.Status.NULL_ARGUMENT);
+        });
+        test("MoaeAndroid Camera2 Image (YUV_420_888) scores as the runtime", () -> {
+            Case c = caseNamed("yuv888_padded_rot180_box");
+            Image im = new FakeCamera2Image(imageOf(c));
+            checkResult(c, MoaeAndroid.detect(det, im, c.rotation, rect(c.box)), "Camera2");
+            MoaeFrame f = MoaeAndroid.frame(im, c.rotation);
+            expect(f.format() == PixelFormat.YUV_420_888 && f.rotation() == 180, f.toString());
+            FakeImage two = imageOf(c);
+            Image twoPlanes = new FakeCamera2Image(new FakeImage(two.format, two.width,
+                    two.height, 0, two.planes[0], two.planes[1]));
+            expectStatus(() -> MoaeAndroid.frame(twoPlanes, 0),
+                    MoaeException.Status.INVALID_FRAME);
+            expectStatus(() -> MoaeAndroid.frame(null, 0), MoaeException.Status.NULL_ARGUMENT);
+        });
+    }
+
+    static AnalyzeCase analysisNamed(String name) {
+        for (AnalyzeCase a : analyses) {
+            if (a.name.equals(name)) {
+                return a;
+            }
+        }
+        throw new IllegalArgumentException("no analysis case " + name);
+    }
+
+    /**
+     * The issue's scenario: frames still queued on the analysis executor when the app closes
+     * the detector. A single-thread executor holds 40 queued frames; close() runs while the
+     * first ones are analysed. Able to fail: some frames must run before and some after the
+     * close, no task may throw, every image must be closed exactly once.
+     */
+    static void analyzerCloseWhileQueued() throws Exception {
+        MoaeDetector d = MoaeDetector.fromFile(modelPath, options());
+        AtomicInteger delivered = new AtomicInteger();
+        CountDownLatch firstDone = new CountDownLatch(2);
+        MoaeCameraX.FrameAnalyzer an = MoaeCameraX.analyzer(d, new MoaeCameraX.Listener() {
+            @Override
+            public void onAnalysis(FrameAnalysis a) {
+                delivered.incrementAndGet();
+                firstDone.countDown();
+            }
+
+            @Override
+            public void onError(MoaeException e) {
+                delivered.incrementAndGet();
+                firstDone.countDown();
+            }
+        });
+        Case c = caseNamed("yuv888_padded_rot180_box");
+        ExecutorService ex = Executors.newSingleThreadExecutor();
+        List<FakeImage> images = new ArrayList<>();
+        List<Future<?>> tasks = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            FakeImage im = imageOf(c);
+            images.add(im);
+            tasks.add(ex.submit(() -> an.analyze(im)));
+        }
+        expect(firstDone.await(20, TimeUnit.SECONDS), "no frame was analysed");
+        d.close(); // waits for the frame in flight, if any
+        ex.shutdown();
+        expect(ex.awaitTermination(60, TimeUnit.SECONDS), "executor did not finish");
+        for (Future<?> t : tasks) {
+            t.get(); // rethrows anything a task threw
+        }
+        long dropped = an.droppedFrames();
+        expect(delivered.get() >= 2, "delivered " + delivered.get());
+        expect(dropped > 0, "no frame was queued after close (test did not test)");
+        expect(delivered.get() + dropped == 40, delivered.get() + " + " + dropped + " != 40");
+        for (FakeImage im : images) {
+            expect(im.closes.get() == 1, "an image was closed " + im.closes.get() + " times");
+        }
+        System.out.println("   close while queued: " + delivered.get() + " analysed, " + dropped
+                + " dropped after close()");
+    }
+
+    // ---------- no native library ----------
+
+    static void missingLibrary() {
+        test("missing libmoae_jni is ORT_LIBRARY (the library error), not INVALID_ARGUMENT",
+                () -> {
+                    for (Call call : new Call[] {
+                        () -> MoaeDetector.fromFile("model.onnx", null),
+                        () -> MoaeDetector.fromBytes(new byte[] {1}, null),
+                        () -> MoaeDetector.nativeVersion()}) {
+                        try {
+                            call.run();
+                            throw new AssertionError("no exception without the library");
+                        } catch (MoaeException e) {
+                            expect(e.status() == MoaeException.Status.ORT_LIBRARY, e.toString());
+                            expect(e.getMessage().contains("libmoae_jni"), e.getMessage());
+                        }
+                    }
+                });
+        System.out.println("SUMMARY passed=" + passed + " failed=" + failures.size());
+        if (!failures.isEmpty()) {
+            System.exit(1);
+        }
     }
 }

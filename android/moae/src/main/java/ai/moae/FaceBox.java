@@ -22,6 +22,14 @@ public final class FaceBox {
         return new FaceBox(left, top, right - left, bottom - top);
     }
 
+    /**
+     * The same box mirrored left-right in an image {@code imageWidth} pixels wide: converts a
+     * box taken from a mirrored (selfie) preview into the un-mirrored frame, and back.
+     */
+    public FaceBox flippedHorizontally(float imageWidth) {
+        return new FaceBox(imageWidth - x - width, y, width, height);
+    }
+
     float[] toArray() {
         return new float[] {x, y, width, height};
     }

@@ -7,18 +7,30 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * Face anti-spoofing detector over libmoae: frames in, live/attack decisions out.
+ * Face anti-spoofing detector over libmoae: frames in, decisions with reasons out.
  *
- * <p>Thread-safe: any number of threads may call {@code detect*} on one detector at once (the
- * native engine keeps a pool of ONNX Runtime sessions). {@link #close()} waits for running
- * detections (read-write lock: detect = read, close = write), is idempotent, and afterwards
- * every call raises {@link IllegalStateException}.
+ * <pre>{@code
+ * Options o = new Options().faceDetectorPath(detectorFile).threads(2);
+ * try (MoaeDetector det = MoaeDetector.fromFile(modelFile, o)) {
+ *     FrameAnalysis a = det.analyze(MoaeFrame.builder(PixelFormat.NV21, w, h)
+ *             .plane(0, nv21, 0).rotation(270).build());
+ *     for (FaceResult f : a.faces) { ... f.decision, f.qualityFlags, f.box ... }
+ * }
+ * }</pre>
  *
- * <p>Frames: rotation is the clockwise rotation that makes the frame upright (CameraX
- * {@code ImageInfo.getRotationDegrees()}); a {@link FaceBox} is in upright coordinates; no box
- * means the centre square of the whole frame. Direct {@link ByteBuffer}s are read in place; heap
- * buffers are copied once. Android helpers (Bitmap, ImageProxy, assets):
- * {@code ai.moae.android.MoaeAndroid}.
+ * <p>Thread-safe: any number of threads may call {@code analyze}/{@code detect*} on one
+ * detector at once (the native engine keeps a pool of ONNX Runtime sessions). {@link #close()}
+ * waits for the calls already running (read-write lock: call = read, close = write), is
+ * idempotent, and afterwards every call throws the checked {@link MoaeException} with status
+ * {@link MoaeException.Status#CLOSED} (never an unchecked exception), so frames still queued
+ * on an analysis executor when the app closes the detector are refused, not crashed on.
+ *
+ * <p>Geometry: a frame's rotation is the clockwise rotation that makes it upright (CameraX
+ * {@code ImageInfo.getRotationDegrees()}), its {@code mirrored} flag says the buffer is
+ * flipped left-right; every box and result is in the upright, un-mirrored frame's pixels.
+ * Direct {@link ByteBuffer}s are read in place; heap buffers are copied once. Android helpers:
+ * {@code ai.moae.android.MoaeAndroid} (assets, Bitmap, Camera2) and
+ * {@code ai.moae.camerax.MoaeCameraX} (CameraX).
  */
 public final class MoaeDetector implements AutoCloseable {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
@@ -33,9 +45,12 @@ public final class MoaeDetector implements AutoCloseable {
         NativeBridge.ensureLoaded();
         requireNonNull(path, "model path");
         Options o = options == null ? new Options() : options;
+        o.quality.check();
         return new MoaeDetector(NativeBridge.createFromFile(path, o.providerList(),
                 o.requireProvider, o.threads, o.maxSessions, o.ortLibraryPath, o.modelSha256,
-                o.threshold, o.cropScale));
+                o.threshold, o.cropScale, o.faceDetectorPath, o.faceDetectorBytes,
+                o.detectorMinScore, o.wholeFrame, o.quality.pack(),
+                o.quality.allowSeveralFaces));
     }
 
     /** Loads a model from memory (e.g. downloaded or decrypted by the app). */
@@ -43,9 +58,12 @@ public final class MoaeDetector implements AutoCloseable {
         NativeBridge.ensureLoaded();
         requireNonNull(model, "model bytes");
         Options o = options == null ? new Options() : options;
+        o.quality.check();
         return new MoaeDetector(NativeBridge.createFromBytes(model, o.providerList(),
                 o.requireProvider, o.threads, o.maxSessions, o.ortLibraryPath, o.modelSha256,
-                o.threshold, o.cropScale));
+                o.threshold, o.cropScale, o.faceDetectorPath, o.faceDetectorBytes,
+                o.detectorMinScore, o.wholeFrame, o.quality.pack(),
+                o.quality.allowSeveralFaces));
     }
 
     /** Reads the stream to its end (not closed here) and loads it, e.g. an asset stream. */
@@ -65,7 +83,7 @@ public final class MoaeDetector implements AutoCloseable {
         return fromBytes(out.toByteArray(), options);
     }
 
-    /** Version of the native runtime, e.g. "0.1.0". */
+    /** Version of the native runtime, e.g. "0.2.0". */
     public static String nativeVersion() throws MoaeException {
         NativeBridge.ensureLoaded();
         return NativeBridge.version();
@@ -80,6 +98,41 @@ public final class MoaeDetector implements AutoCloseable {
         }
     }
 
+    // ---- frame in, decision out ----
+
+    /**
+     * Finds the faces with the face detector ({@link Options#faceDetectorPath}) and decides on
+     * each: live, attack, or unsure with the failed quality checks. A frame without a face
+     * gives no faces and {@link QualityFlag#NO_FACE}. Without a detector (and without
+     * {@link Options#wholeFrame}) this fails with {@code INVALID_ARGUMENT}.
+     */
+    public FrameAnalysis analyze(MoaeFrame frame) throws MoaeException {
+        return analyze(frame, new BoxInput[0]);
+    }
+
+    /**
+     * Like {@link #analyze(MoaeFrame)} on the caller's face boxes (in order) instead of the
+     * detector's; each box says its space (upright/raw) and units (pixels/normalised).
+     */
+    public FrameAnalysis analyze(MoaeFrame frame, BoxInput... boxes) throws MoaeException {
+        requireNonNull(frame, "frame");
+        float[] packed = BoxInput.pack(boxes);
+        float[] r = call(frame, packed, true);
+        return FrameAnalysis.fromNative(r);
+    }
+
+    /**
+     * Liveness scores of one face given by the caller, in upright pixels; {@code face} null =
+     * the whole frame, which needs {@link Options#wholeFrame} (pre-cropped images).
+     */
+    public DetectionResult detect(MoaeFrame frame, FaceBox face) throws MoaeException {
+        requireNonNull(frame, "frame");
+        return DetectionResult.fromNative(call(frame, face == null ? null : face.toArray(),
+                false));
+    }
+
+    // ---- one-call conveniences (all build a MoaeFrame) ----
+
     /** Camera1 / {@code YuvImage} NV21 buffer: Y plane then interleaved VU, packed rows. */
     public DetectionResult detectNv21(byte[] nv21, int width, int height, int rotationDegrees,
             FaceBox face) throws MoaeException {
@@ -93,13 +146,9 @@ public final class MoaeDetector implements AutoCloseable {
     public DetectionResult detect(byte[] frame, PixelFormat format, int width, int height,
             int rowStride, int rotationDegrees, FaceBox face) throws MoaeException {
         requireNonNull(frame, "frame");
-        requireNonNull(format, "format");
-        if (format == PixelFormat.YUV_420_888) {
-            throw new MoaeException(MoaeException.Status.INVALID_ARGUMENT,
-                    "YUV_420_888 has three planes: use detectYuv420888");
-        }
-        return run(format, width, height, rotationDegrees, face,
-                new Object[] {frame, null, null}, new int[] {rowStride, 0, 0}, 0);
+        requireSinglePlane(format);
+        return detect(MoaeFrame.builder(format, width, height).plane(0, frame, rowStride)
+                .rotation(rotationDegrees).build(), face);
     }
 
     /** Like {@link #detect(byte[], PixelFormat, int, int, int, int, FaceBox)} on a buffer's
@@ -107,13 +156,9 @@ public final class MoaeDetector implements AutoCloseable {
     public DetectionResult detect(ByteBuffer frame, PixelFormat format, int width, int height,
             int rowStride, int rotationDegrees, FaceBox face) throws MoaeException {
         requireNonNull(frame, "frame");
-        requireNonNull(format, "format");
-        if (format == PixelFormat.YUV_420_888) {
-            throw new MoaeException(MoaeException.Status.INVALID_ARGUMENT,
-                    "YUV_420_888 has three planes: use detectYuv420888");
-        }
-        return run(format, width, height, rotationDegrees, face,
-                new Object[] {frame, null, null}, new int[] {rowStride, 0, 0}, 0);
+        requireSinglePlane(format);
+        return detect(MoaeFrame.builder(format, width, height).plane(0, frame, rowStride)
+                .rotation(rotationDegrees).build(), face);
     }
 
     /**
@@ -126,22 +171,31 @@ public final class MoaeDetector implements AutoCloseable {
     }
 
     /**
-     * The three planes of a {@code YUV_420_888} image (CameraX {@code ImageProxy.getPlanes()},
-     * Camera2 {@code Image.getPlanes()}): buffers, the Y row stride, and the chroma row and
-     * pixel strides (U and V share them on Android).
+     * The three planes of a {@code YUV_420_888} image.
+     *
+     * @deprecated ten positional arguments, six adjacent ints: use
+     *     {@code detect(MoaeFrame.builder(PixelFormat.YUV_420_888, w, h).plane(0, y, yRowStride)
+     *     .plane(1, u, uvRowStride).plane(2, v, uvRowStride).pixelStride(uvPixelStride)
+     *     .rotation(rotation).build(), face)}, or {@code ai.moae.camerax.MoaeCameraX}. Kept
+     *     for source compatibility with 0.1; it builds exactly that frame.
      */
+    @Deprecated
     public DetectionResult detectYuv420888(ByteBuffer y, ByteBuffer u, ByteBuffer v,
             int yRowStride, int uvRowStride, int uvPixelStride, int width, int height,
             int rotationDegrees, FaceBox face) throws MoaeException {
         requireNonNull(y, "y plane");
         requireNonNull(u, "u plane");
         requireNonNull(v, "v plane");
-        return run(PixelFormat.YUV_420_888, width, height, rotationDegrees, face,
-                new Object[] {y, u, v}, new int[] {yRowStride, uvRowStride, uvRowStride},
-                uvPixelStride);
+        return detect(MoaeFrame.builder(PixelFormat.YUV_420_888, width, height)
+                .plane(0, y, yRowStride).plane(1, u, uvRowStride).plane(2, v, uvRowStride)
+                .pixelStride(uvPixelStride).rotation(rotationDegrees).build(), face);
     }
 
-    /** Frees the native engine after running detections finish. Safe to call twice. */
+    /**
+     * Frees the native engine after the calls already running finish (it waits for them).
+     * Safe to call twice, and from any thread; calls after it throw {@link MoaeException}
+     * with status {@link MoaeException.Status#CLOSED}.
+     */
     @Override
     public void close() {
         lock.writeLock().lock();
@@ -167,9 +221,10 @@ public final class MoaeDetector implements AutoCloseable {
 
     // ---- internals ----
 
-    private long liveHandle() {
+    private long liveHandle() throws MoaeException {
         if (handle == 0) {
-            throw new IllegalStateException("MoaeDetector is closed: create a new detector");
+            throw new MoaeException(MoaeException.Status.CLOSED,
+                    "MoaeDetector is closed: this call did nothing (create a new detector)");
         }
         return handle;
     }
@@ -181,31 +236,39 @@ public final class MoaeDetector implements AutoCloseable {
         }
     }
 
-    /** planes: byte[] or ByteBuffer (or null). All direct buffers: zero-copy native path. */
-    private DetectionResult run(PixelFormat format, int width, int height, int rotation,
-            FaceBox face, Object[] planes, int[] strides, int pixelStride)
-            throws MoaeException {
-        float[] box = face == null ? null : face.toArray();
+    private static void requireSinglePlane(PixelFormat format) throws MoaeException {
+        requireNonNull(format, "format");
+        if (format == PixelFormat.YUV_420_888) {
+            throw new MoaeException(MoaeException.Status.INVALID_ARGUMENT,
+                    "YUV_420_888 has three planes: build a MoaeFrame with planes 0, 1 and 2");
+        }
+    }
+
+    /** One native call on the frame's planes; all direct buffers: zero-copy native path. */
+    private float[] call(MoaeFrame frame, float[] boxes, boolean analyze) throws MoaeException {
+        Object[] planes = frame.planes;
         boolean allDirect = true;
         for (Object p : planes) {
             if (p != null && !(p instanceof ByteBuffer && ((ByteBuffer) p).isDirect())) {
                 allDirect = false;
             }
         }
+        int[] desc = frame.nativeInts();
         lock.readLock().lock();
         try {
             long h = liveHandle();
-            float[] r;
             if (allDirect) {
-                r = NativeBridge.detectBuffers(h, format.code, width, height, rotation,
-                        sliced(planes[0]), strides[0], sliced(planes[1]), strides[1],
-                        sliced(planes[2]), strides[2], pixelStride, box);
-            } else {
-                r = NativeBridge.detectArrays(h, format.code, width, height, rotation,
-                        bytes(planes[0]), strides[0], bytes(planes[1]), strides[1],
-                        bytes(planes[2]), strides[2], pixelStride, box);
+                ByteBuffer a = sliced(planes[0]);
+                ByteBuffer b = sliced(planes[1]);
+                ByteBuffer c = sliced(planes[2]);
+                return analyze ? NativeBridge.analyzeBuffers(h, desc, a, b, c, boxes)
+                        : NativeBridge.detectBuffers(h, desc, a, b, c, boxes);
             }
-            return DetectionResult.fromNative(r);
+            byte[] a = bytes(planes[0]);
+            byte[] b = bytes(planes[1]);
+            byte[] c = bytes(planes[2]);
+            return analyze ? NativeBridge.analyzeArrays(h, desc, a, b, c, boxes)
+                    : NativeBridge.detectArrays(h, desc, a, b, c, boxes);
         } finally {
             lock.readLock().unlock();
         }

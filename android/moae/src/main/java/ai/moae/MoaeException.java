@@ -4,7 +4,7 @@ package ai.moae;
  * Every failure of the detector: bad input, an unreadable or foreign model, a missing ONNX
  * Runtime, an inference error. {@link #status()} is the same number the C ABI
  * ({@code moae_status} in {@code moae.h}) and the iOS wrapper report for that failure.
- * Use after {@link MoaeDetector#close()} raises {@link IllegalStateException} instead.
+ * Use after {@link MoaeDetector#close()} raises it too, with status {@link Status#CLOSED}.
  */
 public class MoaeException extends Exception {
     private static final long serialVersionUID = 1L;
@@ -31,6 +31,12 @@ public class MoaeException extends Exception {
         UNKNOWN_FORMAT(14),
         PANIC(15),
         IMAGE_DECODE(16),
+        /**
+         * The detector was closed: the call did nothing. Not a C status (C frees the handle);
+         * the same as Swift's {@code MoaeError.Status.closed}. A frame still queued on an
+         * executor after {@link MoaeDetector#close()} gets this, never a crash.
+         */
+        CLOSED(-2),
         /** A code this version of the Java API does not know (a newer native library). */
         UNKNOWN(-1);
 

@@ -16,6 +16,11 @@ public final class Options {
     // "Not set" values as in the C ABI: NaN is rejected (INVALID_ARGUMENT), never "unset".
     float threshold = -1f;
     float cropScale = 0f;
+    String faceDetectorPath = null;
+    byte[] faceDetectorBytes = null;
+    float detectorMinScore = -1f;
+    boolean wholeFrame = false;
+    QualityLimits quality = new QualityLimits();
 
     /**
      * Execution providers in preference order. Without {@link #requireProvider}, unavailable
@@ -79,6 +84,47 @@ public final class Options {
      */
     public Options cropScale(float cropScale) {
         this.cropScale = cropScale;
+        return this;
+    }
+
+    /**
+     * The face detector: a BlazeFace ONNX file ({@code face_detection_front_128x128.onnx} for
+     * selfie/kiosk distance, {@code face_detection_back_256x256.onnx} for faces farther away).
+     * Needed by {@link MoaeDetector#analyze(MoaeFrame, BoxInput...)} without boxes.
+     */
+    public Options faceDetectorPath(String path) {
+        this.faceDetectorPath = path;
+        this.faceDetectorBytes = null;
+        return this;
+    }
+
+    /** The face detector from memory (e.g. an asset read by the app). */
+    public Options faceDetectorBytes(byte[] model) {
+        this.faceDetectorBytes = model;
+        this.faceDetectorPath = null;
+        return this;
+    }
+
+    /** Detector confidence below which a face is dropped; negative = the default (0.5). */
+    public Options detectorMinScore(float minScore) {
+        this.detectorMinScore = minScore;
+        return this;
+    }
+
+    /**
+     * The whole image is the face (pre-cropped images, e.g. data sets): a call without a box
+     * scores the centre square. Default false: without a box the face detector decides, and a
+     * frame without a face is "no face", never a score of the centre. A {@code detect*} call
+     * without a box needs this (else {@code INVALID_ARGUMENT}).
+     */
+    public Options wholeFrame(boolean wholeFrame) {
+        this.wholeFrame = wholeFrame;
+        return this;
+    }
+
+    /** The quality limits ({@code null} = all defaults). */
+    public Options quality(QualityLimits limits) {
+        this.quality = limits == null ? new QualityLimits() : limits;
         return this;
     }
 

@@ -4,20 +4,22 @@ import ai.moae.DetectionResult;
 import ai.moae.FaceBox;
 import ai.moae.MoaeDetector;
 import ai.moae.MoaeException;
+import ai.moae.MoaeFrame;
 import ai.moae.Options;
+import ai.moae.PixelFormat;
 import android.content.res.AssetManager;
 import android.graphics.Bitmap;
 import android.graphics.RectF;
 import android.media.Image;
-import androidx.camera.core.ImageProxy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 
 /**
- * Android-only adapters around {@link MoaeDetector}: assets, {@link Bitmap}, CameraX
- * {@link ImageProxy} and Camera2 {@link Image}. Kept apart from {@code ai.moae} so the core
- * classes compile and are tested on a plain JVM (android/README.md). Not compiled on the host.
+ * Android-only adapters around {@link MoaeDetector}: assets, {@link Bitmap} and Camera2
+ * {@link Image} (CameraX: {@code ai.moae.camerax.MoaeCameraX}). Kept apart from {@code ai.moae}
+ * so the core classes compile on a plain JVM; the host test compiles and runs this class
+ * against stand-ins of the four Android classes it calls (android/jni/tests/java/android/).
  */
 public final class MoaeAndroid {
     private MoaeAndroid() {}
@@ -59,31 +61,16 @@ public final class MoaeAndroid {
         buf.clear();
         bitmap.copyPixelsToBuffer(buf);
         buf.flip();
-        return detector.detect(buf, ai.moae.PixelFormat.RGBA, bitmap.getWidth(),
+        return detector.detect(buf, PixelFormat.RGBA, bitmap.getWidth(),
                 bitmap.getHeight(), bitmap.getRowBytes(), rotationDegrees, box(face));
     }
 
-    /** A CameraX analysis frame (ImageAnalysis default format YUV_420_888). Not closed here. */
-    public static DetectionResult detect(MoaeDetector detector, ImageProxy image, RectF face)
-            throws MoaeException {
-        if (image == null) {
-            throw new MoaeException(MoaeException.Status.NULL_ARGUMENT, "image is null");
-        }
-        ImageProxy.PlaneProxy[] p = image.getPlanes();
-        if (p.length != 3) {
-            throw new MoaeException(MoaeException.Status.INVALID_FRAME,
-                    "ImageProxy has " + p.length + " planes, YUV_420_888 has 3: set "
-                            + "ImageAnalysis.OUTPUT_IMAGE_FORMAT_YUV_420_888");
-        }
-        return detector.detectYuv420888(p[0].getBuffer(), p[1].getBuffer(), p[2].getBuffer(),
-                p[0].getRowStride(), p[1].getRowStride(), p[1].getPixelStride(),
-                image.getWidth(), image.getHeight(), image.getImageInfo().getRotationDegrees(),
-                box(face));
-    }
-
-    /** A Camera2 {@code ImageReader} image in YUV_420_888. Not closed here. */
-    public static DetectionResult detect(MoaeDetector detector, Image image,
-            int rotationDegrees, RectF face) throws MoaeException {
+    /**
+     * A Camera2 {@code ImageReader} image in YUV_420_888 as a frame (planes read in place,
+     * valid until the image is closed). Camera2 frames are not mirrored, front camera
+     * included; {@code rotationDegrees} comes from the sensor orientation and device rotation.
+     */
+    public static MoaeFrame frame(Image image, int rotationDegrees) throws MoaeException {
         if (image == null) {
             throw new MoaeException(MoaeException.Status.NULL_ARGUMENT, "image is null");
         }
@@ -92,8 +79,17 @@ public final class MoaeAndroid {
             throw new MoaeException(MoaeException.Status.INVALID_FRAME,
                     "image has " + p.length + " planes, expected YUV_420_888 (3)");
         }
-        return detector.detectYuv420888(p[0].getBuffer(), p[1].getBuffer(), p[2].getBuffer(),
-                p[0].getRowStride(), p[1].getRowStride(), p[1].getPixelStride(),
-                image.getWidth(), image.getHeight(), rotationDegrees, box(face));
+        return MoaeFrame.builder(PixelFormat.YUV_420_888, image.getWidth(), image.getHeight())
+                .plane(0, p[0].getBuffer(), p[0].getRowStride())
+                .plane(1, p[1].getBuffer(), p[1].getRowStride())
+                .plane(2, p[2].getBuffer(), p[2].getRowStride())
+                .pixelStride(p[1].getPixelStride()).rotation(rotationDegrees).build();
+    }
+
+    /** Scores of one face box of a Camera2 image (use {@code analyze(frame(...))} for the
+     *  detector). Not closed here. */
+    public static DetectionResult detect(MoaeDetector detector, Image image,
+            int rotationDegrees, RectF face) throws MoaeException {
+        return detector.detect(frame(image, rotationDegrees), box(face));
     }
 }
