@@ -8,7 +8,7 @@ use crate::types::*;
 use moae_runtime::abi::{self, RawFrame};
 use moae_runtime::{
     BoxInput, DetectorModel, EngineOptions, ExecutionProvider, FaceBox, FaceResult, Frame,
-    ProviderPolicy, QualityOptions, YuvRange,
+    ProviderPolicy, QualityOptions,
 };
 use std::ffi::{CStr, OsStr};
 use std::os::raw::c_char;
@@ -105,7 +105,7 @@ pub fn quality_from_c(q: &moae_quality_options) -> FfiResult<QualityOptions> {
         max_yaw_deg: q.max_yaw_deg,
         allow_several_faces: q.allow_several_faces,
     })
-    .map_err(|e| FfiError::from(e).prefixed("moae_options."))
+    .map_err(FfiError::from)
 }
 
 /// The face detector of the options: a path or bytes, not both.
@@ -276,16 +276,7 @@ pub unsafe fn frame<'a>(img: *const moae_image) -> FfiResult<Frame<'a>> {
         yuv_range: 0,
     };
     let m = read_sized(img, "moae_image", IMAGE_V1_SIZE, &IMAGE_ENDS, blank)?;
-    // `mirrored` is checked with the other fields by `abi::frame`; the YUV range is C-only.
-    let yuv_range = match m.yuv_range {
-        0 => YuvRange::Full,
-        1 => YuvRange::Limited,
-        v => {
-            return Err(FfiError::invalid(format!(
-                "moae_image.yuv_range is {v}: use MOAE_YUV_FULL (0) or MOAE_YUV_LIMITED (1)"
-            )))
-        }
-    };
+    // `mirrored` and `yuv_range` are checked with the other fields by `abi::frame`.
     if m.format == abi::PIXEL_YUV_420_888 {
         return Err(FfiError::new(
             MOAE_ERR_UNKNOWN_FORMAT,
@@ -315,8 +306,9 @@ pub unsafe fn frame<'a>(img: *const moae_image) -> FfiResult<Frame<'a>> {
         pixel_stride: 0,
         rotation: m.rotation,
         mirrored: m.mirrored,
+        yuv_range: m.yuv_range,
     };
-    Ok(abi::frame(&raw)?.with_yuv_range(yuv_range))
+    Ok(abi::frame(&raw)?)
 }
 
 /// # Safety

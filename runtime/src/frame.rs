@@ -437,6 +437,9 @@ impl<'a> Frame<'a> {
     pub fn mirrored(&self) -> bool {
         self.mirrored
     }
+    pub fn yuv_range(&self) -> YuvRange {
+        self.yuv_range
+    }
 
     /// Size after rotation to upright: the coordinate system of face boxes.
     pub fn upright_size(&self) -> (u32, u32) {

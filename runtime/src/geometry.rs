@@ -68,7 +68,9 @@ pub(crate) fn check_upright_box(b: &FaceBox, read_as: &str) -> Result<()> {
     let longer = b.width.max(b.height);
     if longer < MIN_FACE_SIZE_PX {
         return Err(Error::InvalidFaceBox(format!(
-            "{b:?} ({read_as}) is {:.3}x{:.3} upright pixels: a face box's longer side must be              at least {MIN_FACE_SIZE_PX} upright pixels (a smaller face cannot be judged; if              the box is normalised 0..1, say so with BoxUnits::Normalized)",
+            "{b:?} ({read_as}) is {:.3}x{:.3} upright pixels: a face box's longer side must be \
+             at least {MIN_FACE_SIZE_PX} upright pixels (a smaller face cannot be judged; if \
+             the box is normalised 0..1, say so with BoxUnits::Normalized)",
             b.width, b.height
         )));
     }

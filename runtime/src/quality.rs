@@ -171,24 +171,33 @@ impl QualityOptions {
     /// [0, 255] and ordered (`min_brightness <= max_brightness`).
     pub fn validate(&self) -> Result<()> {
         let fields = [
-            ("min_face_px", self.min_face_px, 0.0, f32::MAX),
-            ("max_outside_fraction", self.max_outside_fraction, 0.0, 1.0),
-            ("min_brightness", self.min_brightness, 0.0, 255.0),
-            ("max_brightness", self.max_brightness, 0.0, 255.0),
+            ("min_face_px", self.min_face_px, 0.0, None),
+            (
+                "max_outside_fraction",
+                self.max_outside_fraction,
+                0.0,
+                Some(1.0),
+            ),
+            ("min_brightness", self.min_brightness, 0.0, Some(255.0)),
+            ("max_brightness", self.max_brightness, 0.0, Some(255.0)),
             (
                 "max_overexposed_fraction",
                 self.max_overexposed_fraction,
                 0.0,
-                1.0,
+                Some(1.0),
             ),
-            ("min_sharpness", self.min_sharpness, 0.0, f32::MAX),
-            ("max_roll_deg", self.max_roll_deg, 0.0, 180.0),
-            ("max_yaw_deg", self.max_yaw_deg, 0.0, 180.0),
+            ("min_sharpness", self.min_sharpness, 0.0, None),
+            ("max_roll_deg", self.max_roll_deg, 0.0, Some(180.0)),
+            ("max_yaw_deg", self.max_yaw_deg, 0.0, Some(180.0)),
         ];
         for (name, v, lo, hi) in fields {
-            if !(v.is_finite() && v >= lo && v <= hi) {
+            if !(v.is_finite() && v >= lo && hi.is_none_or(|hi| v <= hi)) {
+                let range = match hi {
+                    Some(hi) => format!("in [{lo}, {hi}]"),
+                    None => format!(">= {lo}"),
+                };
                 return Err(Error::InvalidArgument(format!(
-                    "quality option {name} is {v}: use a finite value in [{lo}, {hi}]"
+                    "quality option {name} is {v}: use a finite value {range}"
                 )));
             }
         }

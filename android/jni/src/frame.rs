@@ -4,7 +4,7 @@
 
 use crate::status::{BridgeError, Status};
 use moae_runtime::abi::{self, RawFrame};
-use moae_runtime::{BoxInput, FaceBox, Frame, YuvRange};
+use moae_runtime::{BoxInput, FaceBox, Frame};
 #[cfg(test)]
 use moae_runtime::{BoxSpace, BoxUnits};
 
@@ -30,7 +30,8 @@ pub struct FrameArgs {
     pub rotation: i32,
     /// 0/1, checked by `abi::frame` (the C ABI's rule and message).
     pub mirrored: i32,
-    pub yuv_range: YuvRange,
+    /// 0 full, 1 limited; checked by `abi::frame` (the C ABI's rule and message).
+    pub yuv_range: i32,
     /// Row strides in bytes; 0 = tightly packed.
     pub strides: [i32; 3],
     /// Chroma pixel stride of `YUV_420_888` (1 or 2); ignored for other formats.
@@ -49,25 +50,13 @@ impl FrameArgs {
                 ),
             )
         })?;
-        // The range has no abi rule yet (the C ABI maps moae_image.yuv_range in ffi): the same
-        // codes and wording here, MOAE_YUV_FULL 0 / MOAE_YUV_LIMITED 1.
-        let yuv_range = match v[5] {
-            0 => YuvRange::Full,
-            1 => YuvRange::Limited,
-            r => {
-                return Err(BridgeError::invalid(
-                    Status::InvalidArgument,
-                    format!("yuvRange is {r}: use 0 (FULL) or 1 (LIMITED)"),
-                ))
-            }
-        };
         Ok(FrameArgs {
             format: v[0],
             width: v[1],
             height: v[2],
             rotation: v[3],
             mirrored: v[4],
-            yuv_range,
+            yuv_range: v[5],
             strides: [v[6], v[7], v[8]],
             pixel_stride: v[9],
         })
@@ -84,8 +73,9 @@ pub fn build<'a>(args: &FrameArgs, planes: &Planes<'a>) -> Result<Frame<'a>, Bri
         pixel_stride: args.pixel_stride.into(),
         rotation: args.rotation,
         mirrored: args.mirrored,
+        yuv_range: args.yuv_range,
     };
-    Ok(abi::frame(&raw)?.with_yuv_range(args.yuv_range))
+    Ok(abi::frame(&raw)?)
 }
 
 /// `null` = no box; else `[x, y, width, height]` in upright frame pixels.
@@ -157,7 +147,7 @@ mod tests {
         let ok = [0, 4, 4, 90, 1, 1, 0, 0, 0, 0];
         let a = FrameArgs::from_ints(&ok).unwrap();
         assert_eq!(a.mirrored, 1);
-        assert_eq!(a.yuv_range, YuvRange::Limited);
+        assert_eq!(a.yuv_range, abi::YUV_LIMITED);
         assert_eq!(a.rotation, 90);
         assert!(FrameArgs::from_ints(&ok[..9]).is_err());
         let mut bad = ok;

@@ -91,7 +91,12 @@ pub fn quality_options(raw: &RawQualityOptions) -> AbiResult<QualityOptions> {
         max_yaw_deg: raw.max_yaw_deg,
         allow_several_faces: flag("quality.allow_several_faces", raw.allow_several_faces)?,
     };
-    q.validate()?;
+    // The bare rule ("quality option ... is ..."), without the Error's "invalid argument: "
+    // prefix: bindings put their own field path in front of it.
+    q.validate().map_err(|e| match e {
+        crate::Error::InvalidArgument(m) => AbiError::invalid(m),
+        other => AbiError::from(other),
+    })?;
     Ok(q)
 }
 

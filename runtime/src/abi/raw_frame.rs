@@ -4,7 +4,7 @@
 
 use super::codes::{flag, pixel_format, rotation, PIXEL_YUV_420_888};
 use super::status::{AbiError, AbiResult, Status};
-use crate::frame::{Frame, PixelFormat};
+use crate::frame::{Frame, PixelFormat, YuvRange};
 
 /// The caller's description; integers are as wide as any binding's so that a negative Java
 /// `int` and a huge C `size_t` are both seen (and rejected) here.
@@ -26,6 +26,23 @@ pub struct RawFrame<'a> {
     /// preview; flipped before the rotation, as EXIF); 0: not mirrored; other values are
     /// rejected. A v1-sized C `moae_image` without the field means 0.
     pub mirrored: i32,
+    /// YUV quantisation range: 0 full (JFIF, Android cameras, iOS 420f), 1 limited (video
+    /// range, iOS 420v); other values are rejected. Ignored by RGB/gray formats.
+    pub yuv_range: i32,
+}
+
+/// `RawFrame.yuv_range` codes (C: `moae_yuv_range`).
+pub const YUV_FULL: i32 = 0;
+pub const YUV_LIMITED: i32 = 1;
+
+fn yuv_range(v: i32) -> AbiResult<YuvRange> {
+    match v {
+        YUV_FULL => Ok(YuvRange::Full),
+        YUV_LIMITED => Ok(YuvRange::Limited),
+        _ => Err(AbiError::invalid(format!(
+            "yuv_range is {v}: use 0 (full range) or 1 (limited / video range)"
+        ))),
+    }
 }
 
 /// How many planes `format` reads (0 for an unknown format): a C caller's other plane
@@ -85,6 +102,7 @@ pub fn frame<'a>(raw: &RawFrame<'a>) -> AbiResult<Frame<'a>> {
     };
     let rot = rotation(raw.rotation)?;
     let mirrored = flag("mirrored", raw.mirrored)?;
+    let range = yuv_range(raw.yuv_range)?;
     let (w, h) = (dim("width", raw.width)?, dim("height", raw.height)?);
     let (wu, hu) = (w as usize, h as usize);
     let half = wu.div_ceil(2);
@@ -138,7 +156,10 @@ pub fn frame<'a>(raw: &RawFrame<'a>) -> AbiResult<Frame<'a>> {
             Frame::packed(f, plane(raw, 0)?, w, h, stride(raw, 0, row)?)?
         }
     };
-    Ok(frame.with_rotation(rot).with_mirrored(mirrored))
+    Ok(frame
+        .with_rotation(rot)
+        .with_mirrored(mirrored)
+        .with_yuv_range(range))
 }
 
 #[cfg(test)]
@@ -155,6 +176,7 @@ mod tests {
             pixel_stride: 1,
             rotation: 0,
             mirrored: 0,
+            yuv_range: 0,
         }
     }
 
@@ -181,7 +203,15 @@ mod tests {
         .unwrap();
         assert!(m.mirrored() && m.rotation() == crate::Rotation::R90);
         assert!(!frame(&ok).unwrap().mirrored());
-        let cases: [(RawFrame<'_>, Status); 7] = [
+        let lim = frame(&RawFrame {
+            yuv_range: YUV_LIMITED,
+            ..ok
+        })
+        .unwrap();
+        assert_eq!(lim.yuv_range(), YuvRange::Limited);
+        assert_eq!(frame(&ok).unwrap().yuv_range(), YuvRange::Full);
+        let cases: [(RawFrame<'_>, Status); 8] = [
+            (RawFrame { yuv_range: 2, ..ok }, Status::InvalidArgument),
             (RawFrame { mirrored: 2, ..ok }, Status::InvalidArgument),
             (RawFrame { mirrored: -1, ..ok }, Status::InvalidArgument),
             (RawFrame { format: 99, ..ok }, Status::UnknownFormat),
