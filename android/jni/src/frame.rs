@@ -150,10 +150,16 @@ mod tests {
         assert_eq!(a.yuv_range, abi::YUV_LIMITED);
         assert_eq!(a.rotation, 90);
         assert!(FrameArgs::from_ints(&ok[..9]).is_err());
-        let mut bad = ok;
-        bad[5] = 2;
-        assert!(FrameArgs::from_ints(&bad).is_err());
         let px = [0u8; 48];
+        // yuv_range 2 is the abi's error (the C ABI's rule and message).
+        let bad_range = FrameArgs { yuv_range: 2, ..a };
+        assert!(build(
+            &bad_range,
+            &Planes {
+                data: [Some(&px), None, None],
+            },
+        )
+        .is_err());
         let f = build(
             &a,
             &Planes {
