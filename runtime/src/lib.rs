@@ -44,7 +44,9 @@ pub use engine::{
     MAX_SESSIONS,
 };
 pub use error::{Error, Result};
-pub use face::{DetectedFace, DetectorModel, DetectorOptions, FaceDetector, Keypoint};
+pub use face::{
+    DetectedFace, DetectorModel, DetectorOptions, FaceDetector, Keypoint, MAX_DETECTOR_BYTES,
+};
 pub use frame::{Frame, PixelFormat, Rotation, YuvRange};
 pub use geometry::{BoxInput, BoxSpace, BoxUnits, MIN_FACE_SIZE_PX};
 pub use image_io::{decode_image, ImageSource, MAX_IMAGE_FILE_BYTES};

@@ -39,7 +39,12 @@ pub struct EngineOptions {
     /// default false: spinning saves microseconds per run but burns a core after every run
     /// (battery on phones). (Not the cause of issue 14's exit-time reads: they occur without it.)
     pub allow_spinning: bool,
-    /// The face detector (BlazeFace ONNX); `None`: callers pass boxes, or set `whole_frame`.
+    /// The face detector (BlazeFace ONNX, at most [`MAX_DETECTOR_BYTES`](crate::MAX_DETECTOR_BYTES));
+    /// `None`: callers pass boxes, or set `whole_frame`. One detector session per engine:
+    /// face detection is serialised per engine (threads calling `analyze` at once take turns
+    /// for the detector, about a millisecond each, then score in parallel). No detector pool is
+    /// kept: a one-camera device analyses one frame at a time; a server with several streams
+    /// uses one engine per stream.
     pub face_detector: Option<DetectorModel>,
     pub detector: DetectorOptions,
     pub quality: QualityOptions,

@@ -11,6 +11,15 @@
 //! kiosk distance, faces from about 1/12 of the frame's longer side) and the back 256x256
 //! (faces farther away). Both are NHWC float input in [-1, 1]; outputs are the 16x16x2 and 8x8x6
 //! anchors' scores `[1, 512, 1]`, `[1, 384, 1]` and regressors `[1, 512, 16]`, `[1, 384, 16]`.
+//!
+//! Threads: a [`FaceDetector`] holds one ONNX Runtime session behind a mutex, so face
+//! detection is serialised per engine: threads calling [`crate::Engine::analyze`] on one engine
+//! at once take turns for the detector (about a millisecond per frame on a phone-class CPU),
+//! then run quality and liveness in parallel (liveness sessions are pooled, see
+//! `EngineOptions::max_sessions`). A pool of detector sessions is deliberately not kept: a
+//! one-camera device analyses one frame at a time, and each session would hold its own copy of
+//! the model and its own ORT thread pool. A server analysing several streams at full rate uses
+//! one engine per stream (or per worker thread).
 
 mod decode;
 mod letterbox;
@@ -57,9 +66,12 @@ pub enum DetectorModel {
 pub struct DetectorOptions {
     /// Faces scoring below are dropped (MediaPipe: 0.5).
     pub min_score: f32,
-    /// Weighted-NMS overlap (MediaPipe: 0.3).
+    /// Weighted-NMS overlap (MediaPipe: 0.3): detections overlapping the best remaining one by
+    /// more than this are merged into it. In (0, 1): at 1 nothing overlaps by more, and the
+    /// suppression would stop after the first face.
     pub nms_iou: f32,
-    /// Most faces returned, best first.
+    /// Most faces returned, best first. [`crate::Engine::analyze`] still counts every face
+    /// found (SEVERAL_FACES does not depend on this limit).
     pub max_faces: usize,
 }
 
@@ -73,8 +85,10 @@ impl Default for DetectorOptions {
     }
 }
 
-/// Largest detector file read (the real ones are under 1 MB).
-pub const MAX_DETECTOR_FILE_BYTES: u64 = 64 << 20;
+/// Largest face detector model accepted, in bytes, from a file or from memory (the real ones
+/// are under 1 MB). Public so that the C ABI and JNI can refuse a longer buffer before copying
+/// it.
+pub const MAX_DETECTOR_BYTES: u64 = 64 << 20;
 
 /// Which BlazeFace model is loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -101,8 +115,8 @@ struct OutputNames {
     boxes: [String; 2],
 }
 
-/// A loaded BlazeFace model; `Send + Sync` (one ORT session behind a mutex: a detection takes
-/// about a millisecond).
+/// A loaded BlazeFace model; `Send + Sync`. One ORT session behind a mutex: detection is
+/// serialised per detector (see the module's docs for why there is no pool).
 pub struct FaceDetector {
     session: Mutex<Session>,
     kind: DetectorKind,
@@ -128,9 +142,11 @@ impl DetectorOptions {
                 self.min_score
             )));
         }
-        if !(self.nms_iou.is_finite() && self.nms_iou > 0.0 && self.nms_iou <= 1.0) {
+        if !(self.nms_iou > 0.0 && self.nms_iou < 1.0) {
             return Err(Error::InvalidArgument(format!(
-                "detector nms_iou must be in (0, 1], got {}",
+                "detector nms_iou must be in (0, 1) (MediaPipe: 0.3), got {}: at 1 or above no \
+                 box overlaps by more, weighted NMS stops after the first face and the other \
+                 faces go unreported",
                 self.nms_iou
             )));
         }
@@ -154,7 +170,7 @@ fn read_model(model: &DetectorModel) -> Result<Arc<[u8]>> {
             };
             let f = std::fs::File::open(p).map_err(io)?;
             let mut buf = Vec::new();
-            f.take(MAX_DETECTOR_FILE_BYTES + 1)
+            f.take(MAX_DETECTOR_BYTES + 1)
                 .read_to_end(&mut buf)
                 .map_err(io)?;
             buf.into()
@@ -163,10 +179,10 @@ fn read_model(model: &DetectorModel) -> Result<Arc<[u8]>> {
     if bytes.is_empty() {
         return Err(model_err("file is empty", "0 bytes"));
     }
-    if bytes.len() as u64 > MAX_DETECTOR_FILE_BYTES {
+    if bytes.len() as u64 > MAX_DETECTOR_BYTES {
         return Err(model_err(
             "file is too large",
-            format!("over {MAX_DETECTOR_FILE_BYTES} bytes"),
+            format!("over {MAX_DETECTOR_BYTES} bytes"),
         ));
     }
     Ok(bytes)
@@ -313,7 +329,17 @@ impl FaceDetector {
 
     /// Every face in the frame scoring at least `min_score`, best first, at most `max_faces`,
     /// in upright, un-mirrored pixels.
+    ///
+    /// A box or keypoint that is not finite in upright pixels (a model whose huge but finite
+    /// outputs overflow when mapped to the frame) is [`Error::Inference`]: the model is broken,
+    /// and no face is reported.
     pub fn detect(&self, frame: &Frame<'_>) -> Result<Vec<DetectedFace>> {
+        Ok(self.detect_counted(frame)?.0)
+    }
+
+    /// As [`FaceDetector::detect`], with the number of faces found before the `max_faces`
+    /// limit (what SEVERAL_FACES is judged on).
+    pub fn detect_counted(&self, frame: &Frame<'_>) -> Result<(Vec<DetectedFace>, usize)> {
         let n = self.kind.input_size();
         let mut input = vec![0f32; n * n * 3];
         let lb = letterbox::letterbox(frame, n, &mut input);
@@ -326,11 +352,13 @@ impl FaceDetector {
             self.opts.min_score,
         );
         let dets = decode::weighted_nms(dets, self.opts.nms_iou);
-        Ok(dets
-            .into_iter()
+        let found = dets.len();
+        let faces = dets
+            .iter()
             .take(self.opts.max_faces)
-            .map(|d| to_upright(&d, &lb))
-            .collect())
+            .map(|d| to_upright(d, &lb))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((faces, found))
     }
 
     /// The model's 896 score logits and 896 x 16 regressors; non-finite values are an error.
@@ -375,11 +403,12 @@ impl FaceDetector {
     }
 }
 
-/// Tensor-normalised detection -> upright pixels.
-fn to_upright(d: &decode::RawDetection, lb: &letterbox::Letterbox) -> DetectedFace {
+/// Tensor-normalised detection -> upright pixels; a non-finite box or keypoint (huge model
+/// outputs that overflow f32 here) is [`Error::Inference`].
+fn to_upright(d: &decode::RawDetection, lb: &letterbox::Letterbox) -> Result<DetectedFace> {
     let x = |u: f32| u * lb.side + lb.x0;
     let y = |v: f32| v * lb.side + lb.y0;
-    DetectedFace {
+    let face = DetectedFace {
         face_box: FaceBox::new(
             x(d.xmin),
             y(d.ymin),
@@ -391,7 +420,20 @@ fn to_upright(d: &decode::RawDetection, lb: &letterbox::Letterbox) -> DetectedFa
             y: y(d.keypoints[k][1]),
         }),
         score: d.score,
+    };
+    let b = face.face_box;
+    let finite = [b.x, b.y, b.width, b.height, b.x + b.width, b.y + b.height]
+        .into_iter()
+        .chain(face.keypoints.iter().flat_map(|k| [k.x, k.y]))
+        .all(f32::is_finite);
+    if !finite {
+        return Err(Error::Inference(format!(
+            "the face detector gave a face outside f32's range in frame pixels (box {b:?}, \
+             keypoints {:?}): no faces were reported: the detector model is broken",
+            face.keypoints.map(|k| (k.x, k.y))
+        )));
     }
+    Ok(face)
 }
 
 const _: () = {
