@@ -11,6 +11,7 @@ use crate::crop::{self, FaceBox};
 use crate::error::{Error, Result};
 use crate::face::{Keypoint, KEYPOINT_COUNT};
 use crate::frame::Frame;
+use crate::geometry::MIN_FACE_SIZE_PX;
 use crate::resample::{self, Normalize};
 
 /// Quality flags, a bit set (the same bits in C, Java and Swift).
@@ -77,7 +78,9 @@ impl std::ops::BitOrAssign for QualityFlags {
 /// arm's length passes.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct QualityOptions {
-    /// Smallest face (longer box side, upright pixels) that is not TOO_SMALL.
+    /// Smallest face (longer box side, upright pixels) that is not TOO_SMALL; at least
+    /// [`MIN_FACE_SIZE_PX`] (16; a smaller limit would let a detector's or a whole frame's
+    /// face too small to judge be decided live).
     pub min_face_px: f32,
     /// Largest share of the face box outside the frame that is not PARTLY_OUTSIDE.
     pub max_outside_fraction: f32,
@@ -97,8 +100,9 @@ pub struct QualityOptions {
     pub allow_several_faces: bool,
 }
 
-/// The measured values for one face (NaN never appears: a value that cannot be measured, such
-/// as yaw for a caller's box without keypoints, is 0 and its check is skipped).
+/// The measured values for one face (a value that cannot be measured, such as yaw for a
+/// caller's box without keypoints, is 0 and its check is skipped; a NaN, which only absurd
+/// detector keypoints could produce, trips its flag).
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct QualityValues {
     pub face_px: f32,
@@ -167,11 +171,18 @@ impl Default for QualityOptions {
 }
 
 impl QualityOptions {
-    /// Every value finite, fractions in [0, 1], angles in [0, 180], brightness limits in
-    /// [0, 255] and ordered (`min_brightness <= max_brightness`).
+    /// Every value finite, `min_face_px >= MIN_FACE_SIZE_PX`, fractions in [0, 1], angles in
+    /// [0, 180], brightness limits in [0, 255] and ordered (`min_brightness <= max_brightness`).
     pub fn validate(&self) -> Result<()> {
+        if !(self.min_face_px.is_finite() && self.min_face_px >= MIN_FACE_SIZE_PX) {
+            return Err(Error::InvalidArgument(format!(
+                "quality option min_face_px is {}: use a finite value >= {MIN_FACE_SIZE_PX} (the \
+                 smallest face box the SDK judges at all; a lower limit would let a face \
+                 too small to judge be decided live)",
+                self.min_face_px
+            )));
+        }
         let fields = [
-            ("min_face_px", self.min_face_px, 0.0, None),
             (
                 "max_outside_fraction",
                 self.max_outside_fraction,
@@ -270,15 +281,8 @@ fn outside_fraction(b: &FaceBox, uw: u32, uh: u32) -> f32 {
 /// resampled with the SDK's filter to [`QUALITY_CROP_PX`]² and converted to BT.601 luma.
 /// Rotation and mirroring are applied as for the liveness crop.
 pub fn face_luma(frame: &Frame<'_>, b: &FaceBox) -> Result<Vec<f32>> {
-    let side = b.width.min(b.height);
-    let inner = FaceBox::new(
-        b.x + (b.width - side) / 2.0,
-        b.y + (b.height - side) / 2.0,
-        side,
-        side,
-    );
     let (uw, uh) = frame.upright_size();
-    let sq = crop::upright_crop(uw, uh, Some(inner), 1.0)?;
+    let sq = face_square(uw, uh, b)?;
     let n = QUALITY_CROP_PX;
     let mut rgb = vec![0.0f32; 3 * n * n];
     let identity = Normalize {
@@ -293,6 +297,19 @@ pub fn face_luma(frame: &Frame<'_>, b: &FaceBox) -> Result<Vec<f32>> {
         .zip(bl)
         .map(|((r, g), b)| 0.299 * r + 0.587 * g + 0.114 * b)
         .collect())
+}
+
+/// The square [`face_luma`] samples, in the upright `uw` x `uh` frame; an error
+/// ([`Error::InvalidFaceBox`]) when it leaves no part of the frame.
+pub(crate) fn face_square(uw: u32, uh: u32, b: &FaceBox) -> Result<crop::Square> {
+    let side = b.width.min(b.height);
+    let inner = FaceBox::new(
+        b.x + (b.width - side) / 2.0,
+        b.y + (b.height - side) / 2.0,
+        side,
+        side,
+    );
+    crop::upright_crop(uw, uh, Some(inner), 1.0)
 }
 
 /// Variance of the 4-neighbour Laplacian over the interior of an `n` x `n` grey image.
@@ -343,7 +360,18 @@ pub fn measure(
     })
 }
 
-/// The per-face flags of measured values (roll and yaw only with keypoints).
+/// `v < min`, and true for NaN: a value that could not be measured trips its flag.
+fn under(v: f32, min: f32) -> bool {
+    v.is_nan() || v < min
+}
+
+/// `v > max`, and true for NaN.
+fn over(v: f32, max: f32) -> bool {
+    v.is_nan() || v > max
+}
+
+/// The per-face flags of measured values (roll and yaw only with keypoints). A NaN value
+/// trips its flag (`v.is_nan() || v < min`): a value that could not be measured never passes.
 pub fn flags(v: &QualityValues, has_keypoints: bool, o: &QualityOptions) -> QualityFlags {
     let mut f = QualityFlags::NONE;
     let mut set = |cond: bool, flag| {
@@ -351,23 +379,27 @@ pub fn flags(v: &QualityValues, has_keypoints: bool, o: &QualityOptions) -> Qual
             f |= flag;
         }
     };
-    set(v.face_px < o.min_face_px, QualityFlags::TOO_SMALL);
+    set(under(v.face_px, o.min_face_px), QualityFlags::TOO_SMALL);
     set(
-        v.outside_fraction > o.max_outside_fraction,
+        over(v.outside_fraction, o.max_outside_fraction),
         QualityFlags::PARTLY_OUTSIDE,
     );
-    set(v.brightness < o.min_brightness, QualityFlags::TOO_DARK);
     set(
-        v.brightness > o.max_brightness || v.overexposed_fraction > o.max_overexposed_fraction,
+        under(v.brightness, o.min_brightness),
+        QualityFlags::TOO_DARK,
+    );
+    set(
+        over(v.brightness, o.max_brightness)
+            || over(v.overexposed_fraction, o.max_overexposed_fraction),
         QualityFlags::TOO_BRIGHT,
     );
-    set(v.sharpness < o.min_sharpness, QualityFlags::BLURRED);
+    set(under(v.sharpness, o.min_sharpness), QualityFlags::BLURRED);
     set(
-        has_keypoints && v.roll_deg.abs() > o.max_roll_deg,
+        has_keypoints && over(v.roll_deg.abs(), o.max_roll_deg),
         QualityFlags::HEAD_ROLL,
     );
     set(
-        has_keypoints && v.yaw_deg.abs() > o.max_yaw_deg,
+        has_keypoints && over(v.yaw_deg.abs(), o.max_yaw_deg),
         QualityFlags::HEAD_YAW,
     );
     f
@@ -415,6 +447,33 @@ mod tests {
         let y0 = yaw_deg(&k);
         let y40 = yaw_deg(&kp(rotate(ASTRONAUT_KP, 40.0)));
         assert!((y0 - y40).abs() < 1e-2, "{y0} vs {y40}");
+    }
+
+    #[test]
+    fn huge_keypoints_give_nan_angles_that_trip_the_flags() {
+        // Finite keypoints near f32::MAX (a broken detector that stays just inside f32): the
+        // projections along a 45-degree eye line overflow, yaw is NaN, and NaN trips HEAD_YAW
+        // instead of silently passing.
+        let big = 3.0e38f32;
+        let k = kp([
+            (0.0, 0.0),
+            (10.0, 10.0),
+            (0.0, 5.0),
+            (0.0, 9.0),
+            (big, big),
+            (big * 1.1, big * 1.1),
+        ]);
+        let yaw = yaw_deg(&k);
+        assert!(yaw.is_nan(), "{yaw}");
+        let v = QualityValues {
+            face_px: 200.0,
+            brightness: 120.0,
+            sharpness: 500.0,
+            roll_deg: 0.0,
+            yaw_deg: yaw,
+            ..Default::default()
+        };
+        assert!(flags(&v, true, &QualityOptions::default()).contains(QualityFlags::HEAD_YAW));
     }
 
     #[test]
@@ -513,6 +572,61 @@ mod tests {
         for (v, want) in cases {
             assert_eq!(flags(&v, true, &o), want, "{v:?}");
         }
+        // A value that could not be measured (NaN) trips its flag, never passes.
+        let nan = f32::NAN;
+        for (v, want) in [
+            (
+                QualityValues {
+                    face_px: nan,
+                    ..good
+                },
+                QualityFlags::TOO_SMALL,
+            ),
+            (
+                QualityValues {
+                    outside_fraction: nan,
+                    ..good
+                },
+                QualityFlags::PARTLY_OUTSIDE,
+            ),
+            (
+                QualityValues {
+                    brightness: nan,
+                    ..good
+                },
+                QualityFlags::TOO_DARK | QualityFlags::TOO_BRIGHT,
+            ),
+            (
+                QualityValues {
+                    overexposed_fraction: nan,
+                    ..good
+                },
+                QualityFlags::TOO_BRIGHT,
+            ),
+            (
+                QualityValues {
+                    sharpness: nan,
+                    ..good
+                },
+                QualityFlags::BLURRED,
+            ),
+            (
+                QualityValues {
+                    roll_deg: nan,
+                    ..good
+                },
+                QualityFlags::HEAD_ROLL,
+            ),
+            (
+                QualityValues {
+                    yaw_deg: nan,
+                    ..good
+                },
+                QualityFlags::HEAD_YAW,
+            ),
+        ] {
+            assert_eq!(flags(&v, true, &o), want, "{v:?}");
+        }
         // Without keypoints, roll and yaw are not judged.
         let v = QualityValues {
             roll_deg: 90.0,
@@ -529,6 +643,15 @@ mod tests {
         for bad in [
             QualityOptions {
                 min_face_px: f32::NAN,
+                ..d
+            },
+            // Below the smallest face the SDK judges at all.
+            QualityOptions {
+                min_face_px: 0.0,
+                ..d
+            },
+            QualityOptions {
+                min_face_px: MIN_FACE_SIZE_PX - 0.5,
                 ..d
             },
             QualityOptions {
@@ -570,6 +693,24 @@ mod tests {
                 "{bad:?}"
             );
         }
+        match (QualityOptions {
+            min_face_px: 4.0,
+            ..d
+        })
+        .validate()
+        {
+            Err(Error::InvalidArgument(m)) => {
+                assert!(m.contains("min_face_px") && m.contains(">= 16"), "{m}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // The minimum itself is accepted.
+        assert!(QualityOptions {
+            min_face_px: MIN_FACE_SIZE_PX,
+            ..d
+        }
+        .validate()
+        .is_ok());
     }
 
     #[test]
