@@ -9,11 +9,12 @@ use crate::crop::FaceBox;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, Rotation};
 
-/// Smallest accepted face box: its **longer** side, in upright pixels, must be at least this
-/// (the liveness crop is a square of the longer side times the crop scale, so the longer side
-/// is what the model sees). A smaller box is [`Error::InvalidFaceBox`], never scored: 16 px is
-/// below any face a liveness model can judge, and it catches a normalised 0..1 rect passed as
-/// pixels. (Quality's `min_face_px` flags faces that are valid but too small to trust.)
+/// Smallest accepted caller's face box: **both** its width and its height, in upright pixels,
+/// must be at least this. A smaller box is [`Error::InvalidFaceBox`], never scored: 16 px is
+/// below any face a liveness model can judge, it catches a normalised 0..1 rect passed as
+/// pixels, and a sliver (16 x 0.001) is refused here with this rule rather than failing later
+/// inside the quality measures. (Quality's `min_face_px`, at least this, flags faces that are
+/// valid but too small to trust.)
 pub const MIN_FACE_SIZE_PX: f32 = 16.0;
 
 /// Which image the box's coordinates refer to.
@@ -62,15 +63,14 @@ impl BoxUnits {
     }
 }
 
-/// Checks a box in upright pixels: finite, positive sides, longer side at least
+/// Checks a box in upright pixels: finite, positive sides, width and height each at least
 /// [`MIN_FACE_SIZE_PX`]. `read_as` says how the caller's box was read (for the message).
 pub(crate) fn check_upright_box(b: &FaceBox, read_as: &str) -> Result<()> {
-    let longer = b.width.max(b.height);
-    if longer < MIN_FACE_SIZE_PX {
+    if !(b.width >= MIN_FACE_SIZE_PX && b.height >= MIN_FACE_SIZE_PX) {
         return Err(Error::InvalidFaceBox(format!(
-            "{b:?} ({read_as}) is {:.3}x{:.3} upright pixels: a face box's longer side must be \
-             at least {MIN_FACE_SIZE_PX} upright pixels (a smaller face cannot be judged; if \
-             the box is normalised 0..1, say so with BoxUnits::Normalized)",
+            "{b:?} ({read_as}) is {:.3}x{:.3} upright pixels: a face box's width and height \
+             must each be at least {MIN_FACE_SIZE_PX} upright pixels (a smaller face cannot be \
+             judged; if the box is normalised 0..1, say so with BoxUnits::Normalized)",
             b.width, b.height
         )));
     }
@@ -110,10 +110,10 @@ impl BoxInput {
     ///   buffer), rotation); a mirrored buffer's box `x` becomes `width - x - w` first.
     ///
     /// Errors ([`Error::InvalidFaceBox`], naming the space and units the box was read in):
-    /// a non-finite value; a side that is not positive; a box whose longer side, in upright
-    /// pixels, is below [`MIN_FACE_SIZE_PX`] (the rule: `max(width, height) >= 16` after
-    /// conversion; a face smaller than that cannot be judged, and a 0..1 box passed as pixels
-    /// is caught here). Whether the box overlaps the frame is checked when it is cropped.
+    /// a non-finite value; a side that is not positive; a box whose width or height, in
+    /// upright pixels, is below [`MIN_FACE_SIZE_PX`] (the rule: `min(width, height) >= 16`
+    /// after conversion; a face smaller than that cannot be judged, and a 0..1 box passed as
+    /// pixels is caught here). Whether the box overlaps the frame is checked when it is cropped.
     pub fn to_upright_pixels(&self, frame: &Frame<'_>) -> Result<FaceBox> {
         let r = self.rect;
         let read_as = self.describe();
@@ -299,6 +299,26 @@ mod tests {
                 BoxUnits::Normalized,
                 "at least 16",
             ),
+            // Both sides count: a 16 x 0.001 sliver and a 16 x 8 box are refused.
+            (
+                FaceBox::new(10.0, 10.0, 16.0, 0.001),
+                BoxSpace::Upright,
+                BoxUnits::Pixels,
+                "width and height must each be at least 16",
+            ),
+            (
+                FaceBox::new(10.0, 10.0, 16.0, 8.0),
+                BoxSpace::Upright,
+                BoxUnits::Pixels,
+                "at least 16",
+            ),
+            // A tall 8 x 40 box, in raw pixels.
+            (
+                FaceBox::new(10.0, 10.0, 8.0, 40.0),
+                BoxSpace::Raw,
+                BoxUnits::Pixels,
+                "at least 16",
+            ),
         ];
         for (rect, space, units, want) in cases {
             let b = BoxInput { rect, space, units };
@@ -310,11 +330,12 @@ mod tests {
                 other => panic!("{b:?}: {other:?}"),
             }
         }
-        // 16 on the longer side is enough; 0.025 of 640 = 16 px.
+        // 16 on both sides is enough; 0.025 of 640 = 16 px, 1/30 of 480 = 16 px.
         for b in [
-            BoxInput::upright_pixels(FaceBox::new(10.0, 10.0, 16.0, 8.0)),
+            BoxInput::upright_pixels(FaceBox::new(10.0, 10.0, 16.0, 16.0)),
+            BoxInput::upright_pixels(FaceBox::new(10.0, 10.0, 16.0, 300.0)),
             BoxInput {
-                rect: FaceBox::new(0.5, 0.5, 0.025, 0.025),
+                rect: FaceBox::new(0.5, 0.5, 0.025, 1.0 / 30.0),
                 space: BoxSpace::Upright,
                 units: BoxUnits::Normalized,
             },

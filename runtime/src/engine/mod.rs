@@ -236,7 +236,7 @@ impl Engine {
         self.detector.is_some()
     }
 
-    /// One detection per box (upright pixels; finite, positive, longer side at least
+    /// One detection per box (upright pixels; finite, positive, width and height each at least
     /// [`MIN_FACE_SIZE_PX`](crate::MIN_FACE_SIZE_PX), else [`Error::InvalidFaceBox`]), in order
     /// (run in chunks of [`BOX_CHUNK`]).
     /// `faces` empty: with the `whole_frame` option, the whole frame (centre square crop), one
@@ -255,7 +255,7 @@ impl Engine {
     /// bounded whatever the count; results are the same as one run's). A `None` face (the
     /// whole frame's centre square) needs the `whole_frame` option, as in [`Engine::detect`].
     /// Every box must pass the same checks as a caller's [`BoxInput`](crate::BoxInput) in
-    /// upright pixels (finite, positive, longer side at least
+    /// upright pixels (finite, positive, width and height each at least
     /// [`MIN_FACE_SIZE_PX`](crate::MIN_FACE_SIZE_PX)).
     pub fn detect_batch(&self, items: &[(Frame<'_>, Option<FaceBox>)]) -> Result<Vec<Detection>> {
         self.detect_items(items, true)
