@@ -117,9 +117,18 @@ impl Engine {
     /// first; without a detector, the `whole_frame` option (the centre square is the face, for
     /// pre-cropped images); with neither, [`Error::InvalidArgument`].
     ///
-    /// No face found: `faces` empty and the frame flag NO_FACE (not an error, and no score).
-    /// More than one face (from any source): SEVERAL_FACES on the frame and on every face,
-    /// unless `QualityOptions::allow_several_faces`.
+    /// A detector's face whose box misses the frame, or leaves no usable crop, is skipped (not
+    /// scored, not an error for the other faces); a detector whose outputs are not finite in
+    /// frame pixels is [`Error::Inference`].
+    ///
+    /// No face found (or every face skipped): `faces` empty and the frame flag NO_FACE (not an
+    /// error, and no score). More than one face (from any source): SEVERAL_FACES on the frame
+    /// and on every face, unless `QualityOptions::allow_several_faces`; the detector's faces
+    /// are counted as found, before `DetectorOptions::max_faces` keeps the best ones and before
+    /// skipped faces are dropped, so neither limit hides a second face.
+    ///
+    /// Face detection is serialised per engine (one detector session behind a mutex; see
+    /// [`crate::face`]).
     ///
     /// Per face: the liveness crop is the box scaled by the engine's crop scale (exactly as
     /// for [`Engine::detect`]); all faces run through the model in chunks of
@@ -128,6 +137,9 @@ impl Engine {
     /// wall time (detection + quality + liveness).
     pub fn analyze(&self, frame: &Frame<'_>, boxes: &[BoxInput]) -> Result<FrameAnalysis> {
         let t0 = Instant::now();
+        let (uw, uh) = frame.upright_size();
+        // Faces found, before the detector's max_faces and the skipped faces.
+        let mut found = 0usize;
         let candidates: Vec<Candidate> = if !boxes.is_empty() {
             boxes
                 .iter()
@@ -148,8 +160,16 @@ impl Engine {
                 })
                 .collect::<Result<_>>()?
         } else if let Some(det) = &self.detector {
-            det.detect(frame)?
+            let (faces, n) = det.detect_counted(frame)?;
+            found = n;
+            faces
                 .into_iter()
+                // A face whose liveness crop or quality square leaves no part of the frame
+                // cannot be judged: skip it (it still counts as a face found).
+                .filter(|f| {
+                    crop::upright_crop(uw, uh, Some(f.face_box), self.crop_scale).is_ok()
+                        && quality::face_square(uw, uh, &f.face_box).is_ok()
+                })
                 .map(|f| Candidate {
                     source: FaceSource::Detector,
                     face_box: f.face_box,
@@ -158,7 +178,6 @@ impl Engine {
                 })
                 .collect()
         } else if self.whole_frame {
-            let (uw, uh) = frame.upright_size();
             let sq = crop::upright_crop(uw, uh, None, self.crop_scale)?;
             vec![Candidate {
                 source: FaceSource::WholeFrame,
@@ -180,7 +199,8 @@ impl Engine {
                 flags: QualityFlags::NO_FACE,
             });
         }
-        let several = candidates.len() > 1 && !self.quality.allow_several_faces;
+        let found = found.max(candidates.len());
+        let several = found > 1 && !self.quality.allow_several_faces;
         let frame_flags = if several {
             QualityFlags::SEVERAL_FACES
         } else {
