@@ -42,7 +42,7 @@ pub struct EngineOptions {
     /// The face detector (BlazeFace ONNX, at most [`MAX_DETECTOR_BYTES`](crate::MAX_DETECTOR_BYTES));
     /// `None`: callers pass boxes, or set `whole_frame`. One detector session per engine:
     /// face detection is serialised per engine (threads calling `analyze` at once take turns
-    /// for the detector, about a millisecond each, then score in parallel). No detector pool is
+    /// for the small detector model, then score in parallel). No detector pool is
     /// kept: a one-camera device analyses one frame at a time; a server with several streams
     /// uses one engine per stream.
     pub face_detector: Option<DetectorModel>,

@@ -14,7 +14,7 @@
 //!
 //! Threads: a [`FaceDetector`] holds one ONNX Runtime session behind a mutex, so face
 //! detection is serialised per engine: threads calling [`crate::Engine::analyze`] on one engine
-//! at once take turns for the detector (about a millisecond per frame on a phone-class CPU),
+//! at once take turns for the detector (a small model: a 128x128 or 256x256 input),
 //! then run quality and liveness in parallel (liveness sessions are pooled, see
 //! `EngineOptions::max_sessions`). A pool of detector sessions is deliberately not kept: a
 //! one-camera device analyses one frame at a time, and each session would hold its own copy of
