@@ -233,10 +233,28 @@ fn last_error_detail() -> String {
         .map_or(full.clone(), |(_, d)| d.to_string())
 }
 
-fn c_options(ort: &CStr) -> moae_options {
+/// The C ABI's initialisers, as a C program fills a whole struct of its own (full) size.
+// At the merge with the C ABI's sized initialisers (review finding 1: the legacy
+// moae_options_init / moae_image_init then write only the v1 prefix), these two become
+// `moae_options_init_sized(p, size_of::<moae_options>())` / `moae_image_init_sized(..)`.
+fn c_default_options() -> moae_options {
     let mut o = std::mem::MaybeUninit::<moae_options>::uninit();
     moae_options_init(o.as_mut_ptr());
-    let mut o = unsafe { o.assume_init() };
+    let o = unsafe { o.assume_init() };
+    assert_eq!(o.struct_size as usize, std::mem::size_of::<moae_options>());
+    o
+}
+
+fn c_image() -> moae_image {
+    let mut img = std::mem::MaybeUninit::<moae_image>::uninit();
+    moae_image_init(img.as_mut_ptr());
+    let img = unsafe { img.assume_init() };
+    assert_eq!(img.struct_size as usize, std::mem::size_of::<moae_image>());
+    img
+}
+
+fn c_options(ort: &CStr) -> moae_options {
+    let mut o = c_default_options();
     o.ort_library_path = ort.as_ptr();
     o.intra_op_threads = 1;
     // Frames without a box are scored whole, so that the frame checks are what is compared
@@ -287,9 +305,7 @@ fn through_c(model: &CStr, ort: &CStr, engine: *const moae_engine, case: &Case) 
                 .iter()
                 .map(|&n| (n >= 0).then(|| vec![0u8; n as usize]))
                 .collect();
-            let mut img = std::mem::MaybeUninit::<moae_image>::uninit();
-            moae_image_init(img.as_mut_ptr());
-            let mut img = unsafe { img.assume_init() };
+            let mut img = c_image();
             img.format = *format;
             img.width = size.0 as u32;
             img.height = size.1 as u32;
@@ -330,9 +346,7 @@ fn through_c(model: &CStr, ort: &CStr, engine: *const moae_engine, case: &Case) 
         }
         Case::Analyze { rect, space, units } => {
             let pixels = vec![100u8; (RGB) as usize];
-            let mut img = std::mem::MaybeUninit::<moae_image>::uninit();
-            moae_image_init(img.as_mut_ptr());
-            let mut img = unsafe { img.assume_init() };
+            let mut img = c_image();
             img.format = 0;
             img.width = W as u32;
             img.height = H as u32;
@@ -533,9 +547,7 @@ fn c_analyze(
     let mut engine = std::ptr::null_mut();
     let s = moae_engine_create_from_file(model.as_ptr(), &o, &mut engine);
     assert_eq!(s, moae_status::MOAE_OK, "{}", last_error_detail());
-    let mut img = std::mem::MaybeUninit::<moae_image>::uninit();
-    moae_image_init(img.as_mut_ptr());
-    let mut img = unsafe { img.assume_init() };
+    let mut img = c_image();
     img.format = 0;
     img.width = w;
     img.height = h;
@@ -560,6 +572,9 @@ fn c_analyze(
     faces.truncate(count);
     (flags, faces)
 }
+
+/// (name, RGB bytes, (width, height), caller boxes, use the face detector).
+type Run = (&'static str, Vec<u8>, (u32, u32), Vec<moae_box_input>, bool);
 
 #[test]
 fn c_and_jni_flatten_a_face_the_same_way() {
@@ -588,7 +603,7 @@ fn c_and_jni_flatten_a_face_the_same_way() {
         space: 0,
         units: 0,
     };
-    let mut runs: Vec<(&str, Vec<u8>, (u32, u32), Vec<moae_box_input>, bool)> = vec![
+    let mut runs: Vec<Run> = vec![
         (
             "caller_box",
             pattern.clone(),
