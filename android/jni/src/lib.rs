@@ -55,6 +55,26 @@ pub struct PipelineArgs<'a, 'l> {
     pub allow_several_faces: jboolean,
 }
 
+/// Largest face detector model accepted from memory: the runtime's own cap on a detector
+/// file, so a model refused from a path is refused from bytes too.
+pub const MAX_DETECTOR_BYTES: usize = moae_runtime::face::MAX_DETECTOR_FILE_BYTES as usize;
+
+/// `Options.faceDetectorBytes`' length against [`MAX_DETECTOR_BYTES`] (status MODEL, as the
+/// runtime reports a detector file over the cap).
+pub fn detector_len_ok(len: usize) -> Result<(), BridgeError> {
+    if len > MAX_DETECTOR_BYTES {
+        return Err(BridgeError::invalid(
+            Status::Model,
+            format!(
+                "face detector bytes are too large: {len} bytes, the limit is \
+                 {MAX_DETECTOR_BYTES}; pass face_detection_front_128x128.onnx or \
+                 face_detection_back_256x256.onnx (under 1 MB) to Options.faceDetectorBytes"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Number of floats in `QualityLimits.pack()`, in `QualityOptions`' field order.
 pub const QUALITY_FLOATS: usize = 8;
 
@@ -66,6 +86,8 @@ fn pipeline_options(
     if let Some(path) = opt_string(env, p.detector_path)? {
         opts.face_detector = Some(DetectorModel::Path(PathBuf::from(path)));
     } else if !p.detector_bytes.is_null() {
+        // The length first: an oversized array is refused without copying it out of the JVM.
+        detector_len_ok(p.detector_bytes.len(env)?)?;
         let bytes = env.convert_byte_array(p.detector_bytes)?;
         opts.face_detector = Some(DetectorModel::Bytes(Arc::from(bytes)));
     }
@@ -565,4 +587,24 @@ fn direct<'b>(
     Ok(Some(unsafe {
         std::slice::from_raw_parts(addr as *const u8, cap)
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detector_bytes_over_the_runtime_cap_are_refused_by_length() {
+        assert_eq!(MAX_DETECTOR_BYTES, 64 << 20);
+        assert!(detector_len_ok(0).is_ok()); // empty: the runtime's own message later
+        assert!(detector_len_ok(MAX_DETECTOR_BYTES).is_ok());
+        match detector_len_ok(MAX_DETECTOR_BYTES + 1) {
+            Err(BridgeError::Status(s, msg)) => {
+                assert_eq!(s, Status::Model);
+                assert!(msg.contains("67108865 bytes"), "{msg}");
+                assert!(msg.contains("faceDetectorBytes"), "{msg}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

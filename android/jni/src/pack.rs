@@ -1,8 +1,13 @@
 //! Results as flat `float[]`s for the Java side (one JNI array instead of many objects):
 //! `ai.moae.DetectionResult.fromNative` and `ai.moae.FrameAnalysis.fromNative` read these
 //! layouts; `tests/jvm_host.rs` checks both ends on real calls.
+//!
+//! A face is flattened by [`abi::RawFace`], the same conversion that fills C's `moae_face`, so
+//! every value (the fixed ones too: no detector score is -1, no keypoints are 0 with
+//! `has_keypoints` 0) is the same in C, Swift and Java. `tests/abi_parity.rs` compares a
+//! C `moae_face` with the JNI record on the same frame.
 
-use moae_runtime::abi;
+use moae_runtime::abi::{self, RawFace};
 use moae_runtime::face::KEYPOINT_COUNT;
 use moae_runtime::Detection;
 use moae_runtime::{Decision, FaceResult, FaceSource, FrameAnalysis};
@@ -11,15 +16,25 @@ use moae_runtime::{Decision, FaceResult, FaceSource, FrameAnalysis};
 /// `[attack, live, isAttack, threshold, provider, latencyMs]`.
 pub const RESULT_LEN: usize = 6;
 
-/// Floats before the faces of an analysis: `[FACE_LEN, frameFlags, faceCount]`.
+/// Floats before the faces of an analysis: `[LAYOUT, frameFlags, faceCount]`.
 pub const ANALYSIS_HEADER: usize = 3;
 
-/// Floats per face of an analysis:
-/// `0 source, 1..5 box x y w h, 5 hasKeypoints, 6..18 keypoints (x, y) x 6,
-/// 18 detectorScore (NaN = none), 19..25 detection (as RESULT_LEN), 25 decision,
-/// 26 qualityFlags, 27..34 quality values (face_px, outside_fraction, brightness,
-/// overexposed_fraction, sharpness, roll_deg, yaw_deg)`.
+/// The first float of an analysis: names this face layout, so Java classes from another build
+/// fail with a clear message instead of misreading fields. (The previous layout wrote its
+/// record length, 34, here; this one's id is not a plausible record length.)
+pub const ANALYSIS_LAYOUT: f32 = 2.0;
+
+/// Floats per face of an analysis: C `moae_face`'s fields in its order ([`RawFace`]), then what
+/// Java's per-face `DetectionResult` has and `moae_face` does not:
+/// `0..4 box x y w h, 4..16 keypoints (x, y) x 6, 16 hasKeypoints, 17 source,
+/// 18 detectorScore (-1 = none, as C), 19 attack, 20 live, 21 threshold, 22 decision,
+/// 23 qualityFlags, 24..31 quality values (face_px, outside_fraction, brightness,
+/// overexposed_fraction, sharpness, roll_deg, yaw_deg), 31 latencyMs, 32 isAttack,
+/// 33 provider`.
 pub const FACE_LEN: usize = 34;
+
+/// Index of the detector score in a face record.
+pub const FACE_DETECTOR_SCORE: usize = 18;
 
 /// Java `FaceResult.Source` / C `moae_face_source`: detector 0, caller 1, whole frame 2
 /// (`abi`'s codes).
@@ -43,40 +58,44 @@ pub fn detection(d: &Detection) -> [f32; RESULT_LEN] {
     ]
 }
 
-fn face(f: &FaceResult, out: &mut Vec<f32>) {
-    let start = out.len();
-    out.push(source_code(f.source) as f32);
-    let b = f.face_box;
-    out.extend([b.x, b.y, b.width, b.height]);
-    out.push(if f.keypoints.is_some() { 1.0 } else { 0.0 });
-    let kps = f.keypoints.unwrap_or_default();
-    debug_assert_eq!(kps.len(), KEYPOINT_COUNT);
-    for k in kps {
-        out.extend([k.x, k.y]);
-    }
-    out.push(f.detector_score.unwrap_or(f32::NAN));
-    out.extend(detection(&f.detection));
-    out.push(decision_code(f.decision) as f32);
-    // Flags are bits 0..=8: exact in an f32 (integers up to 2^24 are).
-    out.push(f.quality.flags.0 as f32);
-    let q = f.quality.values;
-    out.extend([
-        q.face_px,
-        q.outside_fraction,
-        q.brightness,
-        q.overexposed_fraction,
-        q.sharpness,
-        q.roll_deg,
-        q.yaw_deg,
+/// One face record: [`RawFace`]'s fields in `moae_face`'s order, then isAttack and provider.
+pub fn face(f: &FaceResult) -> [f32; FACE_LEN] {
+    let r = RawFace::from(f);
+    let mut out = [0f32; FACE_LEN];
+    let mut at = 0;
+    let mut put = |values: &[f32]| {
+        out[at..at + values.len()].copy_from_slice(values);
+        at += values.len();
+    };
+    put(&r.face_box);
+    debug_assert_eq!(r.keypoints.len(), 2 * KEYPOINT_COUNT);
+    put(&r.keypoints);
+    // Codes and flags are small integers (flags are bits 0..=8): exact in an f32.
+    put(&[
+        r.has_keypoints as f32,
+        r.source as f32,
+        r.detector_score,
+        r.attack_score,
+        r.live_score,
+        r.threshold,
+        r.decision as f32,
+        r.quality_flags as f32,
     ]);
-    debug_assert_eq!(out.len() - start, FACE_LEN);
+    put(&r.quality);
+    put(&[
+        r.latency_ms,
+        if f.detection.is_attack { 1.0 } else { 0.0 },
+        abi::provider_code(f.detection.provider) as f32,
+    ]);
+    debug_assert_eq!(at, FACE_LEN);
+    out
 }
 
 pub fn analysis(a: &FrameAnalysis) -> Vec<f32> {
     let mut out = Vec::with_capacity(ANALYSIS_HEADER + FACE_LEN * a.faces.len());
-    out.extend([FACE_LEN as f32, a.flags.0 as f32, a.faces.len() as f32]);
+    out.extend([ANALYSIS_LAYOUT, a.flags.0 as f32, a.faces.len() as f32]);
     for f in &a.faces {
-        face(f, &mut out);
+        out.extend(face(f));
     }
     out
 }
@@ -88,19 +107,10 @@ mod tests {
     use moae_runtime::{ExecutionProvider, FaceBox, Quality, QualityFlags, QualityValues};
     use std::time::Duration;
 
-    #[test]
-    fn analysis_layout() {
-        let det = Detection {
-            attack_score: 0.75,
-            live_score: 0.25,
-            is_attack: true,
-            threshold: 0.5,
-            provider: ExecutionProvider::Cpu,
-            latency: Duration::from_millis(3),
-        };
+    fn detector_face() -> FaceResult {
         let mut kps = [Keypoint::default(); KEYPOINT_COUNT];
         kps[5] = Keypoint { x: 11.0, y: 12.0 };
-        let f = FaceResult {
+        FaceResult {
             source: FaceSource::Detector,
             face_box: FaceBox {
                 x: 1.0,
@@ -110,38 +120,76 @@ mod tests {
             },
             keypoints: Some(kps),
             detector_score: Some(0.9),
-            detection: det,
+            detection: Detection {
+                attack_score: 0.75,
+                live_score: 0.25,
+                is_attack: true,
+                threshold: 0.5,
+                provider: ExecutionProvider::Cuda,
+                latency: Duration::from_millis(3),
+            },
             quality: Quality {
                 values: QualityValues {
+                    face_px: 40.0,
                     yaw_deg: 7.0,
                     ..Default::default()
                 },
                 flags: QualityFlags::BLURRED | QualityFlags::SEVERAL_FACES,
             },
             decision: Decision::Unsure,
-        };
+        }
+    }
+
+    #[test]
+    fn a_face_record_is_raw_face_in_moae_face_order_then_the_java_extras() {
+        let f = detector_face();
+        let v = face(&f);
+        let r = RawFace::from(&f);
+        assert_eq!(&v[..4], &r.face_box);
+        assert_eq!(&v[4..16], &r.keypoints);
+        assert_eq!(&v[14..16], &[11.0, 12.0]);
+        assert_eq!(
+            &v[16..24],
+            &[1.0, 0.0, 0.9, 0.75, 0.25, 0.5, 2.0, (2 + 64) as f32]
+        );
+        assert_eq!(v[FACE_DETECTOR_SCORE], 0.9);
+        assert_eq!(&v[24..31], &r.quality);
+        assert_eq!((v[24], v[30]), (40.0, 7.0));
+        assert!((v[31] - 3.0).abs() < 1e-4, "latency {}", v[31]);
+        // isAttack, then the provider's code (cuda = 1).
+        assert_eq!(&v[32..], &[1.0, 1.0]);
+    }
+
+    #[test]
+    fn no_detector_score_is_c_s_minus_one_and_no_keypoints_are_zero() {
+        let mut f = detector_face();
+        f.source = FaceSource::Caller;
+        f.detector_score = None;
+        f.keypoints = None;
+        f.detection.is_attack = false;
+        let v = face(&f);
+        assert_eq!(v[FACE_DETECTOR_SCORE], -1.0);
+        assert_eq!(v[FACE_DETECTOR_SCORE], RawFace::from(&f).detector_score);
+        assert_eq!(&v[4..17], &[0.0; 13], "keypoints and has_keypoints");
+        assert_eq!(v[17], 1.0, "source caller");
+        assert_eq!(v[32], 0.0, "isAttack");
+    }
+
+    #[test]
+    fn analysis_layout() {
+        let f = detector_face();
         let a = FrameAnalysis {
             faces: vec![f, f],
             flags: QualityFlags::SEVERAL_FACES,
         };
         let v = analysis(&a);
         assert_eq!(v.len(), ANALYSIS_HEADER + 2 * FACE_LEN);
-        assert_eq!(&v[..3], &[FACE_LEN as f32, 2.0, 2.0]);
-        let face = &v[ANALYSIS_HEADER + FACE_LEN..];
-        assert_eq!(face[0], 0.0);
-        assert_eq!(&face[1..5], &[1.0, 2.0, 30.0, 40.0]);
-        assert_eq!(face[5], 1.0);
-        assert_eq!(&face[16..18], &[11.0, 12.0]);
-        assert_eq!(face[18], 0.9);
-        assert_eq!(face[19], 0.75);
-        assert_eq!(face[21], 1.0);
-        assert_eq!(face[25], 2.0);
-        assert_eq!(face[26], (2 + 64) as f32);
-        assert_eq!(face[33], 7.0);
+        assert_eq!(&v[..3], &[ANALYSIS_LAYOUT, 2.0, 2.0]);
+        assert_eq!(&v[ANALYSIS_HEADER + FACE_LEN..], &face(&f));
         let empty = analysis(&FrameAnalysis {
             faces: vec![],
             flags: QualityFlags::NO_FACE,
         });
-        assert_eq!(empty, vec![FACE_LEN as f32, 1.0, 0.0]);
+        assert_eq!(empty, vec![ANALYSIS_LAYOUT, 1.0, 0.0]);
     }
 }

@@ -233,10 +233,28 @@ fn last_error_detail() -> String {
         .map_or(full.clone(), |(_, d)| d.to_string())
 }
 
-fn c_options(ort: &CStr) -> moae_options {
+/// The C ABI's initialisers, as a C program fills a whole struct of its own (full) size.
+// At the merge with the C ABI's sized initialisers (review finding 1: the legacy
+// moae_options_init / moae_image_init then write only the v1 prefix), these two become
+// `moae_options_init_sized(p, size_of::<moae_options>())` / `moae_image_init_sized(..)`.
+fn c_default_options() -> moae_options {
     let mut o = std::mem::MaybeUninit::<moae_options>::uninit();
     moae_options_init(o.as_mut_ptr());
-    let mut o = unsafe { o.assume_init() };
+    let o = unsafe { o.assume_init() };
+    assert_eq!(o.struct_size as usize, std::mem::size_of::<moae_options>());
+    o
+}
+
+fn c_image() -> moae_image {
+    let mut img = std::mem::MaybeUninit::<moae_image>::uninit();
+    moae_image_init(img.as_mut_ptr());
+    let img = unsafe { img.assume_init() };
+    assert_eq!(img.struct_size as usize, std::mem::size_of::<moae_image>());
+    img
+}
+
+fn c_options(ort: &CStr) -> moae_options {
+    let mut o = c_default_options();
     o.ort_library_path = ort.as_ptr();
     o.intra_op_threads = 1;
     // Frames without a box are scored whole, so that the frame checks are what is compared
@@ -287,9 +305,7 @@ fn through_c(model: &CStr, ort: &CStr, engine: *const moae_engine, case: &Case) 
                 .iter()
                 .map(|&n| (n >= 0).then(|| vec![0u8; n as usize]))
                 .collect();
-            let mut img = std::mem::MaybeUninit::<moae_image>::uninit();
-            moae_image_init(img.as_mut_ptr());
-            let mut img = unsafe { img.assume_init() };
+            let mut img = c_image();
             img.format = *format;
             img.width = size.0 as u32;
             img.height = size.1 as u32;
@@ -330,9 +346,7 @@ fn through_c(model: &CStr, ort: &CStr, engine: *const moae_engine, case: &Case) 
         }
         Case::Analyze { rect, space, units } => {
             let pixels = vec![100u8; (RGB) as usize];
-            let mut img = std::mem::MaybeUninit::<moae_image>::uninit();
-            moae_image_init(img.as_mut_ptr());
-            let mut img = unsafe { img.assume_init() };
+            let mut img = c_image();
             img.format = 0;
             img.width = W as u32;
             img.height = H as u32;
@@ -487,5 +501,212 @@ fn c_abi_and_jni_give_the_same_status_and_message_for_each_bad_input() {
     assert!(
         statuses.len() >= 5,
         "the cases should cover several statuses: {statuses:?}"
+    );
+}
+
+/// C `moae_face` as the JNI face record's first 32 floats (`pack::face`: moae_face's order).
+fn c_face_floats(f: &moae_face) -> Vec<f32> {
+    let q = f.quality;
+    let mut v = vec![f.r#box.x, f.r#box.y, f.r#box.width, f.r#box.height];
+    v.extend(f.keypoints);
+    v.extend([
+        f.has_keypoints as f32,
+        f.source as f32,
+        f.detector_score,
+        f.attack_score,
+        f.live_score,
+        f.threshold,
+        f.decision as f32,
+        f.quality_flags as f32,
+        q.face_px,
+        q.outside_fraction,
+        q.brightness,
+        q.overexposed_fraction,
+        q.sharpness,
+        q.roll_deg,
+        q.yaw_deg,
+        f.latency_ms,
+    ]);
+    v
+}
+
+/// One good analysis through C: (frame flags, faces).
+fn c_analyze(
+    model: &CStr,
+    ort: &CStr,
+    detector: Option<&CStr>,
+    rgb: &[u8],
+    (w, h): (u32, u32),
+    boxes: &[moae_box_input],
+) -> (u32, Vec<moae_face>) {
+    let mut o = c_options(ort);
+    if let Some(d) = detector {
+        o.face_detector_path = d.as_ptr();
+        o.whole_frame = 0;
+    }
+    let mut engine = std::ptr::null_mut();
+    let s = moae_engine_create_from_file(model.as_ptr(), &o, &mut engine);
+    assert_eq!(s, moae_status::MOAE_OK, "{}", last_error_detail());
+    let mut img = c_image();
+    img.format = 0;
+    img.width = w;
+    img.height = h;
+    img.planes[0] = rgb.as_ptr();
+    img.plane_sizes[0] = rgb.len();
+    // SAFETY: moae_face is floats and integers only; all-zero is a valid value.
+    let mut faces = vec![unsafe { std::mem::zeroed::<moae_face>() }; 16];
+    let (mut count, mut flags) = (0usize, 0u32);
+    let s = moae_analyze(
+        engine,
+        &img,
+        boxes.as_ptr(),
+        boxes.len(),
+        faces.as_mut_ptr(),
+        std::mem::size_of::<moae_face>(),
+        faces.len(),
+        &mut count,
+        &mut flags,
+    );
+    moae_engine_destroy(engine);
+    assert_eq!(s, moae_status::MOAE_OK, "{}", last_error_detail());
+    faces.truncate(count);
+    (flags, faces)
+}
+
+/// (name, RGB bytes, (width, height), caller boxes, use the face detector).
+type Run = (&'static str, Vec<u8>, (u32, u32), Vec<moae_box_input>, bool);
+
+#[test]
+fn c_and_jni_flatten_a_face_the_same_way() {
+    let (javac, java) = jvm::jdk();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model_path = dir.path().join("tiny.onnx");
+    std::fs::write(&model_path, support::tiny_model()).expect("write model");
+    let ort = jvm::ort_library();
+    let c_model = CString::new(model_path.to_str().unwrap()).unwrap();
+    let c_ort = CString::new(ort.to_str().unwrap()).unwrap();
+    let mut spec = format!("model {}\nort {}\n", model_path.display(), ort.display());
+
+    // (name, frame file, size, rgb, boxes, detector): a caller's box on a patterned frame, the
+    // whole frame, and (with the set-up's files) the detector on the astronaut photo.
+    let pattern: Vec<u8> = (0..H as u32)
+        .flat_map(|y| (0..W as u32).flat_map(move |x| (0..3).map(move |c| (x, y, c))))
+        .map(|(x, y, c)| support::pattern(x, y, c, 9))
+        .collect();
+    let caller = moae_box_input {
+        rect: moae_box {
+            x: 6.0,
+            y: 4.0,
+            width: 30.0,
+            height: 32.0,
+        },
+        space: 0,
+        units: 0,
+    };
+    let mut runs: Vec<Run> = vec![
+        (
+            "caller_box",
+            pattern.clone(),
+            (W as u32, H as u32),
+            vec![caller],
+            false,
+        ),
+        ("whole_frame", pattern, (W as u32, H as u32), vec![], false),
+    ];
+    let face_dir = std::env::var_os("MOAE_FACE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/face"));
+    let detector = face_dir.join("face_detection_front_128x128.onnx");
+    if detector.is_file() && face_dir.join("astronaut.png").is_file() {
+        let (rgb, w, h) =
+            moae_runtime::decode_image(face_dir.join("astronaut.png").as_path()).expect("png");
+        runs.push(("detector_astronaut", rgb, (w, h), vec![], true));
+        writeln!(spec, "detector {}", detector.display()).unwrap();
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no face detector in {}: run scripts/setup.sh",
+            face_dir.display()
+        );
+        eprintln!("SKIPPED: the detector case (no {})", face_dir.display());
+    }
+    let c_detector = CString::new(detector.to_str().unwrap()).unwrap();
+
+    let mut from_c = BTreeMap::new();
+    for (name, rgb, (w, h), boxes, use_detector) in &runs {
+        let file = dir.path().join(format!("{name}.rgb"));
+        std::fs::write(&file, rgb).expect("write frame");
+        let box_spec = match boxes.first() {
+            None => "none".to_string(),
+            Some(b) => format!(
+                "{},{},{},{},{},{}",
+                jfloat(b.rect.x),
+                jfloat(b.rect.y),
+                jfloat(b.rect.width),
+                jfloat(b.rect.height),
+                b.space,
+                b.units
+            ),
+        };
+        let kind = if *use_detector { "detector" } else { "whole" };
+        writeln!(
+            spec,
+            "face {name} {kind} {w} {h} {} {box_spec}",
+            file.display()
+        )
+        .unwrap();
+        let det = use_detector.then_some(c_detector.as_c_str());
+        from_c.insert(
+            *name,
+            c_analyze(&c_model, &c_ort, det, rgb, (*w, *h), boxes),
+        );
+    }
+    let spec_file = dir.path().join("faces.txt");
+    std::fs::write(&spec_file, &spec).expect("write cases");
+    let classes = dir.path().join("classes");
+    let runner =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/java/ai/moae/AbiParityRunner.java");
+    jvm::compile(&javac, &classes, &[runner]);
+    let out = jvm::run(&java, &classes, "ai.moae.AbiParityRunner", &[&spec_file]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "java failed:\n{stdout}\n{stderr}");
+
+    let mut scores = Vec::new();
+    for (name, (flags, faces)) in &from_c {
+        let line = stdout
+            .lines()
+            .find(|l| l.split('\t').next() == Some(name))
+            .unwrap_or_else(|| panic!("JNI printed no line for {name}:\n{stdout}"));
+        let f: Vec<&str> = line.split('\t').collect();
+        assert_eq!(f.len(), 3, "{name}: JNI failed: {line}");
+        let raw: Vec<f32> = f[1].split(',').map(|v| v.parse().expect("float")).collect();
+        let has: Vec<bool> = f[2].chars().map(|c| c == 'Y').collect();
+        assert_eq!(raw[1], *flags as f32, "{name}: frame flags");
+        assert_eq!(raw[2] as usize, faces.len(), "{name}: face count");
+        assert!(!faces.is_empty(), "{name}: no face, nothing compared");
+        for (i, c) in faces.iter().enumerate() {
+            let at = 3 + i * 34;
+            let jni = &raw[at..at + 34];
+            let c = c_face_floats(c);
+            // Every field but the latency (wall time of two separate calls).
+            for (k, (a, b)) in c.iter().zip(jni).enumerate().take(31) {
+                assert!(
+                    a == b || (a - b).abs() <= 1e-6,
+                    "{name} face {i} field {k}: C {a} vs JNI {b}"
+                );
+            }
+            let score = c[18];
+            // "No detector score" is one value: -1 in C and in the JNI record; Java's
+            // FaceResult then says there is none.
+            assert_eq!(score == -1.0, !has[i], "{name} face {i}: score {score}");
+            assert_eq!(c[17] == 0.0, has[i], "{name} face {i}: source {}", c[17]);
+            scores.push((name.to_string(), score));
+        }
+    }
+    println!("detector scores (C = JNI): {scores:?}");
+    assert!(
+        scores.iter().any(|(_, s)| *s == -1.0),
+        "no face without a detector score was compared"
     );
 }

@@ -65,12 +65,35 @@ fn swift_wrapper_matches_the_c_abi_contract() {
         "moae_engine_create_from_file",
         "moae_detect",
         "moae_analyze",
-        "moae_image_init",
+        "moae_options_init_sized",
+        "moae_image_init_sized",
         "moae_last_error",
     ] {
         assert!(
             called.contains(&f),
             "{f} missing from the scanned table {called:?}"
+        );
+    }
+    // Both structs are filled by the sized initialisers, with their own MemoryLayout size
+    // (check() below rejects any other size argument and the legacy v1-only functions).
+    for (swift_name, size) in [
+        ("optionsInitSized", "MemoryLayout<moae_options>.size"),
+        ("imageInitSized", "MemoryLayout<moae_image>.size"),
+    ] {
+        let calls: Vec<_> = uses
+            .call_args
+            .iter()
+            .filter(|c| c.1 == swift_name)
+            .collect();
+        assert!(!calls.is_empty(), "CABI.{swift_name} is never called");
+        for (file, _, args) in calls {
+            assert_eq!(args.get(1).map(String::as_str), Some(size), "{file}");
+        }
+    }
+    for legacy in ["moae_options_init", "moae_image_init"] {
+        assert!(
+            !called.contains(&legacy),
+            "{legacy} writes only the v1 prefix"
         );
     }
     assert!(
@@ -252,6 +275,111 @@ func use(e: OpaquePointer, f: moae_face) {
         &snippet.replace("\\.has_keypoints]", "\\.has_keypoint]"),
         "moae_face.has_keypoint is used by the Swift wrapper but moae.h has no such field",
     );
+}
+
+const SIZED_INIT: &str = r#"
+enum CABI {
+    nonisolated(unsafe) static let optionsInitSized: (
+        UnsafeMutablePointer<moae_options>?, Int
+    ) -> Void = moae_options_init_sized
+    nonisolated(unsafe) static let imageInitSized: (UnsafeMutablePointer<moae_image>?, Int) -> Void =
+        moae_image_init_sized
+}
+func use() {
+    var o = moae_options()
+    CABI.optionsInitSized(&o, MemoryLayout<moae_options>.size)
+    var image = moae_image()
+    CABI.imageInitSized(&image, MemoryLayout< moae_image >.size)
+}
+"#;
+
+#[test]
+fn checker_accepts_the_sized_initialisers_with_their_struct_size() {
+    assert_eq!(check_snippet(SIZED_INIT), Vec::<String>::new());
+}
+
+#[test]
+fn checker_flags_a_sized_initialiser_given_another_size() {
+    let bad = SIZED_INIT.replace(
+        "CABI.optionsInitSized(&o, MemoryLayout<moae_options>.size)",
+        "CABI.optionsInitSized(&o, MemoryLayout<moae_image>.size)",
+    );
+    assert_flags(
+        &bad,
+        "CABI.optionsInitSized (moae_options_init_sized) must be passed \
+         `MemoryLayout<moae_options>.size` as its size, got `MemoryLayout<moae_image>.size`",
+    );
+    let bad = SIZED_INIT.replace("MemoryLayout< moae_image >.size", "96");
+    assert_flags(&bad, "got `96`");
+    let bad = SIZED_INIT.replace(
+        "MemoryLayout<moae_options>.size)",
+        "MemoryLayout<moae_options>.stride)",
+    );
+    assert_flags(&bad, "got `MemoryLayout<moae_options>.stride`");
+    // Wrong arity is the generic check's: `size` left out.
+    let bad = SIZED_INIT.replace("(&image, MemoryLayout< moae_image >.size)", "(&image)");
+    assert_flags(
+        &bad,
+        "CABI.imageInitSized (moae_image_init_sized) called with 1 arguments, it takes 2",
+    );
+}
+
+#[test]
+fn checker_flags_the_legacy_v1_initialisers() {
+    // Declared in moae.h (old C clients link them), but they fill only the v1 prefix.
+    let legacy = r#"
+enum CABI {
+    nonisolated(unsafe) static let optionsInit: (UnsafeMutablePointer<moae_options>?) -> Void =
+        moae_options_init
+    nonisolated(unsafe) static let imageInit: (UnsafeMutablePointer<moae_image>?) -> Void =
+        moae_image_init
+}
+"#;
+    let errors = check_snippet(legacy);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(errors[0].contains("moae_options_init is in the Swift table"));
+    assert!(errors[0].contains("struct_size 80"));
+    assert!(errors[1].contains("moae_image_init is in the Swift table"));
+    assert!(errors[1].contains("struct_size 96"));
+}
+
+#[test]
+fn checker_flags_a_header_without_the_sized_initialisers() {
+    // An include/moae.h from before the fix: the wrapper's calls are reported, not assumed.
+    let header = fixture_header()
+        .replace(
+            "void moae_options_init_sized(struct moae_options *opts, size_t size);",
+            "",
+        )
+        .replace(
+            "void moae_image_init_sized(struct moae_image *image, size_t size);",
+            "void moae_image_init_sized(struct moae_image *image, uint32_t size);",
+        );
+    let errors = header_check::check(&header, &[("S.swift".into(), SIZED_INIT.into())]);
+    assert!(
+        errors.iter().any(|e| e.contains(
+            "moae_options_init_sized is called by the Swift wrapper (CABI.optionsInitSized) but \
+             moae.h does not declare it"
+        )),
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("moae_image_init_sized parameter 2")),
+        "{errors:#?}"
+    );
+    // The macros over the sized functions are skipped like every #define: the legacy
+    // declarations are still parsed (the C symbols exist).
+    let parsed = header_check::c_header::parse(&fixture_header()).unwrap();
+    for f in [
+        "moae_options_init",
+        "moae_image_init",
+        "moae_options_init_sized",
+        "moae_image_init_sized",
+    ] {
+        assert!(parsed.functions.contains_key(f), "{f}");
+    }
 }
 
 #[test]

@@ -9,10 +9,15 @@ import CMoae
 // `nonisolated(unsafe)`: Swift 6 rejects a stored static of a non-Sendable type (a plain
 // function type); these are immutable references to C functions, safe from any thread.
 enum CABI {
-    nonisolated(unsafe) static let optionsInit: (UnsafeMutablePointer<moae_options>?) -> Void =
-        moae_options_init
-    nonisolated(unsafe) static let imageInit: (UnsafeMutablePointer<moae_image>?) -> Void =
-        moae_image_init
+    // The sized initialisers, always passed MemoryLayout<struct>.size (the checker enforces
+    // both): the library fills min(size, its own) bytes and sets struct_size to that. The
+    // legacy moae_options_init / moae_image_init write only the ABI-v1 prefix (80 / 96 bytes);
+    // C reaches the sized ones through macros of the same names, which Swift does not import.
+    nonisolated(unsafe) static let optionsInitSized: (
+        UnsafeMutablePointer<moae_options>?, Int
+    ) -> Void = moae_options_init_sized
+    nonisolated(unsafe) static let imageInitSized: (UnsafeMutablePointer<moae_image>?, Int) -> Void =
+        moae_image_init_sized
     nonisolated(unsafe) static let createFromFile: (
         UnsafePointer<CChar>?, UnsafePointer<moae_options>?,
         UnsafeMutablePointer<OpaquePointer?>?

@@ -359,8 +359,7 @@ public final class MoaeDetector: @unchecked Sendable {
                             message: "frame size \(width)x\(height) is out of range")
         }
         var image = moae_image()
-        CABI.imageInit(&image)
-        image.struct_size = UInt32(MemoryLayout<moae_image>.size)
+        CABI.imageInitSized(&image, MemoryLayout<moae_image>.size)
         image.format = frame.format.rawValue
         image.width = UInt32(width)
         image.height = UInt32(height)
@@ -514,7 +513,7 @@ public final class MoaeDetector: @unchecked Sendable {
     private static func withCOptions<T>(_ o: MoaeOptions,
                                         _ body: (UnsafePointer<moae_options>) throws -> T) throws -> T {
         var c = moae_options()
-        CABI.optionsInit(&c)
+        CABI.optionsInitSized(&c, MemoryLayout<moae_options>.size)
         c.require_provider = o.requireProvider ? 1 : 0
         c.intra_op_threads = Int32(clamping: o.threads)
         c.max_sessions = Int32(clamping: o.maxSessions)

@@ -153,7 +153,7 @@ public struct MoaeOptions: Sendable {
 }
 
 /// Limits of the quality checks that make a face `.unsure` (C: `moae_quality_options`); nil =
-/// the default `moae_options_init` fills in.
+/// the default `moae_options_init_sized` fills in.
 public struct QualityLimits: Sendable, Equatable {
     /// Smallest face (longer box side, upright pixels) that is not `.tooSmall`.
     public var minFacePx: Float?

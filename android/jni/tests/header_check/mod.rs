@@ -5,6 +5,20 @@
 pub mod c_header;
 pub mod swift;
 
+/// C functions the wrapper must not call although moae.h declares them, and why.
+pub const NOT_FOR_SWIFT: [(&str, &str); 2] = [
+    (
+        "moae_options_init",
+        "it writes only the ABI-v1 prefix of moae_options (struct_size 80), so the 0.2 fields \
+         stay unset; call moae_options_init_sized with MemoryLayout<moae_options>.size",
+    ),
+    (
+        "moae_image_init",
+        "it writes only the ABI-v1 prefix of moae_image (struct_size 96), so mirrored and \
+         yuv_range stay unset; call moae_image_init_sized with MemoryLayout<moae_image>.size",
+    ),
+];
+
 /// All mismatches, one line each; empty = consistent.
 pub fn check(header_text: &str, swift_files: &[(String, String)]) -> Vec<String> {
     let header = match c_header::parse(header_text) {
@@ -57,6 +71,40 @@ pub fn check(header_text: &str, swift_files: &[(String, String)]) -> Vec<String>
                 "{} returns `{:?}` in moae.h (Swift: one of {:?}), the wrapper expects `{}`",
                 e.c_name, f.ret, ok, e.ret
             ));
+        }
+    }
+    for e in &uses.table {
+        if let Some((_, why)) = NOT_FOR_SWIFT.iter().find(|(n, _)| *n == e.c_name) {
+            errors.push(format!(
+                "{} is in the Swift table (CABI.{}) but must not be called: {why}",
+                e.c_name, e.swift_name
+            ));
+        }
+    }
+    // A sized initialiser gets the size of the very struct it fills: `MemoryLayout<T>.size`
+    // for its `UnsafeMutablePointer<T>?` parameter (not a number, not another struct's size).
+    for e in uses
+        .table
+        .iter()
+        .filter(|e| e.c_name.ends_with("_init_sized"))
+    {
+        let want = e
+            .params
+            .first()
+            .and_then(|p| p.strip_prefix("UnsafeMutablePointer<"))
+            .and_then(|p| p.strip_suffix(">?"))
+            .map(|t| format!("MemoryLayout<{t}>.size"));
+        for (file, _, args) in uses.call_args.iter().filter(|c| c.1 == e.swift_name) {
+            let got = args.get(1).map(|a| swift::norm_type(a));
+            if want.is_none() || got != want {
+                errors.push(format!(
+                    "{file}: CABI.{} ({}) must be passed `{}` as its size, got `{}`",
+                    e.swift_name,
+                    e.c_name,
+                    want.as_deref().unwrap_or("MemoryLayout<the struct>.size"),
+                    got.as_deref().unwrap_or("nothing")
+                ));
+            }
         }
     }
     for (file, name, argc) in &uses.calls {

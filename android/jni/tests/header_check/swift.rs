@@ -20,6 +20,8 @@ pub struct SwiftUse {
     pub fields: BTreeMap<String, Vec<String>>,
     /// (file, swift table name, argument count) per `CABI.name(` call.
     pub calls: Vec<(String, String, usize)>,
+    /// (file, swift table name, arguments as written) per `CABI.name(` call.
+    pub call_args: Vec<(String, String, Vec<String>)>,
     /// (file, function) per direct `moae_*(` call outside the table.
     pub direct_calls: Vec<(String, String)>,
     /// (file, field) per `.snake_case` member access: C fields (Swift API names are camelCase).
@@ -220,7 +222,9 @@ pub fn scan(files: &[(String, String)]) -> Result<SwiftUse, String> {
                         let close = matching(&s, p)
                             .ok_or_else(|| format!("{file}: unbalanced call of CABI.{fname}"))?;
                         let args: String = s[p + 1..close - 1].iter().collect();
-                        u.calls.push((file.clone(), fname, split_args(&args).len()));
+                        let args = split_args(&args);
+                        u.calls.push((file.clone(), fname.clone(), args.len()));
+                        u.call_args.push((file.clone(), fname, args));
                     }
                 }
             }

@@ -60,6 +60,7 @@ public final class AbiParityRunner {
         List<String> lines = Files.readAllLines(Paths.get(args[0]), StandardCharsets.UTF_8);
         String model = null;
         String ort = null;
+        String detector = null;
         long handle = 0;
         StringBuilder out = new StringBuilder();
         for (String l : lines) {
@@ -101,6 +102,40 @@ public final class AbiParityRunner {
                             Integer.parseInt(f[4])};
                         NativeBridge.analyzeArrays(handle, desc, rgb(100), null, null, box);
                         out.append(line(f[1], 0, "ok")).append('\n');
+                    } catch (Exception e) {
+                        out.append(failure(f[1], e)).append('\n');
+                    }
+                    break;
+                case "detector":
+                    detector = f[1];
+                    break;
+                case "face":
+                    // face NAME whole|detector W H RGB_FILE BOX|none: a good analysis; prints
+                    // NAME, the raw JNI record and FaceResult.hasDetectorScore() per face.
+                    try {
+                        boolean useDetector = f[2].equals("detector");
+                        long h = NativeBridge.createFromFile(model, "cpu", false, 1, 0, ort, null,
+                                -1f, 0f, useDetector ? detector : null, null, -1f, !useDetector,
+                                null, false);
+                        try {
+                            int[] desc = {0, Integer.parseInt(f[3]), Integer.parseInt(f[4]), 0,
+                                0, 0, 0, 0, 0, 1};
+                            float[] box = face(f[6]);
+                            float[] raw = NativeBridge.analyzeArrays(h, desc,
+                                    Files.readAllBytes(Paths.get(f[5])), null, null, box);
+                            FrameAnalysis a = FrameAnalysis.fromNative(raw);
+                            StringBuilder b = new StringBuilder(f[1]).append('\t');
+                            for (int i = 0; i < raw.length; i++) {
+                                b.append(i == 0 ? "" : ",").append(raw[i]);
+                            }
+                            b.append('\t');
+                            for (FaceResult r : a.faces) {
+                                b.append(r.hasDetectorScore() ? 'Y' : 'N');
+                            }
+                            out.append(b).append('\n');
+                        } finally {
+                            NativeBridge.destroy(h);
+                        }
                     } catch (Exception e) {
                         out.append(failure(f[1], e)).append('\n');
                     }

@@ -852,34 +852,51 @@ public final class HostTestRunner {
             int at = 3 + i * 34;
             FaceResult f = r.faces.get(i);
             String w = where + " face " + i;
-            expect(f.source.code == (int) v[at], w + " source " + f.source);
-            expectNear(f.box.x, v[at + 1], w + " box x");
-            expectNear(f.box.y, v[at + 2], w + " box y");
-            expectNear(f.box.width, v[at + 3], w + " box w");
-            expectNear(f.box.height, v[at + 4], w + " box h");
-            expect((f.keypoints != null) == (v[at + 5] != 0f), w + " keypoints presence");
+            // pack::face: moae_face's order (box, keypoints, hasKeypoints, source,
+            // detectorScore, attack, live, threshold, decision, flags, quality, latency), then
+            // isAttack and provider.
+            expect(f.source.code == (int) v[at + 17], w + " source " + f.source);
+            expectNear(f.box.x, v[at], w + " box x");
+            expectNear(f.box.y, v[at + 1], w + " box y");
+            expectNear(f.box.width, v[at + 2], w + " box w");
+            expectNear(f.box.height, v[at + 3], w + " box h");
+            expect((f.keypoints != null) == (v[at + 16] != 0f), w + " keypoints presence");
             if (f.keypoints != null) {
                 for (int k = 0; k < 12; k++) {
-                    expectNear(f.keypoints[k], v[at + 6 + k], w + " keypoint " + k);
+                    expectNear(f.keypoints[k], v[at + 4 + k], w + " keypoint " + k);
                 }
             }
-            if (Float.isNaN(v[at + 18])) {
-                expect(f.detectorScore == null, w + " detector score " + f.detectorScore);
+            // No detector score is C's -1 in the record, and no number at all in Java.
+            expect(f.hasDetectorScore() == (f.source == FaceResult.Source.DETECTOR),
+                    w + " hasDetectorScore " + f.hasDetectorScore() + " for " + f.source);
+            if (v[at + 18] == -1f) {
+                expect(!f.hasDetectorScore(), w + " detector score -1 read as a score");
+                try {
+                    float s = f.detectorScore();
+                    throw new AssertionError(w + ": detectorScore() returned " + s
+                            + " for a face without one");
+                } catch (IllegalStateException e) {
+                    expect(e.getMessage().contains("hasDetectorScore()"),
+                            w + ": message " + e.getMessage());
+                }
             } else {
-                expectNear(f.detectorScore, v[at + 18], w + " detector score");
+                expect(f.hasDetectorScore(), w + " detector score " + v[at + 18] + " lost");
+                expectNear(f.detectorScore(), v[at + 18], w + " detector score");
             }
             expectNear(f.detection.attackScore, v[at + 19], w + " attack");
             expectNear(f.detection.liveScore, v[at + 20], w + " live");
-            expect(f.detection.isAttack == (v[at + 21] != 0f), w + " isAttack");
-            expectNear(f.detection.threshold, v[at + 22], w + " threshold");
-            expect(f.decision.code == (int) v[at + 25], w + " decision " + f.decision);
-            expect(f.qualityFlags.equals(QualityFlag.fromBits((int) v[at + 26])),
+            expectNear(f.detection.threshold, v[at + 21], w + " threshold");
+            expect(f.decision.code == (int) v[at + 22], w + " decision " + f.decision);
+            expect(f.qualityFlags.equals(QualityFlag.fromBits((int) v[at + 23])),
                     w + " quality flags " + f.qualityFlags);
+            expect(f.detection.isAttack == (v[at + 32] != 0f), w + " isAttack");
+            expect(f.detection.provider.ordinal() == (int) v[at + 33],
+                    w + " provider " + f.detection.provider);
             float[] q = {f.quality.facePx, f.quality.outsideFraction, f.quality.brightness,
                 f.quality.overexposedFraction, f.quality.sharpness, f.quality.rollDeg,
                 f.quality.yawDeg};
             for (int k = 0; k < 7; k++) {
-                float e = v[at + 27 + k];
+                float e = v[at + 24 + k];
                 expect(Math.abs(q[k] - e) <= 1e-4f * Math.max(1f, Math.abs(e)),
                         w + " quality value " + k + ": " + q[k] + " != " + e);
             }
@@ -911,6 +928,17 @@ public final class HostTestRunner {
             test("bad pipeline option raises INVALID_ARGUMENT: " + b[0],
                     () -> expectStatus((Call) b[1], MoaeException.Status.INVALID_ARGUMENT));
         }
+        test("detector bytes over the runtime's 64 MiB cap raise MODEL, naming the length", () -> {
+            byte[] huge = new byte[(64 << 20) + 1];
+            try {
+                MoaeDetector.fromFile(modelPath, options().faceDetectorBytes(huge)).close();
+            } catch (MoaeException e) {
+                expect(e.status() == MoaeException.Status.MODEL, "status " + e);
+                expect(e.getMessage().contains("67108865 bytes"), "message " + e.getMessage());
+                return;
+            }
+            throw new AssertionError("a 64 MiB + 1 detector was accepted");
+        });
         test("good pipeline options are accepted (detector bytes, limits, min score)", () -> {
             Options o = options().detectorMinScore(0.6f).quality(new QualityLimits()
                     .minFacePx(20f).maxOutsideFraction(0.2f).minBrightness(10f)

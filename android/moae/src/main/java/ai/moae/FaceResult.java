@@ -6,7 +6,10 @@ import java.util.Set;
 public final class FaceResult {
     /** Where the box came from (C: {@code moae_face_source}). */
     public enum Source {
-        /** The face detector (then {@link #keypoints} and {@link #detectorScore} are set). */
+        /**
+         * The face detector (then {@link #keypoints} is set and {@link #hasDetectorScore()} is
+         * true).
+         */
         DETECTOR(0),
         /** A box the caller passed. */
         CALLER(1),
@@ -75,30 +78,69 @@ public final class FaceResult {
      * unless {@link #source} is {@code DETECTOR}.
      */
     public final float[] keypoints;
-    /** The detector's confidence in [0, 1]; null unless {@link #source} is DETECTOR. */
-    public final Float detectorScore;
     /** The liveness scores (computed even when the decision is UNSURE). */
     public final DetectionResult detection;
     public final Decision decision;
     public final Set<QualityFlag> qualityFlags;
     public final QualityValues quality;
 
+    /** C's "no detector score" ({@code moae_face.detector_score}), kept private. */
+    private static final float NO_DETECTOR_SCORE = -1f;
+
+    /** The detector's score, or {@link #NO_DETECTOR_SCORE}. */
+    private final float detectorScore;
+
+    /**
+     * Reads one face record of {@code pack::face} (android/jni/src/pack.rs): C
+     * {@code moae_face}'s fields in its order, then isAttack and provider.
+     */
     private FaceResult(float[] v, int at) throws MoaeException {
-        source = Source.fromCode((int) v[at]);
-        box = new FaceBox(v[at + 1], v[at + 2], v[at + 3], v[at + 4]);
-        if (v[at + 5] != 0f) {
+        box = new FaceBox(v[at], v[at + 1], v[at + 2], v[at + 3]);
+        if (v[at + 16] != 0f) {
             keypoints = new float[12];
-            System.arraycopy(v, at + 6, keypoints, 0, 12);
+            System.arraycopy(v, at + 4, keypoints, 0, 12);
         } else {
             keypoints = null;
         }
-        detectorScore = Float.isNaN(v[at + 18]) ? null : v[at + 18];
-        float[] d = new float[6];
-        System.arraycopy(v, at + 19, d, 0, 6);
-        detection = DetectionResult.fromNative(d);
-        decision = Decision.fromCode((int) v[at + 25]);
-        qualityFlags = QualityFlag.fromBits((int) v[at + 26]);
-        quality = new QualityValues(v, at + 27);
+        source = Source.fromCode((int) v[at + 17]);
+        float score = v[at + 18];
+        // Fail closed on anything but C's two cases: -1 (none) or a score in [0, 1].
+        if (!(score == NO_DETECTOR_SCORE || (score >= 0f && score <= 1f))) {
+            throw new MoaeException(MoaeException.Status.INVALID_ARGUMENT,
+                    "libmoae_jni returned detector score " + score
+                            + " (expected -1 for none, or [0, 1]): ship the Java classes and "
+                            + "libmoae_jni.so from one build");
+        }
+        detectorScore = score;
+        // DetectionResult's layout: attack, live, isAttack, threshold, provider, latencyMs.
+        detection = DetectionResult.fromNative(new float[] {v[at + 19], v[at + 20],
+            v[at + 32], v[at + 21], v[at + 33], v[at + 31]});
+        decision = Decision.fromCode((int) v[at + 22]);
+        qualityFlags = QualityFlag.fromBits((int) v[at + 23]);
+        quality = new QualityValues(v, at + 24);
+    }
+
+    /**
+     * Whether the face detector scored this face: true for {@link Source#DETECTOR}, false for a
+     * caller's box or the whole frame (C: {@code moae_face.detector_score} is -1 then).
+     */
+    public boolean hasDetectorScore() {
+        return detectorScore != NO_DETECTOR_SCORE;
+    }
+
+    /**
+     * The detector's confidence in [0, 1].
+     *
+     * @throws IllegalStateException when {@link #hasDetectorScore()} is false (the face did not
+     *     come from the detector); there is no stand-in value to mistake for a score.
+     */
+    public float detectorScore() {
+        if (!hasDetectorScore()) {
+            throw new IllegalStateException("this face's box came from " + source
+                    + ", not the face detector: it has no detector score (check "
+                    + "hasDetectorScore() first)");
+        }
+        return detectorScore;
     }
 
     static FaceResult fromNative(float[] v, int at) throws MoaeException {

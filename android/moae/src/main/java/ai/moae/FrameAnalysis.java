@@ -21,18 +21,24 @@ public final class FrameAnalysis {
         this.flags = flags;
     }
 
-    /** Floats per face and header size: see android/jni/src/pack.rs. */
+    /**
+     * The face layout this class reads: {@code pack::ANALYSIS_LAYOUT}
+     * (android/jni/src/pack.rs).
+     */
+    static final int LAYOUT = 2;
+
+    /** Floats per face ({@code pack::FACE_LEN}) and before the faces. */
     static final int FACE_LEN = 34;
 
     static final int HEADER = 3;
 
     /** Reads the layout of {@code pack::analysis} (android/jni/src/pack.rs). */
     static FrameAnalysis fromNative(float[] v) throws MoaeException {
-        if (v == null || v.length < HEADER || (int) v[0] != FACE_LEN) {
+        if (v == null || v.length < HEADER || v[0] != LAYOUT) {
             throw new MoaeException(MoaeException.Status.INVALID_ARGUMENT,
                     "libmoae_jni returned an analysis layout this Java API does not know "
-                            + "(face record " + (v == null || v.length == 0 ? "?" : v[0])
-                            + " floats, expected " + FACE_LEN + "): ship the Java classes and "
+                            + "(layout " + (v == null || v.length == 0 ? "?" : v[0])
+                            + ", expected " + LAYOUT + "): ship the Java classes and "
                             + "libmoae_jni.so from one build");
         }
         int count = (int) v[2];
