@@ -57,7 +57,7 @@ pub struct PipelineArgs<'a, 'l> {
 
 /// Largest face detector model accepted from memory: the runtime's own cap on a detector
 /// file, so a model refused from a path is refused from bytes too.
-pub const MAX_DETECTOR_BYTES: usize = moae_runtime::face::MAX_DETECTOR_FILE_BYTES as usize;
+pub const MAX_DETECTOR_BYTES: usize = moae_runtime::MAX_DETECTOR_BYTES as usize;
 
 /// `Options.faceDetectorBytes`' length against [`MAX_DETECTOR_BYTES`] (status MODEL, as the
 /// runtime reports a detector file over the cap).
