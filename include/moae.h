@@ -605,7 +605,10 @@ void moae_options_init_sized(struct moae_options *opts, size_t size);
 // The exported symbol of libmoae 0.1's `moae_options_init`, for binaries compiled against
 // its header: writes only the version-1 struct (80 bytes, `struct_size = 80`), so that an
 // old caller's smaller struct is never overrun; the 0.2 fields keep their defaults at
-// create. New code gets `moae_options_init_sized` through the macro of the same name below.
+// create. New code gets `moae_options_init_sized` through the macro of the same name below;
+// callers that cannot use C macros (Swift, Rust, other FFIs) must call
+// `moae_options_init_sized(p, their size)`: with this function the library reads only the
+// version-1 fields (struct_size 80), so the 0.2 fields they set would be ignored.
 void moae_options_init(struct moae_options *opts);
 
 // Zeroes the first `min(size, sizeof(moae_image))` bytes at `image` (format RGB, full
@@ -617,7 +620,9 @@ void moae_image_init_sized(struct moae_image *image, size_t size);
 // The exported symbol of libmoae 0.1's `moae_image_init`, for binaries compiled against its
 // header: writes only the version-1 struct (96 bytes, `struct_size = 96`), so that an old
 // caller's smaller struct is never overrun (and `mirrored`/`yuv_range` are never read from
-// what follows it). New code gets `moae_image_init_sized` through the macro below.
+// what follows it). New code gets `moae_image_init_sized` through the macro below; callers
+// without C macros call `moae_image_init_sized(p, their size)` (else `mirrored` and
+// `yuv_range` are ignored).
 void moae_image_init(struct moae_image *image);
 
 // Loads the model at `path` (NUL-terminated) into a new engine, stored in `*out`

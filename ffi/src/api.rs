@@ -65,7 +65,10 @@ pub extern "C" fn moae_options_init_sized(opts: *mut moae_options, size: usize) 
 /// The exported symbol of libmoae 0.1's `moae_options_init`, for binaries compiled against
 /// its header: writes only the version-1 struct (80 bytes, `struct_size = 80`), so that an
 /// old caller's smaller struct is never overrun; the 0.2 fields keep their defaults at
-/// create. New code gets `moae_options_init_sized` through the macro of the same name below.
+/// create. New code gets `moae_options_init_sized` through the macro of the same name below;
+/// callers that cannot use C macros (Swift, Rust, other FFIs) must call
+/// `moae_options_init_sized(p, their size)`: with this function the library reads only the
+/// version-1 fields (struct_size 80), so the 0.2 fields they set would be ignored.
 #[no_mangle]
 pub extern "C" fn moae_options_init(opts: *mut moae_options) {
     moae_options_init_sized(opts, OPTIONS_V1_SIZE)
@@ -98,7 +101,9 @@ pub extern "C" fn moae_image_init_sized(image: *mut moae_image, size: usize) {
 /// The exported symbol of libmoae 0.1's `moae_image_init`, for binaries compiled against its
 /// header: writes only the version-1 struct (96 bytes, `struct_size = 96`), so that an old
 /// caller's smaller struct is never overrun (and `mirrored`/`yuv_range` are never read from
-/// what follows it). New code gets `moae_image_init_sized` through the macro below.
+/// what follows it). New code gets `moae_image_init_sized` through the macro below; callers
+/// without C macros call `moae_image_init_sized(p, their size)` (else `mirrored` and
+/// `yuv_range` are ignored).
 #[no_mangle]
 pub extern "C" fn moae_image_init(image: *mut moae_image) {
     moae_image_init_sized(image, convert::IMAGE_V1_SIZE)
