@@ -12,14 +12,32 @@
  *     thread-local (moae_last_error: valid until this thread's next failing call).
  *
  * Thread safety
- *   - One engine may be shared by any number of threads: moae_detect and moae_engine_get_info
- *     may run concurrently on the same engine. Only moae_engine_destroy must not overlap with
- *     any other use of that engine.
+ *   - One engine may be shared by any number of threads: moae_analyze, moae_detect and
+ *     moae_engine_get_info may run concurrently on the same engine. Only moae_engine_destroy
+ *     must not overlap with any other use of that engine. (An engine's face detector runs one
+ *     frame at a time: moae_analyze calls that need the detector wait for each other there;
+ *     the liveness model runs on up to moae_options.max_sessions sessions at once.)
  *   - moae_last_error is per thread. The log callback may be invoked from any thread,
  *     concurrently, and must be thread-safe itself.
  *
+ * ONNX Runtime
+ *   - libmoae runs its models on ONNX Runtime, loaded at run time (dlopen) from
+ *     moae_options.ort_library_path, else $ORT_DYLIB_PATH, else beside libmoae, else the
+ *     system's libonnxruntime. This holds for the static libmoae.a too: linking it does not
+ *     link ONNX Runtime in, and libonnxruntime must still be present when the program runs.
+ *   - A process loads one ONNX Runtime: the first engine created successfully loads it, and
+ *     every later engine uses that same library; a later ort_library_path naming a different
+ *     file fails with MOAE_ERR_ORT_LIBRARY. An application that also uses ONNX Runtime itself
+ *     must point libmoae at the same libonnxruntime it loads.
+ *
  * Compatibility
  *   - Input structs start with struct_size: set it with sizeof() or the _init functions.
+ *     moae_options_init(p) and moae_image_init(p) are macros over moae_options_init_sized /
+ *     moae_image_init_sized(p, sizeof *(p)) (end of this header): the library writes only as
+ *     many bytes as the caller's struct has. The exported functions of the same names (used by
+ *     binaries built against 0.1 headers) write only the version-1 structs (80 / 96 bytes).
+ *   - Nested structs are frozen: moae_quality_options (in moae_options) and moae_quality (in
+ *     moae_face) never change size or layout; new fields are appended to the outer struct.
  *     A smaller (older) struct is accepted: fields past it take their defaults. A larger
  *     (newer) one is accepted: the bytes past the fields this library knows are ignored.
  *   - moae_options.abi_version must equal this library's MOAE_ABI_VERSION (checked at create).
@@ -322,7 +340,9 @@ typedef int32_t moae_face_source;
 // One engine may be shared by any number of threads (all its functions take it `const`).
 typedef struct moae_engine moae_engine;
 
-// Limits of the quality checks (one float per runtime `QualityOptions` field). A face that
+// Limits of the quality checks (one float per runtime `QualityOptions` field).
+// FROZEN: nested in `moae_options`, so it can never grow or change (that would move every
+// field after it); limits added later are appended to `moae_options` itself. A face that
 // fails one gets its `MOAE_QUALITY_*` flag and the decision MOAE_DECISION_UNSURE.
 // `moae_options_init` fills the runtime's documented defaults (runtime/src/quality.rs).
 // Values are checked at create (finite, in range, min_brightness <= max_brightness; the
@@ -408,7 +428,8 @@ typedef struct moae_options {
   // detector, and a frame without a face is "no face" (MOAE_QUALITY_NO_FACE), never a score.
   // Other values fail with MOAE_ERR_INVALID_ARGUMENT.
   int32_t whole_frame;
-  // The quality checks' limits (defaults from `moae_options_init`).
+  // The quality checks' limits (defaults from `moae_options_init`). The nested struct is
+  // frozen: later limits are appended after this field.
   struct moae_quality_options quality;
 } moae_options;
 
@@ -507,6 +528,8 @@ typedef struct moae_box_input {
 
 // Measured quality values of one face (a value that cannot be measured, such as yaw for a
 // caller's box without keypoints, is 0 and its check is skipped; never NaN).
+// FROZEN: nested in `moae_face`, so it can never grow or change (that would move every field
+// after it); values added later are appended to `moae_face` itself.
 typedef struct moae_quality {
   // Longer side of the face box, upright pixels.
   float face_px;
@@ -548,6 +571,8 @@ typedef struct moae_face {
   int32_t decision;
   // `MOAE_QUALITY_*` bits; any set bit makes the decision MOAE_DECISION_UNSURE.
   uint32_t quality_flags;
+  // Measured quality values. The nested struct is frozen: later values are appended to
+  // `moae_face`.
   struct moae_quality quality;
   // Wall time of the call that produced it, milliseconds.
   float latency_ms;
@@ -570,11 +595,34 @@ const char *moae_version_string(void);
 // The MOAE_ABI_VERSION this library was built with.
 uint32_t moae_abi_version(void);
 
-// Fills `opts` with the defaults, `struct_size = sizeof(moae_options)` and
-// `abi_version = MOAE_ABI_VERSION`. NULL is ignored.
+// Fills the first `min(size, sizeof(moae_options))` bytes at `opts` with the defaults and sets
+// `struct_size` to that many bytes (`abi_version = MOAE_ABI_VERSION`). Only fields that lie
+// wholly inside those bytes are written (the rest of them are zeroed); nothing past them is
+// touched. Pass `sizeof(moae_options)` as the caller compiled it (the `moae_options_init`
+// macro of this header does). NULL, or a size too small for `struct_size`, writes nothing.
+void moae_options_init_sized(struct moae_options *opts, size_t size);
+
+// The exported symbol of libmoae 0.1's `moae_options_init`, for binaries compiled against
+// its header: writes only the version-1 struct (80 bytes, `struct_size = 80`), so that an
+// old caller's smaller struct is never overrun; the 0.2 fields keep their defaults at
+// create. New code gets `moae_options_init_sized` through the macro of the same name below;
+// callers that cannot use C macros (Swift, Rust, other FFIs) must call
+// `moae_options_init_sized(p, their size)`: with this function the library reads only the
+// version-1 fields (struct_size 80), so the 0.2 fields they set would be ignored.
 void moae_options_init(struct moae_options *opts);
 
-// Zeroes `image` and sets `struct_size = sizeof(moae_image)`. NULL is ignored.
+// Zeroes the first `min(size, sizeof(moae_image))` bytes at `image` (format RGB, full
+// range) and sets `struct_size` to that many bytes; nothing past them is touched. Pass
+// `sizeof(moae_image)` as the caller compiled it (the `moae_image_init` macro of this header
+// does). NULL, or a size too small for `struct_size`, writes nothing.
+void moae_image_init_sized(struct moae_image *image, size_t size);
+
+// The exported symbol of libmoae 0.1's `moae_image_init`, for binaries compiled against its
+// header: writes only the version-1 struct (96 bytes, `struct_size = 96`), so that an old
+// caller's smaller struct is never overrun (and `mirrored`/`yuv_range` are never read from
+// what follows it). New code gets `moae_image_init_sized` through the macro below; callers
+// without C macros call `moae_image_init_sized(p, their size)` (else `mirrored` and
+// `yuv_range` are ignored).
 void moae_image_init(struct moae_image *image);
 
 // Loads the model at `path` (NUL-terminated) into a new engine, stored in `*out`
@@ -617,8 +665,11 @@ moae_status moae_detect(const struct moae_engine *engine,
                         size_t *result_count);
 
 // Frame in, decision out. `box_count == 0`: the engine's face detector finds every face
-// (`moae_options.face_detector_path`/`_data`); with `whole_frame = 1` the image is the face;
-// with neither it fails with MOAE_ERR_INVALID_ARGUMENT. Otherwise one face per caller box
+// (`moae_options.face_detector_path`/`_data`); without a detector, `whole_frame = 1` makes
+// the image the face; with neither it fails with MOAE_ERR_INVALID_ARGUMENT. An engine with
+// both a detector and `whole_frame = 1` uses the detector here (a frame without a face is
+// NO_FACE, not a whole-frame score); `whole_frame` then only lets `moae_detect` run without
+// boxes. Otherwise one face per caller box
 // (`moae_box_input`: upright or raw buffer coordinates, pixels or normalised), in order.
 //
 // Each face gets its box (upright, un-mirrored pixels), keypoints (detector only), detector
@@ -679,3 +730,11 @@ void moae_image_free(uint8_t *rgb);
 #endif  // __cplusplus
 
 #endif  /* MOAE_H */
+
+#ifndef MOAE_NO_INIT_MACROS
+/* New code initialises exactly the struct it was compiled with (see Compatibility above).
+ * Call the exported legacy function instead with (moae_options_init)(p), or define
+ * MOAE_NO_INIT_MACROS before including this header. */
+#define moae_options_init(p) moae_options_init_sized((p), sizeof *(p))
+#define moae_image_init(p) moae_image_init_sized((p), sizeof *(p))
+#endif

@@ -46,7 +46,8 @@ inline void check(moae_status status, const char* call) {
 /// so it must outlive the Engine's construction (not the Engine).
 struct Options {
   moae_options c;
-  Options() { moae_options_init(&c); }
+  // The sized init (sizeof as this header has it), never the 80-byte legacy symbol.
+  Options() { moae_options_init_sized(&c, sizeof c); }
   Options(const Options& o) : c(o.c), detector_path_(o.detector_path_) { repoint(); }
   Options& operator=(const Options& o) {
     c = o.c;
@@ -141,7 +142,7 @@ struct Info {
 /// A frame: a view of caller memory, which must stay valid during detect().
 struct Image {
   moae_image c;
-  Image() { moae_image_init(&c); }
+  Image() { moae_image_init_sized(&c, sizeof c); }
   static Image packed(moae_pixel_format format, const std::uint8_t* data, std::size_t size,
                       std::uint32_t width, std::uint32_t height, std::size_t stride = 0,
                       int rotation = 0, bool mirrored = false) {

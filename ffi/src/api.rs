@@ -39,40 +39,95 @@ pub extern "C" fn moae_abi_version() -> u32 {
     crate::MOAE_ABI_VERSION
 }
 
-/// Fills `opts` with the defaults, `struct_size = sizeof(moae_options)` and
-/// `abi_version = MOAE_ABI_VERSION`. NULL is ignored.
+/// Size of the version-1 `moae_options` (libmoae 0.1, which ended at `crop_scale`).
+pub(crate) const OPTIONS_V1_SIZE: usize = 80;
+
+/// Fills the first `min(size, sizeof(moae_options))` bytes at `opts` with the defaults and sets
+/// `struct_size` to that many bytes (`abi_version = MOAE_ABI_VERSION`). Only fields that lie
+/// wholly inside those bytes are written (the rest of them are zeroed); nothing past them is
+/// touched. Pass `sizeof(moae_options)` as the caller compiled it (the `moae_options_init`
+/// macro of this header does). NULL, or a size too small for `struct_size`, writes nothing.
 #[no_mangle]
-pub extern "C" fn moae_options_init(opts: *mut moae_options) {
-    guard_value("moae_options_init", (), || {
-        if !opts.is_null() {
-            // SAFETY: non-NULL; the caller passes a whole moae_options of this header.
-            unsafe { opts.write(convert::default_options()) };
+pub extern "C" fn moae_options_init_sized(opts: *mut moae_options, size: usize) {
+    guard_value("moae_options_init_sized", (), || {
+        // SAFETY: the caller passes `size` writable bytes at `opts`.
+        unsafe {
+            init_sized(
+                opts,
+                size,
+                &convert::OPTIONS_SPANS,
+                convert::default_options(),
+            )
         }
     })
 }
 
-/// Zeroes `image` and sets `struct_size = sizeof(moae_image)`. NULL is ignored.
+/// The exported symbol of libmoae 0.1's `moae_options_init`, for binaries compiled against
+/// its header: writes only the version-1 struct (80 bytes, `struct_size = 80`), so that an
+/// old caller's smaller struct is never overrun; the 0.2 fields keep their defaults at
+/// create. New code gets `moae_options_init_sized` through the macro of the same name below;
+/// callers that cannot use C macros (Swift, Rust, other FFIs) must call
+/// `moae_options_init_sized(p, their size)`: with this function the library reads only the
+/// version-1 fields (struct_size 80), so the 0.2 fields they set would be ignored.
+#[no_mangle]
+pub extern "C" fn moae_options_init(opts: *mut moae_options) {
+    moae_options_init_sized(opts, OPTIONS_V1_SIZE)
+}
+
+/// Zeroes the first `min(size, sizeof(moae_image))` bytes at `image` (format RGB, full
+/// range) and sets `struct_size` to that many bytes; nothing past them is touched. Pass
+/// `sizeof(moae_image)` as the caller compiled it (the `moae_image_init` macro of this header
+/// does). NULL, or a size too small for `struct_size`, writes nothing.
+#[no_mangle]
+pub extern "C" fn moae_image_init_sized(image: *mut moae_image, size: usize) {
+    guard_value("moae_image_init_sized", (), || {
+        let value = moae_image {
+            struct_size: 0,
+            format: moae_pixel_format::MOAE_PIXEL_RGB as i32,
+            width: 0,
+            height: 0,
+            planes: [std::ptr::null(); 3],
+            plane_sizes: [0; 3],
+            strides: [0; 3],
+            rotation: 0,
+            mirrored: 0,
+            yuv_range: moae_yuv_range::MOAE_YUV_FULL as i32,
+        };
+        // SAFETY: the caller passes `size` writable bytes at `image`.
+        unsafe { init_sized(image, size, &convert::IMAGE_SPANS, value) }
+    })
+}
+
+/// The exported symbol of libmoae 0.1's `moae_image_init`, for binaries compiled against its
+/// header: writes only the version-1 struct (96 bytes, `struct_size = 96`), so that an old
+/// caller's smaller struct is never overrun (and `mirrored`/`yuv_range` are never read from
+/// what follows it). New code gets `moae_image_init_sized` through the macro below; callers
+/// without C macros call `moae_image_init_sized(p, their size)` (else `mirrored` and
+/// `yuv_range` are ignored).
 #[no_mangle]
 pub extern "C" fn moae_image_init(image: *mut moae_image) {
-    guard_value("moae_image_init", (), || {
-        if !image.is_null() {
-            // SAFETY: non-NULL; the caller passes a whole moae_image of this header.
-            unsafe {
-                image.write(moae_image {
-                    struct_size: std::mem::size_of::<moae_image>() as u32,
-                    format: moae_pixel_format::MOAE_PIXEL_RGB as i32,
-                    width: 0,
-                    height: 0,
-                    planes: [std::ptr::null(); 3],
-                    plane_sizes: [0; 3],
-                    strides: [0; 3],
-                    rotation: 0,
-                    mirrored: 0,
-                    yuv_range: moae_yuv_range::MOAE_YUV_FULL as i32,
-                })
-            };
-        }
-    })
+    moae_image_init_sized(image, convert::IMAGE_V1_SIZE)
+}
+
+/// Zeroes `min(size, size_of::<T>())` bytes at `ptr`, copies the fields of `value` that lie
+/// wholly inside them (`spans`: each field's offset and end; padding is left zero), and sets
+/// the leading `u32` struct_size to that count.
+///
+/// # Safety
+/// `ptr` is NULL or points to `size` writable bytes.
+unsafe fn init_sized<T: Copy>(ptr: *mut T, size: usize, spans: &[(usize, usize)], value: T) {
+    let n = size.min(std::mem::size_of::<T>());
+    if ptr.is_null() || n < std::mem::size_of::<u32>() {
+        return;
+    }
+    let dst = ptr as *mut u8;
+    let src = &value as *const T as *const u8;
+    std::ptr::write_bytes(dst, 0, n);
+    for &(start, end) in spans.iter().filter(|&&(_, end)| end <= n) {
+        std::ptr::copy_nonoverlapping(src.add(start), dst.add(start), end - start);
+    }
+    // n <= size_of::<T>(), far below u32::MAX for every struct of this ABI.
+    std::ptr::write_unaligned(dst as *mut u32, n as u32);
 }
 
 fn finish_create(
@@ -326,8 +381,11 @@ pub extern "C" fn moae_detect(
 const FACE_MIN_SIZE: usize = std::mem::size_of::<moae_box>();
 
 /// Frame in, decision out. `box_count == 0`: the engine's face detector finds every face
-/// (`moae_options.face_detector_path`/`_data`); with `whole_frame = 1` the image is the face;
-/// with neither it fails with MOAE_ERR_INVALID_ARGUMENT. Otherwise one face per caller box
+/// (`moae_options.face_detector_path`/`_data`); without a detector, `whole_frame = 1` makes
+/// the image the face; with neither it fails with MOAE_ERR_INVALID_ARGUMENT. An engine with
+/// both a detector and `whole_frame = 1` uses the detector here (a frame without a face is
+/// NO_FACE, not a whole-frame score); `whole_frame` then only lets `moae_detect` run without
+/// boxes. Otherwise one face per caller box
 /// (`moae_box_input`: upright or raw buffer coordinates, pixels or normalised), in order.
 ///
 /// Each face gets its box (upright, un-mirrored pixels), keypoints (detector only), detector

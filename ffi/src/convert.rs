@@ -1,11 +1,12 @@
 //! C structs -> runtime values, with every pointer and range checked.
 
-use crate::field_ends;
 use crate::sized::read_sized;
 use crate::status::{FfiError, FfiResult};
 use crate::types::moae_status::*;
 use crate::types::*;
+use crate::{field_ends, field_spans};
 use moae_runtime::abi::{self, RawFrame};
+use moae_runtime::face::MAX_DETECTOR_FILE_BYTES;
 use moae_runtime::{
     BoxInput, DetectorModel, EngineOptions, ExecutionProvider, FaceBox, FaceResult, Frame,
     ProviderPolicy, QualityOptions,
@@ -23,6 +24,21 @@ pub const OPTIONS_ENDS: [usize; 20] = field_ends!(moae_options;
     tensorrt_fp16: i32, coreml_compute_units: i32, threshold: f32, crop_scale: f32,
     face_detector_path: *const c_char, face_detector_data: *const u8, face_detector_len: usize,
     detector_min_score: f32, whole_frame: i32, quality: moae_quality_options);
+
+/// Where each `moae_options` field lies (for the sized init, which writes fields, not padding).
+pub const OPTIONS_SPANS: [(usize, usize); 20] = field_spans!(moae_options;
+    struct_size: u32, abi_version: u32, providers: *const i32, provider_count: usize,
+    require_provider: i32, intra_op_threads: i32, max_sessions: i32,
+    ort_library_path: *const c_char, model_sha256: *const u8, tensorrt_cache_dir: *const c_char,
+    tensorrt_fp16: i32, coreml_compute_units: i32, threshold: f32, crop_scale: f32,
+    face_detector_path: *const c_char, face_detector_data: *const u8, face_detector_len: usize,
+    detector_min_score: f32, whole_frame: i32, quality: moae_quality_options);
+
+/// Where each `moae_image` field lies.
+pub const IMAGE_SPANS: [(usize, usize); 10] = field_spans!(moae_image;
+    struct_size: u32, format: i32, width: u32, height: u32, planes: [*const u8; 3],
+    plane_sizes: [usize; 3], strides: [usize; 3], rotation: i32, mirrored: i32,
+    yuv_range: i32);
 
 /// The version-1 fields, then `mirrored` and `yuv_range`: a version-1 `moae_image` is 96 bytes
 /// because of padding after `rotation`, where `mirrored` now lies. So that those padding bytes
@@ -129,9 +145,19 @@ unsafe fn face_detector(o: &moae_options) -> FfiResult<Option<DetectorModel>> {
         return Ok(Some(DetectorModel::Path(p)));
     }
     if data {
-        if o.face_detector_len == 0 || o.face_detector_len > isize::MAX as usize {
+        if o.face_detector_len == 0 {
+            return Err(FfiError::invalid(
+                "moae_options.face_detector_len is 0 with face_detector_data set: pass the \
+                 detector's size in bytes",
+            ));
+        }
+        // The runtime refuses a larger detector anyway; check before copying, so that a bad
+        // length is an error, not a read of that many bytes.
+        if o.face_detector_len as u64 > MAX_DETECTOR_FILE_BYTES {
             return Err(FfiError::invalid(format!(
-                "moae_options.face_detector_len is {} with face_detector_data set",
+                "moae_options.face_detector_len is {} bytes: over the face detector's limit of \
+                 {MAX_DETECTOR_FILE_BYTES} bytes (BlazeFace is well under 1 MiB); check the \
+                 length passed with face_detector_data",
                 o.face_detector_len
             )));
         }
@@ -411,6 +437,39 @@ pub fn face_to_c(f: &FaceResult) -> moae_face {
 mod tests {
     use super::*;
 
+    /// Finding 8 of the 0.2 review: `face_detector_len` is checked against the detector's size
+    /// cap before a byte is read. The pointer here has 16 readable bytes: a copy of `len` bytes
+    /// first would read far past them (a crash, or ASan/valgrind under the C tests).
+    #[test]
+    fn a_detector_length_over_the_cap_is_refused_before_copying() {
+        let bytes = [0u8; 16];
+        let cap = MAX_DETECTOR_FILE_BYTES as usize;
+        for len in [cap + 1, usize::MAX / 2, usize::MAX] {
+            let mut c = default_options();
+            c.face_detector_data = bytes.as_ptr();
+            c.face_detector_len = len;
+            let e = unsafe { face_detector(&c) }.unwrap_err();
+            assert_eq!(e.status, MOAE_ERR_INVALID_ARGUMENT);
+            assert!(
+                e.detail.contains(&len.to_string())
+                    && e.detail.contains(&MAX_DETECTOR_FILE_BYTES.to_string()),
+                "{}",
+                e.detail
+            );
+        }
+        let mut c = default_options();
+        c.face_detector_data = bytes.as_ptr();
+        c.face_detector_len = 0;
+        let e = unsafe { face_detector(&c) }.unwrap_err();
+        assert!(e.detail.contains("face_detector_len is 0"), "{}", e.detail);
+        // Within the cap, the bytes are taken as given (the runtime judges them at create).
+        c.face_detector_len = bytes.len();
+        match unsafe { face_detector(&c) }.unwrap() {
+            Some(DetectorModel::Bytes(b)) => assert_eq!(b.len(), 16),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn options_defaults_round_trip() {
         let o = unsafe { engine_options(std::ptr::null()) }.unwrap();
@@ -448,6 +507,7 @@ mod tests {
         // 0.2's appended fields start where ABI 1's 80-byte struct ended.
         assert_eq!(std::mem::offset_of!(moae_options, face_detector_path), 80);
         assert_eq!(OPTIONS_ENDS[13], 80);
+        assert_eq!(OPTIONS_ENDS[13], crate::api::OPTIONS_V1_SIZE);
         assert_eq!(std::mem::size_of::<moae_options>(), 152);
         assert_eq!(std::mem::size_of::<moae_quality_options>(), 36);
         // moae_image: `mirrored` lies in version 1's padding (offset 92 < 96), so it is only

@@ -16,6 +16,19 @@ macro_rules! field_ends {
     };
 }
 
+/// `(offset, end)` of a struct's fields, e.g. `field_spans!(T; a: u32, b: f32)`: the bytes a
+/// value's fields occupy (padding between them excluded).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! field_spans {
+    ($t:ty; $($f:ident : $ft:ty),+ $(,)?) => {
+        [$((
+            ::core::mem::offset_of!($t, $f),
+            ::core::mem::offset_of!($t, $f) + ::core::mem::size_of::<$ft>(),
+        )),+]
+    };
+}
+
 /// How many leading bytes of a `size`-byte caller struct hold whole known fields.
 fn known_prefix(size: usize, ends: &[usize]) -> usize {
     ends.iter()

@@ -149,11 +149,14 @@ pub struct moae_options {
     /// detector, and a frame without a face is "no face" (MOAE_QUALITY_NO_FACE), never a score.
     /// Other values fail with MOAE_ERR_INVALID_ARGUMENT.
     pub whole_frame: i32,
-    /// The quality checks' limits (defaults from `moae_options_init`).
+    /// The quality checks' limits (defaults from `moae_options_init`). The nested struct is
+    /// frozen: later limits are appended after this field.
     pub quality: moae_quality_options,
 }
 
-/// Limits of the quality checks (one float per runtime `QualityOptions` field). A face that
+/// Limits of the quality checks (one float per runtime `QualityOptions` field).
+/// FROZEN: nested in `moae_options`, so it can never grow or change (that would move every
+/// field after it); limits added later are appended to `moae_options` itself. A face that
 /// fails one gets its `MOAE_QUALITY_*` flag and the decision MOAE_DECISION_UNSURE.
 /// `moae_options_init` fills the runtime's documented defaults (runtime/src/quality.rs).
 /// Values are checked at create (finite, in range, min_brightness <= max_brightness; the
@@ -291,6 +294,8 @@ pub enum moae_face_source {
 
 /// Measured quality values of one face (a value that cannot be measured, such as yaw for a
 /// caller's box without keypoints, is 0 and its check is skipped; never NaN).
+/// FROZEN: nested in `moae_face`, so it can never grow or change (that would move every field
+/// after it); values added later are appended to `moae_face` itself.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
@@ -338,6 +343,8 @@ pub struct moae_face {
     pub decision: i32,
     /// `MOAE_QUALITY_*` bits; any set bit makes the decision MOAE_DECISION_UNSURE.
     pub quality_flags: u32,
+    /// Measured quality values. The nested struct is frozen: later values are appended to
+    /// `moae_face`.
     pub quality: moae_quality,
     /// Wall time of the call that produced it, milliseconds.
     pub latency_ms: f32,

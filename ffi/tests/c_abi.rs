@@ -345,13 +345,6 @@ fn cpp_via(link: Link) {
     let mut args = vec![f.model.as_path(), &w, &h];
     args.extend(f.images.iter().map(|p| p.as_path()));
     let text = run_program(&exe, &args, "cpp_test");
-    if text.contains("SKIPPED analyze") {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set and Engine::analyze is a skeleton:\n{text}"
-        );
-        eprintln!("SKIPPED (cpp_test analyze part): Engine::analyze is not built yet");
-    }
     let got = parse_scores(&text);
     for p in &f.images {
         let (have, want) = (got[p.to_str().unwrap()][0], rust_scores(p)[0]);
@@ -417,16 +410,8 @@ fn an_older_smaller_options_struct_is_accepted() {
 
 /// Checks an example's output on face.png (image 1's pixels) with `--whole-frame`: the
 /// decision line "<decision> <score>" with the Rust runtime's score, and a decision that is
-/// the score's unless a quality flag made it "unsure". `None` while analyze is a skeleton.
-fn check_example_output(text: &str, what: &str) -> Option<()> {
-    if text.contains("skeleton") {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set and Engine::analyze is a skeleton ({what}):\n{text}"
-        );
-        eprintln!("SKIPPED {what}: Engine::analyze is not built yet (skeleton)");
-        return None;
-    }
+/// the score's unless a quality flag made it "unsure".
+fn check_example_output(text: &str, what: &str) {
     let f = fixture();
     let expected = rust_scores(&f.images[0])[0];
     let by_score = if expected >= rust_engine().info().threshold {
@@ -458,7 +443,6 @@ fn check_example_output(text: &str, what: &str) -> Option<()> {
     } else {
         assert_eq!(decision, by_score, "{what}:\n{text}");
     }
-    Some(())
 }
 
 #[test]
@@ -476,14 +460,13 @@ fn examples_decide_on_an_image_file() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    if check_example_output(&text, "detect.c").is_some() {
-        let code = match text.split_whitespace().next() {
-            Some("attack") => 1,
-            Some("unsure") => 3,
-            _ => 0,
-        };
-        assert_eq!(out.status.code(), Some(code), "{text}");
-    }
+    check_example_output(&text, "detect.c");
+    let code = match text.split_whitespace().next() {
+        Some("attack") => 1,
+        Some("unsure") => 3,
+        _ => 0,
+    };
+    assert_eq!(out.status.code(), Some(code), "{text}");
     // Without a detector and without --whole-frame: a clear error, exit 2.
     let out = Command::new(&c)
         .arg(&f.model)
@@ -508,9 +491,8 @@ fn examples_decide_on_an_image_file() {
     check_example_output(&text, "detect.cpp");
 }
 
-/// Runs an abi_test mode that needs `Engine::analyze` (the pipeline branch): while the
-/// runtime's analyze is still the skeleton, the test says SKIPPED (and fails under CI).
-fn run_analyze_mode(args: &[&Path], what: &str) -> Option<String> {
+/// Runs an abi_test mode (shared link) that must succeed without a FAIL line.
+fn run_mode(args: &[&Path], what: &str) -> String {
     let exe = build("ffi/tests/c/abi_test.c", Link::Shared, Flavour::Plain);
     let out = Command::new(&exe).args(args).output().unwrap();
     let text = format!(
@@ -518,17 +500,11 @@ fn run_analyze_mode(args: &[&Path], what: &str) -> Option<String> {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    if text.contains("not built yet (skeleton)") {
-        let msg = "Engine::analyze / the face detector is not built yet (skeleton)";
-        assert!(std::env::var_os("CI").is_none(), "CI is set and {msg}");
-        eprintln!("SKIPPED {what}: {msg}");
-        return None;
-    }
     assert!(
         out.status.success() && !text.contains("FAIL"),
         "{what}:\n{text}"
     );
-    Some(text)
+    text
 }
 
 /// moae_analyze on the whole frame gives moae_detect's score; the same face given as
@@ -537,9 +513,7 @@ fn run_analyze_mode(args: &[&Path], what: &str) -> Option<String> {
 #[test]
 fn analyze_gives_one_score_in_every_geometry() {
     let f = fixture();
-    let Some(text) = run_analyze_mode(&[Path::new("analyze"), &f.model], "analyze") else {
-        return;
-    };
+    let text = run_mode(&[Path::new("analyze"), &f.model], "analyze");
     assert!(text.contains("GEOMETRY 32 variants"), "{text}");
     let whole: f32 = text
         .lines()
@@ -549,6 +523,60 @@ fn analyze_gives_one_score_in_every_geometry() {
         .parse()
         .unwrap();
     assert!(whole > 0.0 && whole < 1.0, "{text}");
+}
+
+/// Finding 1 of the 0.2 review: the exported `moae_options_init` / `moae_image_init` symbols
+/// (what a binary built against the 0.1 header calls) write only the 80- / 96-byte version-1
+/// structs: a canary right after them stays intact and struct_size is 80 / 96; such an image's
+/// padding is never read as `mirrored`. `moae_*_init_sized` writes exactly min(size, sizeof)
+/// bytes for sizes from 0 to SIZE_MAX. Shared and static links.
+#[test]
+fn legacy_init_symbols_write_only_the_version_1_structs() {
+    let f = fixture();
+    for link in [Link::Shared, Link::Static] {
+        let exe = build("ffi/tests/c/abi_test.c", link, Flavour::Plain);
+        let text = run_program(&exe, &[Path::new("init_sizes"), &f.model], "init_sizes");
+        assert!(
+            text.contains("INIT_SIZES done") && text.contains("\n0 failures"),
+            "{text}"
+        );
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("OLD_IMAGE "))
+            .unwrap_or_else(|| panic!("OLD_IMAGE line:\n{text}"));
+        let v: Vec<f32> = line
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        assert_eq!(v.len(), 3, "{line}");
+        assert_eq!(v[0], v[1], "{line}");
+        assert_ne!(v[1], v[2], "{line}");
+    }
+}
+
+/// The header's init macros are what C and C++ code gets by default: the sized init, with
+/// the caller's sizeof.
+#[test]
+fn the_header_maps_init_to_the_sized_functions() {
+    let header = std::fs::read_to_string(root().join("include/moae.h")).unwrap();
+    for (name, sized) in [
+        ("moae_options_init", "moae_options_init_sized"),
+        ("moae_image_init", "moae_image_init_sized"),
+    ] {
+        let define = format!("#define {name}(p) {sized}((p), sizeof *(p))");
+        assert!(
+            header.contains(&define),
+            "{define} missing from include/moae.h"
+        );
+        let decl = header
+            .find(&format!("void {name}("))
+            .expect("legacy declaration");
+        let def = header.find(&define).unwrap();
+        assert!(
+            decl < def,
+            "the macro must follow the declaration of {name}"
+        );
+    }
 }
 
 /// The face-detector models and photo placed by scripts/setup-face.sh (face branch):
@@ -578,10 +606,7 @@ fn analyze_with_the_detector_finds_no_face_on_an_empty_frame() {
     let f = fixture();
     let det = dir.join("face_detection_front_128x128.onnx");
     let photo = dir.join("astronaut.png");
-    let Some(text) = run_analyze_mode(&[Path::new("noface"), &f.model, &det, &photo], "noface")
-    else {
-        return;
-    };
+    let text = run_mode(&[Path::new("noface"), &f.model, &det, &photo], "noface");
     assert!(text.contains("NOFACE n=0 flags=1"), "{text}");
     assert!(text.contains("FACE box="), "{text}");
     assert!(text.contains("BYTES same face"), "{text}");
@@ -725,6 +750,7 @@ fn memcheck_finds_no_errors_or_leaks() {
         ],
         vec!["old_options", f.model.to_str().unwrap()],
         vec!["analyze", f.model.to_str().unwrap()],
+        vec!["init_sizes", f.model.to_str().unwrap()],
     ];
     for args in runs {
         let out = run_ok(
@@ -772,6 +798,7 @@ fn sanitizers_find_nothing() {
             vec![Path::new("errors"), &f.model, &f.corrupt],
             args_with_images(f, Path::new("threads"), &w, &h),
             vec![Path::new("analyze"), &f.model],
+            vec![Path::new("init_sizes"), &f.model],
         ] {
             let out = run_ok(
                 Command::new(&exe).args(&args).envs(env.clone()),

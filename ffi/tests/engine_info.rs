@@ -18,7 +18,7 @@ fn create(providers: &[i32]) -> *mut moae_engine {
     std::fs::write(&path, support::tiny_model()).unwrap();
     let path = CString::new(path.to_str().unwrap()).unwrap();
     let mut o = std::mem::MaybeUninit::<moae_options>::uninit();
-    moae_options_init(o.as_mut_ptr());
+    moae_options_init_sized(o.as_mut_ptr(), std::mem::size_of::<moae_options>());
     let mut o = unsafe { o.assume_init() };
     o.intra_op_threads = 1;
     o.providers = providers.as_ptr();

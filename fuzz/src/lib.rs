@@ -27,7 +27,7 @@ fn engine() -> *const moae_engine {
     E.get_or_init(|| {
         let model = support::tiny_model();
         let mut opts: moae_options = unsafe { std::mem::zeroed() };
-        moae_options_init(&mut opts);
+        moae_options_init_sized(&mut opts, std::mem::size_of::<moae_options>());
         opts.intra_op_threads = 1;
         opts.whole_frame = 1; // calls without boxes score the whole frame
         let mut e = std::ptr::null_mut();
@@ -295,7 +295,7 @@ pub fn create_one(data: &[u8]) {
         m
     };
     let mut opts: moae_options = unsafe { std::mem::zeroed() };
-    moae_options_init(&mut opts);
+    moae_options_init_sized(&mut opts, std::mem::size_of::<moae_options>());
     opts.intra_op_threads = 1;
     opts.whole_frame = 1;
     let mut e = std::ptr::null_mut();

@@ -143,8 +143,32 @@ c $A box_raw_rotated_mirrored 0 'by_score=' "$MOAE" detect "$M" "$PNG" --box 10,
 c $A box_normalized 0 'by_score=' "$MOAE" detect "$M" "$PNG" --box 0.1,0.1,0.5,0.6 --normalized
 c $A box_space_bogus err 'box-space|invalid' "$MOAE" detect "$M" "$PNG" --box 10,10,20,20 --box-space sideways
 c $A json_whole_frame 0 '"decision"' "$MOAE" detect --whole-frame --json "$M" "$PNG"
-printf '{"threshold": 0.3, "model_sha256": "%s"}\n' "$(printf 'ab%.0s' $(seq 32))" >"$WORK/other_model.calib.json"
+AB=$(printf 'ab%.0s' $(seq 32))
+MSHA=$("$MOAE" info --json "$M" | sed -n 's/.*"model_sha256": *"\([0-9a-f]\{64\}\)".*/\1/p')
+calib() { # calib NAME JSON-FIELDS: a calibration file for $M (its SHA-256) with those fields
+    printf '{"threshold": 0.3, "model_sha256": "%s", %s}\n' "$MSHA" "$2" >"$WORK/$1.calib.json"
+}
+printf '{"threshold": 0.3, "model_sha256": "%s", "crop_scale": 1.5, "face_source": "whole_frame"}\n' "$AB" >"$WORK/other_model.calib.json"
 c $A calibration_other_model err 'SHA-256' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/other_model.calib.json"
+calib ok '"crop_scale": 1.5, "face_source": "whole_frame"'
+c $A calibration_matching 0 'threshold=0\.3' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/ok.calib.json"
+calib old_format '"face_source": "whole_frame"'
+c $A calibration_without_crop_scale err 'no crop_scale.*moae calibrate' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/old_format.calib.json"
+calib no_source '"crop_scale": 1.5'
+c $A calibration_without_face_source err 'no face_source' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/no_source.calib.json"
+calib bogus_source '"crop_scale": 1.5, "face_source": "anything"'
+c $A calibration_unknown_face_source err 'face_source' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/bogus_source.calib.json"
+c $A calibration_other_crop_scale err 'crop scale 1\.5.*--crop-scale 1\.5' "$MOAE" detect --whole-frame --crop-scale 2 "$M" "$PNG" --calibration "$WORK/ok.calib.json"
+calib zero_crop '"crop_scale": 0, "face_source": "whole_frame"'
+c $A calibration_crop_scale_0 err 'crop_scale' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/zero_crop.calib.json"
+c $A calibration_whole_frame_used_on_boxes err 'whole images.*--box' "$MOAE" detect "$M" "$PNG" --box 10,10,20,20 --calibration "$WORK/ok.calib.json"
+calib by_detector "\"crop_scale\": 1.5, \"face_source\": \"detector\", \"detector_sha256\": \"$AB\""
+c $A calibration_detector_used_on_whole_frames err 'face detector.*whole images' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/by_detector.calib.json"
+c $A calibration_other_detector err "SHA-256 $AB" "$MOAE" detect "$M" "$PNG" --detector "$FIX/garbage.onnx" --calibration "$WORK/by_detector.calib.json"
+calib detector_no_sha '"crop_scale": 1.5, "face_source": "detector"'
+c $A calibration_detector_without_sha err 'detector_sha256' "$MOAE" detect "$M" "$PNG" --detector "$FIX/garbage.onnx" --calibration "$WORK/detector_no_sha.calib.json"
+printf '{"threshold": 0.3, "model_sha256": "%s", "crop_scale": 1.5, "face_source": "whole_frame"}\n' "$(printf 'zz%.0s' $(seq 32))" >"$WORK/bad_sha.calib.json"
+c $A calibration_non_hex_sha err 'model_sha256' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/bad_sha.calib.json"
 printf '{"threshold": "high"}\n' >"$WORK/bad.calib.json"
 c $A calibration_garbage err 'threshold' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/bad.calib.json"
 c $A calibration_missing err 'nocalib' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/nocalib.json"

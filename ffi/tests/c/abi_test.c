@@ -8,6 +8,10 @@
  *   abi_test analyze MODEL                 moae_analyze: whole frame = moae_detect's score; one
  *                                          face box given upright/raw x pixels/normalised x
  *                                          mirrored or not, in every rotation, gives one score
+ *   abi_test init_sizes MODEL              the exported legacy moae_options_init/moae_image_init
+ *                                          write only the 80/96-byte version-1 structs (canary
+ *                                          after them intact); the _sized ones write exactly
+ *                                          min(size, sizeof) bytes, for smaller/larger sizes
  *   abi_test noface MODEL DETECTOR [PHOTO] with the face detector: an empty frame is NO_FACE
  *                                          (no face, no score); PHOTO has exactly one face,
  *                                          the same with the detector given as bytes and
@@ -301,7 +305,10 @@ static int mode_errors(char **argv) {
   CHECK(strcmp(moae_version_string(), expect_version) == 0, "version string");
   moae_engine_destroy(NULL);
   moae_image_free(NULL);
-  moae_options_init(NULL);
+  moae_options_init_sized(NULL, sizeof(moae_options));
+  (moae_options_init)(NULL);
+  (moae_image_init)(NULL);
+  moae_image_init_sized(NULL, sizeof(moae_image));
 
   moae_engine_destroy(engine);
   printf("%d failures\n", failures);
@@ -698,6 +705,167 @@ static int mode_noface(int argc, char **argv) {
   return failures ? 1 : 0;
 }
 
+/* Bytes [from, to) of `p` are all `v`. */
+static int all_bytes(const unsigned char *p, size_t from, size_t to, unsigned char v) {
+  for (size_t i = from; i < to; i++)
+    if (p[i] != v) return 0;
+  return 1;
+}
+
+static uint32_t size_field(const void *p) {
+  uint32_t s;
+  memcpy(&s, p, sizeof s);
+  return s;
+}
+
+/* The version-1 fields of two options are equal. */
+static int same_v1_options(const moae_options *a, const moae_options *b) {
+  return a->abi_version == b->abi_version && a->providers == b->providers &&
+         a->provider_count == b->provider_count && a->require_provider == b->require_provider &&
+         a->intra_op_threads == b->intra_op_threads && a->max_sessions == b->max_sessions &&
+         a->ort_library_path == b->ort_library_path && a->model_sha256 == b->model_sha256 &&
+         a->tensorrt_cache_dir == b->tensorrt_cache_dir && a->tensorrt_fp16 == b->tensorrt_fp16 &&
+         a->coreml_compute_units == b->coreml_compute_units && a->threshold == b->threshold &&
+         a->crop_scale == b->crop_scale;
+}
+
+#define CANARY 0xA5
+#define V1_OPTIONS 80
+#define V1_IMAGE 96
+
+static int mode_init_sizes(char **argv) {
+  /* The reference: this header's full options, from the macro (the sized init). */
+  moae_options full;
+  memset(&full, CANARY, sizeof full);
+  moae_options_init(&full);
+  CHECK(full.struct_size == sizeof(moae_options), "macro init: struct_size %u",
+        full.struct_size);
+  CHECK(full.abi_version == MOAE_ABI_VERSION && full.threshold < 0.f &&
+            full.detector_min_score < 0.f && full.whole_frame == 0 &&
+            full.face_detector_path == NULL && full.face_detector_len == 0 &&
+            full.quality.min_face_px >= 16.f,
+        "macro init: 0.2 defaults");
+
+  /* An old (0.1) client: an 80-byte moae_options, then whatever the caller has next. The
+   * exported legacy symbol must write only those 80 bytes. */
+  union {
+    moae_options o;
+    unsigned char raw[sizeof(moae_options) + 64];
+  } old;
+  memset(&old, CANARY, sizeof old);
+  (moae_options_init)(&old.o);
+  CHECK(size_field(&old) == V1_OPTIONS, "legacy options init: struct_size %u", size_field(&old));
+  CHECK(all_bytes(old.raw, V1_OPTIONS, sizeof old.raw, CANARY),
+        "legacy moae_options_init wrote past the 80-byte version-1 struct");
+  CHECK(same_v1_options(&old.o, &full), "legacy options init: the version-1 defaults");
+  /* The library reads that struct as the 80-byte struct it is: the canary bytes after it
+   * (a 0xA5.. face_detector_path) are never read. */
+  old.o.intra_op_threads = 1;
+  moae_engine *e = NULL;
+  moae_status st = moae_engine_create_from_file(argv[2], &old.o, &e);
+  CHECK(st == MOAE_OK && e != NULL, "create from a legacy-initialised 80-byte options: %s",
+        moae_status_message(st));
+
+  /* An old client's 96-byte moae_image. */
+  union {
+    moae_image i;
+    unsigned char raw[sizeof(moae_image) + 64];
+  } oimg;
+  memset(&oimg, CANARY, sizeof oimg);
+  (moae_image_init)(&oimg.i);
+  CHECK(size_field(&oimg) == V1_IMAGE, "legacy image init: struct_size %u", size_field(&oimg));
+  CHECK(all_bytes(oimg.raw, V1_IMAGE, sizeof oimg.raw, CANARY),
+        "legacy moae_image_init wrote past the 96-byte version-1 struct");
+  CHECK(oimg.i.format == MOAE_PIXEL_RGB && oimg.i.width == 0 && oimg.i.planes[0] == NULL &&
+            oimg.i.rotation == 0,
+        "legacy image init: zeroed, RGB");
+
+  /* Such an image is read as version 1: `mirrored`/`yuv_range` lie in its padding and past
+   * its end, so garbage there (here: mirrored = 1) is never read. The score is the
+   * un-mirrored one, and differs from the mirrored one (so this check can fail). */
+  if (e) {
+    const uint32_t W = 64, H = 48;
+    unsigned char *up = pattern(W, H);
+    oimg.i.width = W;
+    oimg.i.height = H;
+    oimg.i.planes[0] = up;
+    oimg.i.plane_sizes[0] = (size_t)W * H * 3;
+    oimg.i.strides[0] = (size_t)W * 3;
+    oimg.i.mirrored = 1;
+    const moae_box face = {12.f, 9.f, 30.f, 26.f};
+    moae_result r;
+    size_t n = 0;
+    float old_score = -1.f, plain = -2.f, mirrored = -3.f;
+    st = moae_detect(e, &oimg.i, &face, 1, &r, 1, &n);
+    CHECK(st == MOAE_OK && n == 1, "detect on a 96-byte image: %s", moae_status_message(st));
+    if (st == MOAE_OK) old_score = r.attack_score;
+    moae_image cur = rgb_image(up, W, H);
+    if (moae_detect(e, &cur, &face, 1, &r, 1, &n) == MOAE_OK) plain = r.attack_score;
+    cur.mirrored = 1;
+    if (moae_detect(e, &cur, &face, 1, &r, 1, &n) == MOAE_OK) mirrored = r.attack_score;
+    CHECK(old_score == plain, "96-byte image read mirrored from its padding: %g vs %g",
+          old_score, plain);
+    CHECK(plain != mirrored, "the mirrored score differs (%g): the check above can fail",
+          mirrored);
+    printf("OLD_IMAGE %.9g plain %.9g mirrored %.9g\n", old_score, plain, mirrored);
+    free(up);
+  }
+  moae_engine_destroy(e);
+
+  /* The sized functions: exactly min(size, sizeof) bytes, struct_size = that. */
+  const size_t osizes[] = {0, 1, 3, 4, 8, 12, 79, 80, 84, 88, 100, sizeof(moae_options) - 4,
+                           sizeof(moae_options), sizeof(moae_options) + 8, (size_t)-1};
+  for (size_t k = 0; k < sizeof osizes / sizeof osizes[0]; k++) {
+    size_t sz = osizes[k];
+    size_t want = sz < sizeof(moae_options) ? sz : sizeof(moae_options);
+    memset(&old, CANARY, sizeof old);
+    moae_options_init_sized(&old.o, sz);
+    if (want < 4) {
+      CHECK(all_bytes(old.raw, 0, sizeof old.raw, CANARY), "options size %zu: wrote", sz);
+      continue;
+    }
+    CHECK(size_field(&old) == want, "options size %zu: struct_size %u", sz, size_field(&old));
+    CHECK(all_bytes(old.raw, want, sizeof old.raw, CANARY), "options size %zu: wrote past it",
+          sz);
+    if (want >= 8)
+      CHECK(old.o.abi_version == MOAE_ABI_VERSION, "options size %zu: abi_version", sz);
+    if (want >= V1_OPTIONS)
+      CHECK(same_v1_options(&old.o, &full), "options size %zu: the version-1 defaults", sz);
+    if (want == sizeof(moae_options))
+      CHECK(old.o.face_detector_path == NULL && old.o.face_detector_data == NULL &&
+                old.o.face_detector_len == 0 &&
+                old.o.detector_min_score == full.detector_min_score &&
+                old.o.whole_frame == 0 &&
+                memcmp(&old.o.quality, &full.quality, sizeof full.quality) == 0,
+            "options size %zu: the 0.2 defaults", sz);
+  }
+  const size_t isizes[] = {0, 2, 4, 8, 92, 96, 100, sizeof(moae_image),
+                           sizeof(moae_image) + 16, (size_t)-1};
+  for (size_t k = 0; k < sizeof isizes / sizeof isizes[0]; k++) {
+    size_t sz = isizes[k];
+    size_t want = sz < sizeof(moae_image) ? sz : sizeof(moae_image);
+    memset(&oimg, CANARY, sizeof oimg);
+    moae_image_init_sized(&oimg.i, sz);
+    if (want < 4) {
+      CHECK(all_bytes(oimg.raw, 0, sizeof oimg.raw, CANARY), "image size %zu: wrote", sz);
+      continue;
+    }
+    CHECK(size_field(&oimg) == want, "image size %zu: struct_size %u", sz, size_field(&oimg));
+    CHECK(all_bytes(oimg.raw, want, sizeof oimg.raw, CANARY), "image size %zu: wrote past it",
+          sz);
+    if (want == sizeof(moae_image))
+      CHECK(oimg.i.mirrored == 0 && oimg.i.yuv_range == MOAE_YUV_FULL, "image full size");
+  }
+  /* A too-small struct_size from the sized init is refused at create with a clear error. */
+  memset(&old, CANARY, sizeof old);
+  moae_options_init_sized(&old.o, 4);
+  e = NULL;
+  EXPECT_STATUS(moae_engine_create_from_file(argv[2], &old.o, &e), MOAE_ERR_STRUCT_SIZE);
+  printf("INIT_SIZES done\n");
+  printf("%d failures\n", failures);
+  return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: %s MODE MODEL ...\n", argv[0]);
@@ -710,6 +878,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "old_options")) return mode_old_options(argv);
   if (!strcmp(mode, "missing_ort")) return mode_missing_ort(argv);
   if (!strcmp(mode, "analyze")) return mode_analyze(argv);
+  if (!strcmp(mode, "init_sizes")) return mode_init_sizes(argv);
   if (!strcmp(mode, "noface") && argc >= 4) return mode_noface(argc, argv);
   fprintf(stderr, "bad mode or arguments\n");
   return 2;

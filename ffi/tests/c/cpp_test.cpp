@@ -38,20 +38,15 @@ int main(int argc, char** argv) {
     auto two = engine.detect(img, {{0, 0, 16, 16}, {4, 4, 20, 20}});
     CHECK(two.size() == 2, "two results");
     // analyze: the whole frame is the same score; caller boxes come back as given.
-    try {
-      auto whole = engine.analyze(img);
-      CHECK(whole.faces.size() == 1 && whole.faces[0].c.attack_score == r[0].attack_score,
-            "analyze whole frame = detect");
-      CHECK(whole.faces[0].c.source == MOAE_FACE_SOURCE_WHOLE_FRAME, "whole-frame source");
-      auto boxed = engine.analyze(img, {moae::BoxInput(0.f, 0.f, 1.f, 1.f, MOAE_BOX_UPRIGHT,
-                                                       MOAE_UNITS_NORMALIZED)});
-      CHECK(boxed.faces.size() == 1 && boxed.faces[0].c.box.width == float(w),
-            "normalised box");
-    } catch (const moae::Error& e) {
-      // The runtime's analyze is a skeleton until the pipeline branch lands.
-      if (std::strstr(e.what(), "skeleton") == nullptr) throw;
-      std::printf("SKIPPED analyze: %s\n", e.what());
-    }
+    auto whole = engine.analyze(img);
+    CHECK(whole.faces.size() == 1 && whole.faces[0].c.attack_score == r[0].attack_score,
+          "analyze whole frame = detect");
+    CHECK(whole.faces.size() == 1 && whole.faces[0].c.source == MOAE_FACE_SOURCE_WHOLE_FRAME,
+          "whole-frame source");
+    auto boxed = engine.analyze(img, {moae::BoxInput(0.f, 0.f, 1.f, 1.f, MOAE_BOX_UPRIGHT,
+                                                     MOAE_UNITS_NORMALIZED)});
+    CHECK(boxed.faces.size() == 1 && boxed.faces[0].c.box.width == float(w),
+          "normalised box");
     std::printf("SCORE %s %.9g\n", argv[i], r[0].attack_score);
   }
   try {

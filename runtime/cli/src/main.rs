@@ -8,6 +8,7 @@ use moae_runtime::{
     ProviderPolicy, Rotation, MAX_INTRA_OP_THREADS,
 };
 use serde_json::json;
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -351,21 +352,149 @@ fn need_detector(detector: &Option<PathBuf>) -> Result<DetectorModel> {
     }
 }
 
+/// What a calibration file (`moae calibrate --out`) says the threshold was measured on: a
+/// threshold holds only for the same model, the same liveness crop and the same faces.
+struct CalibrationFile {
+    threshold: f32,
+    model_sha256: String,
+    crop_scale: f32,
+    /// `"detector"` or `"whole_frame"`.
+    face_source: String,
+    /// The face detector's SHA-256 when `face_source` is `"detector"`.
+    detector_sha256: Option<String>,
+}
+
+/// A JSON number read as the f32 it was written from (serde_json writes an f32 in its
+/// shortest round-trip form; going through f64 could round twice).
+fn json_f32(v: &serde_json::Value) -> Option<f32> {
+    v.as_number()?.to_string().parse().ok()
+}
+
+fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// The calibration file `moae calibrate --out` writes.
-fn read_calibration(path: &Path) -> Result<(f32, String)> {
+fn read_calibration(path: &Path) -> Result<CalibrationFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the calibration {}", path.display()))?;
     let v: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    let t = v["threshold"]
-        .as_f64()
+    let redo = "make it again with this version's `moae calibrate --out`";
+    let threshold = json_f32(&v["threshold"])
         .filter(|t| (0.0..=1.0).contains(t))
         .with_context(|| format!("{}: no threshold in [0, 1]", path.display()))?;
-    let sha = v["model_sha256"]
+    let model_sha256 = v["model_sha256"]
         .as_str()
-        .filter(|s| s.len() == 64)
-        .with_context(|| format!("{}: no model_sha256", path.display()))?;
-    Ok((t as f32, sha.to_string()))
+        .filter(|s| is_sha256(s))
+        .with_context(|| format!("{}: no model_sha256 (64 hex digits)", path.display()))?
+        .to_string();
+    let crop_scale = json_f32(&v["crop_scale"])
+        .filter(|c| c.is_finite() && *c > 0.0)
+        .with_context(|| {
+            format!(
+                "{}: no crop_scale: the file does not say which liveness crop its threshold                  was measured on; {redo}",
+                path.display()
+            )
+        })?;
+    let face_source = v["face_source"]
+        .as_str()
+        .filter(|s| ["detector", "whole_frame"].contains(s))
+        .with_context(|| {
+            format!(
+                "{}: no face_source (\"detector\" or \"whole_frame\"); {redo}",
+                path.display()
+            )
+        })?
+        .to_string();
+    let detector_sha256 = if face_source == "detector" {
+        Some(
+            v["detector_sha256"]
+                .as_str()
+                .filter(|s| is_sha256(s))
+                .with_context(|| {
+                    format!(
+                        "{}: face_source is \"detector\" but there is no detector_sha256 \
+                         (64 hex digits); {redo}",
+                        path.display()
+                    )
+                })?
+                .to_string(),
+        )
+    } else {
+        None
+    };
+    Ok(CalibrationFile {
+        threshold,
+        model_sha256,
+        crop_scale,
+        face_source,
+        detector_sha256,
+    })
+}
+
+/// The SHA-256 (hex) of the face detector the run uses.
+fn detector_sha256(d: &DetectorModel) -> Result<String> {
+    let bytes: std::borrow::Cow<'_, [u8]> = match d {
+        DetectorModel::Path(p) => std::fs::read(p)
+            .with_context(|| format!("reading the face detector {}", p.display()))?
+            .into(),
+        DetectorModel::Bytes(b) => b.as_ref().into(),
+    };
+    Ok(sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Refuses a calibration measured on other faces than this run's: another crop scale, face
+/// source or face detector gives other scores, so the threshold would not mean its BPCER.
+fn check_calibration(
+    c: &CalibrationFile,
+    path: &Path,
+    crop_scale: f32,
+    source: &str,
+    detector: Option<&DetectorModel>,
+) -> Result<()> {
+    let file = path.display();
+    if c.crop_scale != crop_scale {
+        bail!(
+            "{file} was calibrated with crop scale {}, but this run uses {crop_scale}: the \
+             threshold holds only for the crop it was measured on; pass --crop-scale {} or \
+             calibrate again (moae calibrate --crop-scale {crop_scale})",
+            c.crop_scale,
+            c.crop_scale
+        );
+    }
+    if c.face_source != source {
+        let how = |s: &str| match s {
+            "detector" => "faces from the face detector (--detector)",
+            "whole_frame" => "whole images (--whole-frame)",
+            _ => "the given face boxes (--box)",
+        };
+        bail!(
+            "{file} was calibrated on {}, but this run scores {}: the threshold holds only \
+             for the faces it was measured on; run with the same face source or calibrate \
+             again with this one",
+            how(&c.face_source),
+            how(source)
+        );
+    }
+    if let (Some(want), Some(d)) = (&c.detector_sha256, detector) {
+        let have = detector_sha256(d)?;
+        if *want != have {
+            let name = match d {
+                DetectorModel::Path(p) => p.display().to_string(),
+                DetectorModel::Bytes(_) => "this run's face detector".to_string(),
+            };
+            bail!(
+                "{file} was calibrated with the face detector of SHA-256 {want}, but {name} \
+                 has {have}: another detector finds other face boxes, so the threshold does \
+                 not hold; use that detector or calibrate again with this one"
+            );
+        }
+    }
+    Ok(())
 }
 
 fn quality_json(f: &FaceResult) -> serde_json::Value {
@@ -573,15 +702,31 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 None
             };
+            if let (Some(c), Some(path)) = (&calib, calibration) {
+                let source = if !boxes.is_empty() {
+                    "caller"
+                } else if *whole_frame {
+                    "whole_frame"
+                } else {
+                    "detector"
+                };
+                check_calibration(c, path, *crop_scale, source, face_detector.as_ref())?;
+            }
             let opts = EngineOptions {
-                threshold: calib.as_ref().map(|c| c.0).or(*threshold),
+                threshold: calib.as_ref().map(|c| c.threshold).or(*threshold),
                 crop_scale: *crop_scale,
                 face_detector,
                 whole_frame: *whole_frame,
                 ..options(&cli.ort, engine)
             };
             let e = load(model, &opts)?;
-            if let (Some((_, sha)), Some(path)) = (&calib, calibration) {
+            if let (
+                Some(CalibrationFile {
+                    model_sha256: sha, ..
+                }),
+                Some(path),
+            ) = (&calib, calibration)
+            {
                 if *sha != e.info().model_sha256 {
                     bail!(
                         "{} was made for the model with SHA-256 {sha}, but {} has {}: \
@@ -678,6 +823,7 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 Some(need_detector(detector)?)
             };
+            let face_detector_sha256 = face_detector.as_ref().map(detector_sha256).transpose()?;
             let opts = EngineOptions {
                 crop_scale: *crop_scale,
                 face_detector,
@@ -697,7 +843,7 @@ fn run(cli: Cli) -> Result<()> {
             let a = attack.as_deref().map(|p| score_list(&e, p)).transpose()?;
             let apcer = a.as_ref().map(|a| calib::apcer(&a.scores, c.threshold));
             let meaning = format!(
-                "at threshold {:.6}, {} of the {} live frames ({:.4} %) are rejected (target \
+                "at threshold {}, {} of the {} live frames ({:.4} %) are rejected (target \
                  {} %: at most {}); with 95 % confidence the camera's true BPCER at this \
                  threshold is at most {:.4} % (one-sided Clopper-Pearson bound from {} of {})",
                 c.threshold,
@@ -727,12 +873,15 @@ fn run(cli: Cli) -> Result<()> {
                 "attack_without_face": a.as_ref().map(|a| a.no_face.len()),
                 "apcer": apcer,
                 "face_source": if *whole_frame { "whole_frame" } else { "detector" },
+                "detector_sha256": face_detector_sha256,
+                "crop_scale": crop_scale,
                 "rule": "attack when attack_score >= threshold; the threshold is the float \
                          just above the (n - k)-th smallest live score, k = floor(target * n)",
                 "meaning": meaning,
                 "producer": format!("moae calibrate {}", env!("CARGO_PKG_VERSION")),
             });
-            println!("threshold        {:.6}", c.threshold);
+            // Shortest round-trip form: copied back (--threshold), it is the same f32.
+            println!("threshold        {}", c.threshold);
             println!(
                 "live frames      {} scored, {} rejected (allowed {}), BPCER {:.4} %",
                 c.n,

@@ -11,21 +11,6 @@ fn moae() -> Command {
     Command::new(env!("CARGO_BIN_EXE_moae"))
 }
 
-/// Whether `Engine::analyze` (pipeline branch) is built: while it is the skeleton, the
-/// commands that go through it say so, and the test prints SKIPPED (a failure under CI).
-fn analyze_built(out: &std::process::Output, what: &str) -> bool {
-    let err = String::from_utf8_lossy(&out.stderr);
-    if err.contains("not built yet (skeleton)") {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set and {what} needs Engine::analyze: {err}"
-        );
-        eprintln!("SKIPPED {what}: Engine::analyze is not built yet (skeleton)");
-        return false;
-    }
-    true
-}
-
 fn fixture() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.onnx");
@@ -63,33 +48,31 @@ fn info_detect_and_bench_run() {
         .args(["--box", "10,10,30,30", "--json"])
         .output()
         .unwrap();
-    if analyze_built(&out, "detect --box --json") {
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let f = &v[0]["faces"][0];
-        let a = f["attack_score"].as_f64().unwrap();
-        assert!((0.0..=1.0).contains(&a));
-        assert!((f["live_score"].as_f64().unwrap() + a - 1.0).abs() < 1e-5);
-        assert_eq!(f["source"], "caller");
-        assert_eq!(f["box"]["width"], 30.0);
-        assert!(f["keypoints"].is_null() && f["detector_score"].is_null());
-        let flags = f["quality"]["flags"].as_array().unwrap();
-        let by_score = if a >= f["threshold"].as_f64().unwrap() {
-            "attack"
-        } else {
-            "live"
-        };
-        let want = if flags.is_empty() { by_score } else { "unsure" };
-        assert_eq!(f["decision"], want, "{v}");
-        for k in ["face_px", "brightness", "sharpness", "roll_deg", "yaw_deg"] {
-            assert!(f["quality"][k].as_f64().unwrap().is_finite(), "{k}: {v}");
-        }
-        assert!(v[0]["frame_flags"].as_array().unwrap().is_empty(), "{v}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v[0]["faces"][0];
+    let a = f["attack_score"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&a));
+    assert!((f["live_score"].as_f64().unwrap() + a - 1.0).abs() < 1e-5);
+    assert_eq!(f["source"], "caller");
+    assert_eq!(f["box"]["width"], 30.0);
+    assert!(f["keypoints"].is_null() && f["detector_score"].is_null());
+    let flags = f["quality"]["flags"].as_array().unwrap();
+    let by_score = if a >= f["threshold"].as_f64().unwrap() {
+        "attack"
+    } else {
+        "live"
+    };
+    let want = if flags.is_empty() { by_score } else { "unsure" };
+    assert_eq!(f["decision"], want, "{v}");
+    for k in ["face_px", "brightness", "sharpness", "roll_deg", "yaw_deg"] {
+        assert!(f["quality"][k].as_f64().unwrap().is_finite(), "{k}: {v}");
     }
+    assert!(v[0]["frame_flags"].as_array().unwrap().is_empty(), "{v}");
 
     let out = moae()
         .arg("bench")
@@ -170,9 +153,6 @@ fn score_writes_the_metrics_format_and_names_bad_lines() {
             .args(["--whole-frame", "--json"])
             .output()
             .unwrap();
-        if !analyze_built(&out, "detect --whole-frame") {
-            break;
-        }
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v[0]["faces"][0]["source"], "whole_frame");
         let want = v[0]["faces"][0]["attack_score"].as_f64().unwrap();
@@ -218,9 +198,7 @@ fn box_outside_the_image_is_reported() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    if analyze_built(&out, "detect --box outside") {
-        assert!(String::from_utf8_lossy(&out.stderr).contains("invalid face box"));
-    }
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid face box"));
 }
 
 /// Without --box and --whole-frame, `detect` needs a face detector: none given (and no
@@ -291,9 +269,6 @@ fn detect_json_with_the_face_detector() {
         .arg("--json")
         .output()
         .unwrap();
-    if !analyze_built(&out, "detect with the detector") {
-        return;
-    }
     assert!(
         out.status.success(),
         "{}",
@@ -378,9 +353,6 @@ fn calibrate_writes_a_threshold_that_detect_accepts() {
         .arg(&calib)
         .output()
         .unwrap();
-    if !analyze_built(&out, "calibrate") {
-        return;
-    }
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -390,7 +362,20 @@ fn calibrate_writes_a_threshold_that_detect_accepts() {
     assert!(text.contains("95 %") && text.contains("APCER"), "{text}");
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&calib).unwrap()).unwrap();
-    let t = v["threshold"].as_f64().unwrap() as f32;
+    let t: f32 = v["threshold"].to_string().parse().unwrap();
+    // The printed threshold is the same f32 (shortest round-trip form, not rounded to 6
+    // places): copied into --threshold, it decides exactly as the file does.
+    let printed: f32 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("threshold"))
+        .unwrap_or_else(|| panic!("no threshold line:\n{text}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(printed.to_bits(), t.to_bits(), "{text}");
+    assert_eq!(v["face_source"], "whole_frame");
+    assert!(v["detector_sha256"].is_null(), "{v}");
+    assert_eq!(v["crop_scale"], 1.5);
     assert_eq!(v["live_frames"], 10);
     assert!(v["live_rejected"].as_u64().unwrap() <= 2, "{v}");
     assert!(v["bpcer_upper_95"].as_f64().unwrap() > v["bpcer"].as_f64().unwrap());
@@ -438,6 +423,169 @@ fn calibrate_writes_a_threshold_that_detect_accepts() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("SHA-256"), "{err}");
+    // Another crop scale or face source than the file's is refused, with the fix.
+    let detect = |extra: &[&str]| {
+        let out = moae()
+            .arg("detect")
+            .arg(&model)
+            .arg(d.join("f0.png"))
+            .args(extra)
+            .arg("--calibration")
+            .arg(&calib)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{extra:?} was accepted");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let err = detect(&["--whole-frame", "--crop-scale", "1.25"]);
+    assert!(
+        err.contains("crop scale 1.5") && err.contains("--crop-scale 1.5"),
+        "{err}"
+    );
+    let err = detect(&["--box", "5,5,30,30"]);
+    assert!(
+        err.contains("whole images (--whole-frame)") && err.contains("(--box)"),
+        "{err}"
+    );
+}
+
+/// Writes a calibration file for `model` (its real SHA-256), `fields` over the defaults.
+fn calibration_file(
+    dir: &std::path::Path,
+    model: &std::path::Path,
+    fields: serde_json::Value,
+) -> std::path::PathBuf {
+    let out = moae().args(["info", "--json"]).arg(model).output().unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut v = serde_json::json!({
+        "threshold": 0.5,
+        "model_sha256": info["model_sha256"],
+        "crop_scale": 1.5,
+        "face_source": "whole_frame",
+    });
+    for (k, x) in fields.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    let p = dir.join(format!("calib-{}.json", file_tag(&v)));
+    std::fs::write(&p, v.to_string()).unwrap();
+    p
+}
+
+fn file_tag(v: &serde_json::Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    v.to_string().hash(&mut h);
+    h.finish()
+}
+
+/// Finding 5 of the 0.2 review: a calibration holds only for the faces it was measured on.
+/// `detect --calibration` refuses another crop scale, another face source and another face
+/// detector (by SHA-256), each with a message that says what to do; a file without these
+/// fields (an older calibrate) is refused, and a matching file is accepted.
+#[test]
+fn detect_refuses_a_calibration_for_other_faces() {
+    let (dir, model, img) = fixture();
+    let d = dir.path();
+    let run = |calib: &std::path::Path, extra: &[&std::ffi::OsStr]| {
+        let out = moae()
+            .arg("detect")
+            .arg(&model)
+            .arg(&img)
+            .args(extra)
+            .arg("--calibration")
+            .arg(calib)
+            .env_remove("MOAE_FACE_DETECTOR")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let whole = std::ffi::OsStr::new("--whole-frame");
+    // The matching file is accepted.
+    let ok = calibration_file(d, &model, serde_json::json!({}));
+    let (success, err) = run(&ok, &[whole]);
+    assert!(success, "{err}");
+    // Crop scale.
+    let c = calibration_file(d, &model, serde_json::json!({"crop_scale": 2.0}));
+    let (success, err) = run(&c, &[whole]);
+    assert!(
+        !success && err.contains("crop scale 2") && err.contains("--crop-scale 2"),
+        "{err}"
+    );
+    // Missing fields: an older file is refused, not trusted.
+    for missing in ["crop_scale", "face_source"] {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&ok).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove(missing);
+        let p = d.join(format!("no-{missing}.json"));
+        std::fs::write(&p, v.to_string()).unwrap();
+        let (success, err) = run(&p, &[whole]);
+        assert!(
+            !success && err.contains(missing) && err.contains("moae calibrate"),
+            "{err}"
+        );
+    }
+    // Face source: a detector calibration used on whole frames, and the reverse.
+    let det = d.join("det.onnx");
+    std::fs::write(&det, b"a face detector's bytes").unwrap();
+    let det_sha = "9c4d2e4ba0a4c0b6f16e1f5de6f8c3b7e38c1e2a07cf1c8c7c0a2c1a6e7f3b21";
+    let by_detector = calibration_file(
+        d,
+        &model,
+        serde_json::json!({"face_source": "detector", "detector_sha256": det_sha}),
+    );
+    let (success, err) = run(&by_detector, &[whole]);
+    assert!(
+        !success
+            && err.contains("faces from the face detector")
+            && err.contains("whole images (--whole-frame)"),
+        "{err}"
+    );
+    let (success, err) = run(&ok, &[std::ffi::OsStr::new("--detector"), det.as_os_str()]);
+    assert!(
+        !success
+            && err.contains("whole images (--whole-frame)")
+            && err.contains("faces from the face detector"),
+        "{err}"
+    );
+    // Another detector (the file's bytes hash to something else) is refused by SHA-256.
+    let (success, err) = run(
+        &by_detector,
+        &[std::ffi::OsStr::new("--detector"), det.as_os_str()],
+    );
+    assert!(
+        !success
+            && err.contains(det_sha)
+            && err.contains("face detector")
+            && err.contains(&det.display().to_string()),
+        "{err}"
+    );
+    // The same detector passes the calibration checks (and then fails to load: it is not
+    // an ONNX file, which is not a calibration matter).
+    use sha2::Digest;
+    let real: String = sha2::Sha256::digest(std::fs::read(&det).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let same = calibration_file(
+        d,
+        &model,
+        serde_json::json!({"face_source": "detector", "detector_sha256": real}),
+    );
+    let (success, err) = run(
+        &same,
+        &[std::ffi::OsStr::new("--detector"), det.as_os_str()],
+    );
+    assert!(!success && !err.contains("was calibrated"), "{err}");
+    // A detector calibration without the detector's SHA-256 is refused.
+    let no_sha = calibration_file(d, &model, serde_json::json!({"face_source": "detector"}));
+    let (success, err) = run(
+        &no_sha,
+        &[std::ffi::OsStr::new("--detector"), det.as_os_str()],
+    );
+    assert!(!success && err.contains("detector_sha256"), "{err}");
 }
 
 /// A calibration for another model is refused before anything is scored (no analyze needed).
@@ -447,7 +595,13 @@ fn detect_refuses_a_calibration_for_another_model() {
     let wrong = dir.path().join("c.json");
     std::fs::write(
         &wrong,
-        serde_json::json!({"threshold": 0.3, "model_sha256": "cd".repeat(32)}).to_string(),
+        serde_json::json!({
+            "threshold": 0.3,
+            "model_sha256": "cd".repeat(32),
+            "crop_scale": 1.5,
+            "face_source": "whole_frame",
+        })
+        .to_string(),
     )
     .unwrap();
     let out = moae()
