@@ -78,8 +78,9 @@
 // bounded).
 #define MOAE_MAX_BOXES 4096
 
-// Smallest face box side in upright pixels (after conversion from raw/normalised): a smaller
-// box is MOAE_ERR_INVALID_FACE_BOX, never scored.
+// Smallest face box width and height in upright pixels (each, after conversion from
+// raw/normalised): a box with a smaller side is MOAE_ERR_INVALID_FACE_BOX, never scored; also
+// the lowest accepted `moae_quality_options.min_face_px`.
 #define MOAE_MIN_FACE_SIZE_PX 16.0
 
 // Frame: the detector found no face (`face_count` is 0; no score).
@@ -349,7 +350,8 @@ typedef struct moae_engine moae_engine;
 // runtime's `QualityOptions::validate`): NaN, infinities, negative or out-of-range values fail
 // with MOAE_ERR_INVALID_ARGUMENT naming the field.
 typedef struct moae_quality_options {
-  // Smallest face (longer box side, upright pixels) that is not MOAE_QUALITY_TOO_SMALL.
+  // Smallest face (longer box side, upright pixels) that is not MOAE_QUALITY_TOO_SMALL; at
+  // least MOAE_MIN_FACE_SIZE_PX (a lower value fails with MOAE_ERR_INVALID_ARGUMENT).
   float min_face_px;
   // Largest share (0..1) of the face box outside the frame that is not PARTLY_OUTSIDE.
   float max_outside_fraction;
@@ -516,8 +518,8 @@ typedef struct moae_result {
   float latency_ms;
 } moae_result;
 
-// A caller's face box and how to read it (`moae_analyze`). Boxes whose upright size is under
-// MOAE_MIN_FACE_SIZE_PX fail with MOAE_ERR_INVALID_FACE_BOX (never scored).
+// A caller's face box and how to read it (`moae_analyze`). Boxes whose upright width or
+// height is under MOAE_MIN_FACE_SIZE_PX fail with MOAE_ERR_INVALID_FACE_BOX (never scored).
 typedef struct moae_box_input {
   struct moae_box rect;
   // A `moae_box_space` value; others fail with MOAE_ERR_INVALID_ARGUMENT.

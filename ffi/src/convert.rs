@@ -6,7 +6,7 @@ use crate::types::moae_status::*;
 use crate::types::*;
 use crate::{field_ends, field_spans};
 use moae_runtime::abi::{self, RawFrame};
-use moae_runtime::face::MAX_DETECTOR_FILE_BYTES;
+use moae_runtime::MAX_DETECTOR_BYTES;
 use moae_runtime::{
     BoxInput, DetectorModel, EngineOptions, ExecutionProvider, FaceBox, FaceResult, Frame,
     ProviderPolicy, QualityOptions,
@@ -153,10 +153,10 @@ unsafe fn face_detector(o: &moae_options) -> FfiResult<Option<DetectorModel>> {
         }
         // The runtime refuses a larger detector anyway; check before copying, so that a bad
         // length is an error, not a read of that many bytes.
-        if o.face_detector_len as u64 > MAX_DETECTOR_FILE_BYTES {
+        if o.face_detector_len as u64 > MAX_DETECTOR_BYTES {
             return Err(FfiError::invalid(format!(
                 "moae_options.face_detector_len is {} bytes: over the face detector's limit of \
-                 {MAX_DETECTOR_FILE_BYTES} bytes (BlazeFace is well under 1 MiB); check the \
+                 {MAX_DETECTOR_BYTES} bytes (BlazeFace is well under 1 MiB); check the \
                  length passed with face_detector_data",
                 o.face_detector_len
             )));
@@ -443,7 +443,7 @@ mod tests {
     #[test]
     fn a_detector_length_over_the_cap_is_refused_before_copying() {
         let bytes = [0u8; 16];
-        let cap = MAX_DETECTOR_FILE_BYTES as usize;
+        let cap = MAX_DETECTOR_BYTES as usize;
         for len in [cap + 1, usize::MAX / 2, usize::MAX] {
             let mut c = default_options();
             c.face_detector_data = bytes.as_ptr();
@@ -452,7 +452,7 @@ mod tests {
             assert_eq!(e.status, MOAE_ERR_INVALID_ARGUMENT);
             assert!(
                 e.detail.contains(&len.to_string())
-                    && e.detail.contains(&MAX_DETECTOR_FILE_BYTES.to_string()),
+                    && e.detail.contains(&MAX_DETECTOR_BYTES.to_string()),
                 "{}",
                 e.detail
             );

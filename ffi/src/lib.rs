@@ -44,8 +44,9 @@ pub const MOAE_MAX_CROP_SCALE: f32 = 10.0;
 /// Most boxes in one `moae_detect` / `moae_analyze` call (they run in chunks, so memory stays
 /// bounded).
 pub const MOAE_MAX_BOXES: u32 = 4096;
-/// Smallest face box side in upright pixels (after conversion from raw/normalised): a smaller
-/// box is MOAE_ERR_INVALID_FACE_BOX, never scored.
+/// Smallest face box width and height in upright pixels (each, after conversion from
+/// raw/normalised): a box with a smaller side is MOAE_ERR_INVALID_FACE_BOX, never scored; also
+/// the lowest accepted `moae_quality_options.min_face_px`.
 pub const MOAE_MIN_FACE_SIZE_PX: f32 = 16.0;
 
 // Quality flag bits of `moae_face.quality_flags` and `moae_analyze`'s `frame_flags`

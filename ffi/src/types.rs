@@ -166,7 +166,8 @@ pub struct moae_options {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct moae_quality_options {
-    /// Smallest face (longer box side, upright pixels) that is not MOAE_QUALITY_TOO_SMALL.
+    /// Smallest face (longer box side, upright pixels) that is not MOAE_QUALITY_TOO_SMALL; at
+    /// least MOAE_MIN_FACE_SIZE_PX (a lower value fails with MOAE_ERR_INVALID_ARGUMENT).
     pub min_face_px: f32,
     /// Largest share (0..1) of the face box outside the frame that is not PARTLY_OUTSIDE.
     pub max_outside_fraction: f32,
@@ -254,8 +255,8 @@ pub enum moae_box_units {
     MOAE_UNITS_NORMALIZED = 1,
 }
 
-/// A caller's face box and how to read it (`moae_analyze`). Boxes whose upright size is under
-/// MOAE_MIN_FACE_SIZE_PX fail with MOAE_ERR_INVALID_FACE_BOX (never scored).
+/// A caller's face box and how to read it (`moae_analyze`). Boxes whose upright width or
+/// height is under MOAE_MIN_FACE_SIZE_PX fail with MOAE_ERR_INVALID_FACE_BOX (never scored).
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]

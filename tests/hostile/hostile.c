@@ -631,10 +631,12 @@ static void box_cases(const moae_engine *e) {
         {"float_max", {0, 0, FLT_MAX, FLT_MAX}, MOAE_ERR_INVALID_FACE_BOX},
         {"partly_outside", {50, 40, 30, 30}, MOAE_OK},
         {"whole_frame", {0, 0, W, H}, MOAE_OK},
-        /* Issue 15: a box under MOAE_MIN_FACE_SIZE_PX (longer side) is an error, never a score. */
+        /* Issue 15: a box with a side under MOAE_MIN_FACE_SIZE_PX (width and height each) is an
+         * error, never a score. */
         {"tiny", {10, 10, 0.5f, 0.5f}, MOAE_ERR_INVALID_FACE_BOX},
         {"under_min_size", {10, 10, 15.9f, 15.9f}, MOAE_ERR_INVALID_FACE_BOX},
-        {"min_size_longer_side", {10, 10, 16, 8}, MOAE_OK},
+        {"min_size_one_short_side", {10, 10, 16, 8}, MOAE_ERR_INVALID_FACE_BOX},
+        {"min_size_both_sides", {10, 10, 16, 16}, MOAE_OK},
     };
     for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
         moae_result r;

@@ -233,13 +233,11 @@ fn last_error_detail() -> String {
         .map_or(full.clone(), |(_, d)| d.to_string())
 }
 
-/// The C ABI's initialisers, as a C program fills a whole struct of its own (full) size.
-// At the merge with the C ABI's sized initialisers (review finding 1: the legacy
-// moae_options_init / moae_image_init then write only the v1 prefix), these two become
-// `moae_options_init_sized(p, size_of::<moae_options>())` / `moae_image_init_sized(..)`.
+/// The C ABI's initialisers, as a C program's `moae_options_init` macro fills a whole struct
+/// of its own (full) size: the sized functions (the legacy symbols write only the v1 prefix).
 fn c_default_options() -> moae_options {
     let mut o = std::mem::MaybeUninit::<moae_options>::uninit();
-    moae_options_init(o.as_mut_ptr());
+    moae_options_init_sized(o.as_mut_ptr(), std::mem::size_of::<moae_options>());
     let o = unsafe { o.assume_init() };
     assert_eq!(o.struct_size as usize, std::mem::size_of::<moae_options>());
     o
@@ -247,7 +245,7 @@ fn c_default_options() -> moae_options {
 
 fn c_image() -> moae_image {
     let mut img = std::mem::MaybeUninit::<moae_image>::uninit();
-    moae_image_init(img.as_mut_ptr());
+    moae_image_init_sized(img.as_mut_ptr(), std::mem::size_of::<moae_image>());
     let img = unsafe { img.assume_init() };
     assert_eq!(img.struct_size as usize, std::mem::size_of::<moae_image>());
     img

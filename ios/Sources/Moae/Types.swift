@@ -155,7 +155,8 @@ public struct MoaeOptions: Sendable {
 /// Limits of the quality checks that make a face `.unsure` (C: `moae_quality_options`); nil =
 /// the default `moae_options_init_sized` fills in.
 public struct QualityLimits: Sendable, Equatable {
-    /// Smallest face (longer box side, upright pixels) that is not `.tooSmall`.
+    /// Smallest face (longer box side, upright pixels) that is not `.tooSmall`; at least 16
+    /// (`MOAE_MIN_FACE_SIZE_PX`; lower values fail with `.invalidArgument`).
     public var minFacePx: Float?
     /// Largest share of the face box outside the frame that is not `.partlyOutside`.
     public var maxOutsideFraction: Float?

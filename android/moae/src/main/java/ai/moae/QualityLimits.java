@@ -29,7 +29,11 @@ public final class QualityLimits {
         }
     }
 
-    /** Smallest face (longer box side, upright pixels) that is not TOO_SMALL. */
+    /**
+     * Smallest face (longer box side, upright pixels) that is not TOO_SMALL; at least 16 (the
+     * runtime's minimum face size; a lower value is refused with INVALID_ARGUMENT when the
+     * detector is created).
+     */
     public QualityLimits minFacePx(float px) {
         return set(0, "minFacePx", px);
     }
