@@ -241,7 +241,7 @@ fn rust_scores(path: &Path) -> [f32; 3] {
         x: W as f32 * 0.25,
         y: H as f32 * 0.2,
         width: W as f32 * 0.5,
-        height: H as f32 * 0.5,
+        height: H as f32 * 0.6,
     };
     let b = engine.detect(&whole, &[face]).unwrap()[0].attack_score;
     let stride = W as usize * 4 + 12;

@@ -108,7 +108,7 @@ static int score_image(const moae_engine *engine, const unsigned char *rgb, uint
   if (fabsf(r[0].attack_score + r[0].live_score - 1.0f) > 1e-5f) return -2;
   if (r[0].is_attack != (r[0].attack_score >= r[0].threshold)) return -3;
 
-  moae_box box = {(float)w * 0.25f, (float)h * 0.2f, (float)w * 0.5f, (float)h * 0.5f};
+  moae_box box = {(float)w * 0.25f, (float)h * 0.2f, (float)w * 0.5f, (float)h * 0.6f};
   st = moae_detect(engine, &img, &box, 1, r, 2, &n);
   if (st != MOAE_OK || n != 1) return -4;
   out[1] = r[0].attack_score;
