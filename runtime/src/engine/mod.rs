@@ -25,7 +25,7 @@ pub(crate) mod model_file;
 pub(crate) mod options;
 mod pool;
 mod preprocess;
-mod session;
+pub(crate) mod session;
 
 use crate::crop::{self, FaceBox};
 use crate::error::{Error, Result};

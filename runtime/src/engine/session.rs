@@ -5,6 +5,7 @@ use super::options::{EngineOptions, BOX_CHUNK};
 use crate::error::{Error, Result};
 use crate::provider::{self, ExecutionProvider, ProviderPolicy, ProviderSettings};
 use moae_onnx::meta::{self, ModelMeta};
+use ort::session::builder::SessionBuilder;
 use ort::session::Session;
 use ort::value::{TensorElementType, ValueType};
 use std::path::Path;
@@ -25,12 +26,12 @@ pub(crate) enum ModelInput<'a> {
     File(&'a Path),
 }
 
-pub(crate) fn build_session(
+/// A session builder with the caller's intra-op threads and spinning: the liveness model's
+/// sessions and the face detector's session are built from it.
+pub(crate) fn threaded_builder(
     env: &ort::environment::Environment,
     opts: &EngineOptions,
-    p: ExecutionProvider,
-    model: ModelInput<'_>,
-) -> std::result::Result<Session, String> {
+) -> std::result::Result<SessionBuilder, String> {
     let mut b = Session::builder(env).map_err(|e| e.to_string())?;
     if opts.intra_op_threads > 0 {
         b = b
@@ -46,6 +47,16 @@ pub(crate) fn build_session(
     b = b
         .with_inter_op_spinning(opts.allow_spinning)
         .map_err(spin_err)?;
+    Ok(b)
+}
+
+pub(crate) fn build_session(
+    env: &ort::environment::Environment,
+    opts: &EngineOptions,
+    p: ExecutionProvider,
+    model: ModelInput<'_>,
+) -> std::result::Result<Session, String> {
+    let b = threaded_builder(env, opts)?;
     let settings = ProviderSettings {
         tensorrt_cache_dir: opts.tensorrt_cache_dir.as_deref(),
         tensorrt_fp16: opts.tensorrt_fp16,

@@ -190,20 +190,9 @@ fn read_model(model: &DetectorModel) -> Result<Arc<[u8]>> {
 
 fn build_session(env_opts: &EngineOptions, bytes: &[u8]) -> Result<Session> {
     let loaded = crate::ort_lib::ensure_loaded(env_opts.ort_library_path.as_deref())?;
-    let ort_err = |e: ort::Error<_>| Error::Model(format!("face detector session: {e}"));
-    let mut b = Session::builder(&loaded.env).map_err(|e| model_err("session", e))?;
-    if env_opts.intra_op_threads > 0 {
-        b = b
-            .with_intra_threads(env_opts.intra_op_threads)
-            .map_err(ort_err)?;
-    }
-    b = b
-        .with_intra_op_spinning(env_opts.allow_spinning)
-        .map_err(ort_err)?;
-    b = b
-        .with_inter_op_spinning(env_opts.allow_spinning)
-        .map_err(ort_err)?;
-    b.commit_from_memory(bytes)
+    crate::engine::session::threaded_builder(&loaded.env, env_opts)
+        .map_err(|e| Error::Model(format!("face detector session: {e}")))?
+        .commit_from_memory(bytes)
         .map_err(|e| model_err("is not a loadable ONNX model", e))
 }
 
