@@ -337,11 +337,14 @@ pub unsafe fn frame<'a>(img: *const moae_image) -> FfiResult<Frame<'a>> {
     Ok(abi::frame(&raw)?)
 }
 
+/// The caller's box array (either box type): empty for `count == 0` (the pointer is then not
+/// read), else NULL and counts over `abi::MAX_BOXES` are errors.
+///
 /// # Safety
 /// `boxes` points to `count` boxes when `count > 0`.
-pub unsafe fn box_inputs(boxes: *const moae_box_input, count: usize) -> FfiResult<Vec<BoxInput>> {
+unsafe fn box_array<'a, T>(boxes: *const T, count: usize) -> FfiResult<&'a [T]> {
     if count == 0 {
-        return Ok(Vec::new());
+        return Ok(&[]);
     }
     if boxes.is_null() {
         return Err(FfiError::null("boxes (box_count > 0)"));
@@ -352,7 +355,13 @@ pub unsafe fn box_inputs(boxes: *const moae_box_input, count: usize) -> FfiResul
             abi::MAX_BOXES
         )));
     }
-    std::slice::from_raw_parts(boxes, count)
+    Ok(std::slice::from_raw_parts(boxes, count))
+}
+
+/// # Safety
+/// `boxes` points to `count` boxes when `count > 0`.
+pub unsafe fn box_inputs(boxes: *const moae_box_input, count: usize) -> FfiResult<Vec<BoxInput>> {
+    box_array(boxes, count)?
         .iter()
         .enumerate()
         .map(|(i, b)| box_input(i, b))
@@ -374,19 +383,7 @@ fn box_input(i: usize, b: &moae_box_input) -> FfiResult<BoxInput> {
 /// # Safety
 /// `boxes` points to `count` boxes when `count > 0`.
 pub unsafe fn face_boxes(boxes: *const moae_box, count: usize) -> FfiResult<Vec<FaceBox>> {
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    if boxes.is_null() {
-        return Err(FfiError::null("boxes (box_count > 0)"));
-    }
-    if count > abi::MAX_BOXES {
-        return Err(FfiError::invalid(format!(
-            "box_count is {count} (at most {})",
-            abi::MAX_BOXES
-        )));
-    }
-    Ok(std::slice::from_raw_parts(boxes, count)
+    Ok(box_array(boxes, count)?
         .iter()
         .map(|b| FaceBox {
             x: b.x,
