@@ -4,6 +4,7 @@
 //! keypoint within 2 % of the box size. Fixture: tests/fixtures/face/mediapipe_reference.json,
 //! made by scripts/face-reference/make_fixture.py.
 
+mod compare;
 mod face_support;
 
 use face_support::*;
@@ -74,7 +75,7 @@ fn matches_mediapipe_on_every_upright_image() {
             let tb = FaceBox::new(f("x"), f("y"), f("width"), f("height"));
             let i = iou(&o.face_box, &tb);
             let size = tb.width.max(tb.height);
-            let kp = o
+            let dist: Vec<f32> = o
                 .keypoints
                 .iter()
                 .zip(t["keypoints"].as_array().unwrap())
@@ -85,8 +86,17 @@ fn matches_mediapipe_on_every_upright_image() {
                     );
                     (k.x - tx).hypot(k.y - ty) / size
                 })
-                .fold(0f32, f32::max);
-            let ds = (o.score - t["score"].as_f64().unwrap() as f32).abs();
+                .collect();
+            let kp = compare::max_abs_diff(
+                &format!("{name}: keypoint distance"),
+                &dist,
+                &vec![0f32; dist.len()],
+            ) as f32;
+            let ds = compare::max_abs_diff(
+                &format!("{name}: score"),
+                &[o.score],
+                &[t["score"].as_f64().unwrap()],
+            ) as f32;
             eprintln!(
                 "{name:24} IoU {i:.6}  worst keypoint {:.4} % of box  score {:.5} vs {:.5}",
                 kp * 100.0,

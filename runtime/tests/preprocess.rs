@@ -3,6 +3,7 @@
 
 #![allow(clippy::excessive_precision)] // CLIP constants as published
 
+mod compare;
 mod support;
 
 use moae_runtime::{preprocess_into, Error, FaceBox, Frame, PixelFormat, Rotation, YuvRange};
@@ -17,12 +18,9 @@ fn prep(frame: &Frame<'_>, face: Option<FaceBox>, size: u32) -> Vec<f32> {
     out
 }
 
+/// Largest |a − b| of two preprocessed inputs; fails on a non-finite value (compare/mod.rs).
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+    compare::max_abs_diff("preprocessed input", a, b) as f32
 }
 
 fn mean_diff(a: &[f32], b: &[f32]) -> f32 {
@@ -537,4 +535,31 @@ fn a_mirrored_frame_is_not_the_unmirrored_one() {
     let f = rgb_frame(&rgb, w, h);
     let d = max_diff(&prep(&f, None, 32), &prep(&f.with_mirrored(true), None, 32));
     assert!(d > 0.1, "mirroring changed nothing: {d}");
+}
+
+/// The parity helper fails on a non-finite value on either side, and names where: a fold with
+/// `f32::max` would report 0 for an output that is all NaN.
+#[test]
+fn comparison_fails_on_non_finite_values_and_names_the_index() {
+    let ok = [0.0f32, 1.0, 2.0];
+    assert_eq!(
+        compare::max_abs_diff_at("ok", &ok, &[0.0f32, 1.5, 2.0]),
+        (0.5, 1)
+    );
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        let mut b = ok;
+        b[2] = bad;
+        for (x, y) in [(&ok, &b), (&b, &ok)] {
+            let err = std::panic::catch_unwind(|| compare::max_abs_diff("logits", x, y))
+                .expect_err("a non-finite value must fail the comparison");
+            let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+            assert!(msg.contains("logits") && msg.contains("index 2"), "{msg}");
+        }
+    }
+    let err = std::panic::catch_unwind(|| {
+        compare::assert_close("scores", &ok, &[0.0f32, 1.0, 2.1], 0.05)
+    })
+    .expect_err("a difference over the bound must fail");
+    let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("scores") && msg.contains("index 2"), "{msg}");
 }

@@ -2,6 +2,10 @@
 //! ONNX Runtime (CPU) runs the exported bytes; logits must match tch within 1e-4 for `clip`,
 //! `softmoe` and `moae` on the tiny preset, batch 1 and 5 from the same file.
 
+#[path = "../../runtime/tests/compare/mod.rs"]
+mod compare;
+
+use compare::max_abs_diff;
 use moae_onnx::meta::{INPUT_PIXELS, OUTPUT_ATTACK_SCORE, OUTPUT_EMBEDDING, OUTPUT_LOGITS};
 use moae_tests::*;
 use moae_trainer::export::WeightFormat;
@@ -63,33 +67,30 @@ fn run(s: &mut Session, pixels: &Tensor) -> Outputs {
     }
 }
 
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
 /// Exports `variant` on `preset`, runs batch 1 and 5 through ORT from the same bytes and
 /// returns the max |tch − ORT| over logits and attack scores.
-fn parity(preset: &str, variant: Variant, tol: f32) -> f32 {
+fn parity(preset: &str, variant: Variant, tol: f64) -> f64 {
     let (vs, model) = random_model(preset, variant, 7);
     let class_emb = default_class_embeddings(&model);
     let bytes = export_model(&model, &vs, &class_emb, WeightFormat::Fp32, true);
     let mut s = session(&bytes);
     let size = model.cfg.vision.image_size;
-    let mut worst = 0.0f32;
+    let mut worst = 0.0f64;
     for n in [1, 5] {
         let px = random_pixels(n, size, 100 + n);
         let want = tch_logits(&model, &class_emb, &px);
         let want_score = want.softmax(-1, tch::Kind::Float).select(1, 1);
         let got = run(&mut s, &px);
         assert_eq!(got.logits_shape, [n as usize, 2]);
-        let d = max_abs_diff(&got.logits, &values(&want));
-        let ds = max_abs_diff(&got.score, &values(&want_score));
+        let what = format!("{preset}/{variant} batch {n}");
+        let d = max_abs_diff(&format!("{what} logits"), &got.logits, &values(&want));
+        let ds = max_abs_diff(&format!("{what} scores"), &got.score, &values(&want_score));
         let emb = tch::no_grad(|| model.encode_image(&px, false));
-        let de = max_abs_diff(got.embedding.as_deref().unwrap(), &values(&emb));
+        let de = max_abs_diff(
+            &format!("{what} embedding"),
+            got.embedding.as_deref().unwrap(),
+            &values(&emb),
+        );
         eprintln!("{preset}/{variant} batch {n}: max |logit diff| {d:.2e}, score {ds:.2e}, embedding {de:.2e}");
         assert!(
             d <= tol,
@@ -131,10 +132,9 @@ fn moae_tiny_matches_tch() {
     parity("tiny", Variant::Moae, 1e-4);
 }
 
-/// The paper's model with random weights. Slow on 2 cores (about a minute and ~1 GB of RAM):
-/// `cargo test -p moae-tests --test export_parity -- --ignored --nocapture vit_b16`
+/// The paper's model with random weights: about 80 s and ~1.5 GB of RAM on 2 cores (export
+/// 46 s, 643 MB of ONNX), the longest test of the suite.
 #[test]
-#[ignore]
 fn moae_vit_b16_matches_tch() {
     let t = std::time::Instant::now();
     let (vs, model) = random_model("vit-b16", Variant::Moae, 7);
@@ -150,16 +150,18 @@ fn moae_vit_b16_matches_tch() {
         let px = random_pixels(n, 224, 100 + n);
         let want = tch_logits(&model, &class_emb, &px);
         let got = run(&mut s, &px);
-        let d = max_abs_diff(&got.logits, &values(&want));
+        let d = max_abs_diff("vit-b16/moae logits", &got.logits, &values(&want));
         eprintln!("vit-b16/moae batch {n}: max |logit diff| {d:.2e}");
         assert!(d <= 1e-3, "vit-b16 batch {n}: logits differ by {d}");
     }
 }
 
-/// fp16 storage and int8 weights: the files load and run on ORT's CPU provider, their logits
-/// stay within a tight bound of the fp32 file's (measured on this model and seed, with about 2x
-/// headroom: see the bounds below), and they take the same live/attack decision as fp32 on
-/// every input whose fp32 score is not within the score bound of the threshold.
+/// fp16 storage and int8 weights: the files load and run on ORT's CPU provider and their
+/// logits and attack scores stay within a bound of the fp32 file's. The bounds hold on both of
+/// ONNX Runtime's x86-64 int8 kernel paths (AVX-512 VNNI and AVX2, whose u8×s8 products differ):
+/// see `QUANTISED_BOUNDS`. A decision can only differ from fp32's where the fp32 score lies
+/// within the score bound of the threshold, so the bound is useful only if many inputs lie
+/// farther away: that is checked too.
 #[test]
 fn fp16_and_int8_files_run_close_to_fp32() {
     let (vs, model) = random_model("tiny", Variant::Moae, 11);
@@ -167,65 +169,61 @@ fn fp16_and_int8_files_run_close_to_fp32() {
     let px = random_pixels(64, model.cfg.vision.image_size, 5);
     let fp32 = export_model(&model, &vs, &class_emb, WeightFormat::Fp32, false);
     let reference = run(&mut session(&fp32), &px);
-    let range = reference.logits.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    // The decision threshold: the median fp32 score, so that both decisions occur.
+    // Any threshold: the median fp32 score, so that both decisions occur.
     let mut sorted = reference.score.clone();
     sorted.sort_by(f32::total_cmp);
     let threshold = sorted[sorted.len() / 2];
-    // (format, logit bound, score bound). Measured on this model, seed and 64 inputs (max |x −
-    // fp32|, logits / scores): fp16 1.05e-3 / 3.1e-5, int8 4.07e-2 / 2.74e-3, int8-nbits
-    // 3.74e-2 / 1.46e-3; the bounds leave 2-3x headroom (the old bound was 0.5 on logits).
-    for (format, logit_tol, score_tol) in [
-        (WeightFormat::Fp16, 2.5e-3, 1e-4),
-        (WeightFormat::Int8, 0.1, 6e-3),
-        (WeightFormat::Int8Nbits, 0.1, 6e-3),
-    ] {
+    let mut rows = Vec::new();
+    for (format, logit_tol, score_tol) in QUANTISED_BOUNDS {
         let bytes = export_model(&model, &vs, &class_emb, format, false);
         let got = run(&mut session(&bytes), &px);
-        let d = max_abs_diff(&got.logits, &reference.logits);
-        let ds = max_abs_diff(&got.score, &reference.score);
-        let (mut compared, mut same) = (0, 0);
-        for (g, r) in got.score.iter().zip(&reference.score) {
-            if (r - threshold).abs() > score_tol {
-                compared += 1;
-                same += usize::from((g >= &threshold) == (r >= &threshold));
-            }
-        }
+        let name = format.name();
+        let d = max_abs_diff(&format!("{name} logits"), &got.logits, &reference.logits);
+        let ds = max_abs_diff(&format!("{name} scores"), &got.score, &reference.score);
+        let decisive = reference
+            .score
+            .iter()
+            .filter(|r| f64::from((*r - threshold).abs()) > score_tol)
+            .count();
         eprintln!(
-            "{format:?}: {} bytes (fp32 {}), max |logit − fp32| {d:.3e} (|logit| ≤ {range:.2}), \
-             max |score − fp32| {ds:.3e}, same decision on {same}/{compared} inputs away from \
-             the threshold",
+            "{format:?}: {} bytes (fp32 {}), max |logit − fp32| {d:.3e} (bound {logit_tol:e}), \
+             max |score − fp32| {ds:.3e} (bound {score_tol:e}), {decisive}/64 inputs farther \
+             than the score bound from the threshold",
             bytes.len(),
             fp32.len()
         );
-        assert!(
-            format != WeightFormat::Fp16 || d.is_finite() && d <= logit_tol,
-            "{}: logit deviation {d} > {logit_tol}",
-            format.name()
-        );
+        assert!(bytes.len() < fp32.len(), "{name} file is not smaller");
+        rows.push((name, d, logit_tol, ds, score_tol, decisive));
+    }
+    // Asserted after every format ran, so that one run shows all the deviations.
+    for (name, d, logit_tol, ds, score_tol, decisive) in rows {
+        assert!(d <= logit_tol, "{name}: logit deviation {d} > {logit_tol}");
         assert!(
             ds <= score_tol,
-            "{}: score deviation {ds} > {score_tol}",
-            format.name()
+            "{name}: score deviation {ds} > {score_tol}"
         );
-        assert!(
-            compared >= 32,
-            "{}: only {compared} decisive inputs",
-            format.name()
-        );
-        assert_eq!(
-            same,
-            compared,
-            "{}: decisions differ from fp32",
-            format.name()
-        );
-        assert!(
-            bytes.len() < fp32.len(),
-            "{} file is not smaller",
-            format.name()
-        );
+        // int8's AVX2-wide bound leaves 24 of this random model's close-together scores
+        // decided for sure (the others 52 or more).
+        assert!(decisive >= 16, "{name}: only {decisive} decisive inputs");
     }
 }
+
+/// (format, logit bound, score bound) against the fp32 file, on the tiny moae model of seed 11
+/// and 64 inputs. ONNX Runtime's int8 kernels differ by ISA, so the bounds are twice the larger
+/// of the two x86-64 kernel paths, measured max |x − fp32| (logits / scores) on a 2-core AMD
+/// EPYC with AVX-512 VNNI, and on the same test binary under `qemu-x86_64 -cpu Haswell` (AVX2,
+/// no AVX-512; it reproduces the AVX2-only CPU's 1.03e-2):
+///
+/// | format     | AVX-512 VNNI        | AVX2 (Haswell)      |
+/// | ---------- | ------------------- | ------------------- |
+/// | fp16       | 1.06e-3 / 3.20e-5   | 1.06e-3 / 3.21e-5   |
+/// | int8       | 5.31e-2 / 1.77e-3   | 1.63e-1 / 1.03e-2   |
+/// | int8-nbits | 4.10e-2 / 1.29e-3   | 4.53e-2 / 2.08e-3   |
+const QUANTISED_BOUNDS: [(WeightFormat, f64, f64); 3] = [
+    (WeightFormat::Fp16, 2.5e-3, 1e-4),
+    (WeightFormat::Int8, 0.35, 2.5e-2),
+    (WeightFormat::Int8Nbits, 0.1, 5e-3),
+];
 
 /// The parity tests can fail: the expert path contributes to the logits (its W_o is random,
 /// not the zero init), so dropping it changes what tch computes by far more than 1e-4.
@@ -245,52 +243,4 @@ fn moae_expert_path_is_exercised() {
     let without = tch_logits(&model, &class_emb, &px);
     let d = (with - without).abs().max().double_value(&[]);
     assert!(d > 1e-2, "MoAE changes the logits by only {d}");
-}
-
-/// Measures fp32 vs fp16 vs int8 files of the same random model: size, max logit deviation
-/// from fp32, and ORT CPU latency (2 threads). A report, not a test of speed:
-/// `MOAE_PRESET=vit-b16 cargo test -p moae-tests --release --test export_parity -- --ignored --nocapture precision_report`
-#[test]
-#[ignore]
-fn precision_report() {
-    let preset = std::env::var("MOAE_PRESET").unwrap_or_else(|_| "small".into());
-    let (vs, model) = random_model(&preset, Variant::Moae, 3);
-    let class_emb = default_class_embeddings(&model);
-    let size = model.cfg.vision.image_size;
-    let px = random_pixels(8, size, 9);
-    let one = px.narrow(0, 0, 1);
-    let mut reference: Option<Vec<f32>> = None;
-    let mut fp32_ms = 0.0;
-    let formats = [
-        WeightFormat::Fp32,
-        WeightFormat::Fp16,
-        WeightFormat::Int8,
-        WeightFormat::Int8Nbits,
-    ];
-    for format in formats {
-        let t = std::time::Instant::now();
-        let bytes = export_model(&model, &vs, &class_emb, format, false);
-        let export_s = t.elapsed().as_secs_f64();
-        let mut s = session(&bytes);
-        let logits = run(&mut s, &px).logits;
-        run(&mut s, &one);
-        let reps = 10;
-        let t = std::time::Instant::now();
-        for _ in 0..reps {
-            run(&mut s, &one);
-        }
-        let ms = t.elapsed().as_secs_f64() * 1e3 / reps as f64;
-        let dev = reference.as_ref().map_or(0.0, |r| max_abs_diff(&logits, r));
-        if format == WeightFormat::Fp32 {
-            reference = Some(logits);
-            fp32_ms = ms;
-        }
-        eprintln!(
-            "{preset}/moae {:?}: {:.1} MB, export {export_s:.1} s, batch-1 latency {ms:.1} ms \
-             (x{:.2} vs fp32), max |logit − fp32| {dev:.3e}",
-            format,
-            bytes.len() as f64 / 1e6,
-            fp32_ms / ms
-        );
-    }
 }

@@ -5,6 +5,9 @@
 //! preprocessing fault in the runtime shows as well as a graph fault. Its own test binary: the
 //! runtime initialises ONNX Runtime itself.
 
+#[path = "../../runtime/tests/compare/mod.rs"]
+mod compare;
+
 use moae_runtime::{Engine, EngineOptions, Frame, PixelFormat};
 use moae_tests::*;
 use moae_trainer::export::WeightFormat;
@@ -103,14 +106,11 @@ fn runtime_scores_equal_tch_scores() {
     for (i, ((w, h, rgb), f)) in images.iter().zip(&frames).enumerate() {
         let reference = reference_input(rgb, *w, *h, s as usize, mean, std);
         let runtime = engine.preprocess(f, None).unwrap();
-        let d = reference
-            .iter()
-            .zip(&runtime)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
-        assert!(
-            d <= 1e-4,
-            "frame {i}: runtime preprocessing differs from the reference by {d}"
+        compare::assert_close(
+            &format!("frame {i}: runtime preprocessing against the reference"),
+            &runtime,
+            &reference,
+            1e-4,
         );
         flat.extend(reference);
     }
@@ -123,27 +123,26 @@ fn runtime_scores_equal_tch_scores() {
     );
 
     // One frame at a time through detect, and all at once through run_tensor / detect_batch.
-    for (i, f) in frames.iter().enumerate() {
+    let mut one_by_one = Vec::new();
+    for f in &frames {
         let d = engine.detect(f, &[]).unwrap();
         assert_eq!(d.len(), 1);
-        assert!(
-            (d[0].attack_score - want[i]).abs() <= 1e-4,
-            "frame {i}: {} vs {}",
-            d[0].attack_score,
-            want[i]
+        compare::assert_close(
+            "attack + live score",
+            &[d[0].attack_score + d[0].live_score],
+            &[1.0f32],
+            1e-5,
         );
-        assert!((d[0].attack_score + d[0].live_score - 1.0).abs() <= 1e-5);
+        one_by_one.push(d[0].attack_score);
     }
+    compare::assert_close("detect against tch", &one_by_one, &want, 1e-4);
     let batch = engine.run_tensor(&flat, frames.len()).unwrap();
     let items: Vec<_> = frames.iter().map(|f| (*f, None)).collect();
     let detections = engine.detect_batch(&items).unwrap();
-    for i in 0..frames.len() {
-        assert!((batch[i].attack_score - want[i]).abs() <= 1e-4, "batch {i}");
-        assert!(
-            (detections[i].attack_score - want[i]).abs() <= 1e-4,
-            "detect_batch {i}"
-        );
-    }
+    let batch: Vec<f32> = batch.iter().map(|s| s.attack_score).collect();
+    let detections: Vec<f32> = detections.iter().map(|d| d.attack_score).collect();
+    compare::assert_close("run_tensor against tch", &batch, &want, 1e-4);
+    compare::assert_close("detect_batch against tch", &detections, &want, 1e-4);
     // The scores differ between frames: the comparison is not between constants.
     assert!((want[0] - want[1]).abs() > 1e-4 || (want[1] - want[2]).abs() > 1e-4);
 }
