@@ -69,3 +69,58 @@ pub fn random_pixels(n: i64, size: i64, seed: i64) -> Tensor {
 pub fn values(t: &Tensor) -> Vec<f32> {
     export::quantize::values(t)
 }
+
+/// The workspace's root folder.
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `file` (a binary or library of another workspace package: `moae`, `trainer`, `libmoae.so`)
+/// in the calling test's target/<profile>, as `cargo build --workspace --all-targets` (the
+/// test command's build step) left it. A test cannot name another package's binary through
+/// CARGO_BIN_EXE_*, and running cargo inside a test rebuilds with other features: instead a
+/// missing file, or one older than the sources it is built from, fails with what to run.
+pub fn built_artifact(file: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().unwrap().parent().unwrap().join(file);
+    let build = "run `cargo build --workspace --all-targets` first";
+    let modified = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| panic!("{} is missing: {build}", path.display()));
+    let sources = [
+        "runtime/src",
+        "runtime/cli/src",
+        "ffi/src",
+        "lists/src",
+        "onnx/src",
+        "trainer/src",
+    ];
+    let newest = sources
+        .iter()
+        .map(|s| newest_rs(&workspace_root().join(s)))
+        .max()
+        .unwrap();
+    assert!(
+        modified >= newest,
+        "{} is older than its sources: {build}",
+        path.display()
+    );
+    path
+}
+
+/// The latest modification time of the `.rs` files under `dir`.
+fn newest_rs(dir: &std::path::Path) -> std::time::SystemTime {
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let m = if path.is_dir() {
+            newest_rs(&path)
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            entry.metadata().and_then(|m| m.modified()).unwrap()
+        } else {
+            continue;
+        };
+        newest = newest.max(m);
+    }
+    newest
+}

@@ -20,24 +20,12 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// target/<profile>, where cargo puts the binaries; builds `moae` and `trainer` there (this
-/// crate's tests cannot name another package's binary through CARGO_BIN_EXE_*).
+/// `moae` and `trainer` as the test command's build step left them (`built_artifact`).
 fn binaries() -> (PathBuf, PathBuf) {
-    let profile_dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let mut c = Command::new(env!("CARGO"));
-    c.args(["build", "-p", "moae-cli", "-p", "moae-trainer", "--bins"])
-        .current_dir(root());
-    if profile_dir.ends_with("release") {
-        c.arg("--release");
-    }
-    assert!(c.status().unwrap().success(), "building moae and trainer");
-    (profile_dir.join("moae"), profile_dir.join("trainer"))
+    (
+        moae_tests::built_artifact("moae"),
+        moae_tests::built_artifact("trainer"),
+    )
 }
 
 /// A safetensors file with its `config` metadata edited by `edit` (the tensors and their

@@ -3,9 +3,16 @@
 //! C program over libmoae (`moae_decode_image_file` + `moae_detect`): within 1e-5, with no
 //! decision differing. Images of 14 sizes (17×23 … 1920×1080, portrait and landscape, up- and
 //! downscaled to the model's 32 px), each as JPEG and PNG, and JPEGs carrying EXIF orientations
-//! 1–8 (each must decode upright). The CLI and libmoae are built by `cargo build` from here.
+//! 1–8 (each must decode upright). A fourth path is independent of the runtime: the images
+//! decoded by the `image` crate, the documented resize (spec §1, README "One preprocessing")
+//! written out here in f64, and the tch model; its inputs and scores must equal the others', so
+//! a resampling fault shared by all three paths (they call the same runtime code) still fails.
+//! The CLI and libmoae are the ones `cargo build --workspace` put in the target directory.
 
 use image::{imageops, ImageEncoder, ImageFormat, RgbImage};
+#[path = "../../runtime/tests/compare/mod.rs"]
+mod compare;
+
 use moae_tests::*;
 use moae_trainer::export::WeightFormat;
 use moae_trainer::model::config::Variant;
@@ -31,31 +38,12 @@ const SIZES: [(u32, u32); 14] = [
     (1920, 1080),
 ];
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// target/<profile>: this test binary lives in its deps/.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
-
-/// `moae` and libmoae, built from the current sources (a no-op when up to date).
+/// The target directory holding `moae` and libmoae, as the test command's build step left them.
 fn built() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = profile_dir();
-        let release = dir.ends_with("release");
-        for args in [&["--bin", "moae"][..], &["-p", "moae-ffi", "--lib"][..]] {
-            let mut c = Command::new(env!("CARGO"));
-            c.arg("build").args(args).current_dir(workspace());
-            if release {
-                c.arg("--release");
-            }
-            assert!(c.status().unwrap().success(), "cargo build {args:?} failed");
-        }
-        dir
+        built_artifact("moae");
+        built_artifact("libmoae.so").parent().unwrap().to_path_buf()
     })
 }
 
@@ -143,9 +131,71 @@ fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
         / a.len() as f64
 }
 
+/// The upright image of `stored` under EXIF `orientation` (the inverse of `stored_for`).
+fn upright_from(stored: &RgbImage, orientation: u16) -> RgbImage {
+    match orientation {
+        6 => imageops::rotate90(stored),
+        8 => imageops::rotate270(stored),
+        // The others are their own inverses.
+        o => stored_for(stored, o),
+    }
+}
+
+/// One axis of spec §1's resize, written from the README and the spec (not from the runtime):
+/// output `k` of `n` over the source span `[a, a + n t)` of a `len`-pixel line (pixel `p`
+/// covers `[p, p + 1)`). Downscaling (`t >= 1`): the mean of the source over
+/// `[a + k t, a + (k + 1) t)`, each pixel weighted by its overlap. Upscaling: bilinear at
+/// `a + (k + 0.5) t − 0.5`, clamped to `[0, len − 1]`.
+fn spec_taps(a: f64, t: f64, k: usize, len: usize) -> Vec<(usize, f64)> {
+    if t >= 1.0 {
+        let (lo, hi) = (a + k as f64 * t, a + (k + 1) as f64 * t);
+        (0..len)
+            .map(|p| (p, (hi.min(p as f64 + 1.0) - lo.max(p as f64)) / t))
+            .filter(|&(_, w)| w > 0.0)
+            .collect()
+    } else {
+        let x = (a + (k as f64 + 0.5) * t - 0.5).clamp(0.0, (len - 1) as f64);
+        let (i, f) = (x.floor() as usize, x - x.floor());
+        if f > 0.0 {
+            vec![(i, 1.0 - f), (i + 1, f)]
+        } else {
+            vec![(i, 1.0)]
+        }
+    }
+}
+
+/// The model input [3, s, s] of an upright RGB image by spec §1: its centred square of side
+/// min(w, h), resized to `s` × `s`, then `(v / 255 − mean) / std`, in f64.
+fn spec_input(img: &RgbImage, s: usize, mean: [f32; 3], std: [f32; 3]) -> Vec<f32> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let side = w.min(h) as f64;
+    let (x0, y0) = ((w as f64 - side) / 2.0, (h as f64 - side) / 2.0);
+    let t = side / s as f64;
+    let mut out = vec![0f32; 3 * s * s];
+    for oy in 0..s {
+        let ty = spec_taps(y0, t, oy, h);
+        for ox in 0..s {
+            let tx = spec_taps(x0, t, ox, w);
+            for c in 0..3 {
+                let mut v = 0f64;
+                for &(sy, wy) in &ty {
+                    for &(sx, wx) in &tx {
+                        v += wy * wx * img.get_pixel(sx as u32, sy as u32)[c] as f64;
+                    }
+                }
+                out[c * s * s + oy * s + ox] =
+                    ((v / 255.0 - mean[c] as f64) / std[c] as f64) as f32;
+            }
+        }
+    }
+    out
+}
+
 struct Case {
     file: PathBuf,
     label: u8,
+    /// The EXIF orientation written into the file (1 when none).
+    orientation: u16,
 }
 
 /// Writes every test image under `dir`; checks EXIF ones decode upright.
@@ -159,6 +209,7 @@ fn write_images(dir: &Path) -> Vec<Case> {
             cases.push(Case {
                 file,
                 label: (cases.len() % 4) as u8,
+                orientation: 1,
             });
         }
     }
@@ -189,6 +240,7 @@ fn write_images(dir: &Path) -> Vec<Case> {
         cases.push(Case {
             file,
             label: (o % 2) as u8,
+            orientation: o,
         });
     }
     cases
@@ -202,8 +254,8 @@ fn c_scores(work: &Path, model: &Path, files: &[PathBuf]) -> Vec<(f32, bool)> {
     let st = Command::new(&cc)
         .args(["-std=c11", "-O1", "-Wall", "-Wextra", "-Werror", "-o"])
         .arg(&exe)
-        .arg(workspace().join("tests/c/score_images.c"))
-        .arg(format!("-I{}", workspace().join("include").display()))
+        .arg(workspace_root().join("tests/c/score_images.c"))
+        .arg(format!("-I{}", workspace_root().join("include").display()))
         .arg(format!("-L{}", lib.display()))
         .arg(format!("-Wl,--disable-new-dtags,-rpath,{}", lib.display()))
         .args(["-lmoae", "-lpthread", "-lm"])
@@ -282,15 +334,43 @@ fn trainer_eval_moae_score_and_c_abi_agree() {
         model.cfg.text.context_length as usize,
     );
     let batches =
-        moae_trainer::train::eval_batches(&samples, &model.cfg.vision, 8, 2, false).unwrap();
+        || moae_trainer::train::eval_batches(&samples, &model.cfg.vision, 8, 2, false).unwrap();
     let trainer = moae_trainer::eval::evaluate::score_batches(
         &model,
         &prompts.ids_tensor(tch::Device::Cpu),
-        batches,
+        batches(),
         size,
         tch::Device::Cpu,
     )
     .unwrap();
+
+    // 0. The reference: the `image` crate's pixels, spec §1's resize in f64, the tch model.
+    let (mean, std) = (model.cfg.vision.mean, model.cfg.vision.std);
+    let mut spec = Vec::new();
+    for c in &cases {
+        let stored = image::open(&c.file).unwrap().to_rgb8();
+        spec.extend(spec_input(
+            &upright_from(&stored, c.orientation),
+            size as usize,
+            mean,
+            std,
+        ));
+    }
+    let trainer_inputs: Vec<f32> = batches().flat_map(|b| b.unwrap().pixels).collect();
+    compare::assert_close(
+        "trainer eval's inputs against spec §1's resize",
+        &trainer_inputs,
+        &spec,
+        1e-4,
+    );
+    let n = cases.len() as i64;
+    let px = tch::Tensor::from_slice(&spec).view([n, 3, size, size]);
+    let class_emb = default_class_embeddings(&model);
+    let reference = values(
+        &tch_logits(&model, &class_emb, &px)
+            .softmax(-1, tch::Kind::Float)
+            .select(1, 1),
+    );
 
     // 2. `moae score`, read back by the trainer's score-file reader (`trainer metrics`).
     let scores_path = work.join("scores.txt");
@@ -320,21 +400,35 @@ fn trainer_eval_moae_score_and_c_abi_agree() {
         .expect("scores too close together to split");
     let split = (sorted[gap] + sorted[gap + 1]) / 2.0;
 
+    let column = |f: &dyn Fn(usize) -> f64| (0..cases.len()).map(f).collect::<Vec<f64>>();
+    let by_trainer = column(&|i| trainer[i].score);
     let mut worst = 0.0f64;
+    for (what, scores) in [
+        ("trainer eval", by_trainer.clone()),
+        ("moae score", column(&|i| cli[i].score)),
+        ("the C ABI", column(&|i| c[i].0 as f64)),
+    ] {
+        let d = compare::assert_close(
+            &format!("{what} against the reference"),
+            &scores,
+            &reference,
+            1e-5,
+        );
+        worst = worst.max(d);
+        worst = worst.max(compare::assert_close(
+            &format!("{what} against trainer eval"),
+            &scores,
+            &by_trainer,
+            1e-5,
+        ));
+    }
     for (i, case) in cases.iter().enumerate() {
         let (t, s, (cs, c_attack)) = (trainer[i].score, cli[i].score, c[i]);
-        let d = (t - s).abs().max((t - cs as f64).abs());
-        worst = worst.max(d);
-        assert!(
-            d <= 1e-5,
-            "{}: trainer {t}, moae score {s}, C {cs}",
-            case.file.display()
-        );
         assert_eq!(trainer[i].attack, case.label != 0);
         assert_eq!(cli[i].attack, case.label != 0);
         assert_eq!(trainer[i].attack_type, cli[i].attack_type);
         for th in [threshold, split] {
-            let decisions = [t >= th, s >= th, cs as f64 >= th];
+            let decisions = [t >= th, s >= th, cs as f64 >= th, reference[i] as f64 >= th];
             assert!(
                 decisions.iter().all(|&x| x == decisions[0]),
                 "{}: decisions at {th} differ: {decisions:?}",
