@@ -59,6 +59,15 @@ pub fn judge(what: &str, out: &Output, root: &Path, min_cases: usize) -> Verdict
             problems.push(format!("a verdict from a non-finite number: {l}"));
         }
     }
+    // A failure reported outside a CASE line (a harness check, a helper's own finding) counts
+    // as much as a failed case.
+    for l in stdout.lines().filter(|l| !l.starts_with("CASE ")) {
+        if l.split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w == "FAIL")
+        {
+            problems.push(format!("a failure outside a CASE line: {l}"));
+        }
+    }
     let pending = pending(root);
     let mut seen_pending = BTreeSet::new();
     let mut cases = 0;
