@@ -1,9 +1,12 @@
-//! Three fuzzed entry points (one libFuzzer target each, and the stable `replay` driver):
+//! Four fuzzed entry points (one libFuzzer target each, and the stable `replay` driver):
 //! - [`run_one`] (`detect`): arbitrary bytes become a `moae_image` (format, size, strides,
 //!   rotation, plane sizes, even struct_size), boxes and a results capacity, passed to
 //!   `moae_detect` on a tiny model. The property: libmoae never panics, never reads outside
 //!   what the image claims (the sanitizers/valgrind check that), returns a known status, and
 //!   on success writes exactly the needed number of finite scores in [0, 1].
+//! - [`analyze_one`] (`analyze`): a frame built as `run_one`'s, boxes in every space and unit,
+//!   a face struct size and capacity, passed to `moae_analyze` (on an engine with the face
+//!   detector when its file is present); the answer must keep the header's contract.
 //! - [`decode_one`] (`decode_image`): bytes decoded as an image file from memory
 //!   (`moae_runtime::decode_image`, what `moae_decode_image_file` and the CLI use); an error
 //!   or exactly `3 * w * h` bytes of a non-empty image, which then scores through `moae_detect`.
@@ -66,8 +69,19 @@ impl Bytes<'_> {
     }
 }
 
-pub fn run_one(data: &[u8]) {
-    let mut b = Bytes(data);
+/// A `moae_image` from fuzzed bytes, and the pixel bytes its planes point into.
+struct FuzzImage {
+    image: moae_image,
+    _pixels: Vec<u8>,
+}
+
+/// Format, size, rotation, mirroring, range, struct size and strides from the first bytes of
+/// `b`; the bytes left after `header` more are read by the caller become the pixels.
+fn fuzzed_image(
+    b: &mut Bytes<'_>,
+    data_len: usize,
+    header: impl FnOnce(&mut Bytes<'_>),
+) -> FuzzImage {
     let format = match b.u8() {
         x if x < 240 => (x % 8) as i32,
         x => x as i32 - 250, // a few unknown formats, negative included
@@ -88,23 +102,14 @@ pub fn run_one(data: &[u8]) {
         let k = b.u8();
         *s = if k < 128 { 0 } else { (k as usize) % 200 };
     }
-    let box_count = (b.u8() % 4) as usize;
-    let boxes: Vec<moae_box> = (0..box_count)
-        .map(|_| moae_box {
-            x: b.f32(),
-            y: b.f32(),
-            width: b.f32(),
-            height: b.f32(),
-        })
-        .collect();
-    let capacity = (b.u8() % 5) as usize;
+    header(b);
     // The rest is pixel data, split into three planes at fuzzed points; each plane's claimed
     // size is the bytes really there (claiming more would be the caller's undefined behaviour).
     let pixels = b.0.to_vec();
     let cut1 = if pixels.is_empty() {
         0
     } else {
-        pixels.len() * (data.len() % 7) / 7
+        pixels.len() * (data_len % 7) / 7
     };
     let cut2 = cut1 + (pixels.len() - cut1) / 2;
     let (p0, rest) = pixels.split_at(if cut1 == 0 { pixels.len() } else { cut1 });
@@ -128,6 +133,45 @@ pub fn run_one(data: &[u8]) {
         mirrored,
         yuv_range,
     };
+    FuzzImage {
+        image,
+        _pixels: pixels,
+    }
+}
+
+/// A failed call's status is one of the frame/argument errors, with a detail.
+fn assert_named_error(st: moae_status, what: &str) {
+    use moae_status::*;
+    match st {
+        MOAE_ERR_NULL_ARGUMENT
+        | MOAE_ERR_INVALID_ARGUMENT
+        | MOAE_ERR_STRUCT_SIZE
+        | MOAE_ERR_INVALID_FRAME
+        | MOAE_ERR_INVALID_FACE_BOX
+        | MOAE_ERR_UNKNOWN_FORMAT => {
+            assert!(!detail().is_empty(), "{what}: no detail for {st:?}");
+        }
+        other => panic!("{what}: unexpected status {other:?}: {}", detail()),
+    }
+}
+
+pub fn run_one(data: &[u8]) {
+    let mut b = Bytes(data);
+    let (mut box_count, mut capacity) = (0, 0);
+    let mut boxes = Vec::new();
+    let img = fuzzed_image(&mut b, data.len(), |b| {
+        box_count = (b.u8() % 4) as usize;
+        boxes = (0..box_count)
+            .map(|_| moae_box {
+                x: b.f32(),
+                y: b.f32(),
+                width: b.f32(),
+                height: b.f32(),
+            })
+            .collect();
+        capacity = (b.u8() % 5) as usize;
+    });
+    let image = img.image;
     let mut results = vec![
         moae_result {
             attack_score: -1.0,
@@ -169,20 +213,170 @@ pub fn run_one(data: &[u8]) {
             }
         }
         MOAE_ERR_BUFFER_TOO_SMALL => assert_eq!(count, needed),
-        MOAE_ERR_NULL_ARGUMENT
-        | MOAE_ERR_INVALID_ARGUMENT
-        | MOAE_ERR_STRUCT_SIZE
-        | MOAE_ERR_INVALID_FRAME
-        | MOAE_ERR_INVALID_FACE_BOX
-        | MOAE_ERR_UNKNOWN_FORMAT => {
+        other => {
+            assert_named_error(other, "detect");
             assert_eq!(count, 0);
-            let detail = unsafe { std::ffi::CStr::from_ptr(moae_last_error()) };
-            assert!(!detail.to_bytes().is_empty(), "no detail for {st:?}");
         }
-        other => panic!("unexpected status {other:?}: {:?}", unsafe {
-            std::ffi::CStr::from_ptr(moae_last_error())
-        }),
     }
+}
+
+/// The engine `moae_analyze` is fuzzed on: with the face detector when `MOAE_FACE_DIR` (or
+/// the repository's `.venv/face`) has it, so that frames without boxes reach the detector;
+/// else the whole-frame engine.
+fn analyze_engine() -> *const moae_engine {
+    static E: OnceLock<Shared> = OnceLock::new();
+    E.get_or_init(|| {
+        let dir = std::env::var_os("MOAE_FACE_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/face")
+            });
+        let detector = dir.join("face_detection_front_128x128.onnx");
+        if !detector.is_file() {
+            eprintln!(
+                "analyze: {} missing: fuzzing without the face detector",
+                detector.display()
+            );
+            return Shared(engine() as *mut moae_engine);
+        }
+        let model = support::tiny_model();
+        let path = std::ffi::CString::new(detector.to_str().unwrap()).unwrap();
+        let mut opts: moae_options = unsafe { std::mem::zeroed() };
+        moae_options_init_sized(&mut opts, std::mem::size_of::<moae_options>());
+        opts.intra_op_threads = 1;
+        opts.face_detector_path = path.as_ptr();
+        let mut e = std::ptr::null_mut();
+        let st = moae_engine_create_from_memory(model.as_ptr(), model.len(), &opts, &mut e);
+        assert_eq!(st, moae_status::MOAE_OK, "analyze engine: {}", detail());
+        Shared(e)
+    })
+    .0
+}
+
+/// `moae_analyze` on a fuzzed frame (as `run_one`'s), fuzzed boxes in every space and unit
+/// (valid and not), a fuzzed face struct size and capacity. A finding is a panic, an unknown
+/// status, a failure without a detail, or an answer that breaks the header's contract: a face
+/// count other than the boxes', a NO_FACE flag that disagrees with the count, a non-finite or
+/// out-of-range value, a decision that is not UNSURE with a quality flag set (or that does not
+/// follow score >= threshold without one), or a byte written past the faces' capacity.
+pub fn analyze_one(data: &[u8]) {
+    let mut b = Bytes(data);
+    let (mut boxes, mut capacity, mut face_size) = (Vec::new(), 0, 0);
+    let img = fuzzed_image(&mut b, data.len(), |b| {
+        let n = (b.u8() % 4) as usize;
+        boxes = (0..n)
+            .map(|_| moae_box_input {
+                rect: moae_box {
+                    x: b.f32(),
+                    y: b.f32(),
+                    width: b.f32(),
+                    height: b.f32(),
+                },
+                space: [0, 1, 0, 1, 2, -1][(b.u8() % 6) as usize],
+                units: [0, 1, 0, 1, 2, -1][(b.u8() % 6) as usize],
+            })
+            .collect();
+        capacity = (b.u8() % 5) as usize;
+        let full = std::mem::size_of::<moae_face>();
+        face_size = match b.u8() % 8 {
+            0 => b.u8() as usize, // anything, small sizes included
+            1 => full + 8,        // a newer, larger struct
+            _ => full,
+        };
+    });
+    // One guard byte pattern around the caller's faces: nothing may be written past capacity.
+    let bytes = face_size.max(1) * (capacity + 1);
+    let mut faces = vec![0xA5u8; bytes];
+    let (mut count, mut flags) = (usize::MAX, u32::MAX);
+    let st = moae_analyze(
+        analyze_engine(),
+        &img.image,
+        if boxes.is_empty() {
+            std::ptr::null()
+        } else {
+            boxes.as_ptr()
+        },
+        boxes.len(),
+        if capacity == 0 {
+            std::ptr::null_mut()
+        } else {
+            faces.as_mut_ptr() as *mut moae_face
+        },
+        face_size,
+        capacity,
+        &mut count,
+        &mut flags,
+    );
+    assert!(
+        faces[face_size * capacity..].iter().all(|&x| x == 0xA5),
+        "analyze wrote past {capacity} faces of {face_size} bytes"
+    );
+    use moae_status::*;
+    match st {
+        MOAE_OK => {
+            assert!(
+                face_size >= std::mem::size_of::<moae_box>(),
+                "{face_size}-byte faces accepted"
+            );
+            assert!(count <= capacity, "{count} faces > capacity {capacity}");
+            if !boxes.is_empty() {
+                assert_eq!(count, boxes.len(), "one face per caller box");
+            }
+            assert_eq!(
+                flags & MOAE_QUALITY_NO_FACE != 0,
+                count == 0,
+                "flags {flags:#x}, {count} faces"
+            );
+            if face_size >= std::mem::size_of::<moae_face>() {
+                for i in 0..count {
+                    // SAFETY: inside `faces`, written by the call; read unaligned.
+                    let f: moae_face = unsafe {
+                        std::ptr::read_unaligned(
+                            faces.as_ptr().add(i * face_size) as *const moae_face
+                        )
+                    };
+                    check_face(&f);
+                }
+            }
+        }
+        MOAE_ERR_BUFFER_TOO_SMALL => assert!(count > capacity, "{count} <= capacity {capacity}"),
+        other => assert_named_error(other, "analyze"),
+    }
+}
+
+fn check_face(f: &moae_face) {
+    let q = &f.quality;
+    let values = [
+        f.r#box.x,
+        f.r#box.y,
+        f.r#box.width,
+        f.r#box.height,
+        f.attack_score,
+        f.live_score,
+        f.threshold,
+        q.face_px,
+        q.outside_fraction,
+        q.brightness,
+        q.overexposed_fraction,
+        q.sharpness,
+        q.roll_deg,
+        q.yaw_deg,
+    ];
+    assert!(
+        values.iter().all(|v| v.is_finite()),
+        "non-finite value in {f:?}"
+    );
+    assert!((0.0..=1.0).contains(&f.attack_score), "{f:?}");
+    assert!((f.attack_score + f.live_score - 1.0).abs() < 1e-4, "{f:?}");
+    assert!(f.r#box.width > 0.0 && f.r#box.height > 0.0, "{f:?}");
+    let want = if f.quality_flags != 0 {
+        moae_decision::MOAE_DECISION_UNSURE
+    } else if f.attack_score >= f.threshold {
+        moae_decision::MOAE_DECISION_ATTACK
+    } else {
+        moae_decision::MOAE_DECISION_LIVE
+    };
+    assert_eq!(f.decision, want as i32, "{f:?}");
 }
 
 fn detail() -> String {
@@ -322,4 +516,73 @@ pub fn create_seeds() -> Vec<Vec<u8>> {
     let mut whole = vec![0u8];
     whole.extend(support::tiny_model());
     vec![whole, vec![1, 0x00, 0x80, 0x01]]
+}
+
+/// The body of a fuzz target by name: `detect`, `analyze`, `decode_image`, `create_model`.
+pub fn body(target: &str) -> Option<fn(&[u8])> {
+    Some(match target {
+        "detect" => run_one,
+        "analyze" => analyze_one,
+        "decode_image" => decode_one,
+        "create_model" => create_one,
+        _ => return None,
+    })
+}
+
+/// The seed inputs of a target (none for the frame targets: any bytes are a frame).
+pub fn seeds(target: &str) -> Vec<Vec<u8>> {
+    match target {
+        "decode_image" => decode_seeds(),
+        "create_model" => create_seeds(),
+        _ => Vec::new(),
+    }
+}
+
+/// Deterministic inputs for the stable driver and the test suite (no libFuzzer): random bytes
+/// for targets without seeds, random mutations (cuts, byte sets, inserts, bit flips) of the
+/// seeds for the others.
+pub struct Generator {
+    state: u64,
+    seeds: Vec<Vec<u8>>,
+}
+
+impl Generator {
+    pub fn new(target: &str) -> Self {
+        Generator {
+            state: 0x2545_F491_4F6C_DD1D,
+            seeds: seeds(target),
+        }
+    }
+
+    fn next(&mut self) -> u64 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        self.state
+    }
+
+    pub fn next_input(&mut self) -> Vec<u8> {
+        if self.seeds.is_empty() {
+            let len = (self.next() % 4096) as usize;
+            return (0..len).map(|_| self.next() as u8).collect();
+        }
+        let pick = (self.next() % self.seeds.len() as u64) as usize;
+        let mut d = self.seeds[pick].clone();
+        for _ in 0..1 + self.next() % 8 {
+            if d.is_empty() {
+                break;
+            }
+            let at = (self.next() % d.len() as u64) as usize;
+            match self.next() % 4 {
+                0 => d.truncate(at),
+                1 => d[at] = self.next() as u8,
+                2 => {
+                    let b = self.next() as u8;
+                    d.insert(at, b)
+                }
+                _ => d[at] ^= 1 << (self.next() % 8),
+            }
+        }
+        d
+    }
 }
