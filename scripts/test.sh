@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# The project's whole test command (README; `.ci/run` runs exactly this).
-set -euo pipefail
+# The project's whole test command (README; `.ci/run` runs exactly this). Every step runs even
+# when an earlier one failed; the last line sums them all: `N passed, N failed`, counting each
+# test of every `cargo test` result line (x86-64 and aarch64) and each other step (set-up, fmt,
+# clippy, build, ...) as one. The exit status is 0 only when nothing failed.
+set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-./scripts/setup.sh
 # A one-off build gains nothing from incremental caches (about 2 GB of target/): CI skips them.
 if [[ -n "${CI:-}" ]]; then export CARGO_INCREMENTAL=0; fi
-step() { printf '\n==> %s\n' "$*" >&2; }
-step "cargo fmt --check"
-cargo fmt --all --check
-step "cargo clippy"
-cargo clippy --workspace --all-targets -- -D warnings
-step "cargo test"
-cargo test --workspace
-step "aarch64 (ARM64): cross build, tests under qemu, scores against x86-64"
-./scripts/test-aarch64.sh
+# shellcheck source=scripts/steps.sh
+source "$root/scripts/steps.sh"
+
+run_step "set-up (scripts/setup.sh)" ./scripts/setup.sh
+run_step "cargo fmt --check" cargo fmt --all --check
+run_step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
+# Every binary and library the tests start (moae, trainer, libmoae.so/.a) is built here once;
+# the tests use these from the target directory instead of running cargo inside a test.
+run_step "cargo build" cargo build --workspace --all-targets
+run_step "cargo test" cargo test --workspace --no-fail-fast
+run_step "aarch64 (ARM64): cross build, tests under qemu, scores against x86-64" \
+  ./scripts/test-aarch64.sh
+summary

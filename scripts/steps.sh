@@ -1,0 +1,56 @@
+# Step runner shared by scripts/test.sh and scripts/test-aarch64.sh (sourced, not run).
+# `run_step NAME CMD...` runs CMD with its output shown and kept; a step whose output holds
+# cargo's `test result:` lines adds their passed and failed counts (and a nested script's
+# `step result:` lines, one each); any other step counts as one, passed on exit 0, and prints
+# its own `step result:` line. A test step that exits non-zero without a failed test (a build
+# error, a test binary killed by a signal) counts one more failure. `summary` prints the totals
+# as the last line, `N passed, N failed`, and returns non-zero when anything failed.
+
+passed=0
+failed=0
+
+# Prints "LINES PASSED FAILED" summed over the result lines of an output file.
+count_results() {
+  awk '/^test result: / {
+         for (i = 2; i <= NF; i++) {
+           if ($i == "passed;") p += $(i - 1)
+           if ($i == "failed;") f += $(i - 1)
+         }
+         n++
+       }
+       /^step result: ok / { p++; n++ }
+       /^step result: FAILED / { f++; n++ }
+       END { print n + 0, p + 0, f + 0 }' "$1"
+}
+
+run_step() {
+  local name=$1
+  shift
+  printf '\n==> %s\n' "$name" >&2
+  local out rc lines p f
+  out=$(mktemp)
+  "$@" 2>&1 | tee "$out"
+  rc=${PIPESTATUS[0]}
+  read -r lines p f < <(count_results "$out")
+  rm -f "$out"
+  if [[ $lines -eq 0 ]]; then
+    if [[ $rc -eq 0 ]]; then
+      passed=$((passed + 1))
+      printf 'step result: ok %s\n' "$name"
+    else
+      failed=$((failed + 1))
+      printf 'step result: FAILED %s\n' "$name"
+    fi
+  else
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [[ $rc -ne 0 && $f -eq 0 ]]; then failed=$((failed + 1)); fi
+  fi
+  if [[ $rc -ne 0 ]]; then printf '==> FAILED (exit %s): %s\n' "$rc" "$name" >&2; fi
+  return 0
+}
+
+summary() {
+  printf '%s passed, %s failed\n' "$passed" "$failed"
+  [[ $failed -eq 0 ]]
+}
