@@ -10,8 +10,9 @@
 //!   [`crate::image::crop`].
 //! - **Filter**: area average when downscaling, bilinear when upscaling (see
 //!   [`crate::image::resample`]). Kept instead of CLIP's bicubic because it is what runs on the
-//!   device: one fused pass over camera planes (NV21, I420, …) with rotation, where a bicubic kernel
-//!   would cost more taps per pixel and, when downscaling a 1080p frame, alias unless widened.
+//!   device: one fused pass over camera planes (NV21, I420, …) with rotation, where a bicubic
+//!   kernel would cost more taps per pixel and, when downscaling a 1080p frame, alias unless
+//!   widened.
 //!   A model trained elsewhere with bicubic scores slightly differently; fine-tuning with this
 //!   pipeline fixes it.
 //! - **Normalisation**: `(rgb / 255 - mean) / std` per channel, mean/std from the model.
