@@ -117,7 +117,7 @@ pub struct DetectArgs {
     #[arg(long)]
     pub mirrored: bool,
     /// The whole image is the face (pre-cropped images): no detector
-    #[arg(long, conflicts_with = "boxes")]
+    #[arg(long, conflicts_with_all = ["boxes", "detector"])]
     pub whole_frame: bool,
     /// Decision threshold on the attack score (default: the model's)
     #[arg(long, conflicts_with = "calibration")]

@@ -5,9 +5,11 @@
 //! Decision rule (the runtime's): a face is an attack when `attack_score >= threshold`.
 //! A live frame is wrongly rejected (a BPCER error) when its score is `>= threshold`.
 
-use crate::files::write_whole;
+use crate::files::{
+    read_bounded, read_bounded_text, write_whole, MAX_CALIBRATION_BYTES, MAX_LIST_BYTES,
+};
 use anyhow::{bail, Context, Result};
-use moae_runtime::DetectorModel;
+use moae_runtime::{DetectorModel, MAX_DETECTOR_BYTES};
 use sha2::Digest;
 use std::path::{Path, PathBuf};
 
@@ -228,21 +230,25 @@ fn is_sha256(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// A SHA-256 field of a calibration file, in the lower case the runtime reports hashes in
+/// (a hand-edited file may hold upper-case hex: the same hash).
+fn sha256_field(v: &serde_json::Value) -> Option<String> {
+    v.as_str()
+        .filter(|s| is_sha256(s))
+        .map(str::to_ascii_lowercase)
+}
+
 /// The calibration file `moae calibrate --out` writes.
 pub fn read_calibration(path: &Path) -> Result<CalibrationFile> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the calibration {}", path.display()))?;
+    let text = read_bounded_text(path, MAX_CALIBRATION_BYTES, "the calibration file")?;
     let v: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     let redo = "make it again with this version's `moae calibrate --out`";
     let threshold = json_f32(&v["threshold"])
         .filter(|t| (0.0..=1.0).contains(t))
         .with_context(|| format!("{}: no threshold in [0, 1]", path.display()))?;
-    let model_sha256 = v["model_sha256"]
-        .as_str()
-        .filter(|s| is_sha256(s))
-        .with_context(|| format!("{}: no model_sha256 (64 hex digits)", path.display()))?
-        .to_string();
+    let model_sha256 = sha256_field(&v["model_sha256"])
+        .with_context(|| format!("{}: no model_sha256 (64 hex digits)", path.display()))?;
     let crop_scale = json_f32(&v["crop_scale"])
         .filter(|c| c.is_finite() && *c > 0.0)
         .with_context(|| {
@@ -262,19 +268,13 @@ pub fn read_calibration(path: &Path) -> Result<CalibrationFile> {
         })?
         .to_string();
     let detector_sha256 = if face_source == "detector" {
-        Some(
-            v["detector_sha256"]
-                .as_str()
-                .filter(|s| is_sha256(s))
-                .with_context(|| {
-                    format!(
-                        "{}: face_source is \"detector\" but there is no detector_sha256 \
-                         (64 hex digits); {redo}",
-                        path.display()
-                    )
-                })?
-                .to_string(),
-        )
+        Some(sha256_field(&v["detector_sha256"]).with_context(|| {
+            format!(
+                "{}: face_source is \"detector\" but there is no detector_sha256 (64 hex \
+                 digits); {redo}",
+                path.display()
+            )
+        })?)
     } else {
         None
     };
@@ -290,9 +290,7 @@ pub fn read_calibration(path: &Path) -> Result<CalibrationFile> {
 /// The SHA-256 (hex) of the face detector the run uses.
 pub fn detector_sha256(d: &DetectorModel) -> Result<String> {
     let bytes: std::borrow::Cow<'_, [u8]> = match d {
-        DetectorModel::Path(p) => std::fs::read(p)
-            .with_context(|| format!("reading the face detector {}", p.display()))?
-            .into(),
+        DetectorModel::Path(p) => read_bounded(p, MAX_DETECTOR_BYTES, "the face detector")?.into(),
         DetectorModel::Bytes(b) => b.as_ref().into(),
     };
     Ok(sha2::Sha256::digest(&bytes)
@@ -352,20 +350,35 @@ pub fn check_calibration(
 }
 
 /// The image paths of a calibration list: the first field of each line, relative to the
-/// list's directory; blank lines and # comments skipped.
+/// list's directory; blank lines and # comments skipped. A frame listed twice (the same file,
+/// however its path is written) is an error: it would be counted as two frames and make the
+/// BPCER bound claim more evidence than there is.
 pub fn read_paths(list: &Path) -> Result<Vec<PathBuf>> {
-    let text =
-        std::fs::read_to_string(list).with_context(|| format!("reading {}", list.display()))?;
+    let text = read_bounded_text(list, MAX_LIST_BYTES, "the frame list")?;
     let dir = match list.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let paths: Vec<PathBuf> = text
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-        .map(|l| dir.join(l.split_whitespace().next().unwrap_or(l)))
-        .collect();
+    let mut paths = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let l = line.split('#').next().unwrap_or("").trim();
+        let Some(name) = l.split_whitespace().next() else {
+            continue;
+        };
+        let path = dir.join(name);
+        let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if let Some(first) = seen.insert(key, i + 1) {
+            bail!(
+                "{} line {}: {} is listed already on line {first}: each frame may be listed \
+                 once (a repeated frame would count as another frame)",
+                list.display(),
+                i + 1,
+                path.display()
+            );
+        }
+        paths.push(path);
+    }
     if paths.is_empty() {
         bail!("{} lists no image", list.display());
     }

@@ -54,7 +54,11 @@ pub fn run(ort: &Option<PathBuf>, a: &CalibrateArgs) -> Result<()> {
         )
     })?;
     let a = attack.as_deref().map(|p| score_list(&e, p)).transpose()?;
-    let apcer = a.as_ref().map(|a| calib::apcer(&a.scores, c.threshold));
+    // No attack frame scored (none listed had a face): APCER is not measured, not 0 %.
+    let apcer = a
+        .as_ref()
+        .filter(|a| !a.scores.is_empty())
+        .map(|a| calib::apcer(&a.scores, c.threshold));
     let meaning = format!(
         "at threshold {}, {} of the {} live frames ({:.4} %) are rejected (target \
          {} %: at most {}); with 95 % confidence the camera's true BPCER at this \
@@ -113,12 +117,18 @@ pub fn run(ort: &Option<PathBuf>, a: &CalibrateArgs) -> Result<()> {
             l.no_face[0].display()
         );
     }
-    if let (Some(a), Some(apcer)) = (&a, apcer) {
-        println!(
+    match (&a, apcer) {
+        (Some(a), Some(apcer)) => println!(
             "APCER            {:.4} % of {} attack frames accepted as live",
             100.0 * apcer,
             a.scores.len()
-        );
+        ),
+        (Some(a), None) => println!(
+            "APCER            not measured: none of the attack frames had a face ({} without \
+             one)",
+            a.no_face.len()
+        ),
+        (None, _) => {}
     }
     println!("meaning          {meaning}");
     if let Some(out) = out {

@@ -18,17 +18,26 @@ pub fn need_detector(detector: &Option<PathBuf>) -> Result<DetectorModel> {
         .clone()
         .or_else(|| std::env::var_os("MOAE_FACE_DETECTOR").map(PathBuf::from));
     match &detector {
-        Some(p) if !p.as_os_str().is_empty() => {
-            if !p.is_file() {
-                bail!(
-                    "the face detector {} does not exist: run scripts/setup.sh (it places \
+        Some(p) if !p.as_os_str().is_empty() => match std::fs::metadata(p) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+                "the face detector {} does not exist: run scripts/setup.sh (it places \
                      face_detection_front_128x128.onnx in .venv/face/), or pass --box / \
                      --whole-frame",
+                p.display()
+            ),
+            Err(e) => bail!("cannot open the face detector {}: {e}", p.display()),
+            Ok(m) if m.is_dir() => {
+                bail!(
+                    "the face detector {} is a directory, not a file",
                     p.display()
-                );
+                )
             }
-            Ok(DetectorModel::Path(p.clone()))
-        }
+            Ok(m) if !m.is_file() => bail!(
+                "the face detector {} is not a regular file (a device, FIFO or socket)",
+                p.display()
+            ),
+            Ok(_) => Ok(DetectorModel::Path(p.clone())),
+        },
         _ => bail!(
             "no face box and no face detector: pass --detector PATH (or set \
              MOAE_FACE_DETECTOR; scripts/setup.sh places .venv/face/\
