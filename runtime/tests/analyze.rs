@@ -835,3 +835,34 @@ fn yaw_of_a_projected_3d_head_and_where_the_flag_trips() {
         }
     }
 }
+
+/// A caller's box 12 px inside the photo's right edge (500,100 120x40 on 512x512): the face is
+/// PARTLY_OUTSIDE and unsure, scored as `detect` scores the same box; its quality square is
+/// taken from the part of the box inside the frame, never refused as a square the caller did
+/// not pass.
+#[test]
+fn a_box_mostly_outside_the_frame_is_partly_outside_not_an_error() {
+    let Some(dir) = face_dir() else { return };
+    let e = engine(&opts(None));
+    let photo = astronaut(&dir);
+    let frame = rgb_frame(&photo);
+    let b = FaceBox::new(500.0, 100.0, 120.0, 40.0);
+    let a = e
+        .analyze(&frame, &[BoxInput::upright_pixels(b)])
+        .expect("a box partly inside the frame is analysed");
+    let f = only_face(&a, "box 12 px inside");
+    assert!(
+        f.quality.flags.contains(QualityFlags::PARTLY_OUTSIDE),
+        "{:?}",
+        f.quality
+    );
+    assert_eq!(f.decision, Decision::Unsure);
+    assert!(
+        (f.quality.values.outside_fraction - 0.9).abs() < 1e-3,
+        "{:?}",
+        f.quality
+    );
+    assert!(f.quality.values.brightness > 0.0, "{:?}", f.quality);
+    let by_detect = e.detect(&frame, &[b]).unwrap()[0];
+    assert_eq!(by_detect.attack_score, f.detection.attack_score);
+}

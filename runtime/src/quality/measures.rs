@@ -84,17 +84,29 @@ pub fn face_luma(frame: &Frame<'_>, b: &FaceBox) -> Result<Vec<f32>> {
         .collect())
 }
 
-/// The square [`face_luma`] samples, in the upright `uw` x `uh` frame; an error
-/// ([`Error::InvalidFaceBox`]) when it leaves no part of the frame.
+/// The square [`face_luma`] samples, in the upright `uw` x `uh` frame: the square of side
+/// `min(width, height)` centred on the box. A box partly outside the frame whose centred square
+/// misses the frame (a long box mostly outside it) is measured on the centred square of its
+/// part inside the frame (PARTLY_OUTSIDE flags it). An error ([`Error::InvalidFaceBox`]) only
+/// when no part of the frame can be sampled.
 pub(crate) fn face_square(uw: u32, uh: u32, b: &FaceBox) -> Result<crop::Square> {
-    let side = b.width.min(b.height);
-    let inner = FaceBox::new(
-        b.x + (b.width - side) / 2.0,
-        b.y + (b.height - side) / 2.0,
-        side,
-        side,
-    );
-    crop::upright_crop(uw, uh, Some(inner), 1.0)
+    let centred = |b: &FaceBox| {
+        let side = b.width.min(b.height);
+        let (dx, dy) = ((b.width - side) / 2.0, (b.height - side) / 2.0);
+        FaceBox::new(b.x + dx, b.y + dy, side, side)
+    };
+    crop::upright_crop(uw, uh, Some(centred(b)), 1.0).or_else(|misses| {
+        let (x0, y0) = (b.x.max(0.0), b.y.max(0.0));
+        let (x1, y1) = (
+            (b.x + b.width).min(uw as f32),
+            (b.y + b.height).min(uh as f32),
+        );
+        let inside = FaceBox::new(x0, y0, x1 - x0, y1 - y0);
+        if inside == *b || x1 <= x0 || y1 <= y0 {
+            return Err(misses);
+        }
+        crop::upright_crop(uw, uh, Some(centred(&inside)), 1.0)
+    })
 }
 
 /// Variance of the 4-neighbour Laplacian over the interior of an `n` x `n` grey image.
