@@ -271,6 +271,17 @@ pub unsafe fn engine_options(opts: *const moae_options) -> FfiResult<EngineOptio
 unsafe fn plane<'a>(img: &moae_image, i: usize) -> FfiResult<Option<&'a [u8]>> {
     let (ptr, len) = (img.planes[i], img.plane_sizes[i]);
     if ptr.is_null() {
+        // A size with no pointer is a plane the caller meant to pass (read as "no plane",
+        // a one-buffer frame, it would be misreported as a short chroma plane).
+        if len != 0 {
+            return Err(FfiError::new(
+                MOAE_ERR_NULL_ARGUMENT,
+                format!(
+                    "planes[{i}] is NULL but plane_sizes[{i}] is {len}: pass the plane, or \
+                     NULL with size 0 for a frame in one buffer"
+                ),
+            ));
+        }
         return Ok(None);
     }
     if len > isize::MAX as usize {

@@ -540,8 +540,12 @@ static void frame_cases(const moae_engine *e) {
         expect_status(A, NAME, WANT, detect1(e, &im2, NULL, 0, NULL));              \
     } while (0)
     YUV_CASE("nv21_ok", MOAE_PIXEL_NV21, MOAE_OK, (void)0);
-    /* A NULL chroma plane means "one buffer in plane 0" (as JNI): plane 0 is then too small. */
-    YUV_CASE("nv21_chroma_null", MOAE_PIXEL_NV21, MOAE_ERR_INVALID_FRAME, im2.planes[1] = NULL);
+    /* A NULL chroma plane of size 0 means "one buffer in plane 0" (as JNI): plane 0 is then
+     * too small. NULL with a size is a plane the caller forgot: named as the NULL it is. */
+    YUV_CASE("nv21_chroma_null", MOAE_PIXEL_NV21, MOAE_ERR_INVALID_FRAME, (im2.planes[1] = NULL, im2.plane_sizes[1] = 0));
+    YUV_CASE("nv21_chroma_null_with_size", MOAE_PIXEL_NV21, MOAE_ERR_NULL_ARGUMENT, im2.planes[1] = NULL);
+    expect_true(A, "nv21_chroma_null_named", "the message names planes[1] NULL",
+                strstr(moae_last_error(), "planes[1] is NULL") != NULL);
     YUV_CASE("nv12_one_buffer", MOAE_PIXEL_NV12, MOAE_OK, (im2.planes[0] = yuv_one, im2.plane_sizes[0] = sizeof yuv_one, im2.planes[1] = NULL, im2.plane_sizes[1] = 0));
     YUV_CASE("i420_one_buffer", MOAE_PIXEL_I420, MOAE_OK, (im2.planes[0] = yuv_one, im2.plane_sizes[0] = sizeof yuv_one, im2.planes[1] = im2.planes[2] = NULL, im2.plane_sizes[1] = im2.plane_sizes[2] = 0));
     YUV_CASE("i420_one_buffer_short", MOAE_PIXEL_I420, MOAE_ERR_INVALID_FRAME, (im2.planes[0] = yuv_one, im2.plane_sizes[0] = sizeof yuv_one - 1, im2.planes[1] = im2.planes[2] = NULL, im2.plane_sizes[1] = im2.plane_sizes[2] = 0));
