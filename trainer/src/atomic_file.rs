@@ -80,13 +80,21 @@ fn split(path: &Path) -> Result<(PathBuf, String), WriteError> {
 pub fn check_writable(path: &Path) -> Result<(), WriteError> {
     let (dir, _) = split(path)?;
     if !dir.is_dir() {
+        let (kind, why) = if dir.exists() {
+            (
+                std::io::ErrorKind::NotADirectory,
+                format!("{} is a file, not a directory", dir.display()),
+            )
+        } else {
+            (
+                std::io::ErrorKind::NotFound,
+                format!("the directory {} does not exist", dir.display()),
+            )
+        };
         return Err(WriteError {
             op: "writing",
             path: path.to_path_buf(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!("the directory {} does not exist", dir.display()),
-            ),
+            source: std::io::Error::new(kind, why),
         });
     }
     if path.is_dir() {
@@ -260,5 +268,12 @@ mod tests {
         assert!(check_writable(&dir.path().join("nope/x")).is_err());
         assert!(check_writable(dir.path()).is_err());
         assert!(check_writable(&a).is_ok());
+        // A file where the directory should be is named as such, not as missing.
+        let err = check_writable(&a.join("m.onnx")).unwrap_err().to_string();
+        assert!(err.contains("is a file, not a directory"), "{err}");
+        let err = check_writable(&dir.path().join("nope/x"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not exist"), "{err}");
     }
 }

@@ -637,32 +637,4 @@ mod tests {
             Err(DataError::OneClass { live: 2, attack: 0 })
         ));
     }
-
-    /// Throughput on the synthetic set (no assertion on time). Run with
-    /// `cargo test -p moae-trainer --lib loader_throughput -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn loader_throughput() {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = crate::data::synth::SynthConfig {
-            seed: 0,
-            size: 112,
-            count: 40,
-        };
-        crate::data::synth::generate(dir.path(), &cfg).unwrap();
-        let samples =
-            super::super::lists::read_protocol(dir.path(), "p1", super::super::Split::Train)
-                .unwrap();
-        let mut l = Loader::new(samples, LoaderConfig::train(112, 32, 0)).unwrap();
-        let t = std::time::Instant::now();
-        let n: usize = (0..30)
-            .map(|_| l.next_batch().unwrap().unwrap().len())
-            .sum();
-        let s = t.elapsed().as_secs_f64();
-        println!(
-            "{n} images in {s:.2} s = {:.0} images/s ({} workers)",
-            n as f64 / s,
-            l.config().workers
-        );
-    }
 }
