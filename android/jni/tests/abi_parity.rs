@@ -7,6 +7,7 @@ mod jvm;
 #[allow(dead_code)] // the host JVM test uses the frame helpers, this test only the model
 mod support;
 
+use moae::moae_status::*;
 use moae::*;
 use std::collections::BTreeMap;
 use std::ffi::{CStr, CString};
@@ -213,6 +214,222 @@ fn cases() -> Vec<(&'static str, Case)> {
         ),
     ]
 }
+
+/// Each case's status and a fragment of its message: C and JNI must agree with each other and
+/// with this (they share one core, so agreeing alone would let a wrong status pass both).
+const EXPECTED: [(&str, moae_status, &str); 47] = [
+    (
+        "format_99",
+        MOAE_ERR_UNKNOWN_FORMAT,
+        "pixel format 99 is unknown",
+    ),
+    (
+        "format_negative",
+        MOAE_ERR_UNKNOWN_FORMAT,
+        "pixel format -1 is unknown",
+    ),
+    (
+        "rotation_minus_90",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "rotation is -90 degrees",
+    ),
+    (
+        "rotation_45",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "rotation is 45 degrees",
+    ),
+    (
+        "rotation_360",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "rotation is 360 degrees",
+    ),
+    (
+        "rotation_900",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "rotation is 900 degrees",
+    ),
+    ("width_0", MOAE_ERR_INVALID_FRAME, "zero size 0x48"),
+    ("height_0", MOAE_ERR_INVALID_FRAME, "zero size 64x0"),
+    (
+        "rgb_short",
+        MOAE_ERR_INVALID_FRAME,
+        "pixel buffer has 9215 bytes",
+    ),
+    (
+        "rgb_stride_small",
+        MOAE_ERR_INVALID_FRAME,
+        "pixel stride 100 is less than its row size of 192",
+    ),
+    (
+        "rgba_short",
+        MOAE_ERR_INVALID_FRAME,
+        "pixel buffer has 12287 bytes",
+    ),
+    (
+        "bgra_stride_small",
+        MOAE_ERR_INVALID_FRAME,
+        "pixel stride 255 is less than its row size of 256",
+    ),
+    (
+        "gray_short",
+        MOAE_ERR_INVALID_FRAME,
+        "pixel buffer has 100 bytes",
+    ),
+    ("rgb_null", MOAE_ERR_NULL_ARGUMENT, "`planes[0]` is NULL"),
+    ("nv21_null_y", MOAE_ERR_NULL_ARGUMENT, "`planes[0]` is NULL"),
+    (
+        "nv21_one_buffer_short",
+        MOAE_ERR_INVALID_FRAME,
+        "planes[0] has 3000 bytes and no separate chroma plane",
+    ),
+    (
+        "nv21_uv_short",
+        MOAE_ERR_INVALID_FRAME,
+        "UV plane buffer has 100 bytes",
+    ),
+    (
+        "nv12_uv_stride_small",
+        MOAE_ERR_INVALID_FRAME,
+        "UV plane stride 10 is less than",
+    ),
+    (
+        "i420_u_short",
+        MOAE_ERR_INVALID_FRAME,
+        "U plane buffer has 10 bytes",
+    ),
+    ("i420_v_null", MOAE_ERR_NULL_ARGUMENT, "`planes[2]` is NULL"),
+    (
+        "i420_one_buffer_short",
+        MOAE_ERR_INVALID_FRAME,
+        "U plane buffer has 100 bytes",
+    ),
+    (
+        "box_nan",
+        MOAE_ERR_INVALID_FACE_BOX,
+        "has a non-finite value",
+    ),
+    (
+        "box_inf",
+        MOAE_ERR_INVALID_FACE_BOX,
+        "has a non-finite value",
+    ),
+    (
+        "box_outside",
+        MOAE_ERR_INVALID_FACE_BOX,
+        "lies wholly outside the upright 64x48 frame",
+    ),
+    (
+        "box_zero_width",
+        MOAE_ERR_INVALID_FACE_BOX,
+        "width and height must be positive",
+    ),
+    (
+        "box_negative_height",
+        MOAE_ERR_INVALID_FACE_BOX,
+        "width and height must be positive",
+    ),
+    (
+        "threshold_nan",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "threshold is NaN",
+    ),
+    (
+        "threshold_1_5",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "threshold is 1.5",
+    ),
+    (
+        "threshold_inf",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "threshold is inf",
+    ),
+    (
+        "crop_scale_nan",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "crop_scale is NaN",
+    ),
+    (
+        "crop_scale_minus_inf",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "crop_scale is -inf",
+    ),
+    (
+        "threads_100000",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "intra_op_threads is 100000",
+    ),
+    (
+        "threads_65",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "intra_op_threads is 65",
+    ),
+    (
+        "threads_negative",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "intra_op_threads is -1",
+    ),
+    (
+        "sessions_65",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "max_sessions is 65",
+    ),
+    (
+        "sessions_negative",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "max_sessions is -5",
+    ),
+    ("mirrored_2", MOAE_ERR_INVALID_ARGUMENT, "mirrored is 2"),
+    (
+        "mirrored_minus_1",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "mirrored is -1",
+    ),
+    (
+        "box_space_2",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "boxes[0]: box space is 2",
+    ),
+    (
+        "box_units_minus_1",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "boxes[0]: box units are -1",
+    ),
+    (
+        "box_below_min_face_size",
+        MOAE_ERR_INVALID_FACE_BOX,
+        "is 8.000x8.000 upright pixels",
+    ),
+    (
+        "box_normalized_tiny",
+        MOAE_ERR_INVALID_FACE_BOX,
+        "is 3.200x2.400 upright pixels",
+    ),
+    (
+        "box_nan_analyze",
+        MOAE_ERR_INVALID_FACE_BOX,
+        "has a non-finite value",
+    ),
+    (
+        "detector_min_score_2",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "detector_min_score is 2",
+    ),
+    (
+        "detector_min_score_nan",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "detector_min_score is NaN",
+    ),
+    (
+        "quality_min_face_px_inf",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "min_face_px is inf",
+    ),
+    (
+        "quality_max_brightness_300",
+        MOAE_ERR_INVALID_ARGUMENT,
+        "max_brightness is 300",
+    ),
+];
 
 /// A float as Java's Float.parseFloat reads it.
 fn jfloat(v: f32) -> String {
@@ -488,7 +705,19 @@ fn c_abi_and_jni_give_the_same_status_and_message_for_each_bad_input() {
             .get(*name)
             .unwrap_or_else(|| panic!("JNI printed no line for {name}:\n{stdout}"));
         writeln!(report, "{name:<24} C {:>2} | JNI {:>2} | {}", c.0, j.0, c.1).unwrap();
-        assert_ne!(c.0, 0, "{name}: the C ABI accepted a bad input");
+        let &(_, status, fragment) = EXPECTED
+            .iter()
+            .find(|e| e.0 == *name)
+            .unwrap_or_else(|| panic!("{name}: no expected status in EXPECTED"));
+        assert_eq!(
+            c.0, status as i32,
+            "{name}: C gave {c:?}, expected {status:?}"
+        );
+        assert!(
+            c.1.contains(fragment),
+            "{name}: `{}` lacks `{fragment}`",
+            c.1
+        );
         assert!(
             c == j,
             "{name}: C and JNI disagree:\n  C   {c:?}\n  JNI {j:?}"
@@ -499,6 +728,11 @@ fn c_abi_and_jni_give_the_same_status_and_message_for_each_bad_input() {
     assert!(
         statuses.len() >= 5,
         "the cases should cover several statuses: {statuses:?}"
+    );
+    assert_eq!(
+        EXPECTED.len(),
+        cases.len(),
+        "an EXPECTED entry without its case"
     );
 }
 
