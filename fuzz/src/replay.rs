@@ -44,7 +44,14 @@ fn main() {
     let mut runs = 0u64;
     while Instant::now() < deadline {
         let data = inputs.next_input();
-        body(&data);
+        if std::panic::catch_unwind(|| body(&data)).is_err() {
+            // Kept as libFuzzer keeps a crash, to replay and to turn into a regression test.
+            let dir = format!("fuzz/artifacts/{target}");
+            let file = format!("{dir}/crash-replay-{runs}");
+            let _ = std::fs::create_dir_all(&dir);
+            std::fs::write(&file, &data).unwrap();
+            panic!("{target}: generated input {runs} failed; written to {file}");
+        }
         runs += 1;
     }
     println!(

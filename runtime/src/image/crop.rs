@@ -131,8 +131,10 @@ pub(crate) fn upright_crop(
             "{b:?} scaled by {crop_scale} leaves no part of the {uw}x{uh} frame"
         )));
     }
-    // Within the intersection, the square nearest to the box centre.
-    let place = |c: f64, lo: f64, hi: f64| (c - s / 2.0).clamp(lo, hi - s);
+    // Within the intersection, the square nearest to the box centre. Not `clamp`: when `s` is
+    // the intersection's own width, `hi - s` can round below `lo` (by 2^-52, found by the
+    // `analyze` fuzz target: fuzz/tests/regressions), and clamp panics on such bounds.
+    let place = |c: f64, lo: f64, hi: f64| (c - s / 2.0).min(hi - s).max(lo);
     Ok(Square {
         x: place(cx, x0, x1),
         y: place(cy, y0, y1),
