@@ -22,7 +22,7 @@
 //! one engine per stream (or per worker thread).
 
 mod decode;
-mod letterbox;
+pub(crate) mod letterbox;
 
 use crate::error::{Error, Result};
 use crate::image::crop::FaceBox;
