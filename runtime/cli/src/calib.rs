@@ -247,7 +247,8 @@ pub fn read_calibration(path: &Path) -> Result<CalibrationFile> {
         .filter(|c| c.is_finite() && *c > 0.0)
         .with_context(|| {
             format!(
-                "{}: no crop_scale: the file does not say which liveness crop its threshold                  was measured on; {redo}",
+                "{}: no crop_scale: the file does not say which liveness crop its threshold \
+                 was measured on; {redo}",
                 path.display()
             )
         })?;
@@ -380,6 +381,24 @@ pub fn write_calibration(path: &Path, report: &serde_json::Value) -> Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_calibration_without_crop_scale_says_so_in_one_sentence() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.calib.json");
+        let sha = "ab".repeat(32);
+        let json = format!(r#"{{"threshold": 0.5, "model_sha256": "{sha}"}}"#);
+        std::fs::write(&path, json).unwrap();
+        let Err(err) = read_calibration(&path) else {
+            panic!("a calibration without crop_scale was accepted")
+        };
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("its threshold was measured on; make it again"),
+            "{err}"
+        );
+        assert!(!err.contains("  "), "stray spaces: {err}");
+    }
 
     #[test]
     fn threshold_is_just_above_the_order_statistic() {

@@ -219,12 +219,3 @@ pub(crate) fn ensure_loaded(explicit: Option<&Path>) -> Result<Loaded> {
         reason: reasons.join("; "),
     })
 }
-
-/// The library loaded so far in this process, if any.
-pub fn loaded() -> Option<OrtLibrary> {
-    LOADED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_ref()
-        .map(|l| l.lib.clone())
-}

@@ -74,7 +74,7 @@ fn over(v: f32, max: f32) -> bool {
 
 /// The per-face flags of measured values (roll and yaw only with keypoints). A NaN value
 /// trips its flag (`v.is_nan() || v < min`): a value that could not be measured never passes.
-pub fn flags(v: &QualityValues, has_keypoints: bool, o: &QualityOptions) -> QualityFlags {
+pub(super) fn flags(v: &QualityValues, has_keypoints: bool, o: &QualityOptions) -> QualityFlags {
     let mut f = QualityFlags::NONE;
     let mut set = |cond: bool, flag| {
         if cond {
