@@ -23,6 +23,8 @@
 //! # Ok::<(), moae_runtime::Error>(())
 //! ```
 
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
+
 pub mod abi;
 mod error;
 pub mod face;

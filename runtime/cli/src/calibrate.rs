@@ -55,20 +55,7 @@ pub fn run(ort: &Option<PathBuf>, a: &CalibrateArgs) -> Result<()> {
     })?;
     let a = attack.as_deref().map(|p| score_list(&e, p)).transpose()?;
     let apcer = a.as_ref().map(|a| calib::apcer(&a.scores, c.threshold));
-    let meaning = format!(
-        "at threshold {}, {} of the {} live frames ({:.4} %) are rejected (target \
-         {} %: at most {}); with 95 % confidence the camera's true BPCER at this \
-         threshold is at most {:.4} % (one-sided Clopper-Pearson bound from {} of {})",
-        c.threshold,
-        c.rejected,
-        c.n,
-        100.0 * c.bpcer,
-        100.0 * target_bpcer,
-        c.allowed,
-        100.0 * c.bpcer_upper_95,
-        c.rejected,
-        c.n
-    );
+    let meaning = meaning(&c, *target_bpcer);
     let report = json!({
         "model": model,
         "model_sha256": e.info().model_sha256,
@@ -93,6 +80,35 @@ pub fn run(ort: &Option<PathBuf>, a: &CalibrateArgs) -> Result<()> {
         "meaning": meaning,
         "producer": format!("moae calibrate {}", env!("CARGO_PKG_VERSION")),
     });
+    print_summary(&c, &l, a.as_ref(), apcer);
+    println!("meaning          {meaning}");
+    if let Some(out) = out {
+        write_calibration(out, &report)?;
+        eprintln!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+/// What the threshold means, in one sentence (printed, and kept in the calibration file).
+fn meaning(c: &calib::Calibration, target_bpcer: f64) -> String {
+    format!(
+        "at threshold {}, {} of the {} live frames ({:.4} %) are rejected (target \
+         {} %: at most {}); with 95 % confidence the camera's true BPCER at this \
+         threshold is at most {:.4} % (one-sided Clopper-Pearson bound from {} of {})",
+        c.threshold,
+        c.rejected,
+        c.n,
+        100.0 * c.bpcer,
+        100.0 * target_bpcer,
+        c.allowed,
+        100.0 * c.bpcer_upper_95,
+        c.rejected,
+        c.n
+    )
+}
+
+/// The human-readable lines of `moae calibrate` before its meaning.
+fn print_summary(c: &calib::Calibration, l: &Scored, a: Option<&Scored>, apcer: Option<f64>) {
     // Shortest round-trip form: copied back (--threshold), it is the same f32.
     println!("threshold        {}", c.threshold);
     println!(
@@ -113,19 +129,13 @@ pub fn run(ort: &Option<PathBuf>, a: &CalibrateArgs) -> Result<()> {
             l.no_face[0].display()
         );
     }
-    if let (Some(a), Some(apcer)) = (&a, apcer) {
+    if let (Some(a), Some(apcer)) = (a, apcer) {
         println!(
             "APCER            {:.4} % of {} attack frames accepted as live",
             100.0 * apcer,
             a.scores.len()
         );
     }
-    println!("meaning          {meaning}");
-    if let Some(out) = out {
-        write_calibration(out, &report)?;
-        eprintln!("wrote {}", out.display());
-    }
-    Ok(())
 }
 
 /// Scores the first face of each listed frame; frames without a face are counted apart.

@@ -1,6 +1,8 @@
 //! `moae`: inspect, run and benchmark libmoae models. One module per command; the command
 //! line itself is in `args`.
 
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
+
 use anyhow::Result;
 use args::{Cli, Cmd};
 use clap::Parser;

@@ -143,73 +143,8 @@ impl Engine {
     /// wall time (detection + quality + liveness).
     pub fn analyze(&self, frame: &Frame<'_>, boxes: &[BoxInput]) -> Result<FrameAnalysis> {
         let t0 = Instant::now();
-        let (uw, uh) = frame.upright_size();
         // Faces found, before the detector's max_faces and the skipped faces.
-        let mut found = 0usize;
-        let plans: Vec<FacePlan> = if !boxes.is_empty() {
-            let faces: Vec<Candidate> = boxes
-                .iter()
-                .enumerate()
-                .map(|(i, b)| {
-                    let face_box = b.to_upright_pixels(frame).map_err(|e| match e {
-                        Error::InvalidFaceBox(m) => {
-                            Error::InvalidFaceBox(format!("box {} of {}: {m}", i + 1, boxes.len()))
-                        }
-                        e => e,
-                    })?;
-                    Ok(Candidate {
-                        source: FaceSource::Caller,
-                        face_box,
-                        keypoints: None,
-                        detector_score: None,
-                    })
-                })
-                .collect::<Result<_>>()?;
-            // Every box is read before any crop is planned: a box that cannot be read is
-            // reported first, whatever its place in the list.
-            faces
-                .into_iter()
-                .map(|face| {
-                    let crop = self.liveness_crop(frame, Some(face.face_box))?;
-                    Ok(FacePlan { face, crop })
-                })
-                .collect::<Result<_>>()?
-        } else if let Some(det) = &self.detector {
-            let (faces, n) = det.detect_counted(frame)?;
-            found = n;
-            faces
-                .into_iter()
-                // A face whose liveness crop or quality square leaves no part of the frame
-                // cannot be judged: skip it (it still counts as a face found).
-                .filter_map(|f| {
-                    let crop = self.liveness_crop(frame, Some(f.face_box)).ok()?;
-                    quality::face_square(uw, uh, &f.face_box).ok()?;
-                    let face = Candidate {
-                        source: FaceSource::Detector,
-                        face_box: f.face_box,
-                        keypoints: Some(f.keypoints),
-                        detector_score: Some(f.score),
-                    };
-                    Some(FacePlan { face, crop })
-                })
-                .collect()
-        } else if self.whole_frame {
-            let sq = self.liveness_crop(frame, None)?;
-            let face = Candidate {
-                source: FaceSource::WholeFrame,
-                face_box: FaceBox::new(sq.x as f32, sq.y as f32, sq.side as f32, sq.side as f32),
-                keypoints: None,
-                detector_score: None,
-            };
-            vec![FacePlan { face, crop: sq }]
-        } else {
-            return Err(Error::InvalidArgument(
-                "analyze without face boxes needs a face detector: set \
-                 EngineOptions::face_detector (the BlazeFace ONNX file), pass the face boxes, \
-                 or set the whole_frame option for pre-cropped images"
-                    .into(),
-            ));
-        };
+        let (plans, found) = self.plan_faces(frame, boxes)?;
         if plans.is_empty() {
             return Ok(FrameAnalysis {
                 faces: Vec::new(),
@@ -250,6 +185,82 @@ impl Engine {
             faces,
             flags: frame_flags,
         })
+    }
+
+    /// The faces to judge, each with its liveness crop, and how many faces were found (before
+    /// the detector's max_faces and the skipped faces).
+    fn plan_faces(&self, frame: &Frame<'_>, boxes: &[BoxInput]) -> Result<(Vec<FacePlan>, usize)> {
+        if !boxes.is_empty() {
+            let plans = self.plan_caller_boxes(frame, boxes)?;
+            Ok((plans, 0))
+        } else if let Some(det) = &self.detector {
+            let (faces, found) = det.detect_counted(frame)?;
+            let (uw, uh) = frame.upright_size();
+            let plans = faces
+                .into_iter()
+                // A face whose liveness crop or quality square leaves no part of the frame
+                // cannot be judged: skip it (it still counts as a face found).
+                .filter_map(|f| {
+                    let crop = self.liveness_crop(frame, Some(f.face_box)).ok()?;
+                    quality::face_square(uw, uh, &f.face_box).ok()?;
+                    let face = Candidate {
+                        source: FaceSource::Detector,
+                        face_box: f.face_box,
+                        keypoints: Some(f.keypoints),
+                        detector_score: Some(f.score),
+                    };
+                    Some(FacePlan { face, crop })
+                })
+                .collect();
+            Ok((plans, found))
+        } else if self.whole_frame {
+            let sq = self.liveness_crop(frame, None)?;
+            let face = Candidate {
+                source: FaceSource::WholeFrame,
+                face_box: FaceBox::new(sq.x as f32, sq.y as f32, sq.side as f32, sq.side as f32),
+                keypoints: None,
+                detector_score: None,
+            };
+            Ok((vec![FacePlan { face, crop: sq }], 0))
+        } else {
+            Err(Error::InvalidArgument(
+                "analyze without face boxes needs a face detector: set \
+                 EngineOptions::face_detector (the BlazeFace ONNX file), pass the face boxes, \
+                 or set the whole_frame option for pre-cropped images"
+                    .into(),
+            ))
+        }
+    }
+
+    /// The caller's boxes in upright pixels, each with its liveness crop. Every box is read
+    /// before any crop is planned: a box that cannot be read is reported first, whatever its
+    /// place in the list.
+    fn plan_caller_boxes(&self, frame: &Frame<'_>, boxes: &[BoxInput]) -> Result<Vec<FacePlan>> {
+        let faces: Vec<Candidate> = boxes
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let face_box = b.to_upright_pixels(frame).map_err(|e| match e {
+                    Error::InvalidFaceBox(m) => {
+                        Error::InvalidFaceBox(format!("box {} of {}: {m}", i + 1, boxes.len()))
+                    }
+                    e => e,
+                })?;
+                Ok(Candidate {
+                    source: FaceSource::Caller,
+                    face_box,
+                    keypoints: None,
+                    detector_score: None,
+                })
+            })
+            .collect::<Result<_>>()?;
+        faces
+            .into_iter()
+            .map(|face| {
+                let crop = self.liveness_crop(frame, Some(face.face_box))?;
+                Ok(FacePlan { face, crop })
+            })
+            .collect()
     }
 }
 
