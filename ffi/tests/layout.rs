@@ -132,7 +132,7 @@ fn header_fields(header: &str, name: &str) -> Vec<String> {
         .map(|l| {
             let decl = l.trim_end_matches(';');
             let decl = decl.split('[').next().unwrap();
-            let ident = decl.rsplit(|c: char| c == ' ' || c == '*').next().unwrap();
+            let ident = decl.rsplit([' ', '*']).next().unwrap();
             ident.to_string()
         })
         .collect()
