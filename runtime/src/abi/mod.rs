@@ -12,6 +12,7 @@
 //! [`Frame`]: crate::Frame
 
 mod codes;
+mod engine_options;
 mod face;
 mod options;
 mod raw_frame;
@@ -22,6 +23,7 @@ pub use codes::{
     pixel_format, pixel_format_code, provider, provider_code, rotation, BOX_RAW, BOX_UPRIGHT,
     PIXEL_YUV_420_888, UNITS_NORMALIZED, UNITS_PIXELS,
 };
+pub use engine_options::{engine_options, quality_from_java, RawEngineOptions};
 pub use face::RawFace;
 pub use options::{
     count, crop_scale, detector_min_score, quality_options, threshold, whole_frame,
