@@ -51,12 +51,12 @@ impl Engine {
     /// upright pixels (finite, positive, width and height each at least
     /// [`MIN_FACE_SIZE_PX`](crate::MIN_FACE_SIZE_PX)).
     pub fn detect_batch(&self, items: &[(Frame<'_>, Option<FaceBox>)]) -> Result<Vec<Detection>> {
-        self.detect_items(items)
+        self.score_items(items)
     }
 
     /// [`Engine::detect_batch`]: every item's crop is planned (and checked) before any
     /// inference, so a bad box late in a long list costs nothing.
-    fn detect_items(&self, items: &[(Frame<'_>, Option<FaceBox>)]) -> Result<Vec<Detection>> {
+    fn score_items(&self, items: &[(Frame<'_>, Option<FaceBox>)]) -> Result<Vec<Detection>> {
         let t0 = Instant::now();
         if items.is_empty() {
             return Ok(Vec::new());
