@@ -12,12 +12,15 @@
 // The exported functions check their pointer arguments themselves; C callers cannot see
 // `unsafe`, so the functions are declared safe and documented in the header.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
 mod api;
 mod convert;
 mod guard;
 mod image_file;
 mod log;
+mod ptr;
 mod sized;
 mod status;
 pub mod types;

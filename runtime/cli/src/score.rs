@@ -1,7 +1,7 @@
 //! `moae score`: a data-set list scored through the runtime, in `trainer metrics`' format.
 
 use crate::args::ScoreArgs;
-use crate::engine::{score_file, load};
+use crate::engine::{load, score_file};
 use crate::files::write_whole;
 use anyhow::{bail, Context, Result};
 use moae_runtime::EngineOptions;
