@@ -345,7 +345,7 @@ typedef struct moae_engine moae_engine;
 // FROZEN: nested in `moae_options`, so it can never grow or change (that would move every
 // field after it); limits added later are appended to `moae_options` itself. A face that
 // fails one gets its `MOAE_QUALITY_*` flag and the decision MOAE_DECISION_UNSURE.
-// `moae_options_init` fills the runtime's documented defaults (runtime/src/quality.rs).
+// `moae_options_init` fills the runtime's documented defaults (`QualityOptions::default`).
 // Values are checked at create (finite, in range, min_brightness <= max_brightness; the
 // runtime's `QualityOptions::validate`): NaN, infinities, negative or out-of-range values fail
 // with MOAE_ERR_INVALID_ARGUMENT naming the field.
