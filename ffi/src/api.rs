@@ -451,7 +451,7 @@ pub extern "C" fn moae_analyze(
         }
         let n = analysis.faces.len();
         if let Some(f) = flags.as_mut() {
-            f.write(analysis.flags.0);
+            f.write(analysis.flags.bits());
         }
         count.write(n);
         if faces_capacity < n {

@@ -137,7 +137,7 @@ mod tests {
         let all = moae_runtime::QualityFlags::ALL;
         assert_eq!(all.len(), super::QUALITY_BITS.len());
         for ((flag, name), bit) in all.iter().zip(super::QUALITY_BITS) {
-            assert_eq!(flag.0, bit, "{name}");
+            assert_eq!(flag.bits(), bit, "{name}");
         }
     }
 

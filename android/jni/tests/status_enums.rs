@@ -188,7 +188,7 @@ fn java_decision_source_and_quality_flags_are_the_runtime_codes() {
     ));
     let want: BTreeMap<String, i64> = QualityFlags::ALL
         .iter()
-        .map(|(f, n)| (n.to_uppercase(), i64::from(f.0)))
+        .map(|(f, n)| (n.to_uppercase(), i64::from(f.bits())))
         .collect();
     assert_eq!(got, want);
     assert_eq!(got.len(), 9);
@@ -224,7 +224,7 @@ fn swift_decision_source_and_quality_flags_are_the_runtime_codes() {
         .collect();
     let want: BTreeMap<String, u32> = QualityFlags::ALL
         .iter()
-        .map(|(f, n)| (n.to_uppercase(), f.0))
+        .map(|(f, n)| (n.to_uppercase(), f.bits()))
         .collect();
     assert_eq!(got, want);
 }
