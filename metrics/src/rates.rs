@@ -9,97 +9,10 @@
 //!   never a silent NaN.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ScoreFileError {
-    #[error("cannot read score file {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path} line {line}: {what} (expected `score label [type]`, got {text:?})")]
-    Line {
-        path: PathBuf,
-        line: usize,
-        what: String,
-        text: String,
-    },
-    #[error("score file {0} has no scores")]
-    Empty(PathBuf),
-}
-
-/// One scored sample: `attack` is the binary label, `attack_type` the fine-grained type name.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Scored {
-    pub score: f64,
-    pub attack: bool,
-    pub attack_type: String,
-}
-
-/// The type name for a fine-grained UniAttackData label (one definition, beside the list parser).
-pub use moae_lists::type_name;
-
-/// Reads a score file: one `score label [type]` per line; blank lines and `#` comments skipped.
-/// `label` is 0 (live) or 1-3 (attack, fine-grained type, spec §6); the optional third
-/// column names the type and overrides the name derived from the label.
-pub fn read_score_file(path: &Path) -> Result<Vec<Scored>, ScoreFileError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScoreFileError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut out = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let bad = |what: &str| ScoreFileError::Line {
-            path: path.to_path_buf(),
-            line: i + 1,
-            what: what.to_string(),
-            text: raw.to_string(),
-        };
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if !(2..=3).contains(&fields.len()) {
-            return Err(bad("wrong number of columns"));
-        }
-        let score: f64 = fields[0]
-            .parse()
-            .map_err(|_| bad("score is not a number"))?;
-        if !score.is_finite() {
-            return Err(bad("score is not finite"));
-        }
-        // The image lists' rule (spec §6): what `moae score` writes, this reads.
-        let label =
-            moae_lists::parse_label(fields[1]).ok_or_else(|| bad(moae_lists::LABEL_RULE))?;
-        let attack_type = fields
-            .get(2)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| type_name(label));
-        out.push(Scored {
-            score,
-            attack: label != 0,
-            attack_type,
-        });
-    }
-    if out.is_empty() {
-        return Err(ScoreFileError::Empty(path.to_path_buf()));
-    }
-    Ok(out)
-}
-
-/// Writes scores in the format `read_score_file` reads (`score label type`; label 0/1 binary,
-/// the type name kept in the third column), so `trainer metrics` can re-judge them.
-pub fn write_score_file(path: &Path, samples: &[Scored]) -> std::io::Result<()> {
-    let mut text = String::from("# score label type  (score = P(attack))\n");
-    for s in samples {
-        text += &format!("{} {} {}\n", s.score, u8::from(s.attack), s.attack_type);
-    }
-    std::fs::write(path, text)
-}
+use crate::scores::Scored;
 
 /// Error rates at one threshold. Rates whose denominator is empty are `None`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -414,15 +327,12 @@ pub fn format_report(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scores::type_name;
 
     fn set(items: &[(f64, u8)]) -> Vec<Scored> {
         items
             .iter()
-            .map(|&(score, l)| Scored {
-                score,
-                attack: l != 0,
-                attack_type: type_name(l),
-            })
+            .map(|&(score, l)| Scored::new(score, l != 0, type_name(l)))
             .collect()
     }
 
@@ -568,31 +478,5 @@ mod tests {
             roc_points(&s),
             vec![(0.0, 0.0), (0.0, 0.5), (0.5, 1.0), (1.0, 1.0)]
         );
-    }
-
-    #[test]
-    fn score_file_parsing_and_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("s.txt");
-        std::fs::write(&p, "# score label type\n0.1 0\n\n0.9 1 print\n0.7 3\n").unwrap();
-        let s = read_score_file(&p).unwrap();
-        assert_eq!(s.len(), 3);
-        assert_eq!(s[1].attack_type, "print");
-        assert_eq!(s[2].attack_type, "digital");
-        let back = dir.path().join("back.txt");
-        write_score_file(&back, &s).unwrap();
-        let again = read_score_file(&back).unwrap();
-        assert_eq!(again, s, "scores round-trip exactly");
-        std::fs::write(&p, "0.1 0\n0.2 x\n").unwrap();
-        let err = read_score_file(&p).unwrap_err();
-        assert!(matches!(err, ScoreFileError::Line { line: 2, .. }), "{err}");
-        assert!(err.to_string().contains("s.txt"));
-        std::fs::write(&p, "nan 1\n").unwrap();
-        assert!(read_score_file(&p).is_err());
-        std::fs::write(&p, "0.1 0\n0.9 9\n").unwrap();
-        let err = read_score_file(&p).unwrap_err().to_string();
-        assert!(err.contains("line 2") && err.contains("label"), "{err}");
-        std::fs::write(&p, "\n# only comments\n").unwrap();
-        assert!(matches!(read_score_file(&p), Err(ScoreFileError::Empty(_))));
     }
 }
