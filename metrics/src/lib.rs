@@ -4,11 +4,13 @@
 //! self-contained HTML page). Free of libtorch and ONNX Runtime.
 
 pub mod bootstrap;
+pub mod html;
 pub mod interval;
 pub mod iso;
 pub mod operating;
 pub mod plot;
 pub mod rates;
+pub mod report;
 pub mod scores;
 
 pub use rates::*;

@@ -17,16 +17,32 @@ fn fixtures() -> PathBuf {
 }
 
 fn close(a: f64, b: &Value, tol: f64, what: &str) {
-    let b = b.as_f64().unwrap_or_else(|| panic!("{what}: reference {b} is not a number"));
+    let b = b
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: reference {b} is not a number"));
     assert!((a - b).abs() <= tol, "{what}: ours {a}, reference {b}");
 }
 
 fn same_proportion(p: &Proportion, r: &Value, what: &str) {
-    assert_eq!(p.count as u64, r["count"].as_u64().unwrap(), "{what}: count");
+    assert_eq!(
+        p.count as u64,
+        r["count"].as_u64().unwrap(),
+        "{what}: count"
+    );
     assert_eq!(p.n as u64, r["n"].as_u64().unwrap(), "{what}: n");
     close(p.value, &r["value"], 1e-12, what);
-    close(p.ci95[0], &r["ci95"][0], 1e-9, &format!("{what} lower limit"));
-    close(p.ci95[1], &r["ci95"][1], 1e-9, &format!("{what} upper limit"));
+    close(
+        p.ci95[0],
+        &r["ci95"][0],
+        1e-9,
+        &format!("{what} lower limit"),
+    );
+    close(
+        p.ci95[1],
+        &r["ci95"][1],
+        1e-9,
+        &format!("{what} upper limit"),
+    );
 }
 
 fn same_at_target(a: &AtTarget, r: &Value, bpcer_figure: bool) {
@@ -36,7 +52,11 @@ fn same_at_target(a: &AtTarget, r: &Value, bpcer_figure: bool) {
             close(v.value, &r["value"], 1e-12, &a.name);
         }
         (None, Some(u)) => {
-            assert!(r["value"].is_null(), "{}: reference resolved it: {r}", a.name);
+            assert!(
+                r["value"].is_null(),
+                "{}: reference resolved it: {r}",
+                a.name
+            );
             assert_eq!(u.needed as u64, r["needed"].as_u64().unwrap(), "{}", a.name);
             assert_eq!(u.have as u64, r["have"].as_u64().unwrap(), "{}", a.name);
         }
@@ -46,10 +66,9 @@ fn same_at_target(a: &AtTarget, r: &Value, bpcer_figure: bool) {
 
 #[test]
 fn every_figure_matches_the_reference() {
-    let reference: Value = serde_json::from_str(
-        &std::fs::read_to_string(fixtures().join("reference.json")).unwrap(),
-    )
-    .unwrap();
+    let reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("reference.json")).unwrap())
+            .unwrap();
     let files = reference["files"].as_object().unwrap();
     assert!(files.len() >= 3, "at least three score files");
     for (name, r) in files {
@@ -58,8 +77,16 @@ fn every_figure_matches_the_reference() {
         let f = figures(&samples, tau, Settings::default()).unwrap();
         assert_eq!(f.n_live as u64, r["n_live"].as_u64().unwrap(), "{name}");
         assert_eq!(f.n_attack as u64, r["n_attack"].as_u64().unwrap(), "{name}");
-        same_proportion(f.apcer.as_ref().unwrap(), &r["apcer"], &format!("{name} APCER"));
-        same_proportion(f.bpcer.as_ref().unwrap(), &r["bpcer"], &format!("{name} BPCER"));
+        same_proportion(
+            f.apcer.as_ref().unwrap(),
+            &r["apcer"],
+            &format!("{name} APCER"),
+        );
+        same_proportion(
+            f.bpcer.as_ref().unwrap(),
+            &r["bpcer"],
+            &format!("{name} BPCER"),
+        );
         let species = r["apcer_per_species"].as_object().unwrap();
         assert_eq!(
             f.apcer_per_species.keys().collect::<Vec<_>>(),
@@ -69,8 +96,18 @@ fn every_figure_matches_the_reference() {
         for (k, p) in &f.apcer_per_species {
             same_proportion(p, &species[k], &format!("{name} APCER[{k}]"));
         }
-        close(f.auc.unwrap().value, &r["auc"], 1e-12, &format!("{name} AUC"));
-        close(f.eer.unwrap().value, &r["eer"], 1e-12, &format!("{name} EER"));
+        close(
+            f.auc.unwrap().value,
+            &r["auc"],
+            1e-12,
+            &format!("{name} AUC"),
+        );
+        close(
+            f.eer.unwrap().value,
+            &r["eer"],
+            1e-12,
+            &format!("{name} EER"),
+        );
         for a in &f.bpcer_at_apcer {
             same_at_target(a, &r["at_target"][&a.name], true);
         }
@@ -102,5 +139,8 @@ fn zero_errors_keep_an_upper_limit_above_zero() {
 fn a_nan_score_is_a_named_error() {
     let path = fixtures().join("nan.txt");
     let e = read_score_file(&path).unwrap_err().to_string();
-    assert!(e.contains("nan.txt line 3") && e.contains("not finite"), "{e}");
+    assert!(
+        e.contains("nan.txt line 3") && e.contains("not finite"),
+        "{e}"
+    );
 }
