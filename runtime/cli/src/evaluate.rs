@@ -16,16 +16,22 @@ use moae_metrics::interval::Proportion;
 use moae_metrics::rates::ThresholdSource;
 use moae_metrics::report::{EvalReport, FileId, Pipeline, Provenance};
 use moae_metrics::scores::Scored;
-use moae_runtime::{decode_image, Engine, EngineOptions, FrameAnalysis, Frame, PixelFormat};
+use moae_runtime::{decode_image, Engine, EngineOptions, Frame, FrameAnalysis, PixelFormat};
 use serde_json::json;
 
 /// What the pipeline made of one presentation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// One face, no quality flag: `attack` or `live` by the score.
-    Decided { attack: bool, score: f32 },
+    Decided {
+        attack: bool,
+        score: f32,
+    },
     /// One face with quality flags: no decision (the score is still reported).
-    Unsure { score: f32, flags: Vec<&'static str> },
+    Unsure {
+        score: f32,
+        flags: Vec<&'static str>,
+    },
     NoFace,
     SeveralFaces(usize),
     /// The image could not be read or analysed.
@@ -119,7 +125,12 @@ pub fn analyze_all(e: &Engine, samples: &[Sample], jobs: usize) -> Result<Vec<Ou
                     Ok(Err(why)) => Outcome::Failed(why),
                     Err(err) => {
                         let s = &samples[i];
-                        let at = format!("{} line {} ({})", s.list.display(), s.line, s.path.display());
+                        let at = format!(
+                            "{} line {} ({})",
+                            s.list.display(),
+                            s.line,
+                            s.path.display()
+                        );
                         if let Ok(mut f) = fatal.lock() {
                             f.get_or_insert(err.context(at));
                         }
@@ -339,7 +350,12 @@ pub fn summary(ev: &Evaluation) -> String {
                 n.n
             );
             for (k, r) in &p.non_response_by_reason {
-                s += &format!("  {k:<20}{:.2} % ({} of {})\n", 100.0 * r.value, r.count, r.n);
+                s += &format!(
+                    "  {k:<20}{:.2} % ({} of {})\n",
+                    100.0 * r.value,
+                    r.count,
+                    r.n
+                );
             }
         }
     }
@@ -398,14 +414,22 @@ pub fn run(a: &EvaluateArgs, ort: &Option<PathBuf>) -> Result<()> {
     if a.out.is_file() {
         bail!("--out {} is a file; give a folder", a.out.display());
     }
-    let calib = a.calibration.as_deref().map(crate::read_calibration).transpose()?;
+    let calib = a
+        .calibration
+        .as_deref()
+        .map(crate::read_calibration)
+        .transpose()?;
     let face_detector = if a.whole_frame {
         None
     } else {
         Some(crate::need_detector(&a.detector)?)
     };
     if let (Some(c), Some(path)) = (&calib, &a.calibration) {
-        let source = if a.whole_frame { "whole_frame" } else { "detector" };
+        let source = if a.whole_frame {
+            "whole_frame"
+        } else {
+            "detector"
+        };
         crate::check_calibration(c, path, a.crop_scale, source, face_detector.as_ref())?;
     }
     let jobs = a
