@@ -293,9 +293,9 @@ pub fn render(r: &EvalReport, samples: &[Scored]) -> String {
     }
     s += "</table>\n";
     if let Some(a) = &f.acer_literature {
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<p class=note>The literature's figure: ACER = {} ({}).</p>\n",
+            "<p class=note>The literature's figure: ACER = {} ({}).</p>",
             pct(a.value),
             esc(a.note)
         );
