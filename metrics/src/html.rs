@@ -104,7 +104,7 @@ fn file_row(what: &str, f: &Option<FileId>) -> String {
 
 /// DET (x = APCER, y = BPCER, probit axes 0.1 %–80 %) of the lives against each species.
 fn det_svg(samples: &[Scored], species: &[String], threshold: f64) -> String {
-    let (w, h, l, t, r, b) = (560.0, 440.0, 60.0, 20.0, 20.0, 50.0);
+    let (w, h, l, t, r, b) = (720.0, 440.0, 60.0, 20.0, 180.0, 50.0);
     let (lo, hi) = (0.001f64, 0.8f64);
     let axis = |p: f64| (probit(p.clamp(lo, hi)) - probit(lo)) / (probit(hi) - probit(lo));
     let x = |p: f64| l + axis(p) * (w - l - r);
@@ -181,9 +181,9 @@ fn det_svg(samples: &[Scored], species: &[String], threshold: f64) -> String {
             pts.join(" "),
             x(ap),
             y(bp),
-            w - r - 150.0,
+            w - r + 14.0,
             t + 10.0 + 18.0 * i as f64,
-            w - r - 133.0,
+            w - r + 31.0,
             t + 21.0 + 18.0 * i as f64,
             esc(sp)
         );
@@ -242,7 +242,7 @@ pub fn render(r: &EvalReport, samples: &[Scored]) -> String {
     let f = &r.iso;
     let p = &r.provenance;
     let mut s = String::from(
-        "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>libmoae evaluation report</title>\n<style>\nbody{font-family:system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222}\ntable{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}\ntd.n{text-align:right;font-variant-numeric:tabular-nums}tr.refused td{color:#8a4b00;background:#fff6e5}\ncode{font-size:.85em}.hist{display:flex;flex-wrap:wrap;gap:1em}.note{color:#555;font-size:.9em}\n</style></head><body>\n<h1>libmoae evaluation report</h1>\n",
+        "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>libmoae evaluation report</title>\n<style>\nbody{font-family:system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222}\ntable{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}\ntd.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}tr.refused td{color:#8a4b00;background:#fff6e5}\ncode{font-size:.85em}.hist{display:flex;flex-wrap:wrap;gap:1em}.note{color:#555;font-size:.9em}\n</style></head><body>\n<h1>libmoae evaluation report</h1>\n",
     );
     let _ = write!(
         s,
