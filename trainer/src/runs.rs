@@ -390,7 +390,7 @@ pub fn eval_report(
 /// report.json, report.html, roc.png and det.png in `out`, each written whole.
 pub fn write_eval_report(out: &Path, report: &EvalReport, test: &[Scored]) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    moae_metrics::report::write_report(out, report, test, |p, b| {
+    moae_metrics::files::write_report(out, report, test, |p, b| {
         write_atomic(p, b).map_err(|e| e.source)
     })?;
     for (name, png) in [

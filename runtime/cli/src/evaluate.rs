@@ -315,14 +315,14 @@ pub fn evaluate(
 /// report.html, each whole; on a failure none of the report's two files is left.
 pub fn write(out: &Path, ev: &Evaluation) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let w = moae_metrics::report::write_atomic;
+    let w = moae_metrics::files::write_atomic;
     let at = |name: &str| out.join(name);
     w(&at("results.jsonl"), ev.results.as_bytes())
         .with_context(|| format!("writing {}", at("results.jsonl").display()))?;
     let scores = moae_metrics::scores::score_file_text(&ev.scores, None);
     w(&at("scores.txt"), scores.as_bytes())
         .with_context(|| format!("writing {}", at("scores.txt").display()))?;
-    moae_metrics::report::write_report(out, &ev.report, &ev.scores, w)?;
+    moae_metrics::files::write_report(out, &ev.report, &ev.scores, w)?;
     Ok(())
 }
 
