@@ -114,6 +114,18 @@ mod tests {
     }
 
     #[test]
+    fn one_sided_upper_is_monotone_and_holds_for_large_n() {
+        let mut last = 0.0;
+        for x in 0..20 {
+            let u = clopper_pearson_upper(x, 1000, 0.05);
+            assert!(u > last && u > x as f64 / 1000.0);
+            last = u;
+        }
+        let u = clopper_pearson_upper(100, 100_000, 0.05);
+        assert!(u > 0.001 && u < 0.0013, "{u}");
+    }
+
+    #[test]
     fn zero_errors_still_bound_above_zero() {
         let p = Proportion::of(0, 300).unwrap();
         assert_eq!((p.value, p.ci95[0]), (0.0, 0.0));

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use crate::args::EvaluateArgs;
+use crate::calib::{check_calibration, check_calibration_model, read_calibration};
+use crate::engine::{load, need_detector};
 use anyhow::{bail, Context, Result};
 use moae_lists::Sample;
 use moae_metrics::bootstrap::Settings;
@@ -363,48 +366,8 @@ pub fn summary(ev: &Evaluation) -> String {
     s
 }
 
-#[derive(clap::Args)]
-pub struct EvaluateArgs {
-    model: PathBuf,
-    /// The image list: `path label [type]` per line (spec §6), paths relative to --root
-    #[arg(long)]
-    list: PathBuf,
-    /// Directory the list's paths are relative to [default: the list's directory]
-    #[arg(long)]
-    root: Option<PathBuf>,
-    /// The face detector (else $MOAE_FACE_DETECTOR)
-    #[arg(long, conflicts_with = "whole_frame")]
-    detector: Option<PathBuf>,
-    /// Each image is the face (pre-cropped data sets): no detector
-    #[arg(long)]
-    whole_frame: bool,
-    /// Decision threshold on the attack score (default: the model's)
-    #[arg(long, conflicts_with = "calibration")]
-    threshold: Option<f32>,
-    /// The threshold from `moae calibrate --out FILE` (refused for another model)
-    #[arg(long, value_name = "FILE")]
-    calibration: Option<PathBuf>,
-    /// Face box enlargement
-    #[arg(long, default_value_t = moae_runtime::DEFAULT_CROP_SCALE)]
-    crop_scale: f32,
-    /// Output folder: results.jsonl, scores.txt, report.json, report.html
-    #[arg(long)]
-    out: PathBuf,
-    /// Images analysed at once [default: the CPU count]
-    #[arg(long, value_parser = crate::in_range(1, moae_runtime::MAX_SESSIONS))]
-    jobs: Option<usize>,
-    /// Bootstrap resamples for the EER, AUC and BPCER@APCER intervals
-    #[arg(long, default_value_t = Settings::default().resamples, value_parser = crate::in_range(100, 100_000))]
-    resamples: usize,
-    /// Bootstrap seed (the same seed gives the same intervals)
-    #[arg(long, default_value_t = Settings::default().seed)]
-    seed: u64,
-    #[command(flatten)]
-    engine: crate::EngineArgs,
-}
-
 /// `moae evaluate`.
-pub fn run(a: &EvaluateArgs, ort: &Option<PathBuf>) -> Result<()> {
+pub fn run(ort: &Option<PathBuf>, a: &EvaluateArgs) -> Result<()> {
     let root = a.root.clone().unwrap_or_else(|| match a.list.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -414,15 +377,11 @@ pub fn run(a: &EvaluateArgs, ort: &Option<PathBuf>) -> Result<()> {
     if a.out.is_file() {
         bail!("--out {} is a file; give a folder", a.out.display());
     }
-    let calib = a
-        .calibration
-        .as_deref()
-        .map(crate::read_calibration)
-        .transpose()?;
+    let calib = a.calibration.as_deref().map(read_calibration).transpose()?;
     let face_detector = if a.whole_frame {
         None
     } else {
-        Some(crate::need_detector(&a.detector)?)
+        Some(need_detector(&a.detector)?)
     };
     if let (Some(c), Some(path)) = (&calib, &a.calibration) {
         let source = if a.whole_frame {
@@ -430,7 +389,7 @@ pub fn run(a: &EvaluateArgs, ort: &Option<PathBuf>) -> Result<()> {
         } else {
             "detector"
         };
-        crate::check_calibration(c, path, a.crop_scale, source, face_detector.as_ref())?;
+        check_calibration(c, path, a.crop_scale, source, face_detector.as_ref())?;
     }
     let jobs = a
         .jobs
@@ -441,11 +400,11 @@ pub fn run(a: &EvaluateArgs, ort: &Option<PathBuf>) -> Result<()> {
         face_detector,
         whole_frame: a.whole_frame,
         max_sessions: jobs,
-        ..crate::options(ort, &a.engine)
+        ..a.engine.options(ort)
     };
-    let e = crate::load(&a.model, &opts)?;
+    let e = load(&a.model, &opts)?;
     if let (Some(c), Some(path)) = (&calib, &a.calibration) {
-        crate::check_calibration_model(c, path, &a.model, &e)?;
+        check_calibration_model(c, path, &a.model, &e)?;
     }
     let origin = match (&a.calibration, a.threshold) {
         (Some(path), _) => ThresholdOrigin {

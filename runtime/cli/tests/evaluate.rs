@@ -251,3 +251,64 @@ fn bad_input_is_a_clear_error_and_leaves_no_report() {
         assert!(out.join(f).is_file(), "{f}");
     }
 }
+
+/// `moae calibrate` with attack frames prints the species table `moae evaluate` reports, at the
+/// calibrated threshold, and records it in its JSON.
+#[test]
+fn calibrate_prints_the_species_table_at_its_threshold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let model = linear(d);
+    let (mut live, mut attack) = (String::new(), String::new());
+    for i in 0..20u32 {
+        let (w, h) = (48 + i, 40 + (i * 7) % 13);
+        let name = format!("f{i}.png");
+        image::RgbImage::from_raw(w, h, test_rgb(w, h))
+            .unwrap()
+            .save(d.join(&name))
+            .unwrap();
+        live += &format!("{name}\n");
+        // The image lists' columns: a type column, a label, or a bare path.
+        attack += &match i % 3 {
+            0 => format!("{name} 1 print\n"),
+            1 => format!("{name} 3\n"),
+            _ => format!("{name}\n"),
+        };
+    }
+    std::fs::write(d.join("live.txt"), live).unwrap();
+    std::fs::write(d.join("attack.txt"), attack).unwrap();
+    let out = d.join("calib.json");
+    let o = moae()
+        .arg("calibrate")
+        .arg(&model)
+        .arg("--live")
+        .arg(d.join("live.txt"))
+        .arg("--attack")
+        .arg(d.join("attack.txt"))
+        .args(["--target-bpcer", "0.1", "--whole-frame", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("APCER per attack species"), "{stdout}");
+    for (species, n) in [("print", 7), ("digital", 7), ("attack", 6)] {
+        let row = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(species))
+            .unwrap_or_else(|| panic!("{species} row missing: {stdout}"));
+        assert!(row.contains(&format!(" of {n}")), "{row}");
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let table = &v["apcer_per_species"];
+    assert_eq!(table["print"]["n"], 7, "{v}");
+    // The table's APCER over all species is the calibration's own APCER.
+    let missed: u64 = table
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| p["count"].as_u64().unwrap())
+        .sum();
+    assert!((missed as f64 / 20.0 - v["apcer"].as_f64().unwrap()).abs() < 1e-12, "{v}");
+}
