@@ -310,5 +310,8 @@ fn calibrate_prints_the_species_table_at_its_threshold() {
         .values()
         .map(|p| p["count"].as_u64().unwrap())
         .sum();
-    assert!((missed as f64 / 20.0 - v["apcer"].as_f64().unwrap()).abs() < 1e-12, "{v}");
+    assert!(
+        (missed as f64 / 20.0 - v["apcer"].as_f64().unwrap()).abs() < 1e-12,
+        "{v}"
+    );
 }
