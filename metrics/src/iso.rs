@@ -240,12 +240,12 @@ pub fn format_figures(f: &IsoFigures) -> String {
     let mut s = String::from("ISO/IEC 30107-3 figures (95 % intervals; counts behind each):\n");
     let prop = |name: &str, p: &Option<Proportion>| match p {
         Some(p) => format!(
-            "  {name:<16}{:>32}  {} of {}\n",
+            "  {name:<20}{:>32}  {} of {}\n",
             with_ci(p.value, p.ci95),
             p.count,
             p.n
         ),
-        None => format!("  {name:<16}{:>32}\n", "no samples"),
+        None => format!("  {name:<20}{:>32}\n", "no samples"),
     };
     s += &prop("APCER (all)", &f.apcer);
     s += &prop("BPCER", &f.bpcer);
@@ -260,7 +260,7 @@ pub fn format_figures(f: &IsoFigures) -> String {
                 };
                 let ci = ci.unwrap_or(v.ci95);
                 format!(
-                    "  {:<16}{:>32}  {} of {} at τ = {:.6}\n",
+                    "  {:<20}{:>32}  {} of {} at τ = {:.6}\n",
                     a.name,
                     with_ci(v.value, ci),
                     v.count,
@@ -268,14 +268,14 @@ pub fn format_figures(f: &IsoFigures) -> String {
                     p.threshold
                 )
             }
-            (None, Some(u)) => format!("  {:<16}{u}\n", a.name),
+            (None, Some(u)) => format!("  {:<20}{u}\n", a.name),
             (None, None) => String::new(),
         };
     }
     for (name, e) in [("EER", &f.eer), ("AUC", &f.auc)] {
         s += &match e {
             Some(e) => format!(
-                "  {name:<16}{:>32}  {} live, {} attack (bootstrap)\n",
+                "  {name:<20}{:>32}  {} live, {} attack (bootstrap)\n",
                 match e.bootstrap {
                     Some(b) => with_ci(e.value, b.ci95),
                     None => pct(e.value),
@@ -283,11 +283,11 @@ pub fn format_figures(f: &IsoFigures) -> String {
                 e.n_live,
                 e.n_attack
             ),
-            None => format!("  {name:<16}{:>32}\n", "needs both classes"),
+            None => format!("  {name:<20}{:>32}\n", "needs both classes"),
         };
     }
     if let Some(a) = &f.acer_literature {
-        s += &format!("  {:<16}{:>32}  ({})\n", "ACER", pct(a.value), a.note);
+        s += &format!("  {:<20}{:>32}  ({})\n", "ACER", pct(a.value), a.note);
     }
     s += &format!(
         "  bootstrap: {} resamples of {} {}s, seed {}\n",

@@ -244,6 +244,24 @@ fn bad_input_is_a_clear_error_and_leaves_no_report() {
     );
     no_report(&out);
 
+    // A target no set can resolve (0 % of any number of frames): refused before any scoring.
+    let cal_out = d.join("cal.json");
+    let o = moae()
+        .arg("calibrate")
+        .arg(&model)
+        .arg("--live")
+        .arg(&good)
+        .args(["--target-bpcer", "0", "--whole-frame", "--out"])
+        .arg(&cal_out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("use a share in (0, 1)"),
+        "{err}"
+    );
+    assert!(!cal_out.exists());
+
     // The same list evaluates, and writes every file.
     let (o, err) = evaluate(&good, &["--resamples", "100"]);
     assert!(o.status.success(), "{err}");
