@@ -43,14 +43,15 @@ pub fn subject_of(path: &Path) -> Option<String> {
     let parts: Vec<&str> = path.iter().filter_map(|c| c.to_str()).collect();
     let data = parts.iter().rposition(|c| *c == "Data")?;
     let rest = &parts[data + 1..];
-    // The ID must be followed by more path (its images), so a file name is never taken for it.
+    // The ID must be followed by more path (its images), so a file name is never taken for it;
+    // live and print/replay captures sit two folders below it (`real.rssdk/color/`).
     let at = |i: usize| {
         rest.get(i)
             .filter(|_| i + 1 < rest.len())
             .map(|s| s.to_string())
     };
     match *rest.first()? {
-        "live" | "spoof" => at(2),
+        "live" | "spoof" => at(2).filter(|_| rest.len() > 4),
         "adv-attacks" => at(3),
         _ => {
             let pair = at(2)?;
@@ -274,6 +275,7 @@ mod tests {
         assert_eq!(id("Data/SimSwap/EA/noarrow/f.jpg"), None);
         // The synthetic set's layout (Data/<family>/<split>/N.png) has no subject.
         assert_eq!(id("UniAttackData/Data/live/test/0001.png"), None);
+        assert_eq!(id("UniAttackData/Data/spoof/print/test/0001.png"), None);
     }
 
     #[test]
