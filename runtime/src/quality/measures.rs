@@ -1,26 +1,12 @@
 //! The measured values of one face: size, share outside the frame, brightness, overexposure,
 //! sharpness, head roll and yaw.
 
-use super::{flags, Quality, QualityOptions};
+use super::{flags, Quality, QualityOptions, QualityValues};
 use crate::error::Result;
 use crate::face::{Keypoint, KEYPOINT_COUNT};
 use crate::image::crop::{self, FaceBox};
 use crate::image::frame::Frame;
 use crate::image::resample::{self, Normalize};
-
-/// The measured values for one face (a value that cannot be measured, such as yaw for a
-/// caller's box without keypoints, is 0 and its check is skipped; a NaN, which only absurd
-/// detector keypoints could produce, trips its flag).
-#[derive(Clone, Copy, Debug, PartialEq, Default)]
-pub struct QualityValues {
-    pub face_px: f32,
-    pub outside_fraction: f32,
-    pub brightness: f32,
-    pub overexposed_fraction: f32,
-    pub sharpness: f32,
-    pub roll_deg: f32,
-    pub yaw_deg: f32,
-}
 
 /// Side of the grey face square the image measures (brightness, overexposure, sharpness) are
 /// taken on: the face is resampled to this size first, so the values do not depend on the

@@ -10,16 +10,18 @@
 mod flags;
 mod measures;
 mod options;
+mod values;
 
 pub use flags::{flags, QualityFlags};
 pub(crate) use measures::face_square;
 #[cfg(test)]
 use measures::outside_fraction;
 pub use measures::{
-    face_luma, laplacian_variance, measure, roll_deg, yaw_deg, QualityValues, OVEREXPOSED_LUMA,
-    QUALITY_CROP_PX, YAW_DEPTH_RATIO,
+    face_luma, laplacian_variance, measure, roll_deg, yaw_deg, OVEREXPOSED_LUMA, QUALITY_CROP_PX,
+    YAW_DEPTH_RATIO,
 };
 pub use options::QualityOptions;
+pub use values::QualityValues;
 
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct Quality {
