@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use crate::args::EvaluateArgs;
 use crate::calib::{check_calibration, check_calibration_model, read_calibration};
 use crate::engine::{load, need_detector};
+use crate::files::write_whole;
 use anyhow::{bail, Context, Result};
 use moae_lists::Sample;
 use moae_metrics::bootstrap::Settings;
@@ -318,14 +319,15 @@ pub fn evaluate(
 /// report.html, each whole; on a failure none of the report's two files is left.
 pub fn write(out: &Path, ev: &Evaluation) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let w = moae_metrics::files::write_atomic;
-    let at = |name: &str| out.join(name);
-    w(&at("results.jsonl"), ev.results.as_bytes())
-        .with_context(|| format!("writing {}", at("results.jsonl").display()))?;
+    write_whole(&out.join("results.jsonl"), &ev.results)?;
     let scores = moae_metrics::scores::score_file_text(&ev.scores, None);
-    w(&at("scores.txt"), scores.as_bytes())
-        .with_context(|| format!("writing {}", at("scores.txt").display()))?;
-    moae_metrics::files::write_report(out, &ev.report, &ev.scores, w)?;
+    write_whole(&out.join("scores.txt"), &scores)?;
+    moae_metrics::files::write_report(
+        out,
+        &ev.report,
+        &ev.scores,
+        moae_metrics::files::write_atomic,
+    )?;
     Ok(())
 }
 
