@@ -230,7 +230,12 @@ fn eval_then_metrics_agree_and_export_calibrates() {
         s(&eval_dir.join("scores-dev.txt")),
         "--json",
         s(&m),
+        "--out",
+        s(&f.root.join("metrics-report")),
     ]);
+    for file in ["report.json", "report.html"] {
+        assert!(f.root.join("metrics-report").join(file).is_file(), "{file}");
+    }
     let again: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&m).unwrap()).unwrap();
     assert_eq!(
