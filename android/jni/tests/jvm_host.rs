@@ -557,6 +557,7 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
             main.join("camerax/MoaeCameraX.java"),
             main.join("android/MoaeAndroid.java"),
             tests.join("android/content/res/AssetManager.java"),
+            tests.join("android/content/res/AssetFileDescriptor.java"),
             tests.join("android/graphics/Bitmap.java"),
             tests.join("android/graphics/RectF.java"),
             tests.join("android/media/Image.java"),

@@ -1,5 +1,8 @@
 package ai.moae;
 
+import androidx.annotation.NonNull;
+import androidx.annotation.Nullable;
+
 import java.nio.ByteBuffer;
 
 /**
@@ -57,7 +60,8 @@ public final class MoaeFrame {
     }
 
     /** A builder for a frame of this format and buffer size (before rotation). */
-    public static Builder builder(PixelFormat format, int width, int height) {
+    @NonNull
+    public static Builder builder(@NonNull PixelFormat format, int width, int height) {
         return new Builder(format, width, height);
     }
 
@@ -96,6 +100,7 @@ public final class MoaeFrame {
     }
 
     /** The same planes with another rotation and mirroring (e.g. after the device turned). */
+    @NonNull
     public MoaeFrame withOrientation(int rotationDegrees, boolean mirrored) {
         Builder b = new Builder(format, width, height);
         System.arraycopy(planes, 0, b.planes, 0, 3);
@@ -144,12 +149,14 @@ public final class MoaeFrame {
          * Plane {@code index} (0 = Y or the packed pixels, 1 = U or interleaved chroma, 2 = V)
          * with its row stride in bytes (0 = packed rows). A buffer's remaining bytes are used.
          */
-        public Builder plane(int index, ByteBuffer data, int rowStride) {
+        @NonNull
+        public Builder plane(int index, @NonNull ByteBuffer data, int rowStride) {
             return setPlane(index, data, rowStride);
         }
 
         /** Like {@link #plane(int, ByteBuffer, int)} for a byte array (all of it). */
-        public Builder plane(int index, byte[] data, int rowStride) {
+        @NonNull
+        public Builder plane(int index, @NonNull byte[] data, int rowStride) {
             return setPlane(index, data, rowStride);
         }
 
@@ -163,12 +170,14 @@ public final class MoaeFrame {
         }
 
         /** Bytes between adjacent chroma samples of {@code YUV_420_888} (1 or 2). */
+        @NonNull
         public Builder pixelStride(int uvPixelStride) {
             this.pixelStride = uvPixelStride;
             return this;
         }
 
         /** Clockwise degrees that make the frame upright: 0, 90, 180 or 270. */
+        @NonNull
         public Builder rotation(int degrees) {
             this.rotation = degrees;
             return this;
@@ -180,39 +189,35 @@ public final class MoaeFrame {
          * Camera2 and CameraX analysis are NOT mirrored, front camera included (only the
          * on-screen preview is): leave this false for them.
          */
+        @NonNull
         public Builder mirrored(boolean mirrored) {
             this.mirrored = mirrored;
             return this;
         }
 
-        public Builder yuvRange(YuvRange range) {
+        @NonNull
+        public Builder yuvRange(@Nullable YuvRange range) {
             this.yuvRange = range == null ? YuvRange.FULL : range;
             return this;
         }
 
         /**
-         * The frame. Throws {@code NULL_ARGUMENT} for a null format or a missing plane the
-         * format needs (NV21/NV12/I420 may be one buffer in plane 0, chroma after luma).
+         * The frame. A null format or a missing plane the format needs is a
+         * {@link NullPointerException} (NV21/NV12/I420 may be one buffer in plane 0, chroma
+         * after luma); planes 1 or 2 on a packed format an {@link IllegalArgumentException}.
+         * Sizes and strides are checked by the native library when the frame is used
+         * ({@link MoaeException} {@code INVALID_FRAME}).
          */
-        public MoaeFrame build() throws MoaeException {
-            if (format == null) {
-                throw new MoaeException(MoaeException.Status.NULL_ARGUMENT,
-                        "format is null: pass a PixelFormat");
+        @NonNull
+        public MoaeFrame build() {
+            Checks.nonNull(format, "format");
+            Checks.nonNull(planes[0], "plane 0 of the " + format + " frame");
+            if (format == PixelFormat.YUV_420_888) {
+                Checks.nonNull(planes[1], "YUV_420_888 plane 1 (U)");
+                Checks.nonNull(planes[2], "YUV_420_888 plane 2 (V)");
             }
-            if (planes[0] == null) {
-                throw new MoaeException(MoaeException.Status.NULL_ARGUMENT,
-                        "plane 0 of the " + format + " frame is null: pass its pixels");
-            }
-            if (format == PixelFormat.YUV_420_888 && (planes[1] == null || planes[2] == null)) {
-                throw new MoaeException(MoaeException.Status.NULL_ARGUMENT,
-                        "YUV_420_888 needs planes 1 (U) and 2 (V): plane "
-                                + (planes[1] == null ? 1 : 2) + " is null");
-            }
-            if (format.isPacked() && (planes[1] != null || planes[2] != null)) {
-                throw new MoaeException(MoaeException.Status.INVALID_ARGUMENT,
-                        format + " is a packed format with one plane: planes 1 and 2 must be "
-                                + "null");
-            }
+            Checks.argument(!format.isPacked() || (planes[1] == null && planes[2] == null),
+                    format + " is a packed format with one plane: planes 1 and 2 must be null");
             return new MoaeFrame(this);
         }
 
