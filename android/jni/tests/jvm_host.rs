@@ -382,6 +382,23 @@ fn units_code(u: BoxUnits) -> i32 {
     }
 }
 
+/// `model` with `extra` bytes appended as an unknown length-delimited field (number 999) of
+/// the ONNX ModelProto: protobuf parsers skip it, so the model is the same, only larger.
+fn padded_model(model: &[u8], extra: usize) -> Vec<u8> {
+    fn varint(mut v: u64, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    let mut out = model.to_vec();
+    varint((999 << 3) | 2, &mut out);
+    varint(extra as u64, &mut out);
+    out.resize(out.len() + extra, 0x5A);
+    out
+}
+
 fn require_or_skip(what: &str) -> bool {
     assert!(
         std::env::var_os("MOAE_REQUIRE_JAVA").is_none() && std::env::var_os("CI").is_none(),
@@ -610,6 +627,32 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
         "missing-library run failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A model larger than the JVM's heap loads from a path, a memory map and a stream.
+    let large = dir.path().join("large-model.onnx");
+    std::fs::write(&large, padded_model(&support::tiny_model(), 24 << 20)).expect("large model");
+    let out = Command::new(&java)
+        .arg("-Xmx16m")
+        .arg(format!(
+            "-Djava.library.path={}",
+            jni_library_dir().display()
+        ))
+        .arg("-Xcheck:jni")
+        .arg("-cp")
+        .arg(&classes)
+        .arg("ai.moae.hosttest.HostTestRunner")
+        .arg("--large-model")
+        .arg(&large)
+        .arg(ort_library())
+        .output()
+        .expect("run java");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success() && stdout.contains(" failed=0"),
+        "large-model run failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // The library really is where the main run found it.
     assert!(jni_library_dir().is_dir());
 }

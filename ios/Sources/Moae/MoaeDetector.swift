@@ -537,7 +537,7 @@ public final class MoaeDetector: @unchecked Sendable {
                             message: "set faceDetectorURL or faceDetectorData, not both")
         }
         let providers = o.providers.map(\.rawValue)
-        let ortPath = o.ortLibraryPath ?? MoaeOptions.embeddedOrtLibrary()
+        let ortPath = o.ortLibraryPath
         let sha = o.modelSha256.map { [UInt8]($0) }
         if let sha, sha.count != 32 {
             throw MoaeError(code: MoaeError.Status.invalidArgument.rawValue,

@@ -116,8 +116,9 @@ public struct MoaeOptions: Sendable {
     /// ONNX Runtime intra-op threads; 0 = its default.
     public var threads = 0
     public var maxSessions = 0
-    /// libonnxruntime to dlopen. nil: the `onnxruntime.framework` embedded in the app (see
-    /// ios/README.md), else ORT_DYLIB_PATH / beside libmoae / the system loader.
+    /// macOS only: libonnxruntime.dylib to load; nil = ORT_DYLIB_PATH / beside libmoae / the
+    /// system loader. On iOS and Mac Catalyst ONNX Runtime is linked statically from ORT's
+    /// package and this must stay nil (else `.ortLibrary`).
     public var ortLibraryPath: String?
     /// Pin the model file's SHA-256 (32 bytes); a mismatch throws `.modelHash`.
     public var modelSha256: Data?
@@ -143,13 +144,6 @@ public struct MoaeOptions: Sendable {
     public var quality = QualityLimits()
 
     public init() {}
-
-    /// Where an app that embeds ONNX Runtime as a dynamic framework has it.
-    static func embeddedOrtLibrary() -> String? {
-        guard let frameworks = Bundle.main.privateFrameworksURL else { return nil }
-        let binary = frameworks.appendingPathComponent("onnxruntime.framework/onnxruntime")
-        return FileManager.default.fileExists(atPath: binary.path) ? binary.path : nil
-    }
 }
 
 /// Limits of the quality checks that make a face `.unsure` (C: `moae_quality_options`); nil =
