@@ -415,12 +415,6 @@ public final class HostTestRunner {
         byte[] frame = nv.p0;
         FaceBox box = new FaceBox(1, 1, 8, 8);
         Object[][] bad = {
-            {"null NV21 frame", MoaeException.Status.NULL_ARGUMENT,
-                (Call) () -> det.detectNv21(null, w, h, 0, null)},
-            {"null direct buffer", MoaeException.Status.NULL_ARGUMENT,
-                (Call) () -> det.detectRgba(null, w, h, 0, null)},
-            {"null format", MoaeException.Status.NULL_ARGUMENT,
-                (Call) () -> det.detect(frame, null, w, h, 0, 0, null)},
             {"NV21 buffer too short", MoaeException.Status.INVALID_FRAME,
                 (Call) () -> det.detectNv21(Arrays.copyOf(frame, frame.length - 1), w, h, 0,
                         null)},
@@ -459,13 +453,29 @@ public final class HostTestRunner {
                 (Call) () -> det.detectYuv420888(ByteBuffer.wrap(yuv.p0),
                         ByteBuffer.allocateDirect(4), ByteBuffer.allocateDirect(4),
                         yuv.stride0, yuv.stride1, 2, yuv.width, yuv.height, 0, null)},
-            {"null U plane", MoaeException.Status.NULL_ARGUMENT,
+        };
+        Object[][] programmer = {
+            {"null NV21 frame", NullPointerException.class,
+                (Call) () -> det.detectNv21(null, w, h, 0, null)},
+            {"null direct buffer", NullPointerException.class,
+                (Call) () -> det.detectRgba(null, w, h, 0, null)},
+            {"null format", NullPointerException.class,
+                (Call) () -> det.detect(frame, null, w, h, 0, 0, null)},
+            {"null U plane", NullPointerException.class,
                 (Call) () -> det.detectYuv420888(ByteBuffer.wrap(yuv.p0), null,
                         ByteBuffer.wrap(yuv.p1), yuv.stride0, yuv.stride1, 2, yuv.width,
                         yuv.height, 0, null)},
-            {"YUV_420_888 through the single-buffer call", MoaeException.Status.INVALID_ARGUMENT,
+            {"YUV_420_888 through the single-buffer call", IllegalArgumentException.class,
                 (Call) () -> det.detect(frame, PixelFormat.YUV_420_888, w, h, 0, 0, null)},
         };
+        for (Object[] p : programmer) {
+            @SuppressWarnings("unchecked")
+            Class<? extends Throwable> type = (Class<? extends Throwable>) p[1];
+            test("programmer error raises " + type.getSimpleName() + ": " + p[0], () -> {
+                expectThrows(type, (Call) p[2]);
+                checkCase(det, nv);
+            });
+        }
         for (Object[] b : bad) {
             String name = (String) b[0];
             test("bad input raises " + b[1] + ": " + name, () -> {
@@ -956,12 +966,12 @@ public final class HostTestRunner {
                         }
                     });
         }
-        test("analyze: null frame and null box are NULL_ARGUMENT", () -> {
+        test("analyze: null frame and null box are NullPointerExceptions", () -> {
             try (MoaeDetector d = MoaeDetector.fromFile(modelPath, options())) {
-                expectStatus(() -> d.analyze(null), MoaeException.Status.NULL_ARGUMENT);
+                expectThrows(NullPointerException.class, () -> d.analyze(null));
                 Case c = firstOf("rgba");
-                expectStatus(() -> d.analyze(frameOf(c, Mode.HEAP), (BoxInput) null),
-                        MoaeException.Status.NULL_ARGUMENT);
+                expectThrows(NullPointerException.class,
+                        () -> d.analyze(frameOf(c, Mode.HEAP), (BoxInput) null));
             }
         });
         test("Decision and QualityFlag codes", () -> {
@@ -1468,8 +1478,8 @@ public final class HostTestRunner {
                     new byte[c.width * 2 * c.height]);
             expectStatus(() -> MoaeAndroid.detect(det, rgb565, 0, null, null),
                     MoaeException.Status.INVALID_FRAME);
-            expectStatus(() -> MoaeAndroid.detect(det, (Bitmap) null, 0, null, null),
-                    MoaeException.Status.NULL_ARGUMENT);
+            expectThrows(NullPointerException.class,
+                    () -> MoaeAndroid.detect(det, (Bitmap) null, 0, null, null));
         });
         test("MoaeAndroid Camera2 Image (YUV_420_888) scores as the runtime", () -> {
             Case c = caseNamed("yuv888_padded_rot180_box");
@@ -1482,7 +1492,7 @@ public final class HostTestRunner {
                     two.height, 0, two.planes[0], two.planes[1]));
             expectStatus(() -> MoaeAndroid.frame(twoPlanes, 0),
                     MoaeException.Status.INVALID_FRAME);
-            expectStatus(() -> MoaeAndroid.frame(null, 0), MoaeException.Status.NULL_ARGUMENT);
+            expectThrows(NullPointerException.class, () -> MoaeAndroid.frame(null, 0));
         });
     }
 
