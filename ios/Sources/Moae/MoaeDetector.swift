@@ -262,6 +262,7 @@ public final class MoaeDetector: @unchecked Sendable {
         var width: Int
         var height: Int
         var yuvRange: YuvRange
+        var yuvMatrix: YuvMatrix = .bt601
     }
 
     /// A CVPixelBuffer that crosses into the async variants' queue. The caller hands it over
@@ -310,7 +311,8 @@ public final class MoaeDetector: @unchecked Sendable {
 
     /// The planes of a camera buffer, locked read-only for `body`. 420f and 420v are NV12 with
     /// full and limited ("video") range: the range goes to libmoae (`moae_image.yuv_range`),
-    /// which converts each correctly; BGRA has no range.
+    /// which converts each correctly; BGRA has no range. The YCbCr matrix comes from the
+    /// buffer's `kCVImageBufferYCbCrMatrixKey` attachment (`moae_image.yuv_matrix`).
     private func withFrame<T>(of pixelBuffer: CVPixelBuffer,
                               _ body: (Frame) throws -> T) throws -> T {
         let type = CVPixelBufferGetPixelFormatType(pixelBuffer)
@@ -348,7 +350,21 @@ public final class MoaeDetector: @unchecked Sendable {
             return Plane(base: UnsafePointer(base), size: stride * rows, stride: stride)
         }
         return try body(Frame(planes: planes, format: .nv12, width: width, height: height,
-                              yuvRange: range))
+                              yuvRange: range, yuvMatrix: Self.yuvMatrix(of: pixelBuffer)))
+    }
+
+    /// The buffer's YCbCr matrix tag: ITU-R BT.709 (HD capture) or BT.601; a buffer without
+    /// the tag is taken as BT.601 (SD video, JPEG), and BT.2020 (HDR capture, not one of the
+    /// formats accepted above) as its nearest, BT.709.
+    static func yuvMatrix(of pixelBuffer: CVPixelBuffer) -> YuvMatrix {
+        guard let tag = CVBufferCopyAttachment(pixelBuffer, kCVImageBufferYCbCrMatrixKey, nil)
+        else { return .bt601 }
+        let name = tag as? String
+        if name == (kCVImageBufferYCbCrMatrix_ITU_R_709_2 as String)
+            || name == (kCVImageBufferYCbCrMatrix_ITU_R_2020 as String) {
+            return .bt709
+        }
+        return .bt601
     }
 
     /// `moae_image` for `frame` (pointers valid while the frame's planes are).
@@ -366,6 +382,7 @@ public final class MoaeDetector: @unchecked Sendable {
         image.rotation = orientation.rotation
         image.mirrored = orientation.mirrored ? 1 : 0
         image.yuv_range = frame.yuvRange.rawValue
+        image.yuv_matrix = frame.yuvMatrix.rawValue
         let p = frame.planes + Array(repeating: Plane(base: nil, size: 0, stride: 0),
                                      count: max(0, 3 - frame.planes.count))
         image.planes = (p[0].base, p[1].base, p[2].base)

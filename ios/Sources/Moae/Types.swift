@@ -174,6 +174,13 @@ public enum YuvRange: Int32, Sendable {
     case full = 0, limited = 1
 }
 
+/// The YCbCr -> RGB matrix (C: `moae_yuv_matrix`). Camera buffers say theirs in the
+/// `kCVImageBufferYCbCrMatrixKey` attachment, which the pixel-buffer calls read: HD capture
+/// (720p and up) is BT.709, SD and JPEG-style frames BT.601.
+public enum YuvMatrix: Int32, Sendable {
+    case bt601 = 0, bt709 = 1
+}
+
 /// How the pixels of a frame relate to the upright scene: the clockwise rotation (0, 90,
 /// 180, 270) that makes the buffer upright after mirroring it left-right when `mirrored`.
 /// The upright, un-mirrored frame is `rotate_cw(flip_lr_if_mirrored(buffer), rotation)`,

@@ -36,12 +36,21 @@ public final class MoaeFrame {
         LIMITED
     }
 
+    /** The YCbCr -> RGB matrix of YUV frames (C: {@code moae_yuv_matrix}). */
+    public enum YuvMatrix {
+        /** ITU-R BT.601: Android camera frames (JFIF), SD video. The default. */
+        BT601,
+        /** ITU-R BT.709: HD video (e.g. decoded 720p/1080p streams). */
+        BT709
+    }
+
     final PixelFormat format;
     final int width;
     final int height;
     final int rotation;
     final boolean mirrored;
     final YuvRange yuvRange;
+    final YuvMatrix yuvMatrix;
     /** byte[] or ByteBuffer (or null) per plane. */
     final Object[] planes;
     final int[] strides;
@@ -54,6 +63,7 @@ public final class MoaeFrame {
         this.rotation = b.rotation;
         this.mirrored = b.mirrored;
         this.yuvRange = b.yuvRange;
+        this.yuvMatrix = b.yuvMatrix;
         this.planes = b.planes.clone();
         this.strides = b.strides.clone();
         this.pixelStride = b.pixelStride;
@@ -86,6 +96,12 @@ public final class MoaeFrame {
         return mirrored;
     }
 
+    @NonNull
+    public YuvMatrix yuvMatrix() {
+        return yuvMatrix;
+    }
+
+    @NonNull
     public YuvRange yuvRange() {
         return yuvRange;
     }
@@ -107,6 +123,7 @@ public final class MoaeFrame {
         System.arraycopy(strides, 0, b.strides, 0, 3);
         b.pixelStride = pixelStride;
         b.yuvRange = yuvRange;
+        b.yuvMatrix = yuvMatrix;
         return b.rotation(rotationDegrees).mirrored(mirrored).buildUnchecked();
     }
 
@@ -114,13 +131,13 @@ public final class MoaeFrame {
     int[] nativeInts() {
         return new int[] {format.code, width, height, rotation, mirrored ? 1 : 0,
             yuvRange == YuvRange.LIMITED ? 1 : 0, strides[0], strides[1], strides[2],
-            pixelStride};
+            pixelStride, yuvMatrix == YuvMatrix.BT709 ? 1 : 0};
     }
 
     @Override
     public String toString() {
         return "MoaeFrame[" + format + " " + width + "x" + height + ", rotation=" + rotation
-                + ", mirrored=" + mirrored + ", " + yuvRange + "]";
+                + ", mirrored=" + mirrored + ", " + yuvRange + ", " + yuvMatrix + "]";
     }
 
     /**
@@ -135,6 +152,7 @@ public final class MoaeFrame {
         private int rotation = 0;
         private boolean mirrored = false;
         private YuvRange yuvRange = YuvRange.FULL;
+        private YuvMatrix yuvMatrix = YuvMatrix.BT601;
         private final Object[] planes = new Object[3];
         private final int[] strides = new int[3];
         private int pixelStride = 1;
@@ -198,6 +216,13 @@ public final class MoaeFrame {
         @NonNull
         public Builder yuvRange(@Nullable YuvRange range) {
             this.yuvRange = range == null ? YuvRange.FULL : range;
+            return this;
+        }
+
+        /** The YCbCr matrix of a YUV frame ({@code null} = BT.601, the default). */
+        @NonNull
+        public Builder yuvMatrix(@Nullable YuvMatrix matrix) {
+            this.yuvMatrix = matrix == null ? YuvMatrix.BT601 : matrix;
             return this;
         }
 
