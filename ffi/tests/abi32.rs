@@ -41,7 +41,10 @@ fn the_header_compiles_for_64_bit_and_its_sizes_hold() {
         let o = compile("gcc", &["-m64", std, "-Wall", "-Werror"]);
         assert!(o.status.success(), "gcc -m64 {std}:\n{}", text(&o));
     }
-    let o = compile("g++", &["-m64", "-std=c++11", "-x", "c++", "-Wall", "-Werror"]);
+    let o = compile(
+        "g++",
+        &["-m64", "-std=c++11", "-x", "c++", "-Wall", "-Werror"],
+    );
     assert!(o.status.success(), "g++ -m64 -std=c++11:\n{}", text(&o));
 }
 
@@ -77,7 +80,10 @@ fn a_32_bit_build_stops_at_the_headers_assertion() {
     ] {
         let o = compile(compiler, &args);
         let t = text(&o);
-        assert!(!o.status.success(), "{compiler} {args:?} compiled a 32-bit build:\n{t}");
+        assert!(
+            !o.status.success(),
+            "{compiler} {args:?} compiled a 32-bit build:\n{t}"
+        );
         assert!(
             t.contains("64-bit only") || t.contains("64_bit_only"),
             "{compiler} {args:?} failed, but not at the header's assertion:\n{t}"

@@ -13,7 +13,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 static DETECTOR_RUNS: AtomicUsize = AtomicUsize::new(0);
 
 unsafe extern "C" fn count_runs(_level: i32, message: *const c_char, _user_data: *mut c_void) {
-    if CStr::from_ptr(message).to_string_lossy().contains("face detector run") {
+    if CStr::from_ptr(message)
+        .to_string_lossy()
+        .contains("face detector run")
+    {
         DETECTOR_RUNS.fetch_add(1, Ordering::SeqCst);
     }
 }
@@ -65,7 +68,11 @@ fn analyze(
     let st = moae_analyze(
         engine,
         image,
-        if boxes.is_empty() { std::ptr::null() } else { boxes.as_ptr() },
+        if boxes.is_empty() {
+            std::ptr::null()
+        } else {
+            boxes.as_ptr()
+        },
         boxes.len(),
         faces.as_mut_ptr(),
         std::mem::size_of::<moae_face>(),
@@ -92,7 +99,9 @@ fn a_too_small_array_gets_the_faces_that_fit_and_the_full_count_from_one_detecti
     opts.quality.allow_several_faces = 1;
     let mut engine: *mut moae_engine = std::ptr::null_mut();
     let st = moae_engine_create_from_file(cstr(&model).as_ptr(), &opts, &mut engine);
-    assert_eq!(st as i32, 0, "create: {:?}", unsafe { CStr::from_ptr(moae_last_error()) });
+    assert_eq!(st as i32, 0, "create: {:?}", unsafe {
+        CStr::from_ptr(moae_last_error())
+    });
 
     let (pixels, w, h) = two_face_frame(&dir.join("astronaut.png"));
     let mut image: moae_image = unsafe { std::mem::zeroed() };
@@ -106,19 +115,43 @@ fn a_too_small_array_gets_the_faces_that_fit_and_the_full_count_from_one_detecti
     let zero: moae_face = unsafe { std::mem::zeroed() };
     let mut all = vec![zero; 8];
     let (st, n) = analyze(engine, &image, &[], &mut all);
-    assert_eq!((st, n), (0, 2), "the composed frame must have two detector faces");
-    assert_eq!(DETECTOR_RUNS.load(Ordering::SeqCst), 1, "one call, one detector run");
+    assert_eq!(
+        (st, n),
+        (0, 2),
+        "the composed frame must have two detector faces"
+    );
+    assert_eq!(
+        DETECTOR_RUNS.load(Ordering::SeqCst),
+        1,
+        "one call, one detector run"
+    );
 
     // Capacity 1: one face written (the first of the two), count 2, still one detector run.
     let mut one = vec![zero; 1];
     let (st, n) = analyze(engine, &image, &[], &mut one);
     assert_eq!(st, moae_status::MOAE_ERR_BUFFER_TOO_SMALL as i32);
     assert_eq!(n, 2, "the full count");
-    assert_eq!(DETECTOR_RUNS.load(Ordering::SeqCst), 2, "BUFFER_TOO_SMALL ran detection again");
+    assert_eq!(
+        DETECTOR_RUNS.load(Ordering::SeqCst),
+        2,
+        "BUFFER_TOO_SMALL ran detection again"
+    );
     let (a, b) = (&one[0], &all[0]);
     assert_eq!(
-        (a.r#box.x, a.r#box.y, a.r#box.width, a.r#box.height, a.source),
-        (b.r#box.x, b.r#box.y, b.r#box.width, b.r#box.height, b.source),
+        (
+            a.r#box.x,
+            a.r#box.y,
+            a.r#box.width,
+            a.r#box.height,
+            a.source
+        ),
+        (
+            b.r#box.x,
+            b.r#box.y,
+            b.r#box.width,
+            b.r#box.height,
+            b.source
+        ),
         "the written face is not the first face"
     );
     assert_eq!(a.attack_score, b.attack_score);
@@ -129,7 +162,12 @@ fn a_too_small_array_gets_the_faces_that_fit_and_the_full_count_from_one_detecti
 
     // Caller boxes: two boxes, capacity 1 -> the first box's face, count 2.
     let bx = |x: f32| moae_box_input {
-        rect: moae_box { x, y: 100.0, width: 200.0, height: 200.0 },
+        rect: moae_box {
+            x,
+            y: 100.0,
+            width: 200.0,
+            height: 200.0,
+        },
         space: moae_box_space::MOAE_BOX_UPRIGHT as i32,
         units: moae_box_units::MOAE_UNITS_PIXELS as i32,
     };

@@ -9,7 +9,11 @@ use std::process::Command;
 
 /// target/<profile>/deps/libmoae.so, built by cargo for this package's integration tests.
 fn libmoae() -> PathBuf {
-    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let lib = deps.join("libmoae.so");
     assert!(
         lib.is_file(),

@@ -71,7 +71,10 @@ fn swapping_the_callback_waits_for_calls_inside_the_old_one() {
     let s = unsafe { &*state };
     let start = Instant::now();
     while !s.inside.load(Ordering::SeqCst) {
-        assert!(start.elapsed() < Duration::from_secs(20), "the callback was never called");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the callback was never called"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
     SWAP_STARTED.store(true, Ordering::SeqCst);
@@ -85,7 +88,10 @@ fn swapping_the_callback_waits_for_calls_inside_the_old_one() {
     logger.join().unwrap();
     let before = QUIET_CALLS.load(Ordering::SeqCst);
     log_one_error();
-    assert!(QUIET_CALLS.load(Ordering::SeqCst) > before, "the new callback got nothing");
+    assert!(
+        QUIET_CALLS.load(Ordering::SeqCst) > before,
+        "the new callback got nothing"
+    );
     assert_eq!(SLOW_CALLS_AFTER_SWAP.load(Ordering::SeqCst), 0);
 
     // A callback that swaps the callback itself neither deadlocks nor is lost: the new one
@@ -95,7 +101,11 @@ fn swapping_the_callback_waits_for_calls_inside_the_old_one() {
     assert_eq!(REENTRANT_CALLS.load(Ordering::SeqCst), 1);
     let before = QUIET_CALLS.load(Ordering::SeqCst);
     log_one_error();
-    assert_eq!(REENTRANT_CALLS.load(Ordering::SeqCst), 1, "the swap inside was lost");
+    assert_eq!(
+        REENTRANT_CALLS.load(Ordering::SeqCst),
+        1,
+        "the swap inside was lost"
+    );
     assert!(QUIET_CALLS.load(Ordering::SeqCst) > before);
     moae_set_log_callback(None, std::ptr::null_mut());
 }
