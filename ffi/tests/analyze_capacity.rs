@@ -5,7 +5,7 @@
 
 mod support;
 
-use moae_ffi::*;
+use moae::*;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,20 +42,27 @@ fn cstr(p: &Path) -> CString {
     CString::new(p.to_str().unwrap()).unwrap()
 }
 
-/// The astronaut photo twice, side by side: a frame with two faces.
+/// The astronaut's face (the photo's 200x200 crop at (120, 40)) twice, side by side: a 400x200
+/// frame with two faces (as the runtime's own two-face test composes it).
 fn two_face_frame(photo: &Path) -> (Vec<u8>, u32, u32) {
     let (mut rgb, mut w, mut h) = (std::ptr::null_mut(), 0u32, 0u32);
     let st = moae_decode_image_file(cstr(photo).as_ptr(), &mut rgb, &mut w, &mut h);
-    assert_eq!(st, 0, "decode {}", photo.display());
+    assert_eq!(st as i32, 0, "decode {}", photo.display());
     let src = unsafe { std::slice::from_raw_parts(rgb, (w * h * 3) as usize) }.to_vec();
     moae_image_free(rgb);
-    let row = (w * 3) as usize;
-    let mut out = Vec::with_capacity(src.len() * 2);
-    for y in 0..h as usize {
-        out.extend_from_slice(&src[y * row..(y + 1) * row]);
-        out.extend_from_slice(&src[y * row..(y + 1) * row]);
+    let (x0, y0, side) = (120usize, 40usize, 200usize);
+    assert!(
+        w as usize >= x0 + side && h as usize >= y0 + side,
+        "photo {w}x{h}"
+    );
+    let row = w as usize * 3;
+    let mut out = Vec::with_capacity(2 * side * side * 3);
+    for y in y0..y0 + side {
+        let face = &src[y * row + x0 * 3..y * row + (x0 + side) * 3];
+        out.extend_from_slice(face);
+        out.extend_from_slice(face);
     }
-    (out, 2 * w, h)
+    (out, 2 * side as u32, side as u32)
 }
 
 fn analyze(
@@ -164,17 +171,17 @@ fn a_too_small_array_gets_the_faces_that_fit_and_the_full_count_from_one_detecti
     let bx = |x: f32| moae_box_input {
         rect: moae_box {
             x,
-            y: 100.0,
-            width: 200.0,
-            height: 200.0,
+            y: 20.0,
+            width: 150.0,
+            height: 150.0,
         },
         space: moae_box_space::MOAE_BOX_UPRIGHT as i32,
         units: moae_box_units::MOAE_UNITS_PIXELS as i32,
     };
-    let boxes = [bx(100.0), bx(600.0)];
+    let boxes = [bx(20.0), bx(220.0)];
     let (st, n) = analyze(engine, &image, &boxes, &mut one);
     assert_eq!((st, n), (moae_status::MOAE_ERR_BUFFER_TOO_SMALL as i32, 2));
-    assert_eq!((one[0].r#box.x, one[0].r#box.width), (100.0, 200.0));
+    assert_eq!((one[0].r#box.x, one[0].r#box.width), (20.0, 150.0));
 
     moae_set_log_callback(None, std::ptr::null_mut());
     moae_engine_destroy(engine);

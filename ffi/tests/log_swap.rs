@@ -2,7 +2,7 @@
 //! caller may free the previous `user_data` right after it returns. One test binary of its own:
 //! the callback is process-wide.
 
-use moae_ffi::{
+use moae::{
     moae_engine, moae_engine_create_from_file, moae_log_level, moae_set_log_callback,
     moae_set_log_level,
 };
@@ -55,7 +55,7 @@ fn log_one_error() {
     let path = CString::new("/nonexistent/moae-log-swap.onnx").unwrap();
     let mut out: *mut moae_engine = std::ptr::null_mut();
     let st = moae_engine_create_from_file(path.as_ptr(), std::ptr::null(), &mut out);
-    assert_ne!(st, 0, "a missing model was loaded");
+    assert_ne!(st as i32, 0, "a missing model was loaded");
 }
 
 #[test]
