@@ -192,11 +192,13 @@ pub struct moae_quality_options {
 /// One camera frame, described by the caller; libmoae reads it only during `moae_detect` /
 /// `moae_analyze`.
 ///
-/// `struct_size` must be at least 96 (the size of the version-1 struct, which ended at
-/// `rotation`); larger is accepted and bytes past the known fields are ignored. `mirrored` and
-/// `yuv_range` (0.2) are read only when `struct_size` covers both (>= 100): a version-1 struct
-/// of 96 bytes has padding there, never read, and means not mirrored, full range. Packed formats use plane 0 only. `plane_sizes[i]` is the number
-/// of readable bytes at `planes[i]` (checked against width, height and stride).
+/// `struct_size` must be at least MOAE_IMAGE_V1_SIZE (96: the version-1 struct, which ended
+/// at `rotation`); larger is accepted and bytes past the known fields are ignored. `mirrored`
+/// and `yuv_range` (0.2) are read only when `struct_size` covers both (>= 100): a version-1
+/// struct of 96 bytes has padding there, never read, and means not mirrored, full range;
+/// `yuv_matrix` (0.2) only when it covers it (>= 104), else BT.601. Packed formats use plane 0
+/// only. `plane_sizes[i]` is the number of readable bytes at `planes[i]` (checked against
+/// width, height and stride).
 /// `strides[i]` is the byte distance between rows; 0 = tightly packed.
 #[allow(non_camel_case_types)]
 #[repr(C)]

@@ -13,9 +13,14 @@
 //! load is cached for the life of the process; failed attempts are not cached (a later call
 //! may pass a correct path).
 
+#[cfg(not(target_os = "ios"))]
 use crate::error::{Error, Result};
-use std::ffi::{CStr, CString};
-use std::path::{Path, PathBuf};
+use std::ffi::CStr;
+#[cfg(not(target_os = "ios"))]
+use std::ffi::CString;
+#[cfg(not(target_os = "ios"))]
+use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 /// What was loaded: the path and the library's version string.

@@ -44,7 +44,7 @@ pub(crate) fn ensure_loaded(explicit: Option<&Path>) -> Result<Loaded> {
     let (version, api) = unsafe { api_of(OrtGetApiBase()) }.map_err(fail)?;
     // SAFETY: `api` is non-null (checked by `api_of`) and points to ONNX Runtime's static
     // function table for the version ort needs; ort keeps its own copy.
-    ort::set_api(unsafe { *api });
+    ort::set_api(unsafe { (*api).clone() });
     let env = ort::init()
         .with_name("moae")
         .with_telemetry(false)
