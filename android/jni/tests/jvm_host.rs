@@ -14,7 +14,7 @@ use moae_jni::pack;
 use moae_runtime::abi::AbiError;
 use moae_runtime::{
     BoxInput, BoxSpace, BoxUnits, DetectorModel, Engine, EngineOptions, FaceBox, Frame,
-    PixelFormat, QualityOptions, Rotation, YuvRange,
+    PixelFormat, QualityOptions, Rotation, YuvMatrix, YuvRange,
 };
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -28,6 +28,7 @@ struct Case<'a> {
     rotation: i32,
     mirrored: bool,
     limited: bool,
+    bt709: bool,
     face: Option<FaceBox>,
     strides: [usize; 2],
     planes: Vec<Vec<u8>>,
@@ -65,6 +66,11 @@ impl Case<'_> {
             .expect("valid test frame")
             .with_rotation(rotation)
             .with_mirrored(self.mirrored)
+            .with_yuv_matrix(if self.bt709 {
+                YuvMatrix::Bt709
+            } else {
+                YuvMatrix::Bt601
+            })
             .with_yuv_range(if self.limited {
                 YuvRange::Limited
             } else {
@@ -94,6 +100,7 @@ fn cases() -> Vec<Case<'static>> {
         rotation,
         mirrored: false,
         limited: false,
+        bt709: false,
         face,
         strides,
         planes,
@@ -177,6 +184,11 @@ fn cases() -> Vec<Case<'static>> {
         Case {
             limited: true,
             ..base("nv21_limited", "nv21", 64, 48, 0, None, [64, 64], nv(1))
+        },
+        // The same bytes decoded with BT.709 (HD video's matrix) instead of BT.601.
+        Case {
+            bt709: true,
+            ..base("nv21_bt709", "nv21", 64, 48, 0, None, [64, 64], nv(1))
         },
     ]
 }
@@ -349,6 +361,7 @@ fn detector_cases(dir: &Path) -> Vec<Case<'static>> {
             rotation: 0,
             mirrored: false,
             limited: false,
+            bt709: false,
             face: None,
             strides: [w as usize * 3, 0],
             planes: vec![rgb],
@@ -361,6 +374,7 @@ fn detector_cases(dir: &Path) -> Vec<Case<'static>> {
             rotation: 0,
             mirrored: false,
             limited: false,
+            bt709: false,
             face: None,
             strides: [64 * 3, 0],
             planes: vec![flat],
@@ -457,7 +471,7 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
         });
         writeln!(
             spec,
-            "case {} {} {} {} {} {} {} {} {} {} {:e} {:e} {} {:e}",
+            "case {} {} {} {} {} {} {} {} {} {} {} {:e} {:e} {} {:e}",
             c.name,
             c.kind,
             c.width,
@@ -468,6 +482,7 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
             c.strides[1],
             u8::from(c.mirrored),
             u8::from(c.limited),
+            u8::from(c.bt709),
             d.attack_score,
             d.live_score,
             u8::from(d.is_attack),
@@ -490,6 +505,10 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
     assert_ne!(
         attack_of["nv21_limited"], attack_of["nv21_whole"],
         "limited vs full range gives the same score: the range test would prove nothing"
+    );
+    assert_ne!(
+        attack_of["nv21_bt709"], attack_of["nv21_whole"],
+        "BT.709 vs BT.601 gives the same score: the matrix test would prove nothing"
     );
     // A mirrored buffer said to be mirrored is the same scene (the geometry contract): the
     // runtime must give the same score, and Java must too (the "same" line).

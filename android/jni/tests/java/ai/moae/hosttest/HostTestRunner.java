@@ -68,6 +68,7 @@ public final class HostTestRunner {
         int rotation;
         boolean mirrored;
         boolean limited;
+        boolean bt709;
         FaceBox box;
         int stride0;
         int stride1;
@@ -327,13 +328,14 @@ public final class HostTestRunner {
         }
         return b.rotation(c.rotation).mirrored(c.mirrored)
                 .yuvRange(c.limited ? MoaeFrame.YuvRange.LIMITED : MoaeFrame.YuvRange.FULL)
+                .yuvMatrix(c.bt709 ? MoaeFrame.YuvMatrix.BT709 : MoaeFrame.YuvMatrix.BT601)
                 .build();
     }
 
     /** The 0.1 one-call methods where they can express the case, else the builder. */
     @SuppressWarnings("deprecation")
     static DetectionResult run(MoaeDetector d, Case c, Mode mode) throws MoaeException {
-        if (c.mirrored || c.limited || c.kind.equals("rgb")) {
+        if (c.mirrored || c.limited || c.bt709 || c.kind.equals("rgb")) {
             return d.detect(frameOf(c, mode), c.box);
         }
         switch (c.kind) {
@@ -736,10 +738,11 @@ public final class HostTestRunner {
                     c.stride1 = Integer.parseInt(f[8]);
                     c.mirrored = f[9].equals("1");
                     c.limited = f[10].equals("1");
-                    c.attack = Float.parseFloat(f[11]);
-                    c.live = Float.parseFloat(f[12]);
-                    c.isAttack = f[13].equals("1");
-                    c.threshold = Float.parseFloat(f[14]);
+                    c.bt709 = f[11].equals("1");
+                    c.attack = Float.parseFloat(f[12]);
+                    c.live = Float.parseFloat(f[13]);
+                    c.isAttack = f[14].equals("1");
+                    c.threshold = Float.parseFloat(f[15]);
                     c.p0 = Files.readAllBytes(dir.resolve(c.name + ".p0"));
                     Path p1 = dir.resolve(c.name + ".p1");
                     c.p1 = Files.exists(p1) ? Files.readAllBytes(p1) : null;
@@ -881,15 +884,18 @@ public final class HostTestRunner {
                                 MoaeException.Status.INVALID_FRAME);
                     }
                 });
-        test("mirrored and YUV range reach the runtime (the runtime's scores, not the "
-                + "unflagged ones)", () -> {
+        test("mirrored, YUV range and YUV matrix reach the runtime (the runtime's scores, not "
+                + "the unflagged ones)", () -> {
                     Case m = caseNamed("rgba_mirrored");
                     Case lim = caseNamed("nv21_limited");
+                    Case hd = caseNamed("nv21_bt709");
                     Case full = caseNamed("nv21_whole");
                     expect(lim.attack != full.attack, "range does not change the score");
+                    expect(hd.attack != full.attack, "the matrix does not change the score");
                     try (MoaeDetector d = MoaeDetector.fromFile(modelPath, options())) {
                         checkCase(d, m);
                         checkCase(d, lim);
+                        checkCase(d, hd);
                         checkCase(d, caseNamed("yuv888_mirrored_rot90_box"));
                         // The same bytes without the flag give the full-range score.
                         DetectionResult r = d.detect(MoaeFrame.builder(PixelFormat.NV21,
