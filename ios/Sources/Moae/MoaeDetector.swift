@@ -135,10 +135,11 @@ public final class MoaeDetector: @unchecked Sendable {
     /// (chroma right after luma). `bytesPerRow` 0 = packed rows.
     public func analyze(pixels: Data, format: PixelFormat, width: Int, height: Int,
                         bytesPerRow: Int = 0, orientation: FrameOrientation = .up,
-                        yuvRange: YuvRange = .full,
+                        yuvRange: YuvRange = .full, yuvMatrix: YuvMatrix = .bt601,
                         boxes: [BoxInput] = []) throws -> FrameAnalysis {
         try withFrame(pixels: pixels, format: format, width: width, height: height,
-                      bytesPerRow: bytesPerRow, yuvRange: yuvRange) { frame in
+                      bytesPerRow: bytesPerRow, yuvRange: yuvRange,
+                      yuvMatrix: yuvMatrix) { frame in
             try analyze(frame: frame, orientation: orientation, boxes: boxes)
         }
     }
@@ -149,10 +150,11 @@ public final class MoaeDetector: @unchecked Sendable {
     /// `face` nil = the whole frame, which needs `MoaeOptions.wholeFrame`.
     public func detect(pixels: Data, format: PixelFormat, width: Int, height: Int,
                        bytesPerRow: Int = 0, orientation: FrameOrientation = .up,
-                       yuvRange: YuvRange = .full,
+                       yuvRange: YuvRange = .full, yuvMatrix: YuvMatrix = .bt601,
                        face: FaceBox? = nil) throws -> DetectionResult {
         try withFrame(pixels: pixels, format: format, width: width, height: height,
-                      bytesPerRow: bytesPerRow, yuvRange: yuvRange) { frame in
+                      bytesPerRow: bytesPerRow, yuvRange: yuvRange,
+                      yuvMatrix: yuvMatrix) { frame in
             try detect(frame: frame, orientation: orientation, face: face)
         }
     }
@@ -218,12 +220,12 @@ public final class MoaeDetector: @unchecked Sendable {
 
     public func analyze(pixels: Data, format: PixelFormat, width: Int, height: Int,
                         bytesPerRow: Int = 0, orientation: FrameOrientation = .up,
-                        yuvRange: YuvRange = .full,
+                        yuvRange: YuvRange = .full, yuvMatrix: YuvMatrix = .bt601,
                         boxes: [BoxInput] = []) async throws -> FrameAnalysis {
         try await offload {
             try self.analyze(pixels: pixels, format: format, width: width, height: height,
                              bytesPerRow: bytesPerRow, orientation: orientation,
-                             yuvRange: yuvRange, boxes: boxes)
+                             yuvRange: yuvRange, yuvMatrix: yuvMatrix, boxes: boxes)
         }
     }
 
@@ -238,12 +240,12 @@ public final class MoaeDetector: @unchecked Sendable {
 
     public func detect(pixels: Data, format: PixelFormat, width: Int, height: Int,
                        bytesPerRow: Int = 0, orientation: FrameOrientation = .up,
-                       yuvRange: YuvRange = .full,
+                       yuvRange: YuvRange = .full, yuvMatrix: YuvMatrix = .bt601,
                        face: FaceBox? = nil) async throws -> DetectionResult {
         try await offload {
             try self.detect(pixels: pixels, format: format, width: width, height: height,
                             bytesPerRow: bytesPerRow, orientation: orientation,
-                            yuvRange: yuvRange, face: face)
+                            yuvRange: yuvRange, yuvMatrix: yuvMatrix, face: face)
         }
     }
 
@@ -293,7 +295,7 @@ public final class MoaeDetector: @unchecked Sendable {
     }
 
     private func withFrame<T>(pixels: Data, format: PixelFormat, width: Int, height: Int,
-                              bytesPerRow: Int, yuvRange: YuvRange,
+                              bytesPerRow: Int, yuvRange: YuvRange, yuvMatrix: YuvMatrix,
                               _ body: (Frame) throws -> T) throws -> T {
         try pixels.withUnsafeBytes { raw in
             let base = raw.bindMemory(to: UInt8.self).baseAddress
@@ -305,7 +307,7 @@ public final class MoaeDetector: @unchecked Sendable {
                                               stride: stride, width: width, height: height)
             }
             return try body(Frame(planes: planes, format: format, width: width,
-                                  height: height, yuvRange: yuvRange))
+                                  height: height, yuvRange: yuvRange, yuvMatrix: yuvMatrix))
         }
     }
 
