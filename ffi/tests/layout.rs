@@ -42,7 +42,7 @@ fn rust_layouts() -> Vec<Layout> {
         }
         moae_image {
             struct_size, format, width, height, planes, plane_sizes, strides, rotation,
-            mirrored, yuv_range,
+            mirrored, yuv_range, yuv_matrix,
         }
         moae_engine_info {
             struct_size, provider, input_size, threshold, threshold_calibrated, model_sha256,

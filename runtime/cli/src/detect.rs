@@ -1,11 +1,11 @@
 //! `moae detect`: frames in, a decision per face out (text or JSON).
 
 use crate::args::{DetectArgs, SpaceArg};
-use crate::calib::{check_calibration, read_calibration, CalibrationFile};
+use crate::calib::{check_calibration, check_calibration_model, read_calibration};
 use crate::engine::{analyze_file, load, need_detector};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use moae_runtime::{
-    BoxInput, BoxSpace, BoxUnits, Engine, EngineOptions, FaceBox, FaceResult, FrameAnalysis,
+    BoxInput, BoxSpace, BoxUnits, EngineOptions, FaceBox, FaceResult, FrameAnalysis,
 };
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -53,7 +53,7 @@ pub fn run(ort: &Option<PathBuf>, a: &DetectArgs) -> Result<()> {
     };
     let e = load(model, &opts)?;
     if let (Some(c), Some(path)) = (&calib, calibration) {
-        check_model(c, path, model, &e)?;
+        check_calibration_model(c, path, model, &e)?;
     }
     let inputs = box_inputs(boxes, *box_space, *normalized);
     let mut rows = Vec::new();
@@ -88,21 +88,6 @@ fn box_inputs(boxes: &[FaceBox], space: SpaceArg, normalized: bool) -> Vec<BoxIn
             },
         })
         .collect()
-}
-
-/// A calibration made for another model is refused.
-fn check_model(c: &CalibrationFile, path: &Path, model: &Path, e: &Engine) -> Result<()> {
-    let sha = &c.model_sha256;
-    if *sha != e.info().model_sha256 {
-        bail!(
-            "{} was made for the model with SHA-256 {sha}, but {} has {}: \
-             calibrate this model (moae calibrate) or use its own calibration",
-            path.display(),
-            model.display(),
-            e.info().model_sha256
-        );
-    }
-    Ok(())
 }
 
 /// One line per face (or a "no face" line) of the text output.

@@ -257,7 +257,7 @@ pub(super) fn resample_impl<K: RowKernels>(
                 let cy = Taps::new(sq.y / 2.0, t / 2.0, s, h / 2);
                 let (ylo, yspan) = span_bytes(&tx, 1, 0);
                 acc.resize(yspan, 0.0);
-                let coeffs = YuvCoeffs::new(frame.yuv_range);
+                let coeffs = YuvCoeffs::new(frame.yuv_range, frame.yuv_matrix);
                 for r in 0..s {
                     let [c0, c1, c2] = ch;
                     K::vertical(&y, &ty, r, ylo, yspan, acc);
