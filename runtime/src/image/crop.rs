@@ -25,7 +25,7 @@ pub const MAX_CROP_SCALE: f32 = 10.0;
 
 /// The one check of a crop scale (options and per-call overrides alike): finite, in
 /// (0, [`MAX_CROP_SCALE`]].
-pub fn check_crop_scale(crop_scale: f32) -> Result<()> {
+pub(crate) fn check_crop_scale(crop_scale: f32) -> Result<()> {
     if !(crop_scale.is_finite() && crop_scale > 0.0) || crop_scale > MAX_CROP_SCALE {
         return Err(Error::InvalidArgument(format!(
             "crop_scale is {crop_scale}: use a number in (0, {MAX_CROP_SCALE}]"

@@ -43,7 +43,7 @@ static LOADED: Mutex<Option<Loaded>> = Mutex::new(None);
 #[path = "linked.rs"]
 mod linked;
 #[cfg(target_os = "ios")]
-pub use linked::candidates;
+pub(crate) use linked::candidates;
 #[cfg(target_os = "ios")]
 pub(crate) use linked::ensure_loaded;
 
@@ -78,7 +78,7 @@ fn own_image_dir() -> Option<PathBuf> {
 
 /// The candidate paths in search order, with where each came from.
 #[cfg(not(target_os = "ios"))]
-pub fn candidates(explicit: Option<&Path>) -> Vec<(PathBuf, &'static str)> {
+pub(crate) fn candidates(explicit: Option<&Path>) -> Vec<(PathBuf, &'static str)> {
     if let Some(p) = explicit {
         return vec![(p.to_path_buf(), "EngineOptions::ort_library_path")];
     }

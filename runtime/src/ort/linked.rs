@@ -17,7 +17,7 @@ extern "C" {
 const LINKED: &str = "linked statically (ONNX Runtime's package)";
 
 /// No library files are searched on these platforms.
-pub fn candidates(_explicit: Option<&Path>) -> Vec<(PathBuf, &'static str)> {
+pub(crate) fn candidates(_explicit: Option<&Path>) -> Vec<(PathBuf, &'static str)> {
     Vec::new()
 }
 
