@@ -788,7 +788,11 @@ fn yaw_of_a_projected_3d_head_and_where_the_flag_trips() {
         let mut worst = 0.0f32;
         for step in -90..=90 {
             let yaw = step as f32 * 0.5;
-            let est = quality::yaw_deg(&project_head(yaw, distance, focal));
+            let kp = project_head(yaw, distance, focal);
+            let est = quality::measure(&frame, &ASTRONAUT_BOX, Some(&kp), &o)
+                .unwrap()
+                .values
+                .yaw_deg;
             worst = worst.max((est - yaw).abs());
             assert!(est.signum() == yaw.signum() || yaw == 0.0, "{yaw}: {est}");
         }

@@ -93,7 +93,7 @@ pub fn face(f: &FaceResult) -> [f32; FACE_LEN] {
 
 pub fn analysis(a: &FrameAnalysis) -> Vec<f32> {
     let mut out = Vec::with_capacity(ANALYSIS_HEADER + FACE_LEN * a.faces.len());
-    out.extend([ANALYSIS_LAYOUT, a.flags.0 as f32, a.faces.len() as f32]);
+    out.extend([ANALYSIS_LAYOUT, a.flags.bits() as f32, a.faces.len() as f32]);
     for f in &a.faces {
         out.extend(face(f));
     }

@@ -54,7 +54,7 @@ impl From<&FaceResult> for RawFace {
             live_score: f.detection.live_score,
             threshold: f.detection.threshold,
             decision: decision_code(f.decision),
-            quality_flags: f.quality.flags.0,
+            quality_flags: f.quality.flags.bits(),
             quality: [
                 v.face_px,
                 v.outside_fraction,

@@ -22,7 +22,7 @@ public final class FaceResult {
             this.code = code;
         }
 
-        static Source fromCode(int code) throws MoaeException {
+        static Source fromCode(int code) {
             for (Source s : values()) {
                 if (s.code == code) {
                     return s;
@@ -94,7 +94,7 @@ public final class FaceResult {
      * Reads one face record of {@code pack::face} (android/jni/src/pack.rs): C
      * {@code moae_face}'s fields in its order, then isAttack and provider.
      */
-    private FaceResult(float[] v, int at) throws MoaeException {
+    private FaceResult(float[] v, int at) {
         box = new FaceBox(v[at], v[at + 1], v[at + 2], v[at + 3]);
         if (v[at + 16] != 0f) {
             keypoints = new float[12];
@@ -143,7 +143,7 @@ public final class FaceResult {
         return detectorScore;
     }
 
-    static FaceResult fromNative(float[] v, int at) throws MoaeException {
+    static FaceResult fromNative(float[] v, int at) {
         return new FaceResult(v, at);
     }
 
