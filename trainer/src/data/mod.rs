@@ -5,10 +5,11 @@ pub mod augment;
 pub mod loader;
 /// The list parser shared with `moae score` (crate `moae-lists`).
 pub use moae_lists as lists;
+pub mod spoof_cues;
 pub mod synth;
 
 pub use augment::{
     decode, eval_transform, train_transform, AugmentConfig, Normalization, CLIP_MEAN, CLIP_STD,
 };
 pub use lists::{find_list, list_file_name, read_list, read_protocol, ListError, Sample, Split};
-pub use loader::{Batch, DataError, Loader, LoaderConfig, LoaderState, SkippedImage};
+pub use loader::{Batch, DataError, Loader, LoaderConfig, LoaderState, SkippedImage, TeacherView};
