@@ -4,6 +4,7 @@
 use crate::atomic_file::write_atomic;
 use crate::data::augment::AugmentLevel;
 use crate::data::lists::{self, Sample, Split};
+use crate::data::spoof_cues::{Cue, SpoofCueConfig};
 use crate::eval::evaluate::score_batches;
 use crate::eval::metrics::{self, Report, Scored};
 use crate::model::checkpoint::{self, CheckpointMeta};
@@ -11,6 +12,7 @@ use crate::model::config::{ModelConfig, Variant};
 use crate::model::losses::{CeForm, LossConfig};
 use crate::model::prompts::PromptSet;
 use crate::model::MoaeClip;
+use crate::train::distill::Teacher;
 use crate::train::optim::{AdamConfig, LrSchedule};
 use crate::train::{self, eval_batches, RunOptions, TrainConfig, TrainData, TrainSummary};
 use anyhow::{bail, Context, Result};
@@ -124,6 +126,10 @@ pub struct Hyper {
     pub lambda_dm: f64,
     pub lambda_cdm: f64,
     pub augment: AugmentLevel,
+    /// Probability that a live training image becomes a spoof-cued attack (0: off).
+    pub spoof_cues: f32,
+    /// The cues it draws from.
+    pub cues: Vec<Cue>,
     /// [constant pretrained, cosine from scratch]
     pub lr_schedule: Option<LrSchedule>,
     /// Fraction of the steps over which λ_dm, λ_cdm ramp up [0 pretrained, 0.5 from scratch].
@@ -152,6 +158,8 @@ impl Default for Hyper {
             lambda_dm: t.loss.lambda_dm,
             lambda_cdm: t.loss.lambda_cdm,
             augment: AugmentLevel::default(),
+            spoof_cues: 0.0,
+            cues: Cue::ALL.to_vec(),
             lr_schedule: None,
             reg_warmup: None,
             ce: t.loss.ce_form,
@@ -226,8 +234,23 @@ impl Hyper {
                 ..LossConfig::default()
             },
             amp: !self.no_amp,
+            spoof_cues: SpoofCueConfig {
+                p: self.spoof_cues,
+                cues: self.cues.clone(),
+            },
+            distill: None,
         }
     }
+}
+
+/// The teacher of a distilling run (spec §9).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DistillRun {
+    /// The teacher checkpoint.
+    pub teacher: PathBuf,
+    /// α and T of `CE + α·T²·KL(teacher ‖ student)`.
+    pub alpha: f64,
+    pub temperature: f64,
 }
 
 /// One training run.
@@ -241,6 +264,8 @@ pub struct TrainRun {
     /// Continue the interrupted run in `out` exactly where it stopped.
     pub resume: bool,
     pub progress: bool,
+    /// Distil from a teacher.
+    pub distill: Option<DistillRun>,
 }
 
 /// A model to train: from a checkpoint, or fresh from a preset (seeded).
@@ -313,8 +338,17 @@ fn with_variant(
 pub fn run_train(a: &TrainRun) -> Result<TrainSummary> {
     set_torch_threads(a.hyper.threads, a.data.workers)?;
     let device = device(a.hyper.cpu);
+    // The teacher first: a missing or unusable one stops the run before anything is written.
+    let teacher = a
+        .distill
+        .as_ref()
+        .map(|d| Teacher::load(&d.teacher, device))
+        .transpose()?;
     let (mut vs, model, meta, pretrained) = initial_model(&a.model, device, a.hyper.seed)?;
-    let cfg = a.hyper.train_config(pretrained);
+    let mut cfg = a.hyper.train_config(pretrained);
+    if let (Some(d), Some(t)) = (&a.distill, &teacher) {
+        cfg.distill = Some(t.config(d.alpha, d.temperature));
+    }
     cfg.validate()?;
     let data = TrainData {
         train: a
@@ -342,7 +376,19 @@ pub fn run_train(a: &TrainRun) -> Result<TrainSummary> {
         progress: a.progress,
         stop_after: None,
     };
-    let s = train::train(&mut vs, &model, &meta, &cfg, &data, &run)?;
+    if let Some(t) = &teacher {
+        eprintln!(
+            "distilling from {} ({}, {} px): the teacher scores the {} training images once",
+            t.path().display(),
+            t.preset(),
+            t.image_size(),
+            data.train.len()
+        );
+    }
+    let s = match &teacher {
+        Some(t) => train::train_distilled(&mut vs, &model, &meta, &cfg, &data, &run, t)?,
+        None => train::train(&mut vs, &model, &meta, &cfg, &data, &run)?,
+    };
     if s.skipped_images > 0 {
         eprintln!(
             "skipped {} unreadable training images (--skip-bad)",
@@ -536,6 +582,7 @@ fn train_and_eval(
         out: out.to_path_buf(),
         resume: false,
         progress,
+        distill: None,
     };
     let s = run_train(&run)?;
     run_eval(&EvalRun {

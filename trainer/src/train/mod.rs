@@ -10,17 +10,20 @@
 //! - `best.safetensors` — the model with the lowest dev EER so far.
 //! - `train.jsonl` — one JSON object per logged step and per evaluation.
 
+pub mod distill;
 pub mod optim;
 
 use crate::data::augment::{AugmentLevel, Normalization};
 use crate::data::lists::Sample;
-use crate::data::loader::{Batch, Loader, LoaderConfig, LoaderState};
+use crate::data::loader::{Batch, Loader, LoaderConfig, LoaderState, TeacherView};
+use crate::data::spoof_cues::SpoofCueConfig;
 use crate::eval::evaluate::{score_batches, EvalSummary};
 use crate::model::checkpoint::{self, CheckpointMeta};
 use crate::model::config::VisionConfig;
 use crate::model::losses::{total_loss, LossConfig};
 use crate::model::prompts::{class_embeddings, PromptSet};
 use crate::model::MoaeClip;
+use crate::train::distill::{DistillConfig, Distiller, Teacher};
 use crate::train::optim::{Adam, AdamConfig, Group, LrSchedule};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -47,6 +50,12 @@ pub struct TrainConfig {
     pub loss: LossConfig,
     /// Mixed precision (autocast) when the device is CUDA; ignored on CPU.
     pub amp: bool,
+    /// Spoof-cue augmentation of live images (spec §9; absent in older checkpoints: off).
+    #[serde(default)]
+    pub spoof_cues: SpoofCueConfig,
+    /// Distillation from a teacher (spec §9), which [`train_distilled`] is given.
+    #[serde(default)]
+    pub distill: Option<DistillConfig>,
 }
 
 /// Most steps a run may ask for (a budget, not a limit of the loop: far beyond any real run).
@@ -91,6 +100,12 @@ impl TrainConfig {
                 self.loss.reg_warmup
             ));
         }
+        if let Err(e) = self.spoof_cues.validate() {
+            bad.push(e);
+        }
+        if let Some(Err(e)) = self.distill.as_ref().map(DistillConfig::validate) {
+            bad.push(format!("{e:#}"));
+        }
         if bad.is_empty() {
             Ok(())
         } else {
@@ -111,6 +126,8 @@ impl Default for TrainConfig {
             augment: AugmentLevel::default(),
             loss: LossConfig::default(),
             amp: true,
+            spoof_cues: SpoofCueConfig::default(),
+            distill: None,
         }
     }
 }
@@ -238,6 +255,8 @@ struct Session<'a> {
     amp: bool,
     /// The class embeddings when the text tower is frozen (the same at every step).
     frozen_class_emb: Option<Tensor>,
+    /// The teacher and its cached logits of a distilling run.
+    distill: Option<Distiller<'a>>,
     start: u64,
     best: Option<BestRecord>,
     final_loss: Option<f64>,
@@ -258,13 +277,55 @@ pub fn train(
     data: &TrainData,
     run: &RunOptions,
 ) -> Result<TrainSummary> {
+    train_inner(vs, model, meta, cfg, data, run, None)
+}
+
+/// [`train`] with the loss of spec §9: CE + α·T²·KL from `teacher`, which `cfg.distill` names
+/// (by SHA-256). The teacher scores every training image before anything is written.
+pub fn train_distilled(
+    vs: &mut tch::nn::VarStore,
+    model: &MoaeClip,
+    meta: &CheckpointMeta,
+    cfg: &TrainConfig,
+    data: &TrainData,
+    run: &RunOptions,
+    teacher: &Teacher,
+) -> Result<TrainSummary> {
+    train_inner(vs, model, meta, cfg, data, run, Some(teacher))
+}
+
+fn train_inner(
+    vs: &mut tch::nn::VarStore,
+    model: &MoaeClip,
+    meta: &CheckpointMeta,
+    cfg: &TrainConfig,
+    data: &TrainData,
+    run: &RunOptions,
+    teacher: Option<&Teacher>,
+) -> Result<TrainSummary> {
     cfg.validate()?;
     // Of the initial checkpoint's meta only the prompts carry over (step and state are new).
     let prompts = meta.prompts.clone().context(
         "the initial checkpoint has no prompts (re-create it with `trainer init` or `import-clip`)",
     )?;
     let mut opt = optimiser(vs, model, cfg)?;
-    let mut loader = train_loader(model, cfg, data)?;
+    let distill = match (teacher, &cfg.distill) {
+        (Some(t), Some(d)) => Some(Distiller::prepare(
+            t,
+            d,
+            &data.train,
+            cfg.batch_size,
+            data.workers,
+            data.skip_bad,
+        )?),
+        (None, None) => None,
+        (Some(t), None) => bail!(
+            "a teacher ({}) was given but the training settings do not distil (no `distill`)",
+            t.path().display()
+        ),
+        (None, Some(_)) => bail!("the training settings distil from a teacher, but none was given"),
+    };
+    let mut loader = train_loader(model, cfg, data, distill.as_ref().map(Distiller::view))?;
     std::fs::create_dir_all(&run.out_dir)
         .with_context(|| format!("creating output directory {}", run.out_dir.display()))?;
     let (start, best) = if run.resume {
@@ -273,6 +334,7 @@ pub fn train(
         (0, None)
     };
     let mut s = Session::new(vs, model, prompts, cfg, data, run, opt, loader)?;
+    s.distill = distill;
     (s.start, s.best) = (start, best);
     let end = run.stop_after.map_or(cfg.steps, |x| x.min(cfg.steps));
     s.bar.set_position(s.start);
@@ -378,12 +440,20 @@ fn resume(
     Ok((start, state.best.clone()))
 }
 
-/// The training batches: seeded order and augmentation.
-fn train_loader(model: &MoaeClip, cfg: &TrainConfig, data: &TrainData) -> Result<Loader> {
+/// The training batches: seeded order and augmentation; spoof-cued images also in the
+/// teacher's preprocessing when there is a teacher.
+fn train_loader(
+    model: &MoaeClip,
+    cfg: &TrainConfig,
+    data: &TrainData,
+    teacher_view: Option<TeacherView>,
+) -> Result<Loader> {
     let image_size = model.cfg.vision.image_size;
     let mut lcfg = LoaderConfig::train(image_size as u32, cfg.batch_size, cfg.seed);
     lcfg.workers = data.workers.max(1);
     lcfg.augment = cfg.augment.config();
+    lcfg.spoof_cues = cfg.spoof_cues.clone();
+    lcfg.teacher_view = teacher_view.filter(|_| cfg.spoof_cues.enabled());
     lcfg.norm = normalization(&model.cfg.vision);
     lcfg.skip_bad = data.skip_bad;
     Ok(Loader::new(data.train.clone(), lcfg)?)
@@ -435,6 +505,7 @@ impl<'a> Session<'a> {
             ids,
             amp,
             frozen_class_emb,
+            distill: None,
             start: 0,
             best: None,
             final_loss: None,
@@ -458,20 +529,27 @@ impl<'a> Session<'a> {
             .context("the training data ran out")?;
         let (x, y) = batch_tensors(&batch, image_size, self.run.device)?;
         let loss_cfg = self.cfg.loss.at_step(step, self.cfg.steps);
-        let terms = tch::autocast(self.amp, || {
+        let (mut terms, kd) = tch::autocast(self.amp, || -> Result<_> {
             let class_emb = match &self.frozen_class_emb {
                 Some(fixed) => fixed.shallow_clone(),
                 None => class_embeddings(self.model, &self.ids),
             };
-            let img = self.model.encode_image(&x, true);
-            total_loss(
-                &img.to_kind(Kind::Float),
-                &class_emb.to_kind(Kind::Float),
-                self.model.logit_scale(),
-                &y,
-                &loss_cfg,
-            )
-        });
+            let img = self.model.encode_image(&x, true).to_kind(Kind::Float);
+            let class_emb = class_emb.to_kind(Kind::Float);
+            let terms = total_loss(&img, &class_emb, self.model.logit_scale(), &y, &loss_cfg);
+            let kd = match &self.distill {
+                Some(d) => {
+                    let logits = self.model.classifier_logits(&img, &class_emb);
+                    Some((d.kd(&batch, &logits)?, d.alpha()))
+                }
+                None => None,
+            };
+            Ok((terms, kd))
+        })?;
+        if let Some((kd, alpha)) = &kd {
+            terms.total = &terms.total + kd * *alpha;
+        }
+        let kd = kd.map(|(t, _)| t.double_value(&[]));
         let total = terms.total.double_value(&[]);
         if !total.is_finite() {
             bail!(
@@ -486,7 +564,7 @@ impl<'a> Session<'a> {
         self.opt.step();
         self.images += batch.labels.len();
         self.final_loss = Some(total);
-        self.log_step(step + 1, &terms, &loss_cfg, lr_scale)?;
+        self.log_step(step + 1, &terms, kd, &loss_cfg, lr_scale)?;
         let done = step + 1;
         let eval_now = eval_due(self.cfg, done);
         if let Some(r) = crate::eval::router_stats::record(done, eval_now, self.model, &x) {
@@ -499,6 +577,7 @@ impl<'a> Session<'a> {
         &mut self,
         done: u64,
         terms: &crate::model::losses::TotalLoss,
+        kd: Option<f64>,
         loss_cfg: &LossConfig,
         lr_scale: f64,
     ) -> Result<()> {
@@ -507,15 +586,20 @@ impl<'a> Session<'a> {
         let v = |t: &Tensor| t.double_value(&[]);
         let (total, ce, dm, cdm) = (v(&terms.total), v(&terms.ce), v(&terms.dm), v(&terms.cdm));
         self.bar.set_position(done);
+        let kd_msg = kd.map_or(String::new(), |k| format!(" kd {k:.4}"));
         self.bar.set_message(format!(
-            "loss {total:.4} (ce {ce:.4} dm {dm:.4} cdm {cdm:.4}) {ips:.1} img/s"
+            "loss {total:.4} (ce {ce:.4} dm {dm:.4} cdm {cdm:.4}{kd_msg}) {ips:.1} img/s"
         ));
-        self.log.write(serde_json::json!({
+        let mut line = serde_json::json!({
             "step": done, "loss": total, "ce": ce, "dm": dm, "cdm": cdm,
             "cdm_att": v(&terms.cdm_att), "cdm_rep": v(&terms.cdm_rep),
             "lambda_dm": loss_cfg.lambda_dm, "lambda_cdm": loss_cfg.lambda_cdm, "lr_scale": lr_scale,
             "images_per_s": ips, "elapsed_s": elapsed,
-        }))
+        });
+        if let Some(k) = kd {
+            line["kd"] = k.into();
+        }
+        self.log.write(line)
     }
 
     /// Scores the dev set (if any); a new best is saved as `best`.
