@@ -12,7 +12,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tch::{Device, Kind, Tensor};
 
@@ -21,6 +20,7 @@ use crate::data::lists::Sample;
 use crate::data::loader::{Batch, TeacherView};
 use crate::model::checkpoint::{self, Loaded};
 use crate::model::prompts::{class_embeddings, PromptSet};
+pub use crate::record::DistillConfig;
 
 /// α: the weight of the distillation term against the label CE.
 pub const DEFAULT_ALPHA: f64 = 0.5;
@@ -28,39 +28,6 @@ pub const DEFAULT_ALPHA: f64 = 0.5;
 /// two-class softmax is nearly one-hot and says little beyond the label; T = 4 keeps its
 /// ranking of hard cases (Hinton et al. 2015 use 2–20; 4 is the common choice).
 pub const DEFAULT_TEMPERATURE: f64 = 4.0;
-
-/// The distillation settings of a run (stored in its checkpoints: a resumed run must use the
-/// same teacher, identified by its file's SHA-256).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DistillConfig {
-    pub alpha: f64,
-    pub temperature: f64,
-    /// SHA-256 of the teacher checkpoint file (hex).
-    pub teacher_sha256: String,
-    /// The teacher's preset and input side, for the record.
-    pub teacher_preset: String,
-    pub teacher_image_size: i64,
-}
-
-impl DistillConfig {
-    pub fn validate(&self) -> Result<()> {
-        let mut bad = Vec::new();
-        if !(self.alpha.is_finite() && (0.0..=100.0).contains(&self.alpha)) {
-            bad.push(format!("alpha must be in [0, 100], is {}", self.alpha));
-        }
-        if !(self.temperature.is_finite() && (0.05..=100.0).contains(&self.temperature)) {
-            bad.push(format!(
-                "the temperature must be in [0.05, 100], is {}",
-                self.temperature
-            ));
-        }
-        if bad.is_empty() {
-            Ok(())
-        } else {
-            bail!("invalid distillation settings: {}", bad.join("; "))
-        }
-    }
-}
 
 /// `T² · KL(softmax(t/T) ‖ softmax(s/T))`, averaged over the batch: student and teacher logits
 /// [N, C]. The T² keeps the term's gradient on the scale of the CE's as T changes.
