@@ -241,6 +241,15 @@ fn distilled_run_resumes_exactly_and_logs_the_kd_term() {
         .filter_map(|v| v["kd"].as_f64())
         .collect();
     assert_eq!(kd.len(), 4, "{log}");
+    let teacher_line: serde_json::Value =
+        serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    let t = &teacher_line["teacher"];
+    assert_eq!(t["sha256"].as_str(), Some(teacher.sha256()));
+    assert_eq!(t["image_size"].as_i64(), Some(64));
+    assert_eq!(
+        t["cached_images"].as_u64(),
+        Some(train_data(&s.root).train.len() as u64)
+    );
     assert!(kd.iter().all(|k| k.is_finite() && *k >= 0.0), "{kd:?}");
 
     // The term reaches the gradient: α = 0 (labels only) ends elsewhere.

@@ -244,6 +244,7 @@ pub struct Distiller<'a> {
     teacher: &'a Teacher,
     cache: TeacherCache,
     cfg: DistillConfig,
+    cache_seconds: f64,
 }
 
 impl<'a> Distiller<'a> {
@@ -265,11 +266,13 @@ impl<'a> Distiller<'a> {
                 teacher.sha256()
             );
         }
+        let t0 = std::time::Instant::now();
         let cache = TeacherCache::build(teacher, samples, batch_size, workers, skip_bad)?;
         Ok(Distiller {
             teacher,
             cache,
             cfg: cfg.clone(),
+            cache_seconds: t0.elapsed().as_secs_f64(),
         })
     }
 
@@ -283,6 +286,16 @@ impl<'a> Distiller<'a> {
 
     pub fn cached_images(&self) -> usize {
         self.cache.len()
+    }
+
+    /// What the run's log records about the teacher and its cache.
+    pub fn log_entry(&self) -> serde_json::Value {
+        serde_json::json!({ "teacher": {
+            "path": self.teacher.path(), "sha256": self.teacher.sha256(),
+            "preset": self.teacher.preset(), "image_size": self.teacher.image_size(),
+            "cached_images": self.cache.len(), "cache_seconds": self.cache_seconds,
+            "alpha": self.cfg.alpha, "temperature": self.cfg.temperature,
+        }})
     }
 
     /// `T² · KL(teacher ‖ student)` over the batch, unweighted (the caller adds `α ·` it):

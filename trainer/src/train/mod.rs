@@ -200,6 +200,9 @@ fn train_inner(
         (0, None)
     };
     let mut s = Session::new(vs, model, prompts, cfg, data, run, opt, loader)?;
+    if let Some(d) = &distill {
+        s.log.write(d.log_entry())?;
+    }
     s.distill = distill;
     (s.start, s.best) = (start, best);
     let end = run.stop_after.map_or(cfg.steps, |x| x.min(cfg.steps));
