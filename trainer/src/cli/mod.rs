@@ -36,8 +36,10 @@ pub enum Command {
     /// Train (Adam, CE + DM + CDM), evaluating on dev and checkpointing `latest`/`best`.
     Train(train::TrainArgs),
     /// Train a student with a teacher (spec §9): CE + α·T²·KL over the live/attack logits, the
-    /// teacher's from its own preprocessing of each training image. Otherwise as `train`
-    /// (dev-EER `best`, `--resume`).
+    /// teacher's from its own preprocessing (input size, normalisation) of each training image,
+    /// computed once per image before training; the student's crop/flip/jitter are views of
+    /// that image. Spoof-cued images (--spoof-cues) are new images: the teacher scores each
+    /// per sample. Otherwise as `train` (dev-EER `best`, `--resume`).
     Distill(train::DistillArgs),
     /// Evaluate a checkpoint: dev EER threshold -> test APCER/BPCER/ACER/ACC, AUC, EER,
     /// per-type APCER; table, JSON report and ROC/DET curves.
