@@ -6,6 +6,7 @@
 
 pub mod graph;
 pub mod quantize;
+pub mod student_graph;
 pub mod triton;
 
 pub use graph::{build_model, GraphOptions};
@@ -116,6 +117,7 @@ pub fn model_meta(
         mean: cfg.vision.mean,
         std: cfg.vision.std,
         classes: CLASSES.iter().map(|s| s.to_string()).collect(),
+        attack_types: Vec::new(),
         threshold: threshold.unwrap_or(0.5),
         threshold_calibrated: threshold.is_some(),
         precision: format.name().into(),

@@ -29,6 +29,7 @@ pub mod hf_import;
 pub mod info;
 pub mod losses;
 pub mod prompts;
+pub mod student;
 pub mod tokenizer;
 
 use crate::model::clip::{TextTower, VisionTower};
