@@ -5,8 +5,9 @@
 //!
 //! `cargo run -p moae-trainer --example router_report -- CHECKPOINT LIST ROOT [MAX_IMAGES]`
 use anyhow::{bail, Context, Result};
+use moae_trainer::data::tensors::batch_tensors;
 use moae_trainer::eval::router_stats::{embedding_without, forward_with_stats, relative_move};
-use moae_trainer::train::{batch_tensors, eval_batches};
+use moae_trainer::train::eval_batches;
 use moae_trainer::{data::lists::read_list, model::checkpoint};
 use std::path::PathBuf;
 use tch::{Device, Kind};

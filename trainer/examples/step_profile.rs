@@ -1,9 +1,9 @@
 //! Times one training step of a preset on CPU, split into forward, backward and Adam:
 //! `cargo run -p moae-trainer --example step_profile -- small 32`.
 use moae_trainer::model::config::{ModelConfig, Variant};
-use moae_trainer::model::losses::{total_loss, LossConfig};
 use moae_trainer::model::prompts::{class_embeddings, PromptSet};
 use moae_trainer::model::MoaeClip;
+use moae_trainer::train::losses::{total_loss, LossConfig};
 use moae_trainer::train::optim::{Adam, AdamConfig};
 use std::time::Instant;
 use tch::{nn, Device, Kind, Tensor};

@@ -2,15 +2,16 @@
 //! `protocol` and `ablate` subcommands call (their command lines live in the binary's `cli`).
 
 use crate::atomic_file::write_atomic;
+use crate::compute::{device, set_torch_threads};
 use crate::data::augment::AugmentLevel;
 use crate::data::lists::{self, Sample, Split};
 use crate::eval::evaluate::score_batches;
 use crate::eval::metrics::{self, Report, Scored};
 use crate::model::checkpoint::{self, CheckpointMeta};
 use crate::model::config::{ModelConfig, Variant};
-use crate::model::losses::{CeForm, LossConfig};
 use crate::model::prompts::PromptSet;
 use crate::model::MoaeClip;
+use crate::train::losses::{CeForm, LossConfig};
 use crate::train::optim::{AdamConfig, LrSchedule};
 use crate::train::{self, eval_batches, RunOptions, TrainConfig, TrainData, TrainSummary};
 use anyhow::{bail, Context, Result};
@@ -162,37 +163,6 @@ impl Default for Hyper {
     }
 }
 
-/// Most libtorch CPU threads a run may ask for (beyond it OpenMP fails or crawls).
-pub const MAX_THREADS: usize = 256;
-/// Most image-decoding workers.
-pub const MAX_WORKERS: usize = 64;
-
-/// libtorch CPU threads: `threads`, else the cores left after `workers` decoding threads (at
-/// least 1) — libtorch's OpenMP threads spin while they wait and collapse when oversubscribed.
-pub fn set_torch_threads(threads: Option<usize>, workers: usize) -> Result<()> {
-    if let Some(t) = threads {
-        if !(1..=MAX_THREADS).contains(&t) {
-            bail!("threads must be in 1..={MAX_THREADS}, is {t}");
-        }
-    }
-    if !(1..=MAX_WORKERS).contains(&workers) {
-        bail!("workers must be in 1..={MAX_WORKERS}, is {workers}");
-    }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let n = threads.unwrap_or(cores.saturating_sub(workers)).max(1);
-    tch::set_num_threads(n as i32);
-    Ok(())
-}
-
-/// CUDA when available unless `cpu`.
-pub fn device(cpu: bool) -> Device {
-    if cpu {
-        Device::Cpu
-    } else {
-        Device::cuda_if_available()
-    }
-}
-
 impl Hyper {
     pub fn train_config(&self, pretrained: bool) -> TrainConfig {
         let lr = self.lr.unwrap_or(if pretrained { 1e-6 } else { 5e-4 });
@@ -260,11 +230,7 @@ pub fn initial_model(
             let mut meta = l.meta;
             meta.step = None;
             meta.train = None;
-            if meta.prompts.is_none() {
-                meta.prompts = Some(PromptSet::default_byte_level(
-                    l.config.text.context_length as usize,
-                ));
-            }
+            meta.prompts = Some(meta.prompts_or_default(&l.config));
             Ok((l.vs, l.model, meta, true))
         }
         Init::Scratch { preset } => {
@@ -377,10 +343,7 @@ pub fn score_split(
     data: &DataSource,
     device: Device,
 ) -> Result<Vec<Scored>> {
-    let prompts =
-        l.meta.prompts.clone().unwrap_or_else(|| {
-            PromptSet::default_byte_level(l.config.text.context_length as usize)
-        });
+    let prompts = l.meta.prompts_or_default(&l.config);
     let size = l.config.vision.image_size;
     let batches = eval_batches(
         samples,

@@ -2,9 +2,9 @@
 
 use moae_trainer::model::checkpoint::{self, CheckpointError, CheckpointMeta};
 use moae_trainer::model::config::{ModelConfig, Variant};
-use moae_trainer::model::losses::{total_loss, LossConfig};
 use moae_trainer::model::prompts::{class_embeddings, PromptSet};
 use moae_trainer::model::MoaeClip;
+use moae_trainer::train::losses::{total_loss, LossConfig};
 use std::collections::BTreeMap;
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 

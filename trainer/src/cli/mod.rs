@@ -9,7 +9,7 @@ pub mod train;
 use clap::{Parser, Subcommand, ValueEnum};
 use moae_trainer::data::augment::AugmentLevel;
 use moae_trainer::model::config::Variant;
-use moae_trainer::model::losses::CeForm;
+use moae_trainer::train::losses::CeForm;
 use moae_trainer::train::optim::LrSchedule;
 
 #[derive(Parser)]
@@ -101,10 +101,10 @@ pub(crate) fn eval_batch(s: &str) -> Result<usize, String> {
     whole(s, 1, moae_trainer::runs::MAX_EVAL_BATCH as u64)
 }
 pub(crate) fn threads(s: &str) -> Result<usize, String> {
-    whole(s, 1, moae_trainer::runs::MAX_THREADS as u64)
+    whole(s, 1, moae_trainer::compute::MAX_THREADS as u64)
 }
 pub(crate) fn workers(s: &str) -> Result<usize, String> {
-    whole(s, 1, moae_trainer::runs::MAX_WORKERS as u64)
+    whole(s, 1, moae_trainer::compute::MAX_WORKERS as u64)
 }
 /// Learning rates, weight decay and loss weights.
 pub(crate) fn rate(s: &str) -> Result<f64, String> {

@@ -3,7 +3,7 @@
 
 use crate::eval::evaluate::attack_scores;
 use crate::model::checkpoint;
-use crate::model::prompts::{class_embeddings, PromptSet};
+use crate::model::prompts::class_embeddings;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -34,15 +34,12 @@ pub fn run_bench_torch(a: &BenchTorch) -> Result<()> {
             a.batch
         );
     }
-    crate::runs::set_torch_threads(Some(a.threads), 1)?;
+    crate::compute::set_torch_threads(Some(a.threads), 1)?;
     let t0 = Instant::now();
     let l = checkpoint::load(&a.ckpt, Device::Cpu)
         .with_context(|| format!("loading {}", a.ckpt.display()))?;
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
-    let prompts =
-        l.meta.prompts.clone().unwrap_or_else(|| {
-            PromptSet::default_byte_level(l.config.text.context_length as usize)
-        });
+    let prompts = l.meta.prompts_or_default(&l.config);
     let s = l.config.vision.image_size;
     let x = Tensor::randn([a.batch, 3, s, s], (Kind::Float, Device::Cpu));
     let mut lat = Vec::with_capacity(a.iters);

@@ -5,8 +5,8 @@ use crate::data::loader::Batch;
 use crate::eval::metrics::{self, Scored};
 use crate::model::prompts::class_embeddings;
 use crate::model::MoaeClip;
+pub use crate::record::EvalSummary;
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 /// P(attack) for pixels [N, 3, S, S]: softmax over the classifier logits, column 1.
@@ -31,7 +31,7 @@ pub fn score_batches(
         let mut out = Vec::new();
         for b in batches {
             let b = b.context("loading an evaluation batch")?;
-            let (x, _) = crate::train::batch_tensors(&b, image_size, device)?;
+            let (x, _) = crate::data::tensors::batch_tensors(&b, image_size, device)?;
             let s: Vec<f32> =
                 Vec::<f32>::try_from(attack_scores(model, &class_emb, &x).to_device(Device::Cpu))
                     .context("reading scores")?;
@@ -45,18 +45,6 @@ pub fn score_batches(
         }
         Ok(out)
     })
-}
-
-/// What a dev evaluation during training reports, and how two are compared.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EvalSummary {
-    pub n: usize,
-    /// The set's own equal-error rate.
-    pub eer: Option<f64>,
-    pub auc: Option<f64>,
-    /// ACER at the set's own EER threshold.
-    pub acer: Option<f64>,
-    pub threshold: Option<f64>,
 }
 
 impl EvalSummary {

@@ -258,18 +258,14 @@ pub fn export_checkpoint(
 /// The class embeddings of a loaded checkpoint's prompts (the default prompts, with a note,
 /// when it stores none).
 fn source_class_embeddings(l: &checkpoint::Loaded, notes: &mut Vec<String>) -> Tensor {
-    let prompts = match &l.meta.prompts {
-        Some(p) => p.clone(),
-        None => {
-            notes.push(
-                "the checkpoint stores no prompts: the default prompts (byte-level tokens) \
-                 define the classes"
-                    .to_string(),
-            );
-            PromptSet::default_byte_level(l.config.text.context_length as usize)
-        }
-    };
-    class_embeddings(&l.model, &prompts)
+    if l.meta.prompts.is_none() {
+        notes.push(
+            "the checkpoint stores no prompts: the default prompts (byte-level tokens) \
+             define the classes"
+                .to_string(),
+        );
+    }
+    class_embeddings(&l.model, &l.meta.prompts_or_default(&l.config))
 }
 
 /// Exports a checkpoint already read: every argument is checked first, then the ONNX file

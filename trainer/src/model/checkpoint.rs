@@ -45,7 +45,16 @@ pub struct CheckpointMeta {
     /// The state of the training run that wrote it (settings, optimiser file, data position,
     /// best dev record); absent in checkpoints not written by a training run.
     #[serde(default)]
-    pub train: Option<crate::train::TrainState>,
+    pub train: Option<crate::record::TrainState>,
+}
+
+impl CheckpointMeta {
+    /// The stored prompts, else the default (byte-level) prompts at the model's context length.
+    pub fn prompts_or_default(&self, config: &ModelConfig) -> PromptSet {
+        self.prompts
+            .clone()
+            .unwrap_or_else(|| PromptSet::default_byte_level(config.text.context_length as usize))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

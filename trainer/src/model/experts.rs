@@ -16,8 +16,8 @@
 //! exporter can mirror it op for op. n = batch, p = tokens, d = width, m = experts,
 //! s = slots per expert, H = heads, dh = d / H, r = expert ratio.
 
-use crate::model::clip::{linear, merge_heads, quick_gelu, split_heads};
 use crate::model::config::{ModelConfig, Variant};
+use crate::model::primitives::{linear, merge_heads, quick_gelu, split_heads};
 use tch::nn::{self, Module};
 use tch::Tensor;
 

@@ -1,9 +1,10 @@
 //! The MoAE-CR model: HF-named CLIP towers, the expert modules and the projections (spec §1–2, §4).
 //!
-//! Typical use (a training step; see `losses` and `prompts`):
+//! Typical use (a training step; see `train::losses` and `prompts`):
 //!
 //! ```no_run
-//! use moae_trainer::model::{config::*, losses::*, prompts::*, MoaeClip};
+//! use moae_trainer::model::{config::*, prompts::*, MoaeClip};
+//! use moae_trainer::train::losses::*;
 //! use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 //!
 //! let cfg = ModelConfig::preset("small", Variant::Moae).unwrap();
@@ -27,7 +28,7 @@ pub mod config;
 pub mod experts;
 pub mod hf_import;
 pub mod info;
-pub mod losses;
+pub mod primitives;
 pub mod prompts;
 pub mod student;
 pub mod tokenizer;
@@ -65,14 +66,14 @@ impl MoaeClip {
             cfg: cfg.clone(),
             vision: VisionTower::new(p / "vision_model", cfg),
             text: TextTower::new(p / "text_model", cfg),
-            visual_projection: crate::model::clip::linear(
+            visual_projection: crate::model::primitives::linear(
                 p / "visual_projection",
                 dv,
                 proj,
                 (dv as f64).powf(-0.5),
                 false,
             ),
-            text_projection: crate::model::clip::linear(
+            text_projection: crate::model::primitives::linear(
                 p / "text_projection",
                 dt,
                 proj,

@@ -10,110 +10,28 @@
 //! - `best.safetensors` — the model with the lowest dev EER so far.
 //! - `train.jsonl` — one JSON object per logged step and per evaluation.
 
+pub mod losses;
 pub mod optim;
 
-use crate::data::augment::{AugmentLevel, Normalization};
+pub use crate::record::{BestRecord, TrainConfig, TrainState, MAX_BATCH, MAX_STEPS};
+
+use crate::data::augment::Normalization;
 use crate::data::lists::Sample;
 use crate::data::loader::{Batch, Loader, LoaderConfig, LoaderState};
+use crate::data::tensors::batch_tensors;
 use crate::eval::evaluate::{score_batches, EvalSummary};
 use crate::model::checkpoint::{self, CheckpointMeta};
 use crate::model::config::VisionConfig;
-use crate::model::losses::{total_loss, LossConfig};
 use crate::model::prompts::{class_embeddings, PromptSet};
 use crate::model::MoaeClip;
-use crate::train::optim::{Adam, AdamConfig, Group, LrSchedule};
+use crate::train::losses::{total_loss, LossConfig};
+use crate::train::optim::{Adam, Group};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
-
-/// Everything that determines a run's result (stored in every checkpoint it writes, so that
-/// `--resume` continues exactly the same run).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainConfig {
-    pub steps: u64,
-    pub batch_size: usize,
-    pub eval_every: u64,
-    pub seed: u64,
-    pub adam: AdamConfig,
-    /// Learning-rate schedule over `steps` (absent in checkpoints of older runs: constant).
-    #[serde(default)]
-    pub schedule: LrSchedule,
-    /// Training augmentation (absent in checkpoints of older runs: spec §5's).
-    #[serde(default)]
-    pub augment: AugmentLevel,
-    pub loss: LossConfig,
-    /// Mixed precision (autocast) when the device is CUDA; ignored on CPU.
-    pub amp: bool,
-}
-
-/// Most steps a run may ask for (a budget, not a limit of the loop: far beyond any real run).
-pub const MAX_STEPS: u64 = 1_000_000_000;
-/// Most images per training batch.
-pub const MAX_BATCH: usize = 4096;
-
-impl TrainConfig {
-    /// Every number in range, as a named error (the library's guard; the CLI bounds its flags
-    /// too).
-    pub fn validate(&self) -> Result<()> {
-        let mut bad = Vec::new();
-        if !(1..=MAX_STEPS).contains(&self.steps) {
-            bad.push(format!(
-                "steps must be in 1..={MAX_STEPS}, is {}",
-                self.steps
-            ));
-        }
-        if !(1..=MAX_BATCH).contains(&self.batch_size) {
-            bad.push(format!(
-                "batch size must be in 1..={MAX_BATCH}, is {}",
-                self.batch_size
-            ));
-        }
-        let a = &self.adam;
-        let rates = [
-            ("lr", Some(a.lr)),
-            ("lr_new", Some(a.lr_new)),
-            ("lr_text", a.lr_text),
-            ("weight_decay", Some(a.weight_decay)),
-            ("lambda_dm", Some(self.loss.lambda_dm)),
-            ("lambda_cdm", Some(self.loss.lambda_cdm)),
-        ];
-        for (name, v) in rates {
-            if let Some(v) = v.filter(|v| !(v.is_finite() && (0.0..=10.0).contains(v))) {
-                bad.push(format!("{name} must be a number in [0, 10], is {v}"));
-            }
-        }
-        if !(0.0..=1.0).contains(&self.loss.reg_warmup) {
-            bad.push(format!(
-                "reg_warmup must be a fraction in [0, 1], is {}",
-                self.loss.reg_warmup
-            ));
-        }
-        if bad.is_empty() {
-            Ok(())
-        } else {
-            bail!("invalid training settings: {}", bad.join("; "))
-        }
-    }
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        TrainConfig {
-            steps: 300,
-            batch_size: 32,
-            eval_every: 50,
-            seed: 0,
-            adam: AdamConfig::default(),
-            schedule: LrSchedule::default(),
-            augment: AugmentLevel::default(),
-            loss: LossConfig::default(),
-            amp: true,
-        }
-    }
-}
 
 /// How a run is driven (not part of its result).
 pub struct RunOptions {
@@ -169,43 +87,6 @@ pub struct TrainSummary {
 pub const LATEST: &str = "latest.safetensors";
 pub const BEST: &str = "best.safetensors";
 pub const LOG: &str = "train.jsonl";
-
-/// The best dev evaluation so far and the step it was made at.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BestRecord {
-    pub step: u64,
-    pub dev: EvalSummary,
-}
-
-/// The training state a checkpoint records besides the weights (its `meta.train`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainState {
-    /// The settings of the run that wrote it (a resumed run must use the same).
-    pub config: TrainConfig,
-    /// The optimiser file that belongs to this checkpoint (`latest` only).
-    pub optim: Option<String>,
-    /// Where the data loader stands (`latest` only).
-    pub loader: Option<LoaderState>,
-    pub best: Option<BestRecord>,
-}
-
-/// The pixels and labels of a batch as tensors on `device`.
-pub fn batch_tensors(b: &Batch, image_size: i64, device: Device) -> Result<(Tensor, Tensor)> {
-    let n = b.labels.len() as i64;
-    let want = (n * 3 * image_size * image_size) as usize;
-    if b.pixels.len() != want {
-        bail!(
-            "batch has {} pixel values, expected {} for {n} images of 3×{image_size}×{image_size}",
-            b.pixels.len(),
-            want
-        );
-    }
-    let x = Tensor::from_slice(&b.pixels)
-        .view([n, 3, image_size, image_size])
-        .to_device(device);
-    let y = Tensor::from_slice(&b.labels).to_device(device);
-    Ok((x, y))
-}
 
 struct Log(std::fs::File);
 
@@ -498,7 +379,7 @@ impl<'a> Session<'a> {
     fn log_step(
         &mut self,
         done: u64,
-        terms: &crate::model::losses::TotalLoss,
+        terms: &crate::train::losses::TotalLoss,
         loss_cfg: &LossConfig,
         lr_scale: f64,
     ) -> Result<()> {

@@ -10,29 +10,10 @@
 //! W_o ≈ 0) shrinks by ≈ lr per step whatever wd is — it killed the MoAE router.
 
 use crate::model::checkpoint::{self, CheckpointError};
+pub use crate::record::{AdamConfig, LrSchedule};
 use std::collections::BTreeMap;
 use std::path::Path;
 use tch::{nn, Device, Kind, Tensor};
-
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AdamConfig {
-    /// Learning rate of group 0 (pretrained CLIP weights).
-    pub lr: f64,
-    /// Learning rate of group 1 (new expert modules; spec §5).
-    pub lr_new: f64,
-    /// Learning rate of the text tower (`text_model.*`, `text_projection.*`); `None` = `lr`.
-    /// A model trained from random weights needs it far below `lr`: otherwise the text tower
-    /// learns first to make both class embeddings identical (CE = ln 2, which is optimal while
-    /// the image features carry no class information yet), and from then on CE sends no
-    /// gradient to the image tower at all — training stalls at chance. `Some(0.0)` freezes it
-    /// (as 0 does for any group: see [`freeze_zero_lr_groups`]).
-    #[serde(default)]
-    pub lr_text: Option<f64>,
-    pub weight_decay: f64,
-    pub beta1: f64,
-    pub beta2: f64,
-    pub eps: f64,
-}
 
 impl Default for AdamConfig {
     fn default() -> Self {
@@ -126,18 +107,6 @@ pub struct Adam {
     step: i64,
     /// Multiplies every group's learning rate (a schedule's factor for the coming step).
     lr_scale: f64,
-}
-
-/// How the learning rates change over a run: a factor of the configured rates per step.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LrSchedule {
-    /// The configured rates throughout (the paper's fine-tuning).
-    #[default]
-    Constant,
-    /// Linear warm-up over the first 5 % of the steps, then a cosine decay to 0 at the last
-    /// step: what a ViT trained from random weights needs to settle in a few hundred steps.
-    Cosine,
 }
 
 impl LrSchedule {

@@ -5,38 +5,11 @@
 //! term; a term with no rows at all is 0 (a constant, no gradient).
 
 use crate::model::classifier_logits;
-use serde::{Deserialize, Serialize};
+pub use crate::record::{CeForm, LossConfig};
 use tch::{Kind, Reduction, Tensor};
 
 /// Number of classes (live, attack).
 pub const NUM_CLASSES: i64 = 2;
-
-/// Which form of the classification loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CeForm {
-    /// Cross-entropy over the two class logits (zero-shot classifier form; default, spec §4).
-    Classifier,
-    /// The paper's symmetric image–text Eq. 1 over the batch's N pairs (ill-posed when many
-    /// images share a prompt; offered as an option).
-    Symmetric,
-}
-
-/// Loss weights and hyper-parameters (Eq. 14).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LossConfig {
-    pub ce_form: CeForm,
-    pub lambda_dm: f64,
-    pub lambda_cdm: f64,
-    /// DM margin t (spec §3).
-    pub dm_margin: f64,
-    /// λ_dm and λ_cdm ramp linearly from 0 to their values over this fraction of the run's
-    /// steps (0: no ramp). A model trained from random weights has no class structure yet for DM/CDM to
-    /// sharpen: at full weight from step 0 the CDM attraction (a constant-size pull of every
-    /// feature to its batch class centre) drowns the CE signal and training stalls at chance.
-    #[serde(default)]
-    pub reg_warmup: f64,
-}
 
 impl Default for LossConfig {
     fn default() -> Self {
