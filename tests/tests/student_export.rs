@@ -185,11 +185,11 @@ fn int8_student_runs_its_convolutions_in_int8_and_stays_close() {
     eprintln!("int8 student-s: file ops {ops:?}\nORT optimised graph ops {after:?}");
     let convs = ops["Conv"];
     let qconvs = after.get("com.microsoft.QLinearConv").copied().unwrap_or(0);
-    let se_convs = 2 * student.cfg.blocks.iter().filter(|b| b.se).count();
+    assert_eq!(qconvs, convs, "convolutions left in float: {after:?}");
     assert_eq!(
-        qconvs,
-        convs - se_convs,
-        "convolutions left in float: {after:?}"
+        after.get("com.microsoft.QGemm"),
+        Some(&1),
+        "hidden layer: {after:?}"
     );
     let px = random_pixels(5, size, 300);
     let (logits, probs) = tch_outputs(&student, &px);

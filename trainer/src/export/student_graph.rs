@@ -8,12 +8,11 @@
 //!
 //! Int8 ([`StudentPrecision::Int8`]) is static QDQ quantisation, the form ONNX Runtime's own
 //! `quantize_static` writes and its graph optimiser turns into `QLinearConv`: every
-//! convolution but the squeeze-and-excitation ones reads its input through
+//! convolution and the hidden linear layer read their input through
 //! `QuantizeLinear → DequantizeLinear` (uint8, one scale per tensor, from calibration ranges),
-//! its weights through `DequantizeLinear` of int8 values with one scale per output channel,
-//! its bias as int32 at scale `input scale · weight scale`, and its output goes through
-//! `QuantizeLinear → DequantizeLinear` again. The squeeze-and-excitation convolutions and the
-//! linear heads (under 1 % of the MACs) stay float.
+//! their weights through `DequantizeLinear` of int8 values with one scale per output channel,
+//! their bias as int32 at scale `input scale · weight scale`, and their output goes through
+//! `QuantizeLinear → DequantizeLinear` again. The two small output heads stay float.
 
 use super::quantize::values;
 use super::ExportError;
@@ -198,17 +197,7 @@ impl Builder<'_> {
             Attr::ints("pads", &[kernel / 2; 4]),
             Attr::int("group", groups),
         ];
-        let Some(ranges) = self.ranges else {
-            let (wn, bn) = (
-                self.f32(&format!("{prefix}.weight"), &w),
-                self.f32(&format!("{prefix}.bias"), &b),
-            );
-            return Ok(self.op("Conv", &[x, &wn, &bn], attrs));
-        };
-        let (xq, x_scale) = self.qdq(x, &format!("{prefix}.in"), ranges)?;
-        let (wq, bq) = self.quantized_weights(prefix, &w, &b, x_scale);
-        let y = self.op("Conv", &[&xq, &wq, &bq], attrs);
-        Ok(self.qdq(&y, &format!("{prefix}.out"), ranges)?.0)
+        self.with_weights("Conv", x, prefix, &w, &b, attrs)
     }
 
     /// Per-output-channel symmetric int8 weights and the int32 bias at scale
@@ -221,9 +210,12 @@ impl Builder<'_> {
         x_scale: f32,
     ) -> (String, String) {
         let cout = w.size()[0];
-        let absmax = w.abs().amax([1i64, 2, 3].as_slice(), false);
+        let rest: Vec<i64> = (1..w.dim() as i64).collect();
+        let mut per_row = vec![1i64; w.dim()];
+        per_row[0] = -1;
+        let absmax = w.abs().amax(rest.as_slice(), false);
         let w_scale = (&absmax / 127.0).where_self(&absmax.gt(0.0), &absmax.ones_like());
-        let q = (w / w_scale.view([-1, 1, 1, 1]))
+        let q = (w / w_scale.view(per_row.as_slice()))
             .round()
             .clamp(-127.0, 127.0)
             .to_kind(Kind::Int8);
@@ -267,15 +259,33 @@ impl Builder<'_> {
     ) -> Result<String, ExportError> {
         let w = self.get(&format!("{prefix}.weight"), &[cout, cin, 1, 1])?;
         let b = self.get(&format!("{prefix}.bias"), &[cout])?;
-        let (wn, bn) = (
-            self.f32(&format!("{prefix}.weight"), &w),
-            self.f32(&format!("{prefix}.bias"), &b),
-        );
-        Ok(self.op(
-            "Conv",
-            &[x, &wn, &bn],
-            vec![Attr::ints("kernel_shape", &[1, 1])],
-        ))
+        let attrs = vec![Attr::ints("kernel_shape", &[1, 1])];
+        self.with_weights("Conv", x, prefix, &w, &b, attrs)
+    }
+
+    /// `op(x, w, b)` (a convolution, or a `Gemm` with `transB`): in float, or in an int8 file
+    /// with `x` and the output through Q→DQ at the ranges of `prefix.in` / `prefix.out` and
+    /// per-output-channel int8 weights.
+    fn with_weights(
+        &mut self,
+        op: &str,
+        x: &str,
+        prefix: &str,
+        w: &Tensor,
+        b: &Tensor,
+        attrs: Vec<moae_onnx::proto::AttributeProto>,
+    ) -> Result<String, ExportError> {
+        let Some(ranges) = self.ranges else {
+            let (wn, bn) = (
+                self.f32(&format!("{prefix}.weight"), w),
+                self.f32(&format!("{prefix}.bias"), b),
+            );
+            return Ok(self.op(op, &[x, &wn, &bn], attrs));
+        };
+        let (xq, x_scale) = self.qdq(x, &format!("{prefix}.in"), ranges)?;
+        let (wq, bq) = self.quantized_weights(prefix, w, b, x_scale);
+        let y = self.op(op, &[&xq, &wq, &bq], attrs);
+        Ok(self.qdq(&y, &format!("{prefix}.out"), ranges)?.0)
     }
 
     /// `x · hardsigmoid(restore(relu(reduce(GlobalAveragePool(x)))))`.
@@ -322,6 +332,13 @@ impl Builder<'_> {
         );
         Ok(self.op("Gemm", &[x, &wn, &bn], vec![Attr::int("transB", 1)]))
     }
+
+    /// The hidden layer: a `Gemm` quantised like the convolutions in an int8 file.
+    fn hidden(&mut self, x: &str, din: i64, dout: i64) -> Result<String, ExportError> {
+        let w = self.get("hidden.weight", &[dout, din])?;
+        let b = self.get("hidden.bias", &[dout])?;
+        self.with_weights("Gemm", x, "hidden", &w, &b, vec![Attr::int("transB", 1)])
+    }
 }
 
 /// Builds the ONNX model of a student: `pixel_values` [N, 3, S, S] → `logits` [N, 2],
@@ -362,7 +379,7 @@ pub fn build_student(
     let x = b.act(&x, Activation::Hswish);
     let pooled = b.op("GlobalAveragePool", &[&x], vec![]);
     let flat = b.op("Flatten", &[&pooled], vec![Attr::int("axis", 1)]);
-    let h = b.gemm(&flat, "hidden", cfg.last_conv, cfg.hidden)?;
+    let h = b.hidden(&flat, cfg.last_conv, cfg.hidden)?;
     let h = b.act(&h, Activation::Hswish);
     let logits = b.gemm(&h, "classifier", cfg.hidden, 2)?;
     let types = if cfg.attack_types > 0 {

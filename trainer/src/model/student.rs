@@ -368,22 +368,34 @@ fn act(x: Tensor, a: Activation) -> Tensor {
 /// Squeeze-and-excitation: `x · hardsigmoid(restore(relu(reduce(mean_hw(x)))))`.
 #[derive(Debug)]
 pub struct Se {
+    /// The VarStore path, e.g. `blocks.3.se`.
+    pub name: String,
     pub reduce: nn::Conv2D,
     pub restore: nn::Conv2D,
+}
+
+/// `layer.forward(x)` with `x` shown to `obs` as `<name>.in` and the result as `<name>.out`.
+fn observed(name: &str, layer: &impl Module, x: &Tensor, obs: &mut Observer) -> Tensor {
+    obs(&format!("{name}.in"), x);
+    let y = layer.forward(x);
+    obs(&format!("{name}.out"), &y);
+    y
 }
 
 impl Se {
     fn new(p: nn::Path, c: i64) -> Self {
         let sq = se_channels(c);
         Se {
+            name: p.components().collect::<Vec<_>>().join("."),
             reduce: nn::conv2d(&p / "reduce", c, sq, 1, Default::default()),
             restore: nn::conv2d(&p / "restore", sq, c, 1, Default::default()),
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
+    fn forward(&self, x: &Tensor, obs: &mut Observer) -> Tensor {
         let s = x.mean_dim([2i64, 3].as_slice(), true, Kind::Float);
-        let s = self.restore.forward(&self.reduce.forward(&s).relu());
+        let s = observed(&format!("{}.reduce", self.name), &self.reduce, &s, obs).relu();
+        let s = observed(&format!("{}.restore", self.name), &self.restore, &s, obs);
         x * s.hardsigmoid()
     }
 }
@@ -433,7 +445,7 @@ impl Block {
         };
         let h = act(self.depthwise.forward_t(&h, train, obs), a);
         let h = match &self.se {
-            Some(se) => se.forward(&h),
+            Some(se) => se.forward(&h, obs),
             None => h,
         };
         let y = self.project.forward_t(&h, train, obs);
@@ -509,7 +521,7 @@ impl Student {
         }
         let x = self.last.forward_t(&x, train, obs).hardswish();
         let pooled = x.mean_dim([2i64, 3].as_slice(), false, Kind::Float);
-        self.hidden.forward(&pooled).hardswish()
+        observed("hidden", &self.hidden, &pooled, obs).hardswish()
     }
 
     /// Both heads' logits.
