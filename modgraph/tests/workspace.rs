@@ -12,18 +12,9 @@ struct Known {
     members: &'static [&'static str],
 }
 
-/// The runtime's face stage borrows the engine's session builder and options, which in turn
-/// hold the detector's and quality options; the runtime's re-layout takes this apart.
-const RUNTIME_KNOWN: &[Known] = &[
-    Known {
-        depth: 1,
-        members: &["engine", "face", "quality"],
-    },
-    Known {
-        depth: 2,
-        members: &["engine::options", "engine::session", "face", "quality"],
-    },
-];
+/// None: the runtime is checked as strictly as the other crates (the list is where a knot
+/// that must be tolerated for a while would be written, and printed on every run).
+const RUNTIME_KNOWN: &[Known] = &[];
 
 fn check(krate: &str, known: &[Known]) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -57,7 +57,7 @@ fn bench(c: &mut Criterion) {
     let det = FaceDetector::new(
         &DetectorModel::Path(detector_path),
         &DetectorOptions::default(),
-        &opts,
+        &opts.session_settings(),
     )
     .unwrap();
     let faces = det.detect(&frame).unwrap();

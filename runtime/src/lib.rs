@@ -24,35 +24,33 @@
 //! ```
 
 pub mod abi;
-pub mod crop;
-mod engine;
 mod error;
 pub mod face;
-pub mod frame;
-pub mod geometry;
-mod image_io;
-pub mod ort_lib;
-mod preprocess;
-mod provider;
+pub mod image;
+pub(crate) mod liveness;
+pub mod ort;
+mod pipeline;
 pub mod quality;
-pub mod resample;
 
-pub use crop::{FaceBox, DEFAULT_CROP_SCALE, MAX_CROP_SCALE};
-pub use engine::{
-    preprocess_into, Decision, Detection, Engine, EngineInfo, EngineOptions, FaceResult,
-    FaceSource, FrameAnalysis, Scores, BOX_CHUNK, DEFAULT_MAX_SESSIONS, MAX_INTRA_OP_THREADS,
-    MAX_SESSIONS,
-};
+pub use crate::ort::provider::{CoreMlUnits, ExecutionProvider, ProviderPolicy};
+pub use crate::ort::SessionSettings;
 pub use error::{Error, Result};
 pub use face::{
     DetectedFace, DetectorModel, DetectorOptions, FaceDetector, Keypoint, MAX_DETECTOR_BYTES,
 };
-pub use frame::{Frame, PixelFormat, Rotation, YuvRange};
-pub use geometry::{BoxInput, BoxSpace, BoxUnits, MIN_FACE_SIZE_PX};
-pub use image_io::{decode_image, ImageSource, MAX_IMAGE_FILE_BYTES};
+pub use image::crop::{FaceBox, DEFAULT_CROP_SCALE, MAX_CROP_SCALE};
+pub use image::decode::{decode_image, ImageSource, MAX_IMAGE_FILE_BYTES};
+pub use image::frame::{Frame, PixelFormat, Rotation, YuvRange};
+pub use image::geometry::{BoxInput, BoxSpace, BoxUnits, MIN_FACE_SIZE_PX};
+pub use liveness::preprocess::{
+    preprocess_into, resample_square_into, rgb_image_input, CropSquare,
+};
+pub use liveness::BOX_CHUNK;
 pub use moae_onnx::ModelMeta;
-pub use preprocess::{resample_square_into, rgb_image_input, CropSquare};
-pub use provider::{CoreMlUnits, ExecutionProvider, ProviderPolicy};
+pub use pipeline::{
+    Decision, Detection, Engine, EngineInfo, EngineOptions, FaceResult, FaceSource, FrameAnalysis,
+    Scores, DEFAULT_MAX_SESSIONS, MAX_INTRA_OP_THREADS, MAX_SESSIONS,
+};
 pub use quality::{Quality, QualityFlags, QualityOptions, QualityValues};
 
 /// The crate version, e.g. "0.1.0".

@@ -1,4 +1,4 @@
-//! Frame in, decision out (issue 15): `Engine::analyze` with the face detector, caller boxes
+//! Frame in, decision out: `Engine::analyze` with the face detector, caller boxes
 //! in every space, and the whole-frame option; each quality flag driven by a frame made to trip
 //! it from the real astronaut photo. The photo and detector come from scripts/setup-face.sh
 //! (`$MOAE_FACE_DIR`, else `<repo>/.venv/face`); missing -> SKIPPED, or a failure under `CI`.

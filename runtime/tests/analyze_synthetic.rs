@@ -12,7 +12,8 @@ use moae_onnx::proto::tensor_proto::DataType;
 use moae_onnx::{to_bytes, Attr, Dim, GraphBuilder, IR_VERSION, OPSET};
 use moae_runtime::{
     Decision, DetectorModel, DetectorOptions, Engine, EngineOptions, Error, FaceDetector,
-    FaceSource, Frame, PixelFormat, QualityFlags, QualityOptions, MIN_FACE_SIZE_PX,
+    FaceSource, Frame, PixelFormat, QualityFlags, QualityOptions, SessionSettings,
+    MIN_FACE_SIZE_PX,
 };
 use std::sync::Arc;
 use support::{ort_path, spatial_model};
@@ -112,8 +113,8 @@ fn huge_finite_detector_outputs_are_inference_errors() {
         let det = FaceDetector::new(
             &DetectorModel::Bytes(Arc::from(bytes.clone())),
             &DetectorOptions::default(),
-            &EngineOptions {
-                ort_library_path: Some(ort_path()),
+            &SessionSettings {
+                library: Some(ort_path()),
                 intra_op_threads: 2,
                 ..Default::default()
             },
@@ -178,8 +179,8 @@ fn several_faces_are_counted_before_max_faces() {
     let det = FaceDetector::new(
         &DetectorModel::Bytes(Arc::from(two_faces())),
         &one,
-        &EngineOptions {
-            ort_library_path: Some(ort_path()),
+        &SessionSettings {
+            library: Some(ort_path()),
             intra_op_threads: 2,
             ..Default::default()
         },
@@ -270,8 +271,8 @@ fn a_detector_face_that_misses_the_frame_or_has_no_crop_is_skipped() {
         let det = FaceDetector::new(
             &DetectorModel::Bytes(Arc::from(fake_detector(&o))),
             &d,
-            &EngineOptions {
-                ort_library_path: Some(ort_path()),
+            &SessionSettings {
+                library: Some(ort_path()),
                 intra_op_threads: 2,
                 ..Default::default()
             },

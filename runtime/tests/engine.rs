@@ -101,7 +101,7 @@ fn scores_match_the_model_analytically() {
 #[test]
 fn ort_telemetry_is_switched_off() {
     // Microsoft's ORT builds start a telemetry uploader thread at environment creation unless
-    // this is set (issue 14 defect 9; no network at run time). Fails if a host exported another value.
+    // this is set (no network at run time). Fails if a host exported another value.
     let _e = engine(&ModelSpec::default(), &opts());
     assert_eq!(std::env::var("ORT_DISABLE_TELEMETRY").as_deref(), Ok("1"));
 }

@@ -58,7 +58,7 @@ fn load(bytes: Vec<u8>, opts: &DetectorOptions) -> moae_runtime::Result<FaceDete
     FaceDetector::new(
         &DetectorModel::Bytes(Arc::from(bytes)),
         opts,
-        &engine_opts(),
+        &engine_opts().session_settings(),
     )
 }
 
@@ -92,13 +92,17 @@ fn bad_files_are_model_errors() {
     let missing = FaceDetector::new(
         &DetectorModel::Path("/nonexistent/face_detection_front_128x128.onnx".into()),
         &o,
-        &engine_opts(),
+        &engine_opts().session_settings(),
     );
     assert!(matches!(missing, Err(Error::Io { .. })));
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.onnx");
     std::fs::write(&empty, b"").unwrap();
-    let r = FaceDetector::new(&DetectorModel::Path(empty), &o, &engine_opts());
+    let r = FaceDetector::new(
+        &DetectorModel::Path(empty),
+        &o,
+        &engine_opts().session_settings(),
+    );
     assert!(model_err(r).contains("empty"));
     // A real detector cut in half.
     if let Some(fd) = face_dir() {

@@ -26,7 +26,7 @@ fn frame_rgb(w: u32, h: u32, seed: u32) -> Vec<u8> {
 }
 
 /// Area-average weights of output pixel `k` over source pixels, the resample rule documented in
-/// runtime/src/resample.rs for downscaling: output `k` is the mean of the source over
+/// runtime/src/image/resample/mod.rs for downscaling: output `k` is the mean of the source over
 /// `[a + k t, a + (k + 1) t)`, each source pixel weighted by its overlap.
 fn area_taps(a: f64, t: f64, k: usize) -> Vec<(usize, f64)> {
     let (lo, hi) = (a + k as f64 * t, a + (k + 1) as f64 * t);

@@ -4,6 +4,7 @@
 //! each one's peak RSS (VmHWM / ru_maxrss) is its own and not the high-water mark of earlier
 //! configurations, and a crashing provider cannot take the whole report down.
 
+use crate::args::BenchMatrixArgs;
 use anyhow::{bail, Context, Result};
 use moae_runtime::ExecutionProvider;
 use serde_json::{json, Value};
@@ -224,4 +225,50 @@ pub fn to_json(m: &Matrix, a: &MatrixArgs<'_>) -> Value {
         "skipped": m.skipped,
         "errors": m.errors,
     })
+}
+
+/// `moae bench-matrix`: runs the matrix, prints the table and writes the JSON report.
+pub fn command(ort: &Option<PathBuf>, a: &BenchMatrixArgs) -> Result<()> {
+    let BenchMatrixArgs {
+        models,
+        ep,
+        batch,
+        iters,
+        warmup,
+        threads,
+        e2e,
+        trt_cache,
+        trt_fp16,
+        json,
+    } = a;
+    let args = MatrixArgs {
+        ort: ort.as_deref(),
+        models,
+        providers: ep,
+        batches: batch,
+        iters: *iters,
+        warmup: *warmup,
+        threads: *threads,
+        e2e: *e2e,
+        trt_cache: trt_cache.as_deref(),
+        trt_fp16: *trt_fp16,
+    };
+    let m = run(&args)?;
+    let report = serde_json::to_string_pretty(&to_json(&m, &args))?;
+    match json.as_deref() {
+        Some(p) if p == std::path::Path::new("-") => println!("{report}"),
+        Some(p) => {
+            print!("{}", table(&m));
+            std::fs::write(p, report + "\n")
+                .with_context(|| format!("writing the JSON report to {}", p.display()))?;
+        }
+        None => print!("{}", table(&m)),
+    }
+    if !m.errors.is_empty() {
+        bail!(
+            "{} configuration(s) failed (see FAILED above)",
+            m.errors.len()
+        );
+    }
+    Ok(())
 }

@@ -1,7 +1,15 @@
-//! Threshold calibration for one camera (`moae calibrate`): pure functions, no I/O.
+//! Threshold calibration for one camera (`moae calibrate`): the threshold and its bounds
+//! (pure functions), the frame lists, and the calibration file `moae calibrate --out` writes
+//! and `moae detect --calibration` reads.
 //!
 //! Decision rule (the runtime's): a face is an attack when `attack_score >= threshold`.
 //! A live frame is wrongly rejected (a BPCER error) when its score is `>= threshold`.
+
+use crate::files::write_whole;
+use anyhow::{bail, Context, Result};
+use moae_runtime::DetectorModel;
+use sha2::Digest;
+use std::path::{Path, PathBuf};
 
 /// What a calibration found.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -194,6 +202,179 @@ pub fn clopper_pearson_upper(x: usize, n: usize, alpha: f64) -> f64 {
         }
     }
     0.5 * (lo + hi)
+}
+
+// The calibration file and the frame lists.
+
+/// What a calibration file (`moae calibrate --out`) says the threshold was measured on: a
+/// threshold holds only for the same model, the same liveness crop and the same faces.
+pub struct CalibrationFile {
+    pub threshold: f32,
+    pub model_sha256: String,
+    pub crop_scale: f32,
+    /// `"detector"` or `"whole_frame"`.
+    pub face_source: String,
+    /// The face detector's SHA-256 when `face_source` is `"detector"`.
+    pub detector_sha256: Option<String>,
+}
+
+/// A JSON number read as the f32 it was written from (serde_json writes an f32 in its
+/// shortest round-trip form; going through f64 could round twice).
+fn json_f32(v: &serde_json::Value) -> Option<f32> {
+    v.as_number()?.to_string().parse().ok()
+}
+
+fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The calibration file `moae calibrate --out` writes.
+pub fn read_calibration(path: &Path) -> Result<CalibrationFile> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the calibration {}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let redo = "make it again with this version's `moae calibrate --out`";
+    let threshold = json_f32(&v["threshold"])
+        .filter(|t| (0.0..=1.0).contains(t))
+        .with_context(|| format!("{}: no threshold in [0, 1]", path.display()))?;
+    let model_sha256 = v["model_sha256"]
+        .as_str()
+        .filter(|s| is_sha256(s))
+        .with_context(|| format!("{}: no model_sha256 (64 hex digits)", path.display()))?
+        .to_string();
+    let crop_scale = json_f32(&v["crop_scale"])
+        .filter(|c| c.is_finite() && *c > 0.0)
+        .with_context(|| {
+            format!(
+                "{}: no crop_scale: the file does not say which liveness crop its threshold                  was measured on; {redo}",
+                path.display()
+            )
+        })?;
+    let face_source = v["face_source"]
+        .as_str()
+        .filter(|s| ["detector", "whole_frame"].contains(s))
+        .with_context(|| {
+            format!(
+                "{}: no face_source (\"detector\" or \"whole_frame\"); {redo}",
+                path.display()
+            )
+        })?
+        .to_string();
+    let detector_sha256 = if face_source == "detector" {
+        Some(
+            v["detector_sha256"]
+                .as_str()
+                .filter(|s| is_sha256(s))
+                .with_context(|| {
+                    format!(
+                        "{}: face_source is \"detector\" but there is no detector_sha256 \
+                         (64 hex digits); {redo}",
+                        path.display()
+                    )
+                })?
+                .to_string(),
+        )
+    } else {
+        None
+    };
+    Ok(CalibrationFile {
+        threshold,
+        model_sha256,
+        crop_scale,
+        face_source,
+        detector_sha256,
+    })
+}
+
+/// The SHA-256 (hex) of the face detector the run uses.
+pub fn detector_sha256(d: &DetectorModel) -> Result<String> {
+    let bytes: std::borrow::Cow<'_, [u8]> = match d {
+        DetectorModel::Path(p) => std::fs::read(p)
+            .with_context(|| format!("reading the face detector {}", p.display()))?
+            .into(),
+        DetectorModel::Bytes(b) => b.as_ref().into(),
+    };
+    Ok(sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Refuses a calibration measured on other faces than this run's: another crop scale, face
+/// source or face detector gives other scores, so the threshold would not mean its BPCER.
+pub fn check_calibration(
+    c: &CalibrationFile,
+    path: &Path,
+    crop_scale: f32,
+    source: &str,
+    detector: Option<&DetectorModel>,
+) -> Result<()> {
+    let file = path.display();
+    if c.crop_scale != crop_scale {
+        bail!(
+            "{file} was calibrated with crop scale {}, but this run uses {crop_scale}: the \
+             threshold holds only for the crop it was measured on; pass --crop-scale {} or \
+             calibrate again (moae calibrate --crop-scale {crop_scale})",
+            c.crop_scale,
+            c.crop_scale
+        );
+    }
+    if c.face_source != source {
+        let how = |s: &str| match s {
+            "detector" => "faces from the face detector (--detector)",
+            "whole_frame" => "whole images (--whole-frame)",
+            _ => "the given face boxes (--box)",
+        };
+        bail!(
+            "{file} was calibrated on {}, but this run scores {}: the threshold holds only \
+             for the faces it was measured on; run with the same face source or calibrate \
+             again with this one",
+            how(&c.face_source),
+            how(source)
+        );
+    }
+    if let (Some(want), Some(d)) = (&c.detector_sha256, detector) {
+        let have = detector_sha256(d)?;
+        if *want != have {
+            let name = match d {
+                DetectorModel::Path(p) => p.display().to_string(),
+                DetectorModel::Bytes(_) => "this run's face detector".to_string(),
+            };
+            bail!(
+                "{file} was calibrated with the face detector of SHA-256 {want}, but {name} \
+                 has {have}: another detector finds other face boxes, so the threshold does \
+                 not hold; use that detector or calibrate again with this one"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The image paths of a calibration list: the first field of each line, relative to the
+/// list's directory; blank lines and # comments skipped.
+pub fn read_paths(list: &Path) -> Result<Vec<PathBuf>> {
+    let text =
+        std::fs::read_to_string(list).with_context(|| format!("reading {}", list.display()))?;
+    let dir = match list.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let paths: Vec<PathBuf> = text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| dir.join(l.split_whitespace().next().unwrap_or(l)))
+        .collect();
+    if paths.is_empty() {
+        bail!("{} lists no image", list.display());
+    }
+    Ok(paths)
+}
+
+/// Writes the calibration report (`moae calibrate --out`) whole, as pretty JSON.
+pub fn write_calibration(path: &Path, report: &serde_json::Value) -> Result<()> {
+    write_whole(path, &(serde_json::to_string_pretty(report)? + "\n"))
 }
 
 #[cfg(test)]

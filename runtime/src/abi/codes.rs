@@ -1,11 +1,11 @@
 //! The integer codes of pixel formats, rotations, providers and CoreML units.
 
 use super::status::{AbiError, AbiResult, Status};
-use crate::crop::FaceBox;
-use crate::engine::{Decision, FaceSource};
-use crate::frame::{PixelFormat, Rotation};
-use crate::geometry::{BoxInput, BoxSpace, BoxUnits};
-use crate::provider::{CoreMlUnits, ExecutionProvider};
+use crate::image::crop::FaceBox;
+use crate::image::frame::{PixelFormat, Rotation};
+use crate::image::geometry::{BoxInput, BoxSpace, BoxUnits};
+use crate::ort::provider::{CoreMlUnits, ExecutionProvider};
+use crate::pipeline::{Decision, FaceSource};
 
 /// Android's `YUV_420_888` (U and V as separate planes with a pixel stride): a JNI-only code
 /// (`ai.moae.PixelFormat`), since the C `moae_image` has no pixel-stride field.

@@ -2,8 +2,8 @@
 //! bindings fill their structs from the same rules.
 
 use super::codes::{decision_code, face_source_code};
-use crate::engine::FaceResult;
 use crate::face::KEYPOINT_COUNT;
+use crate::pipeline::FaceResult;
 
 /// The fields of C `moae_face`, in its order. Values that do not exist for a face's source are
 /// fixed, not garbage: no keypoints -> `keypoints` all 0 and `has_keypoints` 0; no detector ->
@@ -72,9 +72,9 @@ impl From<&FaceResult> for RawFace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Decision, Detection, FaceSource};
     use crate::face::Keypoint;
-    use crate::provider::ExecutionProvider;
+    use crate::ort::provider::ExecutionProvider;
+    use crate::pipeline::{Decision, Detection, FaceSource};
     use crate::quality::{Quality, QualityFlags, QualityValues};
     use crate::FaceBox;
     use std::time::Duration;

@@ -2,7 +2,7 @@
 
 use super::codes::flag;
 use super::status::{AbiError, AbiResult};
-pub use crate::engine::{MAX_INTRA_OP_THREADS, MAX_SESSIONS};
+pub use crate::pipeline::{MAX_INTRA_OP_THREADS, MAX_SESSIONS};
 use crate::quality::QualityOptions;
 
 /// Most entries in a provider preference list.

@@ -4,7 +4,7 @@
 
 use super::codes::{flag, pixel_format, rotation, PIXEL_YUV_420_888};
 use super::status::{AbiError, AbiResult, Status};
-use crate::frame::{Frame, PixelFormat, YuvRange};
+use crate::image::frame::{Frame, PixelFormat, YuvRange};
 
 /// The caller's description; integers are as wide as any binding's so that a negative Java
 /// `int` and a huge C `size_t` are both seen (and rejected) here.

@@ -12,8 +12,8 @@
 //! coordinates (mirror, then rotation: `upright = rotate_cw(flip_lr_if_mirrored(buffer))`) and
 //! converted to RGB on the fly (YUV: BT.601 at the frame's range, chroma of the 2x2 block).
 
-use crate::frame::{Frame, Layout, Rotation};
-use crate::resample::YuvCoeffs;
+use crate::image::frame::{Frame, Layout, Rotation};
+use crate::image::resample::YuvCoeffs;
 
 /// How tensor coordinates map back to the upright frame: `x = u * side + x0` for a normalised
 /// tensor coordinate `u` in [0, 1] (likewise y).
@@ -196,7 +196,7 @@ pub(crate) fn letterbox(frame: &Frame<'_>, n: usize, out: &mut [f32]) -> Letterb
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::PixelFormat;
+    use crate::image::frame::PixelFormat;
 
     /// A 3x2 RGB buffer with distinct pixels; every rotation/mirror maps upright pixels to the
     /// buffer pixels the contract says.
@@ -260,7 +260,7 @@ mod tests {
         let vu = [200u8, 50];
         let f = Frame::nv(PixelFormat::Nv21, &y, 2, &vu, 2, 2, 2).unwrap();
         let r = RgbReader::new(&f);
-        let c = YuvCoeffs::new(crate::frame::YuvRange::Full).rgb(100.0, 50.0, 200.0);
+        let c = YuvCoeffs::new(crate::image::frame::YuvRange::Full).rgb(100.0, 50.0, 200.0);
         let want = [(c[0] + 0.5) as u8, (c[1] + 0.5) as u8, (c[2] + 0.5) as u8];
         assert_eq!(r.rgb(1, 1), want);
         assert!(want[0] > 150 && want[2] < 10);

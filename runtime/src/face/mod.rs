@@ -24,10 +24,10 @@
 mod decode;
 mod letterbox;
 
-use crate::crop::FaceBox;
 use crate::error::{Error, Result};
-use crate::frame::Frame;
-use crate::EngineOptions;
+use crate::image::crop::FaceBox;
+use crate::image::frame::Frame;
+use crate::ort::{threaded_builder, SessionSettings};
 use ort::session::Session;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 use std::path::PathBuf;
@@ -188,9 +188,9 @@ fn read_model(model: &DetectorModel) -> Result<Arc<[u8]>> {
     Ok(bytes)
 }
 
-fn build_session(env_opts: &EngineOptions, bytes: &[u8]) -> Result<Session> {
-    let loaded = crate::ort_lib::ensure_loaded(env_opts.ort_library_path.as_deref())?;
-    crate::engine::session::threaded_builder(&loaded.env, env_opts)
+fn build_session(settings: &SessionSettings, bytes: &[u8]) -> Result<Session> {
+    let loaded = settings.load()?;
+    threaded_builder(&loaded.env, settings)
         .map_err(|e| Error::Model(format!("face detector session: {e}")))?
         .commit_from_memory(bytes)
         .map_err(|e| model_err("is not a loadable ONNX model", e))
@@ -285,17 +285,17 @@ fn check_outputs(session: &Session) -> Result<OutputNames> {
 
 impl FaceDetector {
     /// Loads the detector (the 128x128 front or the 256x256 back model; told apart by its
-    /// input shape). ONNX Runtime is loaded as for the engine (`env_opts.ort_library_path`,
-    /// else `ORT_DYLIB_PATH`, ...), with its intra-op threads and spinning settings; the
-    /// detector runs on the CPU.
+    /// input shape). ONNX Runtime is loaded as for the engine (`settings.library`, else
+    /// `ORT_DYLIB_PATH`, ...), with its intra-op threads and spinning settings (an engine passes
+    /// `EngineOptions::session_settings`); the detector runs on the CPU.
     pub fn new(
         model: &DetectorModel,
         opts: &DetectorOptions,
-        env_opts: &EngineOptions,
+        settings: &SessionSettings,
     ) -> Result<FaceDetector> {
         opts.validate()?;
         let bytes = read_model(model)?;
-        let session = build_session(env_opts, &bytes)?;
+        let session = build_session(settings, &bytes)?;
         let (input_name, kind) = check_input(&session)?;
         let outputs = check_outputs(&session)?;
         Ok(FaceDetector {

@@ -49,7 +49,7 @@ pub fn detector(dir: &std::path::Path, file: &str) -> FaceDetector {
     FaceDetector::new(
         &DetectorModel::Path(dir.join(file)),
         &DetectorOptions::default(),
-        &engine_opts(),
+        &engine_opts().session_settings(),
     )
     .expect("detector loads")
 }

@@ -1,11 +1,11 @@
 //! Frame in, decision out: detection (or the caller's boxes), quality, liveness, decision.
 
 use super::{Detection, Engine};
-use crate::crop::{self, FaceBox};
 use crate::error::{Error, Result};
 use crate::face::Keypoint;
-use crate::frame::Frame;
-use crate::geometry::BoxInput;
+use crate::image::crop::{self, FaceBox};
+use crate::image::frame::Frame;
+use crate::image::geometry::BoxInput;
 use crate::quality::{self, Quality, QualityFlags};
 use std::time::Instant;
 
@@ -245,7 +245,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::ExecutionProvider;
+    use crate::ort::provider::ExecutionProvider;
     use std::time::Duration;
 
     fn det(attack_score: f32) -> Detection {

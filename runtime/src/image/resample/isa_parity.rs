@@ -4,8 +4,8 @@
 //! for aarch64.
 
 use super::{resample_with, Isa, Normalize};
-use crate::crop::{to_source, upright_crop};
-use crate::frame::{Frame, PixelFormat, Rotation, YuvRange};
+use crate::image::crop::{to_source, upright_crop};
+use crate::image::frame::{Frame, PixelFormat, Rotation, YuvRange};
 use crate::FaceBox;
 
 fn noise(seed: u64, n: usize) -> Vec<u8> {

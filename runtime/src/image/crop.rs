@@ -13,7 +13,7 @@
 //!   `Error::InvalidFaceBox`.
 
 use crate::error::{Error, Result};
-use crate::frame::{Frame, Rotation};
+use crate::image::frame::{Frame, Rotation};
 
 /// Default enlargement of the face box around its centre.
 pub const DEFAULT_CROP_SCALE: f32 = 1.5;

@@ -20,8 +20,8 @@
 //!
 //! **Rotation and mirroring** are folded into the mapping: the crop square of the upright,
 //! un-mirrored frame is mapped to the stored buffer (a square stays a square; a mirrored
-//! buffer's square is reflected left-right, see [`crate::crop::to_source`]), resampled in the
-//! buffer's orientation row by row, and each row is scattered to its place in the output
+//! buffer's square is reflected left-right, see [`crate::image::crop::to_source`]), resampled in
+//! the buffer's orientation row by row, and each row is scattered to its place in the output
 //! (reversed for a mirrored buffer, then rotated). The values are the buffer's; only where
 //! they are written changes, so every [`Isa`] stays bit-identical with mirroring too.
 //!
@@ -32,8 +32,8 @@
 //! pass is compiled a second time for AVX2. Every [`Isa`] gives bit-identical output: the
 //! SIMD code multiplies and adds in the scalar order, without fused multiply-add.
 
-use crate::crop::Square;
-use crate::frame::{Frame, Layout, Plane, Rotation, YuvRange};
+use crate::image::crop::Square;
+use crate::image::frame::{Frame, Layout, Plane, Rotation, YuvRange};
 
 #[cfg(test)]
 mod isa_parity;
@@ -365,7 +365,7 @@ fn scatter_row(
 }
 
 /// Writes the `3 x s x s` normalised input for the buffer square `sq` (see
-/// [`crate::crop::to_source`]) into `out`, upright and un-mirrored.
+/// [`crate::image::crop::to_source`]) into `out`, upright and un-mirrored.
 pub(crate) fn resample_into(
     frame: &Frame<'_>,
     sq: Square,

@@ -1,10 +1,12 @@
 //! What a caller can set on an engine, the documented limits, and their validation (run before
 //! ONNX Runtime is loaded or touched).
 
-use crate::crop::DEFAULT_CROP_SCALE;
 use crate::error::{Error, Result};
 use crate::face::{DetectorModel, DetectorOptions};
-use crate::provider::{CoreMlUnits, ExecutionProvider, ProviderPolicy};
+use crate::image::crop::DEFAULT_CROP_SCALE;
+use crate::liveness::SessionOptions;
+use crate::ort::provider::{CoreMlUnits, ExecutionProvider, ProviderPolicy};
+use crate::ort::SessionSettings;
 use crate::quality::QualityOptions;
 use std::path::PathBuf;
 
@@ -33,11 +35,11 @@ pub struct EngineOptions {
     /// Overrides the model's decision threshold on the attack score.
     pub threshold: Option<f32>,
     /// Face box enlargement around its centre; default [`DEFAULT_CROP_SCALE`] (1.5), at most
-    /// [`MAX_CROP_SCALE`](crate::crop::MAX_CROP_SCALE) (10).
+    /// [`MAX_CROP_SCALE`](crate::image::crop::MAX_CROP_SCALE) (10).
     pub crop_scale: f32,
     /// Let ORT's idle pool threads spin-wait for work (ORT's own default) instead of blocking;
     /// default false: spinning saves microseconds per run but burns a core after every run
-    /// (battery on phones). (Not the cause of issue 14's exit-time reads: they occur without it.)
+    /// (battery on phones).
     pub allow_spinning: bool,
     /// The face detector (BlazeFace ONNX, at most [`MAX_DETECTOR_BYTES`](crate::MAX_DETECTOR_BYTES));
     /// `None`: callers pass boxes, or set `whole_frame`. One detector session per engine:
@@ -65,10 +67,6 @@ pub const MAX_INTRA_OP_THREADS: usize = 64;
 /// Most pooled sessions: each holds its own copy of the weights (~350 MB for ViT-B/16 fp32).
 pub const MAX_SESSIONS: usize = 64;
 
-/// Most face boxes in one ORT run; a call with more runs them in chunks of this many, so its
-/// peak memory does not grow with the number of boxes.
-pub const BOX_CHUNK: usize = 16;
-
 impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
@@ -95,7 +93,7 @@ impl Default for EngineOptions {
 impl EngineOptions {
     /// Every range check, before anything is loaded.
     pub fn validate(&self) -> Result<()> {
-        crate::crop::check_crop_scale(self.crop_scale)?;
+        crate::image::crop::check_crop_scale(self.crop_scale)?;
         self.quality.validate()?;
         if let Some(t) = self.threshold {
             if !(t.is_finite() && (0.0..=1.0).contains(&t)) {
@@ -117,6 +115,28 @@ impl EngineOptions {
             )));
         }
         Ok(())
+    }
+
+    /// The ONNX Runtime settings every session of the engine shares (the face detector's too).
+    pub fn session_settings(&self) -> SessionSettings {
+        SessionSettings {
+            library: self.ort_library_path.clone(),
+            intra_op_threads: self.intra_op_threads,
+            allow_spinning: self.allow_spinning,
+        }
+    }
+
+    /// How the liveness model's sessions are built.
+    pub(crate) fn liveness_sessions(&self) -> SessionOptions {
+        SessionOptions {
+            ort: self.session_settings(),
+            providers: self.providers.clone(),
+            policy: self.policy,
+            tensorrt_cache_dir: self.tensorrt_cache_dir.clone(),
+            tensorrt_fp16: self.tensorrt_fp16,
+            coreml_units: self.coreml_units,
+            pool_size: self.pool_size(),
+        }
     }
 
     /// The pool size in use.

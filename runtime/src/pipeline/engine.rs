@@ -1,12 +1,9 @@
-//! The engine: a validated model, the chosen execution provider and a pool of ORT sessions.
+//! The engine: a validated liveness model, the chosen execution provider, a pool of ORT
+//! sessions (see [`crate::liveness`]) and, optionally, a face detector.
 //!
-//! Rooms: [`options`] (what a caller sets, limits, validation), `session` (provider fallback
-//! and model validation), `pool` (the session pool), `preprocess` (crop + resample), and this
-//! module (loading and running).
-//!
-//! **Concurrency.** A caller takes a pooled session for each ORT run (see `pool`).
-//! Preprocessing happens outside the pool, so even one session overlaps callers'
-//! preprocessing with inference.
+//! **Concurrency.** A caller takes a pooled session for each ORT run (see
+//! `crate::liveness::pool`). Preprocessing happens outside the pool, so even one session
+//! overlaps callers' preprocessing with inference.
 //!
 //! **Memory.** Every session holds its own copy of the weights (plus ORT's arenas): peak
 //! memory grows by about one model size per extra session (~350 MB for fp32 ViT-B/16). The
@@ -20,36 +17,24 @@
 //! **Fail closed.** A non-finite or out-of-range score is [`Error::Inference`], never a
 //! decision: a NaN compared with the threshold would read as "live".
 
-mod analyze;
-pub(crate) mod model_file;
-pub(crate) mod options;
-mod pool;
-mod preprocess;
-pub(crate) mod session;
-
-use crate::crop::{self, FaceBox};
+use super::options::EngineOptions;
 use crate::error::{Error, Result};
 use crate::face::FaceDetector;
-use crate::frame::Frame;
-use crate::ort_lib;
-use crate::provider::ExecutionProvider;
+use crate::image::crop::{self, FaceBox};
+use crate::image::frame::Frame;
+use crate::image::resample::Normalize;
+use crate::liveness::model_file::{hex, read_file, sha256, sha256_file};
+use crate::liveness::pool::{ModelSource, SessionPool};
+use crate::liveness::session::{self, ModelInput};
+use crate::liveness::{preprocess, BOX_CHUNK};
+use crate::ort::provider::ExecutionProvider;
 use crate::quality::QualityOptions;
-use crate::resample::Normalize;
 use moae_onnx::meta::{self, ModelMeta};
-use model_file::{hex, read_file, sha256, sha256_file};
 use ort::session::Session;
 use ort::value::TensorRef;
-use pool::{ModelSource, SessionPool};
-use session::ModelInput;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-pub use analyze::{Decision, FaceResult, FaceSource, FrameAnalysis};
-pub use options::{
-    EngineOptions, BOX_CHUNK, DEFAULT_MAX_SESSIONS, MAX_INTRA_OP_THREADS, MAX_SESSIONS,
-};
-pub use preprocess::preprocess_into;
 
 /// What the engine loaded and how it runs.
 #[derive(Clone, Debug)]
@@ -101,12 +86,12 @@ pub struct Detection {
 /// A loaded model ready for inference; `Send + Sync`, share it with `Arc`.
 pub struct Engine {
     info: EngineInfo,
-    crop_scale: f32,
+    pub(super) crop_scale: f32,
     norm: Normalize,
     pool: SessionPool,
-    detector: Option<FaceDetector>,
-    quality: QualityOptions,
-    whole_frame: bool,
+    pub(super) detector: Option<FaceDetector>,
+    pub(super) quality: QualityOptions,
+    pub(super) whole_frame: bool,
 }
 
 const _: () = {
@@ -184,9 +169,10 @@ impl Engine {
         if len == 0 {
             return Err(Error::Model("the model is empty (0 bytes)".into()));
         }
-        let loaded = ort_lib::ensure_loaded(opts.ort_library_path.as_deref())?;
+        let sessions = opts.liveness_sessions();
+        let loaded = sessions.ort.load()?;
         let (session, provider, fallback_reason) =
-            session::first_session(&loaded.env, opts, model)?;
+            session::first_session(&loaded.env, &sessions, model)?;
         let (meta, fixed_batch) = session::validate(&session)?;
         let norm = Normalize::new(meta.mean, meta.std);
         let info = EngineInfo {
@@ -207,14 +193,14 @@ impl Engine {
             session,
             source,
             loaded.env,
-            opts,
+            &sessions,
             provider,
             info.model_sha256.clone(),
         );
         let detector = opts
             .face_detector
             .as_ref()
-            .map(|m| FaceDetector::new(m, &opts.detector, opts))
+            .map(|m| FaceDetector::new(m, &opts.detector, &sessions.ort))
             .transpose()?;
         Ok(Engine {
             info,
@@ -286,7 +272,7 @@ impl Engine {
             crop::upright_crop(uw, uh, *face, self.crop_scale)?;
             if let (true, Some(b)) = (check_min, face) {
                 let what = format!("box {} of {}, upright pixels", i + 1, items.len());
-                crate::geometry::check_upright_box(b, &what)?;
+                crate::image::geometry::check_upright_box(b, &what)?;
             }
         }
         let n = self.input_len();

@@ -5,9 +5,9 @@
 //! (EXIF's order: (rotation, mirrored) = (0,F) 1, (0,T) 2, (180,F) 3, (180,T) 4, (270,T) 5,
 //! (90,F) 6, (90,T) 7, (270,F) 8). Boxes, keypoints and results are always in it, in pixels.
 
-use crate::crop::FaceBox;
 use crate::error::{Error, Result};
-use crate::frame::{Frame, Rotation};
+use crate::image::crop::FaceBox;
+use crate::image::frame::{Frame, Rotation};
 
 /// Smallest accepted caller's face box: **both** its width and its height, in upright pixels,
 /// must be at least this. A smaller box is [`Error::InvalidFaceBox`], never scored: 16 px is
@@ -161,7 +161,7 @@ impl BoxInput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::PixelFormat;
+    use crate::image::frame::PixelFormat;
 
     fn boxes_of(frame: &Frame<'_>, up: FaceBox) -> Vec<BoxInput> {
         // The same face as the caller would see it in every space/unit.

@@ -1,14 +1,16 @@
 //! Building ORT sessions: the provider choice with its fallback, and the model's validation
 //! against the contract in `moae_onnx::meta`.
 
-use super::options::{EngineOptions, BOX_CHUNK};
+use super::BOX_CHUNK;
 use crate::error::{Error, Result};
-use crate::provider::{self, ExecutionProvider, ProviderPolicy, ProviderSettings};
+use crate::ort::provider::{
+    self, CoreMlUnits, ExecutionProvider, ProviderPolicy, ProviderSettings,
+};
+use crate::ort::{threaded_builder, SessionSettings};
 use moae_onnx::meta::{self, ModelMeta};
-use ort::session::builder::SessionBuilder;
 use ort::session::Session;
 use ort::value::{TensorElementType, ValueType};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Largest fixed batch dimension accepted: every run pads to it, so it bounds a run's memory.
 const MAX_FIXED_BATCH: i64 = 256;
@@ -16,6 +18,20 @@ const MAX_FIXED_BATCH: i64 = 256;
 /// input size, or a huge fixed batch, is refused at load instead of aborting the first detect
 /// on an allocation of tens of GB. Real models are far below it (ViT-B/16: 16 × 3 × 224² = 2.4 M).
 const MAX_RUN_INPUT_FLOATS: u64 = 1 << 28;
+
+/// How the liveness model's sessions are built: the shared ORT settings, the providers in
+/// preference order and the pool's size. The engine builds it from its options.
+#[derive(Clone, Debug)]
+pub(crate) struct SessionOptions {
+    pub ort: SessionSettings,
+    pub providers: Vec<ExecutionProvider>,
+    pub policy: ProviderPolicy,
+    pub tensorrt_cache_dir: Option<PathBuf>,
+    pub tensorrt_fp16: bool,
+    pub coreml_units: CoreMlUnits,
+    /// Most sessions the pool keeps.
+    pub pool_size: usize,
+}
 
 /// Where ONNX Runtime reads the model from for a session.
 #[derive(Clone, Copy)]
@@ -26,37 +42,13 @@ pub(crate) enum ModelInput<'a> {
     File(&'a Path),
 }
 
-/// A session builder with the caller's intra-op threads and spinning: the liveness model's
-/// sessions and the face detector's session are built from it.
-pub(crate) fn threaded_builder(
-    env: &ort::environment::Environment,
-    opts: &EngineOptions,
-) -> std::result::Result<SessionBuilder, String> {
-    let mut b = Session::builder(env).map_err(|e| e.to_string())?;
-    if opts.intra_op_threads > 0 {
-        b = b
-            .with_intra_threads(opts.intra_op_threads)
-            .map_err(|e| format!("setting {} intra-op threads: {e}", opts.intra_op_threads))?;
-    }
-    // Set both explicitly: ORT's default is to spin (see `EngineOptions::allow_spinning`).
-    let spin_err =
-        |e: ort::Error<_>| format!("setting allow_spinning = {}: {e}", opts.allow_spinning);
-    b = b
-        .with_intra_op_spinning(opts.allow_spinning)
-        .map_err(spin_err)?;
-    b = b
-        .with_inter_op_spinning(opts.allow_spinning)
-        .map_err(spin_err)?;
-    Ok(b)
-}
-
 pub(crate) fn build_session(
     env: &ort::environment::Environment,
-    opts: &EngineOptions,
+    opts: &SessionOptions,
     p: ExecutionProvider,
     model: ModelInput<'_>,
 ) -> std::result::Result<Session, String> {
-    let b = threaded_builder(env, opts)?;
+    let b = threaded_builder(env, &opts.ort)?;
     let settings = ProviderSettings {
         tensorrt_cache_dir: opts.tensorrt_cache_dir.as_deref(),
         tensorrt_fp16: opts.tensorrt_fp16,
@@ -78,7 +70,7 @@ fn model_error(why: String) -> Error {
 /// The first session, on the provider the policy chooses, and why preferred ones were skipped.
 pub(crate) fn first_session(
     env: &ort::environment::Environment,
-    opts: &EngineOptions,
+    opts: &SessionOptions,
     bytes: ModelInput<'_>,
 ) -> Result<(Session, ExecutionProvider, Option<String>)> {
     let prefs = if opts.providers.is_empty() {
@@ -116,7 +108,7 @@ pub(crate) fn first_session(
 }
 
 /// Normalisation constants and the threshold must give finite inputs and a real decision:
-/// a NaN mean once made every score NaN, reported as "live".
+/// a NaN mean makes every score NaN, which would read as "live".
 fn check_meta(m: &ModelMeta) -> Result<()> {
     let bad = |key: &str, v: String, want: &str| {
         Err(Error::Model(format!(

@@ -143,8 +143,8 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Microsoft's ONNX Runtime builds (1.31 on Linux too) start a 1DS telemetry uploader thread
 /// while creating the environment, before `DisableTelemetryEvents` can be called; the SDK must
 /// not reach the network, and that thread, still running under a slow start (valgrind) when the
-/// host calls `exit()` holding an engine, read a string ORT's exit handlers had freed (issue 14,
-/// defect 9). Setting `ORT_DISABLE_TELEMETRY` before ORT is loaded stops that thread, unless
+/// host calls `exit()` holding an engine, can read a string ORT's exit handlers have freed.
+/// Setting `ORT_DISABLE_TELEMETRY` before ORT is loaded stops that thread, unless
 /// the host already chose; done under the loader lock. (`setenv` can race a
 /// host thread's `getenv`; a host that minds exports the variable itself, and then this is a no-op.)
 fn disable_ort_telemetry() {

@@ -3,10 +3,9 @@
 //! exist, or waits.
 
 use super::model_file::{hex, read_file, sha256};
-use super::options::EngineOptions;
-use super::session::{build_session, ModelInput};
+use super::session::{build_session, ModelInput, SessionOptions};
 use crate::error::{Error, Result};
-use crate::provider::ExecutionProvider;
+use crate::ort::provider::ExecutionProvider;
 use ort::session::Session;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
@@ -31,7 +30,7 @@ pub(crate) struct SessionPool {
     max: usize,
     source: ModelSource,
     env: ort::environment::Environment,
-    opts: EngineOptions,
+    opts: SessionOptions,
     provider: ExecutionProvider,
     model_sha256: String,
 }
@@ -41,7 +40,7 @@ impl SessionPool {
         first: Session,
         source: ModelSource,
         env: ort::environment::Environment,
-        opts: &EngineOptions,
+        opts: &SessionOptions,
         provider: ExecutionProvider,
         model_sha256: String,
     ) -> Self {
@@ -51,7 +50,7 @@ impl SessionPool {
                 total: 1,
             }),
             cv: Condvar::new(),
-            max: opts.pool_size(),
+            max: opts.pool_size,
             source,
             env,
             opts: opts.clone(),

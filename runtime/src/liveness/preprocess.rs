@@ -1,25 +1,26 @@
 //! The one image preprocessing of libmoae (spec §1: "the SDK's documented resize is the
 //! contract"). Training (the final resample after its random crop), evaluation, `trainer export
 //! --dev` calibration, `moae score`/`moae detect`, the C ABI and JNI all go through
-//! [`crate::resample`], so a device scores an image exactly as evaluation did.
+//! [`crate::image::resample`], so a device scores an image exactly as evaluation did.
 //!
 //! - **Decoding**: [`crate::decode_image`] (JPEG/PNG, EXIF orientation applied, truncated
 //!   files rejected).
 //! - **Crop**: without a face box, the centred square of side `min(w, h)` of the upright image
 //!   (CLIP's "resize shortest side, centre crop", in continuous coordinates); with a box, see
-//!   [`crate::crop`].
+//!   [`crate::image::crop`].
 //! - **Filter**: area average when downscaling, bilinear when upscaling (see
-//!   [`crate::resample`]). Kept instead of CLIP's bicubic because it is what runs on the device:
-//!   one fused pass over camera planes (NV21, I420, …) with rotation, where a bicubic kernel
-//!   would cost more taps per pixel and, when downscaling a 1080p frame, alias unless widened.
+//!   [`crate::image::resample`]). Kept instead of CLIP's bicubic because it is what runs on the
+//!   device: one fused pass over camera planes (NV21, I420, …) with rotation, where a bicubic
+//!   kernel would cost more taps per pixel and, when downscaling a 1080p frame, alias unless
+//!   widened.
 //!   A model trained elsewhere with bicubic scores slightly differently; fine-tuning with this
 //!   pipeline fixes it.
 //! - **Normalisation**: `(rgb / 255 - mean) / std` per channel, mean/std from the model.
 
-use crate::crop::{self, Square};
 use crate::error::{Error, Result};
-use crate::frame::{Frame, PixelFormat};
-use crate::resample::{self, Normalize};
+use crate::image::crop::{self, FaceBox, Square};
+use crate::image::frame::{Frame, PixelFormat};
+use crate::image::resample::{self, Normalize};
 
 /// A square of the upright image, in pixels: it covers `[x, x + side) × [y, y + side)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -91,6 +92,51 @@ pub fn rgb_image_input(
         &mut out,
     )?;
     Ok(out)
+}
+
+/// Crop (see [`crate::image::crop`]) and resample (see [`crate::image::resample`]) `frame` into
+/// `out` (`3 * size * size` floats, CHW, `(rgb / 255 - mean) / std`).
+#[allow(clippy::too_many_arguments)]
+pub fn preprocess_into(
+    frame: &Frame<'_>,
+    face: Option<FaceBox>,
+    crop_scale: f32,
+    size: u32,
+    mean: [f32; 3],
+    std: [f32; 3],
+    out: &mut [f32],
+) -> Result<()> {
+    preprocess_with(
+        frame,
+        face,
+        crop_scale,
+        size,
+        &Normalize::new(mean, std),
+        out,
+    )
+}
+
+pub(crate) fn preprocess_with(
+    frame: &Frame<'_>,
+    face: Option<FaceBox>,
+    crop_scale: f32,
+    size: u32,
+    norm: &Normalize,
+    out: &mut [f32],
+) -> Result<()> {
+    let s = size as usize;
+    if out.len() != 3 * s * s {
+        return Err(Error::InvalidArgument(format!(
+            "output buffer has {} floats, need 3 x {size} x {size}",
+            out.len()
+        )));
+    }
+    crop::check_crop_scale(crop_scale)?;
+    let (uw, uh) = frame.upright_size();
+    let sq = crop::upright_crop(uw, uh, face, crop_scale)?;
+    let src = crop::to_source(sq, frame);
+    resample::resample_into(frame, src, s, norm, out);
+    Ok(())
 }
 
 #[cfg(test)]
