@@ -67,6 +67,9 @@ pub struct Scores {
     /// P(live) = softmax(logits)[0].
     pub live_score: f32,
     pub logits: [f32; 2],
+    /// The attack-type head's probabilities (live, physical, adversarial, digital; sum 1);
+    /// `None` when the model has no such head.
+    pub attack_type: Option<[f32; 4]>,
 }
 
 /// The verdict for one face.
@@ -81,6 +84,11 @@ pub struct Detection {
     /// Wall time of the whole call that produced it (preprocessing + inference; for a batch,
     /// the batch's time).
     pub latency: Duration,
+    /// Probabilities of live, physical, adversarial and digital attack
+    /// ([`moae_onnx::meta::ATTACK_TYPES`]), summing to 1; `None` when the model has no
+    /// attack-type head ("not available", never zeros). The decision stays `attack_score`
+    /// against the threshold.
+    pub attack_type: Option<[f32; 4]>,
 }
 
 /// A loaded model ready for inference; `Send + Sync`, share it with `Arc`.
@@ -102,6 +110,24 @@ const _: () = {
 /// How far a probability may stray outside [0, 1] from float rounding (int8/fp16 models)
 /// before it is treated as a broken model rather than clamped.
 const SCORE_SLACK: f32 = 1e-4;
+
+/// Checks one input's attack-type probabilities: each a probability and together summing to 1
+/// (a softmax), else a named inference error.
+fn attack_type_probabilities(p: &[f32], i: usize, batch: usize) -> Result<[f32; 4]> {
+    let mut out = [0.0f32; 4];
+    for (o, &v) in out.iter_mut().zip(p) {
+        *o = probability(meta::OUTPUT_ATTACK_TYPE, v, i, batch)?;
+    }
+    let sum: f32 = out.iter().sum();
+    if (sum - 1.0).abs() > 1e-3 {
+        return Err(Error::Inference(format!(
+            "the model gave attack-type probabilities {out:?} for input {} of {batch}, summing \
+             to {sum} instead of 1; no decision was made: the model is broken",
+            i + 1
+        )));
+    }
+    Ok(out)
+}
 
 /// Checks one model output: a finite probability, else a named inference error.
 fn probability(name: &str, v: f32, i: usize, batch: usize) -> Result<f32> {
@@ -296,6 +322,7 @@ impl Engine {
                 threshold: thr,
                 provider: self.info.provider,
                 latency,
+                attack_type: s.attack_type,
             })
             .collect())
     }
@@ -388,11 +415,20 @@ impl Engine {
         };
         let logits = get(meta::OUTPUT_LOGITS, 2)?;
         let attack = get(meta::OUTPUT_ATTACK_SCORE, 1)?;
+        let types = if self.info.meta.attack_types.is_empty() {
+            None
+        } else {
+            Some(get(meta::OUTPUT_ATTACK_TYPE, 4)?)
+        };
         logits
             .chunks_exact(2)
             .zip(attack)
             .enumerate()
             .map(|(i, (l, a))| {
+                let attack_type = match &types {
+                    Some(t) => Some(attack_type_probabilities(&t[4 * i..4 * i + 4], i, batch)?),
+                    None => None,
+                };
                 if !(l[0].is_finite() && l[1].is_finite()) {
                     return Err(Error::Inference(format!(
                         "the model gave non-finite logits [{}, {}] for input {} of {batch}; no \
@@ -408,6 +444,7 @@ impl Engine {
                     attack_score: probability(meta::OUTPUT_ATTACK_SCORE, a, i, batch)?,
                     live_score: live as f32,
                     logits: [l[0], l[1]],
+                    attack_type,
                 })
             })
             .collect()
