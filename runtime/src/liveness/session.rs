@@ -215,7 +215,7 @@ pub(crate) fn validate(session: &Session) -> Result<(ModelMeta, Option<usize>)> 
             return Err(Error::Model(format!("the model has no output `{name}`")));
         }
     }
-    check_attack_type_output(&session, &meta)?;
+    check_attack_type_output(session, &meta)?;
     Ok((meta, fixed_batch))
 }
 

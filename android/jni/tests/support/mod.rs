@@ -3,6 +3,8 @@
 /// The tiny model is the C ABI tests' own: one fixture behind every binding's tests.
 #[path = "../../../../ffi/tests/support/mod.rs"]
 mod ffi_support;
+// Each test binary includes this module; not every one uses both models.
+#[allow(unused_imports)]
 pub use ffi_support::{tiny_model, tiny_typed_model};
 
 /// A deterministic, non-symmetric test pattern value for pixel (x, y), channel c.
