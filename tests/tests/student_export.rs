@@ -2,9 +2,7 @@
 //! through ONNX Runtime (logits, attack score, attack-type probabilities), only mobile-safe
 //! operators, and an int8 file whose convolutions ONNX Runtime really runs in int8.
 
-use moae_onnx::meta::{
-    ATTACK_TYPES, INPUT_PIXELS, OUTPUT_ATTACK_SCORE, OUTPUT_ATTACK_TYPE, OUTPUT_LOGITS,
-};
+use moae_onnx::meta::{INPUT_PIXELS, OUTPUT_ATTACK_SCORE, OUTPUT_ATTACK_TYPE, OUTPUT_LOGITS};
 use moae_tests::*;
 use moae_trainer::export::student_graph::{
     calibrate, export_student_bytes, student_meta, StudentPrecision,
@@ -216,34 +214,4 @@ fn an_empty_calibration_set_is_an_error() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("calibration set is empty"), "{err}");
-}
-
-/// The runtime reads the student's attack-type output: `Engine::run_tensor` reports the
-/// probabilities tch computes (within 1e-4), a distribution, beside the binary score.
-#[test]
-fn the_engine_reports_the_students_attack_type_probabilities() {
-    let (vs, student) = random_student("student-s", 14);
-    let meta = student_meta(&student.cfg, &StudentPrecision::Fp32, None, "test");
-    let bytes = export_student_bytes(&student, &vs, &StudentPrecision::Fp32, &meta).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("student-s.onnx");
-    std::fs::write(&path, &bytes).unwrap();
-    let opts = moae_runtime::EngineOptions {
-        whole_frame: true,
-        ..Default::default()
-    };
-    let engine = moae_runtime::Engine::from_path(&path, &opts).expect("engine");
-    assert_eq!(engine.info().meta.attack_types, ATTACK_TYPES);
-    let px = random_pixels(3, student.cfg.image_size, 500);
-    let (logits, probs) = tch_outputs(&student, &px);
-    let scores = engine.run_tensor(&values(&px), 3).unwrap();
-    let want = values(&probs);
-    let want_attack = values(&logits.softmax(-1, Kind::Float).select(1, 1));
-    for (i, s) in scores.iter().enumerate() {
-        let got = s.attack_type.expect("the student has an attack-type head");
-        assert!((got.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{got:?}");
-        let d = max_abs_diff(&got, &want[4 * i..4 * i + 4]);
-        assert!(d <= 1e-4, "input {i}: attack types differ by {d}");
-        assert!((s.attack_score - want_attack[i]).abs() <= 1e-4);
-    }
 }
