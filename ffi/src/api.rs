@@ -40,7 +40,29 @@ pub extern "C" fn moae_abi_version() -> u32 {
 }
 
 /// Size of the version-1 `moae_options` (libmoae 0.1, which ended at `crop_scale`).
-pub(crate) const OPTIONS_V1_SIZE: usize = 80;
+pub const MOAE_OPTIONS_V1_SIZE: usize = 80;
+
+/// This library's `sizeof` of a struct (a `moae_struct_kind`), for callers without C's
+/// `sizeof` (ctypes, cgo, JNA, Dart FFI): pass it to `moae_options_init_sized` /
+/// `moae_image_init_sized`, as `face_struct_size`, or compare it with the binding's own layout.
+/// 0 for an unknown kind.
+#[no_mangle]
+pub extern "C" fn moae_struct_size(kind: i32) -> usize {
+    use crate::types::moae_struct_kind::*;
+    use std::mem::size_of;
+    guard_value("moae_struct_size", 0, || match kind {
+        k if k == MOAE_STRUCT_OPTIONS as i32 => size_of::<moae_options>(),
+        k if k == MOAE_STRUCT_IMAGE as i32 => size_of::<moae_image>(),
+        k if k == MOAE_STRUCT_ENGINE_INFO as i32 => size_of::<moae_engine_info>(),
+        k if k == MOAE_STRUCT_FACE as i32 => size_of::<moae_face>(),
+        k if k == MOAE_STRUCT_RESULT as i32 => size_of::<moae_result>(),
+        k if k == MOAE_STRUCT_BOX as i32 => size_of::<moae_box>(),
+        k if k == MOAE_STRUCT_BOX_INPUT as i32 => size_of::<moae_box_input>(),
+        k if k == MOAE_STRUCT_QUALITY_OPTIONS as i32 => size_of::<moae_quality_options>(),
+        k if k == MOAE_STRUCT_QUALITY as i32 => size_of::<moae_quality>(),
+        _ => 0,
+    })
+}
 
 /// Fills the first `min(size, sizeof(moae_options))` bytes at `opts` with the defaults and sets
 /// `struct_size` to that many bytes (`abi_version = MOAE_ABI_VERSION`). Only fields that lie
@@ -67,11 +89,12 @@ pub extern "C" fn moae_options_init_sized(opts: *mut moae_options, size: usize) 
 /// old caller's smaller struct is never overrun; the 0.2 fields keep their defaults at
 /// create. New code gets `moae_options_init_sized` through the macro of the same name below;
 /// callers that cannot use C macros (Swift, Rust, other FFIs) must call
-/// `moae_options_init_sized(p, their size)`: with this function the library reads only the
-/// version-1 fields (struct_size 80), so the 0.2 fields they set would be ignored.
+/// `moae_options_init_sized(p, moae_struct_size(MOAE_STRUCT_OPTIONS))` (or their own size):
+/// with this function the library reads only the version-1 fields (struct_size 80), so the
+/// 0.2 fields they set would be ignored.
 #[no_mangle]
 pub extern "C" fn moae_options_init(opts: *mut moae_options) {
-    moae_options_init_sized(opts, OPTIONS_V1_SIZE)
+    moae_options_init_sized(opts, MOAE_OPTIONS_V1_SIZE)
 }
 
 /// Zeroes the first `min(size, sizeof(moae_image))` bytes at `image` (format RGB, full
@@ -92,6 +115,7 @@ pub extern "C" fn moae_image_init_sized(image: *mut moae_image, size: usize) {
             rotation: 0,
             mirrored: 0,
             yuv_range: moae_yuv_range::MOAE_YUV_FULL as i32,
+            yuv_matrix: moae_yuv_matrix::MOAE_YUV_BT601 as i32,
         };
         // SAFETY: the caller passes `size` writable bytes at `image`.
         unsafe { init_sized(image, size, &convert::IMAGE_SPANS, value) }
@@ -102,11 +126,11 @@ pub extern "C" fn moae_image_init_sized(image: *mut moae_image, size: usize) {
 /// header: writes only the version-1 struct (96 bytes, `struct_size = 96`), so that an old
 /// caller's smaller struct is never overrun (and `mirrored`/`yuv_range` are never read from
 /// what follows it). New code gets `moae_image_init_sized` through the macro below; callers
-/// without C macros call `moae_image_init_sized(p, their size)` (else `mirrored` and
-/// `yuv_range` are ignored).
+/// without C macros call `moae_image_init_sized(p, moae_struct_size(MOAE_STRUCT_IMAGE))` (else
+/// `mirrored`, `yuv_range` and `yuv_matrix` are ignored).
 #[no_mangle]
 pub extern "C" fn moae_image_init(image: *mut moae_image) {
-    moae_image_init_sized(image, convert::IMAGE_V1_SIZE)
+    moae_image_init_sized(image, convert::MOAE_IMAGE_V1_SIZE)
 }
 
 /// Zeroes `min(size, size_of::<T>())` bytes at `ptr`, copies the fields of `value` that lie
@@ -397,10 +421,12 @@ const FACE_MIN_SIZE: usize = std::mem::size_of::<moae_box>();
 /// `faces` is the caller's array of `faces_capacity` elements, each `face_struct_size` bytes
 /// apart: pass `sizeof(moae_face)` (a smaller, older struct gets only the fields that fit; at
 /// least the box; a larger one from a newer header gets this library's fields and the bytes
-/// past them are left as they were). If the capacity is too small, nothing is written to `faces`, `*face_count`
-/// is the number needed and MOAE_ERR_BUFFER_TOO_SMALL is returned (detection ran: call again
-/// with a larger array). Nothing of the caller's is kept after return; thread-safe as
-/// `moae_detect`.
+/// past them are left as they were). If the capacity is too small, the first
+/// `faces_capacity` faces are written, `*face_count` is the full number found and
+/// MOAE_ERR_BUFFER_TOO_SMALL is returned, all from this one detection (`*frame_flags` too;
+/// `faces = NULL, faces_capacity = 0` asks only the count). Calling again with a larger array
+/// runs detection again, on the same frame normally with the same result. Nothing of the
+/// caller's is kept after return; thread-safe as `moae_detect`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn moae_analyze(
@@ -467,22 +493,18 @@ pub extern "C" fn moae_analyze(
             unsafe { *frame_flags = analysis.flags.0 };
         }
         unsafe { *face_count = n };
-        if faces_capacity < n {
-            return Err(FfiError::new(
-                MOAE_ERR_BUFFER_TOO_SMALL,
-                format!("faces_capacity is {faces_capacity}, {n} faces were found"),
-            ));
-        }
         let written = FACE_ENDS
             .iter()
             .copied()
             .filter(|&e| e <= face_struct_size.min(std::mem::size_of::<moae_face>()))
             .max()
             .unwrap_or(0);
-        for (i, f) in analysis.faces.iter().enumerate() {
+        // The faces that fit, in order; the count is the full one (one detection, one answer).
+        for (i, f) in analysis.faces.iter().take(faces_capacity).enumerate() {
             let c = convert::face_to_c(f);
-            // SAFETY: faces non-NULL (capacity >= n > 0 here) with room for `faces_capacity`
-            // elements of `face_struct_size` bytes; only whole known fields are copied.
+            // SAFETY: i < faces_capacity, so faces is non-NULL (checked above for a non-zero
+            // capacity) with room for element i of `face_struct_size` bytes; only whole known
+            // fields are copied.
             unsafe {
                 std::ptr::copy_nonoverlapping(
                     &c as *const moae_face as *const u8,
@@ -490,6 +512,15 @@ pub extern "C" fn moae_analyze(
                     written,
                 );
             }
+        }
+        if faces_capacity < n {
+            return Err(FfiError::new(
+                MOAE_ERR_BUFFER_TOO_SMALL,
+                format!(
+                    "faces_capacity is {faces_capacity}, {n} faces were found: the first \
+                     {faces_capacity} were written"
+                ),
+            ));
         }
         Ok(())
     })
@@ -520,8 +551,12 @@ pub extern "C" fn moae_clear_last_error() {
 
 /// Sets (or, with NULL, removes) the process-wide log callback. It receives libmoae's messages
 /// (engine creation, provider fallback, failures) and the runtime's and ONNX Runtime's log
-/// events, possibly from several threads at once; `user_data` is passed back unchanged. A call
-/// already running on another thread may still reach the previous callback once.
+/// events, possibly from several threads at once; `user_data` is passed back unchanged.
+/// Returns only when no call is inside the previous callback any more (it waits for those
+/// running on other threads), so the previous `user_data` may be freed as soon as this
+/// returns. Called from inside the callback itself, it cannot wait for that call: the new
+/// callback then takes over when the running call returns. A callback must not wait for
+/// another thread that is itself setting the callback.
 #[no_mangle]
 pub extern "C" fn moae_set_log_callback(callback: moae_log_fn, user_data: *mut std::ffi::c_void) {
     guard_value("moae_set_log_callback", (), || {

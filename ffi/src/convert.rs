@@ -35,25 +35,28 @@ pub const OPTIONS_SPANS: [(usize, usize); 20] = field_spans!(moae_options;
     detector_min_score: f32, whole_frame: i32, quality: moae_quality_options);
 
 /// Where each `moae_image` field lies.
-pub const IMAGE_SPANS: [(usize, usize); 10] = field_spans!(moae_image;
+pub const IMAGE_SPANS: [(usize, usize); 11] = field_spans!(moae_image;
     struct_size: u32, format: i32, width: u32, height: u32, planes: [*const u8; 3],
     plane_sizes: [usize; 3], strides: [usize; 3], rotation: i32, mirrored: i32,
-    yuv_range: i32);
+    yuv_range: i32, yuv_matrix: i32);
 
 /// The version-1 fields, then `mirrored` and `yuv_range`: a version-1 `moae_image` is 96 bytes
 /// because of padding after `rotation`, where `mirrored` now lies. So that those padding bytes
 /// are never read as `mirrored`, both 0.2 fields count as ending where `yuv_range` ends: they
 /// are read only from a struct of at least that size.
-pub const IMAGE_ENDS: [usize; 10] = {
+pub const IMAGE_ENDS: [usize; 11] = {
     let e = field_ends!(moae_image;
         struct_size: u32, format: i32, width: u32, height: u32, planes: [*const u8; 3],
         plane_sizes: [usize; 3], strides: [usize; 3], rotation: i32, mirrored: i32,
-        yuv_range: i32);
-    [e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[9], e[9]]
+        yuv_range: i32, yuv_matrix: i32);
+    [
+        e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[9], e[9], e[10],
+    ]
 };
 
-/// Size of the version-1 `moae_image` (the smallest accepted).
-pub const IMAGE_V1_SIZE: usize = 96;
+/// Size of the version-1 `moae_image` (libmoae 0.1, which ended at `rotation`; the smallest
+/// accepted).
+pub const MOAE_IMAGE_V1_SIZE: usize = 96;
 
 pub const FACE_ENDS: [usize; 14] = field_ends!(moae_face;
     r#box: moae_box, keypoints: [f32; 12], has_keypoints: i32, source: i32, detector_score: f32,
@@ -234,7 +237,8 @@ pub unsafe fn engine_options(opts: *const moae_options) -> FfiResult<EngineOptio
             .map(|&p| abi::provider(p))
             .collect::<Result<_, _>>()?;
     }
-    out.policy = if o.require_provider != 0 {
+    // Every 0/1 field follows one rule (`abi::flag`): 0 or 1, anything else is an error.
+    out.policy = if abi::flag("require_provider", o.require_provider)? {
         ProviderPolicy::Require
     } else {
         ProviderPolicy::Fallback
@@ -248,7 +252,7 @@ pub unsafe fn engine_options(opts: *const moae_options) -> FfiResult<EngineOptio
         out.model_sha256 = Some(h);
     }
     out.tensorrt_cache_dir = path_arg(o.tensorrt_cache_dir);
-    out.tensorrt_fp16 = o.tensorrt_fp16 != 0;
+    out.tensorrt_fp16 = abi::flag("tensorrt_fp16", o.tensorrt_fp16)?;
     out.coreml_units = abi::coreml_units(o.coreml_compute_units)?;
     out.threshold = abi::threshold(o.threshold)?;
     if let Some(scale) = abi::crop_scale(o.crop_scale)? {
@@ -300,9 +304,11 @@ pub unsafe fn frame<'a>(img: *const moae_image) -> FfiResult<Frame<'a>> {
         rotation: 0,
         mirrored: 0,
         yuv_range: 0,
+        yuv_matrix: 0,
     };
-    let m = read_sized(img, "moae_image", IMAGE_V1_SIZE, &IMAGE_ENDS, blank)?;
-    // `mirrored` and `yuv_range` are checked with the other fields by `abi::frame`.
+    let m = read_sized(img, "moae_image", MOAE_IMAGE_V1_SIZE, &IMAGE_ENDS, blank)?;
+    // `mirrored`, `yuv_range` and `yuv_matrix` are checked with the other fields by
+    // `abi::frame`.
     if m.format == abi::PIXEL_YUV_420_888 {
         return Err(FfiError::new(
             MOAE_ERR_UNKNOWN_FORMAT,
@@ -333,6 +339,7 @@ pub unsafe fn frame<'a>(img: *const moae_image) -> FfiResult<Frame<'a>> {
         rotation: m.rotation,
         mirrored: m.mirrored,
         yuv_range: m.yuv_range,
+        yuv_matrix: m.yuv_matrix,
     };
     Ok(abi::frame(&raw)?)
 }
@@ -506,7 +513,7 @@ mod tests {
         // 0.2's appended fields start where ABI 1's 80-byte struct ended.
         assert_eq!(std::mem::offset_of!(moae_options, face_detector_path), 80);
         assert_eq!(OPTIONS_ENDS[13], 80);
-        assert_eq!(OPTIONS_ENDS[13], crate::api::OPTIONS_V1_SIZE);
+        assert_eq!(OPTIONS_ENDS[13], crate::api::MOAE_OPTIONS_V1_SIZE);
         assert_eq!(std::mem::size_of::<moae_options>(), 152);
         assert_eq!(std::mem::size_of::<moae_quality_options>(), 36);
         // moae_image: `mirrored` lies in version 1's padding (offset 92 < 96), so it is only
@@ -514,7 +521,11 @@ mod tests {
         assert_eq!(std::mem::offset_of!(moae_image, mirrored), 92);
         assert_eq!(IMAGE_ENDS[7], 92);
         assert_eq!(IMAGE_ENDS[8], 100);
-        assert!(IMAGE_ENDS[8] > IMAGE_V1_SIZE);
+        assert!(IMAGE_ENDS[8] > MOAE_IMAGE_V1_SIZE);
+        // `yuv_matrix` fills the 0.2 struct's tail padding: the size stays 104 (0.2.0 is the
+        // first release with these fields, so no released 104-byte struct lacks it).
+        assert_eq!(std::mem::offset_of!(moae_image, yuv_matrix), 100);
+        assert_eq!(IMAGE_ENDS[10], 104);
         assert_eq!(std::mem::size_of::<moae_image>(), 104);
         // Version 0.2's moae_face ended at 128 bytes; the attack-type fields are appended.
         assert_eq!(std::mem::size_of::<moae_face>(), 148);

@@ -13,6 +13,14 @@
 // `unsafe`, so the functions are declared safe and documented in the header.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+// The C ABI's version-1 sizes (MOAE_OPTIONS_V1_SIZE 80, MOAE_IMAGE_V1_SIZE 96) and the header's
+// static assertion are 64-bit; a 32-bit libmoae would refuse every 0.1 caller's struct.
+#[cfg(not(target_pointer_width = "64"))]
+compile_error!(
+    "libmoae's C ABI is 64-bit only (include/moae.h asserts it); 32-bit Android apps use the \
+     Java API (moae-jni), which does not go through the C structs"
+);
+
 mod api;
 mod convert;
 mod guard;
@@ -23,6 +31,7 @@ mod status;
 pub mod types;
 
 pub use api::*;
+pub use convert::MOAE_IMAGE_V1_SIZE;
 pub use image_file::*;
 pub use types::*;
 

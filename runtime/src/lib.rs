@@ -40,7 +40,7 @@ pub use face::{
 };
 pub use image::crop::{FaceBox, DEFAULT_CROP_SCALE, MAX_CROP_SCALE};
 pub use image::decode::{decode_image, ImageSource, MAX_IMAGE_FILE_BYTES};
-pub use image::frame::{Frame, PixelFormat, Rotation, YuvRange};
+pub use image::frame::{Frame, PixelFormat, Rotation, YuvMatrix, YuvRange};
 pub use image::geometry::{BoxInput, BoxSpace, BoxUnits, MIN_FACE_SIZE_PX};
 pub use liveness::preprocess::{
     preprocess_into, resample_square_into, rgb_image_input, CropSquare,

@@ -6,7 +6,7 @@ use crate::compute::{device, set_torch_threads};
 use crate::data::augment::AugmentLevel;
 use crate::data::lists::{self, Sample, Split};
 use crate::eval::evaluate::score_net_batches;
-use crate::eval::metrics::{self, Report, Scored};
+use crate::eval::metrics::{self, Report, Scored, ThresholdSource};
 use crate::model::checkpoint::{self, CheckpointMeta};
 use crate::model::config::{ModelConfig, Variant};
 use crate::model::prompts::PromptSet;
@@ -16,6 +16,8 @@ use crate::train::losses::{CeForm, LossConfig};
 use crate::train::optim::{AdamConfig, LrSchedule};
 use crate::train::{self, eval_batches, RunOptions, TrainConfig, TrainData, TrainSummary};
 use anyhow::{bail, Context, Result};
+use moae_metrics::bootstrap::Settings;
+use moae_metrics::report::{EvalReport, FileId, Provenance};
 use std::path::{Path, PathBuf};
 use tch::{nn, Device};
 
@@ -420,20 +422,73 @@ pub fn score_split(
 }
 
 pub fn write_scores(path: &Path, scored: &[Scored]) -> Result<()> {
-    let mut s = String::new();
-    for x in scored {
-        s.push_str(&format!(
-            "{:.8} {} {}\n",
-            x.score,
-            u8::from(x.attack),
-            x.attack_type
-        ));
+    let text = metrics::score_file_text(scored, Some(8));
+    Ok(write_atomic(path, text.as_bytes())?)
+}
+
+/// Every figure of `test` (spec §7) at the dev set's EER threshold, or the test set's own when
+/// there is no dev set.
+pub fn eval_report(
+    dev: Option<&[Scored]>,
+    test: &[Scored],
+    mut provenance: Provenance,
+) -> Result<EvalReport> {
+    let literature = metrics::evaluate(dev, test)?;
+    provenance.threshold_origin = match literature.threshold_source {
+        ThresholdSource::Dev => "the dev set's equal-error point, fixed before the test".into(),
+        ThresholdSource::Test => "the test set's own equal-error point (no dev set given: \
+                                  optimistic, not a threshold fixed before the test)"
+            .into(),
+        ThresholdSource::Fixed => "given".into(),
+    };
+    let threshold = literature.test.threshold;
+    Ok(EvalReport::new(
+        test,
+        threshold,
+        literature.threshold_source,
+        provenance,
+        Settings::default(),
+    )?)
+}
+
+/// report.json, report.html, roc.png and det.png in `out`, each written whole.
+pub fn write_eval_report(out: &Path, report: &EvalReport, test: &[Scored]) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    moae_metrics::files::write_report(out, report, test, |p, b| {
+        write_atomic(p, b).map_err(|e| e.source)
+    })?;
+    for (name, png) in [
+        ("roc.png", crate::eval::plot::roc_png(test, 640, 480)),
+        ("det.png", crate::eval::plot::det_png(test, 640, 480)),
+    ] {
+        write_atomic(&out.join(name), &png?)?;
     }
-    Ok(write_atomic(path, s.as_bytes())?)
+    Ok(())
+}
+
+/// Who wrote a report.
+pub fn provenance(
+    producer: &str,
+    model: Option<&Path>,
+    list: Option<&Path>,
+    dev: Option<&Path>,
+) -> Result<Provenance> {
+    let id = |p: Option<&Path>| {
+        p.map(|p| FileId::of(p).with_context(|| format!("reading {}", p.display())))
+            .transpose()
+    };
+    Ok(Provenance {
+        producer: format!("{producer} {}", env!("CARGO_PKG_VERSION")),
+        sdk_version: env!("CARGO_PKG_VERSION").into(),
+        model: id(model)?,
+        list: id(list)?,
+        threshold_list: id(dev)?,
+        threshold_origin: String::new(),
+    })
 }
 
 /// Dev threshold → test metrics, plus files in `out` when given.
-pub fn run_eval(a: &EvalRun) -> Result<Report> {
+pub fn run_eval(a: &EvalRun) -> Result<EvalReport> {
     if !(1..=MAX_EVAL_BATCH).contains(&a.batch_size) {
         bail!(
             "the evaluation batch size must be in 1..={MAX_EVAL_BATCH}, is {}",
@@ -454,20 +509,20 @@ pub fn run_eval(a: &EvalRun) -> Result<Report> {
         .map(|d| score_split(&l, d, a.batch_size, &a.data, device))
         .transpose()?;
     let test_scores = score_split(&l, &test, a.batch_size, &a.data, device)?;
-    let report = metrics::evaluate(dev_scores.as_deref(), &test_scores)?;
+    let prov = provenance(
+        "trainer eval",
+        Some(&a.ckpt),
+        test.first().map(|s| &*s.list),
+        dev.as_ref().and_then(|d| d.first()).map(|s| &*s.list),
+    )?;
+    let report = eval_report(dev_scores.as_deref(), &test_scores, prov)?;
     if let Some(out) = &a.out {
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
         if let Some(d) = &dev_scores {
             write_scores(&out.join("scores-dev.txt"), d)?;
         }
         write_scores(&out.join("scores-test.txt"), &test_scores)?;
-        write_atomic(
-            &out.join("report.json"),
-            serde_json::to_string_pretty(&report)?.as_bytes(),
-        )
-        .context("writing report.json")?;
-        crate::eval::plot::write_roc(&out.join("roc.png"), &test_scores, 640, 480)?;
-        crate::eval::plot::write_det(&out.join("det.png"), &test_scores, 640, 480)?;
+        write_eval_report(out, &report, &test_scores)?;
     }
     Ok(report)
 }
@@ -555,7 +610,7 @@ fn train_and_eval(
     hyper: &Hyper,
     out: &Path,
     progress: bool,
-) -> Result<Report> {
+) -> Result<EvalReport> {
     let run = TrainRun {
         data: data.clone(),
         model: model.clone(),
@@ -583,7 +638,7 @@ pub fn run_protocol(a: &ProtocolRun) -> Result<String> {
         let data = DataSource::protocol(&a.root, p, a.workers);
         let r = train_and_eval(data, &a.model, &a.hyper, &a.out.join(p), a.progress)
             .with_context(|| format!("protocol {p}"))?;
-        rows.push(Row::of(p, &r));
+        rows.push(Row::of(p, &r.literature));
     }
     let p2: Vec<&Row> = rows.iter().filter(|r| r.name.starts_with("p2.")).collect();
     let mut extra = Vec::new();
@@ -649,7 +704,7 @@ pub fn run_ablate(a: &AblationRun) -> Result<String> {
         let data = DataSource::protocol(&a.root, &a.protocol, a.workers);
         let r = train_and_eval(data, &model, &hyper, &a.out.join(&slug), a.progress)
             .with_context(|| format!("ablation row {name}"))?;
-        rows.push(Row::of(name, &r));
+        rows.push(Row::of(name, &r.literature));
     }
     let table = format_rows(
         &format!("Ablation ({}, test set, dev-EER threshold)", a.protocol),

@@ -32,7 +32,12 @@ use moae_runtime::{
 };
 use status::{BridgeError, Status};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+
+/// Engines created through this bridge and not yet destroyed (`MoaeDetector.nativeEngineCount`,
+/// which the host tests use to see the Java cleaner free a dropped detector).
+static LIVE_ENGINES: AtomicI64 = AtomicI64::new(0);
 
 pub use status::Status as BridgeStatus;
 
@@ -180,6 +185,7 @@ fn engine_options(
 }
 
 fn into_handle(engine: Engine) -> jlong {
+    LIVE_ENGINES.fetch_add(1, Ordering::SeqCst);
     Box::into_raw(Box::new(Arc::new(engine))) as jlong
 }
 
@@ -192,6 +198,59 @@ fn engine_of(handle: jlong) -> Result<Arc<Engine>, BridgeError> {
     // running concurrently (module docs), so the box is alive for this read.
     let arc = unsafe { &*(handle as *const Arc<Engine>) };
     Ok(Arc::clone(arc))
+}
+
+/// The `ai.moae.Options` fields every `createFrom*` receives (see `NativeBridge.java`).
+struct CreateArgs<'l> {
+    providers: JString<'l>,
+    require_provider: jboolean,
+    threads: jint,
+    max_sessions: jint,
+    ort_library_path: JString<'l>,
+    model_sha256: JByteArray<'l>,
+    threshold: jfloat,
+    crop_scale: jfloat,
+    detector_path: JString<'l>,
+    detector_bytes: JByteArray<'l>,
+    detector_min_score: jfloat,
+    whole_frame: jboolean,
+    quality: JFloatArray<'l>,
+    allow_several_faces: jboolean,
+}
+
+/// One engine creation: `model` checks and reads the model's source first (so a null model
+/// is reported before any option, as in C), then the options are read and `load` makes the
+/// engine from both.
+fn create<'l, M>(
+    unowned: &mut EnvUnowned<'l>,
+    a: CreateArgs<'l>,
+    model: impl FnOnce(&mut Env<'l>) -> Result<M, BridgeError>,
+    load: impl FnOnce(&mut Env<'l>, M, &EngineOptions) -> Result<Engine, BridgeError>,
+) -> jlong {
+    guarded(unowned, |env| {
+        let source = model(env)?;
+        let pipeline = PipelineArgs {
+            detector_path: &a.detector_path,
+            detector_bytes: &a.detector_bytes,
+            detector_min_score: a.detector_min_score,
+            whole_frame: a.whole_frame,
+            quality: &a.quality,
+            allow_several_faces: a.allow_several_faces,
+        };
+        let opts = engine_options(
+            env,
+            &a.providers,
+            a.require_provider,
+            a.threads,
+            a.max_sessions,
+            &a.ort_library_path,
+            &a.model_sha256,
+            a.threshold,
+            a.crop_scale,
+            &pipeline,
+        )?;
+        Ok(into_handle(load(env, source, &opts)?))
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -215,30 +274,28 @@ pub extern "system" fn Java_ai_moae_NativeBridge_createFromFile<'l>(
     quality: JFloatArray<'l>,
     allow_several_faces: jboolean,
 ) -> jlong {
-    guarded(&mut unowned, |env| {
-        let path = opt_string(env, &path)?.ok_or_else(|| BridgeError::null("model path"))?;
-        let pipeline = PipelineArgs {
-            detector_path: &detector_path,
-            detector_bytes: &detector_bytes,
-            detector_min_score,
-            whole_frame,
-            quality: &quality,
-            allow_several_faces,
-        };
-        let opts = engine_options(
-            env,
-            &providers,
-            require_provider,
-            threads,
-            max_sessions,
-            &ort_library_path,
-            &model_sha256,
-            threshold,
-            crop_scale,
-            &pipeline,
-        )?;
-        Ok(into_handle(Engine::from_path(path, &opts)?))
-    })
+    let a = CreateArgs {
+        providers,
+        require_provider,
+        threads,
+        max_sessions,
+        ort_library_path,
+        model_sha256,
+        threshold,
+        crop_scale,
+        detector_path,
+        detector_bytes,
+        detector_min_score,
+        whole_frame,
+        quality,
+        allow_several_faces,
+    };
+    create(
+        &mut unowned,
+        a,
+        |env| opt_string(env, &path)?.ok_or_else(|| BridgeError::null("model path")),
+        |_env, path, opts| Ok(Engine::from_path(path, opts)?),
+    )
 }
 
 #[unsafe(no_mangle)]
@@ -262,34 +319,93 @@ pub extern "system" fn Java_ai_moae_NativeBridge_createFromBytes<'l>(
     quality: JFloatArray<'l>,
     allow_several_faces: jboolean,
 ) -> jlong {
-    guarded(&mut unowned, |env| {
-        if model.is_null() {
-            return Err(BridgeError::null("model bytes"));
-        }
-        let pipeline = PipelineArgs {
-            detector_path: &detector_path,
-            detector_bytes: &detector_bytes,
-            detector_min_score,
-            whole_frame,
-            quality: &quality,
-            allow_several_faces,
-        };
-        let opts = engine_options(
-            env,
-            &providers,
-            require_provider,
-            threads,
-            max_sessions,
-            &ort_library_path,
-            &model_sha256,
-            threshold,
-            crop_scale,
-            &pipeline,
-        )?;
-        // SAFETY: read-only access, released without copy-back before returning.
-        let bytes = unsafe { model.get_elements(env, ReleaseMode::NoCopyBack)? };
-        Ok(into_handle(Engine::from_bytes(as_u8(&bytes), &opts)?))
-    })
+    let a = CreateArgs {
+        providers,
+        require_provider,
+        threads,
+        max_sessions,
+        ort_library_path,
+        model_sha256,
+        threshold,
+        crop_scale,
+        detector_path,
+        detector_bytes,
+        detector_min_score,
+        whole_frame,
+        quality,
+        allow_several_faces,
+    };
+    create(
+        &mut unowned,
+        a,
+        |_env| {
+            if model.is_null() {
+                return Err(BridgeError::null("model bytes"));
+            }
+            Ok(())
+        },
+        |env, (), opts| {
+            // SAFETY: read-only access, released without copy-back before returning.
+            let bytes = unsafe { model.get_elements(env, ReleaseMode::NoCopyBack)? };
+            Ok(Engine::from_bytes(as_u8(&bytes), opts)?)
+        },
+    )
+}
+
+/// The model from a direct buffer (a memory-mapped file or asset), read in place: the bytes
+/// never enter the Java heap. `MoaeDetector.fromBuffer` passes the buffer sliced at its
+/// position, so its capacity is the model's length.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_ai_moae_NativeBridge_createFromBuffer<'l>(
+    mut unowned: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    model: JByteBuffer<'l>,
+    providers: JString<'l>,
+    require_provider: jboolean,
+    threads: jint,
+    max_sessions: jint,
+    ort_library_path: JString<'l>,
+    model_sha256: JByteArray<'l>,
+    threshold: jfloat,
+    crop_scale: jfloat,
+    detector_path: JString<'l>,
+    detector_bytes: JByteArray<'l>,
+    detector_min_score: jfloat,
+    whole_frame: jboolean,
+    quality: JFloatArray<'l>,
+    allow_several_faces: jboolean,
+) -> jlong {
+    let a = CreateArgs {
+        providers,
+        require_provider,
+        threads,
+        max_sessions,
+        ort_library_path,
+        model_sha256,
+        threshold,
+        crop_scale,
+        detector_path,
+        detector_bytes,
+        detector_min_score,
+        whole_frame,
+        quality,
+        allow_several_faces,
+    };
+    create(
+        &mut unowned,
+        a,
+        |env| direct(env, &model, "model buffer")?.ok_or_else(|| BridgeError::null("model buffer")),
+        |_env, bytes, opts| Ok(Engine::from_bytes(bytes, opts)?),
+    )
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_ai_moae_NativeBridge_liveEngines<'l>(
+    mut unowned: EnvUnowned<'l>,
+    _class: JClass<'l>,
+) -> jlong {
+    guarded(&mut unowned, |_env| Ok(LIVE_ENGINES.load(Ordering::SeqCst)))
 }
 
 #[unsafe(no_mangle)]
@@ -302,6 +418,7 @@ pub extern "system" fn Java_ai_moae_NativeBridge_destroy<'l>(
         if handle != 0 {
             // SAFETY: Java calls this once per handle, under the write lock (module docs).
             drop(unsafe { Box::from_raw(handle as *mut Arc<Engine>) });
+            LIVE_ENGINES.fetch_sub(1, Ordering::SeqCst);
         }
         Ok(())
     })

@@ -63,7 +63,7 @@ enum CABIFields {
     ]
     nonisolated(unsafe) static let image: [PartialKeyPath<moae_image>] = [
         \.struct_size, \.format, \.width, \.height, \.planes, \.plane_sizes, \.strides,
-        \.rotation, \.mirrored, \.yuv_range,
+        \.rotation, \.mirrored, \.yuv_range, \.yuv_matrix,
     ]
     nonisolated(unsafe) static let box: [PartialKeyPath<moae_box>] = [
         \.x, \.y, \.width, \.height,

@@ -1,9 +1,12 @@
 //! `moae calibrate`: the decision threshold fitted to a camera's live frames.
 
 use crate::args::CalibrateArgs;
-use crate::calib::{self, detector_sha256, read_paths, write_calibration};
+use crate::calib::{self, detector_sha256, read_entries, read_paths, write_calibration};
 use crate::engine::{analyze_file, load, need_detector};
 use anyhow::{bail, Context, Result};
+use moae_metrics::bootstrap::Settings;
+use moae_metrics::iso::{format_species, IsoFigures};
+use moae_metrics::scores::Scored as MetricScore;
 use moae_runtime::{Engine, EngineOptions};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -55,6 +58,11 @@ pub fn run(ort: &Option<PathBuf>, a: &CalibrateArgs) -> Result<()> {
     })?;
     let a = attack.as_deref().map(|p| score_list(&e, p)).transpose()?;
     let apcer = a.as_ref().map(|a| calib::apcer(&a.scores, c.threshold));
+    let figures = a
+        .as_ref()
+        .filter(|a| !a.scores.is_empty())
+        .map(|a| figures_at(&l, a, c.threshold))
+        .transpose()?;
     let meaning = format!(
         "at threshold {}, {} of the {} live frames ({:.4} %) are rejected (target \
          {} %: at most {}); with 95 % confidence the camera's true BPCER at this \
@@ -85,6 +93,7 @@ pub fn run(ort: &Option<PathBuf>, a: &CalibrateArgs) -> Result<()> {
         "attack_frames": a.as_ref().map(|a| a.scores.len()),
         "attack_without_face": a.as_ref().map(|a| a.no_face.len()),
         "apcer": apcer,
+        "apcer_per_species": figures.as_ref().map(|f| &f.apcer_per_species),
         "face_source": if *whole_frame { "whole_frame" } else { "detector" },
         "detector_sha256": face_detector_sha256,
         "crop_scale": crop_scale,
@@ -120,6 +129,9 @@ pub fn run(ort: &Option<PathBuf>, a: &CalibrateArgs) -> Result<()> {
             a.scores.len()
         );
     }
+    if let Some(f) = &figures {
+        print!("{}", format_species(f));
+    }
     println!("meaning          {meaning}");
     if let Some(out) = out {
         write_calibration(out, &report)?;
@@ -131,6 +143,8 @@ pub fn run(ort: &Option<PathBuf>, a: &CalibrateArgs) -> Result<()> {
 /// Scores the first face of each listed frame; frames without a face are counted apart.
 struct Scored {
     scores: Vec<f32>,
+    /// The species of each score's frame (see `read_entries`).
+    species: Vec<String>,
     no_face: Vec<PathBuf>,
     unsure: usize,
 }
@@ -138,10 +152,11 @@ struct Scored {
 fn score_list(e: &Engine, list: &Path) -> Result<Scored> {
     let mut out = Scored {
         scores: Vec::new(),
+        species: Vec::new(),
         no_face: Vec::new(),
         unsure: 0,
     };
-    for p in read_paths(list)? {
+    for (p, species) in read_entries(list)? {
         let a =
             analyze_file(e, &p, &[], 0, false).with_context(|| format!("{}", list.display()))?;
         match a.faces.first() {
@@ -151,8 +166,31 @@ fn score_list(e: &Engine, list: &Path) -> Result<Scored> {
                     out.unsure += 1;
                 }
                 out.scores.push(f.detection.attack_score);
+                out.species.push(species);
             }
         }
     }
     Ok(out)
+}
+
+/// The ISO figures of the live and attack scores at the calibrated threshold (the species
+/// table `moae evaluate` reports).
+fn figures_at(live: &Scored, attack: &Scored, threshold: f32) -> Result<IsoFigures> {
+    let mut set: Vec<MetricScore> = live
+        .scores
+        .iter()
+        .map(|&s| MetricScore::new(s as f64, false, "live"))
+        .collect();
+    set.extend(
+        attack
+            .scores
+            .iter()
+            .zip(&attack.species)
+            .map(|(&s, sp)| MetricScore::new(s as f64, true, sp.as_str())),
+    );
+    Ok(moae_metrics::iso::figures(
+        &set,
+        threshold as f64,
+        Settings::default(),
+    )?)
 }

@@ -1,10 +1,9 @@
 //! `moae detect`: frames in, a decision per face out (text or JSON).
 
 use crate::args::{DetectArgs, SpaceArg};
-use crate::calib::{check_calibration, read_calibration, CalibrationFile};
+use crate::calib::{check_calibration, check_calibration_model, read_calibration};
 use crate::engine::{analyze_file, load, need_detector};
-use anyhow::{bail, Result};
-
+use anyhow::Result;
 use moae_runtime::{
     BoxInput, BoxSpace, BoxUnits, EngineOptions, FaceResult, FrameAnalysis, ATTACK_TYPES,
 };
@@ -53,22 +52,8 @@ pub fn run(ort: &Option<PathBuf>, a: &DetectArgs) -> Result<()> {
         ..engine.options(ort)
     };
     let e = load(model, &opts)?;
-    if let (
-        Some(CalibrationFile {
-            model_sha256: sha, ..
-        }),
-        Some(path),
-    ) = (&calib, calibration)
-    {
-        if *sha != e.info().model_sha256 {
-            bail!(
-                "{} was made for the model with SHA-256 {sha}, but {} has {}: \
-                 calibrate this model (moae calibrate) or use its own calibration",
-                path.display(),
-                model.display(),
-                e.info().model_sha256
-            );
-        }
+    if let (Some(c), Some(path)) = (&calib, calibration) {
+        check_calibration_model(c, path, model, &e)?;
     }
     let inputs: Vec<BoxInput> = boxes
         .iter()

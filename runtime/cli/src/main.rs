@@ -13,6 +13,7 @@ mod calib;
 mod calibrate;
 mod detect;
 mod engine;
+mod evaluate;
 mod files;
 mod info;
 mod score;
@@ -53,6 +54,7 @@ fn run(cli: &Cli) -> Result<()> {
         Cmd::Detect(a) => detect::run(ort, a),
         Cmd::Calibrate(a) => calibrate::run(ort, a),
         Cmd::Score(a) => score::run(ort, a),
+        Cmd::Evaluate(a) => evaluate::run(ort, a),
         Cmd::Bench(a) => bench::run(ort, a),
         Cmd::BenchMatrix(a) => bench_matrix::command(ort, a),
     }

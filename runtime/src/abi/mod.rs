@@ -27,5 +27,5 @@ pub use options::{
     count, crop_scale, detector_min_score, quality_options, threshold, whole_frame,
     RawQualityOptions, MAX_BOXES, MAX_INTRA_OP_THREADS, MAX_PROVIDERS, MAX_SESSIONS,
 };
-pub use raw_frame::{frame, planes_used, RawFrame, YUV_FULL, YUV_LIMITED};
+pub use raw_frame::{frame, planes_used, RawFrame, YUV_BT601, YUV_BT709, YUV_FULL, YUV_LIMITED};
 pub use status::{AbiError, AbiResult, Status};

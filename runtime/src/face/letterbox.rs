@@ -87,11 +87,11 @@ impl<'a> RgbReader<'a> {
     pub(crate) fn new(frame: &Frame<'a>) -> Self {
         RgbReader {
             frame: *frame,
-            coeffs: YuvCoeffs::new(frame.yuv_range),
+            coeffs: YuvCoeffs::new(frame.yuv_range, frame.yuv_matrix),
         }
     }
 
-    /// The 8-bit RGB value of buffer pixel (x, y); YUV converted with BT.601 and rounded.
+    /// The 8-bit RGB value of buffer pixel (x, y); YUV converted with its matrix and rounded.
     #[inline(always)]
     pub(crate) fn rgb(&self, x: usize, y: usize) -> [u8; 3] {
         match &self.frame.layout {
@@ -260,7 +260,11 @@ mod tests {
         let vu = [200u8, 50];
         let f = Frame::nv(PixelFormat::Nv21, &y, 2, &vu, 2, 2, 2).unwrap();
         let r = RgbReader::new(&f);
-        let c = YuvCoeffs::new(crate::image::frame::YuvRange::Full).rgb(100.0, 50.0, 200.0);
+        let c = YuvCoeffs::new(
+            crate::image::frame::YuvRange::Full,
+            crate::image::frame::YuvMatrix::Bt601,
+        )
+        .rgb(100.0, 50.0, 200.0);
         let want = [(c[0] + 0.5) as u8, (c[1] + 0.5) as u8, (c[2] + 0.5) as u8];
         assert_eq!(r.rgb(1, 1), want);
         assert!(want[0] > 150 && want[2] < 10);

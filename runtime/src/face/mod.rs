@@ -342,6 +342,8 @@ impl FaceDetector {
         );
         let dets = decode::weighted_nms(dets, self.opts.nms_iou);
         let found = dets.len();
+        // One event per detector run (hosts and tests can see how often detection ran).
+        tracing::debug!(faces = found, "face detector run");
         let faces = dets
             .iter()
             .take(self.opts.max_faces)

@@ -6,6 +6,7 @@ use moae_trainer::data::synth;
 use moae_trainer::eval::{bench, metrics, plot};
 use moae_trainer::model::config::ModelConfig;
 use moae_trainer::model::{checkpoint, hf_import, info, prompts::PromptSet, Net, NetConfig};
+use moae_trainer::runs;
 use std::path::PathBuf;
 use tch::{nn, Device};
 
@@ -224,6 +225,10 @@ pub struct MetricsArgs {
     /// Write the report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Write report.json and report.html (every figure with interval and count, DET curves per
+    /// species, histograms) into this folder.
+    #[arg(long)]
+    out: Option<PathBuf>,
     /// Write the ROC curve of the test scores as PNG here.
     #[arg(long)]
     roc: Option<PathBuf>,
@@ -235,17 +240,23 @@ pub struct MetricsArgs {
 pub fn metrics(a: MetricsArgs) -> Result<()> {
     let test = metrics::read_score_file(&a.scores)?;
     let dev = a.dev.as_deref().map(metrics::read_score_file).transpose()?;
-    let report = metrics::evaluate(dev.as_deref(), &test)?;
-    print!("{}", metrics::format_report(&report));
+    let prov = runs::provenance("trainer metrics", None, Some(&a.scores), a.dev.as_deref())?;
+    let report = runs::eval_report(dev.as_deref(), &test, prov)?;
+    print!("{}", metrics::format_report(&report.literature));
+    print!("{}", moae_metrics::iso::format_figures(&report.iso));
+    let write = moae_trainer::atomic_file::write_atomic;
     if let Some(path) = &a.json {
-        let text = serde_json::to_string_pretty(&report)?;
-        moae_trainer::atomic_file::write_atomic(path, (text + "\n").as_bytes())?;
+        write(path, report.json().as_bytes())?;
+    }
+    if let Some(out) = &a.out {
+        runs::write_eval_report(out, &report, &test)?;
+        println!("report.json and report.html in {}", out.display());
     }
     if let Some(path) = &a.roc {
-        plot::write_roc(path, &test, 640, 480)?;
+        write(path, &plot::roc_png(&test, 640, 480)?)?;
     }
     if let Some(path) = &a.det {
-        plot::write_det(path, &test, 640, 480)?;
+        write(path, &plot::det_png(&test, 640, 480)?)?;
     }
     Ok(())
 }

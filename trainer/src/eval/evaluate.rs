@@ -78,6 +78,7 @@ fn score_each(
                 score: score as f64,
                 attack: b.labels[i] != 0,
                 attack_type: b.attack_types[i].clone(),
+                subject: moae_lists::subject_of(&b.paths[i]),
             });
         }
     }

@@ -12,8 +12,9 @@
 //! Chroma planes of 4:2:0 frames use the same rule in their own (half-resolution) grid,
 //! chroma sample `j` covering luma `[2j, 2j+2)` (centred siting, as JFIF).
 //!
-//! **Colour**: BT.601. Full range (JFIF; Android camera NV21/YUV_420_888) by default,
-//! limited (16-235/240) with [`crate::YuvRange::Limited`]. Y, U and V are area-averaged
+//! **Colour**: BT.601 by default (Android camera frames, JPEG), BT.709 with
+//! [`crate::YuvMatrix::Bt709`] (HD video, iOS HD capture). Full range (JFIF; Android camera
+//! NV21/YUV_420_888) by default, limited (16-235/240) with [`crate::YuvRange::Limited`]. Y, U and V are area-averaged
 //! *before* conversion; the conversion is affine, so this equals converting then averaging
 //! except where the per-pixel conversion would clip to [0, 255] (saturated colours), where it
 //! differs slightly.
@@ -33,7 +34,7 @@
 //! SIMD code multiplies and adds in the scalar order, without fused multiply-add.
 
 use crate::image::crop::Square;
-use crate::image::frame::{Frame, Layout, Plane, Rotation, YuvRange};
+use crate::image::frame::{Frame, Layout, Plane, Rotation, YuvMatrix, YuvRange};
 
 #[cfg(test)]
 mod isa_parity;
@@ -490,7 +491,7 @@ fn resample_impl<K: RowKernels>(
                 let cy = Taps::new(sq.y / 2.0, t / 2.0, s, h / 2);
                 let (ylo, yspan) = span_bytes(&tx, 1, 0);
                 acc.resize(yspan, 0.0);
-                let coeffs = YuvCoeffs::new(frame.yuv_range);
+                let coeffs = YuvCoeffs::new(frame.yuv_range, frame.yuv_matrix);
                 for r in 0..s {
                     let [c0, c1, c2] = ch;
                     K::vertical(&y, &ty, r, ylo, yspan, acc);
@@ -529,7 +530,11 @@ fn resample_impl<K: RowKernels>(
     }
 }
 
-/// BT.601 YUV -> RGB coefficients.
+/// YUV -> RGB coefficients of a matrix and range: R = Y' + kr V', G = Y' - kg_u U' - kg_v V',
+/// B = Y' + kb U', from the standard's luma weights Kr, Kb (Kg = 1 - Kr - Kb): kr = 2(1 - Kr),
+/// kb = 2(1 - Kb), kg_u = 2 Kb (1 - Kb) / Kg, kg_v = 2 Kr (1 - Kr) / Kg. Written out to six
+/// decimals (the precision the standards' derived tables give): BT.601 Kr 0.299, Kb 0.114;
+/// BT.709 Kr 0.2126, Kb 0.0722.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct YuvCoeffs {
     pub kr: f32,
@@ -542,16 +547,20 @@ pub(crate) struct YuvCoeffs {
 }
 
 impl YuvCoeffs {
-    pub fn new(range: YuvRange) -> Self {
+    pub fn new(range: YuvRange, matrix: YuvMatrix) -> Self {
         let (y_offset, y_scale, c_scale) = match range {
             YuvRange::Full => (0.0, 1.0, 1.0),
             YuvRange::Limited => (16.0, 255.0 / 219.0, 255.0 / 224.0),
         };
+        let (kr, kg_u, kg_v, kb) = match matrix {
+            YuvMatrix::Bt601 => (1.402, 0.344_136, 0.714_136, 1.772),
+            YuvMatrix::Bt709 => (1.5748, 0.187_324, 0.468_124, 1.8556),
+        };
         YuvCoeffs {
-            kr: 1.402,
-            kg_u: 0.344_136,
-            kg_v: 0.714_136,
-            kb: 1.772,
+            kr,
+            kg_u,
+            kg_v,
+            kb,
             y_offset,
             y_scale,
             c_scale,
@@ -600,5 +609,98 @@ mod tests {
         // centres at -0.25 (clamped 0), 0.25, 0.75, 1.25 -> clamped to 1
         assert_eq!(t.start, vec![0, 0, 0, 1]);
         assert_eq!(t.w, vec![1.0, 0.75, 0.25, 0.25, 0.75, 1.0]);
+    }
+
+    /// RGB of full- or limited-range Y'CbCr by a matrix's luma weights, straight from the
+    /// standards' definitions (ITU-R BT.601 / BT.709), in f64: the expected values of
+    /// `yuv_patches_decode_by_their_matrix`, computed without the code's constants.
+    fn reference_rgb(y: u8, u: u8, v: u8, kr: f64, kb: f64, limited: bool) -> [f64; 3] {
+        let (y, cb, cr) = if limited {
+            (
+                (y as f64 - 16.0) / 219.0,
+                (u as f64 - 128.0) / 224.0,
+                (v as f64 - 128.0) / 224.0,
+            )
+        } else {
+            (
+                y as f64 / 255.0,
+                (u as f64 - 128.0) / 255.0,
+                (v as f64 - 128.0) / 255.0,
+            )
+        };
+        let kg = 1.0 - kr - kb;
+        // E'Y = Kr R + Kg G + Kb B, Cb = (B - Y) / (2 (1 - Kb)), Cr = (R - Y) / (2 (1 - Kr)).
+        let r = y + 2.0 * (1.0 - kr) * cr;
+        let b = y + 2.0 * (1.0 - kb) * cb;
+        let g = (y - kr * r - kb * b) / kg;
+        [r, g, b].map(|c| (c * 255.0).clamp(0.0, 255.0))
+    }
+
+    /// A 16x16 NV12 frame of four 8x8 colour patches (skin, sky, foliage, a saturated red),
+    /// decoded to a 2x2 output (one output pixel per patch, exact area averages): each matrix
+    /// and range gives the RGB the standards define, on the portable and the SIMD pass.
+    #[test]
+    fn yuv_patches_decode_by_their_matrix() {
+        use crate::image::frame::PixelFormat;
+        let patches: [[u8; 3]; 4] = [
+            [150, 110, 160],
+            [120, 170, 100],
+            [90, 100, 110],
+            [80, 90, 230],
+        ];
+        let (w, h) = (16usize, 16usize);
+        let mut y = vec![0u8; w * h];
+        let mut uv = vec![0u8; w * h / 2];
+        for row in 0..h {
+            for col in 0..w {
+                let p = patches[(row / 8) * 2 + col / 8];
+                y[row * w + col] = p[0];
+                if row % 2 == 0 && col % 2 == 0 {
+                    let o = (row / 2) * w + col;
+                    uv[o] = p[1];
+                    uv[o + 1] = p[2];
+                }
+            }
+        }
+        let frame = Frame::nv(PixelFormat::Nv12, &y, w, &uv, w, w as u32, h as u32).unwrap();
+        // Output in 0..255 (scale 1, bias 0), channel-major 3 x 2 x 2.
+        let norm = Normalize::new([0.0; 3], [1.0 / 255.0; 3]);
+        let sq = Square {
+            x: 0.0,
+            y: 0.0,
+            side: 16.0,
+        };
+        let standards = [
+            (YuvMatrix::Bt601, 0.299, 0.114),
+            (YuvMatrix::Bt709, 0.2126, 0.0722),
+        ];
+        let mut isas = vec![Isa::Scalar];
+        if Isa::best() != Isa::Scalar {
+            isas.push(Isa::best());
+        }
+        for (matrix, kr, kb) in standards {
+            for range in [YuvRange::Full, YuvRange::Limited] {
+                let f = frame.with_yuv_matrix(matrix).with_yuv_range(range);
+                for &isa in &isas {
+                    let mut out = vec![f32::NAN; 3 * 4];
+                    resample_with(isa, &f, sq, 2, &norm, &mut out);
+                    for (i, p) in patches.iter().enumerate() {
+                        let want =
+                            reference_rgb(p[0], p[1], p[2], kr, kb, range == YuvRange::Limited);
+                        for c in 0..3 {
+                            let got = out[c * 4 + i] as f64;
+                            assert!(
+                                (got - want[c]).abs() < 0.02,
+                                "{matrix:?} {range:?} {isa:?} patch {i} channel {c}: {got} vs {want:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // The two matrices really differ on these patches (else the test could not fail).
+        let a = reference_rgb(80, 90, 230, 0.299, 0.114, false);
+        let b = reference_rgb(80, 90, 230, 0.2126, 0.0722, false);
+        assert!((a[1] - b[1]).abs() > 10.0, "{a:?} vs {b:?}");
     }
 }

@@ -78,12 +78,12 @@ public final class AbiParityRunner {
                             handle = wholeFrameEngine(model, ort);
                         }
                         // MoaeFrame.nativeInts(): format, w, h, rotation, mirrored, yuvRange,
-                        // three strides, pixel stride.
+                        // three strides, pixel stride, yuvMatrix.
                         int[] desc = {Integer.parseInt(f[2]), Integer.parseInt(f[3]),
                             Integer.parseInt(f[4]), Integer.parseInt(f[5]),
                             Integer.parseInt(f[13]), 0,
                             Integer.parseInt(f[6]), Integer.parseInt(f[7]),
-                            Integer.parseInt(f[8]), 1};
+                            Integer.parseInt(f[8]), 1, 0};
                         NativeBridge.detectArrays(handle, desc, plane(f[9]), plane(f[10]),
                                 plane(f[11]), face(f[12]));
                         out.append(line(f[1], 0, "ok")).append('\n');
@@ -96,7 +96,7 @@ public final class AbiParityRunner {
                         if (handle == 0) {
                             handle = wholeFrameEngine(model, ort);
                         }
-                        int[] desc = {0, 64, 48, 0, 0, 0, 0, 0, 0, 1};
+                        int[] desc = {0, 64, 48, 0, 0, 0, 0, 0, 0, 1, 0};
                         float[] r = face(f[2]);
                         float[] box = {r[0], r[1], r[2], r[3], Integer.parseInt(f[3]),
                             Integer.parseInt(f[4])};
@@ -120,7 +120,7 @@ public final class AbiParityRunner {
                                 null, false);
                         try {
                             int[] desc = {0, Integer.parseInt(f[3]), Integer.parseInt(f[4]), 0,
-                                0, 0, 0, 0, 0, 1};
+                                0, 0, 0, 0, 0, 1, 0};
                             float[] box = face(f[6]);
                             float[] raw = NativeBridge.analyzeArrays(h, desc,
                                     Files.readAllBytes(Paths.get(f[5])), null, null, box);

@@ -23,7 +23,7 @@ public final class FaceResult {
             this.code = code;
         }
 
-        static Source fromCode(int code) throws MoaeException {
+        static Source fromCode(int code) {
             for (Source s : values()) {
                 if (s.code == code) {
                     return s;
@@ -102,7 +102,7 @@ public final class FaceResult {
      * {@code moae_face}'s fields in its order, then isAttack, provider, hasAttackType and the
      * four attack-type probabilities.
      */
-    private FaceResult(float[] v, int at) throws MoaeException {
+    private FaceResult(float[] v, int at) {
         box = new FaceBox(v[at], v[at + 1], v[at + 2], v[at + 3]);
         if (v[at + 16] != 0f) {
             keypoints = new float[12];
@@ -196,7 +196,7 @@ public final class FaceResult {
         return detectorScore;
     }
 
-    static FaceResult fromNative(float[] v, int at) throws MoaeException {
+    static FaceResult fromNative(float[] v, int at) {
         return new FaceResult(v, at);
     }
 

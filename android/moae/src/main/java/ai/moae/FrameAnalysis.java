@@ -33,7 +33,7 @@ public final class FrameAnalysis {
     static final int HEADER = 3;
 
     /** Reads the layout of {@code pack::analysis} (android/jni/src/pack.rs). */
-    static FrameAnalysis fromNative(float[] v) throws MoaeException {
+    static FrameAnalysis fromNative(float[] v) {
         if (v == null || v.length < HEADER || v[0] != LAYOUT) {
             throw new MoaeException(MoaeException.Status.INVALID_ARGUMENT,
                     "libmoae_jni returned an analysis layout this Java API does not know "
