@@ -9,7 +9,16 @@ use moae_trainer::model::{Net, NetConfig};
 use moae_trainer::runs::{initial_net, DataSource, Init, ModelChoice};
 use moae_trainer::train::{train, RunOptions, TrainConfig, TrainData, LATEST, LOG};
 use std::path::Path;
+use std::sync::Mutex;
 use tch::Device;
+
+/// tch's RNG is global: students built by tests running in parallel would interleave their
+/// draws (and two runs meant to start alike would not), so every test holds this lock.
+static RNG: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn synth(dir: &Path) {
     let cfg = SynthConfig {
@@ -69,6 +78,7 @@ fn run(root: &Path, out: &Path, steps: u64, stop_after: Option<u64>, resume: boo
 /// (weights and BatchNorm statistics), and its checkpoints load as students only.
 #[test]
 fn a_student_resumes_exactly_and_loads_as_a_student() {
+    let _rng = serial();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("data");
     synth(&root);
@@ -100,6 +110,7 @@ fn a_student_resumes_exactly_and_loads_as_a_student() {
 /// on a binary 0/1 list, where 1 means "any attack".
 #[test]
 fn the_type_loss_needs_fine_grained_labels() {
+    let _rng = serial();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("data");
     synth(&root);
@@ -135,6 +146,7 @@ fn the_type_loss_needs_fine_grained_labels() {
 
 #[test]
 fn a_student_refuses_a_clip_variant_and_clip_entry_points_refuse_a_student() {
+    let _rng = serial();
     let mut m = student_s();
     m.variant = Some(moae_trainer::model::config::Variant::Moae);
     let err = initial_net(&m, Device::Cpu, 1).unwrap_err().to_string();
