@@ -5,8 +5,7 @@ use crate::calib::{check_calibration, check_calibration_model, read_calibration}
 use crate::engine::{analyze_file, load, need_detector};
 use anyhow::Result;
 use moae_runtime::{
-    BoxInput, BoxSpace, BoxUnits, EngineOptions, FaceBox, FaceResult, FrameAnalysis,
-    ATTACK_TYPES,
+    BoxInput, BoxSpace, BoxUnits, EngineOptions, FaceBox, FaceResult, FrameAnalysis, ATTACK_TYPES,
 };
 use serde_json::json;
 use std::path::{Path, PathBuf};
