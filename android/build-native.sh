@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the native half of the Android library into moae/src/main/jniLibs/<abi>/:
 #   libmoae_jni.so     - the JNI bridge (crate android/jni) with moae-runtime inside, via cargo-ndk
-# for arm64-v8a, armeabi-v7a and x86_64.
+# for arm64-v8a, armeabi-v7a and x86_64 (the emulator's ABI), every LOAD segment aligned to
+# 16 KiB (Google Play's requirement for Android 15+; checked by scripts/check-page-align.sh).
 #
 # ONNX Runtime is NOT packed here: the library depends on the official
 # com.microsoft.onnxruntime:onnxruntime-android package (moae/build.gradle.kts, pinned), whose
@@ -43,6 +44,15 @@ done
 
 # 1. libmoae_jni.so for each ABI. cargo-ndk sets the NDK linker and writes <out>/<abi>/.
 #    ort is built with load-dynamic, so nothing links against ONNX Runtime at build time.
+#    16 KB pages: Google Play requires native libraries whose LOAD segments are aligned to
+#    16 KiB for apps targeting Android 15+; NDK r27 and older link with 4 KiB by default, so
+#    the flag is passed for every ABI (harmless on 4 KiB-page devices). Per-target variables,
+#    so that a RUSTFLAGS set by the caller is kept.
+page_flags="-C link-arg=-Wl,-z,max-page-size=16384"
+for t in AARCH64_LINUX_ANDROID ARMV7_LINUX_ANDROIDEABI X86_64_LINUX_ANDROID; do
+  var="CARGO_TARGET_${t}_RUSTFLAGS"
+  export "$var=${!var:+${!var} }$page_flags"
+done
 ndk_targets=()
 for abi in "${abis[@]}"; do ndk_targets+=(-t "$abi"); done
 (cd "$root" && cargo ndk "${ndk_targets[@]}" --platform "$min_sdk" -o "$out" \
@@ -56,9 +66,12 @@ for abi in "${abis[@]}"; do
   fi
 done
 
-# 3. Show what was built.
+# 3. Every ABI was built (x86_64 too: the emulator's), with 16 KiB-aligned LOAD segments.
+libs=()
 for abi in "${abis[@]}"; do
   [[ -f "$out/$abi/libmoae_jni.so" ]] || die "missing $out/$abi/libmoae_jni.so"
+  libs+=("$out/$abi/libmoae_jni.so")
 done
+"$root/scripts/check-page-align.sh" "${libs[@]}" || die "a library is not 16 KiB-aligned (see above)"
 find "$out" -name '*.so' -exec ls -l {} + >&2
 echo "native libraries ready in $out; next: (cd android && gradle :moae:assembleRelease)" >&2

@@ -1,3 +1,4 @@
 plugins {
     id("com.android.library") version "8.7.3" apply false
+    id("com.android.application") version "8.7.3" apply false
 }

@@ -16,3 +16,5 @@ dependencyResolutionManagement {
 }
 rootProject.name = "moae-android"
 include(":moae")
+// The CameraX sample app (needs the model files in sample/src/main/assets: README.md).
+include(":sample")

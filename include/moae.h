@@ -41,16 +41,36 @@
  *     A smaller (older) struct is accepted: fields past it take their defaults. A larger
  *     (newer) one is accepted: the bytes past the fields this library knows are ignored.
  *   - moae_options.abi_version must equal this library's MOAE_ABI_VERSION (checked at create).
+ *   - Callers without C macros or sizeof (Python ctypes, cgo, JNA, Dart FFI, bindgen users)
+ *     get this library's sizes from moae_struct_size(MOAE_STRUCT_*) and the defaults from
+ *     moae_options_init_sized / moae_image_init_sized(p, that size); the exported
+ *     moae_options_init / moae_image_init symbols write only the version-1 structs.
+ *   - Booleans: every 0/1 field (require_provider, tensorrt_fp16, whole_frame,
+ *     quality.allow_several_faces, mirrored) takes exactly 0 or 1; any other value fails with
+ *     MOAE_ERR_INVALID_ARGUMENT naming the field (garbage is never read as "true").
  *   - Every function returns a moae_status (or cannot fail); on failure
  *     moae_status_message(status) says what it means and moae_last_error() the details.
  */
 
-
 #ifndef MOAE_H
 #define MOAE_H
 
+
 #include <stddef.h>
 #include <stdint.h>
+
+/* The C ABI is defined for 64-bit targets (LP64, LLP64) only: the version-1 sizes
+ * (MOAE_OPTIONS_V1_SIZE 80, MOAE_IMAGE_V1_SIZE 96) are those of 64-bit pointers and size_t, and
+ * libmoae is not built for 32-bit targets (the ffi crate refuses to compile there). A 32-bit
+ * build stops here instead of failing every call with MOAE_ERR_STRUCT_SIZE. (Android's
+ * armeabi-v7a uses the Java API, whose JNI library does not go through these structs.) */
+#if defined(__cplusplus) && __cplusplus >= 201103L
+static_assert(sizeof(void *) == 8, "libmoae's C ABI is 64-bit only (moae.h)");
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(sizeof(void *) == 8, "libmoae's C ABI is 64-bit only (moae.h)");
+#else
+typedef char moae_c_abi_is_64_bit_only[sizeof(void *) == 8 ? 1 : -1];
+#endif
 
 
 // Major version of libmoae (same as the crate's).
@@ -110,10 +130,14 @@
 // Head yaw beyond `quality.max_yaw_deg`.
 #define MOAE_QUALITY_HEAD_YAW (1 << 8)
 
+// Size of the version-1 `moae_options` (libmoae 0.1, which ended at `crop_scale`).
+#define MOAE_OPTIONS_V1_SIZE 80
 
 
-// Size of the version-1 `moae_image` (the smallest accepted).
-#define IMAGE_V1_SIZE 96
+
+// Size of the version-1 `moae_image` (libmoae 0.1, which ended at `rotation`; the smallest
+// accepted).
+#define MOAE_IMAGE_V1_SIZE 96
 
 // Status of every fallible call. `MOAE_OK` is 0; every other value has a static message
 // (`moae_status_message`) and the failing thread gets a detail string (`moae_last_error`).
@@ -337,6 +361,50 @@ typedef int32_t moae_face_source;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// `moae_image.yuv_matrix`: the YCbCr -> RGB matrix.
+enum moae_yuv_matrix
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // ITU-R BT.601: Android camera frames, JPEG (JFIF), SD video. The default.
+  MOAE_YUV_BT601 = 0,
+  // ITU-R BT.709: HD video; iOS HD capture (CVImageBufferYCbCrMatrix ITU_R_709_2).
+  MOAE_YUV_BT709 = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum moae_yuv_matrix moae_yuv_matrix;
+#else
+typedef int32_t moae_yuv_matrix;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// `moae_struct_size(kind)`: the structs whose size a caller without C's `sizeof` (ctypes,
+// cgo, JNA, Dart FFI) asks for.
+enum moae_struct_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  MOAE_STRUCT_OPTIONS = 0,
+  MOAE_STRUCT_IMAGE = 1,
+  MOAE_STRUCT_ENGINE_INFO = 2,
+  MOAE_STRUCT_FACE = 3,
+  MOAE_STRUCT_RESULT = 4,
+  MOAE_STRUCT_BOX = 5,
+  MOAE_STRUCT_BOX_INPUT = 6,
+  MOAE_STRUCT_QUALITY_OPTIONS = 7,
+  MOAE_STRUCT_QUALITY = 8,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum moae_struct_kind moae_struct_kind;
+#else
+typedef int32_t moae_struct_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // An engine: a loaded model and its ONNX Runtime sessions. Opaque to C.
 // One engine may be shared by any number of threads (all its functions take it `const`).
 typedef struct moae_engine moae_engine;
@@ -345,7 +413,7 @@ typedef struct moae_engine moae_engine;
 // FROZEN: nested in `moae_options`, so it can never grow or change (that would move every
 // field after it); limits added later are appended to `moae_options` itself. A face that
 // fails one gets its `MOAE_QUALITY_*` flag and the decision MOAE_DECISION_UNSURE.
-// `moae_options_init` fills the runtime's documented defaults (runtime/src/quality.rs).
+// `moae_options_init` fills the runtime's documented defaults (`QualityOptions::default`).
 // Values are checked at create (finite, in range, min_brightness <= max_brightness; the
 // runtime's `QualityOptions::validate`): NaN, infinities, negative or out-of-range values fail
 // with MOAE_ERR_INVALID_ARGUMENT naming the field.
@@ -388,7 +456,8 @@ typedef struct moae_options {
   const int32_t *providers;
   size_t provider_count;
   // 1: fail (MOAE_ERR_PROVIDER_UNAVAILABLE) if the first provider is unavailable;
-  // 0: walk the list and end at CPU (the reason is logged).
+  // 0: walk the list and end at CPU (the reason is logged). Other values fail with
+  // MOAE_ERR_INVALID_ARGUMENT.
   int32_t require_provider;
   // ONNX Runtime intra-op threads; 0 = ORT's default; at most MOAE_MAX_INTRA_OP_THREADS
   // (more, or < 0: MOAE_ERR_INVALID_ARGUMENT before ONNX Runtime is touched).
@@ -402,7 +471,7 @@ typedef struct moae_options {
   const uint8_t *model_sha256;
   // TensorRT engine-cache directory; NULL = none.
   const char *tensorrt_cache_dir;
-  // Non-zero: allow FP16 in TensorRT.
+  // 1: allow FP16 in TensorRT; 0: not. Other values fail with MOAE_ERR_INVALID_ARGUMENT.
   int32_t tensorrt_fp16;
   // A `moae_coreml_units` value.
   int32_t coreml_compute_units;
@@ -438,11 +507,13 @@ typedef struct moae_options {
 // One camera frame, described by the caller; libmoae reads it only during `moae_detect` /
 // `moae_analyze`.
 //
-// `struct_size` must be at least 96 (the size of the version-1 struct, which ended at
-// `rotation`); larger is accepted and bytes past the known fields are ignored. `mirrored` and
-// `yuv_range` (0.2) are read only when `struct_size` covers both (>= 100): a version-1 struct
-// of 96 bytes has padding there, never read, and means not mirrored, full range. Packed formats use plane 0 only. `plane_sizes[i]` is the number
-// of readable bytes at `planes[i]` (checked against width, height and stride).
+// `struct_size` must be at least MOAE_IMAGE_V1_SIZE (96: the version-1 struct, which ended
+// at `rotation`); larger is accepted and bytes past the known fields are ignored. `mirrored`
+// and `yuv_range` (0.2) are read only when `struct_size` covers both (>= 100): a version-1
+// struct of 96 bytes has padding there, never read, and means not mirrored, full range;
+// `yuv_matrix` (0.2) only when it covers it (>= 104), else BT.601. Packed formats use plane 0
+// only. `plane_sizes[i]` is the number of readable bytes at `planes[i]` (checked against
+// width, height and stride).
 // `strides[i]` is the byte distance between rows; 0 = tightly packed.
 typedef struct moae_image {
   uint32_t struct_size;
@@ -465,6 +536,10 @@ typedef struct moae_image {
   // (0.2) A `moae_yuv_range` value (YUV formats only; ignored for RGB/gray); others fail
   // with MOAE_ERR_INVALID_ARGUMENT.
   int32_t yuv_range;
+  // (0.2) A `moae_yuv_matrix` value: the YCbCr matrix of YUV formats (ignored for
+  // RGB/gray); others fail with MOAE_ERR_INVALID_ARGUMENT. Read only when `struct_size`
+  // covers it; a smaller struct means BT.601.
+  int32_t yuv_matrix;
 } moae_image;
 
 // Engine facts, written by `moae_engine_get_info`; set `struct_size` before the call
@@ -578,6 +653,12 @@ typedef struct moae_face {
   struct moae_quality quality;
   // Wall time of the call that produced it, milliseconds.
   float latency_ms;
+  // 1 when the model has an attack-type head and `attack_type_probs` holds its output; 0
+  // when it has none ("not available": the probabilities are then all 0 and mean nothing).
+  int32_t has_attack_type;
+  // P(live), P(physical), P(adversarial), P(digital editing), summing to 1 when
+  // `has_attack_type` is 1. The decision stays `attack_score` against `threshold`.
+  float attack_type_probs[4];
 } moae_face;
 
 // Receives log messages; may be called from any thread, concurrently.
@@ -597,6 +678,12 @@ const char *moae_version_string(void);
 // The MOAE_ABI_VERSION this library was built with.
 uint32_t moae_abi_version(void);
 
+// This library's `sizeof` of a struct (a `moae_struct_kind`), for callers without C's
+// `sizeof` (ctypes, cgo, JNA, Dart FFI): pass it to `moae_options_init_sized` /
+// `moae_image_init_sized`, as `face_struct_size`, or compare it with the binding's own layout.
+// 0 for an unknown kind.
+size_t moae_struct_size(int32_t kind);
+
 // Fills the first `min(size, sizeof(moae_options))` bytes at `opts` with the defaults and sets
 // `struct_size` to that many bytes (`abi_version = MOAE_ABI_VERSION`). Only fields that lie
 // wholly inside those bytes are written (the rest of them are zeroed); nothing past them is
@@ -609,8 +696,9 @@ void moae_options_init_sized(struct moae_options *opts, size_t size);
 // old caller's smaller struct is never overrun; the 0.2 fields keep their defaults at
 // create. New code gets `moae_options_init_sized` through the macro of the same name below;
 // callers that cannot use C macros (Swift, Rust, other FFIs) must call
-// `moae_options_init_sized(p, their size)`: with this function the library reads only the
-// version-1 fields (struct_size 80), so the 0.2 fields they set would be ignored.
+// `moae_options_init_sized(p, moae_struct_size(MOAE_STRUCT_OPTIONS))` (or their own size):
+// with this function the library reads only the version-1 fields (struct_size 80), so the
+// 0.2 fields they set would be ignored.
 void moae_options_init(struct moae_options *opts);
 
 // Zeroes the first `min(size, sizeof(moae_image))` bytes at `image` (format RGB, full
@@ -623,8 +711,8 @@ void moae_image_init_sized(struct moae_image *image, size_t size);
 // header: writes only the version-1 struct (96 bytes, `struct_size = 96`), so that an old
 // caller's smaller struct is never overrun (and `mirrored`/`yuv_range` are never read from
 // what follows it). New code gets `moae_image_init_sized` through the macro below; callers
-// without C macros call `moae_image_init_sized(p, their size)` (else `mirrored` and
-// `yuv_range` are ignored).
+// without C macros call `moae_image_init_sized(p, moae_struct_size(MOAE_STRUCT_IMAGE))` (else
+// `mirrored`, `yuv_range` and `yuv_matrix` are ignored).
 void moae_image_init(struct moae_image *image);
 
 // Loads the model at `path` (NUL-terminated) into a new engine, stored in `*out`
@@ -683,10 +771,12 @@ moae_status moae_detect(const struct moae_engine *engine,
 // `faces` is the caller's array of `faces_capacity` elements, each `face_struct_size` bytes
 // apart: pass `sizeof(moae_face)` (a smaller, older struct gets only the fields that fit; at
 // least the box; a larger one from a newer header gets this library's fields and the bytes
-// past them are left as they were). If the capacity is too small, nothing is written to `faces`, `*face_count`
-// is the number needed and MOAE_ERR_BUFFER_TOO_SMALL is returned (detection ran: call again
-// with a larger array). Nothing of the caller's is kept after return; thread-safe as
-// `moae_detect`.
+// past them are left as they were). If the capacity is too small, the first
+// `faces_capacity` faces are written, `*face_count` is the full number found and
+// MOAE_ERR_BUFFER_TOO_SMALL is returned, all from this one detection (`*frame_flags` too;
+// `faces = NULL, faces_capacity = 0` asks only the count). Calling again with a larger array
+// runs detection again, on the same frame normally with the same result. Nothing of the
+// caller's is kept after return; thread-safe as `moae_detect`.
 moae_status moae_analyze(const struct moae_engine *engine,
                          const struct moae_image *image,
                          const struct moae_box_input *boxes,
@@ -709,8 +799,12 @@ void moae_clear_last_error(void);
 
 // Sets (or, with NULL, removes) the process-wide log callback. It receives libmoae's messages
 // (engine creation, provider fallback, failures) and the runtime's and ONNX Runtime's log
-// events, possibly from several threads at once; `user_data` is passed back unchanged. A call
-// already running on another thread may still reach the previous callback once.
+// events, possibly from several threads at once; `user_data` is passed back unchanged.
+// Returns only when no call is inside the previous callback any more (it waits for those
+// running on other threads), so the previous `user_data` may be freed as soon as this
+// returns. Called from inside the callback itself, it cannot wait for that call: the new
+// callback then takes over when the running call returns. A callback must not wait for
+// another thread that is itself setting the callback.
 void moae_set_log_callback(moae_log_fn callback, void *user_data);
 
 // Most verbose `moae_log_level` passed to the callback (default MOAE_LOG_INFO).
@@ -731,8 +825,6 @@ void moae_image_free(uint8_t *rgb);
 }  // extern "C"
 #endif  // __cplusplus
 
-#endif  /* MOAE_H */
-
 #ifndef MOAE_NO_INIT_MACROS
 /* New code initialises exactly the struct it was compiled with (see Compatibility above).
  * Call the exported legacy function instead with (moae_options_init)(p), or define
@@ -740,3 +832,9 @@ void moae_image_free(uint8_t *rgb);
 #define moae_options_init(p) moae_options_init_sized((p), sizeof *(p))
 #define moae_image_init(p) moae_image_init_sized((p), sizeof *(p))
 #endif
+
+/* Deprecated: the 0.2.0 pre-release name of MOAE_IMAGE_V1_SIZE, kept for code written
+ * against it; it will be removed in a later minor version. */
+#define IMAGE_V1_SIZE MOAE_IMAGE_V1_SIZE
+
+#endif /* MOAE_H */

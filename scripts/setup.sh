@@ -17,6 +17,10 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # (root); otherwise those tests say SKIPPED, and fail under CI (an unrun test is not a pass).
 missing=()
 for tool in cmake pkg-config valgrind gcc g++; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+# 32-bit headers for gcc -m32 (ffi/tests/abi32.rs: the header's 64-bit-only assertion fires).
+if [[ "$(uname -m)" == x86_64 ]] && ! echo '#include <stdint.h>' | gcc -m32 -fsyntax-only -x c - 2>/dev/null; then
+  missing+=(gcc-multilib)
+fi
 # A JDK only if none is there (JAVA_HOME or PATH): any JDK 11+ does.
 if [[ ! -x "${JAVA_HOME:-/nonexistent}/bin/javac" ]] && ! command -v javac >/dev/null; then
   missing+=(openjdk-17-jdk-headless)

@@ -3,13 +3,13 @@
 use crate::convert::{self, FACE_ENDS, INFO_ENDS};
 use crate::guard::{guard, guard_value, last_error_ptr};
 use crate::log::{self, emit};
-use crate::sized::write_sized;
+use crate::ptr::{opt_c_str, try_out, try_slice, try_slice_mut, Castable, Out};
+use crate::sized::{known_prefix, write_sized};
 use crate::status::{message, FfiError, FfiResult};
 use crate::types::moae_log_level::*;
 use crate::types::moae_status::{self, *};
 use crate::types::*;
-use moae_runtime::{Engine, EngineOptions};
-use std::ffi::CStr;
+use moae_runtime::{Engine, EngineOptions, FaceResult};
 use std::os::raw::c_char;
 
 /// An engine: a loaded model and its ONNX Runtime sessions. Opaque to C.
@@ -40,7 +40,29 @@ pub extern "C" fn moae_abi_version() -> u32 {
 }
 
 /// Size of the version-1 `moae_options` (libmoae 0.1, which ended at `crop_scale`).
-pub(crate) const OPTIONS_V1_SIZE: usize = 80;
+pub const MOAE_OPTIONS_V1_SIZE: usize = 80;
+
+/// This library's `sizeof` of a struct (a `moae_struct_kind`), for callers without C's
+/// `sizeof` (ctypes, cgo, JNA, Dart FFI): pass it to `moae_options_init_sized` /
+/// `moae_image_init_sized`, as `face_struct_size`, or compare it with the binding's own layout.
+/// 0 for an unknown kind.
+#[no_mangle]
+pub extern "C" fn moae_struct_size(kind: i32) -> usize {
+    use crate::types::moae_struct_kind::*;
+    use std::mem::size_of;
+    guard_value("moae_struct_size", 0, || match kind {
+        k if k == MOAE_STRUCT_OPTIONS as i32 => size_of::<moae_options>(),
+        k if k == MOAE_STRUCT_IMAGE as i32 => size_of::<moae_image>(),
+        k if k == MOAE_STRUCT_ENGINE_INFO as i32 => size_of::<moae_engine_info>(),
+        k if k == MOAE_STRUCT_FACE as i32 => size_of::<moae_face>(),
+        k if k == MOAE_STRUCT_RESULT as i32 => size_of::<moae_result>(),
+        k if k == MOAE_STRUCT_BOX as i32 => size_of::<moae_box>(),
+        k if k == MOAE_STRUCT_BOX_INPUT as i32 => size_of::<moae_box_input>(),
+        k if k == MOAE_STRUCT_QUALITY_OPTIONS as i32 => size_of::<moae_quality_options>(),
+        k if k == MOAE_STRUCT_QUALITY as i32 => size_of::<moae_quality>(),
+        _ => 0,
+    })
+}
 
 /// Fills the first `min(size, sizeof(moae_options))` bytes at `opts` with the defaults and sets
 /// `struct_size` to that many bytes (`abi_version = MOAE_ABI_VERSION`). Only fields that lie
@@ -67,11 +89,12 @@ pub extern "C" fn moae_options_init_sized(opts: *mut moae_options, size: usize) 
 /// old caller's smaller struct is never overrun; the 0.2 fields keep their defaults at
 /// create. New code gets `moae_options_init_sized` through the macro of the same name below;
 /// callers that cannot use C macros (Swift, Rust, other FFIs) must call
-/// `moae_options_init_sized(p, their size)`: with this function the library reads only the
-/// version-1 fields (struct_size 80), so the 0.2 fields they set would be ignored.
+/// `moae_options_init_sized(p, moae_struct_size(MOAE_STRUCT_OPTIONS))` (or their own size):
+/// with this function the library reads only the version-1 fields (struct_size 80), so the
+/// 0.2 fields they set would be ignored.
 #[no_mangle]
 pub extern "C" fn moae_options_init(opts: *mut moae_options) {
-    moae_options_init_sized(opts, OPTIONS_V1_SIZE)
+    moae_options_init_sized(opts, MOAE_OPTIONS_V1_SIZE)
 }
 
 /// Zeroes the first `min(size, sizeof(moae_image))` bytes at `image` (format RGB, full
@@ -92,6 +115,7 @@ pub extern "C" fn moae_image_init_sized(image: *mut moae_image, size: usize) {
             rotation: 0,
             mirrored: 0,
             yuv_range: moae_yuv_range::MOAE_YUV_FULL as i32,
+            yuv_matrix: moae_yuv_matrix::MOAE_YUV_BT601 as i32,
         };
         // SAFETY: the caller passes `size` writable bytes at `image`.
         unsafe { init_sized(image, size, &convert::IMAGE_SPANS, value) }
@@ -102,11 +126,11 @@ pub extern "C" fn moae_image_init_sized(image: *mut moae_image, size: usize) {
 /// header: writes only the version-1 struct (96 bytes, `struct_size = 96`), so that an old
 /// caller's smaller struct is never overrun (and `mirrored`/`yuv_range` are never read from
 /// what follows it). New code gets `moae_image_init_sized` through the macro below; callers
-/// without C macros call `moae_image_init_sized(p, their size)` (else `mirrored` and
-/// `yuv_range` are ignored).
+/// without C macros call `moae_image_init_sized(p, moae_struct_size(MOAE_STRUCT_IMAGE))` (else
+/// `mirrored`, `yuv_range` and `yuv_matrix` are ignored).
 #[no_mangle]
 pub extern "C" fn moae_image_init(image: *mut moae_image) {
-    moae_image_init_sized(image, convert::IMAGE_V1_SIZE)
+    moae_image_init_sized(image, convert::MOAE_IMAGE_V1_SIZE)
 }
 
 /// Zeroes `min(size, size_of::<T>())` bytes at `ptr`, copies the fields of `value` that lie
@@ -122,17 +146,21 @@ unsafe fn init_sized<T: Copy>(ptr: *mut T, size: usize, spans: &[(usize, usize)]
     }
     let dst = ptr as *mut u8;
     let src = &value as *const T as *const u8;
-    std::ptr::write_bytes(dst, 0, n);
-    for &(start, end) in spans.iter().filter(|&&(_, end)| end <= n) {
-        std::ptr::copy_nonoverlapping(src.add(start), dst.add(start), end - start);
+    // SAFETY: the caller's `size` >= n writable bytes at `ptr`; every span ends at or before n
+    // and lies inside `value` (n <= size_of::<T>()); n >= 4 for the leading u32.
+    unsafe {
+        std::ptr::write_bytes(dst, 0, n);
+        for &(start, end) in spans.iter().filter(|&&(_, end)| end <= n) {
+            std::ptr::copy_nonoverlapping(src.add(start), dst.add(start), end - start);
+        }
+        // n <= size_of::<T>(), far below u32::MAX for every struct of this ABI.
+        std::ptr::write_unaligned(dst as *mut u32, n as u32);
     }
-    // n <= size_of::<T>(), far below u32::MAX for every struct of this ABI.
-    std::ptr::write_unaligned(dst as *mut u32, n as u32);
 }
 
 fn finish_create(
     made: moae_runtime::Result<Engine>,
-    out: *mut *mut moae_engine,
+    mut out: Out<'_, *mut moae_engine>,
     source: &str,
     whole_frame: bool,
 ) -> FfiResult<()> {
@@ -159,27 +187,32 @@ fn finish_create(
     if let Some(why) = &info.fallback_reason {
         emit(MOAE_LOG_WARN, &format!("provider fallback: {why}"));
     }
-    // SAFETY: `out` was checked non-NULL by the caller of this function.
-    unsafe {
-        *out = Box::into_raw(Box::new(moae_engine {
+    out.write(
+        moae_engine {
             inner: engine,
             whole_frame,
-        }))
-    };
+        }
+        .into_raw(),
+    );
     Ok(())
 }
 
+impl Castable for moae_engine {}
+
+/// The out-parameter (set to NULL) and the options of an engine creation.
+///
 /// # Safety
-/// `out` is non-NULL.
-unsafe fn start_create(
+/// `out` is NULL or writable; `opts` as for `convert::engine_options`.
+unsafe fn start_create<'a>(
     out: *mut *mut moae_engine,
     opts: *const moae_options,
-) -> FfiResult<EngineOptions> {
-    if out.is_null() {
-        return Err(FfiError::null("out"));
-    }
-    *out = std::ptr::null_mut();
-    convert::engine_options(opts)
+) -> FfiResult<(Out<'a, *mut moae_engine>, EngineOptions)> {
+    // SAFETY: the caller's promise.
+    let mut out = unsafe { try_out(out, "out") }?;
+    out.write(std::ptr::null_mut());
+    // SAFETY: the caller's promise.
+    let options = unsafe { convert::engine_options(opts) }?;
+    Ok((out, options))
 }
 
 /// Loads the model at `path` (NUL-terminated) into a new engine, stored in `*out`
@@ -192,15 +225,12 @@ pub extern "C" fn moae_engine_create_from_file(
     out: *mut *mut moae_engine,
 ) -> moae_status {
     guard("moae_engine_create_from_file", || {
-        // SAFETY: pointers checked for NULL inside; the caller's strings are NUL-terminated.
-        let options = unsafe { start_create(out, opts) }?;
-        if path.is_null() {
-            return Err(FfiError::null("path"));
-        }
+        // SAFETY: the header's contract for `out` and `opts` (pointers checked inside).
+        let (out, options) = unsafe { start_create(out, opts) }?;
+        // SAFETY: the header's contract: `path` is NULL or NUL-terminated.
+        let path = unsafe { opt_c_str(path) }.ok_or_else(|| FfiError::null("path"))?;
         use std::os::unix::ffi::OsStrExt;
-        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(
-            unsafe { CStr::from_ptr(path) }.to_bytes(),
-        ));
+        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(path.to_bytes()));
         finish_create(
             Engine::from_path(path, &options),
             out,
@@ -220,15 +250,16 @@ pub extern "C" fn moae_engine_create_from_memory(
     out: *mut *mut moae_engine,
 ) -> moae_status {
     guard("moae_engine_create_from_memory", || {
-        let options = unsafe { start_create(out, opts) }?;
+        // SAFETY: the header's contract for `out` and `opts` (pointers checked inside).
+        let (out, options) = unsafe { start_create(out, opts) }?;
         if data.is_null() {
             return Err(FfiError::null("data"));
         }
         if len == 0 || len > isize::MAX as usize {
             return Err(FfiError::invalid(format!("len is {len}")));
         }
-        // SAFETY: non-NULL, and the caller promises `len` readable bytes.
-        let bytes = unsafe { std::slice::from_raw_parts(data, len) };
+        // SAFETY: non-NULL, and the header's contract of `len` readable bytes.
+        let bytes = unsafe { try_slice(data, len, "data") }?;
         finish_create(
             Engine::from_bytes(bytes, &options),
             out,
@@ -242,10 +273,8 @@ pub extern "C" fn moae_engine_create_from_memory(
 #[no_mangle]
 pub extern "C" fn moae_engine_destroy(engine: *mut moae_engine) {
     guard_value("moae_engine_destroy", (), || {
-        if !engine.is_null() {
-            // SAFETY: made by Box::into_raw in create; the caller gives up ownership.
-            drop(unsafe { Box::from_raw(engine) });
-        }
+        // SAFETY: the header's contract: NULL or an engine from create, not used again.
+        unsafe { moae_engine::free(engine) }
     })
 }
 
@@ -269,7 +298,8 @@ pub extern "C" fn moae_engine_get_info(
     out: *mut moae_engine_info,
 ) -> moae_status {
     guard("moae_engine_get_info", || {
-        let engine = unsafe { engine.as_ref() }.ok_or_else(|| FfiError::null("engine"))?;
+        // SAFETY: the header's contract: NULL or a live engine.
+        let engine = unsafe { moae_engine::try_from_ptr(engine, "engine") }?;
         if out.is_null() {
             return Err(FfiError::null("out"));
         }
@@ -320,12 +350,11 @@ pub extern "C" fn moae_detect(
     result_count: *mut usize,
 ) -> moae_status {
     guard("moae_detect", || {
-        if result_count.is_null() {
-            return Err(FfiError::null("result_count"));
-        }
-        // SAFETY: checked non-NULL.
-        unsafe { *result_count = 0 };
-        let engine = unsafe { engine.as_ref() }.ok_or_else(|| FfiError::null("engine"))?;
+        // SAFETY: the header's contract: NULL or writable.
+        let mut count = unsafe { try_out(result_count, "result_count") }?;
+        count.write(0);
+        // SAFETY: the header's contract: NULL or a live engine.
+        let engine = unsafe { moae_engine::try_from_ptr(engine, "engine") }?;
         if image.is_null() {
             return Err(FfiError::null("image"));
         }
@@ -338,7 +367,7 @@ pub extern "C" fn moae_detect(
         }
         let needed = box_count.max(1);
         if results_capacity < needed {
-            unsafe { *result_count = needed };
+            count.write(needed);
             return Err(FfiError::new(
                 MOAE_ERR_BUFFER_TOO_SMALL,
                 format!("results_capacity is {results_capacity}, {needed} results are needed"),
@@ -347,8 +376,9 @@ pub extern "C" fn moae_detect(
         if results.is_null() {
             return Err(FfiError::null("results"));
         }
-        // SAFETY: image non-NULL; its planes and the boxes are the caller's promise.
+        // SAFETY: image non-NULL; its planes are the header's contract.
         let frame = unsafe { convert::frame(image) }?;
+        // SAFETY: the header's contract: `box_count` boxes at `boxes`.
         let faces = unsafe { convert::face_boxes(boxes, box_count) }?;
         let detections = engine.inner.detect(&frame, &faces)?;
         if detections.len() != needed {
@@ -361,7 +391,7 @@ pub extern "C" fn moae_detect(
             ));
         }
         // SAFETY: results non-NULL with room for `results_capacity >= needed` elements.
-        let out = unsafe { std::slice::from_raw_parts_mut(results, needed) };
+        let out = unsafe { try_slice_mut(results, needed, "results") }?;
         for (o, d) in out.iter_mut().zip(&detections) {
             *o = moae_result {
                 attack_score: d.attack_score,
@@ -372,7 +402,7 @@ pub extern "C" fn moae_detect(
                 latency_ms: d.latency.as_secs_f32() * 1000.0,
             };
         }
-        unsafe { *result_count = needed };
+        count.write(needed);
         Ok(())
     })
 }
@@ -397,10 +427,12 @@ const FACE_MIN_SIZE: usize = std::mem::size_of::<moae_box>();
 /// `faces` is the caller's array of `faces_capacity` elements, each `face_struct_size` bytes
 /// apart: pass `sizeof(moae_face)` (a smaller, older struct gets only the fields that fit; at
 /// least the box; a larger one from a newer header gets this library's fields and the bytes
-/// past them are left as they were). If the capacity is too small, nothing is written to `faces`, `*face_count`
-/// is the number needed and MOAE_ERR_BUFFER_TOO_SMALL is returned (detection ran: call again
-/// with a larger array). Nothing of the caller's is kept after return; thread-safe as
-/// `moae_detect`.
+/// past them are left as they were). If the capacity is too small, the first
+/// `faces_capacity` faces are written, `*face_count` is the full number found and
+/// MOAE_ERR_BUFFER_TOO_SMALL is returned, all from this one detection (`*frame_flags` too;
+/// `faces = NULL, faces_capacity = 0` asks only the count). Calling again with a larger array
+/// runs detection again, on the same frame normally with the same result. Nothing of the
+/// caller's is kept after return; thread-safe as `moae_detect`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn moae_analyze(
@@ -415,42 +447,23 @@ pub extern "C" fn moae_analyze(
     frame_flags: *mut u32,
 ) -> moae_status {
     guard("moae_analyze", || {
-        if face_count.is_null() {
-            return Err(FfiError::null("face_count"));
+        // SAFETY: the header's contract: NULL or writable.
+        let mut count = unsafe { try_out(face_count, "face_count") }?;
+        count.write(0);
+        // SAFETY: the header's contract: NULL (not wanted) or writable.
+        let mut flags = unsafe { try_out(frame_flags, "frame_flags") }.ok();
+        if let Some(f) = flags.as_mut() {
+            f.write(0);
         }
-        // SAFETY: checked non-NULL.
-        unsafe { *face_count = 0 };
-        if !frame_flags.is_null() {
-            unsafe { *frame_flags = 0 };
-        }
-        let engine = unsafe { engine.as_ref() }.ok_or_else(|| FfiError::null("engine"))?;
+        // SAFETY: the header's contract: NULL or a live engine.
+        let engine = unsafe { moae_engine::try_from_ptr(engine, "engine") }?;
         if image.is_null() {
             return Err(FfiError::null("image"));
         }
-        if face_struct_size < FACE_MIN_SIZE {
-            return Err(FfiError::new(
-                MOAE_ERR_STRUCT_SIZE,
-                format!(
-                    "face_struct_size is {face_struct_size}, at least {FACE_MIN_SIZE} is needed \
-                     (this library's sizeof(moae_face) is {}): pass sizeof(moae_face)",
-                    std::mem::size_of::<moae_face>()
-                ),
-            ));
-        }
-        if faces.is_null() && faces_capacity > 0 {
-            return Err(FfiError::null("faces (faces_capacity > 0)"));
-        }
-        if faces_capacity
-            .checked_mul(face_struct_size)
-            .is_none_or(|b| b > isize::MAX as usize)
-        {
-            return Err(FfiError::invalid(format!(
-                "faces_capacity {faces_capacity} x face_struct_size {face_struct_size} is \
-                 larger than any array"
-            )));
-        }
-        // SAFETY: image non-NULL; its planes and the boxes are the caller's promise.
+        check_face_array(faces, face_struct_size, faces_capacity)?;
+        // SAFETY: image non-NULL; its planes are the header's contract.
         let frame = unsafe { convert::frame(image) }?;
+        // SAFETY: the header's contract: `box_count` boxes at `boxes`.
         let inputs = unsafe { convert::box_inputs(boxes, box_count) }?;
         let analysis = engine.inner.analyze(&frame, &inputs)?;
         if box_count > 0 && analysis.faces.len() != box_count {
@@ -463,36 +476,80 @@ pub extern "C" fn moae_analyze(
             ));
         }
         let n = analysis.faces.len();
-        if !frame_flags.is_null() {
-            unsafe { *frame_flags = analysis.flags.0 };
+        if let Some(f) = flags.as_mut() {
+            f.write(analysis.flags.bits());
         }
-        unsafe { *face_count = n };
+        count.write(n);
+        // The faces that fit, in order; the count is the full one (one detection, one answer).
+        let fit = n.min(faces_capacity);
+        // SAFETY: checked by check_face_array: a non-zero capacity has a non-NULL `faces` of
+        // `faces_capacity >= fit` elements of `face_struct_size` bytes.
+        unsafe { write_faces(faces, face_struct_size, &analysis.faces[..fit]) };
         if faces_capacity < n {
             return Err(FfiError::new(
                 MOAE_ERR_BUFFER_TOO_SMALL,
-                format!("faces_capacity is {faces_capacity}, {n} faces were found"),
+                format!(
+                    "faces_capacity is {faces_capacity}, {n} faces were found: the first \
+                     {faces_capacity} were written"
+                ),
             ));
-        }
-        let written = FACE_ENDS
-            .iter()
-            .copied()
-            .filter(|&e| e <= face_struct_size.min(std::mem::size_of::<moae_face>()))
-            .max()
-            .unwrap_or(0);
-        for (i, f) in analysis.faces.iter().enumerate() {
-            let c = convert::face_to_c(f);
-            // SAFETY: faces non-NULL (capacity >= n > 0 here) with room for `faces_capacity`
-            // elements of `face_struct_size` bytes; only whole known fields are copied.
-            unsafe {
-                std::ptr::copy_nonoverlapping(
-                    &c as *const moae_face as *const u8,
-                    (faces as *mut u8).add(i * face_struct_size),
-                    written,
-                );
-            }
         }
         Ok(())
     })
+}
+
+/// The caller's face array: each element at least the box, and a byte size that can exist.
+fn check_face_array(
+    faces: *mut moae_face,
+    face_struct_size: usize,
+    faces_capacity: usize,
+) -> FfiResult<()> {
+    if face_struct_size < FACE_MIN_SIZE {
+        return Err(FfiError::new(
+            MOAE_ERR_STRUCT_SIZE,
+            format!(
+                "face_struct_size is {face_struct_size}, at least {FACE_MIN_SIZE} is needed \
+                 (this library's sizeof(moae_face) is {}): pass sizeof(moae_face)",
+                std::mem::size_of::<moae_face>()
+            ),
+        ));
+    }
+    if faces.is_null() && faces_capacity > 0 {
+        return Err(FfiError::null("faces (faces_capacity > 0)"));
+    }
+    if faces_capacity
+        .checked_mul(face_struct_size)
+        .is_none_or(|b| b > isize::MAX as usize)
+    {
+        return Err(FfiError::invalid(format!(
+            "faces_capacity {faces_capacity} x face_struct_size {face_struct_size} is \
+             larger than any array"
+        )));
+    }
+    Ok(())
+}
+
+/// Writes each face's whole known fields that fit in `face_struct_size` bytes
+/// (`sized::known_prefix`), element `i` at byte `i * face_struct_size`.
+///
+/// # Safety
+/// `faces` points to `results.len()` writable elements of `face_struct_size` bytes.
+unsafe fn write_faces(faces: *mut moae_face, face_struct_size: usize, results: &[FaceResult]) {
+    let written = known_prefix(
+        face_struct_size.min(std::mem::size_of::<moae_face>()),
+        &FACE_ENDS,
+    );
+    for (i, f) in results.iter().enumerate() {
+        let c = convert::face_to_c(f);
+        // SAFETY: element `i` lies inside the caller's array; `written` <= both sizes.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                &c as *const moae_face as *const u8,
+                (faces as *mut u8).add(i * face_struct_size),
+                written,
+            );
+        }
+    }
 }
 
 /// The static message of a status code; never NULL (unknown codes get a generic message).
@@ -520,8 +577,12 @@ pub extern "C" fn moae_clear_last_error() {
 
 /// Sets (or, with NULL, removes) the process-wide log callback. It receives libmoae's messages
 /// (engine creation, provider fallback, failures) and the runtime's and ONNX Runtime's log
-/// events, possibly from several threads at once; `user_data` is passed back unchanged. A call
-/// already running on another thread may still reach the previous callback once.
+/// events, possibly from several threads at once; `user_data` is passed back unchanged.
+/// Returns only when no call is inside the previous callback any more (it waits for those
+/// running on other threads), so the previous `user_data` may be freed as soon as this
+/// returns. Called from inside the callback itself, it cannot wait for that call: the new
+/// callback then takes over when the running call returns. A callback must not wait for
+/// another thread that is itself setting the callback.
 #[no_mangle]
 pub extern "C" fn moae_set_log_callback(callback: moae_log_fn, user_data: *mut std::ffi::c_void) {
     guard_value("moae_set_log_callback", (), || {

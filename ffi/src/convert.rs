@@ -1,5 +1,7 @@
-//! C structs -> runtime values, with every pointer and range checked.
+//! C structs <-> runtime values: options, images and boxes read with every pointer and range
+//! checked; faces and defaults written back in their C form.
 
+use crate::ptr::{opt_c_str, try_slice};
 use crate::sized::read_sized;
 use crate::status::{FfiError, FfiResult};
 use crate::types::moae_status::*;
@@ -9,9 +11,9 @@ use moae_runtime::abi::{self, RawFrame};
 use moae_runtime::MAX_DETECTOR_BYTES;
 use moae_runtime::{
     BoxInput, DetectorModel, EngineOptions, ExecutionProvider, FaceBox, FaceResult, Frame,
-    ProviderPolicy, QualityOptions,
+    QualityOptions,
 };
-use std::ffi::{CStr, OsStr};
+use std::ffi::OsStr;
 use std::os::raw::c_char;
 use std::path::PathBuf;
 
@@ -35,30 +37,33 @@ pub const OPTIONS_SPANS: [(usize, usize); 20] = field_spans!(moae_options;
     detector_min_score: f32, whole_frame: i32, quality: moae_quality_options);
 
 /// Where each `moae_image` field lies.
-pub const IMAGE_SPANS: [(usize, usize); 10] = field_spans!(moae_image;
+pub const IMAGE_SPANS: [(usize, usize); 11] = field_spans!(moae_image;
     struct_size: u32, format: i32, width: u32, height: u32, planes: [*const u8; 3],
     plane_sizes: [usize; 3], strides: [usize; 3], rotation: i32, mirrored: i32,
-    yuv_range: i32);
+    yuv_range: i32, yuv_matrix: i32);
 
 /// The version-1 fields, then `mirrored` and `yuv_range`: a version-1 `moae_image` is 96 bytes
 /// because of padding after `rotation`, where `mirrored` now lies. So that those padding bytes
 /// are never read as `mirrored`, both 0.2 fields count as ending where `yuv_range` ends: they
 /// are read only from a struct of at least that size.
-pub const IMAGE_ENDS: [usize; 10] = {
+pub const IMAGE_ENDS: [usize; 11] = {
     let e = field_ends!(moae_image;
         struct_size: u32, format: i32, width: u32, height: u32, planes: [*const u8; 3],
         plane_sizes: [usize; 3], strides: [usize; 3], rotation: i32, mirrored: i32,
-        yuv_range: i32);
-    [e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[9], e[9]]
+        yuv_range: i32, yuv_matrix: i32);
+    [
+        e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[9], e[9], e[10],
+    ]
 };
 
-/// Size of the version-1 `moae_image` (the smallest accepted).
-pub const IMAGE_V1_SIZE: usize = 96;
+/// Size of the version-1 `moae_image` (libmoae 0.1, which ended at `rotation`; the smallest
+/// accepted).
+pub const MOAE_IMAGE_V1_SIZE: usize = 96;
 
-pub const FACE_ENDS: [usize; 12] = field_ends!(moae_face;
+pub const FACE_ENDS: [usize; 14] = field_ends!(moae_face;
     r#box: moae_box, keypoints: [f32; 12], has_keypoints: i32, source: i32, detector_score: f32,
     attack_score: f32, live_score: f32, threshold: f32, decision: i32, quality_flags: u32,
-    quality: moae_quality, latency_ms: f32);
+    quality: moae_quality, latency_ms: f32, has_attack_type: i32, attack_type_probs: [f32; 4]);
 
 pub const INFO_ENDS: [usize; 10] = field_ends!(moae_engine_info;
     struct_size: u32, provider: i32, input_size: u32, threshold: f32,
@@ -108,9 +113,8 @@ pub fn quality_to_c(q: &QualityOptions) -> moae_quality_options {
     }
 }
 
-/// The caller's quality limits, checked by the runtime's rules (`abi::quality_options`).
-pub fn quality_from_c(q: &moae_quality_options) -> FfiResult<QualityOptions> {
-    abi::quality_options(&abi::RawQualityOptions {
+fn raw_quality(q: &moae_quality_options) -> abi::RawQualityOptions {
+    abi::RawQualityOptions {
         min_face_px: q.min_face_px,
         max_outside_fraction: q.max_outside_fraction,
         min_brightness: q.min_brightness,
@@ -120,8 +124,7 @@ pub fn quality_from_c(q: &moae_quality_options) -> FfiResult<QualityOptions> {
         max_roll_deg: q.max_roll_deg,
         max_yaw_deg: q.max_yaw_deg,
         allow_several_faces: q.allow_several_faces,
-    })
-    .map_err(FfiError::from)
+    }
 }
 
 /// The face detector of the options: a path or bytes, not both.
@@ -136,7 +139,8 @@ unsafe fn face_detector(o: &moae_options) -> FfiResult<Option<DetectorModel>> {
             "both moae_options.face_detector_path and face_detector_data are set: set one",
         ));
     }
-    if let Some(p) = path_arg(o.face_detector_path) {
+    // SAFETY: NULL or NUL-terminated (the caller's promise).
+    if let Some(p) = unsafe { path_arg(o.face_detector_path) } {
         if p.as_os_str().is_empty() {
             return Err(FfiError::invalid(
                 "moae_options.face_detector_path is \"\": pass the detector's path, or NULL",
@@ -161,7 +165,14 @@ unsafe fn face_detector(o: &moae_options) -> FfiResult<Option<DetectorModel>> {
                 o.face_detector_len
             )));
         }
-        let bytes = std::slice::from_raw_parts(o.face_detector_data, o.face_detector_len);
+        // SAFETY: non-NULL, and the caller's promise of `face_detector_len` readable bytes.
+        let bytes = unsafe {
+            try_slice(
+                o.face_detector_data,
+                o.face_detector_len,
+                "moae_options.face_detector_data",
+            )
+        }?;
         return Ok(Some(DetectorModel::Bytes(bytes.into())));
     }
     if o.face_detector_len != 0 {
@@ -179,13 +190,10 @@ pub fn provider_to_c(p: ExecutionProvider) -> i32 {
 /// # Safety
 /// `p` is NULL or a NUL-terminated string.
 unsafe fn path_arg(p: *const c_char) -> Option<PathBuf> {
-    if p.is_null() {
-        return None;
-    }
     use std::os::unix::ffi::OsStrExt;
-    Some(PathBuf::from(OsStr::from_bytes(
-        CStr::from_ptr(p).to_bytes(),
-    )))
+    // SAFETY: the caller's promise.
+    let s = unsafe { opt_c_str(p) }?;
+    Some(PathBuf::from(OsStr::from_bytes(s.to_bytes())))
 }
 
 /// Reads and validates the caller's options (NULL = all defaults).
@@ -196,13 +204,16 @@ pub unsafe fn engine_options(opts: *const moae_options) -> FfiResult<EngineOptio
     let o = if opts.is_null() {
         default_options()
     } else {
-        read_sized(
-            opts,
-            "moae_options",
-            OPTIONS_MIN_SIZE,
-            &OPTIONS_ENDS,
-            default_options(),
-        )?
+        // SAFETY: non-NULL, and the caller's promise of `struct_size` readable bytes.
+        unsafe {
+            read_sized(
+                opts,
+                "moae_options",
+                OPTIONS_MIN_SIZE,
+                &OPTIONS_ENDS,
+                default_options(),
+            )
+        }?
     };
     if o.abi_version != ABI_VERSION {
         return Err(FfiError::new(
@@ -215,7 +226,22 @@ pub unsafe fn engine_options(opts: *const moae_options) -> FfiResult<EngineOptio
             ),
         ));
     }
-    let mut out = EngineOptions::default();
+    // SAFETY: the caller's promise covers the pointers inside the options.
+    let raw = unsafe { raw_options(&o) }?;
+    abi::engine_options(&raw, || {
+        // SAFETY: as above (the detector's path or bytes).
+        unsafe { face_detector(&o) }
+    })
+}
+
+/// The C options as the bindings' shared raw options (`abi::engine_options` applies the
+/// rules): the provider codes, strings and hash read from their pointers.
+///
+/// # Safety
+/// `providers` points to `provider_count` codes when that is > 0; `model_sha256` is NULL or
+/// points to 32 bytes; the paths are NULL or NUL-terminated.
+unsafe fn raw_options(o: &moae_options) -> FfiResult<abi::RawEngineOptions> {
+    let mut providers = Vec::new();
     if o.provider_count > 0 {
         if o.providers.is_null() {
             return Err(FfiError::null(
@@ -229,41 +255,36 @@ pub unsafe fn engine_options(opts: *const moae_options) -> FfiResult<EngineOptio
                 abi::MAX_PROVIDERS
             )));
         }
-        out.providers = std::slice::from_raw_parts(o.providers, o.provider_count)
+        // SAFETY: non-NULL, and the caller's promise of `provider_count` codes.
+        let codes = unsafe { try_slice(o.providers, o.provider_count, "moae_options.providers") }?;
+        providers = codes
             .iter()
             .map(|&p| abi::provider(p))
             .collect::<Result<_, _>>()?;
     }
-    out.policy = if o.require_provider != 0 {
-        ProviderPolicy::Require
-    } else {
-        ProviderPolicy::Fallback
-    };
-    out.intra_op_threads = abi::count("intra_op_threads", o.intra_op_threads.into())?;
-    out.max_sessions = abi::count("max_sessions", o.max_sessions.into())?;
-    out.ort_library_path = path_arg(o.ort_library_path);
-    if !o.model_sha256.is_null() {
-        let mut h = [0u8; 32];
-        h.copy_from_slice(std::slice::from_raw_parts(o.model_sha256, 32));
-        out.model_sha256 = Some(h);
-    }
-    out.tensorrt_cache_dir = path_arg(o.tensorrt_cache_dir);
-    out.tensorrt_fp16 = o.tensorrt_fp16 != 0;
-    out.coreml_units = abi::coreml_units(o.coreml_compute_units)?;
-    out.threshold = abi::threshold(o.threshold)?;
-    if let Some(scale) = abi::crop_scale(o.crop_scale)? {
-        out.crop_scale = scale;
-    }
-    out.face_detector = face_detector(&o)?;
-    if let Some(s) = abi::detector_min_score(o.detector_min_score)? {
-        out.detector.min_score = s;
-    }
-    out.whole_frame = abi::whole_frame(o.whole_frame)?;
-    out.quality = quality_from_c(&o.quality)?;
-    // The documented limits (threads, sessions), checked here too so that the caller learns
-    // of them before anything is loaded.
-    out.validate()?;
-    Ok(out)
+    let model_sha256 = (!o.model_sha256.is_null()).then(|| {
+        // SAFETY: non-NULL, so 32 readable bytes (the caller's promise); [u8; 32] has
+        // alignment 1.
+        unsafe { *(o.model_sha256 as *const [u8; 32]) }
+    });
+    Ok(abi::RawEngineOptions {
+        providers,
+        require_provider: o.require_provider,
+        intra_op_threads: o.intra_op_threads.into(),
+        max_sessions: o.max_sessions.into(),
+        // SAFETY: NULL or NUL-terminated (the caller's promise).
+        ort_library_path: unsafe { path_arg(o.ort_library_path) },
+        model_sha256,
+        // SAFETY: as above.
+        tensorrt_cache_dir: unsafe { path_arg(o.tensorrt_cache_dir) },
+        tensorrt_fp16: o.tensorrt_fp16,
+        coreml_compute_units: o.coreml_compute_units,
+        threshold: o.threshold,
+        crop_scale: o.crop_scale,
+        detector_min_score: o.detector_min_score,
+        whole_frame: o.whole_frame,
+        quality: raw_quality(&o.quality),
+    })
 }
 
 /// # Safety
@@ -279,7 +300,8 @@ unsafe fn plane<'a>(img: &moae_image, i: usize) -> FfiResult<Option<&'a [u8]>> {
             format!("plane_sizes[{i}] is {len} (larger than any buffer)"),
         ));
     }
-    Ok(Some(std::slice::from_raw_parts(ptr, len)))
+    // SAFETY: non-NULL, a possible size, and the caller's promise of `len` readable bytes.
+    Ok(Some(unsafe { std::slice::from_raw_parts(ptr, len) }))
 }
 
 /// Reads the caller's image into a runtime frame that borrows the caller's planes (the
@@ -300,9 +322,12 @@ pub unsafe fn frame<'a>(img: *const moae_image) -> FfiResult<Frame<'a>> {
         rotation: 0,
         mirrored: 0,
         yuv_range: 0,
+        yuv_matrix: 0,
     };
-    let m = read_sized(img, "moae_image", IMAGE_V1_SIZE, &IMAGE_ENDS, blank)?;
-    // `mirrored` and `yuv_range` are checked with the other fields by `abi::frame`.
+    // SAFETY: the caller's promise: `img` points to `struct_size` readable bytes.
+    let m = unsafe { read_sized(img, "moae_image", MOAE_IMAGE_V1_SIZE, &IMAGE_ENDS, blank) }?;
+    // `mirrored`, `yuv_range` and `yuv_matrix` are checked with the other fields by
+    // `abi::frame`.
     if m.format == abi::PIXEL_YUV_420_888 {
         return Err(FfiError::new(
             MOAE_ERR_UNKNOWN_FORMAT,
@@ -319,7 +344,8 @@ pub unsafe fn frame<'a>(img: *const moae_image) -> FfiResult<Frame<'a>> {
         .enumerate()
         .take(abi::planes_used(m.format))
     {
-        *p = plane(&m, i)?;
+        // SAFETY: the caller's promise for the planes the format uses.
+        *p = unsafe { plane(&m, i) }?;
     }
     let stride = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
     let raw = RawFrame {
@@ -333,6 +359,7 @@ pub unsafe fn frame<'a>(img: *const moae_image) -> FfiResult<Frame<'a>> {
         rotation: m.rotation,
         mirrored: m.mirrored,
         yuv_range: m.yuv_range,
+        yuv_matrix: m.yuv_matrix,
     };
     Ok(abi::frame(&raw)?)
 }
@@ -355,13 +382,15 @@ unsafe fn box_array<'a, T>(boxes: *const T, count: usize) -> FfiResult<&'a [T]> 
             abi::MAX_BOXES
         )));
     }
-    Ok(std::slice::from_raw_parts(boxes, count))
+    // SAFETY: non-NULL, and the caller's promise of `count` boxes.
+    unsafe { try_slice(boxes, count, "boxes") }
 }
 
 /// # Safety
 /// `boxes` points to `count` boxes when `count > 0`.
 pub unsafe fn box_inputs(boxes: *const moae_box_input, count: usize) -> FfiResult<Vec<BoxInput>> {
-    box_array(boxes, count)?
+    // SAFETY: the caller's promise.
+    unsafe { box_array(boxes, count) }?
         .iter()
         .enumerate()
         .map(|(i, b)| box_input(i, b))
@@ -383,7 +412,8 @@ fn box_input(i: usize, b: &moae_box_input) -> FfiResult<BoxInput> {
 /// # Safety
 /// `boxes` points to `count` boxes when `count > 0`.
 pub unsafe fn face_boxes(boxes: *const moae_box, count: usize) -> FfiResult<Vec<FaceBox>> {
-    Ok(box_array(boxes, count)?
+    // SAFETY: the caller's promise.
+    Ok(unsafe { box_array(boxes, count) }?
         .iter()
         .map(|b| FaceBox {
             x: b.x,
@@ -427,6 +457,8 @@ pub fn face_to_c(f: &FaceResult) -> moae_face {
             yaw_deg,
         },
         latency_ms: r.latency_ms,
+        has_attack_type: r.has_attack_type,
+        attack_type_probs: r.attack_type_probs,
     }
 }
 
@@ -445,6 +477,7 @@ mod tests {
             let mut c = default_options();
             c.face_detector_data = bytes.as_ptr();
             c.face_detector_len = len;
+            // SAFETY: the options and the buffers they point to are live locals.
             let e = unsafe { face_detector(&c) }.unwrap_err();
             assert_eq!(e.status, MOAE_ERR_INVALID_ARGUMENT);
             assert!(
@@ -457,10 +490,12 @@ mod tests {
         let mut c = default_options();
         c.face_detector_data = bytes.as_ptr();
         c.face_detector_len = 0;
+        // SAFETY: the options and the buffers they point to are live locals.
         let e = unsafe { face_detector(&c) }.unwrap_err();
         assert!(e.detail.contains("face_detector_len is 0"), "{}", e.detail);
         // Within the cap, the bytes are taken as given (the runtime judges them at create).
         c.face_detector_len = bytes.len();
+        // SAFETY: the options and the buffers they point to are live locals.
         match unsafe { face_detector(&c) }.unwrap() {
             Some(DetectorModel::Bytes(b)) => assert_eq!(b.len(), 16),
             other => panic!("{other:?}"),
@@ -469,22 +504,26 @@ mod tests {
 
     #[test]
     fn options_defaults_round_trip() {
+        // SAFETY: the options and the buffers they point to are live locals.
         let o = unsafe { engine_options(std::ptr::null()) }.unwrap();
         assert_eq!(o.threshold, None);
         assert_eq!(o.crop_scale, EngineOptions::default().crop_scale);
         let mut c = default_options();
         c.abi_version = 999;
+        // SAFETY: the options and the buffers they point to are live locals.
         let e = unsafe { engine_options(&c) }.unwrap_err();
         assert_eq!(e.status, MOAE_ERR_ABI_VERSION);
         let mut c = default_options();
         c.threshold = f32::NAN;
         assert_eq!(
+            // SAFETY: the options and the buffers they point to are live locals.
             unsafe { engine_options(&c) }.unwrap_err().status,
             MOAE_ERR_INVALID_ARGUMENT
         );
         let mut c = default_options();
         c.provider_count = 1;
         assert_eq!(
+            // SAFETY: the options and the buffers they point to are live locals.
             unsafe { engine_options(&c) }.unwrap_err().status,
             MOAE_ERR_NULL_ARGUMENT
         );
@@ -492,6 +531,7 @@ mod tests {
         c.providers = p.as_ptr();
         c.provider_count = 2;
         assert_eq!(
+            // SAFETY: the options and the buffers they point to are live locals.
             unsafe { engine_options(&c) }.unwrap_err().status,
             MOAE_ERR_INVALID_ARGUMENT
         );
@@ -504,7 +544,7 @@ mod tests {
         // 0.2's appended fields start where ABI 1's 80-byte struct ended.
         assert_eq!(std::mem::offset_of!(moae_options, face_detector_path), 80);
         assert_eq!(OPTIONS_ENDS[13], 80);
-        assert_eq!(OPTIONS_ENDS[13], crate::api::OPTIONS_V1_SIZE);
+        assert_eq!(OPTIONS_ENDS[13], crate::api::MOAE_OPTIONS_V1_SIZE);
         assert_eq!(std::mem::size_of::<moae_options>(), 152);
         assert_eq!(std::mem::size_of::<moae_quality_options>(), 36);
         // moae_image: `mirrored` lies in version 1's padding (offset 92 < 96), so it is only
@@ -512,9 +552,15 @@ mod tests {
         assert_eq!(std::mem::offset_of!(moae_image, mirrored), 92);
         assert_eq!(IMAGE_ENDS[7], 92);
         assert_eq!(IMAGE_ENDS[8], 100);
-        assert!(IMAGE_ENDS[8] > IMAGE_V1_SIZE);
+        assert!(IMAGE_ENDS[8] > MOAE_IMAGE_V1_SIZE);
+        // `yuv_matrix` fills the 0.2 struct's tail padding: the size stays 104 (0.2.0 is the
+        // first release with these fields, so no released 104-byte struct lacks it).
+        assert_eq!(std::mem::offset_of!(moae_image, yuv_matrix), 100);
+        assert_eq!(IMAGE_ENDS[10], 104);
         assert_eq!(std::mem::size_of::<moae_image>(), 104);
-        assert_eq!(std::mem::size_of::<moae_face>(), 128);
+        // Version 0.2's moae_face ended at 128 bytes; the attack-type fields are appended.
+        assert_eq!(std::mem::size_of::<moae_face>(), 148);
+        assert_eq!(std::mem::offset_of!(moae_face, has_attack_type), 128);
         assert_eq!(std::mem::offset_of!(moae_face, quality_flags), 92);
         assert_eq!(std::mem::size_of::<moae_result>(), 24);
         assert_eq!(std::mem::offset_of!(moae_engine_info, ort_version), 93);

@@ -74,6 +74,7 @@ mod tests {
     fn panics_become_a_status_and_a_message() {
         let status = guard("moae_test", || panic!("boom {}", 42));
         assert_eq!(status, MOAE_ERR_PANIC);
+        // SAFETY: last_error_ptr is never NULL and NUL-terminated (this thread's string).
         let msg = unsafe { CStr::from_ptr(last_error_ptr()) }
             .to_str()
             .unwrap();
@@ -88,14 +89,20 @@ mod tests {
     fn errors_set_the_thread_local_detail_only_on_that_thread() {
         let status = guard("moae_x", || Err(FfiError::null("engine")));
         assert_eq!(status, MOAE_ERR_NULL_ARGUMENT);
+        // SAFETY: last_error_ptr is never NULL and NUL-terminated.
         let here = unsafe { CStr::from_ptr(last_error_ptr()) }.to_owned();
         assert!(here.to_str().unwrap().contains("`engine` is NULL"));
-        let there = std::thread::spawn(|| unsafe { CStr::from_ptr(last_error_ptr()) }.to_owned())
-            .join()
-            .unwrap();
+        let there = std::thread::spawn(|| {
+            // SAFETY: as above, on the other thread.
+            unsafe { CStr::from_ptr(last_error_ptr()) }.to_owned()
+        })
+        .join()
+        .unwrap();
         assert!(there.is_empty());
         // A success does not erase the detail of the last failure.
         assert_eq!(guard("moae_y", || Ok(())), MOAE_OK);
-        assert_eq!(unsafe { CStr::from_ptr(last_error_ptr()) }, here.as_c_str());
+        // SAFETY: as above.
+        let again = unsafe { CStr::from_ptr(last_error_ptr()) };
+        assert_eq!(again, here.as_c_str());
     }
 }

@@ -12,17 +12,29 @@
 // The exported functions check their pointer arguments themselves; C callers cannot see
 // `unsafe`, so the functions are declared safe and documented in the header.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
+
+// The C ABI's version-1 sizes (MOAE_OPTIONS_V1_SIZE 80, MOAE_IMAGE_V1_SIZE 96) and the header's
+// static assertion are 64-bit; a 32-bit libmoae would refuse every 0.1 caller's struct.
+#[cfg(not(target_pointer_width = "64"))]
+compile_error!(
+    "libmoae's C ABI is 64-bit only (include/moae.h asserts it); 32-bit Android apps use the \
+     Java API (moae-jni), which does not go through the C structs"
+);
 
 mod api;
 mod convert;
 mod guard;
 mod image_file;
 mod log;
+mod ptr;
 mod sized;
 mod status;
 pub mod types;
 
 pub use api::*;
+pub use convert::MOAE_IMAGE_V1_SIZE;
 pub use image_file::*;
 pub use types::*;
 
@@ -134,7 +146,7 @@ mod tests {
         let all = moae_runtime::QualityFlags::ALL;
         assert_eq!(all.len(), super::QUALITY_BITS.len());
         for ((flag, name), bit) in all.iter().zip(super::QUALITY_BITS) {
-            assert_eq!(flag.0, bit, "{name}");
+            assert_eq!(flag.bits(), bit, "{name}");
         }
     }
 

@@ -1,10 +1,19 @@
 //! The log callback: libmoae's own messages and the runtime's `tracing` events (which include
 //! ONNX Runtime's, routed by the `ort` crate) go to one C function, from any thread.
+//!
+//! Swapping the callback waits for the calls inside the old one: each call holds the read
+//! side of `SINK` while it runs, `set_callback` takes the write side. So when
+//! `moae_set_log_callback` returns, nothing is inside (or will enter) the previous callback,
+//! and its `user_data` may be freed. A callback that logs again (a libmoae call inside it)
+//! reuses the sink its thread already holds instead of locking twice; one that swaps the
+//! callback from inside itself cannot wait for itself: the swap is queued and applied when the
+//! outermost call on that thread returns.
 
 use crate::types::{moae_log_fn, moae_log_level};
+use std::cell::Cell;
 use std::ffi::CString;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Once, RwLock};
+use std::sync::{Mutex, Once, RwLock};
 
 #[derive(Clone, Copy)]
 struct Sink {
@@ -16,12 +25,29 @@ static SINK: RwLock<Option<Sink>> = RwLock::new(None);
 /// Most verbose level passed on; INFO by default so that ORT's chatter stays out.
 static MAX_LEVEL: AtomicI32 = AtomicI32::new(moae_log_level::MOAE_LOG_INFO as i32);
 static SUBSCRIBER: Once = Once::new();
+/// A swap requested from inside a callback, applied when that call returns.
+static QUEUED: Mutex<Option<Option<Sink>>> = Mutex::new(None);
+
+thread_local! {
+    /// The sink this thread is calling right now (it holds SINK's read side meanwhile).
+    static ACTIVE: Cell<Option<Sink>> = const { Cell::new(None) };
+}
 
 pub fn set_callback(callback: moae_log_fn, user_data: *mut std::ffi::c_void) {
     let sink = callback.map(|callback| Sink {
         callback,
         user_data: user_data as usize,
     });
+    if ACTIVE.with(Cell::get).is_some() {
+        // Inside a callback on this thread: waiting for the write side would wait for itself.
+        *QUEUED.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
+        return;
+    }
+    install(sink);
+}
+
+/// Replaces the sink once no call holds the read side (waits for calls inside the old one).
+fn install(sink: Option<Sink>) {
     *SINK.write().unwrap_or_else(|p| p.into_inner()) = sink;
     if sink.is_some() {
         // A library should not own the process's tracing set-up: if the host already
@@ -37,27 +63,60 @@ pub fn set_max_level(level: i32) {
 }
 
 fn wanted(level: moae_log_level) -> bool {
-    (level as i32) <= MAX_LEVEL.load(Ordering::Relaxed)
-        && SINK.read().map(|s| s.is_some()).unwrap_or(false)
+    if (level as i32) > MAX_LEVEL.load(Ordering::Relaxed) {
+        return false;
+    }
+    ACTIVE.with(Cell::get).is_some() || SINK.read().map(|s| s.is_some()).unwrap_or(false)
 }
 
-/// Sends one message to the callback, if any. The lock is released before the call so that a
-/// callback may itself call `moae_set_log_callback`.
+/// Marks this thread as inside the callback until dropped (also on unwinding).
+struct Active;
+
+impl Active {
+    fn enter(s: Sink) -> Active {
+        ACTIVE.with(|a| a.set(Some(s)));
+        Active
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        ACTIVE.with(|a| a.set(None));
+    }
+}
+
+fn call(s: Sink, level: moae_log_level, message: &str) {
+    let c = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+    // SAFETY: the caller registered a function with this signature; `c` outlives the call.
+    unsafe {
+        (s.callback)(
+            level as i32,
+            c.as_ptr(),
+            s.user_data as *mut std::ffi::c_void,
+        )
+    };
+}
+
+/// Sends one message to the callback, if any, holding the read side for the call.
 pub fn emit(level: moae_log_level, message: &str) {
     if !wanted(level) {
         return;
     }
-    let sink = *SINK.read().unwrap_or_else(|p| p.into_inner());
-    if let Some(s) = sink {
-        let c = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
-        // SAFETY: the caller registered a function with this signature; `c` outlives the call.
-        unsafe {
-            (s.callback)(
-                level as i32,
-                c.as_ptr(),
-                s.user_data as *mut std::ffi::c_void,
-            )
-        };
+    if let Some(s) = ACTIVE.with(Cell::get) {
+        // A message from inside this thread's running callback: its read guard is held.
+        call(s, level, message);
+        return;
+    }
+    {
+        let guard = SINK.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = *guard {
+            let _active = Active::enter(s);
+            call(s, level, message);
+        }
+    }
+    let queued = QUEUED.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(sink) = queued {
+        install(sink);
     }
 }
 

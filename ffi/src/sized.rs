@@ -30,7 +30,7 @@ macro_rules! field_spans {
 }
 
 /// How many leading bytes of a `size`-byte caller struct hold whole known fields.
-fn known_prefix(size: usize, ends: &[usize]) -> usize {
+pub(crate) fn known_prefix(size: usize, ends: &[usize]) -> usize {
     ends.iter()
         .copied()
         .filter(|&e| e <= size)
@@ -50,7 +50,8 @@ pub unsafe fn read_sized<T: Copy>(
     ends: &[usize],
     defaults: T,
 ) -> FfiResult<T> {
-    let size = std::ptr::read_unaligned(ptr as *const u32) as usize;
+    // SAFETY: the caller's promise: `ptr` is non-NULL and its first 4 bytes are readable.
+    let size = unsafe { std::ptr::read_unaligned(ptr as *const u32) } as usize;
     if size < min_size {
         return Err(FfiError::new(
             MOAE_ERR_STRUCT_SIZE,
@@ -65,7 +66,7 @@ pub unsafe fn read_sized<T: Copy>(
     let mut out = defaults;
     // SAFETY: n <= size (caller-readable) and n <= size_of::<T>(); T is plain data (ints,
     // floats, raw pointers) for which every bit pattern is valid.
-    std::ptr::copy_nonoverlapping(ptr as *const u8, &mut out as *mut T as *mut u8, n);
+    unsafe { std::ptr::copy_nonoverlapping(ptr as *const u8, &mut out as *mut T as *mut u8, n) };
     Ok(out)
 }
 
@@ -80,7 +81,8 @@ pub unsafe fn write_sized<T: Copy>(
     ends: &[usize],
     value: &T,
 ) -> FfiResult<()> {
-    let size = std::ptr::read_unaligned(ptr as *const u32) as usize;
+    // SAFETY: the caller's promise: `ptr` is non-NULL and its first 4 bytes are readable.
+    let size = unsafe { std::ptr::read_unaligned(ptr as *const u32) } as usize;
     let first = ends.first().copied().unwrap_or(0);
     if size < first {
         return Err(FfiError::new(
@@ -90,11 +92,15 @@ pub unsafe fn write_sized<T: Copy>(
     }
     let n = known_prefix(size.min(std::mem::size_of::<T>()), ends);
     // Skip the struct_size field itself (the first `first` bytes).
-    std::ptr::copy_nonoverlapping(
-        (value as *const T as *const u8).add(first),
-        (ptr as *mut u8).add(first),
-        n - first,
-    );
+    // SAFETY: first <= n <= size (caller-writable) and n <= size_of::<T>(), so both ranges
+    // lie inside their structs; `value` is a distinct Rust value.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            (value as *const T as *const u8).add(first),
+            (ptr as *mut u8).add(first),
+            n - first,
+        )
+    };
     Ok(())
 }
 
@@ -124,11 +130,13 @@ mod tests {
         // A caller buffer whose size ends in the middle of `p`: only `size` and `a` are read.
         let mut buf = [0xffu8; 24];
         buf[..4].copy_from_slice(&12u32.to_ne_bytes());
+        // SAFETY: `buf` holds 24 readable bytes, more than the 12 its struct_size says.
         let s = unsafe { read_sized(buf.as_ptr() as *const S, "S", 8, &ENDS, d) }.unwrap();
         assert_eq!(s.a, u32::MAX);
         assert!(s.p.is_null());
         assert_eq!(s.b, 2.0);
         buf[..4].copy_from_slice(&4u32.to_ne_bytes());
+        // SAFETY: as above; struct_size 4.
         let e = unsafe { read_sized(buf.as_ptr() as *const S, "S", 8, &ENDS, d) }.unwrap_err();
         assert_eq!(e.status, MOAE_ERR_STRUCT_SIZE);
     }
@@ -147,6 +155,7 @@ mod tests {
             p: std::ptr::null(),
             b: -1.0,
         };
+        // SAFETY: `out` is a whole, writable S.
         unsafe { write_sized(&mut out, "S", &ENDS, &v) }.unwrap();
         assert_eq!((out.size, out.a, out.b), (8, 5, -1.0));
     }

@@ -107,7 +107,8 @@ pub struct moae_options {
     pub providers: *const i32,
     pub provider_count: usize,
     /// 1: fail (MOAE_ERR_PROVIDER_UNAVAILABLE) if the first provider is unavailable;
-    /// 0: walk the list and end at CPU (the reason is logged).
+    /// 0: walk the list and end at CPU (the reason is logged). Other values fail with
+    /// MOAE_ERR_INVALID_ARGUMENT.
     pub require_provider: i32,
     /// ONNX Runtime intra-op threads; 0 = ORT's default; at most MOAE_MAX_INTRA_OP_THREADS
     /// (more, or < 0: MOAE_ERR_INVALID_ARGUMENT before ONNX Runtime is touched).
@@ -121,7 +122,7 @@ pub struct moae_options {
     pub model_sha256: *const u8,
     /// TensorRT engine-cache directory; NULL = none.
     pub tensorrt_cache_dir: *const c_char,
-    /// Non-zero: allow FP16 in TensorRT.
+    /// 1: allow FP16 in TensorRT; 0: not. Other values fail with MOAE_ERR_INVALID_ARGUMENT.
     pub tensorrt_fp16: i32,
     /// A `moae_coreml_units` value.
     pub coreml_compute_units: i32,
@@ -158,7 +159,7 @@ pub struct moae_options {
 /// FROZEN: nested in `moae_options`, so it can never grow or change (that would move every
 /// field after it); limits added later are appended to `moae_options` itself. A face that
 /// fails one gets its `MOAE_QUALITY_*` flag and the decision MOAE_DECISION_UNSURE.
-/// `moae_options_init` fills the runtime's documented defaults (runtime/src/quality.rs).
+/// `moae_options_init` fills the runtime's documented defaults (`QualityOptions::default`).
 /// Values are checked at create (finite, in range, min_brightness <= max_brightness; the
 /// runtime's `QualityOptions::validate`): NaN, infinities, negative or out-of-range values fail
 /// with MOAE_ERR_INVALID_ARGUMENT naming the field.
@@ -191,11 +192,13 @@ pub struct moae_quality_options {
 /// One camera frame, described by the caller; libmoae reads it only during `moae_detect` /
 /// `moae_analyze`.
 ///
-/// `struct_size` must be at least 96 (the size of the version-1 struct, which ended at
-/// `rotation`); larger is accepted and bytes past the known fields are ignored. `mirrored` and
-/// `yuv_range` (0.2) are read only when `struct_size` covers both (>= 100): a version-1 struct
-/// of 96 bytes has padding there, never read, and means not mirrored, full range. Packed formats use plane 0 only. `plane_sizes[i]` is the number
-/// of readable bytes at `planes[i]` (checked against width, height and stride).
+/// `struct_size` must be at least MOAE_IMAGE_V1_SIZE (96: the version-1 struct, which ended
+/// at `rotation`); larger is accepted and bytes past the known fields are ignored. `mirrored`
+/// and `yuv_range` (0.2) are read only when `struct_size` covers both (>= 100): a version-1
+/// struct of 96 bytes has padding there, never read, and means not mirrored, full range;
+/// `yuv_matrix` (0.2) only when it covers it (>= 104), else BT.601. Packed formats use plane 0
+/// only. `plane_sizes[i]` is the number of readable bytes at `planes[i]` (checked against
+/// width, height and stride).
 /// `strides[i]` is the byte distance between rows; 0 = tightly packed.
 #[allow(non_camel_case_types)]
 #[repr(C)]
@@ -221,6 +224,10 @@ pub struct moae_image {
     /// (0.2) A `moae_yuv_range` value (YUV formats only; ignored for RGB/gray); others fail
     /// with MOAE_ERR_INVALID_ARGUMENT.
     pub yuv_range: i32,
+    /// (0.2) A `moae_yuv_matrix` value: the YCbCr matrix of YUV formats (ignored for
+    /// RGB/gray); others fail with MOAE_ERR_INVALID_ARGUMENT. Read only when `struct_size`
+    /// covers it; a smaller struct means BT.601.
+    pub yuv_matrix: i32,
 }
 
 /// `moae_image.yuv_range`.
@@ -232,6 +239,34 @@ pub enum moae_yuv_range {
     MOAE_YUV_FULL = 0,
     /// 16-235 luma (video/studio range; iOS 420v, most video decoders).
     MOAE_YUV_LIMITED = 1,
+}
+
+/// `moae_image.yuv_matrix`: the YCbCr -> RGB matrix.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum moae_yuv_matrix {
+    /// ITU-R BT.601: Android camera frames, JPEG (JFIF), SD video. The default.
+    MOAE_YUV_BT601 = 0,
+    /// ITU-R BT.709: HD video; iOS HD capture (CVImageBufferYCbCrMatrix ITU_R_709_2).
+    MOAE_YUV_BT709 = 1,
+}
+
+/// `moae_struct_size(kind)`: the structs whose size a caller without C's `sizeof` (ctypes,
+/// cgo, JNA, Dart FFI) asks for.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum moae_struct_kind {
+    MOAE_STRUCT_OPTIONS = 0,
+    MOAE_STRUCT_IMAGE = 1,
+    MOAE_STRUCT_ENGINE_INFO = 2,
+    MOAE_STRUCT_FACE = 3,
+    MOAE_STRUCT_RESULT = 4,
+    MOAE_STRUCT_BOX = 5,
+    MOAE_STRUCT_BOX_INPUT = 6,
+    MOAE_STRUCT_QUALITY_OPTIONS = 7,
+    MOAE_STRUCT_QUALITY = 8,
 }
 
 /// `moae_box_input.space`: which image a caller's box is in.
@@ -349,6 +384,12 @@ pub struct moae_face {
     pub quality: moae_quality,
     /// Wall time of the call that produced it, milliseconds.
     pub latency_ms: f32,
+    /// 1 when the model has an attack-type head and `attack_type_probs` holds its output; 0
+    /// when it has none ("not available": the probabilities are then all 0 and mean nothing).
+    pub has_attack_type: i32,
+    /// P(live), P(physical), P(adversarial), P(digital editing), summing to 1 when
+    /// `has_attack_type` is 1. The decision stays `attack_score` against `threshold`.
+    pub attack_type_probs: [f32; 4],
 }
 
 /// A face box in UPRIGHT (rotated, un-mirrored) frame coordinates, pixels (`moae_detect`;

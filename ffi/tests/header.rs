@@ -28,3 +28,33 @@ fn committed_header_is_up_to_date() {
          then review and commit the diff."
     );
 }
+
+/// Everything the header declares or defines sits inside its include guard (the init macros
+/// and the deprecated alias at the end included), so including it twice is harmless.
+#[test]
+fn the_include_guard_encloses_the_whole_header() {
+    let header =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../include/moae.h"))
+            .expect("include/moae.h");
+    let directives: Vec<&str> = header
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('#'))
+        .collect();
+    assert_eq!(
+        directives.first(),
+        Some(&"#ifndef MOAE_H"),
+        "{directives:?}"
+    );
+    assert_eq!(directives.get(1), Some(&"#define MOAE_H"), "{directives:?}");
+    assert_eq!(
+        directives.last(),
+        Some(&"#endif /* MOAE_H */"),
+        "{directives:?}"
+    );
+    let after_guard = header.rsplit("#endif /* MOAE_H */").next().unwrap_or("");
+    assert!(
+        after_guard.trim().is_empty(),
+        "text after the guard: {after_guard:?}"
+    );
+}

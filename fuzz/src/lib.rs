@@ -78,6 +78,7 @@ pub fn run_one(data: &[u8]) {
     // Mostly valid, sometimes garbage (must be INVALID_ARGUMENT, never read as "on").
     let mirrored = [0, 1, 0, 1, 7, -1][(b.u8() % 6) as usize];
     let yuv_range = [0, 1, 0, 3][(b.u8() % 4) as usize];
+    let yuv_matrix = [0, 1, 0, -1][(b.u8() % 4) as usize];
     let struct_size = if b.u8() < 8 {
         b.u8() as u32
     } else {
@@ -127,6 +128,7 @@ pub fn run_one(data: &[u8]) {
         rotation,
         mirrored,
         yuv_range,
+        yuv_matrix,
     };
     let mut results = vec![
         moae_result {
@@ -204,6 +206,7 @@ fn check_scores(e: *const moae_engine, rgb: &[u8], w: u32, h: u32, model_may_fai
         rotation: 0,
         mirrored: 0,
         yuv_range: 0,
+        yuv_matrix: 0,
     };
     let mut r = [moae_result {
         attack_score: -1.0,

@@ -34,6 +34,33 @@ pub fn type_name(label: u8) -> String {
     }
 }
 
+/// The subject (person) an image of the UniAttackData layout shows (spec §6), from the
+/// components after `Data`: `live/<eth>/<ID>/…`, `spoof/<eth>/<ID>/…`,
+/// `adv-attacks/<method>/<name>_<eth>-112x112/<ID>/…`, and for face swaps
+/// `<swap-method>/<eth>/X-To-Y/…` the identity X whose face is shown. `None` for any other
+/// layout (generic lists): metrics then treat every image as its own unit.
+pub fn subject_of(path: &Path) -> Option<String> {
+    let parts: Vec<&str> = path.iter().filter_map(|c| c.to_str()).collect();
+    let data = parts.iter().rposition(|c| *c == "Data")?;
+    let rest = &parts[data + 1..];
+    // The ID must be followed by more path (its images), so a file name is never taken for it;
+    // live and print/replay captures sit two folders below it (`real.rssdk/color/`).
+    let at = |i: usize| {
+        rest.get(i)
+            .filter(|_| i + 1 < rest.len())
+            .map(|s| s.to_string())
+    };
+    match *rest.first()? {
+        "live" | "spoof" => at(2).filter(|_| rest.len() > 4),
+        "adv-attacks" => at(3),
+        _ => {
+            let pair = at(2)?;
+            let (x, _) = pair.split_once("-To-")?;
+            (!x.is_empty()).then(|| x.to_string())
+        }
+    }
+}
+
 /// Sub-folders of the root searched (in this order) for a protocol's list files: the root itself,
 /// then the folders UniAttackData releases and our synthetic set use.
 pub const LIST_DIRS: [&str; 5] = ["", "Protocol", "Protocols", "protocols", "UniAttackData"];
@@ -221,6 +248,34 @@ mod tests {
         assert_eq!((s[1].label, s[1].fine, s[1].line), (1, 1, 4));
         assert_eq!((s[2].label, s[2].attack_type.as_str()), (1, "adversarial"));
         assert_eq!(s[3].attack_type, "replay");
+    }
+
+    #[test]
+    fn subjects_follow_the_uniattackdata_layout() {
+        let id = |p: &str| subject_of(Path::new(p));
+        assert_eq!(
+            id("UniAttackData/Data/live/AF/0042/real.rssdk/color/0001.jpg").as_deref(),
+            Some("0042")
+        );
+        assert_eq!(
+            id("/r/UniAttackData/Data/spoof/CA/7/cloth-indoor/color/1.jpg").as_deref(),
+            Some("7")
+        );
+        assert_eq!(
+            id("Data/adv-attacks/PGD/x_AF-112x112/0099/a.png").as_deref(),
+            Some("0099")
+        );
+        assert_eq!(
+            id("Data/SimSwap/EA/0012-To-0031/f.jpg").as_deref(),
+            Some("0012")
+        );
+        // Generic lists and truncated paths identify no one.
+        assert_eq!(id("faces/a.jpg"), None);
+        assert_eq!(id("Data/live/AF/0001.jpg"), None);
+        assert_eq!(id("Data/SimSwap/EA/noarrow/f.jpg"), None);
+        // The synthetic set's layout (Data/<family>/<split>/N.png) has no subject.
+        assert_eq!(id("UniAttackData/Data/live/test/0001.png"), None);
+        assert_eq!(id("UniAttackData/Data/spoof/print/test/0001.png"), None);
     }
 
     #[test]

@@ -23,6 +23,8 @@
 //! # Ok::<(), moae_runtime::Error>(())
 //! ```
 
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
+
 pub mod abi;
 mod error;
 pub mod face;
@@ -40,12 +42,13 @@ pub use face::{
 };
 pub use image::crop::{FaceBox, DEFAULT_CROP_SCALE, MAX_CROP_SCALE};
 pub use image::decode::{decode_image, ImageSource, MAX_IMAGE_FILE_BYTES};
-pub use image::frame::{Frame, PixelFormat, Rotation, YuvRange};
+pub use image::frame::{Frame, PixelFormat, Rotation, YuvMatrix, YuvRange};
 pub use image::geometry::{BoxInput, BoxSpace, BoxUnits, MIN_FACE_SIZE_PX};
 pub use liveness::preprocess::{
     preprocess_into, resample_square_into, rgb_image_input, CropSquare,
 };
 pub use liveness::BOX_CHUNK;
+pub use moae_onnx::meta::ATTACK_TYPES;
 pub use moae_onnx::ModelMeta;
 pub use pipeline::{
     Decision, Detection, Engine, EngineInfo, EngineOptions, FaceResult, FaceSource, FrameAnalysis,

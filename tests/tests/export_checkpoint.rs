@@ -18,6 +18,7 @@ fn options(threshold: Threshold) -> ExportOptions {
         threshold,
         triton: None,
         triton_name: None,
+        calibration: None,
     }
 }
 
@@ -74,10 +75,8 @@ fn exported_file_carries_the_metadata_contract() {
 fn dev_scores_set_the_eer_threshold() {
     let tmp = tempfile::tempdir().unwrap();
     let ckpt = tiny_checkpoint(tmp.path(), Variant::Clip);
-    let scored = |score: f64, attack: bool| Scored {
-        score,
-        attack,
-        attack_type: if attack { "physical" } else { "live" }.into(),
+    let scored = |score: f64, attack: bool| {
+        Scored::new(score, attack, if attack { "physical" } else { "live" })
     };
     // Lives at 0.1..0.3, attacks at 0.7..0.9: the equal-error threshold lies between them.
     let dev = vec![

@@ -6,17 +6,20 @@ use crate::compute::{device, set_torch_threads};
 use crate::data::augment::AugmentLevel;
 use crate::data::lists::{self, Sample, Split};
 use crate::data::spoof_cues::{Cue, SpoofCueConfig};
-use crate::eval::evaluate::score_batches;
-use crate::eval::metrics::{self, Report, Scored};
+use crate::eval::evaluate::score_net_batches;
+use crate::eval::metrics::{self, Report, Scored, ThresholdSource};
 use crate::model::checkpoint::{self, CheckpointMeta};
 use crate::model::config::{ModelConfig, Variant};
 use crate::model::prompts::PromptSet;
-use crate::model::MoaeClip;
+use crate::model::student::{self, Student, StudentConfig};
+use crate::model::{MoaeClip, Net};
 use crate::train::distill::Teacher;
 use crate::train::losses::{CeForm, LossConfig};
 use crate::train::optim::{AdamConfig, LrSchedule};
 use crate::train::{self, eval_batches, RunOptions, TrainConfig, TrainData, TrainSummary};
 use anyhow::{bail, Context, Result};
+use moae_metrics::bootstrap::Settings;
+use moae_metrics::report::{EvalReport, FileId, Provenance};
 use std::path::{Path, PathBuf};
 use tch::{nn, Device};
 
@@ -238,12 +241,36 @@ pub struct TrainRun {
     pub distill: Option<DistillRun>,
 }
 
-/// A model to train: from a checkpoint, or fresh from a preset (seeded).
+/// A CLIP-family model to train: from a checkpoint, or fresh from a preset (seeded).
 pub fn initial_model(
     m: &ModelChoice,
     device: Device,
     seed: u64,
 ) -> Result<(nn::VarStore, MoaeClip, CheckpointMeta, bool)> {
+    match initial_net(m, device, seed)? {
+        (vs, Net::Clip(model), meta, pretrained) => Ok((vs, model, meta, pretrained)),
+        (_, Net::Student(s), _, _) => bail!(
+            "{} is a student; this needs a CLIP/MoAE-CR model",
+            s.cfg.preset
+        ),
+    }
+}
+
+/// A model of either family to train: a student preset or checkpoint (spec §9), else as
+/// [`initial_model`].
+pub fn initial_net(
+    m: &ModelChoice,
+    device: Device,
+    seed: u64,
+) -> Result<(nn::VarStore, Net, CheckpointMeta, bool)> {
+    let student_preset =
+        matches!(&m.init, Init::Scratch { preset } if student::PRESETS.contains(&preset.as_str()));
+    if student_preset || m.init.is_student_checkpoint() {
+        if m.variant.is_some() {
+            bail!("--variant applies to the CLIP family, not to a student");
+        }
+        return initial_student(&m.init, device, seed);
+    }
     match &m.init {
         Init::Checkpoint(path) => {
             let l = checkpoint::load(path, device)
@@ -256,7 +283,7 @@ pub fn initial_model(
             meta.step = None;
             meta.train = None;
             meta.prompts = Some(meta.prompts_or_default(&l.config));
-            Ok((l.vs, l.model, meta, true))
+            Ok((l.vs, Net::Clip(l.model), meta, true))
         }
         Init::Scratch { preset } => {
             let cfg = ModelConfig::preset(preset, m.variant.unwrap_or(Variant::Moae))?;
@@ -269,7 +296,43 @@ pub fn initial_model(
                 )),
                 ..Default::default()
             };
-            Ok((vs, model, meta, false))
+            Ok((vs, Net::Clip(model), meta, false))
+        }
+    }
+}
+
+/// A student from its preset (seeded random weights) or a student checkpoint (its weights;
+/// training state dropped). Students train from their own random weights, so `pretrained`
+/// (the defaults of [`Hyper::train_config`]) is false either way.
+fn initial_student(
+    init: &Init,
+    device: Device,
+    seed: u64,
+) -> Result<(nn::VarStore, Net, CheckpointMeta, bool)> {
+    match init {
+        Init::Checkpoint(path) => {
+            let l = checkpoint::load_net(path, device)
+                .with_context(|| format!("loading the initial checkpoint {}", path.display()))?;
+            Ok((l.vs, l.net, CheckpointMeta::default(), false))
+        }
+        Init::Scratch { preset } => {
+            let cfg = StudentConfig::preset(preset)?;
+            tch::manual_seed(seed as i64);
+            let vs = nn::VarStore::new(device);
+            let net = Net::Student(Student::new(&vs.root(), &cfg));
+            Ok((vs, net, CheckpointMeta::default(), false))
+        }
+    }
+}
+
+impl Init {
+    /// Whether this starts from a checkpoint that holds a student (read from its header).
+    fn is_student_checkpoint(&self) -> bool {
+        match self {
+            Init::Checkpoint(path) => {
+                checkpoint::peek_config_json(path).is_some_and(|c| student::is_student_json(&c))
+            }
+            Init::Scratch { .. } => false,
         }
     }
 }
@@ -310,7 +373,7 @@ pub fn run_train(a: &TrainRun) -> Result<TrainSummary> {
         .as_ref()
         .map(|d| Teacher::load(&d.teacher, device))
         .transpose()?;
-    let (mut vs, model, meta, pretrained) = initial_model(&a.model, device, a.hyper.seed)?;
+    let (mut vs, model, meta, pretrained) = initial_net(&a.model, device, a.hyper.seed)?;
     let mut cfg = a.hyper.train_config(pretrained);
     if let (Some(d), Some(t)) = (&a.distill, &teacher) {
         cfg.distill = Some(t.config(d.alpha, d.temperature));
@@ -327,8 +390,8 @@ pub fn run_train(a: &TrainRun) -> Result<TrainSummary> {
     };
     eprintln!(
         "training {} / {} on {:?}: {} train images, {} dev images, {} steps of {}",
-        model.cfg.preset,
-        model.cfg.experts.variant.name(),
+        model.preset(),
+        model.kind(),
         device,
         data.train.len(),
         data.dev.as_ref().map_or(0, Vec::len),
@@ -381,41 +444,97 @@ pub struct EvalRun {
 /// Most images per evaluation batch.
 pub const MAX_EVAL_BATCH: usize = 4096;
 
-/// Scores of one split with a loaded model.
+/// Scores of one split with a loaded model of either family.
 pub fn score_split(
-    l: &checkpoint::Loaded,
+    l: &checkpoint::NetLoaded,
     samples: &[Sample],
     batch_size: usize,
     data: &DataSource,
     device: Device,
 ) -> Result<Vec<Scored>> {
-    let prompts = l.meta.prompts_or_default(&l.config);
-    let size = l.config.vision.image_size;
+    let net = l.net.as_ref();
     let batches = eval_batches(
         samples,
-        &l.config.vision,
+        net.input(),
         batch_size,
         data.workers,
         data.skip_bad,
     )?;
-    score_batches(&l.model, &prompts.ids_tensor(device), batches, size, device)
+    let ids = match &l.net {
+        Net::Clip(m) => l.meta.prompts_or_default(&m.cfg).ids_tensor(device),
+        Net::Student(_) => tch::Tensor::zeros([0], (tch::Kind::Int64, device)),
+    };
+    score_net_batches(net, &ids, batches, device)
 }
 
 pub fn write_scores(path: &Path, scored: &[Scored]) -> Result<()> {
-    let mut s = String::new();
-    for x in scored {
-        s.push_str(&format!(
-            "{:.8} {} {}\n",
-            x.score,
-            u8::from(x.attack),
-            x.attack_type
-        ));
+    let text = metrics::score_file_text(scored, Some(8));
+    Ok(write_atomic(path, text.as_bytes())?)
+}
+
+/// Every figure of `test` (spec §7) at the dev set's EER threshold, or the test set's own when
+/// there is no dev set.
+pub fn eval_report(
+    dev: Option<&[Scored]>,
+    test: &[Scored],
+    mut provenance: Provenance,
+) -> Result<EvalReport> {
+    let literature = metrics::evaluate(dev, test)?;
+    provenance.threshold_origin = match literature.threshold_source {
+        ThresholdSource::Dev => "the dev set's equal-error point, fixed before the test".into(),
+        ThresholdSource::Test => "the test set's own equal-error point (no dev set given: \
+                                  optimistic, not a threshold fixed before the test)"
+            .into(),
+        ThresholdSource::Fixed => "given".into(),
+    };
+    let threshold = literature.test.threshold;
+    Ok(EvalReport::new(
+        test,
+        threshold,
+        literature.threshold_source,
+        provenance,
+        Settings::default(),
+    )?)
+}
+
+/// report.json, report.html, roc.png and det.png in `out`, each written whole.
+pub fn write_eval_report(out: &Path, report: &EvalReport, test: &[Scored]) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    moae_metrics::files::write_report(out, report, test, |p, b| {
+        write_atomic(p, b).map_err(|e| e.source)
+    })?;
+    for (name, png) in [
+        ("roc.png", crate::eval::plot::roc_png(test, 640, 480)),
+        ("det.png", crate::eval::plot::det_png(test, 640, 480)),
+    ] {
+        write_atomic(&out.join(name), &png?)?;
     }
-    Ok(write_atomic(path, s.as_bytes())?)
+    Ok(())
+}
+
+/// Who wrote a report.
+pub fn provenance(
+    producer: &str,
+    model: Option<&Path>,
+    list: Option<&Path>,
+    dev: Option<&Path>,
+) -> Result<Provenance> {
+    let id = |p: Option<&Path>| {
+        p.map(|p| FileId::of(p).with_context(|| format!("reading {}", p.display())))
+            .transpose()
+    };
+    Ok(Provenance {
+        producer: format!("{producer} {}", env!("CARGO_PKG_VERSION")),
+        sdk_version: env!("CARGO_PKG_VERSION").into(),
+        model: id(model)?,
+        list: id(list)?,
+        threshold_list: id(dev)?,
+        threshold_origin: String::new(),
+    })
 }
 
 /// Dev threshold → test metrics, plus files in `out` when given.
-pub fn run_eval(a: &EvalRun) -> Result<Report> {
+pub fn run_eval(a: &EvalRun) -> Result<EvalReport> {
     if !(1..=MAX_EVAL_BATCH).contains(&a.batch_size) {
         bail!(
             "the evaluation batch size must be in 1..={MAX_EVAL_BATCH}, is {}",
@@ -424,7 +543,7 @@ pub fn run_eval(a: &EvalRun) -> Result<Report> {
     }
     set_torch_threads(a.threads, a.data.workers)?;
     let device = device(a.cpu);
-    let l = checkpoint::load(&a.ckpt, device)
+    let l = checkpoint::load_net(&a.ckpt, device)
         .with_context(|| format!("loading {}", a.ckpt.display()))?;
     let test = a
         .data
@@ -436,20 +555,20 @@ pub fn run_eval(a: &EvalRun) -> Result<Report> {
         .map(|d| score_split(&l, d, a.batch_size, &a.data, device))
         .transpose()?;
     let test_scores = score_split(&l, &test, a.batch_size, &a.data, device)?;
-    let report = metrics::evaluate(dev_scores.as_deref(), &test_scores)?;
+    let prov = provenance(
+        "trainer eval",
+        Some(&a.ckpt),
+        test.first().map(|s| &*s.list),
+        dev.as_ref().and_then(|d| d.first()).map(|s| &*s.list),
+    )?;
+    let report = eval_report(dev_scores.as_deref(), &test_scores, prov)?;
     if let Some(out) = &a.out {
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
         if let Some(d) = &dev_scores {
             write_scores(&out.join("scores-dev.txt"), d)?;
         }
         write_scores(&out.join("scores-test.txt"), &test_scores)?;
-        write_atomic(
-            &out.join("report.json"),
-            serde_json::to_string_pretty(&report)?.as_bytes(),
-        )
-        .context("writing report.json")?;
-        crate::eval::plot::write_roc(&out.join("roc.png"), &test_scores, 640, 480)?;
-        crate::eval::plot::write_det(&out.join("det.png"), &test_scores, 640, 480)?;
+        write_eval_report(out, &report, &test_scores)?;
     }
     Ok(report)
 }
@@ -537,7 +656,7 @@ fn train_and_eval(
     hyper: &Hyper,
     out: &Path,
     progress: bool,
-) -> Result<Report> {
+) -> Result<EvalReport> {
     let run = TrainRun {
         data: data.clone(),
         model: model.clone(),
@@ -566,7 +685,7 @@ pub fn run_protocol(a: &ProtocolRun) -> Result<String> {
         let data = DataSource::protocol(&a.root, p, a.workers);
         let r = train_and_eval(data, &a.model, &a.hyper, &a.out.join(p), a.progress)
             .with_context(|| format!("protocol {p}"))?;
-        rows.push(Row::of(p, &r));
+        rows.push(Row::of(p, &r.literature));
     }
     let p2: Vec<&Row> = rows.iter().filter(|r| r.name.starts_with("p2.")).collect();
     let mut extra = Vec::new();
@@ -632,7 +751,7 @@ pub fn run_ablate(a: &AblationRun) -> Result<String> {
         let data = DataSource::protocol(&a.root, &a.protocol, a.workers);
         let r = train_and_eval(data, &model, &hyper, &a.out.join(&slug), a.progress)
             .with_context(|| format!("ablation row {name}"))?;
-        rows.push(Row::of(name, &r));
+        rows.push(Row::of(name, &r.literature));
     }
     let table = format_rows(
         &format!("Ablation ({}, test set, dev-EER threshold)", a.protocol),

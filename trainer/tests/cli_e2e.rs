@@ -185,9 +185,36 @@ fn eval_then_metrics_agree_and_export_calibrates() {
         let v = report[k].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&v), "{k} {v}");
     }
-    for file in ["report.json", "scores-dev.txt", "scores-test.txt"] {
+    for file in [
+        "report.json",
+        "report.html",
+        "scores-dev.txt",
+        "scores-test.txt",
+    ] {
         assert!(eval_dir.join(file).is_file(), "{file}");
     }
+    // The buyer's figures: counts behind each, refusals where 12 attacks / 3 lives are too few.
+    let iso = &report["iso"];
+    assert_eq!(iso["apcer"]["n"].as_u64(), Some(12));
+    assert_eq!(iso["bpcer"]["n"].as_u64(), Some(3));
+    assert_eq!(
+        iso["bpcer_at_apcer"][1]["unresolved"]["needed"].as_u64(),
+        Some(20),
+        "BPCER20 from 12 attacks is refused: {iso}"
+    );
+    let species: Vec<&String> = iso["apcer_per_species"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(species, ["adversarial", "digital", "physical"], "{iso}");
+    let model_sha = report["provenance"]["model"]["sha256"].as_str().unwrap();
+    assert_eq!(model_sha.len(), 64);
+    let html = std::fs::read_to_string(eval_dir.join("report.html")).unwrap();
+    assert!(
+        html.contains(model_sha) && html.contains("BPCER20"),
+        "report.html"
+    );
     for png in ["roc.png", "det.png"] {
         let img = image::open(eval_dir.join(png)).unwrap();
         assert_eq!((img.width(), img.height()), (640, 480));
@@ -203,9 +230,18 @@ fn eval_then_metrics_agree_and_export_calibrates() {
         s(&eval_dir.join("scores-dev.txt")),
         "--json",
         s(&m),
+        "--out",
+        s(&f.root.join("metrics-report")),
     ]);
+    for file in ["report.json", "report.html"] {
+        assert!(f.root.join("metrics-report").join(file).is_file(), "{file}");
+    }
     let again: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&m).unwrap()).unwrap();
+    assert_eq!(
+        again["iso"]["apcer_per_species"],
+        report["iso"]["apcer_per_species"]
+    );
     // Scores are written with 8 decimals: the threshold agrees to that precision.
     let (t1, t2) = (
         report["test"]["threshold"].as_f64().unwrap(),

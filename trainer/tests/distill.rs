@@ -331,8 +331,9 @@ fn distill_args<'a>(root: &'a str, teacher: &'a str, out: &'a str) -> Vec<&'a st
     ]
 }
 
-/// `trainer distill` works with a teacher of another size; a missing or corrupt teacher is a
-/// clear error naming it, and nothing is written.
+/// `trainer distill` works with a teacher of another size, for a CLIP-family and a
+/// convolutional student; a student as teacher, a missing or a corrupt teacher is a clear error
+/// naming it, and nothing is written.
 #[test]
 fn distill_command_and_bad_teachers() {
     let s = setup();
@@ -345,6 +346,35 @@ fn distill_command_and_bad_teachers() {
     assert!(ok, "{text}");
     assert!(out.join("best.safetensors").exists() && out.join(LATEST).exists());
     assert!(text.contains("distilling from"), "{text}");
+
+    // A student (MobileNetV3 kind, 112 px, its own normalisation) learns from the 64-px CLIP
+    // teacher; its log has the distillation term.
+    let out_s = s.dir.path().join("run-student");
+    let mut args = distill_args(&root, &teacher, out_s.to_str().unwrap());
+    let arch = args.iter().position(|a| *a == "tiny").unwrap();
+    args[arch] = "student-s";
+    args.extend(["--spoof-cues", "0.5"]);
+    let (ok, text) = trainer(&args);
+    assert!(ok, "{text}");
+    let log = std::fs::read_to_string(out_s.join(LOG)).unwrap();
+    assert!(log.lines().any(|l| l.contains("\"kd\"")), "{log}");
+
+    // A student given as the teacher: refused, nothing written.
+    let student_ckpt = s.dir.path().join("student.safetensors");
+    let (ok, text) = trainer(&["init", "--preset", "student-s", "--out", &st(&student_ckpt)]);
+    assert!(ok, "{text}");
+    let out_bad = s.dir.path().join("student-as-teacher");
+    let (ok, text) = trainer(&distill_args(
+        &root,
+        &st(&student_ckpt),
+        out_bad.to_str().unwrap(),
+    ));
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("student") && text.contains(&st(&student_ckpt)) && text.contains("--teacher"),
+        "{text}"
+    );
+    assert!(!out_bad.exists());
 
     let missing = s.dir.path().join("no-such-teacher.safetensors");
     let corrupt = s.dir.path().join("corrupt.safetensors");

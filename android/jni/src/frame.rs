@@ -1,5 +1,5 @@
 //! Java frame arguments (`ai.moae.MoaeFrame`: format code, sizes, rotation, mirroring, YUV
-//! range, strides, planes) -> a runtime `Frame`, through the conversion the C ABI uses too
+//! range and matrix, strides, planes) -> a runtime `Frame`, through the conversion the C ABI uses too
 //! (`moae_runtime::abi::frame`); and caller boxes (`ai.moae.BoxInput`) -> `BoxInput`.
 
 use crate::status::{BridgeError, Status};
@@ -10,8 +10,8 @@ use moae_runtime::{BoxSpace, BoxUnits};
 
 /// Number of ints in `MoaeFrame.nativeInts()`:
 /// `[format, width, height, rotation, mirrored, yuvRange, stride0, stride1, stride2,
-/// pixelStride]`.
-pub const FRAME_INTS: usize = 10;
+/// pixelStride, yuvMatrix]`.
+pub const FRAME_INTS: usize = 11;
 
 /// Floats per caller box in `BoxInput.pack`: `[x, y, width, height, space, units]`.
 pub const BOX_FLOATS: usize = 6;
@@ -36,6 +36,8 @@ pub struct FrameArgs {
     pub strides: [i32; 3],
     /// Chroma pixel stride of `YUV_420_888` (1 or 2); ignored for other formats.
     pub pixel_stride: i32,
+    /// 0 BT.601, 1 BT.709; checked by `abi::frame` (the C ABI's rule and message).
+    pub yuv_matrix: i32,
 }
 
 impl FrameArgs {
@@ -59,6 +61,7 @@ impl FrameArgs {
             yuv_range: v[5],
             strides: [v[6], v[7], v[8]],
             pixel_stride: v[9],
+            yuv_matrix: v[10],
         })
     }
 }
@@ -74,6 +77,7 @@ pub fn build<'a>(args: &FrameArgs, planes: &Planes<'a>) -> Result<Frame<'a>, Bri
         rotation: args.rotation,
         mirrored: args.mirrored,
         yuv_range: args.yuv_range,
+        yuv_matrix: args.yuv_matrix,
     };
     Ok(abi::frame(&raw)?)
 }
@@ -144,12 +148,13 @@ mod tests {
 
     #[test]
     fn frame_ints_are_checked() {
-        let ok = [0, 4, 4, 90, 1, 1, 0, 0, 0, 0];
+        let ok = [0, 4, 4, 90, 1, 1, 0, 0, 0, 0, 1];
         let a = FrameArgs::from_ints(&ok).unwrap();
         assert_eq!(a.mirrored, 1);
         assert_eq!(a.yuv_range, abi::YUV_LIMITED);
+        assert_eq!(a.yuv_matrix, abi::YUV_BT709);
         assert_eq!(a.rotation, 90);
-        assert!(FrameArgs::from_ints(&ok[..9]).is_err());
+        assert!(FrameArgs::from_ints(&ok[..10]).is_err());
         let px = [0u8; 48];
         // yuv_range 2 is the abi's error (the C ABI's rule and message).
         let bad_range = FrameArgs { yuv_range: 2, ..a };

@@ -26,13 +26,16 @@ use jni::objects::{JByteArray, JByteBuffer, JClass, JFloatArray, JIntArray, JStr
 use jni::refs::Reference;
 use jni::sys::{jboolean, jfloat, jint, jlong};
 use jni::{Env, EnvUnowned};
-use moae_runtime::abi::{self, RawQualityOptions};
-use moae_runtime::{
-    BoxInput, DetectorModel, Engine, EngineOptions, ExecutionProvider, ProviderPolicy,
-};
+use moae_runtime::abi::{self, RawEngineOptions, RawQualityOptions};
+use moae_runtime::{BoxInput, DetectorModel, Engine, EngineOptions, ExecutionProvider};
 use status::{BridgeError, Status};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+
+/// Engines created through this bridge and not yet destroyed (`MoaeDetector.nativeEngineCount`,
+/// which the host tests use to see the Java cleaner free a dropped detector).
+static LIVE_ENGINES: AtomicI64 = AtomicI64::new(0);
 
 pub use status::Status as BridgeStatus;
 
@@ -78,27 +81,29 @@ pub fn detector_len_ok(len: usize) -> Result<(), BridgeError> {
 /// Number of floats in `QualityLimits.pack()`, in `QualityOptions`' field order.
 pub const QUALITY_FLOATS: usize = 8;
 
-fn pipeline_options(
+/// The face detector of `ai.moae.Options`: a path or bytes (the path wins, as in Java).
+fn face_detector(
     env: &Env<'_>,
     p: &PipelineArgs<'_, '_>,
-    opts: &mut EngineOptions,
-) -> Result<(), BridgeError> {
+) -> Result<Option<DetectorModel>, BridgeError> {
     if let Some(path) = opt_string(env, p.detector_path)? {
-        opts.face_detector = Some(DetectorModel::Path(PathBuf::from(path)));
-    } else if !p.detector_bytes.is_null() {
-        // The length first: an oversized array is refused without copying it out of the JVM.
-        detector_len_ok(p.detector_bytes.len(env)?)?;
-        let bytes = env.convert_byte_array(p.detector_bytes)?;
-        opts.face_detector = Some(DetectorModel::Bytes(Arc::from(bytes)));
+        return Ok(Some(DetectorModel::Path(PathBuf::from(path))));
     }
-    // The C ABI's rules and messages (moae_runtime::abi).
-    if let Some(score) = abi::detector_min_score(p.detector_min_score)? {
-        opts.detector.min_score = score;
+    if p.detector_bytes.is_null() {
+        return Ok(None);
     }
-    opts.whole_frame = p.whole_frame;
-    // Java's "not set" is -1 per limit (QualityLimits rejects negative values it is given);
-    // the rest is C's: the defaults moae_options_init writes, then abi::quality_options.
-    let mut raw = RawQualityOptions::default();
+    // The length first: an oversized array is refused without copying it out of the JVM.
+    detector_len_ok(p.detector_bytes.len(env)?)?;
+    let bytes = env.convert_byte_array(p.detector_bytes)?;
+    Ok(Some(DetectorModel::Bytes(Arc::from(bytes))))
+}
+
+/// `QualityLimits.pack()` (Java's "not set" is -1 per limit, `abi::quality_from_java`).
+fn quality_limits(
+    env: &Env<'_>,
+    p: &PipelineArgs<'_, '_>,
+) -> Result<RawQualityOptions, BridgeError> {
+    let mut v = [-1f32; QUALITY_FLOATS];
     if !p.quality.is_null() {
         let len = p.quality.len(env)?;
         if len != QUALITY_FLOATS {
@@ -107,24 +112,47 @@ fn pipeline_options(
                 format!("quality limits have {len} values, expected {QUALITY_FLOATS}"),
             ));
         }
-        let mut v = [0f32; QUALITY_FLOATS];
         p.quality.get_region(env, 0, &mut v)?;
-        let set = |value: f32, default: f32| if value == -1.0 { default } else { value };
-        raw.min_face_px = set(v[0], raw.min_face_px);
-        raw.max_outside_fraction = set(v[1], raw.max_outside_fraction);
-        raw.min_brightness = set(v[2], raw.min_brightness);
-        raw.max_brightness = set(v[3], raw.max_brightness);
-        raw.max_overexposed_fraction = set(v[4], raw.max_overexposed_fraction);
-        raw.min_sharpness = set(v[5], raw.min_sharpness);
-        raw.max_roll_deg = set(v[6], raw.max_roll_deg);
-        raw.max_yaw_deg = set(v[7], raw.max_yaw_deg);
     }
-    raw.allow_several_faces = i32::from(p.allow_several_faces);
-    opts.quality = abi::quality_options(&raw)?;
-    Ok(())
+    Ok(abi::quality_from_java(v, p.allow_several_faces))
 }
 
-/// Engine options from the primitive fields of `ai.moae.Options` (see `NativeBridge.java`).
+/// `Options.providers`, comma-separated names; empty or NULL = the default.
+fn provider_list(
+    env: &Env<'_>,
+    providers: &JString<'_>,
+) -> Result<Vec<ExecutionProvider>, BridgeError> {
+    let Some(list) = opt_string(env, providers)? else {
+        return Ok(Vec::new());
+    };
+    Ok(list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<ExecutionProvider>())
+        .collect::<Result<_, _>>()?)
+}
+
+/// `Options.modelSha256`: NULL or 32 bytes.
+fn sha256_pin(
+    env: &Env<'_>,
+    model_sha256: &JByteArray<'_>,
+) -> Result<Option<[u8; 32]>, BridgeError> {
+    if model_sha256.is_null() {
+        return Ok(None);
+    }
+    let bytes = env.convert_byte_array(model_sha256)?;
+    let pin: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+        BridgeError::invalid(
+            Status::InvalidArgument,
+            format!("modelSha256 has {} bytes, a SHA-256 has 32", bytes.len()),
+        )
+    })?;
+    Ok(Some(pin))
+}
+
+/// Engine options from the primitive fields of `ai.moae.Options` (see `NativeBridge.java`),
+/// assembled by the C ABI's rules and messages (`abi::engine_options`).
 #[allow(clippy::too_many_arguments)]
 fn engine_options(
     env: &Env<'_>,
@@ -138,48 +166,25 @@ fn engine_options(
     crop_scale: jfloat,
     pipeline: &PipelineArgs<'_, '_>,
 ) -> Result<EngineOptions, BridgeError> {
-    let mut opts = EngineOptions::default();
-    if let Some(list) = opt_string(env, providers)? {
-        opts.providers = list
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| s.parse::<ExecutionProvider>())
-            .collect::<Result<_, _>>()?;
-        if opts.providers.is_empty() {
-            opts.providers = vec![ExecutionProvider::Cpu];
-        }
-    }
-    opts.policy = if require_provider {
-        ProviderPolicy::Require
-    } else {
-        ProviderPolicy::Fallback
+    let raw = RawEngineOptions {
+        providers: provider_list(env, providers)?,
+        require_provider: i32::from(require_provider),
+        intra_op_threads: threads.into(),
+        max_sessions: max_sessions.into(),
+        ort_library_path: opt_string(env, ort_library_path)?.map(PathBuf::from),
+        model_sha256: sha256_pin(env, model_sha256)?,
+        threshold,
+        crop_scale,
+        detector_min_score: pipeline.detector_min_score,
+        whole_frame: i32::from(pipeline.whole_frame),
+        quality: quality_limits(env, pipeline)?,
+        ..RawEngineOptions::default()
     };
-    // The C ABI's names and rules (moae_runtime::abi), so both report the same message.
-    opts.intra_op_threads = abi::count("intra_op_threads", threads.into())?;
-    opts.max_sessions = abi::count("max_sessions", max_sessions.into())?;
-    opts.ort_library_path = opt_string(env, ort_library_path)?.map(PathBuf::from);
-    if !model_sha256.is_null() {
-        let bytes = env.convert_byte_array(model_sha256)?;
-        let pin: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-            BridgeError::invalid(
-                Status::InvalidArgument,
-                format!("modelSha256 has {} bytes, a SHA-256 has 32", bytes.len()),
-            )
-        })?;
-        opts.model_sha256 = Some(pin);
-    }
-    // "Not set" is negative (threshold) or <= 0 (crop scale), as in C; NaN is an error.
-    opts.threshold = abi::threshold(threshold)?;
-    if let Some(scale) = abi::crop_scale(crop_scale)? {
-        opts.crop_scale = scale;
-    }
-    pipeline_options(env, pipeline, &mut opts)?;
-    opts.validate()?;
-    Ok(opts)
+    abi::engine_options(&raw, || face_detector(env, pipeline))
 }
 
 fn into_handle(engine: Engine) -> jlong {
+    LIVE_ENGINES.fetch_add(1, Ordering::SeqCst);
     Box::into_raw(Box::new(Arc::new(engine))) as jlong
 }
 
@@ -192,6 +197,59 @@ fn engine_of(handle: jlong) -> Result<Arc<Engine>, BridgeError> {
     // running concurrently (module docs), so the box is alive for this read.
     let arc = unsafe { &*(handle as *const Arc<Engine>) };
     Ok(Arc::clone(arc))
+}
+
+/// The `ai.moae.Options` fields every `createFrom*` receives (see `NativeBridge.java`).
+struct CreateArgs<'l> {
+    providers: JString<'l>,
+    require_provider: jboolean,
+    threads: jint,
+    max_sessions: jint,
+    ort_library_path: JString<'l>,
+    model_sha256: JByteArray<'l>,
+    threshold: jfloat,
+    crop_scale: jfloat,
+    detector_path: JString<'l>,
+    detector_bytes: JByteArray<'l>,
+    detector_min_score: jfloat,
+    whole_frame: jboolean,
+    quality: JFloatArray<'l>,
+    allow_several_faces: jboolean,
+}
+
+/// One engine creation: `model` checks and reads the model's source first (so a null model
+/// is reported before any option, as in C), then the options are read and `load` makes the
+/// engine from both.
+fn create<'l, M>(
+    unowned: &mut EnvUnowned<'l>,
+    a: CreateArgs<'l>,
+    model: impl FnOnce(&mut Env<'l>) -> Result<M, BridgeError>,
+    load: impl FnOnce(&mut Env<'l>, M, &EngineOptions) -> Result<Engine, BridgeError>,
+) -> jlong {
+    guarded(unowned, |env| {
+        let source = model(env)?;
+        let pipeline = PipelineArgs {
+            detector_path: &a.detector_path,
+            detector_bytes: &a.detector_bytes,
+            detector_min_score: a.detector_min_score,
+            whole_frame: a.whole_frame,
+            quality: &a.quality,
+            allow_several_faces: a.allow_several_faces,
+        };
+        let opts = engine_options(
+            env,
+            &a.providers,
+            a.require_provider,
+            a.threads,
+            a.max_sessions,
+            &a.ort_library_path,
+            &a.model_sha256,
+            a.threshold,
+            a.crop_scale,
+            &pipeline,
+        )?;
+        Ok(into_handle(load(env, source, &opts)?))
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -215,30 +273,28 @@ pub extern "system" fn Java_ai_moae_NativeBridge_createFromFile<'l>(
     quality: JFloatArray<'l>,
     allow_several_faces: jboolean,
 ) -> jlong {
-    guarded(&mut unowned, |env| {
-        let path = opt_string(env, &path)?.ok_or_else(|| BridgeError::null("model path"))?;
-        let pipeline = PipelineArgs {
-            detector_path: &detector_path,
-            detector_bytes: &detector_bytes,
-            detector_min_score,
-            whole_frame,
-            quality: &quality,
-            allow_several_faces,
-        };
-        let opts = engine_options(
-            env,
-            &providers,
-            require_provider,
-            threads,
-            max_sessions,
-            &ort_library_path,
-            &model_sha256,
-            threshold,
-            crop_scale,
-            &pipeline,
-        )?;
-        Ok(into_handle(Engine::from_path(path, &opts)?))
-    })
+    let a = CreateArgs {
+        providers,
+        require_provider,
+        threads,
+        max_sessions,
+        ort_library_path,
+        model_sha256,
+        threshold,
+        crop_scale,
+        detector_path,
+        detector_bytes,
+        detector_min_score,
+        whole_frame,
+        quality,
+        allow_several_faces,
+    };
+    create(
+        &mut unowned,
+        a,
+        |env| opt_string(env, &path)?.ok_or_else(|| BridgeError::null("model path")),
+        |_env, path, opts| Ok(Engine::from_path(path, opts)?),
+    )
 }
 
 #[unsafe(no_mangle)]
@@ -262,34 +318,93 @@ pub extern "system" fn Java_ai_moae_NativeBridge_createFromBytes<'l>(
     quality: JFloatArray<'l>,
     allow_several_faces: jboolean,
 ) -> jlong {
-    guarded(&mut unowned, |env| {
-        if model.is_null() {
-            return Err(BridgeError::null("model bytes"));
-        }
-        let pipeline = PipelineArgs {
-            detector_path: &detector_path,
-            detector_bytes: &detector_bytes,
-            detector_min_score,
-            whole_frame,
-            quality: &quality,
-            allow_several_faces,
-        };
-        let opts = engine_options(
-            env,
-            &providers,
-            require_provider,
-            threads,
-            max_sessions,
-            &ort_library_path,
-            &model_sha256,
-            threshold,
-            crop_scale,
-            &pipeline,
-        )?;
-        // SAFETY: read-only access, released without copy-back before returning.
-        let bytes = unsafe { model.get_elements(env, ReleaseMode::NoCopyBack)? };
-        Ok(into_handle(Engine::from_bytes(as_u8(&bytes), &opts)?))
-    })
+    let a = CreateArgs {
+        providers,
+        require_provider,
+        threads,
+        max_sessions,
+        ort_library_path,
+        model_sha256,
+        threshold,
+        crop_scale,
+        detector_path,
+        detector_bytes,
+        detector_min_score,
+        whole_frame,
+        quality,
+        allow_several_faces,
+    };
+    create(
+        &mut unowned,
+        a,
+        |_env| {
+            if model.is_null() {
+                return Err(BridgeError::null("model bytes"));
+            }
+            Ok(())
+        },
+        |env, (), opts| {
+            // SAFETY: read-only access, released without copy-back before returning.
+            let bytes = unsafe { model.get_elements(env, ReleaseMode::NoCopyBack)? };
+            Ok(Engine::from_bytes(as_u8(&bytes), opts)?)
+        },
+    )
+}
+
+/// The model from a direct buffer (a memory-mapped file or asset), read in place: the bytes
+/// never enter the Java heap. `MoaeDetector.fromBuffer` passes the buffer sliced at its
+/// position, so its capacity is the model's length.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_ai_moae_NativeBridge_createFromBuffer<'l>(
+    mut unowned: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    model: JByteBuffer<'l>,
+    providers: JString<'l>,
+    require_provider: jboolean,
+    threads: jint,
+    max_sessions: jint,
+    ort_library_path: JString<'l>,
+    model_sha256: JByteArray<'l>,
+    threshold: jfloat,
+    crop_scale: jfloat,
+    detector_path: JString<'l>,
+    detector_bytes: JByteArray<'l>,
+    detector_min_score: jfloat,
+    whole_frame: jboolean,
+    quality: JFloatArray<'l>,
+    allow_several_faces: jboolean,
+) -> jlong {
+    let a = CreateArgs {
+        providers,
+        require_provider,
+        threads,
+        max_sessions,
+        ort_library_path,
+        model_sha256,
+        threshold,
+        crop_scale,
+        detector_path,
+        detector_bytes,
+        detector_min_score,
+        whole_frame,
+        quality,
+        allow_several_faces,
+    };
+    create(
+        &mut unowned,
+        a,
+        |env| direct(env, &model, "model buffer")?.ok_or_else(|| BridgeError::null("model buffer")),
+        |_env, bytes, opts| Ok(Engine::from_bytes(bytes, opts)?),
+    )
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_ai_moae_NativeBridge_liveEngines<'l>(
+    mut unowned: EnvUnowned<'l>,
+    _class: JClass<'l>,
+) -> jlong {
+    guarded(&mut unowned, |_env| Ok(LIVE_ENGINES.load(Ordering::SeqCst)))
 }
 
 #[unsafe(no_mangle)]
@@ -302,6 +417,7 @@ pub extern "system" fn Java_ai_moae_NativeBridge_destroy<'l>(
         if handle != 0 {
             // SAFETY: Java calls this once per handle, under the write lock (module docs).
             drop(unsafe { Box::from_raw(handle as *mut Arc<Engine>) });
+            LIVE_ENGINES.fetch_sub(1, Ordering::SeqCst);
         }
         Ok(())
     })

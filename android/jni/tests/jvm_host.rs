@@ -14,7 +14,7 @@ use moae_jni::pack;
 use moae_runtime::abi::AbiError;
 use moae_runtime::{
     BoxInput, BoxSpace, BoxUnits, DetectorModel, Engine, EngineOptions, FaceBox, Frame,
-    PixelFormat, QualityOptions, Rotation, YuvRange,
+    PixelFormat, QualityOptions, Rotation, YuvMatrix, YuvRange,
 };
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -28,6 +28,7 @@ struct Case<'a> {
     rotation: i32,
     mirrored: bool,
     limited: bool,
+    bt709: bool,
     face: Option<FaceBox>,
     strides: [usize; 2],
     planes: Vec<Vec<u8>>,
@@ -65,6 +66,11 @@ impl Case<'_> {
             .expect("valid test frame")
             .with_rotation(rotation)
             .with_mirrored(self.mirrored)
+            .with_yuv_matrix(if self.bt709 {
+                YuvMatrix::Bt709
+            } else {
+                YuvMatrix::Bt601
+            })
             .with_yuv_range(if self.limited {
                 YuvRange::Limited
             } else {
@@ -94,6 +100,7 @@ fn cases() -> Vec<Case<'static>> {
         rotation,
         mirrored: false,
         limited: false,
+        bt709: false,
         face,
         strides,
         planes,
@@ -177,6 +184,11 @@ fn cases() -> Vec<Case<'static>> {
         Case {
             limited: true,
             ..base("nv21_limited", "nv21", 64, 48, 0, None, [64, 64], nv(1))
+        },
+        // The same bytes decoded with BT.709 (HD video's matrix) instead of BT.601.
+        Case {
+            bt709: true,
+            ..base("nv21_bt709", "nv21", 64, 48, 0, None, [64, 64], nv(1))
         },
     ]
 }
@@ -349,6 +361,7 @@ fn detector_cases(dir: &Path) -> Vec<Case<'static>> {
             rotation: 0,
             mirrored: false,
             limited: false,
+            bt709: false,
             face: None,
             strides: [w as usize * 3, 0],
             planes: vec![rgb],
@@ -361,6 +374,7 @@ fn detector_cases(dir: &Path) -> Vec<Case<'static>> {
             rotation: 0,
             mirrored: false,
             limited: false,
+            bt709: false,
             face: None,
             strides: [64 * 3, 0],
             planes: vec![flat],
@@ -380,6 +394,23 @@ fn units_code(u: BoxUnits) -> i32 {
         BoxUnits::Pixels => 0,
         BoxUnits::Normalized => 1,
     }
+}
+
+/// `model` with `extra` bytes appended as an unknown length-delimited field (number 999) of
+/// the ONNX ModelProto: protobuf parsers skip it, so the model is the same, only larger.
+fn padded_model(model: &[u8], extra: usize) -> Vec<u8> {
+    fn varint(mut v: u64, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    let mut out = model.to_vec();
+    varint((999 << 3) | 2, &mut out);
+    varint(extra as u64, &mut out);
+    out.resize(out.len() + extra, 0x5A);
+    out
 }
 
 fn require_or_skip(what: &str) -> bool {
@@ -440,7 +471,7 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
         });
         writeln!(
             spec,
-            "case {} {} {} {} {} {} {} {} {} {} {:e} {:e} {} {:e}",
+            "case {} {} {} {} {} {} {} {} {} {} {} {:e} {:e} {} {:e}",
             c.name,
             c.kind,
             c.width,
@@ -451,6 +482,7 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
             c.strides[1],
             u8::from(c.mirrored),
             u8::from(c.limited),
+            u8::from(c.bt709),
             d.attack_score,
             d.live_score,
             u8::from(d.is_attack),
@@ -473,6 +505,10 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
     assert_ne!(
         attack_of["nv21_limited"], attack_of["nv21_whole"],
         "limited vs full range gives the same score: the range test would prove nothing"
+    );
+    assert_ne!(
+        attack_of["nv21_bt709"], attack_of["nv21_whole"],
+        "BT.709 vs BT.601 gives the same score: the matrix test would prove nothing"
     );
     // A mirrored buffer said to be mirrored is the same scene (the geometry contract): the
     // runtime must give the same score, and Java must too (the "same" line).
@@ -557,6 +593,7 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
             main.join("camerax/MoaeCameraX.java"),
             main.join("android/MoaeAndroid.java"),
             tests.join("android/content/res/AssetManager.java"),
+            tests.join("android/content/res/AssetFileDescriptor.java"),
             tests.join("android/graphics/Bitmap.java"),
             tests.join("android/graphics/RectF.java"),
             tests.join("android/media/Image.java"),
@@ -609,6 +646,32 @@ fn java_api_matches_the_rust_runtime_on_the_host_jvm() {
         "missing-library run failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A model larger than the JVM's heap loads from a path, a memory map and a stream.
+    let large = dir.path().join("large-model.onnx");
+    std::fs::write(&large, padded_model(&support::tiny_model(), 24 << 20)).expect("large model");
+    let out = Command::new(&java)
+        .arg("-Xmx16m")
+        .arg(format!(
+            "-Djava.library.path={}",
+            jni_library_dir().display()
+        ))
+        .arg("-Xcheck:jni")
+        .arg("-cp")
+        .arg(&classes)
+        .arg("ai.moae.hosttest.HostTestRunner")
+        .arg("--large-model")
+        .arg(&large)
+        .arg(ort_library())
+        .output()
+        .expect("run java");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success() && stdout.contains(" failed=0"),
+        "large-model run failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // The library really is where the main run found it.
     assert!(jni_library_dir().is_dir());
 }

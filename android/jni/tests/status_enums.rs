@@ -188,7 +188,7 @@ fn java_decision_source_and_quality_flags_are_the_runtime_codes() {
     ));
     let want: BTreeMap<String, i64> = QualityFlags::ALL
         .iter()
-        .map(|(f, n)| (n.to_uppercase(), i64::from(f.0)))
+        .map(|(f, n)| (n.to_uppercase(), i64::from(f.bits())))
         .collect();
     assert_eq!(got, want);
     assert_eq!(got.len(), 9);
@@ -224,7 +224,38 @@ fn swift_decision_source_and_quality_flags_are_the_runtime_codes() {
         .collect();
     let want: BTreeMap<String, u32> = QualityFlags::ALL
         .iter()
-        .map(|(f, n)| (n.to_uppercase(), f.0))
+        .map(|(f, n)| (n.to_uppercase(), f.bits()))
         .collect();
     assert_eq!(got, want);
+}
+
+/// The YUV matrix codes: Swift's `YuvMatrix`, the C header's `moae_yuv_matrix` and the value
+/// `MoaeFrame.nativeInts()` sends for each Java `YuvMatrix`, against `abi::YUV_BT601/709`.
+#[test]
+fn yuv_matrix_codes_agree() {
+    let want: BTreeMap<String, i32> = [
+        ("BT601".to_string(), abi::YUV_BT601),
+        ("BT709".to_string(), abi::YUV_BT709),
+    ]
+    .into();
+    let swift = read("ios/Sources/Moae/Types.swift");
+    let got: BTreeMap<String, i32> = swift_pairs(section(&swift, "public enum YuvMatrix", "}"))
+        .into_iter()
+        .map(|(k, v)| (k.to_uppercase(), v))
+        .collect();
+    assert_eq!(got, want, "Swift YuvMatrix");
+    let header = read("include/moae.h");
+    let re = regex::Regex::new(r"MOAE_YUV_(BT\d+) = (\d+)").unwrap();
+    let got: BTreeMap<String, i32> = re
+        .captures_iter(&header)
+        .map(|c| (c[1].to_string(), c[2].parse().unwrap()))
+        .collect();
+    assert_eq!(got, want, "moae.h moae_yuv_matrix");
+    let java = read("android/moae/src/main/java/ai/moae/MoaeFrame.java");
+    assert!(
+        java.contains("yuvMatrix == YuvMatrix.BT709 ? 1 : 0}")
+            && abi::YUV_BT709 == 1
+            && abi::YUV_BT601 == 0,
+        "MoaeFrame.nativeInts() must send BT709 as 1, BT601 as 0"
+    );
 }

@@ -135,10 +135,11 @@ public final class MoaeDetector: @unchecked Sendable {
     /// (chroma right after luma). `bytesPerRow` 0 = packed rows.
     public func analyze(pixels: Data, format: PixelFormat, width: Int, height: Int,
                         bytesPerRow: Int = 0, orientation: FrameOrientation = .up,
-                        yuvRange: YuvRange = .full,
+                        yuvRange: YuvRange = .full, yuvMatrix: YuvMatrix = .bt601,
                         boxes: [BoxInput] = []) throws -> FrameAnalysis {
         try withFrame(pixels: pixels, format: format, width: width, height: height,
-                      bytesPerRow: bytesPerRow, yuvRange: yuvRange) { frame in
+                      bytesPerRow: bytesPerRow, yuvRange: yuvRange,
+                      yuvMatrix: yuvMatrix) { frame in
             try analyze(frame: frame, orientation: orientation, boxes: boxes)
         }
     }
@@ -149,10 +150,11 @@ public final class MoaeDetector: @unchecked Sendable {
     /// `face` nil = the whole frame, which needs `MoaeOptions.wholeFrame`.
     public func detect(pixels: Data, format: PixelFormat, width: Int, height: Int,
                        bytesPerRow: Int = 0, orientation: FrameOrientation = .up,
-                       yuvRange: YuvRange = .full,
+                       yuvRange: YuvRange = .full, yuvMatrix: YuvMatrix = .bt601,
                        face: FaceBox? = nil) throws -> DetectionResult {
         try withFrame(pixels: pixels, format: format, width: width, height: height,
-                      bytesPerRow: bytesPerRow, yuvRange: yuvRange) { frame in
+                      bytesPerRow: bytesPerRow, yuvRange: yuvRange,
+                      yuvMatrix: yuvMatrix) { frame in
             try detect(frame: frame, orientation: orientation, face: face)
         }
     }
@@ -218,12 +220,12 @@ public final class MoaeDetector: @unchecked Sendable {
 
     public func analyze(pixels: Data, format: PixelFormat, width: Int, height: Int,
                         bytesPerRow: Int = 0, orientation: FrameOrientation = .up,
-                        yuvRange: YuvRange = .full,
+                        yuvRange: YuvRange = .full, yuvMatrix: YuvMatrix = .bt601,
                         boxes: [BoxInput] = []) async throws -> FrameAnalysis {
         try await offload {
             try self.analyze(pixels: pixels, format: format, width: width, height: height,
                              bytesPerRow: bytesPerRow, orientation: orientation,
-                             yuvRange: yuvRange, boxes: boxes)
+                             yuvRange: yuvRange, yuvMatrix: yuvMatrix, boxes: boxes)
         }
     }
 
@@ -238,12 +240,12 @@ public final class MoaeDetector: @unchecked Sendable {
 
     public func detect(pixels: Data, format: PixelFormat, width: Int, height: Int,
                        bytesPerRow: Int = 0, orientation: FrameOrientation = .up,
-                       yuvRange: YuvRange = .full,
+                       yuvRange: YuvRange = .full, yuvMatrix: YuvMatrix = .bt601,
                        face: FaceBox? = nil) async throws -> DetectionResult {
         try await offload {
             try self.detect(pixels: pixels, format: format, width: width, height: height,
                             bytesPerRow: bytesPerRow, orientation: orientation,
-                            yuvRange: yuvRange, face: face)
+                            yuvRange: yuvRange, yuvMatrix: yuvMatrix, face: face)
         }
     }
 
@@ -262,6 +264,7 @@ public final class MoaeDetector: @unchecked Sendable {
         var width: Int
         var height: Int
         var yuvRange: YuvRange
+        var yuvMatrix: YuvMatrix = .bt601
     }
 
     /// A CVPixelBuffer that crosses into the async variants' queue. The caller hands it over
@@ -292,7 +295,7 @@ public final class MoaeDetector: @unchecked Sendable {
     }
 
     private func withFrame<T>(pixels: Data, format: PixelFormat, width: Int, height: Int,
-                              bytesPerRow: Int, yuvRange: YuvRange,
+                              bytesPerRow: Int, yuvRange: YuvRange, yuvMatrix: YuvMatrix,
                               _ body: (Frame) throws -> T) throws -> T {
         try pixels.withUnsafeBytes { raw in
             let base = raw.bindMemory(to: UInt8.self).baseAddress
@@ -304,13 +307,14 @@ public final class MoaeDetector: @unchecked Sendable {
                                               stride: stride, width: width, height: height)
             }
             return try body(Frame(planes: planes, format: format, width: width,
-                                  height: height, yuvRange: yuvRange))
+                                  height: height, yuvRange: yuvRange, yuvMatrix: yuvMatrix))
         }
     }
 
     /// The planes of a camera buffer, locked read-only for `body`. 420f and 420v are NV12 with
     /// full and limited ("video") range: the range goes to libmoae (`moae_image.yuv_range`),
-    /// which converts each correctly; BGRA has no range.
+    /// which converts each correctly; BGRA has no range. The YCbCr matrix comes from the
+    /// buffer's `kCVImageBufferYCbCrMatrixKey` attachment (`moae_image.yuv_matrix`).
     private func withFrame<T>(of pixelBuffer: CVPixelBuffer,
                               _ body: (Frame) throws -> T) throws -> T {
         let type = CVPixelBufferGetPixelFormatType(pixelBuffer)
@@ -348,7 +352,21 @@ public final class MoaeDetector: @unchecked Sendable {
             return Plane(base: UnsafePointer(base), size: stride * rows, stride: stride)
         }
         return try body(Frame(planes: planes, format: .nv12, width: width, height: height,
-                              yuvRange: range))
+                              yuvRange: range, yuvMatrix: Self.yuvMatrix(of: pixelBuffer)))
+    }
+
+    /// The buffer's YCbCr matrix tag: ITU-R BT.709 (HD capture) or BT.601; a buffer without
+    /// the tag is taken as BT.601 (SD video, JPEG), and BT.2020 (HDR capture, not one of the
+    /// formats accepted above) as its nearest, BT.709.
+    static func yuvMatrix(of pixelBuffer: CVPixelBuffer) -> YuvMatrix {
+        guard let tag = CVBufferCopyAttachment(pixelBuffer, kCVImageBufferYCbCrMatrixKey, nil)
+        else { return .bt601 }
+        let name = tag as? String
+        if name == (kCVImageBufferYCbCrMatrix_ITU_R_709_2 as String)
+            || name == (kCVImageBufferYCbCrMatrix_ITU_R_2020 as String) {
+            return .bt709
+        }
+        return .bt601
     }
 
     /// `moae_image` for `frame` (pointers valid while the frame's planes are).
@@ -366,6 +384,7 @@ public final class MoaeDetector: @unchecked Sendable {
         image.rotation = orientation.rotation
         image.mirrored = orientation.mirrored ? 1 : 0
         image.yuv_range = frame.yuvRange.rawValue
+        image.yuv_matrix = frame.yuvMatrix.rawValue
         let p = frame.planes + Array(repeating: Plane(base: nil, size: 0, stride: 0),
                                      count: max(0, 3 - frame.planes.count))
         image.planes = (p[0].base, p[1].base, p[2].base)
@@ -463,6 +482,7 @@ public final class MoaeDetector: @unchecked Sendable {
             ? stride(from: 0, to: 12, by: 2).map { Keypoint(x: points[$0], y: points[$0 + 1]) }
             : nil
         let q = f.quality
+        let attackType = try attackTypeProbabilities(f)
         return FaceResult(
             source: source,
             box: FaceBox(x: f.box.x, y: f.box.y, width: f.box.width, height: f.box.height),
@@ -476,7 +496,26 @@ public final class MoaeDetector: @unchecked Sendable {
                                    overexposedFraction: q.overexposed_fraction,
                                    sharpness: q.sharpness, rollDeg: q.roll_deg,
                                    yawDeg: q.yaw_deg),
-            latencyMs: f.latency_ms)
+            latencyMs: f.latency_ms,
+            attackType: attackType)
+    }
+
+    /// `moae_face.attack_type_probs` when `has_attack_type` is 1, checked (fail closed).
+    private static func attackTypeProbabilities(_ f: moae_face) throws -> [Float]? {
+        if f.has_attack_type == 0 {
+            return nil
+        }
+        let p = withUnsafeBytes(of: f.attack_type_probs) { raw in
+            Array(raw.bindMemory(to: Float.self))
+        }
+        let sum = p.reduce(0, +)
+        guard f.has_attack_type == 1, p.count == FaceResult.attackTypes.count,
+              p.allSatisfy({ $0 >= 0 && $0 <= 1 }), abs(sum - 1) <= 1e-3 else {
+            throw MoaeError(code: MoaeError.Status.inference.rawValue,
+                            message: "moae_analyze returned attack-type probabilities \(p) "
+                                + "(expected four values in [0, 1] summing to 1)")
+        }
+        return p
     }
 
     /// Y then chroma planes of a contiguous YUV buffer.
@@ -537,7 +576,7 @@ public final class MoaeDetector: @unchecked Sendable {
                             message: "set faceDetectorURL or faceDetectorData, not both")
         }
         let providers = o.providers.map(\.rawValue)
-        let ortPath = o.ortLibraryPath ?? MoaeOptions.embeddedOrtLibrary()
+        let ortPath = o.ortLibraryPath
         let sha = o.modelSha256.map { [UInt8]($0) }
         if let sha, sha.count != 32 {
             throw MoaeError(code: MoaeError.Status.invalidArgument.rawValue,

@@ -116,8 +116,9 @@ public struct MoaeOptions: Sendable {
     /// ONNX Runtime intra-op threads; 0 = its default.
     public var threads = 0
     public var maxSessions = 0
-    /// libonnxruntime to dlopen. nil: the `onnxruntime.framework` embedded in the app (see
-    /// ios/README.md), else ORT_DYLIB_PATH / beside libmoae / the system loader.
+    /// macOS only: libonnxruntime.dylib to load; nil = ORT_DYLIB_PATH / beside libmoae / the
+    /// system loader. On iOS and Mac Catalyst ONNX Runtime is linked statically from ORT's
+    /// package and this must stay nil (else `.ortLibrary`).
     public var ortLibraryPath: String?
     /// Pin the model file's SHA-256 (32 bytes); a mismatch throws `.modelHash`.
     public var modelSha256: Data?
@@ -143,13 +144,6 @@ public struct MoaeOptions: Sendable {
     public var quality = QualityLimits()
 
     public init() {}
-
-    /// Where an app that embeds ONNX Runtime as a dynamic framework has it.
-    static func embeddedOrtLibrary() -> String? {
-        guard let frameworks = Bundle.main.privateFrameworksURL else { return nil }
-        let binary = frameworks.appendingPathComponent("onnxruntime.framework/onnxruntime")
-        return FileManager.default.fileExists(atPath: binary.path) ? binary.path : nil
-    }
 }
 
 /// Limits of the quality checks that make a face `.unsure` (C: `moae_quality_options`); nil =
@@ -178,6 +172,13 @@ public struct QualityLimits: Sendable, Equatable {
 /// YUV quantisation range (C: `moae_yuv_range`). iOS: `420f` is full, `420v` limited.
 public enum YuvRange: Int32, Sendable {
     case full = 0, limited = 1
+}
+
+/// The YCbCr -> RGB matrix (C: `moae_yuv_matrix`). Camera buffers say theirs in the
+/// `kCVImageBufferYCbCrMatrixKey` attachment, which the pixel-buffer calls read: HD capture
+/// (720p and up) is BT.709, SD and JPEG-style frames BT.601.
+public enum YuvMatrix: Int32, Sendable {
+    case bt601 = 0, bt709 = 1
 }
 
 /// How the pixels of a frame relate to the upright scene: the clockwise rotation (0, 90,
@@ -308,6 +309,12 @@ public struct FaceResult: Sendable, Equatable {
     public let qualityFlags: QualityFlags
     public let quality: QualityValues
     public let latencyMs: Float
+    /// Probabilities of live, physical, adversarial, digital (`FaceResult.attackTypes`'
+    /// order), summing to 1; nil when the model has no attack-type head (not zeros).
+    public let attackType: [Float]?
+
+    /// Class order of `attackType` (spec §6's fine-grained labels).
+    public static let attackTypes = ["live", "physical", "adversarial", "digital"]
 }
 
 /// What `analyze` found in one frame. No face is not an error: `faces` is empty and `flags`

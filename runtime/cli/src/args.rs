@@ -76,6 +76,11 @@ pub enum Cmd {
     /// through the runtime and write `score label [type]` lines: the format `trainer metrics`
     /// reads, so an exported model (fp32, int8, …) is judged exactly as the trainer's own scores
     Score(ScoreArgs),
+    /// Evaluate a model the way the SDK runs it: every image of a list through face detection
+    /// (or --whole-frame), quality and liveness; the ISO/IEC 30107-3 figures with intervals and
+    /// counts on the decided presentations, decisions by true class, non-response by reason;
+    /// report.json + report.html, per-image results.jsonl and scores.txt in --out
+    Evaluate(EvaluateArgs),
     /// Measure load time, latency percentiles, throughput and peak memory
     Bench(BenchArgs),
     /// The device latency benchmark: `bench` for every provider x model x batch size, each in
@@ -160,6 +165,46 @@ pub struct CalibrateArgs {
     /// Write the calibration as JSON (for `moae detect --calibration`)
     #[arg(long, value_name = "FILE.json")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(clap::Args)]
+pub struct EvaluateArgs {
+    pub model: PathBuf,
+    /// The image list: `path label [type]` per line (spec §6), paths relative to --root
+    #[arg(long)]
+    pub list: PathBuf,
+    /// Directory the list's paths are relative to [default: the list's directory]
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+    /// The face detector (else $MOAE_FACE_DETECTOR)
+    #[arg(long, conflicts_with = "whole_frame")]
+    pub detector: Option<PathBuf>,
+    /// Each image is the face (pre-cropped data sets): no detector
+    #[arg(long)]
+    pub whole_frame: bool,
+    /// Decision threshold on the attack score (default: the model's)
+    #[arg(long, conflicts_with = "calibration")]
+    pub threshold: Option<f32>,
+    /// The threshold from `moae calibrate --out FILE` (refused for another model)
+    #[arg(long, value_name = "FILE")]
+    pub calibration: Option<PathBuf>,
+    /// Face box enlargement
+    #[arg(long, default_value_t = moae_runtime::DEFAULT_CROP_SCALE)]
+    pub crop_scale: f32,
+    /// Output folder: results.jsonl, scores.txt, report.json, report.html
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Images analysed at once [default: the CPU count]
+    #[arg(long, value_parser = in_range(1, moae_runtime::MAX_SESSIONS))]
+    pub jobs: Option<usize>,
+    /// Bootstrap resamples for the EER, AUC and BPCER@APCER intervals
+    #[arg(long, default_value_t = moae_metrics::bootstrap::Settings::default().resamples, value_parser = in_range(100, 100_000))]
+    pub resamples: usize,
+    /// Bootstrap seed (the same seed gives the same intervals)
+    #[arg(long, default_value_t = moae_metrics::bootstrap::Settings::default().seed)]
+    pub seed: u64,
     #[command(flatten)]
     pub engine: EngineArgs,
 }

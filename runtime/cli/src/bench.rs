@@ -11,6 +11,23 @@ use std::time::{Duration, Instant};
 /// Most floats of one benchmark input tensor (1 GiB), whatever the model's input size.
 const MAX_BENCH_FLOATS: usize = 1 << 28;
 
+/// Deterministic pseudo-random inputs (a fixed LCG), no I/O: `floats` model-input values and
+/// one 1920 x 1080 NV21 frame.
+fn synthetic_inputs(floats: usize) -> (Vec<f32>, Vec<u8>) {
+    let mut x = 0x2545_f491u32;
+    let mut next = move || {
+        x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        x
+    };
+    let pixels: Vec<f32> = (0..floats)
+        .map(|_| (next() >> 8) as f32 / (1u32 << 24) as f32 * 4.0 - 2.0)
+        .collect();
+    let yuv: Vec<u8> = (0..1920 * 1080 * 3 / 2)
+        .map(|_| (next() >> 24) as u8)
+        .collect();
+    (pixels, yuv)
+}
+
 /// Times `iters` runs (inference only, or the whole pipeline with `--e2e`).
 pub fn run(ort: &Option<PathBuf>, a: &BenchArgs) -> Result<()> {
     let BenchArgs {
@@ -39,19 +56,8 @@ pub fn run(ort: &Option<PathBuf>, a: &BenchArgs) -> Result<()> {
                  {MAX_BENCH_FLOATS}-float limit: use a smaller --batch"
             )
         })?;
-    // Deterministic pseudo-random input (a fixed LCG), no I/O.
-    let mut x = 0x2545_f491u32;
-    let mut next = move || {
-        x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        x
-    };
-    let pixels: Vec<f32> = (0..floats)
-        .map(|_| (next() >> 8) as f32 / (1u32 << 24) as f32 * 4.0 - 2.0)
-        .collect();
+    let (pixels, yuv) = synthetic_inputs(floats);
     let (w, h) = (1920u32, 1080u32);
-    let yuv: Vec<u8> = (0..(w * h * 3 / 2) as usize)
-        .map(|_| (next() >> 24) as u8)
-        .collect();
     let (y, uv) = yuv.split_at((w * h) as usize);
     let frame = Frame::nv(PixelFormat::Nv21, y, w as usize, uv, w as usize, w, h)?;
     let items: Vec<_> = (0..*batch).map(|_| (frame, None)).collect();

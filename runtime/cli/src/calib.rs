@@ -7,6 +7,7 @@
 
 use crate::files::write_whole;
 use anyhow::{bail, Context, Result};
+use moae_metrics::interval::clopper_pearson_upper;
 use moae_runtime::DetectorModel;
 use sha2::Digest;
 use std::path::{Path, PathBuf};
@@ -70,10 +71,8 @@ impl std::fmt::Display for CalibError {
 
 impl std::error::Error for CalibError {}
 
-/// Frames needed so that `target` is at least 1/n.
-pub fn frames_needed(target: f64) -> usize {
-    (1.0 / target - 1e-9).ceil() as usize
-}
+/// Frames needed so that `target` is at least 1/n (one definition with the report's refusals).
+pub use moae_metrics::operating::needed_for as frames_needed;
 
 /// The smallest threshold rejecting at most floor(target * n) live scores: the float just
 /// above the (n - k)-th smallest score (exact order statistic; ties at it all pass).
@@ -132,78 +131,6 @@ pub fn apcer(attack: &[f32], threshold: f32) -> f64 {
     attack.iter().filter(|&&s| s < threshold).count() as f64 / attack.len() as f64
 }
 
-/// ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms; |error| < 1e-13 here).
-fn ln_gamma(x: f64) -> f64 {
-    const G: f64 = 7.0;
-    const C: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        let pi = std::f64::consts::PI;
-        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
-    }
-    let x = x - 1.0;
-    let mut a = C[0];
-    let t = x + G + 0.5;
-    for (i, c) in C.iter().enumerate().skip(1) {
-        a += c / (x + i as f64);
-    }
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
-}
-
-/// P(X <= x) for X ~ Binomial(n, p), summed in log space (no underflow for large n).
-pub fn binomial_cdf(x: usize, n: usize, p: f64) -> f64 {
-    if x >= n || p <= 0.0 {
-        return 1.0;
-    }
-    if p >= 1.0 {
-        return 0.0;
-    }
-    let (lp, lq) = (p.ln(), (-p).ln_1p());
-    let ln_n1 = ln_gamma(n as f64 + 1.0);
-    let terms: Vec<f64> = (0..=x)
-        .map(|i| {
-            ln_n1 - ln_gamma(i as f64 + 1.0) - ln_gamma((n - i) as f64 + 1.0)
-                + i as f64 * lp
-                + (n - i) as f64 * lq
-        })
-        .collect();
-    let m = terms.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    (m + terms.iter().map(|t| (t - m).exp()).sum::<f64>().ln())
-        .exp()
-        .min(1.0)
-}
-
-/// One-sided (1 - alpha) Clopper-Pearson upper bound on a proportion from `x` of `n`: the p at
-/// which P(X <= x; n, p) = alpha (= the Beta(x + 1, n - x) quantile at 1 - alpha), found by
-/// bisection on the binomial CDF (decreasing in p). x = n gives 1.
-pub fn clopper_pearson_upper(x: usize, n: usize, alpha: f64) -> f64 {
-    if n == 0 || x >= n {
-        return 1.0;
-    }
-    let (mut lo, mut hi) = (x as f64 / n as f64, 1.0f64);
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if binomial_cdf(x, n, mid) > alpha {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-        if hi - lo < 1e-12 {
-            break;
-        }
-    }
-    0.5 * (lo + hi)
-}
-
 // The calibration file and the frame lists.
 
 /// What a calibration file (`moae calibrate --out`) says the threshold was measured on: a
@@ -247,7 +174,8 @@ pub fn read_calibration(path: &Path) -> Result<CalibrationFile> {
         .filter(|c| c.is_finite() && *c > 0.0)
         .with_context(|| {
             format!(
-                "{}: no crop_scale: the file does not say which liveness crop its threshold                  was measured on; {redo}",
+                "{}: no crop_scale: the file does not say which liveness crop its threshold \
+                 was measured on; {redo}",
                 path.display()
             )
         })?;
@@ -351,25 +279,59 @@ pub fn check_calibration(
     Ok(())
 }
 
+/// Refuses a calibration made for another model (its threshold means nothing for this one).
+pub fn check_calibration_model(
+    c: &CalibrationFile,
+    path: &Path,
+    model: &Path,
+    e: &moae_runtime::Engine,
+) -> Result<()> {
+    if c.model_sha256 != e.info().model_sha256 {
+        bail!(
+            "{} was made for the model with SHA-256 {}, but {} has {}: calibrate this model \
+             (moae calibrate) or use its own calibration",
+            path.display(),
+            c.model_sha256,
+            model.display(),
+            e.info().model_sha256
+        );
+    }
+    Ok(())
+}
+
 /// The image paths of a calibration list: the first field of each line, relative to the
 /// list's directory; blank lines and # comments skipped.
 pub fn read_paths(list: &Path) -> Result<Vec<PathBuf>> {
+    Ok(read_entries(list)?.into_iter().map(|(p, _)| p).collect())
+}
+
+/// Each listed image with its attack species: a line may go on as the image lists do
+/// (`path label [type]`): the type column, else the label's type name; a bare path is `attack`.
+pub fn read_entries(list: &Path) -> Result<Vec<(PathBuf, String)>> {
     let text =
         std::fs::read_to_string(list).with_context(|| format!("reading {}", list.display()))?;
     let dir = match list.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let paths: Vec<PathBuf> = text
+    let entries: Vec<(PathBuf, String)> = text
         .lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
         .filter(|l| !l.is_empty())
-        .map(|l| dir.join(l.split_whitespace().next().unwrap_or(l)))
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let species = match (f.get(1).and_then(|s| moae_lists::parse_label(s)), f.get(2)) {
+                (_, Some(t)) => t.to_string(),
+                (Some(label), None) if label != 0 => moae_lists::type_name(label),
+                _ => "attack".to_string(),
+            };
+            (dir.join(f[0]), species)
+        })
         .collect();
-    if paths.is_empty() {
+    if entries.is_empty() {
         bail!("{} lists no image", list.display());
     }
-    Ok(paths)
+    Ok(entries)
 }
 
 /// Writes the calibration report (`moae calibrate --out`) whole, as pretty JSON.
@@ -380,6 +342,24 @@ pub fn write_calibration(path: &Path, report: &serde_json::Value) -> Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_calibration_without_crop_scale_says_so_in_one_sentence() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.calib.json");
+        let sha = "ab".repeat(32);
+        let json = format!(r#"{{"threshold": 0.5, "model_sha256": "{sha}"}}"#);
+        std::fs::write(&path, json).unwrap();
+        let Err(err) = read_calibration(&path) else {
+            panic!("a calibration without crop_scale was accepted")
+        };
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("its threshold was measured on; make it again"),
+            "{err}"
+        );
+        assert!(!err.contains("  "), "stray spaces: {err}");
+    }
 
     #[test]
     fn threshold_is_just_above_the_order_statistic() {
@@ -443,37 +423,7 @@ mod tests {
     }
 
     #[test]
-    fn clopper_pearson_matches_closed_forms_and_tables() {
-        // x = 0: the bound is 1 - alpha^(1/n) exactly.
-        for n in [1usize, 10, 100, 3000] {
-            let want = 1.0 - 0.05f64.powf(1.0 / n as f64);
-            let got = clopper_pearson_upper(0, n, 0.05);
-            assert!((got - want).abs() < 1e-9, "n={n}: {got} vs {want}");
-        }
-        // x = n - 1: P(X <= n-1) = 1 - p^n = alpha -> p = (1 - alpha)^(1/n).
-        let got = clopper_pearson_upper(9, 10, 0.05);
-        assert!((got - 0.95f64.powf(0.1)).abs() < 1e-9, "{got}");
-        // Published one-sided 95 % upper limits: 1/100 -> 0.0466, 5/100 -> 0.1024.
-        assert!((clopper_pearson_upper(1, 100, 0.05) - 0.0466).abs() < 5e-4);
-        assert!((clopper_pearson_upper(5, 100, 0.05) - 0.1024).abs() < 5e-4);
-        assert_eq!(clopper_pearson_upper(10, 10, 0.05), 1.0);
-        // Monotone in x, and above the observed share.
-        let mut last = 0.0;
-        for x in 0..20 {
-            let u = clopper_pearson_upper(x, 1000, 0.05);
-            assert!(u > last && u > x as f64 / 1000.0);
-            last = u;
-        }
-        // Large n does not underflow.
-        let u = clopper_pearson_upper(100, 100_000, 0.05);
-        assert!(u > 0.001 && u < 0.0013, "{u}");
-    }
-
-    #[test]
-    fn binomial_cdf_sums_to_one_and_apcer_counts_passes() {
-        assert!((binomial_cdf(10, 10, 0.3) - 1.0).abs() < 1e-12);
-        // P(X <= 1; 3, 0.5) = 4/8.
-        assert!((binomial_cdf(1, 3, 0.5) - 0.5).abs() < 1e-12);
+    fn apcer_counts_passes() {
         assert_eq!(apcer(&[0.2, 0.6, 0.8, 0.5], 0.5), 0.25);
         assert_eq!(apcer(&[], 0.5), 0.0);
     }

@@ -1,10 +1,12 @@
 //! `moae detect`: frames in, a decision per face out (text or JSON).
 
 use crate::args::{DetectArgs, SpaceArg};
-use crate::calib::{check_calibration, read_calibration, CalibrationFile};
+use crate::calib::{check_calibration, check_calibration_model, read_calibration};
 use crate::engine::{analyze_file, load, need_detector};
-use anyhow::{bail, Result};
-use moae_runtime::{BoxInput, BoxSpace, BoxUnits, EngineOptions, FaceResult, FrameAnalysis};
+use anyhow::Result;
+use moae_runtime::{
+    BoxInput, BoxSpace, BoxUnits, EngineOptions, FaceBox, FaceResult, FrameAnalysis, ATTACK_TYPES,
+};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -50,38 +52,10 @@ pub fn run(ort: &Option<PathBuf>, a: &DetectArgs) -> Result<()> {
         ..engine.options(ort)
     };
     let e = load(model, &opts)?;
-    if let (
-        Some(CalibrationFile {
-            model_sha256: sha, ..
-        }),
-        Some(path),
-    ) = (&calib, calibration)
-    {
-        if *sha != e.info().model_sha256 {
-            bail!(
-                "{} was made for the model with SHA-256 {sha}, but {} has {}: \
-                 calibrate this model (moae calibrate) or use its own calibration",
-                path.display(),
-                model.display(),
-                e.info().model_sha256
-            );
-        }
+    if let (Some(c), Some(path)) = (&calib, calibration) {
+        check_calibration_model(c, path, model, &e)?;
     }
-    let inputs: Vec<BoxInput> = boxes
-        .iter()
-        .map(|&rect| BoxInput {
-            rect,
-            space: match box_space {
-                SpaceArg::Upright => BoxSpace::Upright,
-                SpaceArg::Raw => BoxSpace::Raw,
-            },
-            units: if *normalized {
-                BoxUnits::Normalized
-            } else {
-                BoxUnits::Pixels
-            },
-        })
-        .collect();
+    let inputs = box_inputs(boxes, *box_space, *normalized);
     let mut rows = Vec::new();
     for img in images {
         let a = analyze_file(&e, img, &inputs, *rotation, *mirrored)?;
@@ -95,6 +69,25 @@ pub fn run(ort: &Option<PathBuf>, a: &DetectArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     }
     Ok(())
+}
+
+/// The `--box` rectangles read in the given space and units.
+fn box_inputs(boxes: &[FaceBox], space: SpaceArg, normalized: bool) -> Vec<BoxInput> {
+    boxes
+        .iter()
+        .map(|&rect| BoxInput {
+            rect,
+            space: match space {
+                SpaceArg::Upright => BoxSpace::Upright,
+                SpaceArg::Raw => BoxSpace::Raw,
+            },
+            units: if normalized {
+                BoxUnits::Normalized
+            } else {
+                BoxUnits::Pixels
+            },
+        })
+        .collect()
 }
 
 /// One line per face (or a "no face" line) of the text output.
@@ -131,6 +124,18 @@ fn print_text(img: &Path, a: &FrameAnalysis) {
             },
             f.detection.latency.as_secs_f64() * 1e3
         );
+        if let Some(p) = f.detection.attack_type {
+            let types: Vec<String> = ATTACK_TYPES
+                .iter()
+                .zip(p)
+                .map(|(name, v)| format!("{name}={v:.3}"))
+                .collect();
+            println!(
+                "{}	face {i}	attack type: {}",
+                img.display(),
+                types.join(" ")
+            );
+        }
     }
 }
 
@@ -160,8 +165,24 @@ fn face_json(f: &FaceResult) -> serde_json::Value {
         "threshold": f.detection.threshold,
         "decision": f.decision.name(),
         "quality": quality_json(f),
+        "attack_type": attack_type_json(f),
         "latency_ms": f.detection.latency.as_secs_f64() * 1e3,
     })
+}
+
+/// `{"live": p, "physical": p, "adversarial": p, "digital": p}`, or null when the model has
+/// no attack-type head.
+fn attack_type_json(f: &FaceResult) -> serde_json::Value {
+    match f.detection.attack_type {
+        Some(p) => serde_json::Value::Object(
+            ATTACK_TYPES
+                .iter()
+                .zip(p)
+                .map(|(name, v)| (name.to_string(), json!(v)))
+                .collect(),
+        ),
+        None => serde_json::Value::Null,
+    }
 }
 
 fn analysis_json(img: &Path, a: &FrameAnalysis) -> serde_json::Value {

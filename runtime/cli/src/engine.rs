@@ -38,8 +38,8 @@ pub fn need_detector(detector: &Option<PathBuf>) -> Result<DetectorModel> {
     }
 }
 
-/// Decodes an image file and detects on it (the whole image, or the first of `faces`).
-pub fn detect_file(e: &Engine, img: &Path, faces: &[FaceBox]) -> Result<Detection> {
+/// Decodes an image file and scores its liveness (the whole image, or the first of `faces`).
+pub fn score_file(e: &Engine, img: &Path, faces: &[FaceBox]) -> Result<Detection> {
     let (rgb, w, h) = decode_image(img).with_context(|| format!("reading {}", img.display()))?;
     let frame = Frame::packed(PixelFormat::Rgb, &rgb, w, h, 3 * w as usize)?;
     let d = e

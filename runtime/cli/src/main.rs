@@ -1,6 +1,8 @@
 //! `moae`: inspect, run and benchmark libmoae models. One module per command; the command
 //! line itself is in `args`.
 
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
+
 use anyhow::Result;
 use args::{Cli, Cmd};
 use clap::Parser;
@@ -13,6 +15,7 @@ mod calib;
 mod calibrate;
 mod detect;
 mod engine;
+mod evaluate;
 mod files;
 mod info;
 mod score;
@@ -53,6 +56,7 @@ fn run(cli: &Cli) -> Result<()> {
         Cmd::Detect(a) => detect::run(ort, a),
         Cmd::Calibrate(a) => calibrate::run(ort, a),
         Cmd::Score(a) => score::run(ort, a),
+        Cmd::Evaluate(a) => evaluate::run(ort, a),
         Cmd::Bench(a) => bench::run(ort, a),
         Cmd::BenchMatrix(a) => bench_matrix::command(ort, a),
     }

@@ -1,7 +1,7 @@
 //! `moae score`: a data-set list scored through the runtime, in `trainer metrics`' format.
 
 use crate::args::ScoreArgs;
-use crate::engine::{detect_file, load};
+use crate::engine::{load, score_file};
 use crate::files::write_whole;
 use anyhow::{bail, Context, Result};
 use moae_runtime::EngineOptions;
@@ -34,7 +34,7 @@ pub fn run(ort: &Option<PathBuf>, a: &ScoreArgs) -> Result<()> {
     let n = samples.len();
     for s in &samples {
         let at = || format!("{} line {}", list.display(), s.line);
-        let d = detect_file(&e, &s.path, &[]).with_context(at)?;
+        let d = score_file(&e, &s.path, &[]).with_context(at)?;
         if !d.attack_score.is_finite() {
             bail!(
                 "{}: the model gave a non-finite score {}",

@@ -111,13 +111,6 @@ pub fn box_space(code: i32) -> AbiResult<BoxSpace> {
     }
 }
 
-pub fn box_space_code(s: BoxSpace) -> i32 {
-    match s {
-        BoxSpace::Upright => BOX_UPRIGHT,
-        BoxSpace::Raw => BOX_RAW,
-    }
-}
-
 pub fn box_units(code: i32) -> AbiResult<BoxUnits> {
     match code {
         UNITS_PIXELS => Ok(BoxUnits::Pixels),
@@ -126,13 +119,6 @@ pub fn box_units(code: i32) -> AbiResult<BoxUnits> {
             "box units are {v}: use 0 (MOAE_UNITS_PIXELS) or 1 (MOAE_UNITS_NORMALIZED, 0..1 of \
              the image's width and height)"
         ))),
-    }
-}
-
-pub fn box_units_code(u: BoxUnits) -> i32 {
-    match u {
-        BoxUnits::Pixels => UNITS_PIXELS,
-        BoxUnits::Normalized => UNITS_NORMALIZED,
     }
 }
 
@@ -181,12 +167,10 @@ mod tests {
         }
         assert_eq!(rotation(270), Ok(Rotation::R270));
         assert!(coreml_units(4).is_err());
-        for s in [BoxSpace::Upright, BoxSpace::Raw] {
-            assert_eq!(box_space(box_space_code(s)), Ok(s));
-        }
-        for u in [BoxUnits::Pixels, BoxUnits::Normalized] {
-            assert_eq!(box_units(box_units_code(u)), Ok(u));
-        }
+        assert_eq!(box_space(BOX_UPRIGHT), Ok(BoxSpace::Upright));
+        assert_eq!(box_space(BOX_RAW), Ok(BoxSpace::Raw));
+        assert_eq!(box_units(UNITS_PIXELS), Ok(BoxUnits::Pixels));
+        assert_eq!(box_units(UNITS_NORMALIZED), Ok(BoxUnits::Normalized));
         for bad in [-1, 2, i32::MAX] {
             assert_eq!(box_space(bad).unwrap_err().status, Status::InvalidArgument);
             assert_eq!(box_units(bad).unwrap_err().status, Status::InvalidArgument);

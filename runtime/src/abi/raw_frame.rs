@@ -4,7 +4,7 @@
 
 use super::codes::{flag, pixel_format, rotation, PIXEL_YUV_420_888};
 use super::status::{AbiError, AbiResult, Status};
-use crate::image::frame::{Frame, PixelFormat, YuvRange};
+use crate::image::frame::{Frame, PixelFormat, YuvMatrix, YuvRange};
 
 /// The caller's description; integers are as wide as any binding's so that a negative Java
 /// `int` and a huge C `size_t` are both seen (and rejected) here.
@@ -29,6 +29,24 @@ pub struct RawFrame<'a> {
     /// YUV quantisation range: 0 full (JFIF, Android cameras, iOS 420f), 1 limited (video
     /// range, iOS 420v); other values are rejected. Ignored by RGB/gray formats.
     pub yuv_range: i32,
+    /// YCbCr matrix: 0 BT.601 (Android cameras, JPEG, SD), 1 BT.709 (HD video, iOS HD
+    /// capture); other values are rejected. Ignored by RGB/gray formats. A C `moae_image`
+    /// too small to hold the field means 0.
+    pub yuv_matrix: i32,
+}
+
+/// `RawFrame.yuv_matrix` codes (C: `moae_yuv_matrix`).
+pub const YUV_BT601: i32 = 0;
+pub const YUV_BT709: i32 = 1;
+
+fn yuv_matrix(v: i32) -> AbiResult<YuvMatrix> {
+    match v {
+        YUV_BT601 => Ok(YuvMatrix::Bt601),
+        YUV_BT709 => Ok(YuvMatrix::Bt709),
+        _ => Err(AbiError::invalid(format!(
+            "yuv_matrix is {v}: use 0 (BT.601) or 1 (BT.709)"
+        ))),
+    }
 }
 
 /// `RawFrame.yuv_range` codes (C: `moae_yuv_range`).
@@ -103,6 +121,7 @@ pub fn frame<'a>(raw: &RawFrame<'a>) -> AbiResult<Frame<'a>> {
     let rot = rotation(raw.rotation)?;
     let mirrored = flag("mirrored", raw.mirrored)?;
     let range = yuv_range(raw.yuv_range)?;
+    let matrix = yuv_matrix(raw.yuv_matrix)?;
     let (w, h) = (dim("width", raw.width)?, dim("height", raw.height)?);
     let (wu, hu) = (w as usize, h as usize);
     let half = wu.div_ceil(2);
@@ -159,7 +178,8 @@ pub fn frame<'a>(raw: &RawFrame<'a>) -> AbiResult<Frame<'a>> {
     Ok(frame
         .with_rotation(rot)
         .with_mirrored(mirrored)
-        .with_yuv_range(range))
+        .with_yuv_range(range)
+        .with_yuv_matrix(matrix))
 }
 
 #[cfg(test)]
@@ -177,6 +197,7 @@ mod tests {
             rotation: 0,
             mirrored: 0,
             yuv_range: 0,
+            yuv_matrix: 0,
         }
     }
 
@@ -203,6 +224,13 @@ mod tests {
         .unwrap();
         assert!(m.mirrored() && m.rotation() == crate::Rotation::R90);
         assert!(!frame(&ok).unwrap().mirrored());
+        let hd = frame(&RawFrame {
+            yuv_matrix: YUV_BT709,
+            ..ok
+        })
+        .unwrap();
+        assert_eq!(hd.yuv_matrix(), YuvMatrix::Bt709);
+        assert_eq!(frame(&ok).unwrap().yuv_matrix(), YuvMatrix::Bt601);
         let lim = frame(&RawFrame {
             yuv_range: YUV_LIMITED,
             ..ok
@@ -210,8 +238,22 @@ mod tests {
         .unwrap();
         assert_eq!(lim.yuv_range(), YuvRange::Limited);
         assert_eq!(frame(&ok).unwrap().yuv_range(), YuvRange::Full);
-        let cases: [(RawFrame<'_>, Status); 8] = [
+        let cases: [(RawFrame<'_>, Status); 10] = [
             (RawFrame { yuv_range: 2, ..ok }, Status::InvalidArgument),
+            (
+                RawFrame {
+                    yuv_matrix: 2,
+                    ..ok
+                },
+                Status::InvalidArgument,
+            ),
+            (
+                RawFrame {
+                    yuv_matrix: -1,
+                    ..ok
+                },
+                Status::InvalidArgument,
+            ),
             (RawFrame { mirrored: 2, ..ok }, Status::InvalidArgument),
             (RawFrame { mirrored: -1, ..ok }, Status::InvalidArgument),
             (RawFrame { format: 99, ..ok }, Status::UnknownFormat),

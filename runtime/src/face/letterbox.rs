@@ -9,10 +9,11 @@
 //! - value `v` becomes `v * 2 / 255 - 1` (the tensor range [-1, 1]), NHWC.
 //!
 //! Only the N x N x 4 taps are read from the frame, each mapped from upright to buffer
-//! coordinates (mirror, then rotation: `upright = rotate_cw(flip_lr_if_mirrored(buffer))`) and
+//! coordinates (with [`crate::image::orient`]'s map) and
 //! converted to RGB on the fly (YUV: BT.601 at the frame's range, chroma of the 2x2 block).
 
-use crate::image::frame::{Frame, Layout, Rotation};
+use crate::image::frame::{Frame, Layout};
+use crate::image::orient::{Orient, PixelMap};
 use crate::image::resample::YuvCoeffs;
 
 /// How tensor coordinates map back to the upright frame: `x = u * side + x0` for a normalised
@@ -22,59 +23,6 @@ pub(crate) struct Letterbox {
     pub side: f32,
     pub x0: f32,
     pub y0: f32,
-}
-
-/// Maps upright integer pixels to buffer pixels: `bx = ax*u + bx_v*v + cx`, likewise `by`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct UprightToBuffer {
-    ax: i64,
-    bxv: i64,
-    cx: i64,
-    ay: i64,
-    byv: i64,
-    cy: i64,
-}
-
-impl UprightToBuffer {
-    pub(crate) fn new(frame: &Frame<'_>) -> Self {
-        let (w, h) = (frame.width as i64, frame.height as i64);
-        // upright(u, v) = flipped(fx, fy), then buffer x = mirrored ? w - 1 - fx : fx.
-        let (ax, bxv, cx, ay, byv, cy) = match frame.rotation {
-            Rotation::R0 => (1, 0, 0, 0, 1, 0),
-            // upright is h x w: U(u, v) = F(v, h - 1 - u)
-            Rotation::R90 => (0, 1, 0, -1, 0, h - 1),
-            Rotation::R180 => (-1, 0, w - 1, 0, -1, h - 1),
-            // U(u, v) = F(w - 1 - v, u)
-            Rotation::R270 => (0, -1, w - 1, 1, 0, 0),
-        };
-        if frame.mirrored {
-            UprightToBuffer {
-                ax: -ax,
-                bxv: -bxv,
-                cx: w - 1 - cx,
-                ay,
-                byv,
-                cy,
-            }
-        } else {
-            UprightToBuffer {
-                ax,
-                bxv,
-                cx,
-                ay,
-                byv,
-                cy,
-            }
-        }
-    }
-
-    #[inline(always)]
-    pub(crate) fn map(&self, u: i64, v: i64) -> (usize, usize) {
-        (
-            (self.ax * u + self.bxv * v + self.cx) as usize,
-            (self.ay * u + self.byv * v + self.cy) as usize,
-        )
-    }
 }
 
 /// Per-pixel RGB access to a frame's buffer (in buffer coordinates, inside the frame).
@@ -87,11 +35,11 @@ impl<'a> RgbReader<'a> {
     pub(crate) fn new(frame: &Frame<'a>) -> Self {
         RgbReader {
             frame: *frame,
-            coeffs: YuvCoeffs::new(frame.yuv_range),
+            coeffs: YuvCoeffs::new(frame.yuv_range, frame.yuv_matrix),
         }
     }
 
-    /// The 8-bit RGB value of buffer pixel (x, y); YUV converted with BT.601 and rounded.
+    /// The 8-bit RGB value of buffer pixel (x, y); YUV converted with its matrix and rounded.
     #[inline(always)]
     pub(crate) fn rgb(&self, x: usize, y: usize) -> [u8; 3] {
         match &self.frame.layout {
@@ -141,7 +89,7 @@ pub(crate) fn letterbox(frame: &Frame<'_>, n: usize, out: &mut [f32]) -> Letterb
     let lb = geometry(uw, uh);
     let xs = axis_taps(n, lb.side as f64, lb.x0 as f64);
     let ys = axis_taps(n, lb.side as f64, lb.y0 as f64);
-    let map = UprightToBuffer::new(frame);
+    let map = PixelMap::upright_to_buffer(&Orient::of(frame));
     let reader = RgbReader::new(frame);
     let (uw, uh) = (uw as i64, uh as i64);
     let fetch = |u: i64, v: i64| -> [u32; 3] {
@@ -149,7 +97,7 @@ pub(crate) fn letterbox(frame: &Frame<'_>, n: usize, out: &mut [f32]) -> Letterb
             return [0; 3];
         }
         let (bx, by) = map.map(u, v);
-        let p = reader.rgb(bx, by);
+        let p = reader.rgb(bx as usize, by as usize);
         [p[0] as u32, p[1] as u32, p[2] as u32]
     };
     const SCALE: f32 = 2.0 / 255.0;
@@ -196,7 +144,11 @@ pub(crate) fn letterbox(frame: &Frame<'_>, n: usize, out: &mut [f32]) -> Letterb
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::frame::PixelFormat;
+    use crate::image::frame::{PixelFormat, Rotation};
+
+    fn upright_to_buffer(f: &Frame<'_>) -> PixelMap {
+        PixelMap::upright_to_buffer(&Orient::of(f))
+    }
 
     /// A 3x2 RGB buffer with distinct pixels; every rotation/mirror maps upright pixels to the
     /// buffer pixels the contract says.
@@ -206,25 +158,25 @@ mod tests {
         let f = Frame::packed(PixelFormat::Rgb, &data, 3, 2, 9).unwrap();
         // buffer:  a b c / d e f.
         // R90 (cw): upright 2x3 = d a / e b / f c
-        let m = UprightToBuffer::new(&f.with_rotation(Rotation::R90));
+        let m = upright_to_buffer(&f.with_rotation(Rotation::R90));
         assert_eq!(m.map(0, 0), (0, 1));
         assert_eq!(m.map(1, 0), (0, 0));
         assert_eq!(m.map(0, 2), (2, 1));
         // R270: upright = c f / b e / a d
-        let m = UprightToBuffer::new(&f.with_rotation(Rotation::R270));
+        let m = upright_to_buffer(&f.with_rotation(Rotation::R270));
         assert_eq!(m.map(0, 0), (2, 0));
         assert_eq!(m.map(1, 0), (2, 1));
         assert_eq!(m.map(0, 2), (0, 0));
         // R180: f e d / c b a
-        let m = UprightToBuffer::new(&f.with_rotation(Rotation::R180));
+        let m = upright_to_buffer(&f.with_rotation(Rotation::R180));
         assert_eq!(m.map(0, 0), (2, 1));
         assert_eq!(m.map(2, 1), (0, 0));
         // mirrored only: c b a / f e d
-        let m = UprightToBuffer::new(&f.with_mirrored(true));
+        let m = upright_to_buffer(&f.with_mirrored(true));
         assert_eq!(m.map(0, 0), (2, 0));
         assert_eq!(m.map(0, 1), (2, 1));
         // mirrored + R90 (EXIF 7): flip -> c b a / f e d, then cw -> f c / e b / d a
-        let m = UprightToBuffer::new(&f.with_mirrored(true).with_rotation(Rotation::R90));
+        let m = upright_to_buffer(&f.with_mirrored(true).with_rotation(Rotation::R90));
         assert_eq!(m.map(0, 0), (2, 1));
         assert_eq!(m.map(1, 0), (2, 0));
         assert_eq!(m.map(0, 2), (0, 1));
@@ -260,7 +212,11 @@ mod tests {
         let vu = [200u8, 50];
         let f = Frame::nv(PixelFormat::Nv21, &y, 2, &vu, 2, 2, 2).unwrap();
         let r = RgbReader::new(&f);
-        let c = YuvCoeffs::new(crate::image::frame::YuvRange::Full).rgb(100.0, 50.0, 200.0);
+        let c = YuvCoeffs::new(
+            crate::image::frame::YuvRange::Full,
+            crate::image::frame::YuvMatrix::Bt601,
+        )
+        .rgb(100.0, 50.0, 200.0);
         let want = [(c[0] + 0.5) as u8, (c[1] + 0.5) as u8, (c[2] + 0.5) as u8];
         assert_eq!(r.rgb(1, 1), want);
         assert!(want[0] > 150 && want[2] < 10);

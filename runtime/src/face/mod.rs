@@ -22,7 +22,7 @@
 //! one engine per stream (or per worker thread).
 
 mod decode;
-mod letterbox;
+pub(crate) mod letterbox;
 
 use crate::error::{Error, Result};
 use crate::image::crop::FaceBox;
@@ -342,6 +342,8 @@ impl FaceDetector {
         );
         let dets = decode::weighted_nms(dets, self.opts.nms_iou);
         let found = dets.len();
+        // One event per detector run (hosts and tests can see how often detection ran).
+        tracing::debug!(faces = found, "face detector run");
         let faces = dets
             .iter()
             .take(self.opts.max_faces)

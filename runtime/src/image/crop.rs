@@ -13,7 +13,8 @@
 //!   `Error::InvalidFaceBox`.
 
 use crate::error::{Error, Result};
-use crate::image::frame::{Frame, Rotation};
+use crate::image::frame::Frame;
+use crate::image::orient::{Orient, Rect};
 
 /// Default enlargement of the face box around its centre.
 pub const DEFAULT_CROP_SCALE: f32 = 1.5;
@@ -24,7 +25,7 @@ pub const MAX_CROP_SCALE: f32 = 10.0;
 
 /// The one check of a crop scale (options and per-call overrides alike): finite, in
 /// (0, [`MAX_CROP_SCALE`]].
-pub fn check_crop_scale(crop_scale: f32) -> Result<()> {
+pub(crate) fn check_crop_scale(crop_scale: f32) -> Result<()> {
     if !(crop_scale.is_finite() && crop_scale > 0.0) || crop_scale > MAX_CROP_SCALE {
         return Err(Error::InvalidArgument(format!(
             "crop_scale is {crop_scale}: use a number in (0, {MAX_CROP_SCALE}]"
@@ -71,9 +72,10 @@ impl std::str::FromStr for FaceBox {
     }
 }
 
-/// A square in continuous pixel coordinates: covers [x, x+side) x [y, y+side).
+/// A square in continuous pixel coordinates: covers `[x, x + side) × [y, y + side)` (public
+/// as [`crate::CropSquare`], the square [`crate::resample_square_into`] takes).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Square {
+pub struct Square {
     pub x: f64,
     pub y: f64,
     pub side: f64,
@@ -140,35 +142,26 @@ pub(crate) fn upright_crop(
     })
 }
 
-/// Maps a square of the upright, un-mirrored frame to the stored buffer of `frame`:
-/// upright = rotate_cw(flip_lr_if_mirrored(buffer), rotation), so the square is first
-/// un-rotated into the (un-mirrored) scene at buffer orientation, then, for a mirrored buffer,
-/// reflected left-right (`x -> W - x - side`).
+/// Maps a square of the upright, un-mirrored frame to the stored buffer of `frame` (see
+/// [`crate::image::orient`]; a square stays a square).
 pub(crate) fn to_source(sq: Square, frame: &Frame<'_>) -> Square {
-    let sq = unrotate(sq, frame.rotation, frame.width, frame.height);
-    if frame.mirrored {
-        Square {
-            x: frame.width as f64 - sq.x - sq.side,
-            ..sq
-        }
-    } else {
-        sq
-    }
+    Square::of_rect(Orient::of(frame).to_buffer(sq.rect()))
 }
 
-/// Maps an upright square to the un-rotated frame of size `sw` x `sh` (no mirroring).
-pub(crate) fn unrotate(sq: Square, rotation: Rotation, sw: u32, sh: u32) -> Square {
-    let (w, h, s) = (sw as f64, sh as f64, sq.side);
-    let (x, y) = match rotation {
-        Rotation::R0 => (sq.x, sq.y),
-        // upright (ux, uy) = (H - sy, sx)
-        Rotation::R90 => (sq.y, h - sq.x - s),
-        // upright (ux, uy) = (W - sx, H - sy)
-        Rotation::R180 => (w - sq.x - s, h - sq.y - s),
-        // upright (ux, uy) = (sy, W - sx)
-        Rotation::R270 => (w - sq.y - s, sq.x),
-    };
-    Square { x, y, side: s }
+impl Square {
+    pub(crate) fn rect(self) -> Rect {
+        Rect::new(self.x, self.y, self.side, self.side)
+    }
+
+    /// The square `r` is (its width; rotation and mirroring keep a square square).
+    pub(crate) fn of_rect(r: Rect) -> Square {
+        debug_assert_eq!(r.w, r.h);
+        Square {
+            x: r.x,
+            y: r.y,
+            side: r.w,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -213,18 +206,20 @@ mod tests {
 
     #[test]
     fn source_mapping_round_trips_corners() {
+        use crate::image::frame::Rotation;
         // A 1x1 square at upright (0,0) of a 4x3 source.
         let sq = Square {
             x: 0.0,
             y: 0.0,
             side: 1.0,
         };
+        let unrotate = |rot| Square::of_rect(Orient::new(rot, false, 4, 3).to_buffer(sq.rect()));
         // R90: upright top-left is source bottom-left.
-        let s = unrotate(sq, Rotation::R90, 4, 3);
+        let s = unrotate(Rotation::R90);
         assert_eq!((s.x, s.y), (0.0, 2.0));
-        let s = unrotate(sq, Rotation::R180, 4, 3);
+        let s = unrotate(Rotation::R180);
         assert_eq!((s.x, s.y), (3.0, 2.0));
-        let s = unrotate(sq, Rotation::R270, 4, 3);
+        let s = unrotate(Rotation::R270);
         assert_eq!((s.x, s.y), (3.0, 0.0));
     }
 }

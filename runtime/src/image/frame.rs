@@ -127,6 +127,15 @@ pub enum YuvRange {
     Limited,
 }
 
+/// The YCbCr -> RGB matrix of a YUV frame: ITU-R BT.601 (Android camera frames, JPEG, SD
+/// video) or BT.709 (HD video; iOS HD capture tags its buffers with it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum YuvMatrix {
+    #[default]
+    Bt601,
+    Bt709,
+}
+
 /// One plane: `rows` rows of `row_bytes` meaningful bytes, `stride` bytes apart.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Plane<'a> {
@@ -167,6 +176,7 @@ pub struct Frame<'a> {
     /// rotation, as EXIF orientations 2/4/5/7 are: see [`Frame::with_mirrored`].
     pub(crate) mirrored: bool,
     pub(crate) yuv_range: YuvRange,
+    pub(crate) yuv_matrix: YuvMatrix,
 }
 
 fn check_size(width: u32, height: u32, subsampled: bool) -> Result<()> {
@@ -255,6 +265,7 @@ impl<'a> Frame<'a> {
             rotation: Rotation::R0,
             mirrored: false,
             yuv_range: YuvRange::Full,
+            yuv_matrix: YuvMatrix::Bt601,
         })
     }
 
@@ -309,6 +320,7 @@ impl<'a> Frame<'a> {
             rotation: Rotation::R0,
             mirrored: false,
             yuv_range: YuvRange::Full,
+            yuv_matrix: YuvMatrix::Bt601,
         })
     }
 
@@ -347,6 +359,7 @@ impl<'a> Frame<'a> {
             rotation: Rotation::R0,
             mirrored: false,
             yuv_range: YuvRange::Full,
+            yuv_matrix: YuvMatrix::Bt601,
         })
     }
 
@@ -398,6 +411,7 @@ impl<'a> Frame<'a> {
             rotation: Rotation::R0,
             mirrored: false,
             yuv_range: YuvRange::Full,
+            yuv_matrix: YuvMatrix::Bt601,
         })
     }
 
@@ -422,6 +436,12 @@ impl<'a> Frame<'a> {
         self
     }
 
+    /// Sets the YCbCr matrix (default BT.601); ignored for RGB.
+    pub fn with_yuv_matrix(mut self, matrix: YuvMatrix) -> Self {
+        self.yuv_matrix = matrix;
+        self
+    }
+
     pub fn format(&self) -> PixelFormat {
         self.format
     }
@@ -439,6 +459,9 @@ impl<'a> Frame<'a> {
     }
     pub fn yuv_range(&self) -> YuvRange {
         self.yuv_range
+    }
+    pub fn yuv_matrix(&self) -> YuvMatrix {
+        self.yuv_matrix
     }
 
     /// Size after rotation to upright: the coordinate system of face boxes.

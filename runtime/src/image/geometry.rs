@@ -7,7 +7,8 @@
 
 use crate::error::{Error, Result};
 use crate::image::crop::FaceBox;
-use crate::image::frame::{Frame, Rotation};
+use crate::image::frame::Frame;
+use crate::image::orient::{Orient, Rect};
 
 /// Smallest accepted caller's face box: **both** its width and its height, in upright pixels,
 /// must be at least this. A smaller box is [`Error::InvalidFaceBox`], never scored: 16 px is
@@ -139,18 +140,7 @@ impl BoxInput {
             (x, y, w, h) = (x * fw, y * fh, w * fw, h * fh);
         }
         if self.space == BoxSpace::Raw {
-            let (bw, bh) = (frame.width() as f64, frame.height() as f64);
-            if frame.mirrored() {
-                x = bw - x - w;
-            }
-            (x, y, w, h) = match frame.rotation() {
-                Rotation::R0 => (x, y, w, h),
-                // upright (ux, uy) = (H - sy, sx)
-                Rotation::R90 => (bh - y - h, x, h, w),
-                Rotation::R180 => (bw - x - w, bh - y - h, w, h),
-                // upright (ux, uy) = (sy, W - sx)
-                Rotation::R270 => (y, bw - x - w, h, w),
-            };
+            Rect { x, y, w, h } = Orient::of(frame).to_upright(Rect::new(x, y, w, h));
         }
         let b = FaceBox::new(x as f32, y as f32, w as f32, h as f32);
         check_upright_box(&b, &read_as)?;
@@ -161,7 +151,7 @@ impl BoxInput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::frame::PixelFormat;
+    use crate::image::frame::{PixelFormat, Rotation};
 
     fn boxes_of(frame: &Frame<'_>, up: FaceBox) -> Vec<BoxInput> {
         // The same face as the caller would see it in every space/unit.

@@ -23,12 +23,7 @@ use crate::image::frame::{Frame, PixelFormat};
 use crate::image::resample::{self, Normalize};
 
 /// A square of the upright image, in pixels: it covers `[x, x + side) × [y, y + side)`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CropSquare {
-    pub x: f64,
-    pub y: f64,
-    pub side: f64,
-}
+pub type CropSquare = Square;
 
 /// The model input (`3 × size × size`, CHW, normalised) for a square `sq` of the upright
 /// `frame`, resampled with the SDK's filter. `sq` must lie inside the frame.
@@ -59,13 +54,7 @@ pub fn resample_square_into(
             "crop square {sq:?} is not a non-empty square inside the upright {uw}x{uh} image"
         )));
     }
-    let upright = Square {
-        x: sq.x,
-        y: sq.y,
-        side: sq.side,
-    };
-    let src = crop::to_source(upright, frame);
-    resample::resample_into(frame, src, s, &Normalize::new(mean, std), out);
+    resample_upright(frame, sq, s, &Normalize::new(mean, std), out);
     Ok(())
 }
 
@@ -134,9 +123,20 @@ pub(crate) fn preprocess_with(
     crop::check_crop_scale(crop_scale)?;
     let (uw, uh) = frame.upright_size();
     let sq = crop::upright_crop(uw, uh, face, crop_scale)?;
-    let src = crop::to_source(sq, frame);
-    resample::resample_into(frame, src, s, norm, out);
+    resample_upright(frame, sq, s, norm, out);
     Ok(())
+}
+
+/// The `3 × s × s` model input of the upright square `sq` (already checked to lie in `frame`),
+/// written into `out` (`3 * s * s` floats).
+pub(crate) fn resample_upright(
+    frame: &Frame<'_>,
+    sq: Square,
+    s: usize,
+    norm: &Normalize,
+    out: &mut [f32],
+) {
+    resample::resample_into(frame, crop::to_source(sq, frame), s, norm, out);
 }
 
 #[cfg(test)]

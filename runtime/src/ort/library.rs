@@ -1,4 +1,6 @@
-//! Finding and loading libonnxruntime at run time (ort's `load-dynamic`).
+//! Finding and loading libonnxruntime at run time (ort's `load-dynamic`), everywhere but iOS
+//! (and the iOS simulator and Mac Catalyst, `target_os = "ios"`), where ONNX Runtime is linked
+//! statically from ORT's official package instead (see `linked.rs`).
 //!
 //! Search order: the path in the options, else `ORT_DYLIB_PATH`, else the library beside the
 //! binary that contains this crate (libmoae.so / the app's .so / the executable, found with
@@ -11,9 +13,14 @@
 //! load is cached for the life of the process; failed attempts are not cached (a later call
 //! may pass a correct path).
 
+#[cfg(not(target_os = "ios"))]
 use crate::error::{Error, Result};
-use std::ffi::{CStr, CString};
-use std::path::{Path, PathBuf};
+use std::ffi::CStr;
+#[cfg(not(target_os = "ios"))]
+use std::ffi::CString;
+#[cfg(not(target_os = "ios"))]
+use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 /// What was loaded: the path and the library's version string.
@@ -32,6 +39,15 @@ pub(crate) struct Loaded {
 
 static LOADED: Mutex<Option<Loaded>> = Mutex::new(None);
 
+#[cfg(target_os = "ios")]
+#[path = "linked.rs"]
+mod linked;
+#[cfg(target_os = "ios")]
+pub(crate) use linked::candidates;
+#[cfg(target_os = "ios")]
+pub(crate) use linked::ensure_loaded;
+
+#[cfg(not(target_os = "ios"))]
 fn lib_file_name() -> String {
     format!(
         "{}onnxruntime{}",
@@ -41,6 +57,7 @@ fn lib_file_name() -> String {
 }
 
 /// Directory of the shared object (or executable) that contains this function.
+#[cfg(not(target_os = "ios"))]
 fn own_image_dir() -> Option<PathBuf> {
     // SAFETY: dladdr only reads loader tables; info is plain data written by the call.
     unsafe {
@@ -60,7 +77,8 @@ fn own_image_dir() -> Option<PathBuf> {
 }
 
 /// The candidate paths in search order, with where each came from.
-pub fn candidates(explicit: Option<&Path>) -> Vec<(PathBuf, &'static str)> {
+#[cfg(not(target_os = "ios"))]
+pub(crate) fn candidates(explicit: Option<&Path>) -> Vec<(PathBuf, &'static str)> {
     if let Some(p) = explicit {
         return vec![(p.to_path_buf(), "EngineOptions::ort_library_path")];
     }
@@ -87,6 +105,7 @@ pub fn candidates(explicit: Option<&Path>) -> Vec<(PathBuf, &'static str)> {
 
 /// Opens `path` with the platform loader and checks that it is an ONNX Runtime whose C API
 /// offers the version ort was built for. Returns the version string.
+#[cfg(not(target_os = "ios"))]
 fn probe(path: &Path) -> std::result::Result<String, String> {
     let c = CString::new(path.as_os_str().to_string_lossy().as_bytes())
         .map_err(|_| "the path contains a NUL byte".to_string())?;
@@ -110,29 +129,40 @@ fn probe(path: &Path) -> std::result::Result<String, String> {
         }
         let get_base: unsafe extern "C" fn() -> *const ort::sys::OrtApiBase =
             std::mem::transmute(sym);
-        let base = get_base();
-        if base.is_null() {
-            return Err("`OrtGetApiBase` returned null".into());
-        }
-        let vs = ((*base).GetVersionString)();
-        let version = if vs.is_null() {
-            String::from("?")
-        } else {
-            CStr::from_ptr(vs).to_string_lossy().into_owned()
-        };
-        let api = ((*base).GetApi)(ort::sys::ORT_API_VERSION);
-        if api.is_null() {
-            return Err(format!(
-                "it is ONNX Runtime {version}, which lacks C API version {} (need ONNX Runtime \
-                 >= 1.{})",
-                ort::sys::ORT_API_VERSION,
-                ort::MINOR_VERSION
-            ));
-        }
-        Ok(version)
+        api_of(get_base()).map(|(version, _)| version)
     }
 }
 
+/// The version string and the C API (of the version ort was built for) behind an
+/// `OrtGetApiBase` result, or why there is none.
+///
+/// # Safety
+/// `base` is null or what ONNX Runtime's `OrtGetApiBase` returned.
+unsafe fn api_of(
+    base: *const ort::sys::OrtApiBase,
+) -> std::result::Result<(String, *const ort::sys::OrtApi), String> {
+    if base.is_null() {
+        return Err("`OrtGetApiBase` returned null".into());
+    }
+    let vs = ((*base).GetVersionString)();
+    let version = if vs.is_null() {
+        String::from("?")
+    } else {
+        CStr::from_ptr(vs).to_string_lossy().into_owned()
+    };
+    let api = ((*base).GetApi)(ort::sys::ORT_API_VERSION);
+    if api.is_null() {
+        return Err(format!(
+            "it is ONNX Runtime {version}, which lacks C API version {} (need ONNX Runtime \
+             >= 1.{})",
+            ort::sys::ORT_API_VERSION,
+            ort::MINOR_VERSION
+        ));
+    }
+    Ok((version, api))
+}
+
+#[cfg(not(target_os = "ios"))]
 fn same_file(a: &Path, b: &Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(x), Ok(y)) => x == y,
@@ -154,6 +184,7 @@ fn disable_ort_telemetry() {
 }
 
 /// Loads ONNX Runtime once per process (see the module docs for the search order).
+#[cfg(not(target_os = "ios"))]
 pub(crate) fn ensure_loaded(explicit: Option<&Path>) -> Result<Loaded> {
     let mut guard = LOADED.lock().unwrap_or_else(|e| e.into_inner());
     let cands = candidates(explicit);
@@ -218,13 +249,4 @@ pub(crate) fn ensure_loaded(explicit: Option<&Path>) -> Result<Loaded> {
         path,
         reason: reasons.join("; "),
     })
-}
-
-/// The library loaded so far in this process, if any.
-pub fn loaded() -> Option<OrtLibrary> {
-    LOADED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_ref()
-        .map(|l| l.lib.clone())
 }

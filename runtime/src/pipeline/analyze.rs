@@ -3,7 +3,7 @@
 use super::{Detection, Engine};
 use crate::error::{Error, Result};
 use crate::face::Keypoint;
-use crate::image::crop::{self, FaceBox};
+use crate::image::crop::{FaceBox, Square};
 use crate::image::frame::Frame;
 use crate::image::geometry::BoxInput;
 use crate::quality::{self, Quality, QualityFlags};
@@ -108,6 +108,12 @@ struct Candidate {
     detector_score: Option<f32>,
 }
 
+/// A face and its liveness crop, computed once and used for the scoring.
+struct FacePlan {
+    face: Candidate,
+    crop: Square,
+}
+
 impl Engine {
     /// Frame in, decisions out.
     ///
@@ -137,87 +143,27 @@ impl Engine {
     /// wall time (detection + quality + liveness).
     pub fn analyze(&self, frame: &Frame<'_>, boxes: &[BoxInput]) -> Result<FrameAnalysis> {
         let t0 = Instant::now();
-        let (uw, uh) = frame.upright_size();
         // Faces found, before the detector's max_faces and the skipped faces.
-        let mut found = 0usize;
-        let candidates: Vec<Candidate> = if !boxes.is_empty() {
-            boxes
-                .iter()
-                .enumerate()
-                .map(|(i, b)| {
-                    let face_box = b.to_upright_pixels(frame).map_err(|e| match e {
-                        Error::InvalidFaceBox(m) => {
-                            Error::InvalidFaceBox(format!("box {} of {}: {m}", i + 1, boxes.len()))
-                        }
-                        e => e,
-                    })?;
-                    Ok(Candidate {
-                        source: FaceSource::Caller,
-                        face_box,
-                        keypoints: None,
-                        detector_score: None,
-                    })
-                })
-                .collect::<Result<_>>()?
-        } else if let Some(det) = &self.detector {
-            let (faces, n) = det.detect_counted(frame)?;
-            found = n;
-            faces
-                .into_iter()
-                // A face whose liveness crop or quality square leaves no part of the frame
-                // cannot be judged: skip it (it still counts as a face found).
-                .filter(|f| {
-                    crop::upright_crop(uw, uh, Some(f.face_box), self.crop_scale).is_ok()
-                        && quality::face_square(uw, uh, &f.face_box).is_ok()
-                })
-                .map(|f| Candidate {
-                    source: FaceSource::Detector,
-                    face_box: f.face_box,
-                    keypoints: Some(f.keypoints),
-                    detector_score: Some(f.score),
-                })
-                .collect()
-        } else if self.whole_frame {
-            let sq = crop::upright_crop(uw, uh, None, self.crop_scale)?;
-            vec![Candidate {
-                source: FaceSource::WholeFrame,
-                face_box: FaceBox::new(sq.x as f32, sq.y as f32, sq.side as f32, sq.side as f32),
-                keypoints: None,
-                detector_score: None,
-            }]
-        } else {
-            return Err(Error::InvalidArgument(
-                "analyze without face boxes needs a face detector: set \
-                 EngineOptions::face_detector (the BlazeFace ONNX file), pass the face boxes, \
-                 or set the whole_frame option for pre-cropped images"
-                    .into(),
-            ));
-        };
-        if candidates.is_empty() {
+        let (plans, found) = self.plan_faces(frame, boxes)?;
+        if plans.is_empty() {
             return Ok(FrameAnalysis {
                 faces: Vec::new(),
                 flags: QualityFlags::NO_FACE,
             });
         }
-        let found = found.max(candidates.len());
+        let found = found.max(plans.len());
         let several = found > 1 && !self.quality.allow_several_faces;
         let frame_flags = if several {
             QualityFlags::SEVERAL_FACES
         } else {
             QualityFlags::NONE
         };
-        let items: Vec<(Frame<'_>, Option<FaceBox>)> = candidates
-            .iter()
-            .map(|c| match c.source {
-                FaceSource::WholeFrame => (*frame, None),
-                _ => (*frame, Some(c.face_box)),
-            })
-            .collect();
         // Caller boxes were checked (minimum size) above; a detector's face below the minimum
         // is still judged (and flagged TOO_SMALL by quality), never an error.
-        let detections = self.detect_items(&items, false)?;
-        let mut faces = Vec::with_capacity(candidates.len());
-        for (c, d) in candidates.iter().zip(detections) {
+        let crops: Vec<(Frame<'_>, Square)> = plans.iter().map(|p| (*frame, p.crop)).collect();
+        let detections = self.score_crops(&crops, t0)?;
+        let mut faces = Vec::with_capacity(plans.len());
+        for (FacePlan { face: c, .. }, d) in plans.iter().zip(detections) {
             let mut quality =
                 quality::measure(frame, &c.face_box, c.keypoints.as_ref(), &self.quality)?;
             quality.flags |= frame_flags;
@@ -240,6 +186,82 @@ impl Engine {
             flags: frame_flags,
         })
     }
+
+    /// The faces to judge, each with its liveness crop, and how many faces were found (before
+    /// the detector's max_faces and the skipped faces).
+    fn plan_faces(&self, frame: &Frame<'_>, boxes: &[BoxInput]) -> Result<(Vec<FacePlan>, usize)> {
+        if !boxes.is_empty() {
+            let plans = self.plan_caller_boxes(frame, boxes)?;
+            Ok((plans, 0))
+        } else if let Some(det) = &self.detector {
+            let (faces, found) = det.detect_counted(frame)?;
+            let (uw, uh) = frame.upright_size();
+            let plans = faces
+                .into_iter()
+                // A face whose liveness crop or quality square leaves no part of the frame
+                // cannot be judged: skip it (it still counts as a face found).
+                .filter_map(|f| {
+                    let crop = self.liveness_crop(frame, Some(f.face_box)).ok()?;
+                    quality::face_square(uw, uh, &f.face_box).ok()?;
+                    let face = Candidate {
+                        source: FaceSource::Detector,
+                        face_box: f.face_box,
+                        keypoints: Some(f.keypoints),
+                        detector_score: Some(f.score),
+                    };
+                    Some(FacePlan { face, crop })
+                })
+                .collect();
+            Ok((plans, found))
+        } else if self.whole_frame {
+            let sq = self.liveness_crop(frame, None)?;
+            let face = Candidate {
+                source: FaceSource::WholeFrame,
+                face_box: FaceBox::new(sq.x as f32, sq.y as f32, sq.side as f32, sq.side as f32),
+                keypoints: None,
+                detector_score: None,
+            };
+            Ok((vec![FacePlan { face, crop: sq }], 0))
+        } else {
+            Err(Error::InvalidArgument(
+                "analyze without face boxes needs a face detector: set \
+                 EngineOptions::face_detector (the BlazeFace ONNX file), pass the face boxes, \
+                 or set the whole_frame option for pre-cropped images"
+                    .into(),
+            ))
+        }
+    }
+
+    /// The caller's boxes in upright pixels, each with its liveness crop. Every box is read
+    /// before any crop is planned: a box that cannot be read is reported first, whatever its
+    /// place in the list.
+    fn plan_caller_boxes(&self, frame: &Frame<'_>, boxes: &[BoxInput]) -> Result<Vec<FacePlan>> {
+        let faces: Vec<Candidate> = boxes
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let face_box = b.to_upright_pixels(frame).map_err(|e| match e {
+                    Error::InvalidFaceBox(m) => {
+                        Error::InvalidFaceBox(format!("box {} of {}: {m}", i + 1, boxes.len()))
+                    }
+                    e => e,
+                })?;
+                Ok(Candidate {
+                    source: FaceSource::Caller,
+                    face_box,
+                    keypoints: None,
+                    detector_score: None,
+                })
+            })
+            .collect::<Result<_>>()?;
+        faces
+            .into_iter()
+            .map(|face| {
+                let crop = self.liveness_crop(frame, Some(face.face_box))?;
+                Ok(FacePlan { face, crop })
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -256,6 +278,7 @@ mod tests {
             threshold: 0.4,
             provider: ExecutionProvider::Cpu,
             latency: Duration::ZERO,
+            attack_type: None,
         }
     }
 

@@ -1,10 +1,11 @@
-//! Frames in, decisions out: the [`Engine`] (loading and scoring, [`engine`]), what a caller
-//! sets on it ([`options`]) and the per-frame analysis: detection, quality, liveness and the
-//! decision ([`analyze`]).
+//! Frames in, decisions out: the [`Engine`] (loading, [`engine`]), what a caller sets on it
+//! ([`options`]), liveness scoring ([`scoring`]) and the per-frame analysis: detection,
+//! quality, liveness and the decision ([`analyze`]).
 
 mod analyze;
 mod engine;
 pub(crate) mod options;
+mod scoring;
 
 pub use analyze::{Decision, FaceResult, FaceSource, FrameAnalysis};
 pub use engine::{Detection, Engine, EngineInfo, Scores};

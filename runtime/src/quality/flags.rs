@@ -4,7 +4,7 @@ use super::{QualityOptions, QualityValues};
 
 /// Quality flags, a bit set (the same bits in C, Java and Swift).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
-pub struct QualityFlags(pub u32);
+pub struct QualityFlags(u32);
 
 impl QualityFlags {
     pub const NONE: QualityFlags = QualityFlags(0);
@@ -32,6 +32,11 @@ impl QualityFlags {
         (QualityFlags::HEAD_ROLL, "head_roll"),
         (QualityFlags::HEAD_YAW, "head_yaw"),
     ];
+
+    /// The bits, as C, Java and Swift carry them.
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
 
     pub fn contains(self, other: QualityFlags) -> bool {
         self.0 & other.0 == other.0
@@ -74,7 +79,7 @@ fn over(v: f32, max: f32) -> bool {
 
 /// The per-face flags of measured values (roll and yaw only with keypoints). A NaN value
 /// trips its flag (`v.is_nan() || v < min`): a value that could not be measured never passes.
-pub fn flags(v: &QualityValues, has_keypoints: bool, o: &QualityOptions) -> QualityFlags {
+pub(super) fn flags(v: &QualityValues, has_keypoints: bool, o: &QualityOptions) -> QualityFlags {
     let mut f = QualityFlags::NONE;
     let mut set = |cond: bool, flag| {
         if cond {

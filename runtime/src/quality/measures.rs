@@ -11,10 +11,10 @@ use crate::image::resample::{self, Normalize};
 /// Side of the grey face square the image measures (brightness, overexposure, sharpness) are
 /// taken on: the face is resampled to this size first, so the values do not depend on the
 /// frame's or the face's resolution.
-pub const QUALITY_CROP_PX: usize = 64;
+pub(super) const QUALITY_CROP_PX: usize = 64;
 
 /// Luma at or above which a pixel counts as overexposed.
-pub const OVEREXPOSED_LUMA: f32 = 250.0;
+pub(super) const OVEREXPOSED_LUMA: f32 = 250.0;
 
 /// Head-depth ratio of the yaw estimate: distance of the nose tip in front of the vertical
 /// axis through the ear tragions, over half the tragion-to-tragion breadth (~11 cm / ~7.3 cm
@@ -24,7 +24,7 @@ pub const YAW_DEPTH_RATIO: f32 = 1.5;
 /// In-plane roll, degrees: the angle of the line from the right eye (keypoint 0, image left)
 /// to the left eye (keypoint 1), positive clockwise on screen (y grows downwards). 0 for an
 /// upright face.
-pub fn roll_deg(kp: &[Keypoint; KEYPOINT_COUNT]) -> f32 {
+pub(super) fn roll_deg(kp: &[Keypoint; KEYPOINT_COUNT]) -> f32 {
     let (r, l) = (kp[0], kp[1]);
     (l.y - r.y).atan2(l.x - r.x).to_degrees()
 }
@@ -37,7 +37,7 @@ pub fn roll_deg(kp: &[Keypoint; KEYPOINT_COUNT]) -> f32 {
 /// nose `k R sin θ` from their midpoint, so `tan θ = 2 d / (k D)` with `d` the nose's offset
 /// from the ears' midpoint and `D` the ear distance, both measured along the eye line (so the
 /// estimate ignores roll). Ears that cross (a near-profile face) give ±90.
-pub fn yaw_deg(kp: &[Keypoint; KEYPOINT_COUNT]) -> f32 {
+pub(super) fn yaw_deg(kp: &[Keypoint; KEYPOINT_COUNT]) -> f32 {
     let roll = roll_deg(kp).to_radians();
     let (c, s) = (roll.cos(), roll.sin());
     let along = |p: Keypoint| p.x * c + p.y * s;
@@ -65,7 +65,7 @@ pub(super) fn outside_fraction(b: &FaceBox, uw: u32, uh: u32) -> f32 {
 /// without the box's background margins), clipped into the frame as the liveness crop is,
 /// resampled with the SDK's filter to [`QUALITY_CROP_PX`]² and converted to BT.601 luma.
 /// Rotation and mirroring are applied as for the liveness crop.
-pub fn face_luma(frame: &Frame<'_>, b: &FaceBox) -> Result<Vec<f32>> {
+pub(super) fn face_luma(frame: &Frame<'_>, b: &FaceBox) -> Result<Vec<f32>> {
     let (uw, uh) = frame.upright_size();
     let sq = face_square(uw, uh, b)?;
     let n = QUALITY_CROP_PX;
@@ -98,7 +98,7 @@ pub(crate) fn face_square(uw: u32, uh: u32, b: &FaceBox) -> Result<crop::Square>
 }
 
 /// Variance of the 4-neighbour Laplacian over the interior of an `n` x `n` grey image.
-pub fn laplacian_variance(luma: &[f32], n: usize) -> f32 {
+pub(super) fn laplacian_variance(luma: &[f32], n: usize) -> f32 {
     let mut sum = 0.0f64;
     let mut sum2 = 0.0f64;
     let mut count = 0.0f64;

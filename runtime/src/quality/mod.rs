@@ -3,23 +3,21 @@
 //!
 //! Measured per face on the face itself (the detector's or caller's box), in the upright,
 //! un-mirrored frame: the box's size and how much of it lies outside the frame; on a fixed-size
-//! grey square of the face ([`QUALITY_CROP_PX`]², so values do not depend on resolution) the
-//! mean luma, the share of clipped pixels and the variance of the Laplacian (sharpness); from
-//! the detector's keypoints the head's roll ([`roll_deg`]) and yaw ([`yaw_deg`]).
+//! grey square of the face (64² pixels, so values do not depend on resolution) the mean luma,
+//! the share of clipped pixels and the variance of the Laplacian (sharpness); from the
+//! detector's keypoints the head's roll and yaw (see [`YAW_DEPTH_RATIO`]).
 
 mod flags;
 mod measures;
 mod options;
 mod values;
 
-pub use flags::{flags, QualityFlags};
+use flags::flags;
+pub use flags::QualityFlags;
 pub(crate) use measures::face_square;
+pub use measures::{measure, YAW_DEPTH_RATIO};
 #[cfg(test)]
-use measures::outside_fraction;
-pub use measures::{
-    face_luma, laplacian_variance, measure, roll_deg, yaw_deg, OVEREXPOSED_LUMA, QUALITY_CROP_PX,
-    YAW_DEPTH_RATIO,
-};
+use measures::{outside_fraction, roll_deg, yaw_deg};
 pub use options::QualityOptions;
 pub use values::QualityValues;
 

@@ -292,7 +292,7 @@ pub struct EvalArgs {
     pub ckpt: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Where the report (report.json, scores, roc.png, det.png) goes.
+    /// Where the report (report.json, report.html, scores, roc.png, det.png) goes.
     #[arg(long)]
     pub out: Option<PathBuf>,
     #[arg(long, default_value_t = 64, value_parser = super::eval_batch)]
@@ -319,9 +319,13 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
-        print!("{}", metrics::format_report(&r));
+        print!("{}", metrics::format_report(&r.literature));
+        print!("{}", moae_metrics::iso::format_figures(&r.iso));
         if let Some(out) = &a.out {
-            println!("report, scores and ROC/DET curves in {}", out.display());
+            println!(
+                "report (report.json, report.html), scores and ROC/DET curves in {}",
+                out.display()
+            );
         }
     }
     Ok(())

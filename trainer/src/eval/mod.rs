@@ -4,5 +4,5 @@
 pub mod bench;
 pub mod evaluate;
 pub mod metrics;
-pub mod plot;
+pub use moae_metrics::plot;
 pub mod router_stats;

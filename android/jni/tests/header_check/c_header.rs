@@ -211,7 +211,8 @@ pub fn parse(text: &str) -> Result<Header, String> {
     let mut declared_structs = BTreeSet::new();
     for stmt in split_top(&clean(text), ';') {
         let s = stmt.split_whitespace().collect::<Vec<_>>().join(" ");
-        if s.is_empty() {
+        // A compile-time assertion (the header's 64-bit check) declares nothing.
+        if s.is_empty() || s.starts_with("_Static_assert") || s.starts_with("static_assert") {
             continue;
         }
         if let Some(open) = s.find('{') {

@@ -67,14 +67,20 @@ pub fn ort_library() -> PathBuf {
     }
 }
 
-/// Compiles the host-safe Java API (ai/moae/*.java) plus `extra` test sources into `classes`.
-pub fn compile(javac: &Path, classes: &Path, extra: &[PathBuf]) {
-    let api_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../moae/src/main/java/ai/moae");
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(&api_dir)
-        .expect("java sources")
+fn java_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("java sources in {}: {e}", dir.display()))
         .map(|e| e.expect("dir entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "java"))
-        .collect();
+        .collect()
+}
+
+/// Compiles the host-safe Java API (ai/moae/*.java), the stand-ins of the androidx nullability
+/// annotations it uses, and `extra` test sources into `classes`.
+pub fn compile(javac: &Path, classes: &Path, extra: &[PathBuf]) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut sources = java_files(&root.join("../moae/src/main/java/ai/moae"));
+    sources.extend(java_files(&root.join("tests/java/androidx/annotation")));
     sources.extend_from_slice(extra);
     let out = Command::new(javac)
         .args(["-Xlint:all", "-Werror", "--release", "11", "-d"])

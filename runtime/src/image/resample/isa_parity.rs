@@ -5,7 +5,7 @@
 
 use super::{resample_with, Isa, Normalize};
 use crate::image::crop::{to_source, upright_crop};
-use crate::image::frame::{Frame, PixelFormat, Rotation, YuvRange};
+use crate::image::frame::{Frame, PixelFormat, Rotation, YuvMatrix, YuvRange};
 use crate::FaceBox;
 
 fn noise(seed: u64, n: usize) -> Vec<u8> {
@@ -133,14 +133,25 @@ fn simd_pass_equals_the_portable_pass_bit_for_bit() {
                                 YuvRange::Limited => &[false],
                             };
                             for &m in mirrors {
-                                let f = frame
-                                    .with_rotation(rot)
-                                    .with_yuv_range(range)
-                                    .with_mirrored(m);
-                                let what = format!(
-                                    "{format} {w}x{h} pad {pad} {rot:?} {range:?} mirrored {m}"
-                                );
-                                compared += compare(&f, &what);
+                                // The matrix, as the range, only applies to YUV.
+                                let matrices: &[YuvMatrix] =
+                                    if format.packed_bytes_per_pixel().is_some() {
+                                        &[YuvMatrix::Bt601]
+                                    } else {
+                                        &[YuvMatrix::Bt601, YuvMatrix::Bt709]
+                                    };
+                                for &matrix in matrices {
+                                    let f = frame
+                                        .with_rotation(rot)
+                                        .with_yuv_range(range)
+                                        .with_yuv_matrix(matrix)
+                                        .with_mirrored(m);
+                                    let what = format!(
+                                        "{format} {w}x{h} pad {pad} {rot:?} {range:?} \
+                                         {matrix:?} mirrored {m}"
+                                    );
+                                    compared += compare(&f, &what);
+                                }
                             }
                             if format.packed_bytes_per_pixel().is_some() {
                                 break; // the range only applies to YUV
@@ -152,6 +163,6 @@ fn simd_pass_equals_the_portable_pass_bit_for_bit() {
         }
     }
     // 2 sizes x 2 strides x 4 rotations x (5 packed x 2 mirrorings + 2 x 3 YUV frames x
-    // (full x 2 mirrorings + limited)) x 9 runs.
-    assert_eq!(compared, 2 * 2 * 4 * (5 * 2 + 6 * 3) * 9);
+    // (full x 2 mirrorings + limited) x 2 matrices) x 9 runs.
+    assert_eq!(compared, 2 * 2 * 4 * (5 * 2 + 6 * 3 * 2) * 9);
 }

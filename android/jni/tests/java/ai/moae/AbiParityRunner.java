@@ -78,12 +78,12 @@ public final class AbiParityRunner {
                             handle = wholeFrameEngine(model, ort);
                         }
                         // MoaeFrame.nativeInts(): format, w, h, rotation, mirrored, yuvRange,
-                        // three strides, pixel stride.
+                        // three strides, pixel stride, yuvMatrix.
                         int[] desc = {Integer.parseInt(f[2]), Integer.parseInt(f[3]),
                             Integer.parseInt(f[4]), Integer.parseInt(f[5]),
                             Integer.parseInt(f[13]), 0,
                             Integer.parseInt(f[6]), Integer.parseInt(f[7]),
-                            Integer.parseInt(f[8]), 1};
+                            Integer.parseInt(f[8]), 1, 0};
                         NativeBridge.detectArrays(handle, desc, plane(f[9]), plane(f[10]),
                                 plane(f[11]), face(f[12]));
                         out.append(line(f[1], 0, "ok")).append('\n');
@@ -96,7 +96,7 @@ public final class AbiParityRunner {
                         if (handle == 0) {
                             handle = wholeFrameEngine(model, ort);
                         }
-                        int[] desc = {0, 64, 48, 0, 0, 0, 0, 0, 0, 1};
+                        int[] desc = {0, 64, 48, 0, 0, 0, 0, 0, 0, 1, 0};
                         float[] r = face(f[2]);
                         float[] box = {r[0], r[1], r[2], r[3], Integer.parseInt(f[3]),
                             Integer.parseInt(f[4])};
@@ -111,7 +111,8 @@ public final class AbiParityRunner {
                     break;
                 case "face":
                     // face NAME whole|detector W H RGB_FILE BOX|none: a good analysis; prints
-                    // NAME, the raw JNI record and FaceResult.hasDetectorScore() per face.
+                    // NAME, the raw JNI record, FaceResult.hasDetectorScore() per face and each
+                    // face's attackTypeProbabilities() ("none" without the head), ';'-separated.
                     try {
                         boolean useDetector = f[2].equals("detector");
                         long h = NativeBridge.createFromFile(model, "cpu", false, 1, 0, ort, null,
@@ -119,7 +120,7 @@ public final class AbiParityRunner {
                                 null, false);
                         try {
                             int[] desc = {0, Integer.parseInt(f[3]), Integer.parseInt(f[4]), 0,
-                                0, 0, 0, 0, 0, 1};
+                                0, 0, 0, 0, 0, 1, 0};
                             float[] box = face(f[6]);
                             float[] raw = NativeBridge.analyzeArrays(h, desc,
                                     Files.readAllBytes(Paths.get(f[5])), null, null, box);
@@ -131,6 +132,19 @@ public final class AbiParityRunner {
                             b.append('\t');
                             for (FaceResult r : a.faces) {
                                 b.append(r.hasDetectorScore() ? 'Y' : 'N');
+                            }
+                            b.append('\t');
+                            for (int i = 0; i < a.faces.size(); i++) {
+                                FaceResult r = a.faces.get(i);
+                                b.append(i == 0 ? "" : ";");
+                                if (!r.hasAttackType()) {
+                                    b.append("none");
+                                    continue;
+                                }
+                                float[] p = r.attackTypeProbabilities();
+                                for (int k = 0; k < p.length; k++) {
+                                    b.append(k == 0 ? "" : ",").append(p[k]);
+                                }
                             }
                             out.append(b).append('\n');
                         } finally {

@@ -68,6 +68,7 @@ public final class HostTestRunner {
         int rotation;
         boolean mirrored;
         boolean limited;
+        boolean bt709;
         FaceBox box;
         int stride0;
         int stride1;
@@ -102,6 +103,10 @@ public final class HostTestRunner {
     public static void main(String[] args) throws Exception {
         if (args.length == 1 && args[0].equals("--missing-library")) {
             missingLibrary();
+            return;
+        }
+        if (args.length == 3 && args[0].equals("--large-model")) {
+            largeModel(args[1], args[2]);
             return;
         }
         if (args.length != 1) {
@@ -139,7 +144,7 @@ public final class HostTestRunner {
         badModels();
         test("threshold option overrides the model's", () -> {
             Case c = cases.get(0);
-            try (MoaeDetector d = MoaeDetector.fromFile(modelPath, options().threshold(0f))) {
+            try (MoaeDetector d = MoaeDetector.fromFile(modelPath, opts().threshold(0f).build())) {
                 DetectionResult r = run(d, c, Mode.DIRECT);
                 expect(r.threshold == 0f, "threshold " + r.threshold);
                 expect(r.isAttack, "score >= 0 must be an attack at threshold 0");
@@ -148,7 +153,7 @@ public final class HostTestRunner {
         });
         test("provider fallback: CoreML is not on Linux, CPU runs and says why", () -> {
             try (MoaeDetector d = MoaeDetector.fromFile(modelPath,
-                    options().providers(Provider.COREML, Provider.CPU))) {
+                    opts().providers(Provider.COREML, Provider.CPU).build())) {
                 DetectorInfo info = d.info();
                 expect(info.provider == Provider.CPU, "provider " + info.provider);
                 expect(!info.fallbackReason.isEmpty(), "no fallback reason");
@@ -179,8 +184,85 @@ public final class HostTestRunner {
         androidHelpers(det);
         test("CameraX analyzer: frames queued on the executor after close() are dropped",
                 () -> analyzerCloseWhileQueued());
+        test("a dropped detector is freed by the cleaner (native engine count back)",
+                () -> cleanerFreesDroppedDetectors());
         det.close();
+        test("every native engine of this run was freed (count 0)", () -> expect(
+                waitForEngineCount(0), "engines left: " + MoaeDetector.nativeEngineCount()));
 
+        System.out.println("SUMMARY passed=" + passed + " failed=" + failures.size());
+        if (!failures.isEmpty()) {
+            for (String f : failures) {
+                System.out.println("FAILED: " + f);
+            }
+            System.exit(1);
+        }
+    }
+
+    // ---------- native memory ----------
+
+    /** Collects garbage until the native engine count is {@code want} (at most ~20 s). */
+    static boolean waitForEngineCount(long want) throws InterruptedException {
+        for (int i = 0; i < 200 && MoaeDetector.nativeEngineCount() != want; i++) {
+            System.gc();
+            Thread.sleep(100);
+        }
+        return MoaeDetector.nativeEngineCount() == want;
+    }
+
+    /** Three detectors created here and dropped without close() (no reference survives). */
+    static void createAndDrop() {
+        for (int i = 0; i < 3; i++) {
+            MoaeDetector d = MoaeDetector.fromFile(modelPath, options());
+            expect(!d.isClosed(), "new detector closed");
+        }
+    }
+
+    static void cleanerFreesDroppedDetectors() throws Exception {
+        long before = MoaeDetector.nativeEngineCount();
+        createAndDrop();
+        expect(MoaeDetector.nativeEngineCount() == before + 3,
+                "count " + MoaeDetector.nativeEngineCount() + " after 3 creations from " + before);
+        expect(waitForEngineCount(before), "the cleaner did not free the dropped detectors: "
+                + MoaeDetector.nativeEngineCount() + " engines, expected " + before);
+        // close() then the cleaner: freed once (no double free, the count does not go below).
+        MoaeDetector d = MoaeDetector.fromFile(modelPath, options());
+        d.close();
+        d = null;
+        expect(waitForEngineCount(before) && MoaeDetector.nativeEngineCount() == before,
+                "count after close + collection " + MoaeDetector.nativeEngineCount());
+    }
+
+    /**
+     * Run in a JVM whose heap (-Xmx) is smaller than the model: the model loads from its path,
+     * from a memory map and from a stream, none of which may hold it in the Java heap.
+     */
+    static void largeModel(String path, String ort) throws Exception {
+        ortPath = ort;
+        long size = Files.size(Paths.get(path));
+        long heap = Runtime.getRuntime().maxMemory();
+        test("the model (" + size + " bytes) is larger than the heap (" + heap + ")",
+                () -> expect(size > heap, "not larger: the test would prove nothing"));
+        test("a model larger than the heap loads from its path", () -> {
+            try (MoaeDetector d = MoaeDetector.fromFile(path, options())) {
+                expect(d.info().modelSha256.length() == 64, "info " + d.info());
+            }
+        });
+        test("a model larger than the heap loads from a memory map", () -> {
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(
+                    Paths.get(path))) {
+                ByteBuffer map = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0,
+                        size);
+                MoaeDetector.fromBuffer(map, options()).close();
+            }
+        });
+        test("a model larger than the heap loads from a stream", () -> {
+            try (java.io.InputStream in = Files.newInputStream(Paths.get(path))) {
+                MoaeDetector.fromStream(in, options()).close();
+            }
+        });
+        test("reading it into a byte[] does not fit (the heap limit is real)", () ->
+                expectThrows(OutOfMemoryError.class, () -> Files.readAllBytes(Paths.get(path))));
         System.out.println("SUMMARY passed=" + passed + " failed=" + failures.size());
         if (!failures.isEmpty()) {
             for (String f : failures) {
@@ -194,11 +276,20 @@ public final class HostTestRunner {
 
     /** The test detector: frames without a box are scored whole (pre-cropped images). */
     static Options options() {
-        return plainOptions().wholeFrame(true);
+        return opts().build();
+    }
+
+    /** A builder of {@link #options()}. */
+    static Options.Builder opts() {
+        return plainOpts().wholeFrame(true);
     }
 
     static Options plainOptions() {
-        return new Options().ortLibraryPath(ortPath).threads(1);
+        return plainOpts().build();
+    }
+
+    static Options.Builder plainOpts() {
+        return Options.builder().ortLibraryPath(ortPath).threads(1);
     }
 
     enum Mode { ARRAY, HEAP, DIRECT }
@@ -237,13 +328,14 @@ public final class HostTestRunner {
         }
         return b.rotation(c.rotation).mirrored(c.mirrored)
                 .yuvRange(c.limited ? MoaeFrame.YuvRange.LIMITED : MoaeFrame.YuvRange.FULL)
+                .yuvMatrix(c.bt709 ? MoaeFrame.YuvMatrix.BT709 : MoaeFrame.YuvMatrix.BT601)
                 .build();
     }
 
     /** The 0.1 one-call methods where they can express the case, else the builder. */
     @SuppressWarnings("deprecation")
     static DetectionResult run(MoaeDetector d, Case c, Mode mode) throws MoaeException {
-        if (c.mirrored || c.limited || c.kind.equals("rgb")) {
+        if (c.mirrored || c.limited || c.bt709 || c.kind.equals("rgb")) {
             return d.detect(frameOf(c, mode), c.box);
         }
         switch (c.kind) {
@@ -325,12 +417,6 @@ public final class HostTestRunner {
         byte[] frame = nv.p0;
         FaceBox box = new FaceBox(1, 1, 8, 8);
         Object[][] bad = {
-            {"null NV21 frame", MoaeException.Status.NULL_ARGUMENT,
-                (Call) () -> det.detectNv21(null, w, h, 0, null)},
-            {"null direct buffer", MoaeException.Status.NULL_ARGUMENT,
-                (Call) () -> det.detectRgba(null, w, h, 0, null)},
-            {"null format", MoaeException.Status.NULL_ARGUMENT,
-                (Call) () -> det.detect(frame, null, w, h, 0, 0, null)},
             {"NV21 buffer too short", MoaeException.Status.INVALID_FRAME,
                 (Call) () -> det.detectNv21(Arrays.copyOf(frame, frame.length - 1), w, h, 0,
                         null)},
@@ -369,13 +455,29 @@ public final class HostTestRunner {
                 (Call) () -> det.detectYuv420888(ByteBuffer.wrap(yuv.p0),
                         ByteBuffer.allocateDirect(4), ByteBuffer.allocateDirect(4),
                         yuv.stride0, yuv.stride1, 2, yuv.width, yuv.height, 0, null)},
-            {"null U plane", MoaeException.Status.NULL_ARGUMENT,
+        };
+        Object[][] programmer = {
+            {"null NV21 frame", NullPointerException.class,
+                (Call) () -> det.detectNv21(null, w, h, 0, null)},
+            {"null direct buffer", NullPointerException.class,
+                (Call) () -> det.detectRgba(null, w, h, 0, null)},
+            {"null format", NullPointerException.class,
+                (Call) () -> det.detect(frame, null, w, h, 0, 0, null)},
+            {"null U plane", NullPointerException.class,
                 (Call) () -> det.detectYuv420888(ByteBuffer.wrap(yuv.p0), null,
                         ByteBuffer.wrap(yuv.p1), yuv.stride0, yuv.stride1, 2, yuv.width,
                         yuv.height, 0, null)},
-            {"YUV_420_888 through the single-buffer call", MoaeException.Status.INVALID_ARGUMENT,
+            {"YUV_420_888 through the single-buffer call", IllegalArgumentException.class,
                 (Call) () -> det.detect(frame, PixelFormat.YUV_420_888, w, h, 0, 0, null)},
         };
+        for (Object[] p : programmer) {
+            @SuppressWarnings("unchecked")
+            Class<? extends Throwable> type = (Class<? extends Throwable>) p[1];
+            test("programmer error raises " + type.getSimpleName() + ": " + p[0], () -> {
+                expectThrows(type, (Call) p[2]);
+                checkCase(det, nv);
+            });
+        }
         for (Object[] b : bad) {
             String name = (String) b[0];
             test("bad input raises " + b[1] + ": " + name, () -> {
@@ -392,30 +494,75 @@ public final class HostTestRunner {
                 (Call) () -> MoaeDetector.fromBytes("not an onnx model".getBytes(), options())},
             {"empty bytes", MoaeException.Status.MODEL,
                 (Call) () -> MoaeDetector.fromBytes(new byte[0], options())},
-            {"null bytes", MoaeException.Status.NULL_ARGUMENT,
-                (Call) () -> MoaeDetector.fromBytes(null, options())},
             {"missing file", MoaeException.Status.IO,
                 (Call) () -> MoaeDetector.fromFile(dir.resolve("absent.onnx").toString(),
                         options())},
-            {"null path", MoaeException.Status.NULL_ARGUMENT,
-                (Call) () -> MoaeDetector.fromFile(null, options())},
             {"wrong SHA-256 pin", MoaeException.Status.MODEL_HASH,
                 (Call) () -> MoaeDetector.fromFile(modelPath,
-                        options().modelSha256(new byte[32]))},
-            {"SHA-256 pin of 5 bytes", MoaeException.Status.INVALID_ARGUMENT,
-                (Call) () -> MoaeDetector.fromFile(modelPath,
-                        options().modelSha256(new byte[5]))},
+                        opts().modelSha256(new byte[32]).build())},
             {"required provider unavailable (CoreML on Linux)",
                 MoaeException.Status.PROVIDER_UNAVAILABLE,
                 (Call) () -> MoaeDetector.fromFile(modelPath,
-                        options().providers(Provider.COREML).requireProvider(true))},
-            {"negative thread count", MoaeException.Status.INVALID_ARGUMENT,
-                (Call) () -> MoaeDetector.fromFile(modelPath, options().threads(-1))},
+                        opts().providers(Provider.COREML).requireProvider(true).build())},
         };
         for (Object[] b : bad) {
             test("bad model/options raise " + b[1] + ": " + b[0],
                     () -> expectStatus((Call) b[2], (MoaeException.Status) b[1]));
         }
+        test("null model arguments are NullPointerExceptions naming the argument", () -> {
+            Call[] nulls = {
+                () -> MoaeDetector.fromBytes(null, options()),
+                () -> MoaeDetector.fromFile(null, options()),
+                () -> MoaeDetector.fromBuffer(null, options()),
+                () -> MoaeDetector.fromStream(null, options()),
+            };
+            for (Call c : nulls) {
+                try {
+                    c.run();
+                    throw new AssertionError("a null model was accepted");
+                } catch (NullPointerException e) {
+                    expect(e.getMessage() != null && e.getMessage().contains("null"),
+                            "message " + e.getMessage());
+                }
+            }
+            expectThrows(IllegalArgumentException.class, () -> MoaeDetector.fromBuffer(
+                    ByteBuffer.wrap(Files.readAllBytes(Paths.get(modelPath))), options()));
+        });
+        test("MoaeException is unchecked and keeps its status", () -> {
+            expect(RuntimeException.class.isAssignableFrom(MoaeException.class),
+                    "MoaeException is a checked exception");
+            RuntimeException r = new MoaeException(MoaeException.Status.MODEL, "m");
+            expect(((MoaeException) r).status() == MoaeException.Status.MODEL
+                    && ((MoaeException) r).code() == 7, r.toString());
+        });
+        test("a model loads from a memory map (fromBuffer, at an offset) and from a stream "
+                + "(through a temporary file) and scores as from the file", () -> {
+                    Case c = caseNamed("nv21_rot90_box");
+                    byte[] model = Files.readAllBytes(Paths.get(modelPath));
+                    Path padded = dir.resolve("padded-model.bin");
+                    byte[] withHeader = new byte[model.length + 123];
+                    System.arraycopy(model, 0, withHeader, 123, model.length);
+                    Files.write(padded, withHeader);
+                    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(
+                            padded)) {
+                        ByteBuffer map = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY,
+                                0, withHeader.length);
+                        map.position(123);
+                        try (MoaeDetector d = MoaeDetector.fromBuffer(map, options())) {
+                            checkCase(d, c);
+                        }
+                    }
+                    Path tmp = dir.resolve("stream-tmp");
+                    Files.createDirectories(tmp);
+                    try (java.io.InputStream in = Files.newInputStream(Paths.get(modelPath));
+                            MoaeDetector d = MoaeDetector.fromStream(in, tmp.toFile(),
+                                    options())) {
+                        checkCase(d, c);
+                    }
+                    try (java.util.stream.Stream<Path> left = Files.list(tmp)) {
+                        expect(left.count() == 0, "the temporary model file was left behind");
+                    }
+                });
     }
 
     // ---------- threads ----------
@@ -591,10 +738,11 @@ public final class HostTestRunner {
                     c.stride1 = Integer.parseInt(f[8]);
                     c.mirrored = f[9].equals("1");
                     c.limited = f[10].equals("1");
-                    c.attack = Float.parseFloat(f[11]);
-                    c.live = Float.parseFloat(f[12]);
-                    c.isAttack = f[13].equals("1");
-                    c.threshold = Float.parseFloat(f[14]);
+                    c.bt709 = f[11].equals("1");
+                    c.attack = Float.parseFloat(f[12]);
+                    c.live = Float.parseFloat(f[13]);
+                    c.isAttack = f[14].equals("1");
+                    c.threshold = Float.parseFloat(f[15]);
                     c.p0 = Files.readAllBytes(dir.resolve(c.name + ".p0"));
                     Path p1 = dir.resolve(c.name + ".p1");
                     c.p1 = Files.exists(p1) ? Files.readAllBytes(p1) : null;
@@ -631,6 +779,19 @@ public final class HostTestRunner {
         if (!(Math.abs(actual - expected) <= TOL)) {
             throw new AssertionError(what + ": " + actual + " != expected " + expected);
         }
+    }
+
+    /** The call throws {@code type} (with a message), nothing else and not nothing. */
+    static void expectThrows(Class<? extends Throwable> type, Call call) throws Exception {
+        try {
+            call.run();
+        } catch (Throwable e) {
+            if (!type.isInstance(e)) {
+                throw new AssertionError("expected " + type.getSimpleName() + ", got " + e, e);
+            }
+            return;
+        }
+        throw new AssertionError("expected " + type.getSimpleName() + ", nothing was thrown");
     }
 
     static void expectStatus(Call call, MoaeException.Status status) throws Exception {
@@ -676,18 +837,18 @@ public final class HostTestRunner {
     static void builderChecks() {
         Case nv = firstOf("nv21");
         test("MoaeFrame.build checks nulls and plane counts", () -> {
-            expectStatus(() -> MoaeFrame.builder(null, 4, 4).plane(0, new byte[48], 0).build(),
-                    MoaeException.Status.NULL_ARGUMENT);
-            expectStatus(() -> MoaeFrame.builder(PixelFormat.RGB, 4, 4).build(),
-                    MoaeException.Status.NULL_ARGUMENT);
-            expectStatus(() -> MoaeFrame.builder(PixelFormat.RGB, 4, 4)
-                    .plane(0, (byte[]) null, 0).build(), MoaeException.Status.NULL_ARGUMENT);
-            expectStatus(() -> MoaeFrame.builder(PixelFormat.YUV_420_888, 4, 4)
-                    .plane(0, new byte[16], 0).plane(1, new byte[4], 0).build(),
-                    MoaeException.Status.NULL_ARGUMENT);
-            expectStatus(() -> MoaeFrame.builder(PixelFormat.RGBA, 4, 4)
-                    .plane(0, new byte[64], 0).plane(1, new byte[4], 0).build(),
-                    MoaeException.Status.INVALID_ARGUMENT);
+            expectThrows(NullPointerException.class, () -> MoaeFrame.builder(null, 4, 4)
+                    .plane(0, new byte[48], 0).build());
+            expectThrows(NullPointerException.class,
+                    () -> MoaeFrame.builder(PixelFormat.RGB, 4, 4).build());
+            expectThrows(NullPointerException.class, () -> MoaeFrame.builder(PixelFormat.RGB,
+                    4, 4).plane(0, (byte[]) null, 0).build());
+            expectThrows(NullPointerException.class, () -> MoaeFrame.builder(
+                    PixelFormat.YUV_420_888, 4, 4).plane(0, new byte[16], 0)
+                    .plane(1, new byte[4], 0).build());
+            expectThrows(IllegalArgumentException.class, () -> MoaeFrame.builder(
+                    PixelFormat.RGBA, 4, 4).plane(0, new byte[64], 0)
+                    .plane(1, new byte[4], 0).build());
             boolean threw = false;
             try {
                 MoaeFrame.builder(PixelFormat.RGB, 4, 4).plane(3, new byte[48], 0);
@@ -723,15 +884,18 @@ public final class HostTestRunner {
                                 MoaeException.Status.INVALID_FRAME);
                     }
                 });
-        test("mirrored and YUV range reach the runtime (the runtime's scores, not the "
-                + "unflagged ones)", () -> {
+        test("mirrored, YUV range and YUV matrix reach the runtime (the runtime's scores, not "
+                + "the unflagged ones)", () -> {
                     Case m = caseNamed("rgba_mirrored");
                     Case lim = caseNamed("nv21_limited");
+                    Case hd = caseNamed("nv21_bt709");
                     Case full = caseNamed("nv21_whole");
                     expect(lim.attack != full.attack, "range does not change the score");
+                    expect(hd.attack != full.attack, "the matrix does not change the score");
                     try (MoaeDetector d = MoaeDetector.fromFile(modelPath, options())) {
                         checkCase(d, m);
                         checkCase(d, lim);
+                        checkCase(d, hd);
                         checkCase(d, caseNamed("yuv888_mirrored_rot90_box"));
                         // The same bytes without the flag give the full-range score.
                         DetectionResult r = d.detect(MoaeFrame.builder(PixelFormat.NV21,
@@ -785,12 +949,12 @@ public final class HostTestRunner {
             case "whole":
                 return options();
             case "strict":
-                return options().quality(new QualityLimits().minFacePx(10000f)
-                        .allowSeveralFaces(true));
+                return opts().quality(QualityLimits.builder().minFacePx(10000f)
+                        .allowSeveralFaces(true).build()).build();
             case "plain":
                 return plainOptions();
             case "detector":
-                return plainOptions().faceDetectorPath(faceDetectorPath);
+                return plainOpts().faceDetectorPath(faceDetectorPath).build();
             default:
                 throw new IllegalArgumentException("engine kind " + kind);
         }
@@ -808,12 +972,12 @@ public final class HostTestRunner {
                         }
                     });
         }
-        test("analyze: null frame and null box are NULL_ARGUMENT", () -> {
+        test("analyze: null frame and null box are NullPointerExceptions", () -> {
             try (MoaeDetector d = MoaeDetector.fromFile(modelPath, options())) {
-                expectStatus(() -> d.analyze(null), MoaeException.Status.NULL_ARGUMENT);
+                expectThrows(NullPointerException.class, () -> d.analyze(null));
                 Case c = firstOf("rgba");
-                expectStatus(() -> d.analyze(frameOf(c, Mode.HEAP), (BoxInput) null),
-                        MoaeException.Status.NULL_ARGUMENT);
+                expectThrows(NullPointerException.class,
+                        () -> d.analyze(frameOf(c, Mode.HEAP), (BoxInput) null));
             }
         });
         test("Decision and QualityFlag codes", () -> {
@@ -849,13 +1013,29 @@ public final class HostTestRunner {
         expect(r.flags.equals(QualityFlag.fromBits((int) v[1])), where + ": flags " + r.flags);
         expect(r.hasFace() == (count > 0), where + ": hasFace");
         for (int i = 0; i < count; i++) {
-            int at = 3 + i * 34;
+            int at = 3 + i * 39;
             FaceResult f = r.faces.get(i);
             String w = where + " face " + i;
             // pack::face: moae_face's order (box, keypoints, hasKeypoints, source,
             // detectorScore, attack, live, threshold, decision, flags, quality, latency), then
-            // isAttack and provider.
+            // isAttack, provider, hasAttackType and the four attack-type probabilities.
             expect(f.source.code == (int) v[at + 17], w + " source " + f.source);
+            expect(f.hasAttackType() == (v[at + 34] != 0f), w + " hasAttackType");
+            if (f.hasAttackType()) {
+                float[] p = f.attackTypeProbabilities();
+                for (int k = 0; k < 4; k++) {
+                    expectNear(p[k], v[at + 35 + k], w + " attack type " + k);
+                }
+            } else {
+                try {
+                    float[] p = f.attackTypeProbabilities();
+                    throw new AssertionError(w + ": attackTypeProbabilities() returned "
+                            + java.util.Arrays.toString(p) + " for a model without the head");
+                } catch (IllegalStateException e) {
+                    expect(e.getMessage().contains("hasAttackType()"),
+                            w + ": message " + e.getMessage());
+                }
+            }
             expectNear(f.box.x, v[at], w + " box x");
             expectNear(f.box.y, v[at + 1], w + " box y");
             expectNear(f.box.width, v[at + 2], w + " box w");
@@ -911,27 +1091,66 @@ public final class HostTestRunner {
 
     static void optionErrors() {
         Object[][] bad = {
-            {"detectorMinScore 2", (Call) () -> MoaeDetector.fromFile(modelPath,
-                    options().detectorMinScore(2f))},
-            {"detectorMinScore NaN", (Call) () -> MoaeDetector.fromFile(modelPath,
-                    options().detectorMinScore(Float.NaN))},
-            {"quality minFacePx NaN", (Call) () -> MoaeDetector.fromFile(modelPath,
-                    options().quality(new QualityLimits().minFacePx(Float.NaN)))},
-            {"quality maxRollDeg negative", (Call) () -> MoaeDetector.fromFile(modelPath,
-                    options().quality(new QualityLimits().maxRollDeg(-3f)))},
-            {"quality minSharpness infinite", (Call) () -> MoaeDetector.fromBytes(
-                    Files.readAllBytes(Paths.get(modelPath)),
-                    options().quality(new QualityLimits().minSharpness(
-                            Float.POSITIVE_INFINITY)))},
+            {"detectorMinScore 2", (Call) () -> opts().detectorMinScore(2f)},
+            {"detectorMinScore NaN", (Call) () -> opts().detectorMinScore(Float.NaN)},
+            {"threshold NaN", (Call) () -> opts().threshold(Float.NaN)},
+            {"threshold 1.5", (Call) () -> opts().threshold(1.5f)},
+            {"cropScale infinite", (Call) () -> opts().cropScale(Float.POSITIVE_INFINITY)},
+            {"negative thread count", (Call) () -> opts().threads(-1)},
+            {"negative session count", (Call) () -> opts().maxSessions(-1)},
+            {"SHA-256 pin of 5 bytes", (Call) () -> opts().modelSha256(new byte[5])},
+            {"quality minFacePx NaN", (Call) () -> QualityLimits.builder()
+                    .minFacePx(Float.NaN)},
+            {"quality maxRollDeg negative", (Call) () -> QualityLimits.builder()
+                    .maxRollDeg(-3f)},
+            {"quality minSharpness infinite", (Call) () -> QualityLimits.builder()
+                    .minSharpness(Float.POSITIVE_INFINITY)},
         };
         for (Object[] b : bad) {
-            test("bad pipeline option raises INVALID_ARGUMENT: " + b[0],
-                    () -> expectStatus((Call) b[1], MoaeException.Status.INVALID_ARGUMENT));
+            test("bad option is an IllegalArgumentException from the builder: " + b[0],
+                    () -> expectThrows(IllegalArgumentException.class, (Call) b[1]));
         }
+        test("a limit only the native library knows raises MoaeException INVALID_ARGUMENT "
+                + "(threads over 64, min face under 16 px)", () -> {
+                    expectStatus(() -> MoaeDetector.fromFile(modelPath,
+                            opts().threads(65).build()), MoaeException.Status.INVALID_ARGUMENT);
+                    expectStatus(() -> MoaeDetector.fromFile(modelPath, opts().quality(
+                            QualityLimits.builder().minFacePx(4f).build()).build()),
+                            MoaeException.Status.INVALID_ARGUMENT);
+                });
+        test("Options and QualityLimits are immutable: final fields, copies in and out, "
+                + "a builder changed after build() does not change what it built", () -> {
+                    for (Class<?> k : new Class<?>[] {Options.class, QualityLimits.class}) {
+                        for (java.lang.reflect.Field f : k.getDeclaredFields()) {
+                            expect(java.lang.reflect.Modifier.isFinal(f.getModifiers()),
+                                    k.getSimpleName() + "." + f.getName() + " is not final");
+                        }
+                    }
+                    byte[] pin = new byte[32];
+                    Options.Builder b = opts().modelSha256(pin).threads(2);
+                    Options o = b.build();
+                    pin[0] = 1;
+                    b.threads(3).wholeFrame(false).providers(Provider.CUDA);
+                    expect(o.threads() == 2 && o.wholeFrame(), "built options changed");
+                    expect(o.providers().equals(Arrays.asList(Provider.CPU)),
+                            "providers " + o.providers());
+                    expect(o.modelSha256()[0] == 0, "the pin was not copied in");
+                    o.modelSha256()[1] = 1;
+                    expect(o.modelSha256()[1] == 0, "the pin was not copied out");
+                    expectThrows(UnsupportedOperationException.class,
+                            () -> o.providers().add(Provider.CUDA));
+                    Options derived = o.toBuilder().threads(4).build();
+                    expect(derived.threads() == 4 && o.threads() == 2, "toBuilder changed o");
+                    QualityLimits.Builder qb = QualityLimits.builder().minFacePx(20f);
+                    QualityLimits q = qb.build();
+                    qb.minFacePx(30f).allowSeveralFaces(true);
+                    expect(q.toString().contains("minFacePx=20.0") && !q.allowSeveralFaces(),
+                            q.toString());
+                });
         test("detector bytes over the runtime's 64 MiB cap raise MODEL, naming the length", () -> {
             byte[] huge = new byte[(64 << 20) + 1];
             try {
-                MoaeDetector.fromFile(modelPath, options().faceDetectorBytes(huge)).close();
+                MoaeDetector.fromFile(modelPath, opts().faceDetectorBytes(huge).build()).close();
             } catch (MoaeException e) {
                 expect(e.status() == MoaeException.Status.MODEL, "status " + e);
                 expect(e.getMessage().contains("67108865 bytes"), "message " + e.getMessage());
@@ -940,14 +1159,14 @@ public final class HostTestRunner {
             throw new AssertionError("a 64 MiB + 1 detector was accepted");
         });
         test("good pipeline options are accepted (detector bytes, limits, min score)", () -> {
-            Options o = options().detectorMinScore(0.6f).quality(new QualityLimits()
+            Options.Builder o = opts().detectorMinScore(0.6f).quality(QualityLimits.builder()
                     .minFacePx(20f).maxOutsideFraction(0.2f).minBrightness(10f)
                     .maxBrightness(250f).maxOverexposedFraction(0.5f).minSharpness(1f)
-                    .maxRollDeg(30f).maxYawDeg(40f));
+                    .maxRollDeg(30f).maxYawDeg(40f).build());
             if (faceDetectorPath != null) {
                 o.faceDetectorBytes(Files.readAllBytes(Paths.get(faceDetectorPath)));
             }
-            try (MoaeDetector d = MoaeDetector.fromFile(modelPath, o)) {
+            try (MoaeDetector d = MoaeDetector.fromFile(modelPath, o.build())) {
                 checkCase(d, caseNamed("rgba_bitmap"));
             }
         });
@@ -1098,11 +1317,41 @@ public final class HostTestRunner {
             // toString holds decision, source, box, attack score and flags.
             expect(viaHelper.equals(direct), viaHelper + " != " + direct);
         });
+        test("CameraX NV21 output (OUTPUT_IMAGE_FORMAT_NV21): three planes (U/V views of VU) "
+                + "and two planes (Y, VU) score as the runtime", () -> {
+                    Case y = caseNamed("yuv888_padded_rot180_box");
+                    FakeImage yuv = imageOf(y);
+                    MoaeFrame three = MoaeCameraX.frame(new FakeImage(MoaeCameraX.FORMAT_NV21,
+                            y.width, y.height, y.rotation, yuv.planes));
+                    checkResult(y, det.detect(three, y.box), "CameraX NV21 3 planes");
+                    Case n = caseNamed("nv21_rot90_box");
+                    int ySize = n.stride0 * n.height;
+                    FakeImage two = new FakeImage(MoaeCameraX.FORMAT_NV21, n.width, n.height,
+                            n.rotation,
+                            new FakePlane(direct(Arrays.copyOf(n.p0, ySize)), n.stride0, 1),
+                            new FakePlane(direct(Arrays.copyOfRange(n.p0, ySize, n.p0.length)),
+                                    n.stride0, 2));
+                    MoaeFrame f = MoaeCameraX.frame(two);
+                    expect(f.format() == PixelFormat.NV21 && f.rotation() == 90, f.toString());
+                    checkResult(n, det.detect(f, n.box), "CameraX NV21 2 planes");
+                    expectStatus(() -> MoaeCameraX.frame(new FakeImage(MoaeCameraX.FORMAT_NV21,
+                            n.width, n.height, 0, two.planes[0])),
+                            MoaeException.Status.INVALID_FRAME);
+                });
         test("CameraX: bad images give clear statuses", () -> {
             Case c = caseNamed("rgba_bitmap");
-            expectStatus(() -> MoaeCameraX.frame(null), MoaeException.Status.NULL_ARGUMENT);
+            expectThrows(NullPointerException.class, () -> MoaeCameraX.frame(null));
             expectStatus(() -> MoaeCameraX.frame(new FakeImage(0x100, 40, 30, 0,
                     new FakePlane(direct(c.p0), 160, 4))), MoaeException.Status.UNKNOWN_FORMAT);
+            try {
+                MoaeCameraX.frame(new FakeImage(0x100, 40, 30, 0,
+                        new FakePlane(direct(c.p0), 160, 4)));
+            } catch (MoaeException e) {
+                expect(e.getMessage().contains("OUTPUT_IMAGE_FORMAT_YUV_420_888 (1)")
+                        && e.getMessage().contains("OUTPUT_IMAGE_FORMAT_RGBA_8888 (2)")
+                        && e.getMessage().contains("OUTPUT_IMAGE_FORMAT_NV21 (3)"),
+                        "format numbers in " + e.getMessage());
+            }
             expectStatus(() -> MoaeCameraX.frame(new FakeImage(MoaeCameraX.FORMAT_RGBA_8888,
                     40, 30, 0, new FakePlane(direct(c.p0), 160, 3))),
                     MoaeException.Status.INVALID_FRAME);
@@ -1222,14 +1471,22 @@ public final class HostTestRunner {
         test("MoaeAndroid.fromAsset loads the model; a missing asset is IO", () -> {
             Map<String, byte[]> assets = new HashMap<>();
             assets.put("moae.onnx", Files.readAllBytes(Paths.get(modelPath)));
-            AssetManager am = new AssetManager(assets);
-            try (MoaeDetector d = MoaeAndroid.fromAsset(am, "moae.onnx", options())) {
-                checkCase(d, caseNamed("nv21_rot90_box"));
+            assets.put("packed.onnx", Files.readAllBytes(Paths.get(modelPath)));
+            AssetManager am = new AssetManager(assets,
+                    new java.util.HashSet<>(Arrays.asList("packed.onnx")),
+                    dir.resolve("app.apk").toFile());
+            // Uncompressed: mapped through openFd at its offset; compressed: streamed.
+            for (String name : new String[] {"moae.onnx", "packed.onnx"}) {
+                try (MoaeDetector d = MoaeAndroid.fromAsset(am, name, options())) {
+                    checkCase(d, caseNamed("nv21_rot90_box"));
+                }
             }
+            expect(am.descriptorsOpened == 1, "uncompressed asset not mapped through openFd ("
+                    + am.descriptorsOpened + " descriptors)");
             expectStatus(() -> MoaeAndroid.fromAsset(am, "absent.onnx", options()),
                     MoaeException.Status.IO);
-            expectStatus(() -> MoaeAndroid.fromAsset(null, "moae.onnx", options()),
-                    MoaeException.Status.NULL_ARGUMENT);
+            expectThrows(NullPointerException.class,
+                    () -> MoaeAndroid.fromAsset(null, "moae.onnx", options()));
         });
         test("MoaeAndroid Bitmap (ARGB_8888, RectF box) scores as the runtime", () -> {
             Case c = caseNamed("rgba_bitmap");
@@ -1243,8 +1500,8 @@ public final class HostTestRunner {
                     new byte[c.width * 2 * c.height]);
             expectStatus(() -> MoaeAndroid.detect(det, rgb565, 0, null, null),
                     MoaeException.Status.INVALID_FRAME);
-            expectStatus(() -> MoaeAndroid.detect(det, (Bitmap) null, 0, null, null),
-                    MoaeException.Status.NULL_ARGUMENT);
+            expectThrows(NullPointerException.class,
+                    () -> MoaeAndroid.detect(det, (Bitmap) null, 0, null, null));
         });
         test("MoaeAndroid Camera2 Image (YUV_420_888) scores as the runtime", () -> {
             Case c = caseNamed("yuv888_padded_rot180_box");
@@ -1257,7 +1514,7 @@ public final class HostTestRunner {
                     two.height, 0, two.planes[0], two.planes[1]));
             expectStatus(() -> MoaeAndroid.frame(twoPlanes, 0),
                     MoaeException.Status.INVALID_FRAME);
-            expectStatus(() -> MoaeAndroid.frame(null, 0), MoaeException.Status.NULL_ARGUMENT);
+            expectThrows(NullPointerException.class, () -> MoaeAndroid.frame(null, 0));
         });
     }
 

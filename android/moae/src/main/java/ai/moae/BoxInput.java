@@ -48,7 +48,7 @@ public final class BoxInput {
     }
 
     /** The layout {@code NativeBridge.analyze*} reads (android/jni/src/frame.rs). */
-    static float[] pack(BoxInput[] boxes) throws MoaeException {
+    static float[] pack(BoxInput[] boxes) {
         if (boxes == null) {
             return new float[0];
         }
@@ -56,7 +56,7 @@ public final class BoxInput {
         for (int i = 0; i < boxes.length; i++) {
             BoxInput b = boxes[i];
             if (b == null || b.rect == null) {
-                throw new MoaeException(MoaeException.Status.NULL_ARGUMENT,
+                throw new NullPointerException(
                         "box " + i + " is null: pass a BoxInput with a FaceBox");
             }
             out[6 * i] = b.rect.x;

@@ -18,7 +18,7 @@ public enum Decision {
         this.code = code;
     }
 
-    static Decision fromCode(int code) throws MoaeException {
+    static Decision fromCode(int code) {
         for (Decision d : values()) {
             if (d.code == code) {
                 return d;

@@ -25,15 +25,15 @@ public final class FrameAnalysis {
      * The face layout this class reads: {@code pack::ANALYSIS_LAYOUT}
      * (android/jni/src/pack.rs).
      */
-    static final int LAYOUT = 2;
+    static final int LAYOUT = 3;
 
     /** Floats per face ({@code pack::FACE_LEN}) and before the faces. */
-    static final int FACE_LEN = 34;
+    static final int FACE_LEN = 39;
 
     static final int HEADER = 3;
 
     /** Reads the layout of {@code pack::analysis} (android/jni/src/pack.rs). */
-    static FrameAnalysis fromNative(float[] v) throws MoaeException {
+    static FrameAnalysis fromNative(float[] v) {
         if (v == null || v.length < HEADER || v[0] != LAYOUT) {
             throw new MoaeException(MoaeException.Status.INVALID_ARGUMENT,
                     "libmoae_jni returned an analysis layout this Java API does not know "

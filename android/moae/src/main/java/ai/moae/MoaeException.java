@@ -1,12 +1,20 @@
 package ai.moae;
 
+import androidx.annotation.NonNull;
+
 /**
- * Every failure of the detector: bad input, an unreadable or foreign model, a missing ONNX
- * Runtime, an inference error. {@link #status()} is the same number the C ABI
- * ({@code moae_status} in {@code moae.h}) and the iOS wrapper report for that failure.
+ * A failure the native library reports: a frame or box it rejects, an unreadable or foreign
+ * model, a missing ONNX Runtime, an inference error. {@link #status()} is the same number the
+ * C ABI ({@code moae_status} in {@code moae.h}) and the iOS wrapper report for that failure.
  * Use after {@link MoaeDetector#close()} raises it too, with status {@link Status#CLOSED}.
+ *
+ * <p>Unchecked (as MediaPipe Tasks' and ML Kit's errors), so that it can leave a CameraX
+ * {@code Analyzer.analyze} or a Kotlin lambda; catch it where a frame may fail. Programmer
+ * errors found in Java before any native call are the standard unchecked exceptions instead:
+ * a null argument is a {@link NullPointerException}, an option or builder value out of range an
+ * {@link IllegalArgumentException}.
  */
-public class MoaeException extends Exception {
+public class MoaeException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     /**
@@ -59,15 +67,16 @@ public class MoaeException extends Exception {
     private final int code;
 
     /** Called by the native library (signature {@code (ILjava/lang/String;)V}: keep it). */
-    public MoaeException(int code, String message) {
+    public MoaeException(int code, @NonNull String message) {
         super(message);
         this.code = code;
     }
 
-    public MoaeException(Status status, String message) {
+    public MoaeException(@NonNull Status status, @NonNull String message) {
         this(status.code, message);
     }
 
+    @NonNull
     public Status status() {
         return Status.fromCode(code);
     }
@@ -78,6 +87,7 @@ public class MoaeException extends Exception {
     }
 
     @Override
+    @NonNull
     public String toString() {
         return "MoaeException[" + status() + " (" + code + ")]: " + getMessage();
     }

@@ -1,5 +1,8 @@
 package ai.moae;
 
+import androidx.annotation.NonNull;
+import androidx.annotation.Nullable;
+
 import java.nio.ByteBuffer;
 
 /**
@@ -33,12 +36,21 @@ public final class MoaeFrame {
         LIMITED
     }
 
+    /** The YCbCr -> RGB matrix of YUV frames (C: {@code moae_yuv_matrix}). */
+    public enum YuvMatrix {
+        /** ITU-R BT.601: Android camera frames (JFIF), SD video. The default. */
+        BT601,
+        /** ITU-R BT.709: HD video (e.g. decoded 720p/1080p streams). */
+        BT709
+    }
+
     final PixelFormat format;
     final int width;
     final int height;
     final int rotation;
     final boolean mirrored;
     final YuvRange yuvRange;
+    final YuvMatrix yuvMatrix;
     /** byte[] or ByteBuffer (or null) per plane. */
     final Object[] planes;
     final int[] strides;
@@ -51,13 +63,15 @@ public final class MoaeFrame {
         this.rotation = b.rotation;
         this.mirrored = b.mirrored;
         this.yuvRange = b.yuvRange;
+        this.yuvMatrix = b.yuvMatrix;
         this.planes = b.planes.clone();
         this.strides = b.strides.clone();
         this.pixelStride = b.pixelStride;
     }
 
     /** A builder for a frame of this format and buffer size (before rotation). */
-    public static Builder builder(PixelFormat format, int width, int height) {
+    @NonNull
+    public static Builder builder(@NonNull PixelFormat format, int width, int height) {
         return new Builder(format, width, height);
     }
 
@@ -82,6 +96,12 @@ public final class MoaeFrame {
         return mirrored;
     }
 
+    @NonNull
+    public YuvMatrix yuvMatrix() {
+        return yuvMatrix;
+    }
+
+    @NonNull
     public YuvRange yuvRange() {
         return yuvRange;
     }
@@ -96,12 +116,14 @@ public final class MoaeFrame {
     }
 
     /** The same planes with another rotation and mirroring (e.g. after the device turned). */
+    @NonNull
     public MoaeFrame withOrientation(int rotationDegrees, boolean mirrored) {
         Builder b = new Builder(format, width, height);
         System.arraycopy(planes, 0, b.planes, 0, 3);
         System.arraycopy(strides, 0, b.strides, 0, 3);
         b.pixelStride = pixelStride;
         b.yuvRange = yuvRange;
+        b.yuvMatrix = yuvMatrix;
         return b.rotation(rotationDegrees).mirrored(mirrored).buildUnchecked();
     }
 
@@ -109,13 +131,13 @@ public final class MoaeFrame {
     int[] nativeInts() {
         return new int[] {format.code, width, height, rotation, mirrored ? 1 : 0,
             yuvRange == YuvRange.LIMITED ? 1 : 0, strides[0], strides[1], strides[2],
-            pixelStride};
+            pixelStride, yuvMatrix == YuvMatrix.BT709 ? 1 : 0};
     }
 
     @Override
     public String toString() {
         return "MoaeFrame[" + format + " " + width + "x" + height + ", rotation=" + rotation
-                + ", mirrored=" + mirrored + ", " + yuvRange + "]";
+                + ", mirrored=" + mirrored + ", " + yuvRange + ", " + yuvMatrix + "]";
     }
 
     /**
@@ -130,6 +152,7 @@ public final class MoaeFrame {
         private int rotation = 0;
         private boolean mirrored = false;
         private YuvRange yuvRange = YuvRange.FULL;
+        private YuvMatrix yuvMatrix = YuvMatrix.BT601;
         private final Object[] planes = new Object[3];
         private final int[] strides = new int[3];
         private int pixelStride = 1;
@@ -144,12 +167,14 @@ public final class MoaeFrame {
          * Plane {@code index} (0 = Y or the packed pixels, 1 = U or interleaved chroma, 2 = V)
          * with its row stride in bytes (0 = packed rows). A buffer's remaining bytes are used.
          */
-        public Builder plane(int index, ByteBuffer data, int rowStride) {
+        @NonNull
+        public Builder plane(int index, @NonNull ByteBuffer data, int rowStride) {
             return setPlane(index, data, rowStride);
         }
 
         /** Like {@link #plane(int, ByteBuffer, int)} for a byte array (all of it). */
-        public Builder plane(int index, byte[] data, int rowStride) {
+        @NonNull
+        public Builder plane(int index, @NonNull byte[] data, int rowStride) {
             return setPlane(index, data, rowStride);
         }
 
@@ -163,12 +188,14 @@ public final class MoaeFrame {
         }
 
         /** Bytes between adjacent chroma samples of {@code YUV_420_888} (1 or 2). */
+        @NonNull
         public Builder pixelStride(int uvPixelStride) {
             this.pixelStride = uvPixelStride;
             return this;
         }
 
         /** Clockwise degrees that make the frame upright: 0, 90, 180 or 270. */
+        @NonNull
         public Builder rotation(int degrees) {
             this.rotation = degrees;
             return this;
@@ -180,39 +207,42 @@ public final class MoaeFrame {
          * Camera2 and CameraX analysis are NOT mirrored, front camera included (only the
          * on-screen preview is): leave this false for them.
          */
+        @NonNull
         public Builder mirrored(boolean mirrored) {
             this.mirrored = mirrored;
             return this;
         }
 
-        public Builder yuvRange(YuvRange range) {
+        @NonNull
+        public Builder yuvRange(@Nullable YuvRange range) {
             this.yuvRange = range == null ? YuvRange.FULL : range;
             return this;
         }
 
+        /** The YCbCr matrix of a YUV frame ({@code null} = BT.601, the default). */
+        @NonNull
+        public Builder yuvMatrix(@Nullable YuvMatrix matrix) {
+            this.yuvMatrix = matrix == null ? YuvMatrix.BT601 : matrix;
+            return this;
+        }
+
         /**
-         * The frame. Throws {@code NULL_ARGUMENT} for a null format or a missing plane the
-         * format needs (NV21/NV12/I420 may be one buffer in plane 0, chroma after luma).
+         * The frame. A null format or a missing plane the format needs is a
+         * {@link NullPointerException} (NV21/NV12/I420 may be one buffer in plane 0, chroma
+         * after luma); planes 1 or 2 on a packed format an {@link IllegalArgumentException}.
+         * Sizes and strides are checked by the native library when the frame is used
+         * ({@link MoaeException} {@code INVALID_FRAME}).
          */
-        public MoaeFrame build() throws MoaeException {
-            if (format == null) {
-                throw new MoaeException(MoaeException.Status.NULL_ARGUMENT,
-                        "format is null: pass a PixelFormat");
+        @NonNull
+        public MoaeFrame build() {
+            Checks.nonNull(format, "format");
+            Checks.nonNull(planes[0], "plane 0 of the " + format + " frame");
+            if (format == PixelFormat.YUV_420_888) {
+                Checks.nonNull(planes[1], "YUV_420_888 plane 1 (U)");
+                Checks.nonNull(planes[2], "YUV_420_888 plane 2 (V)");
             }
-            if (planes[0] == null) {
-                throw new MoaeException(MoaeException.Status.NULL_ARGUMENT,
-                        "plane 0 of the " + format + " frame is null: pass its pixels");
-            }
-            if (format == PixelFormat.YUV_420_888 && (planes[1] == null || planes[2] == null)) {
-                throw new MoaeException(MoaeException.Status.NULL_ARGUMENT,
-                        "YUV_420_888 needs planes 1 (U) and 2 (V): plane "
-                                + (planes[1] == null ? 1 : 2) + " is null");
-            }
-            if (format.isPacked() && (planes[1] != null || planes[2] != null)) {
-                throw new MoaeException(MoaeException.Status.INVALID_ARGUMENT,
-                        format + " is a packed format with one plane: planes 1 and 2 must be "
-                                + "null");
-            }
+            Checks.argument(!format.isPacked() || (planes[1] == null && planes[2] == null),
+                    format + " is a packed format with one plane: planes 1 and 2 must be null");
             return new MoaeFrame(this);
         }
 

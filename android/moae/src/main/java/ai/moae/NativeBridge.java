@@ -34,7 +34,7 @@ final class NativeBridge {
      * "a native library could not be loaded" status (not INVALID_ARGUMENT: the caller's
      * arguments are fine, the app's packaging is not).
      */
-    static void ensureLoaded() throws MoaeException {
+    static void ensureLoaded() {
         Throwable e = loadError;
         if (e != null) {
             throw new MoaeException(MoaeException.Status.ORT_LIBRARY,
@@ -57,7 +57,17 @@ final class NativeBridge {
             float detectorMinScore, boolean wholeFrame, float[] quality,
             boolean allowSeveralFaces);
 
+    /** model: a direct buffer whose bytes from 0 to its limit are the model. */
+    static native long createFromBuffer(ByteBuffer model, String providers,
+            boolean requireProvider, int threads, int maxSessions, String ortLibraryPath,
+            byte[] modelSha256, float threshold, float cropScale, String detectorPath,
+            byte[] detectorBytes, float detectorMinScore, boolean wholeFrame, float[] quality,
+            boolean allowSeveralFaces);
+
     static native void destroy(long handle);
+
+    /** Engines created and not yet destroyed in this process. */
+    static native long liveEngines();
 
     static native String info(long handle);
 

@@ -7,13 +7,18 @@ import ai.moae.MoaeException;
 import ai.moae.MoaeFrame;
 import ai.moae.Options;
 import ai.moae.PixelFormat;
+import android.content.res.AssetFileDescriptor;
 import android.content.res.AssetManager;
 import android.graphics.Bitmap;
 import android.graphics.RectF;
 import android.media.Image;
+import androidx.annotation.NonNull;
+import androidx.annotation.Nullable;
+import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 
 /**
  * Android-only adapters around {@link MoaeDetector}: assets, {@link Bitmap} and Camera2
@@ -24,19 +29,50 @@ import java.nio.ByteBuffer;
 public final class MoaeAndroid {
     private MoaeAndroid() {}
 
-    /** Loads a model from the APK's assets (e.g. "moae.onnx"); ORT needs it in memory. */
-    public static MoaeDetector fromAsset(AssetManager assets, String name, Options options)
-            throws MoaeException {
+    /**
+     * Loads a model from the APK's assets (e.g. "moae.onnx") without reading it into the Java
+     * heap. An asset stored uncompressed (add {@code androidResources { noCompress += "onnx" }}
+     * to the app's build.gradle.kts) is memory-mapped through its file descriptor
+     * ({@code AssetManager.openFd}) and read in place; a compressed one is streamed once to a
+     * temporary file in the app's cache directory ({@code java.io.tmpdir}) and loaded from there.
+     * A missing asset is {@link MoaeException} {@code IO}.
+     */
+    @NonNull
+    public static MoaeDetector fromAsset(@NonNull AssetManager assets, @NonNull String name,
+            @Nullable Options options) {
         if (assets == null || name == null) {
-            throw new MoaeException(MoaeException.Status.NULL_ARGUMENT,
-                    "assets and name must be non-null");
+            throw new NullPointerException("assets and name must be non-null");
+        }
+        ByteBuffer mapped;
+        try {
+            mapped = mapAsset(assets, name);
+        } catch (IOException e) {
+            mapped = null; // compressed (or not mappable): stream it below
+        }
+        if (mapped != null) {
+            return MoaeDetector.fromBuffer(mapped, options);
         }
         try (InputStream in = assets.open(name)) {
             return MoaeDetector.fromStream(in, options);
         } catch (IOException e) {
             throw new MoaeException(MoaeException.Status.IO,
                     "asset '" + name + "' could not be opened: " + e.getMessage()
-                            + " (is it under src/main/assets and not compressed?)");
+                            + " (is it under src/main/assets?)");
+        }
+    }
+
+    /**
+     * The uncompressed asset's bytes mapped read-only; {@link IOException} when it is
+     * compressed ({@code openFd} refuses those) or absent.
+     */
+    private static ByteBuffer mapAsset(AssetManager assets, String name) throws IOException {
+        try (AssetFileDescriptor afd = assets.openFd(name)) {
+            // The stream is not closed: its descriptor belongs to afd (closed above), and the
+            // mapping stays valid after the descriptor is closed.
+            @SuppressWarnings("resource")
+            FileChannel channel = new FileInputStream(afd.getFileDescriptor()).getChannel();
+            return channel.map(FileChannel.MapMode.READ_ONLY, afd.getStartOffset(),
+                    afd.getLength());
         }
     }
 
@@ -46,9 +82,9 @@ public final class MoaeAndroid {
 
     /** An ARGB_8888 bitmap (copied once into a direct buffer; reuse {@code scratch}). */
     public static DetectionResult detect(MoaeDetector detector, Bitmap bitmap,
-            int rotationDegrees, RectF face, ByteBuffer scratch) throws MoaeException {
+            int rotationDegrees, RectF face, ByteBuffer scratch) {
         if (bitmap == null) {
-            throw new MoaeException(MoaeException.Status.NULL_ARGUMENT, "bitmap is null");
+            throw new NullPointerException("bitmap is null");
         }
         if (bitmap.getConfig() != Bitmap.Config.ARGB_8888) {
             throw new MoaeException(MoaeException.Status.INVALID_FRAME,
@@ -70,9 +106,9 @@ public final class MoaeAndroid {
      * valid until the image is closed). Camera2 frames are not mirrored, front camera
      * included; {@code rotationDegrees} comes from the sensor orientation and device rotation.
      */
-    public static MoaeFrame frame(Image image, int rotationDegrees) throws MoaeException {
+    public static MoaeFrame frame(Image image, int rotationDegrees) {
         if (image == null) {
-            throw new MoaeException(MoaeException.Status.NULL_ARGUMENT, "image is null");
+            throw new NullPointerException("image is null");
         }
         Image.Plane[] p = image.getPlanes();
         if (p.length != 3) {
@@ -89,7 +125,7 @@ public final class MoaeAndroid {
     /** Scores of one face box of a Camera2 image (use {@code analyze(frame(...))} for the
      *  detector). Not closed here. */
     public static DetectionResult detect(MoaeDetector detector, Image image,
-            int rotationDegrees, RectF face) throws MoaeException {
+            int rotationDegrees, RectF face) {
         return detector.detect(frame(image, rotationDegrees), box(face));
     }
 }

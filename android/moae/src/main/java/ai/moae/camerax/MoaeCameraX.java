@@ -6,16 +6,18 @@ import ai.moae.MoaeDetector;
 import ai.moae.MoaeException;
 import ai.moae.MoaeFrame;
 import ai.moae.PixelFormat;
+import androidx.annotation.NonNull;
+import androidx.annotation.Nullable;
 import androidx.camera.core.ImageAnalysis;
 import androidx.camera.core.ImageProxy;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * CameraX adapters: an {@link ImageProxy} of {@code ImageAnalysis} as a {@link MoaeFrame}
- * (both output formats, {@code OUTPUT_IMAGE_FORMAT_YUV_420_888} and
- * {@code OUTPUT_IMAGE_FORMAT_RGBA_8888}, with the rotation from
- * {@code imageInfo.getRotationDegrees()}), and a ready {@link ImageAnalysis.Analyzer} that
- * drops frames once the detector is closed.
+ * (the three output formats: {@code OUTPUT_IMAGE_FORMAT_YUV_420_888} (1),
+ * {@code OUTPUT_IMAGE_FORMAT_RGBA_8888} (2) and {@code OUTPUT_IMAGE_FORMAT_NV21} (3, CameraX
+ * 1.4+), with the rotation from {@code imageInfo.getRotationDegrees()}), and a ready
+ * {@link ImageAnalysis.Analyzer} that drops frames once the detector is closed.
  *
  * <p>CameraX is a {@code compileOnly} dependency of the AAR: this class is the only one that
  * references it, and apps that do not use it do not need CameraX (consumer-rules.pro has the
@@ -28,44 +30,53 @@ import java.util.concurrent.atomic.AtomicLong;
  * from a mirrored selfie preview is converted with {@code FaceBox.flippedHorizontally}.
  */
 public final class MoaeCameraX {
-    /** {@code android.graphics.ImageFormat.YUV_420_888}. */
+    /**
+     * {@code ImageProxy.getFormat()} of YUV_420_888 output: {@code ImageFormat.YUV_420_888}.
+     * (The {@code ImageAnalysis.OUTPUT_IMAGE_FORMAT_*} constants set on the builder are other
+     * numbers: YUV_420_888 = 1, RGBA_8888 = 2, NV21 = 3.)
+     */
     public static final int FORMAT_YUV_420_888 = 0x23;
-    /** {@code android.graphics.PixelFormat.RGBA_8888}. */
+    /** {@code ImageProxy.getFormat()} of RGBA_8888 output: {@code PixelFormat.RGBA_8888}. */
     public static final int FORMAT_RGBA_8888 = 1;
+    /** {@code ImageProxy.getFormat()} of NV21 output: {@code ImageFormat.NV21}. */
+    public static final int FORMAT_NV21 = 0x11;
 
     private MoaeCameraX() {}
 
     /** The frame of a CameraX analysis image (not mirrored: see the class comment). */
-    public static MoaeFrame frame(ImageProxy image) throws MoaeException {
+    @NonNull
+    public static MoaeFrame frame(@NonNull ImageProxy image) {
         return frame(image, false);
     }
 
     /**
      * The frame of {@code image}: its planes read in place (no copy; valid until the image is
-     * closed), its rotation, and {@code mirrored} as given. YUV_420_888 and RGBA_8888 only.
-     * The whole buffer is used: a crop rect set by a CameraX {@code ViewPort}
-     * ({@code image.getCropRect()}) is not applied, so boxes and results are in the full
-     * buffer's (upright) pixels.
+     * closed), its rotation, and {@code mirrored} as given. The whole buffer is used: a crop
+     * rect set by a CameraX {@code ViewPort} ({@code image.getCropRect()}) is not applied, so
+     * boxes and results are in the full buffer's (upright) pixels.
+     *
+     * <p>YUV_420_888 and NV21 output come as three planes (Y, U, V; NV21's U and V are views
+     * of one interleaved VU buffer, pixel stride 2) and are read as such; an NV21 image of two
+     * planes (Y, then interleaved VU) is read as NV21. RGBA_8888: one plane of 4-byte pixels.
+     * Another format is {@link MoaeException} {@code UNKNOWN_FORMAT}; an image whose planes
+     * do not match its format is {@code INVALID_FRAME}.
      */
-    public static MoaeFrame frame(ImageProxy image, boolean mirrored) throws MoaeException {
+    @NonNull
+    public static MoaeFrame frame(@NonNull ImageProxy image, boolean mirrored) {
         if (image == null) {
-            throw new MoaeException(MoaeException.Status.NULL_ARGUMENT, "image is null");
+            throw new NullPointerException("image is null: pass the analyzer's ImageProxy");
         }
         ImageProxy.PlaneProxy[] p = image.getPlanes();
         int rotation = image.getImageInfo().getRotationDegrees();
         int format = image.getFormat();
         MoaeFrame.Builder b;
-        if (format == FORMAT_YUV_420_888) {
-            if (p.length != 3) {
-                throw new MoaeException(MoaeException.Status.INVALID_FRAME,
-                        "YUV_420_888 ImageProxy has " + p.length + " planes, expected 3");
-            }
+        if ((format == FORMAT_YUV_420_888 || format == FORMAT_NV21) && p.length == 3) {
             if (p[1].getRowStride() != p[2].getRowStride()
                     || p[1].getPixelStride() != p[2].getPixelStride()) {
                 throw new MoaeException(MoaeException.Status.INVALID_FRAME,
                         "U and V planes differ in row or pixel stride (" + p[1].getRowStride()
                                 + "/" + p[1].getPixelStride() + " vs " + p[2].getRowStride()
-                                + "/" + p[2].getPixelStride() + "): not a YUV_420_888 layout "
+                                + "/" + p[2].getPixelStride() + "): not a YUV 4:2:0 layout "
                                 + "this library reads");
             }
             b = MoaeFrame.builder(PixelFormat.YUV_420_888, image.getWidth(), image.getHeight())
@@ -73,6 +84,21 @@ public final class MoaeCameraX {
                     .plane(1, p[1].getBuffer(), p[1].getRowStride())
                     .plane(2, p[2].getBuffer(), p[2].getRowStride())
                     .pixelStride(p[1].getPixelStride());
+        } else if (format == FORMAT_NV21 && p.length == 2) {
+            if (p[0].getRowStride() != p[1].getRowStride() || p[1].getPixelStride() != 2) {
+                throw new MoaeException(MoaeException.Status.INVALID_FRAME,
+                        "NV21 ImageProxy: the VU plane has row stride " + p[1].getRowStride()
+                                + " and pixel stride " + p[1].getPixelStride() + ", expected "
+                                + "the Y row stride " + p[0].getRowStride() + " and 2");
+            }
+            b = MoaeFrame.builder(PixelFormat.NV21, image.getWidth(), image.getHeight())
+                    .plane(0, p[0].getBuffer(), p[0].getRowStride())
+                    .plane(1, p[1].getBuffer(), p[1].getRowStride());
+        } else if (format == FORMAT_YUV_420_888 || format == FORMAT_NV21) {
+            throw new MoaeException(MoaeException.Status.INVALID_FRAME,
+                    (format == FORMAT_NV21 ? "NV21" : "YUV_420_888") + " ImageProxy has "
+                            + p.length + " planes, expected 3 (Y, U, V)"
+                            + (format == FORMAT_NV21 ? " or 2 (Y, VU)" : ""));
         } else if (format == FORMAT_RGBA_8888) {
             if (p.length != 1 || p[0].getPixelStride() != 4) {
                 throw new MoaeException(MoaeException.Status.INVALID_FRAME,
@@ -84,9 +110,10 @@ public final class MoaeCameraX {
                     .plane(0, p[0].getBuffer(), p[0].getRowStride());
         } else {
             throw new MoaeException(MoaeException.Status.UNKNOWN_FORMAT,
-                    "ImageProxy format " + format + " is not supported: set "
-                            + "ImageAnalysis.OUTPUT_IMAGE_FORMAT_YUV_420_888 (35) or "
-                            + "OUTPUT_IMAGE_FORMAT_RGBA_8888 (1)");
+                    "ImageProxy format " + format + " is not supported: build the "
+                            + "ImageAnalysis with setOutputImageFormat("
+                            + "OUTPUT_IMAGE_FORMAT_YUV_420_888 (1), OUTPUT_IMAGE_FORMAT_RGBA_8888 "
+                            + "(2) or OUTPUT_IMAGE_FORMAT_NV21 (3))");
         }
         return b.rotation(rotation).mirrored(mirrored).build();
     }
@@ -95,10 +122,11 @@ public final class MoaeCameraX {
      * Analyses one image (the detector's faces, or {@code boxes}). Does not close the image.
      * Throws {@link MoaeException} with status CLOSED if the detector was closed.
      */
-    public static FrameAnalysis analyze(MoaeDetector detector, ImageProxy image,
-            BoxInput... boxes) throws MoaeException {
+    @NonNull
+    public static FrameAnalysis analyze(@NonNull MoaeDetector detector,
+            @NonNull ImageProxy image, @Nullable BoxInput... boxes) {
         if (detector == null) {
-            throw new MoaeException(MoaeException.Status.NULL_ARGUMENT, "detector is null");
+            throw new NullPointerException("detector is null");
         }
         return detector.analyze(frame(image), boxes);
     }
@@ -106,14 +134,16 @@ public final class MoaeCameraX {
     /** Receives what {@link FrameAnalyzer} finds; called on the analysis executor. */
     public interface Listener {
         /** One analysed frame. The image is closed after this returns. */
-        void onAnalysis(FrameAnalysis analysis);
+        void onAnalysis(@NonNull FrameAnalysis analysis);
 
         /** A frame could not be analysed (bad frame, inference error); not CLOSED. */
-        void onError(MoaeException error);
+        void onError(@NonNull MoaeException error);
     }
 
     /** An analyzer for {@code ImageAnalysis.setAnalyzer(executor, ...)}. */
-    public static FrameAnalyzer analyzer(MoaeDetector detector, Listener listener) {
+    @NonNull
+    public static FrameAnalyzer analyzer(@NonNull MoaeDetector detector,
+            @NonNull Listener listener) {
         return new FrameAnalyzer(detector, listener);
     }
 
@@ -137,7 +167,7 @@ public final class MoaeCameraX {
         }
 
         @Override
-        public void analyze(ImageProxy image) {
+        public void analyze(@NonNull ImageProxy image) {
             try {
                 if (detector.isClosed()) {
                     dropped.incrementAndGet();

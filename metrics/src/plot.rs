@@ -5,11 +5,10 @@
 //! DET (ISO/IEC 30107-3 style): x = APCER, y = BPCER, both on normal-deviate (probit) axes
 //! from 0.05 % to 80 %; rates outside are drawn at the border.
 
-use std::path::{Path, PathBuf};
-
 use image::{Rgb, RgbImage};
 
-use crate::eval::metrics::{roc_points, Scored};
+use crate::rates::roc_points;
+use crate::scores::Scored;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
@@ -17,11 +16,8 @@ pub enum PlotError {
     OneClass(&'static str),
     #[error("plot size {0}×{1} is too small (at least 120×100)")]
     TooSmall(u32, u32),
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: image::ImageError,
-    },
+    #[error("cannot encode a plot as PNG: {0}")]
+    Encode(image::ImageError),
 }
 
 const WHITE: Rgb<u8> = Rgb([255, 255, 255]);
@@ -87,26 +83,21 @@ pub fn det_image(samples: &[Scored], w: u32, h: u32) -> Result<RgbImage, PlotErr
     Ok(p.img)
 }
 
-pub fn write_roc(path: &Path, samples: &[Scored], w: u32, h: u32) -> Result<(), PlotError> {
-    save(roc_image(samples, w, h)?, path)
+/// The ROC as PNG bytes (the caller writes them atomically).
+pub fn roc_png(samples: &[Scored], w: u32, h: u32) -> Result<Vec<u8>, PlotError> {
+    png(roc_image(samples, w, h)?)
 }
 
-pub fn write_det(path: &Path, samples: &[Scored], w: u32, h: u32) -> Result<(), PlotError> {
-    save(det_image(samples, w, h)?, path)
+/// The DET as PNG bytes.
+pub fn det_png(samples: &[Scored], w: u32, h: u32) -> Result<Vec<u8>, PlotError> {
+    png(det_image(samples, w, h)?)
 }
 
-/// Encodes in memory, then writes all or nothing (see [`crate::atomic_file`]).
-fn save(img: RgbImage, path: &Path) -> Result<(), PlotError> {
+fn png(img: RgbImage) -> Result<Vec<u8>, PlotError> {
     let mut png = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|source| PlotError::Write {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    crate::atomic_file::write_atomic(path, &png).map_err(|e| PlotError::Write {
-        path: path.to_path_buf(),
-        source: image::ImageError::IoError(e.source),
-    })
+        .map_err(PlotError::Encode)?;
+    Ok(png)
 }
 
 /// Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9).
@@ -317,14 +308,16 @@ fn glyph(c: char) -> [u8; 7] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::metrics::type_name;
+    use crate::scores::type_name;
 
     fn scores() -> Vec<Scored> {
         (0..40)
-            .map(|i| Scored {
-                score: (i as f64 * 0.37).sin() * 0.3 + if i % 2 == 0 { 0.3 } else { 0.6 },
-                attack: i % 2 == 1,
-                attack_type: type_name((i % 2) as u8),
+            .map(|i| {
+                Scored::new(
+                    (i as f64 * 0.37).sin() * 0.3 + if i % 2 == 0 { 0.3 } else { 0.6 },
+                    i % 2 == 1,
+                    type_name((i % 2) as u8),
+                )
             })
             .collect()
     }
@@ -334,16 +327,14 @@ mod tests {
     }
 
     #[test]
-    fn writes_roc_and_det_pngs() {
-        let dir = tempfile::tempdir().unwrap();
+    fn encodes_roc_and_det_pngs() {
         let s = scores();
         for (name, f) in [
-            ("roc.png", write_roc as fn(&Path, &[Scored], u32, u32) -> _),
-            ("det.png", write_det),
+            ("roc", roc_png as fn(&[Scored], u32, u32) -> _),
+            ("det", det_png),
         ] {
-            let path = dir.path().join(name);
-            f(&path, &s, 320, 240).unwrap();
-            let img = image::open(&path).unwrap().to_rgb8();
+            let png = f(&s, 320, 240).unwrap();
+            let img = image::load_from_memory(&png).unwrap().to_rgb8();
             assert_eq!(img.dimensions(), (320, 240));
             assert!(curve_pixels(&img) > 200, "{name}: curve drawn");
             assert!(
@@ -356,11 +347,7 @@ mod tests {
     #[test]
     fn perfect_roc_hugs_the_top_left_corner() {
         let s: Vec<Scored> = (0..10)
-            .map(|i| Scored {
-                score: i as f64,
-                attack: i >= 5,
-                attack_type: type_name(u8::from(i >= 5)),
-            })
+            .map(|i| Scored::new(i as f64, i >= 5, type_name(u8::from(i >= 5))))
             .collect();
         let img = roc_image(&s, 200, 160).unwrap();
         let p = Plot::new(200, 160);
