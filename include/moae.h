@@ -653,6 +653,12 @@ typedef struct moae_face {
   struct moae_quality quality;
   // Wall time of the call that produced it, milliseconds.
   float latency_ms;
+  // 1 when the model has an attack-type head and `attack_type_probs` holds its output; 0
+  // when it has none ("not available": the probabilities are then all 0 and mean nothing).
+  int32_t has_attack_type;
+  // P(live), P(physical), P(adversarial), P(digital editing), summing to 1 when
+  // `has_attack_type` is 1. The decision stays `attack_score` against `threshold`.
+  float attack_type_probs[4];
 } moae_face;
 
 // Receives log messages; may be called from any thread, concurrently.

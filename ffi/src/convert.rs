@@ -60,10 +60,10 @@ pub const IMAGE_ENDS: [usize; 11] = {
 /// accepted).
 pub const MOAE_IMAGE_V1_SIZE: usize = 96;
 
-pub const FACE_ENDS: [usize; 12] = field_ends!(moae_face;
+pub const FACE_ENDS: [usize; 14] = field_ends!(moae_face;
     r#box: moae_box, keypoints: [f32; 12], has_keypoints: i32, source: i32, detector_score: f32,
     attack_score: f32, live_score: f32, threshold: f32, decision: i32, quality_flags: u32,
-    quality: moae_quality, latency_ms: f32);
+    quality: moae_quality, latency_ms: f32, has_attack_type: i32, attack_type_probs: [f32; 4]);
 
 pub const INFO_ENDS: [usize; 10] = field_ends!(moae_engine_info;
     struct_size: u32, provider: i32, input_size: u32, threshold: f32,
@@ -468,6 +468,8 @@ pub fn face_to_c(f: &FaceResult) -> moae_face {
             yaw_deg,
         },
         latency_ms: r.latency_ms,
+        has_attack_type: r.has_attack_type,
+        attack_type_probs: r.attack_type_probs,
     }
 }
 
@@ -567,7 +569,9 @@ mod tests {
         assert_eq!(std::mem::offset_of!(moae_image, yuv_matrix), 100);
         assert_eq!(IMAGE_ENDS[10], 104);
         assert_eq!(std::mem::size_of::<moae_image>(), 104);
-        assert_eq!(std::mem::size_of::<moae_face>(), 128);
+        // Version 0.2's moae_face ended at 128 bytes; the attack-type fields are appended.
+        assert_eq!(std::mem::size_of::<moae_face>(), 148);
+        assert_eq!(std::mem::offset_of!(moae_face, has_attack_type), 128);
         assert_eq!(std::mem::offset_of!(moae_face, quality_flags), 92);
         assert_eq!(std::mem::size_of::<moae_result>(), 24);
         assert_eq!(std::mem::offset_of!(moae_engine_info, ort_version), 93);

@@ -384,6 +384,12 @@ pub struct moae_face {
     pub quality: moae_quality,
     /// Wall time of the call that produced it, milliseconds.
     pub latency_ms: f32,
+    /// 1 when the model has an attack-type head and `attack_type_probs` holds its output; 0
+    /// when it has none ("not available": the probabilities are then all 0 and mean nothing).
+    pub has_attack_type: i32,
+    /// P(live), P(physical), P(adversarial), P(digital editing), summing to 1 when
+    /// `has_attack_type` is 1. The decision stays `attack_score` against `threshold`.
+    pub attack_type_probs: [f32; 4],
 }
 
 /// A face box in UPRIGHT (rotated, un-mirrored) frame coordinates, pixels (`moae_detect`;

@@ -59,7 +59,7 @@ fn rust_layouts() -> Vec<Layout> {
         }
         moae_face {
             r#box, keypoints, has_keypoints, source, detector_score, attack_score, live_score,
-            threshold, decision, quality_flags, quality, latency_ms,
+            threshold, decision, quality_flags, quality, latency_ms, has_attack_type, attack_type_probs,
         }
     }
 }

@@ -160,6 +160,12 @@ impl GraphBuilder {
         self.raw_tensor(name, dims, DataType::Int64, raw)
     }
 
+    pub fn initializer_i32(&mut self, name: &str, dims: &[i64], data: &[i32]) -> String {
+        Self::check_len(name, dims, data.len());
+        let raw = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.raw_tensor(name, dims, DataType::Int32, raw)
+    }
+
     pub fn initializer_i8(&mut self, name: &str, dims: &[i64], data: &[i8]) -> String {
         Self::check_len(name, dims, data.len());
         let raw = data.iter().map(|v| *v as u8).collect();

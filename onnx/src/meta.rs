@@ -17,6 +17,11 @@ pub const OUTPUT_ATTACK_SCORE: &str = "attack_score";
 pub const OUTPUT_EMBEDDING: &str = "embedding";
 /// Class order of `logits`.
 pub const CLASSES: [&str; 2] = ["live", "attack"];
+/// Optional output `[N, 4]` float32: the attack-type head's probabilities (softmax), class
+/// order [`ATTACK_TYPES`]. Present exactly when the metadata declares `moae.attack_types`.
+pub const OUTPUT_ATTACK_TYPE: &str = "attack_type";
+/// Class order of `attack_type`: the fine-grained labels 0..=3 of spec §6.
+pub const ATTACK_TYPES: [&str; 4] = ["live", "physical", "adversarial", "digital"];
 
 pub mod keys {
     pub const FORMAT_VERSION: &str = "moae.format_version";
@@ -31,6 +36,9 @@ pub mod keys {
     pub const STD: &str = "moae.std";
     /// Comma-separated class names in logit order: "live,attack".
     pub const CLASSES: &str = "moae.classes";
+    /// Comma-separated class names of the `attack_type` output, "live,physical,adversarial,
+    /// digital"; absent when the model has no attack-type head.
+    pub const ATTACK_TYPES: &str = "moae.attack_types";
     /// Decision threshold on attack_score: attack iff score >= threshold.
     pub const THRESHOLD: &str = "moae.threshold";
     /// "true" when the threshold is the dev-set EER threshold, "false" for the 0.5 default.
@@ -53,6 +61,9 @@ pub struct ModelMeta {
     pub mean: [f32; 3],
     pub std: [f32; 3],
     pub classes: Vec<String>,
+    /// The `attack_type` output's classes ([`ATTACK_TYPES`]); empty: no attack-type head.
+    #[serde(default)]
+    pub attack_types: Vec<String>,
     pub threshold: f32,
     pub threshold_calibrated: bool,
     pub precision: String,
@@ -109,6 +120,9 @@ impl ModelMeta {
         put(keys::MEAN, join3(&self.mean));
         put(keys::STD, join3(&self.std));
         put(keys::CLASSES, self.classes.join(","));
+        if !self.attack_types.is_empty() {
+            put(keys::ATTACK_TYPES, self.attack_types.join(","));
+        }
         put(keys::THRESHOLD, self.threshold.to_string());
         put(
             keys::THRESHOLD_CALIBRATED,
@@ -176,6 +190,23 @@ impl ModelMeta {
                 why: format!("expected {}", CLASSES.join(",")),
             });
         }
+        let attack_types: Vec<String> = match get(keys::ATTACK_TYPES) {
+            None => Vec::new(),
+            Some(v) => {
+                let names: Vec<String> = v.split(',').map(|s| s.trim().to_string()).collect();
+                if names != ATTACK_TYPES {
+                    return Err(MetaError::Invalid {
+                        key: keys::ATTACK_TYPES,
+                        value: v,
+                        why: format!(
+                            "expected {} (the attack-type head's 4 classes)",
+                            ATTACK_TYPES.join(",")
+                        ),
+                    });
+                }
+                names
+            }
+        };
         Ok(ModelMeta {
             format_version,
             config_json: get(keys::CONFIG).unwrap_or_default(),
@@ -185,6 +216,7 @@ impl ModelMeta {
             mean: floats3(keys::MEAN, &req(keys::MEAN)?)?,
             std,
             classes,
+            attack_types,
             threshold,
             threshold_calibrated: get(keys::THRESHOLD_CALIBRATED).as_deref() == Some("true"),
             precision: get(keys::PRECISION).unwrap_or_else(|| "fp32".into()),
@@ -210,6 +242,7 @@ mod tests {
             mean: [0.48145466, 0.4578275, 0.40821073],
             std: [0.26862954, 0.26130258, 0.27577711],
             classes: CLASSES.iter().map(|s| s.to_string()).collect(),
+            attack_types: Vec::new(),
             threshold: 0.25,
             threshold_calibrated: true,
             precision: "fp32".into(),

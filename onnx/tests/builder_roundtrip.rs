@@ -16,6 +16,7 @@ fn sample_meta() -> ModelMeta {
         mean: [0.5, 0.5, 0.5],
         std: [0.25, 0.25, 0.25],
         classes: meta::CLASSES.iter().map(|s| s.to_string()).collect(),
+        attack_types: Vec::new(),
         threshold: 0.5,
         threshold_calibrated: false,
         precision: "fp32".into(),

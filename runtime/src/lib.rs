@@ -48,6 +48,7 @@ pub use liveness::preprocess::{
     preprocess_into, resample_square_into, rgb_image_input, CropSquare,
 };
 pub use liveness::BOX_CHUNK;
+pub use moae_onnx::meta::ATTACK_TYPES;
 pub use moae_onnx::ModelMeta;
 pub use pipeline::{
     Decision, Detection, Engine, EngineInfo, EngineOptions, FaceResult, FaceSource, FrameAnalysis,

@@ -29,6 +29,7 @@ pub fn meta(size: u32) -> ModelMeta {
         mean: [0.48145466, 0.4578275, 0.40821073],
         std: [0.268_629_5, 0.261_302_6, 0.275_777_1],
         classes: CLASSES.iter().map(|s| s.to_string()).collect(),
+        attack_types: Vec::new(),
         threshold: 0.5,
         threshold_calibrated: true,
         precision: "fp32".into(),

@@ -3,6 +3,7 @@
 use moae_trainer::export::{self, GraphOptions, WeightFormat};
 use moae_trainer::model::config::{ModelConfig, Variant};
 use moae_trainer::model::prompts::PromptSet;
+use moae_trainer::model::student::{Student, StudentConfig};
 use moae_trainer::model::MoaeClip;
 use std::sync::Mutex;
 use tch::{nn, Device, Kind, Tensor};
@@ -123,4 +124,39 @@ fn newest_rs(dir: &std::path::Path) -> std::time::SystemTime {
         newest = newest.max(m);
     }
     newest
+}
+
+/// A student with random weights and realistic, non-trivial BatchNorm statistics: running
+/// statistics from a few training-mode passes over random pixels, random affine parameters
+/// and biases (fresh BatchNorm is 1/0 with statistics 0/1, which would let a wrong folding
+/// pass a parity test).
+pub fn random_student(preset: &str, seed: i64) -> (nn::VarStore, Student) {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    tch::manual_seed(seed);
+    let cfg = StudentConfig::preset(preset).expect("known student preset");
+    let vs = nn::VarStore::new(Device::Cpu);
+    let student = Student::new(&vs.root(), &cfg);
+    tch::no_grad(|| {
+        let mut vars: Vec<_> = vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, mut v) in vars {
+            let opts = (Kind::Float, Device::Cpu);
+            let r = if name.ends_with("bn.weight") {
+                Tensor::rand(v.size(), opts) + 0.5
+            } else if name.ends_with(".bias") {
+                Tensor::randn(v.size(), opts) * 0.1
+            } else {
+                continue;
+            };
+            v.copy_(&r);
+        }
+        for _ in 0..8 {
+            let px = Tensor::randn(
+                [4, 3, cfg.image_size, cfg.image_size],
+                (Kind::Float, Device::Cpu),
+            );
+            let _ = student.forward_t(&px, true);
+        }
+    });
+    (vs, student)
 }

@@ -18,6 +18,7 @@ fn options(threshold: Threshold) -> ExportOptions {
         threshold,
         triton: None,
         triton_name: None,
+        calibration: None,
     }
 }
 

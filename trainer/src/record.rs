@@ -5,6 +5,7 @@
 
 use crate::data::augment::AugmentLevel;
 use crate::data::loader::LoaderState;
+use crate::data::spoof_cues::SpoofCueConfig;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
@@ -98,6 +99,45 @@ pub struct TrainConfig {
     pub loss: LossConfig,
     /// Mixed precision (autocast) when the device is CUDA; ignored on CPU.
     pub amp: bool,
+    /// Spoof-cue augmentation of live images (spec §9; absent in older checkpoints: off).
+    #[serde(default)]
+    pub spoof_cues: SpoofCueConfig,
+    /// Distillation from a teacher (spec §9), which `train::train_distilled` is given.
+    #[serde(default)]
+    pub distill: Option<DistillConfig>,
+}
+
+/// The distillation settings of a run (stored in its checkpoints: a resumed run must use the
+/// same teacher, identified by its file's SHA-256).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistillConfig {
+    pub alpha: f64,
+    pub temperature: f64,
+    /// SHA-256 of the teacher checkpoint file (hex).
+    pub teacher_sha256: String,
+    /// The teacher's preset and input side, for the record.
+    pub teacher_preset: String,
+    pub teacher_image_size: i64,
+}
+
+impl DistillConfig {
+    pub fn validate(&self) -> Result<()> {
+        let mut bad = Vec::new();
+        if !(self.alpha.is_finite() && (0.0..=100.0).contains(&self.alpha)) {
+            bad.push(format!("alpha must be in [0, 100], is {}", self.alpha));
+        }
+        if !(self.temperature.is_finite() && (0.05..=100.0).contains(&self.temperature)) {
+            bad.push(format!(
+                "the temperature must be in [0.05, 100], is {}",
+                self.temperature
+            ));
+        }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            bail!("invalid distillation settings: {}", bad.join("; "))
+        }
+    }
 }
 
 /// Most steps a run may ask for (a budget, not a limit of the loop: far beyond any real run).
@@ -142,6 +182,12 @@ impl TrainConfig {
                 self.loss.reg_warmup
             ));
         }
+        if let Err(e) = self.spoof_cues.validate() {
+            bad.push(e);
+        }
+        if let Some(Err(e)) = self.distill.as_ref().map(DistillConfig::validate) {
+            bad.push(format!("{e:#}"));
+        }
         if bad.is_empty() {
             Ok(())
         } else {
@@ -162,6 +208,8 @@ impl Default for TrainConfig {
             augment: AugmentLevel::default(),
             loss: LossConfig::default(),
             amp: true,
+            spoof_cues: SpoofCueConfig::default(),
+            distill: None,
         }
     }
 }

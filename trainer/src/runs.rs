@@ -5,12 +5,15 @@ use crate::atomic_file::write_atomic;
 use crate::compute::{device, set_torch_threads};
 use crate::data::augment::AugmentLevel;
 use crate::data::lists::{self, Sample, Split};
-use crate::eval::evaluate::score_batches;
+use crate::data::spoof_cues::{Cue, SpoofCueConfig};
+use crate::eval::evaluate::score_net_batches;
 use crate::eval::metrics::{self, Report, Scored, ThresholdSource};
 use crate::model::checkpoint::{self, CheckpointMeta};
 use crate::model::config::{ModelConfig, Variant};
 use crate::model::prompts::PromptSet;
-use crate::model::MoaeClip;
+use crate::model::student::{self, Student, StudentConfig};
+use crate::model::{MoaeClip, Net};
+use crate::train::distill::Teacher;
 use crate::train::losses::{CeForm, LossConfig};
 use crate::train::optim::{AdamConfig, LrSchedule};
 use crate::train::{self, eval_batches, RunOptions, TrainConfig, TrainData, TrainSummary};
@@ -127,6 +130,10 @@ pub struct Hyper {
     pub lambda_dm: f64,
     pub lambda_cdm: f64,
     pub augment: AugmentLevel,
+    /// Probability that a live training image becomes a spoof-cued attack (0: off).
+    pub spoof_cues: f32,
+    /// The cues it draws from.
+    pub cues: Vec<Cue>,
     /// [constant pretrained, cosine from scratch]
     pub lr_schedule: Option<LrSchedule>,
     /// Fraction of the steps over which λ_dm, λ_cdm ramp up [0 pretrained, 0.5 from scratch].
@@ -155,6 +162,8 @@ impl Default for Hyper {
             lambda_dm: t.loss.lambda_dm,
             lambda_cdm: t.loss.lambda_cdm,
             augment: AugmentLevel::default(),
+            spoof_cues: 0.0,
+            cues: Cue::ALL.to_vec(),
             lr_schedule: None,
             reg_warmup: None,
             ce: t.loss.ce_form,
@@ -198,8 +207,23 @@ impl Hyper {
                 ..LossConfig::default()
             },
             amp: !self.no_amp,
+            spoof_cues: SpoofCueConfig {
+                p: self.spoof_cues,
+                cues: self.cues.clone(),
+            },
+            distill: None,
         }
     }
+}
+
+/// The teacher of a distilling run (spec §9).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DistillRun {
+    /// The teacher checkpoint.
+    pub teacher: PathBuf,
+    /// α and T of `CE + α·T²·KL(teacher ‖ student)`.
+    pub alpha: f64,
+    pub temperature: f64,
 }
 
 /// One training run.
@@ -213,14 +237,40 @@ pub struct TrainRun {
     /// Continue the interrupted run in `out` exactly where it stopped.
     pub resume: bool,
     pub progress: bool,
+    /// Distil from a teacher.
+    pub distill: Option<DistillRun>,
 }
 
-/// A model to train: from a checkpoint, or fresh from a preset (seeded).
+/// A CLIP-family model to train: from a checkpoint, or fresh from a preset (seeded).
 pub fn initial_model(
     m: &ModelChoice,
     device: Device,
     seed: u64,
 ) -> Result<(nn::VarStore, MoaeClip, CheckpointMeta, bool)> {
+    match initial_net(m, device, seed)? {
+        (vs, Net::Clip(model), meta, pretrained) => Ok((vs, model, meta, pretrained)),
+        (_, Net::Student(s), _, _) => bail!(
+            "{} is a student; this needs a CLIP/MoAE-CR model",
+            s.cfg.preset
+        ),
+    }
+}
+
+/// A model of either family to train: a student preset or checkpoint (spec §9), else as
+/// [`initial_model`].
+pub fn initial_net(
+    m: &ModelChoice,
+    device: Device,
+    seed: u64,
+) -> Result<(nn::VarStore, Net, CheckpointMeta, bool)> {
+    let student_preset =
+        matches!(&m.init, Init::Scratch { preset } if student::PRESETS.contains(&preset.as_str()));
+    if student_preset || m.init.is_student_checkpoint() {
+        if m.variant.is_some() {
+            bail!("--variant applies to the CLIP family, not to a student");
+        }
+        return initial_student(&m.init, device, seed);
+    }
     match &m.init {
         Init::Checkpoint(path) => {
             let l = checkpoint::load(path, device)
@@ -233,7 +283,7 @@ pub fn initial_model(
             meta.step = None;
             meta.train = None;
             meta.prompts = Some(meta.prompts_or_default(&l.config));
-            Ok((l.vs, l.model, meta, true))
+            Ok((l.vs, Net::Clip(l.model), meta, true))
         }
         Init::Scratch { preset } => {
             let cfg = ModelConfig::preset(preset, m.variant.unwrap_or(Variant::Moae))?;
@@ -246,7 +296,43 @@ pub fn initial_model(
                 )),
                 ..Default::default()
             };
-            Ok((vs, model, meta, false))
+            Ok((vs, Net::Clip(model), meta, false))
+        }
+    }
+}
+
+/// A student from its preset (seeded random weights) or a student checkpoint (its weights;
+/// training state dropped). Students train from their own random weights, so `pretrained`
+/// (the defaults of [`Hyper::train_config`]) is false either way.
+fn initial_student(
+    init: &Init,
+    device: Device,
+    seed: u64,
+) -> Result<(nn::VarStore, Net, CheckpointMeta, bool)> {
+    match init {
+        Init::Checkpoint(path) => {
+            let l = checkpoint::load_net(path, device)
+                .with_context(|| format!("loading the initial checkpoint {}", path.display()))?;
+            Ok((l.vs, l.net, CheckpointMeta::default(), false))
+        }
+        Init::Scratch { preset } => {
+            let cfg = StudentConfig::preset(preset)?;
+            tch::manual_seed(seed as i64);
+            let vs = nn::VarStore::new(device);
+            let net = Net::Student(Student::new(&vs.root(), &cfg));
+            Ok((vs, net, CheckpointMeta::default(), false))
+        }
+    }
+}
+
+impl Init {
+    /// Whether this starts from a checkpoint that holds a student (read from its header).
+    fn is_student_checkpoint(&self) -> bool {
+        match self {
+            Init::Checkpoint(path) => {
+                checkpoint::peek_config_json(path).is_some_and(|c| student::is_student_json(&c))
+            }
+            Init::Scratch { .. } => false,
         }
     }
 }
@@ -281,8 +367,17 @@ fn with_variant(
 pub fn run_train(a: &TrainRun) -> Result<TrainSummary> {
     set_torch_threads(a.hyper.threads, a.data.workers)?;
     let device = device(a.hyper.cpu);
-    let (mut vs, model, meta, pretrained) = initial_model(&a.model, device, a.hyper.seed)?;
-    let cfg = a.hyper.train_config(pretrained);
+    // The teacher first: a missing or unusable one stops the run before anything is written.
+    let teacher = a
+        .distill
+        .as_ref()
+        .map(|d| Teacher::load(&d.teacher, device))
+        .transpose()?;
+    let (mut vs, model, meta, pretrained) = initial_net(&a.model, device, a.hyper.seed)?;
+    let mut cfg = a.hyper.train_config(pretrained);
+    if let (Some(d), Some(t)) = (&a.distill, &teacher) {
+        cfg.distill = Some(t.config(d.alpha, d.temperature));
+    }
     cfg.validate()?;
     let data = TrainData {
         train: a
@@ -295,8 +390,8 @@ pub fn run_train(a: &TrainRun) -> Result<TrainSummary> {
     };
     eprintln!(
         "training {} / {} on {:?}: {} train images, {} dev images, {} steps of {}",
-        model.cfg.preset,
-        model.cfg.experts.variant.name(),
+        model.preset(),
+        model.kind(),
         device,
         data.train.len(),
         data.dev.as_ref().map_or(0, Vec::len),
@@ -310,7 +405,19 @@ pub fn run_train(a: &TrainRun) -> Result<TrainSummary> {
         progress: a.progress,
         stop_after: None,
     };
-    let s = train::train(&mut vs, &model, &meta, &cfg, &data, &run)?;
+    if let Some(t) = &teacher {
+        eprintln!(
+            "distilling from {} ({}, {} px): the teacher scores the {} training images once",
+            t.path().display(),
+            t.preset(),
+            t.image_size(),
+            data.train.len()
+        );
+    }
+    let s = match &teacher {
+        Some(t) => train::train_distilled(&mut vs, &model, &meta, &cfg, &data, &run, t)?,
+        None => train::train(&mut vs, &model, &meta, &cfg, &data, &run)?,
+    };
     if s.skipped_images > 0 {
         eprintln!(
             "skipped {} unreadable training images (--skip-bad)",
@@ -337,24 +444,27 @@ pub struct EvalRun {
 /// Most images per evaluation batch.
 pub const MAX_EVAL_BATCH: usize = 4096;
 
-/// Scores of one split with a loaded model.
+/// Scores of one split with a loaded model of either family.
 pub fn score_split(
-    l: &checkpoint::Loaded,
+    l: &checkpoint::NetLoaded,
     samples: &[Sample],
     batch_size: usize,
     data: &DataSource,
     device: Device,
 ) -> Result<Vec<Scored>> {
-    let prompts = l.meta.prompts_or_default(&l.config);
-    let size = l.config.vision.image_size;
+    let net = l.net.as_ref();
     let batches = eval_batches(
         samples,
-        &l.config.vision,
+        net.input(),
         batch_size,
         data.workers,
         data.skip_bad,
     )?;
-    score_batches(&l.model, &prompts.ids_tensor(device), batches, size, device)
+    let ids = match &l.net {
+        Net::Clip(m) => l.meta.prompts_or_default(&m.cfg).ids_tensor(device),
+        Net::Student(_) => tch::Tensor::zeros([0], (tch::Kind::Int64, device)),
+    };
+    score_net_batches(net, &ids, batches, device)
 }
 
 pub fn write_scores(path: &Path, scored: &[Scored]) -> Result<()> {
@@ -433,7 +543,7 @@ pub fn run_eval(a: &EvalRun) -> Result<EvalReport> {
     }
     set_torch_threads(a.threads, a.data.workers)?;
     let device = device(a.cpu);
-    let l = checkpoint::load(&a.ckpt, device)
+    let l = checkpoint::load_net(&a.ckpt, device)
         .with_context(|| format!("loading {}", a.ckpt.display()))?;
     let test = a
         .data
@@ -554,6 +664,7 @@ fn train_and_eval(
         out: out.to_path_buf(),
         resume: false,
         progress,
+        distill: None,
     };
     let s = run_train(&run)?;
     run_eval(&EvalRun {

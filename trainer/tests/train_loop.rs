@@ -10,6 +10,23 @@ use moae_trainer::train::{train, RunOptions, TrainConfig, TrainData, LATEST};
 use std::path::Path;
 use tch::Device;
 
+/// `initial_model` under one lock: tch's RNG is global, so models seeded by tests running in
+/// parallel would interleave their draws (two runs meant to start alike would not).
+fn seeded_model(
+    m: &ModelChoice,
+    device: Device,
+    seed: u64,
+) -> (
+    tch::nn::VarStore,
+    moae_trainer::model::MoaeClip,
+    moae_trainer::model::checkpoint::CheckpointMeta,
+    bool,
+) {
+    static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    initial_model(m, device, seed).unwrap()
+}
+
 fn synth(dir: &Path) {
     let cfg = SynthConfig {
         seed: 3,
@@ -81,7 +98,7 @@ fn options(out: &Path, resume: bool, stop_after: Option<u64>) -> RunOptions {
 
 fn run(root: &Path, out: &Path, steps: u64, stop_after: Option<u64>, resume: bool) {
     let data = train_data(root, true, 2);
-    let (mut vs, model, meta, _) = initial_model(&tiny(), Device::Cpu, 5).unwrap();
+    let (mut vs, model, meta, _) = seeded_model(&tiny(), Device::Cpu, 5);
     let opts = options(out, resume, stop_after);
     train(&mut vs, &model, &meta, &cfg(steps), &data, &opts).unwrap();
 }
@@ -94,7 +111,7 @@ fn all_groups_frozen_is_an_error() {
     let root = dir.path().join("data");
     synth(&root);
     let data = train_data(&root, false, 1);
-    let (mut vs, model, meta, _) = initial_model(&tiny(), Device::Cpu, 5).unwrap();
+    let (mut vs, model, meta, _) = seeded_model(&tiny(), Device::Cpu, 5);
     let mut c = cfg(2);
     (c.adam.lr, c.adam.lr_new) = (0.0, 0.0);
     let opts = options(&dir.path().join("out"), false, None);
@@ -212,7 +229,7 @@ fn data_errors_name_what_and_where() {
         .to_string();
     std::fs::write(root.join(&first), b"not an image at all").unwrap();
     let data = train_data(&root, false, 1);
-    let (mut vs, model, meta, _) = initial_model(&tiny(), Device::Cpu, 5).unwrap();
+    let (mut vs, model, meta, _) = seeded_model(&tiny(), Device::Cpu, 5);
     let opts = options(&dir.path().join("run"), false, None);
     let mut c = cfg(40);
     c.eval_every = 0;
@@ -227,7 +244,7 @@ fn data_errors_name_what_and_where() {
         skip_bad: true,
         ..data
     };
-    let (mut vs, model, meta, _) = initial_model(&tiny(), Device::Cpu, 5).unwrap();
+    let (mut vs, model, meta, _) = seeded_model(&tiny(), Device::Cpu, 5);
     let s = train(&mut vs, &model, &meta, &c, &data, &opts).unwrap();
     assert!(s.skipped_images >= 1, "skipped {}", s.skipped_images);
 }
@@ -238,7 +255,7 @@ fn data_errors_name_what_and_where() {
 fn init_with_another_variant_keeps_clip_weights() {
     let dir = tempfile::tempdir().unwrap();
     let clip = scratch(Variant::Clip);
-    let (vs, model, meta, _) = initial_model(&clip, Device::Cpu, 1).unwrap();
+    let (vs, model, meta, _) = seeded_model(&clip, Device::Cpu, 1);
     let path = dir.path().join("clip.safetensors");
     checkpoint::save(&path, &model.cfg, &vs, &meta).unwrap();
 
@@ -246,7 +263,7 @@ fn init_with_another_variant_keeps_clip_weights() {
         init: Init::Checkpoint(path),
         variant: Some(Variant::Moae),
     };
-    let (vs2, model2, _, pretrained) = initial_model(&moae, Device::Cpu, 1).unwrap();
+    let (vs2, model2, _, pretrained) = seeded_model(&moae, Device::Cpu, 1);
     assert!(pretrained);
     assert_eq!(model2.cfg.experts.variant, Variant::Moae);
     let (a, b) = (vs.variables(), vs2.variables());

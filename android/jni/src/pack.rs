@@ -22,7 +22,7 @@ pub const ANALYSIS_HEADER: usize = 3;
 /// The first float of an analysis: names this face layout, so Java classes from another build
 /// fail with a clear message instead of misreading fields. (The previous layout wrote its
 /// record length, 34, here; this one's id is not a plausible record length.)
-pub const ANALYSIS_LAYOUT: f32 = 2.0;
+pub const ANALYSIS_LAYOUT: f32 = 3.0;
 
 /// Floats per face of an analysis: C `moae_face`'s fields in its order ([`RawFace`]), then what
 /// Java's per-face `DetectionResult` has and `moae_face` does not:
@@ -30,8 +30,9 @@ pub const ANALYSIS_LAYOUT: f32 = 2.0;
 /// 18 detectorScore (-1 = none, as C), 19 attack, 20 live, 21 threshold, 22 decision,
 /// 23 qualityFlags, 24..31 quality values (face_px, outside_fraction, brightness,
 /// overexposed_fraction, sharpness, roll_deg, yaw_deg), 31 latencyMs, 32 isAttack,
-/// 33 provider`.
-pub const FACE_LEN: usize = 34;
+/// 33 provider, 34 hasAttackType (1 or 0), 35..39 attack-type probabilities (live, physical,
+/// adversarial, digital; all 0 without a head)`.
+pub const FACE_LEN: usize = 39;
 
 /// Index of the detector score in a face record.
 pub const FACE_DETECTOR_SCORE: usize = 18;
@@ -86,7 +87,9 @@ pub fn face(f: &FaceResult) -> [f32; FACE_LEN] {
         r.latency_ms,
         if f.detection.is_attack { 1.0 } else { 0.0 },
         abi::provider_code(f.detection.provider) as f32,
+        r.has_attack_type as f32,
     ]);
+    put(&r.attack_type_probs);
     debug_assert_eq!(at, FACE_LEN);
     out
 }
@@ -127,6 +130,7 @@ mod tests {
                 threshold: 0.5,
                 provider: ExecutionProvider::Cuda,
                 latency: Duration::from_millis(3),
+                attack_type: None,
             },
             quality: Quality {
                 values: QualityValues {
@@ -156,8 +160,11 @@ mod tests {
         assert_eq!(&v[24..31], &r.quality);
         assert_eq!((v[24], v[30]), (40.0, 7.0));
         assert!((v[31] - 3.0).abs() < 1e-4, "latency {}", v[31]);
-        // isAttack, then the provider's code (cuda = 1).
-        assert_eq!(&v[32..], &[1.0, 1.0]);
+        // isAttack, then the provider's code (cuda = 1); no attack-type head: flag 0, zeros.
+        assert_eq!(&v[32..], &[1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        let mut typed = f;
+        typed.detection.attack_type = Some([0.125, 0.5, 0.25, 0.125]);
+        assert_eq!(&face(&typed)[34..], &[1.0, 0.125, 0.5, 0.25, 0.125]);
     }
 
     #[test]

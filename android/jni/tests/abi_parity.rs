@@ -736,7 +736,8 @@ fn c_abi_and_jni_give_the_same_status_and_message_for_each_bad_input() {
     );
 }
 
-/// C `moae_face` as the JNI face record's first 32 floats (`pack::face`: moae_face's order).
+/// C `moae_face` as the JNI face record's floats (`pack::face`: moae_face's order; the JNI
+/// record has isAttack and provider between `latency_ms` and `has_attack_type`).
 fn c_face_floats(f: &moae_face) -> Vec<f32> {
     let q = f.quality;
     let mut v = vec![f.r#box.x, f.r#box.y, f.r#box.width, f.r#box.height];
@@ -758,7 +759,9 @@ fn c_face_floats(f: &moae_face) -> Vec<f32> {
         q.roll_deg,
         q.yaw_deg,
         f.latency_ms,
+        f.has_attack_type as f32,
     ]);
+    v.extend(f.attack_type_probs);
     v
 }
 
@@ -813,7 +816,8 @@ fn c_and_jni_flatten_a_face_the_same_way() {
     let (javac, java) = jvm::jdk();
     let dir = tempfile::tempdir().expect("temp dir");
     let model_path = dir.path().join("tiny.onnx");
-    std::fs::write(&model_path, support::tiny_model()).expect("write model");
+    // With an attack-type head, so that its probabilities are compared too.
+    std::fs::write(&model_path, support::tiny_typed_model(4)).expect("write model");
     let ort = jvm::ort_library();
     let c_model = CString::new(model_path.to_str().unwrap()).unwrap();
     let c_ort = CString::new(ort.to_str().unwrap()).unwrap();
@@ -911,16 +915,42 @@ fn c_and_jni_flatten_a_face_the_same_way() {
             .find(|l| l.split('\t').next() == Some(name))
             .unwrap_or_else(|| panic!("JNI printed no line for {name}:\n{stdout}"));
         let f: Vec<&str> = line.split('\t').collect();
-        assert_eq!(f.len(), 3, "{name}: JNI failed: {line}");
+        assert_eq!(f.len(), 4, "{name}: JNI failed: {line}");
+        let java_types: Vec<&str> = f[3].split(';').collect();
         let raw: Vec<f32> = f[1].split(',').map(|v| v.parse().expect("float")).collect();
         let has: Vec<bool> = f[2].chars().map(|c| c == 'Y').collect();
         assert_eq!(raw[1], *flags as f32, "{name}: frame flags");
         assert_eq!(raw[2] as usize, faces.len(), "{name}: face count");
         assert!(!faces.is_empty(), "{name}: no face, nothing compared");
         for (i, c) in faces.iter().enumerate() {
-            let at = 3 + i * 34;
-            let jni = &raw[at..at + 34];
+            let at = 3 + i * 39;
+            let jni = &raw[at..at + 39];
             let c = c_face_floats(c);
+            // The attack-type flag and probabilities: C = JNI record = Java FaceResult, exactly,
+            // and a distribution.
+            assert_eq!(
+                c[32], 1.0,
+                "{name} face {i}: the typed model's face has no types"
+            );
+            assert_eq!(
+                &c[32..37],
+                &jni[34..39],
+                "{name} face {i}: attack types C vs JNI"
+            );
+            let java: Vec<f32> = java_types[i]
+                .split(',')
+                .map(|v| v.parse().expect("float"))
+                .collect();
+            assert_eq!(
+                &java[..],
+                &c[33..37],
+                "{name} face {i}: attack types C vs Java"
+            );
+            let sum: f32 = java.iter().sum();
+            assert!(
+                (sum - 1.0).abs() < 1e-5,
+                "{name} face {i}: types sum to {sum}"
+            );
             // Every field but the latency (wall time of two separate calls).
             for (k, (a, b)) in c.iter().zip(jni).enumerate().take(31) {
                 assert!(

@@ -3,7 +3,9 @@
 //! deterministic test images.
 #![allow(dead_code)]
 
-use moae_onnx::meta::{ModelMeta, CLASSES, FORMAT_VERSION, INPUT_PIXELS};
+use moae_onnx::meta::{
+    ModelMeta, ATTACK_TYPES, CLASSES, FORMAT_VERSION, INPUT_PIXELS, OUTPUT_ATTACK_TYPE,
+};
 use moae_onnx::proto::tensor_proto::DataType;
 use moae_onnx::{to_bytes, Attr, Dim, GraphBuilder, IR_VERSION, OPSET};
 
@@ -37,6 +39,7 @@ pub fn tiny_meta(threshold: f32) -> ModelMeta {
         mean: [0.48145466, 0.4578275, 0.40821073],
         std: [0.268_629_5, 0.261_302_6, 0.275_777_1],
         classes: CLASSES.iter().map(|s| s.to_string()).collect(),
+        attack_types: Vec::new(),
         threshold,
         threshold_calibrated: true,
         precision: "fp32".into(),
@@ -68,6 +71,40 @@ pub fn tiny_model() -> Vec<u8> {
     let logits = g.op("Add", &[&mm, &b], vec![]);
     g.classifier_outputs(&logits, &n);
     let meta = tiny_meta(0.5);
+    to_bytes(&g.finish(OPSET, IR_VERSION, "moae-ffi-tests", Some(&meta)))
+}
+
+/// [`tiny_model`] with an attack-type head: `attack_type` = softmax(flatten(x) W_t) over
+/// `width` classes, declared in the metadata as the 4 classes of `ATTACK_TYPES` (a `width`
+/// other than 4 is a model whose head does not match its metadata).
+pub fn tiny_typed_model(width: i64) -> Vec<u8> {
+    let s = INPUT_SIZE as i64;
+    let features = 3 * s * s;
+    let mut rng = Rng::new(7);
+    let mut weights = |n: i64| -> Vec<f32> { (0..n).map(|_| (rng.unit() - 0.5) * 0.1).collect() };
+    let (w, wt) = (weights(features * 2), weights(features * width));
+    let n = Dim::batch();
+    let mut g = GraphBuilder::new("moae_ffi_tiny_typed");
+    let x = g.input(
+        INPUT_PIXELS,
+        DataType::Float,
+        &[n.clone(), 3.into(), s.into(), s.into()],
+    );
+    let w = g.initializer_f32("W", &[features, 2], &w);
+    let wt = g.initializer_f32("W_types", &[features, width], &wt);
+    let flat = g.op("Flatten", &[&x], vec![Attr::int("axis", 1)]);
+    let logits = g.op("MatMul", &[&flat, &w], vec![]);
+    let t = g.op("MatMul", &[&flat, &wt], vec![]);
+    let probs = g.op("Softmax", &[&t], vec![Attr::int("axis", -1)]);
+    g.classifier_outputs(&logits, &n);
+    g.output(
+        &probs,
+        OUTPUT_ATTACK_TYPE,
+        DataType::Float,
+        &[n, width.into()],
+    );
+    let mut meta = tiny_meta(0.5);
+    meta.attack_types = ATTACK_TYPES.iter().map(|s| s.to_string()).collect();
     to_bytes(&g.finish(OPSET, IR_VERSION, "moae-ffi-tests", Some(&meta)))
 }
 

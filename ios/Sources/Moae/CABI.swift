@@ -77,6 +77,7 @@ enum CABIFields {
     nonisolated(unsafe) static let face: [PartialKeyPath<moae_face>] = [
         \.box, \.keypoints, \.has_keypoints, \.source, \.detector_score, \.attack_score,
         \.live_score, \.threshold, \.decision, \.quality_flags, \.quality, \.latency_ms,
+        \.has_attack_type, \.attack_type_probs,
     ]
     nonisolated(unsafe) static let quality: [PartialKeyPath<moae_quality>] = [
         \.face_px, \.outside_fraction, \.brightness, \.overexposed_fraction, \.sharpness,

@@ -482,6 +482,7 @@ public final class MoaeDetector: @unchecked Sendable {
             ? stride(from: 0, to: 12, by: 2).map { Keypoint(x: points[$0], y: points[$0 + 1]) }
             : nil
         let q = f.quality
+        let attackType = try attackTypeProbabilities(f)
         return FaceResult(
             source: source,
             box: FaceBox(x: f.box.x, y: f.box.y, width: f.box.width, height: f.box.height),
@@ -495,7 +496,26 @@ public final class MoaeDetector: @unchecked Sendable {
                                    overexposedFraction: q.overexposed_fraction,
                                    sharpness: q.sharpness, rollDeg: q.roll_deg,
                                    yawDeg: q.yaw_deg),
-            latencyMs: f.latency_ms)
+            latencyMs: f.latency_ms,
+            attackType: attackType)
+    }
+
+    /// `moae_face.attack_type_probs` when `has_attack_type` is 1, checked (fail closed).
+    private static func attackTypeProbabilities(_ f: moae_face) throws -> [Float]? {
+        if f.has_attack_type == 0 {
+            return nil
+        }
+        let p = withUnsafeBytes(of: f.attack_type_probs) { raw in
+            Array(raw.bindMemory(to: Float.self))
+        }
+        let sum = p.reduce(0, +)
+        guard f.has_attack_type == 1, p.count == FaceResult.attackTypes.count,
+              p.allSatisfy({ $0 >= 0 && $0 <= 1 }), abs(sum - 1) <= 1e-3 else {
+            throw MoaeError(code: MoaeError.Status.inference.rawValue,
+                            message: "moae_analyze returned attack-type probabilities \(p) "
+                                + "(expected four values in [0, 1] summing to 1)")
+        }
+        return p
     }
 
     /// Y then chroma planes of a contiguous YUV buffer.

@@ -309,6 +309,12 @@ public struct FaceResult: Sendable, Equatable {
     public let qualityFlags: QualityFlags
     public let quality: QualityValues
     public let latencyMs: Float
+    /// Probabilities of live, physical, adversarial, digital (`FaceResult.attackTypes`'
+    /// order), summing to 1; nil when the model has no attack-type head (not zeros).
+    public let attackType: [Float]?
+
+    /// Class order of `attackType` (spec §6's fine-grained labels).
+    public static let attackTypes = ["live", "physical", "adversarial", "digital"]
 }
 
 /// What `analyze` found in one frame. No face is not an error: `faces` is empty and `flags`

@@ -5,7 +5,7 @@ use crate::calib::{check_calibration, check_calibration_model, read_calibration}
 use crate::engine::{analyze_file, load, need_detector};
 use anyhow::Result;
 use moae_runtime::{
-    BoxInput, BoxSpace, BoxUnits, EngineOptions, FaceBox, FaceResult, FrameAnalysis,
+    BoxInput, BoxSpace, BoxUnits, EngineOptions, FaceBox, FaceResult, FrameAnalysis, ATTACK_TYPES,
 };
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -124,6 +124,18 @@ fn print_text(img: &Path, a: &FrameAnalysis) {
             },
             f.detection.latency.as_secs_f64() * 1e3
         );
+        if let Some(p) = f.detection.attack_type {
+            let types: Vec<String> = ATTACK_TYPES
+                .iter()
+                .zip(p)
+                .map(|(name, v)| format!("{name}={v:.3}"))
+                .collect();
+            println!(
+                "{}	face {i}	attack type: {}",
+                img.display(),
+                types.join(" ")
+            );
+        }
     }
 }
 
@@ -153,8 +165,24 @@ fn face_json(f: &FaceResult) -> serde_json::Value {
         "threshold": f.detection.threshold,
         "decision": f.decision.name(),
         "quality": quality_json(f),
+        "attack_type": attack_type_json(f),
         "latency_ms": f.detection.latency.as_secs_f64() * 1e3,
     })
+}
+
+/// `{"live": p, "physical": p, "adversarial": p, "digital": p}`, or null when the model has
+/// no attack-type head.
+fn attack_type_json(f: &FaceResult) -> serde_json::Value {
+    match f.detection.attack_type {
+        Some(p) => serde_json::Value::Object(
+            ATTACK_TYPES
+                .iter()
+                .zip(p)
+                .map(|(name, v)| (name.to_string(), json!(v)))
+                .collect(),
+        ),
+        None => serde_json::Value::Null,
+    }
 }
 
 fn analysis_json(img: &Path, a: &FrameAnalysis) -> serde_json::Value {

@@ -31,6 +31,10 @@ pub struct RawFace {
     pub quality: [f32; 7],
     /// Wall time of the whole analyze call, milliseconds.
     pub latency_ms: f32,
+    /// 1 when the model has an attack-type head, else 0 (then `attack_type_probs` is all 0).
+    pub has_attack_type: i32,
+    /// Live, physical, adversarial, digital (`moae_onnx::meta::ATTACK_TYPES`), summing to 1.
+    pub attack_type_probs: [f32; 4],
 }
 
 impl From<&FaceResult> for RawFace {
@@ -65,6 +69,8 @@ impl From<&FaceResult> for RawFace {
                 v.yaw_deg,
             ],
             latency_ms: f.detection.latency.as_secs_f32() * 1000.0,
+            has_attack_type: f.detection.attack_type.is_some() as i32,
+            attack_type_probs: f.detection.attack_type.unwrap_or([0.0; 4]),
         }
     }
 }
@@ -93,6 +99,7 @@ mod tests {
                 threshold: 0.5,
                 provider: ExecutionProvider::Cpu,
                 latency: Duration::from_micros(2500),
+                attack_type: None,
             },
             quality: Quality {
                 values: QualityValues {
@@ -111,6 +118,14 @@ mod tests {
         assert_eq!(r.quality_flags, (1 << 2) | (1 << 1));
         assert_eq!((r.quality[0], r.quality[4]), (40.0, 99.0));
         assert!((r.latency_ms - 2.5).abs() < 1e-4);
+        assert_eq!((r.has_attack_type, r.attack_type_probs), (0, [0.0; 4]));
+        f.detection.attack_type = Some([0.1, 0.6, 0.2, 0.1]);
+        let r = RawFace::from(&f);
+        assert_eq!(
+            (r.has_attack_type, r.attack_type_probs),
+            (1, [0.1, 0.6, 0.2, 0.1])
+        );
+        f.detection.attack_type = None;
         f.source = FaceSource::Detector;
         f.detector_score = Some(0.9);
         f.keypoints = Some(std::array::from_fn(|i| Keypoint {

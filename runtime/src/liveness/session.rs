@@ -215,5 +215,40 @@ pub(crate) fn validate(session: &Session) -> Result<(ModelMeta, Option<usize>)> 
             return Err(Error::Model(format!("the model has no output `{name}`")));
         }
     }
+    check_attack_type_output(session, &meta)?;
     Ok((meta, fixed_batch))
+}
+
+/// A model whose metadata declares the attack-type classes must output `attack_type` as
+/// float32 [N, classes]; a head of another width is refused at load, not misread per frame.
+fn check_attack_type_output(session: &Session, meta: &ModelMeta) -> Result<()> {
+    if meta.attack_types.is_empty() {
+        return Ok(());
+    }
+    let want = meta.attack_types.len() as i64;
+    let outputs = session.outputs();
+    let out = outputs
+        .iter()
+        .find(|o| o.name() == meta::OUTPUT_ATTACK_TYPE)
+        .ok_or_else(|| {
+            Error::Model(format!(
+                "the metadata declares {} attack types ({}) but the model has no output `{}`",
+                want,
+                meta.attack_types.join(","),
+                meta::OUTPUT_ATTACK_TYPE
+            ))
+        })?;
+    match out.dtype() {
+        ValueType::Tensor {
+            ty: TensorElementType::Float32,
+            shape,
+            ..
+        } if shape.len() == 2 && shape[1] == want => Ok(()),
+        other => Err(Error::Model(format!(
+            "output `{}` is {other:?}; the metadata declares {want} attack types ({}), so it \
+             must be float32 [N, {want}]: re-export the model",
+            meta::OUTPUT_ATTACK_TYPE,
+            meta.attack_types.join(",")
+        ))),
+    }
 }

@@ -278,6 +278,7 @@ mod tests {
             threshold: 0.4,
             provider: ExecutionProvider::Cpu,
             latency: Duration::ZERO,
+            attack_type: None,
         }
     }
 

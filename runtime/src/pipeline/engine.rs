@@ -62,6 +62,9 @@ pub struct Scores {
     /// P(live) = softmax(logits)[0].
     pub live_score: f32,
     pub logits: [f32; 2],
+    /// The attack-type head's probabilities (live, physical, adversarial, digital; sum 1);
+    /// `None` when the model has no such head.
+    pub attack_type: Option<[f32; 4]>,
 }
 
 /// The verdict for one face.
@@ -76,6 +79,11 @@ pub struct Detection {
     /// Wall time of the whole call that produced it (preprocessing + inference; for a batch,
     /// the batch's time).
     pub latency: Duration,
+    /// Probabilities of live, physical, adversarial and digital attack
+    /// ([`moae_onnx::meta::ATTACK_TYPES`]), summing to 1; `None` when the model has no
+    /// attack-type head ("not available", never zeros). The decision stays `attack_score`
+    /// against the threshold.
+    pub attack_type: Option<[f32; 4]>,
 }
 
 /// A loaded model ready for inference; `Send + Sync`, share it with `Arc`.

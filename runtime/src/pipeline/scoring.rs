@@ -16,6 +16,24 @@ use std::time::Instant;
 /// before it is treated as a broken model rather than clamped.
 const SCORE_SLACK: f32 = 1e-4;
 
+/// Checks one input's attack-type probabilities: each a probability and together summing to 1
+/// (a softmax), else a named inference error.
+fn attack_type_probabilities(p: &[f32], i: usize, batch: usize) -> Result<[f32; 4]> {
+    let mut out = [0.0f32; 4];
+    for (o, &v) in out.iter_mut().zip(p) {
+        *o = probability(meta::OUTPUT_ATTACK_TYPE, v, i, batch)?;
+    }
+    let sum: f32 = out.iter().sum();
+    if (sum - 1.0).abs() > 1e-3 {
+        return Err(Error::Inference(format!(
+            "the model gave attack-type probabilities {out:?} for input {} of {batch}, summing \
+             to {sum} instead of 1; no decision was made: the model is broken",
+            i + 1
+        )));
+    }
+    Ok(out)
+}
+
 /// Checks one model output: a finite probability, else a named inference error.
 fn probability(name: &str, v: f32, i: usize, batch: usize) -> Result<f32> {
     if !v.is_finite() || !(-SCORE_SLACK..=1.0 + SCORE_SLACK).contains(&v) {
@@ -114,6 +132,7 @@ impl Engine {
                 threshold: thr,
                 provider: self.info.provider,
                 latency,
+                attack_type: s.attack_type,
             })
             .collect())
     }
@@ -206,11 +225,20 @@ impl Engine {
         };
         let logits = get(meta::OUTPUT_LOGITS, 2)?;
         let attack = get(meta::OUTPUT_ATTACK_SCORE, 1)?;
+        let types = if self.info.meta.attack_types.is_empty() {
+            None
+        } else {
+            Some(get(meta::OUTPUT_ATTACK_TYPE, 4)?)
+        };
         logits
             .chunks_exact(2)
             .zip(attack)
             .enumerate()
             .map(|(i, (l, a))| {
+                let attack_type = match &types {
+                    Some(t) => Some(attack_type_probabilities(&t[4 * i..4 * i + 4], i, batch)?),
+                    None => None,
+                };
                 if !(l[0].is_finite() && l[1].is_finite()) {
                     return Err(Error::Inference(format!(
                         "the model gave non-finite logits [{}, {}] for input {} of {batch}; no \
@@ -226,6 +254,7 @@ impl Engine {
                     attack_score: probability(meta::OUTPUT_ATTACK_SCORE, a, i, batch)?,
                     live_score: live as f32,
                     logits: [l[0], l[1]],
+                    attack_type,
                 })
             })
             .collect()

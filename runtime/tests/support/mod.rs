@@ -16,6 +16,7 @@ pub fn test_meta(size: u32, threshold: f32) -> ModelMeta {
         mean: [0.48145466, 0.4578275, 0.40821073],
         std: [0.26862954, 0.26130258, 0.27577711],
         classes: CLASSES.iter().map(|s| s.to_string()).collect(),
+        attack_types: Vec::new(),
         threshold,
         threshold_calibrated: true,
         precision: "fp32".into(),

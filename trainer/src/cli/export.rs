@@ -2,9 +2,14 @@
 
 use anyhow::{bail, Context, Result};
 use moae_trainer::data::lists::{Sample, Split};
+use moae_trainer::data::tensors::batch_tensors;
 use moae_trainer::eval::metrics;
-use moae_trainer::export::{self, ExportOptions, GraphOptions, Source, Threshold, WeightFormat};
+use moae_trainer::export::{
+    self, student_graph, ExportOptions, GraphOptions, Source, Threshold, WeightFormat,
+};
+use moae_trainer::model::Net;
 use moae_trainer::runs::{score_split, DataSource};
+use moae_trainer::train::eval_batches;
 use std::path::PathBuf;
 use tch::Device;
 
@@ -28,9 +33,14 @@ pub struct ExportArgs {
     /// Weight storage precision (fp16: half the file, fp32 compute on CPU).
     #[arg(long, value_enum, default_value = "fp32")]
     precision: Precision,
-    /// Store matrix weights in int8 (dynamic activation quantisation).
+    /// Store weights in int8: dynamic activation quantisation for the CLIP family; static
+    /// QDQ for a student (needs --calib).
     #[arg(long, value_enum)]
     quantize: Option<Quantize>,
+    /// A student's int8 calibration images (a list, `path label [type]`, relative to --root):
+    /// activation ranges through the runtime's preprocessing at the student's input size.
+    #[arg(long, requires = "root")]
+    calib: Option<PathBuf>,
     /// Also output the image embedding [N, proj].
     #[arg(long)]
     embedding: bool,
@@ -89,6 +99,46 @@ fn dev_list(a: &ExportArgs) -> Result<Option<(DataSource, Vec<Sample>)>> {
     Ok(Some((data, samples)))
 }
 
+/// The `--calib` list's samples (read and checked before the checkpoint is; an empty list is
+/// an error).
+fn calib_list(a: &ExportArgs) -> Result<Option<Vec<Sample>>> {
+    let Some(list) = &a.calib else {
+        return Ok(None);
+    };
+    if a.quantize != Some(Quantize::Int8) {
+        bail!("--calib calibrates a student's int8 export: give --quantize int8 too");
+    }
+    let root = a.root.clone().unwrap_or_default();
+    let samples = moae_trainer::data::lists::read_list(&root, list)
+        .with_context(|| format!("--calib {}", list.display()))?;
+    if samples.is_empty() {
+        bail!("--calib {}: the list has no images", list.display());
+    }
+    Ok(Some(samples))
+}
+
+/// Activation ranges of a student over the calibration images (evaluation preprocessing:
+/// the runtime's resampling at the student's size and normalisation).
+fn calibrate(src: &Source, samples: &[Sample]) -> Result<student_graph::ActivationRanges> {
+    let Net::Student(student) = &src.loaded.net else {
+        bail!("--calib is for a student's static int8; this checkpoint is of the CLIP family");
+    };
+    let size = student.cfg.image_size;
+    let batches = eval_batches(samples, src.loaded.net.input(), 32, 2, false)?;
+    let mut tensors = Vec::new();
+    for b in batches {
+        let b = b.context("--calib: loading calibration images")?;
+        tensors.push(batch_tensors(&b, size, Device::Cpu)?.0);
+    }
+    let ranges = student_graph::calibrate(student, tensors)?;
+    eprintln!(
+        "calibrated {} activations on {} images",
+        ranges.len(),
+        samples.len()
+    );
+    Ok(ranges)
+}
+
 pub fn run(a: ExportArgs) -> Result<()> {
     let mut opts = ExportOptions {
         graph: GraphOptions {
@@ -98,6 +148,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
         threshold: Threshold::Default,
         triton: a.triton.clone(),
         triton_name: a.triton_name.clone(),
+        calibration: None,
     };
     // Every argument is checked before the checkpoint is read, scored or anything written.
     if let Some(path) = &a.dev_scores {
@@ -106,8 +157,12 @@ pub fn run(a: ExportArgs) -> Result<()> {
     }
     export::check_outputs(&a.onnx, &opts)?;
     let dev = dev_list(&a)?;
+    let calib = calib_list(&a)?;
     // Read once: scored for --dev and exported from the same bytes.
     let src = Source::read(&a.ckpt).with_context(|| format!("exporting {}", a.ckpt.display()))?;
+    if let Some(samples) = &calib {
+        opts.calibration = Some(calibrate(&src, samples)?);
+    }
     if let Some((data, samples)) = &dev {
         let scores =
             score_split(&src.loaded, samples, 64, data, Device::Cpu).with_context(|| {

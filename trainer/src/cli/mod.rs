@@ -35,6 +35,12 @@ pub enum Command {
     Info(tools::InfoArgs),
     /// Train (Adam, CE + DM + CDM), evaluating on dev and checkpointing `latest`/`best`.
     Train(train::TrainArgs),
+    /// Train a student with a teacher (spec §9): CE + α·T²·KL over the live/attack logits, the
+    /// teacher's from its own preprocessing (input size, normalisation) of each training image,
+    /// computed once per image before training; the student's crop/flip/jitter are views of
+    /// that image. Spoof-cued images (--spoof-cues) are new images: the teacher scores each
+    /// per sample. Otherwise as `train` (dev-EER `best`, `--resume`).
+    Distill(train::DistillArgs),
     /// Evaluate a checkpoint: dev EER threshold -> test APCER/BPCER/ACER/ACC, AUC, EER,
     /// per-type APCER; table, JSON report and ROC/DET curves.
     Eval(train::EvalArgs),
@@ -59,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init(a) => tools::init(a),
         Command::Info(a) => tools::show_info(a),
         Command::Train(a) => train::train(a),
+        Command::Distill(a) => train::distill(a),
         Command::Eval(a) => train::eval(a),
         Command::Protocol(a) => train::protocol(a),
         Command::Ablate(a) => train::ablate(a),
@@ -112,6 +119,10 @@ pub(crate) fn rate(s: &str) -> Result<f64, String> {
 }
 pub(crate) fn fraction(s: &str) -> Result<f64, String> {
     real(s, 0.0, 1.0)
+}
+/// A distillation temperature.
+pub(crate) fn temperature(s: &str) -> Result<f64, String> {
+    real(s, 0.05, 100.0)
 }
 
 /// Which expert module sits parallel to the MLP of the selected vision blocks (spec §2).

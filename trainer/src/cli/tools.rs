@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use moae_trainer::data::synth;
 use moae_trainer::eval::{bench, metrics, plot};
 use moae_trainer::model::config::ModelConfig;
-use moae_trainer::model::{checkpoint, hf_import, info, prompts::PromptSet, MoaeClip};
+use moae_trainer::model::{checkpoint, hf_import, info, prompts::PromptSet, Net, NetConfig};
 use moae_trainer::runs;
 use std::path::PathBuf;
 use tch::{nn, Device};
@@ -51,23 +51,27 @@ pub struct InitArgs {
 }
 
 pub fn init(a: InitArgs) -> Result<()> {
-    let cfg = ModelConfig::preset(&a.preset, a.variant.into())?;
+    let cfg = NetConfig::preset(&a.preset, a.variant.into()).map_err(anyhow::Error::msg)?;
     moae_trainer::atomic_file::check_writable(&a.out)?;
     tch::manual_seed(a.seed);
     let vs = nn::VarStore::new(Device::Cpu);
-    let _model = MoaeClip::new(&vs.root(), &cfg);
-    let meta = checkpoint::CheckpointMeta {
-        prompts: Some(PromptSet::default_byte_level(
-            cfg.text.context_length as usize,
+    let net = cfg.build(&vs.root());
+    let prompts = match &net {
+        Net::Clip(m) => Some(PromptSet::default_byte_level(
+            m.cfg.text.context_length as usize,
         )),
+        Net::Student(_) => None,
+    };
+    let meta = checkpoint::CheckpointMeta {
+        prompts,
         ..Default::default()
     };
-    checkpoint::save(&a.out, &cfg, &vs, &meta)?;
+    checkpoint::save_net(&a.out, &net, &vs, &meta)?;
     println!(
         "wrote {} ({} / {}, random weights, seed {})",
         a.out.display(),
-        cfg.preset,
-        cfg.experts.variant.name(),
+        net.preset(),
+        net.kind(),
         a.seed
     );
     Ok(())
@@ -117,24 +121,34 @@ pub fn import_clip(a: ImportClipArgs) -> Result<()> {
 }
 
 pub fn show_info(a: InfoArgs) -> Result<()> {
-    let report = match (&a.ckpt, &a.preset) {
+    let (vs, net) = match (&a.ckpt, &a.preset) {
         (Some(path), _) => {
-            let l = checkpoint::load(path, Device::Cpu)
+            let l = checkpoint::load_net(path, Device::Cpu)
                 .with_context(|| format!("loading {}", path.display()))?;
-            info::Info::new(&l.config, &l.vs)
+            (l.vs, l.net)
         }
         (None, Some(preset)) => {
-            let cfg = ModelConfig::preset(preset, a.variant.into())?;
+            let cfg = NetConfig::preset(preset, a.variant.into()).map_err(anyhow::Error::msg)?;
             let vs = nn::VarStore::new(Device::Cpu);
-            let _model = MoaeClip::new(&vs.root(), &cfg);
-            info::Info::new(&cfg, &vs)
+            let net = cfg.build(&vs.root());
+            (vs, net)
         }
         (None, None) => bail!("give a checkpoint path or --preset P (and --variant V)"),
     };
+    let (json, text) = match &net {
+        Net::Clip(m) => {
+            let r = info::Info::new(&m.cfg, &vs);
+            (serde_json::to_string_pretty(&r)?, r.render())
+        }
+        Net::Student(s) => {
+            let r = info::StudentInfo::new(&s.cfg, &vs);
+            (serde_json::to_string_pretty(&r)?, r.render())
+        }
+    };
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{json}");
     } else {
-        print!("{}", report.render());
+        print!("{text}");
     }
     Ok(())
 }

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::augment::{decode, eval_transform, train_transform, AugmentConfig, Normalization};
 use super::lists::Sample;
+use super::spoof_cues::{self, Cue, SpoofCueConfig};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoaderConfig {
@@ -46,6 +47,22 @@ pub struct LoaderConfig {
     /// The model's normalisation (train and eval alike).
     #[serde(default)]
     pub norm: Normalization,
+    /// Train mode: live images turned into spoof-cued physical attacks (spec §9; off by
+    /// default).
+    #[serde(default)]
+    pub spoof_cues: SpoofCueConfig,
+    /// A distillation teacher's preprocessing: spoof-cued images also come in it
+    /// ([`Batch::teacher_pixels`]), since a cache of the teacher's logits per source image
+    /// cannot hold them.
+    #[serde(default)]
+    pub teacher_view: Option<TeacherView>,
+}
+
+/// The input side and normalisation of a second model (a distillation teacher).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TeacherView {
+    pub size: u32,
+    pub norm: Normalization,
 }
 
 impl LoaderConfig {
@@ -61,6 +78,8 @@ impl LoaderConfig {
             skip_bad: false,
             augment: AugmentConfig::default(),
             norm: Normalization::default(),
+            spoof_cues: SpoofCueConfig::default(),
+            teacher_view: None,
         }
     }
     pub fn eval(size: u32, batch_size: usize) -> Self {
@@ -96,6 +115,13 @@ pub struct Batch {
     /// Attack type names: the list's third column, else derived from the fine label.
     pub attack_types: Vec<String>,
     pub paths: Vec<PathBuf>,
+    /// Each image's index in the loader's sample list.
+    pub indices: Vec<usize>,
+    /// The spoof cue that turned a live image into this attack (train mode), else `None`.
+    pub cued: Vec<Option<Cue>>,
+    /// The cued images (in slot order) in [`LoaderConfig::teacher_view`]'s preprocessing:
+    /// K×3×S'×S' for the K cued slots; empty without a teacher view.
+    pub teacher_pixels: Vec<f32>,
 }
 
 impl Batch {
@@ -213,22 +239,16 @@ fn make_batch(
         types: Vec::new(),
         attack_types: Vec::new(),
         paths: Vec::new(),
+        indices: Vec::new(),
+        cued: Vec::new(),
+        teacher_pixels: Vec::new(),
     };
     let mut skipped = Vec::new();
     for (&i, &seed) in indices.iter().zip(seeds) {
         let sample = &samples[i];
-        let px = decode(&sample.path).and_then(|img| {
-            if cfg.train {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                train_transform(&img, cfg.size, &cfg.augment, &cfg.norm, &mut rng)
-            } else {
-                eval_transform(&img, cfg.size, &cfg.norm)
-            }
-        });
-        let px = match px {
-            Ok(px) => px,
-            Err(e) => {
-                let reason = e.to_string();
+        let prepared = match prepare(sample, cfg, seed) {
+            Ok(p) => p,
+            Err(reason) => {
                 let info = SkippedImage {
                     path: sample.path.clone(),
                     list: sample.list.to_path_buf(),
@@ -256,13 +276,74 @@ fn make_batch(
                 );
             }
         };
-        batch.pixels.extend_from_slice(&px);
-        batch.labels.push(i64::from(sample.label));
-        batch.types.push(sample.fine);
-        batch.attack_types.push(sample.attack_type.clone());
+        batch.pixels.extend_from_slice(&prepared.pixels);
+        match prepared.cue {
+            Some(cue) => {
+                batch.labels.push(1);
+                batch.types.push(CUED_FINE_LABEL);
+                batch.attack_types.push(cue.attack_type());
+                batch.teacher_pixels.extend_from_slice(&prepared.teacher);
+            }
+            None => {
+                batch.labels.push(i64::from(sample.label));
+                batch.types.push(sample.fine);
+                batch.attack_types.push(sample.attack_type.clone());
+            }
+        }
         batch.paths.push(sample.path.clone());
+        batch.indices.push(i);
+        batch.cued.push(prepared.cue);
     }
     (Ok(batch), skipped)
+}
+
+/// The fine-grained label of a spoof-cued image: physical (spec §6, §9).
+pub const CUED_FINE_LABEL: u8 = 1;
+/// Seed stream of the spoof-cue draws, apart from the crop/flip/jitter stream: with the cues
+/// off, every image is exactly what it was without them.
+const CUE_STREAM: u64 = 0x5c0e;
+
+struct Prepared {
+    pixels: Vec<f32>,
+    cue: Option<Cue>,
+    /// The cued image in the teacher's preprocessing (empty when not cued or no teacher).
+    teacher: Vec<f32>,
+}
+
+/// One sample decoded, (in train mode) maybe spoof-cued, and preprocessed.
+fn prepare(sample: &Sample, cfg: &LoaderConfig, seed: u64) -> Result<Prepared, String> {
+    let img = decode(&sample.path).map_err(|e| e.to_string())?;
+    if !cfg.train {
+        let pixels = eval_transform(&img, cfg.size, &cfg.norm).map_err(|e| e.to_string())?;
+        return Ok(Prepared {
+            pixels,
+            cue: None,
+            teacher: Vec::new(),
+        });
+    }
+    let mut cue_rng = ChaCha8Rng::seed_from_u64(mix(&[seed, CUE_STREAM]));
+    let cue = (sample.label == 0)
+        .then(|| cfg.spoof_cues.pick(&mut cue_rng))
+        .flatten();
+    let img = match cue {
+        Some(c) => spoof_cues::apply_random(&img, c, &mut cue_rng)
+            .map_err(|e| format!("spoof cue {}: {e}", c.name()))?,
+        None => img,
+    };
+    let teacher = match (cue, &cfg.teacher_view) {
+        (Some(_), Some(view)) => {
+            eval_transform(&img, view.size, &view.norm).map_err(|e| e.to_string())?
+        }
+        _ => Vec::new(),
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let pixels = train_transform(&img, cfg.size, &cfg.augment, &cfg.norm, &mut rng)
+        .map_err(|e| e.to_string())?;
+    Ok(Prepared {
+        pixels,
+        cue,
+        teacher,
+    })
 }
 
 /// SplitMix64 finaliser over a combination of the inputs: independent streams per purpose.
@@ -353,6 +434,7 @@ impl Loader {
         if samples.is_empty() {
             return Err(DataError::Config("no samples".into()));
         }
+        cfg.spoof_cues.validate().map_err(DataError::Config)?;
         if cfg.train && cfg.balanced {
             let attack = samples.iter().filter(|s| s.label != 0).count();
             let live = samples.len() - attack;
@@ -626,6 +708,107 @@ mod tests {
         assert_eq!(total, 2);
         assert_eq!(skipped[0].line, 2);
         assert!(skipped[1].path.ends_with("img3.png"));
+    }
+
+    /// Spoof cues turn live training images into physical attacks, deterministically, with
+    /// the teacher's view of each cued image; with probability 0 nothing changes at all.
+    #[test]
+    fn spoof_cues_turn_live_images_into_physical_attacks() {
+        let (_d, samples) = tree(6);
+        let base = LoaderConfig::train(16, 4, 5);
+        let plain = take(&mut Loader::new(samples.clone(), base.clone()).unwrap(), 6);
+        let off = LoaderConfig {
+            spoof_cues: SpoofCueConfig {
+                p: 0.0,
+                cues: vec![Cue::Jpeg],
+            },
+            ..base.clone()
+        };
+        assert_eq!(
+            take(&mut Loader::new(samples.clone(), off).unwrap(), 6),
+            plain
+        );
+
+        let view = TeacherView {
+            size: 8,
+            norm: Normalization {
+                mean: [0.5; 3],
+                std: [0.25; 3],
+            },
+        };
+        let on_cfg = LoaderConfig {
+            spoof_cues: SpoofCueConfig {
+                p: 1.0,
+                ..SpoofCueConfig::default()
+            },
+            teacher_view: Some(view),
+            ..base
+        };
+        let on = take(
+            &mut Loader::new(samples.clone(), on_cfg.clone()).unwrap(),
+            6,
+        );
+        assert_eq!(
+            on,
+            take(&mut Loader::new(samples.clone(), on_cfg).unwrap(), 6)
+        );
+        let plane = 3 * 16 * 16;
+        let mut cues_seen = std::collections::BTreeSet::new();
+        let mut live_changed = 0.0f32;
+        for (b, p) in on.iter().zip(&plain) {
+            assert_eq!(
+                b.paths, p.paths,
+                "the batch plan does not depend on the cues"
+            );
+            let mut cued = 0;
+            for slot in 0..b.len() {
+                let px = |x: &Batch| x.pixels[slot * plane..(slot + 1) * plane].to_vec();
+                if samples[b.indices[slot]].label == 0 {
+                    let cue = b.cued[slot].expect("p = 1 cues every live image");
+                    cues_seen.insert(cue);
+                    assert_eq!((b.labels[slot], b.types[slot]), (1, CUED_FINE_LABEL));
+                    assert_eq!(b.attack_types[slot], cue.attack_type());
+                    live_changed += px(b)
+                        .iter()
+                        .zip(px(p))
+                        .map(|(a, c)| (a - c).abs())
+                        .sum::<f32>();
+                    cued += 1;
+                } else {
+                    assert_eq!(b.cued[slot], None);
+                    assert_eq!(b.labels[slot], p.labels[slot]);
+                    assert_eq!(px(b), px(p), "attack images are never cued");
+                }
+            }
+            assert_eq!(b.teacher_pixels.len(), cued * 3 * 8 * 8);
+            // Normalised [0, 1] values: within [(0 − mean)/std, (1 − mean)/std] per channel.
+            let norm = Normalization::default();
+            for (i, v) in b.pixels.iter().enumerate() {
+                let c = (i / (16 * 16)) % 3;
+                let (lo, hi) = (
+                    -norm.mean[c] / norm.std[c],
+                    (1.0 - norm.mean[c]) / norm.std[c],
+                );
+                assert!(v.is_finite() && *v >= lo - 1e-4 && *v <= hi + 1e-4, "{v}");
+            }
+            assert!(b.teacher_pixels.iter().all(|v| (-2.0..=2.0).contains(v)));
+        }
+        assert!(live_changed > 0.0);
+        assert!(cues_seen.len() >= 3, "{cues_seen:?}");
+    }
+
+    #[test]
+    fn invalid_spoof_cue_settings_are_refused() {
+        let (_d, samples) = tree(2);
+        let cfg = LoaderConfig {
+            spoof_cues: SpoofCueConfig {
+                p: 2.0,
+                ..SpoofCueConfig::default()
+            },
+            ..LoaderConfig::train(8, 4, 0)
+        };
+        let err = Loader::new(samples, cfg).err().unwrap().to_string();
+        assert!(err.contains("probability"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod augment;
 pub mod loader;
 /// The list parser shared with `moae score` (crate `moae-lists`).
 pub use moae_lists as lists;
+pub mod spoof_cues;
 pub mod synth;
 pub mod tensors;
 
@@ -13,4 +14,4 @@ pub use augment::{
     decode, eval_transform, train_transform, AugmentConfig, Normalization, CLIP_MEAN, CLIP_STD,
 };
 pub use lists::{find_list, list_file_name, read_list, read_protocol, ListError, Sample, Split};
-pub use loader::{Batch, DataError, Loader, LoaderConfig, LoaderState, SkippedImage};
+pub use loader::{Batch, DataError, Loader, LoaderConfig, LoaderState, SkippedImage, TeacherView};

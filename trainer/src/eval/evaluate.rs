@@ -4,7 +4,8 @@
 use crate::data::loader::Batch;
 use crate::eval::metrics::{self, Scored};
 use crate::model::prompts::class_embeddings;
-use crate::model::MoaeClip;
+use crate::model::student::Student;
+use crate::model::{MoaeClip, NetRef};
 pub use crate::record::EvalSummary;
 use anyhow::{Context, Result};
 use tch::{Device, Kind, Tensor};
@@ -28,24 +29,60 @@ pub fn score_batches(
 ) -> Result<Vec<Scored>> {
     tch::no_grad(|| {
         let class_emb = class_embeddings(model, prompt_ids);
-        let mut out = Vec::new();
-        for b in batches {
-            let b = b.context("loading an evaluation batch")?;
-            let (x, _) = crate::data::tensors::batch_tensors(&b, image_size, device)?;
-            let s: Vec<f32> =
-                Vec::<f32>::try_from(attack_scores(model, &class_emb, &x).to_device(Device::Cpu))
-                    .context("reading scores")?;
-            for (i, score) in s.into_iter().enumerate() {
-                out.push(Scored {
-                    score: score as f64,
-                    attack: b.labels[i] != 0,
-                    attack_type: b.attack_types[i].clone(),
-                    subject: moae_lists::subject_of(&b.paths[i]),
-                });
-            }
-        }
-        Ok(out)
+        score_each(batches, image_size, device, |x| {
+            attack_scores(model, &class_emb, x)
+        })
     })
+}
+
+/// P(attack) of a student for pixels [N, 3, S, S] (its own normalisation): softmax over its
+/// live/attack logits, column 1.
+pub fn student_attack_scores(student: &Student, pixels: &Tensor) -> Tensor {
+    student
+        .forward_t(pixels, false)
+        .logits
+        .softmax(-1, Kind::Float)
+        .select(1, 1)
+}
+
+/// [`score_batches`] for a model of either family (`prompt_ids` are used by CLIP only).
+pub fn score_net_batches(
+    net: NetRef,
+    prompt_ids: &Tensor,
+    batches: impl Iterator<Item = Result<Batch>>,
+    device: Device,
+) -> Result<Vec<Scored>> {
+    let size = net.input().size;
+    match net {
+        NetRef::Clip(m) => score_batches(m, prompt_ids, batches, size, device),
+        NetRef::Student(s) => {
+            tch::no_grad(|| score_each(batches, size, device, |x| student_attack_scores(s, x)))
+        }
+    }
+}
+
+fn score_each(
+    batches: impl Iterator<Item = Result<Batch>>,
+    image_size: i64,
+    device: Device,
+    scores: impl Fn(&Tensor) -> Tensor,
+) -> Result<Vec<Scored>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let b = b.context("loading an evaluation batch")?;
+        let (x, _) = crate::data::tensors::batch_tensors(&b, image_size, device)?;
+        let s: Vec<f32> =
+            Vec::<f32>::try_from(scores(&x).to_device(Device::Cpu)).context("reading scores")?;
+        for (i, score) in s.into_iter().enumerate() {
+            out.push(Scored {
+                score: score as f64,
+                attack: b.labels[i] != 0,
+                attack_type: b.attack_types[i].clone(),
+                subject: moae_lists::subject_of(&b.paths[i]),
+            });
+        }
+    }
+    Ok(out)
 }
 
 impl EvalSummary {

@@ -6,6 +6,7 @@
 
 pub mod graph;
 pub mod quantize;
+pub mod student_graph;
 pub mod triton;
 
 pub use graph::{build_model, GraphOptions};
@@ -15,12 +16,15 @@ use crate::eval::metrics::{self, Scored};
 use crate::model::checkpoint::{self, CheckpointError};
 use crate::model::config::{ConfigError, ModelConfig};
 use crate::model::prompts::{self, PromptSet};
-use crate::model::MoaeClip;
+use crate::model::student::Student;
+use crate::model::{MoaeClip, Net};
 use moae_onnx::meta::{ModelMeta, CLASSES, FORMAT_VERSION};
+use moae_onnx::proto::ModelProto;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use student_graph::StudentPrecision;
 use tch::{nn, Device, Tensor};
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +72,9 @@ pub struct ExportOptions {
     pub triton: Option<PathBuf>,
     /// Triton model name (default: the output file's stem).
     pub triton_name: Option<String>,
+    /// A student's activation ranges for static int8 ([`student_graph::calibrate`]); needed
+    /// by a student with [`WeightFormat::Int8`], refused for the CLIP family.
+    pub calibration: Option<student_graph::ActivationRanges>,
 }
 
 /// What an export did.
@@ -116,6 +123,7 @@ pub fn model_meta(
         mean: cfg.vision.mean,
         std: cfg.vision.std,
         classes: CLASSES.iter().map(|s| s.to_string()).collect(),
+        attack_types: Vec::new(),
         threshold: threshold.unwrap_or(0.5),
         threshold_calibrated: threshold.is_some(),
         precision: format.name().into(),
@@ -149,7 +157,7 @@ pub fn export_bytes(
 
 /// A checkpoint read once for export: the model and the SHA-256 of the file's bytes.
 pub struct Source {
-    pub loaded: checkpoint::Loaded,
+    pub loaded: checkpoint::NetLoaded,
     pub sha256: String,
 }
 
@@ -163,7 +171,7 @@ impl Source {
             source,
         })?;
         let sha256 = sha256_hex(&file);
-        let loaded = checkpoint::load_bytes(ckpt, &file, Device::Cpu)?;
+        let loaded = checkpoint::load_net_bytes(ckpt, &file, Device::Cpu)?;
         Ok(Source { loaded, sha256 })
     }
 }
@@ -255,15 +263,60 @@ pub fn export_checkpoint(
 
 /// The class embeddings of a loaded checkpoint's prompts (the default prompts, with a note,
 /// when it stores none).
-fn source_class_embeddings(l: &checkpoint::Loaded, notes: &mut Vec<String>) -> Tensor {
-    if l.meta.prompts.is_none() {
+fn source_class_embeddings(
+    model: &MoaeClip,
+    meta: &checkpoint::CheckpointMeta,
+    notes: &mut Vec<String>,
+) -> Tensor {
+    if meta.prompts.is_none() {
         notes.push(
             "the checkpoint stores no prompts: the default prompts (byte-level tokens) \
              define the classes"
                 .to_string(),
         );
     }
-    class_embeddings(&l.model, &l.meta.prompts_or_default(&l.config))
+    class_embeddings(model, &meta.prompts_or_default(&model.cfg))
+}
+
+/// A student's graph and metadata: fp32, or static int8 with `opts.calibration`.
+fn student_model(
+    student: &Student,
+    vs: &nn::VarStore,
+    opts: &ExportOptions,
+    threshold: Option<f32>,
+    sha256: &str,
+) -> Result<(ModelProto, ModelMeta), ExportError> {
+    let precision = match (opts.graph.format, &opts.calibration) {
+        (WeightFormat::Fp32, None) => StudentPrecision::Fp32,
+        (WeightFormat::Int8, Some(r)) => StudentPrecision::Int8(r.clone()),
+        (WeightFormat::Int8, None) => {
+            return Err(ExportError::Options(
+                "an int8 student needs calibration images (--calib LIST): its convolutions \
+                 are quantised statically"
+                    .into(),
+            ))
+        }
+        (WeightFormat::Fp32, Some(_)) => {
+            return Err(ExportError::Options(
+                "calibration images (--calib) are for an int8 export (--quantize int8)".into(),
+            ))
+        }
+        (other, _) => {
+            return Err(ExportError::Options(format!(
+                "a student exports as fp32 or int8 (--quantize int8 --calib LIST), not {other:?}"
+            )))
+        }
+    };
+    if opts.graph.embedding {
+        return Err(ExportError::Options(
+            "a student has no image embedding output (--embedding is for the CLIP family)".into(),
+        ));
+    }
+    let meta = student_graph::student_meta(&student.cfg, &precision, threshold, sha256);
+    let proto = tch::no_grad(|| {
+        student_graph::build_student(&student.cfg, &vs.variables(), &precision, &meta)
+    })?;
+    Ok((proto, meta))
 }
 
 /// Exports a checkpoint already read: every argument is checked first, then the ONNX file
@@ -277,14 +330,33 @@ pub fn export_source(
     check_outputs(out, opts)?;
     let l = &src.loaded;
     let mut notes = Vec::new();
-    let class_emb = source_class_embeddings(l, &mut notes);
     let threshold = match &opts.threshold {
         Threshold::Default => None,
         Threshold::DevScores(s) => Some(dev_threshold(s)?),
     };
-    let meta = model_meta(&l.config, opts.graph.format, threshold, &src.sha256);
-    let proto =
-        tch::no_grad(|| build_model(&l.config, variables(&l.vs), &class_emb, &opts.graph, &meta))?;
+    let (proto, meta, size, embedding) = match &l.net {
+        Net::Clip(model) => {
+            if opts.calibration.is_some() {
+                return Err(ExportError::Options(
+                    "calibration images (--calib) are for a student's static int8; the CLIP \
+                     family's int8 is dynamic"
+                        .into(),
+                ));
+            }
+            let cfg = &model.cfg;
+            let class_emb = source_class_embeddings(model, &l.meta, &mut notes);
+            let meta = model_meta(cfg, opts.graph.format, threshold, &src.sha256);
+            let proto = tch::no_grad(|| {
+                build_model(cfg, variables(&l.vs), &class_emb, &opts.graph, &meta)
+            })?;
+            let embedding = opts.graph.embedding.then_some(cfg.projection_dim);
+            (proto, meta, cfg.vision.image_size, embedding)
+        }
+        Net::Student(st) => {
+            let (proto, meta) = student_model(st, &l.vs, opts, threshold, &src.sha256)?;
+            (proto, meta, st.cfg.image_size, None)
+        }
+    };
     let nodes = proto.graph.as_ref().map_or(0, |g| g.node.len());
     let bytes = moae_onnx::to_bytes(&proto);
     drop(proto);
@@ -293,8 +365,7 @@ pub fn export_source(
     let triton_dir = match &opts.triton {
         Some(dir) => {
             let name = triton_name(out, opts)?;
-            let embedding = opts.graph.embedding.then_some(l.config.projection_dim);
-            config_text = triton::config_pbtxt(&name, l.config.vision.image_size, embedding);
+            config_text = triton::config_pbtxt(&name, size, embedding);
             let (model_dir, onnx, config) = triton::entry_paths(dir, &name);
             files.push((onnx, &bytes));
             files.push((config, config_text.as_bytes()));

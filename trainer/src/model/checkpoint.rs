@@ -16,9 +16,9 @@
 //! directory), so an interrupted write leaves the previous file intact. [`save_tensors`] /
 //! [`load_tensors`] do the same for any named tensors (e.g. optimiser state in a second file).
 
-use crate::model::config::{ConfigError, ModelConfig};
+use crate::model::config::ModelConfig;
 use crate::model::prompts::PromptSet;
-use crate::model::MoaeClip;
+use crate::model::{MoaeClip, Net, NetConfig};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView, View};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -68,12 +68,10 @@ pub enum CheckpointError {
     },
     #[error("{path} is not a valid checkpoint: {why}")]
     Corrupt { path: PathBuf, why: String },
-    #[error("{path}: the stored config is unusable: {source}")]
-    Config {
-        path: PathBuf,
-        #[source]
-        source: ConfigError,
-    },
+    #[error("{path}: the stored config is unusable: {why}")]
+    Config { path: PathBuf, why: String },
+    #[error("{path} holds a student ({preset}); this needs a CLIP/MoAE-CR checkpoint")]
+    Student { path: PathBuf, preset: String },
     #[error("{path}: the weights do not match the config ({})", mismatch_summary(.missing, .unexpected, .shapes))]
     Mismatch {
         path: PathBuf,
@@ -366,11 +364,31 @@ pub fn save(
     vs: &nn::VarStore,
     meta: &CheckpointMeta,
 ) -> Result<(), CheckpointError> {
+    save_config_json(path, &config.to_json(), vs, meta)
+}
+
+/// [`save`] for a model of either family.
+pub fn save_net(
+    path: &Path,
+    net: &Net,
+    vs: &nn::VarStore,
+    meta: &CheckpointMeta,
+) -> Result<(), CheckpointError> {
+    save_config_json(path, &net.config_json(), vs, meta)
+}
+
+/// [`save`] with the config already serialised (either family).
+pub fn save_config_json(
+    path: &Path,
+    config_json: &str,
+    vs: &nn::VarStore,
+    meta: &CheckpointMeta,
+) -> Result<(), CheckpointError> {
     let mut tensors: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
     let mut md = BTreeMap::new();
     md.insert(KEY_FORMAT.to_string(), FORMAT.to_string());
-    md.insert(KEY_CONFIG.to_string(), config.to_json());
+    md.insert(KEY_CONFIG.to_string(), config_json.to_string());
     md.insert(
         KEY_META.to_string(),
         serde_json::to_string(meta).expect("CheckpointMeta serialises"),
@@ -442,9 +460,52 @@ pub fn load(path: &Path, device: Device) -> Result<Loaded, CheckpointError> {
     load_bytes(path, &buf, device)
 }
 
-/// [`load`] from bytes already read (`path` names them in errors). The format and config are
-/// checked before any tensor is parsed or any model is allocated.
+/// [`load`] from bytes already read (`path` names them in errors); a student checkpoint is
+/// an error (this reads the CLIP family only: see [`load_net_bytes`]).
 pub fn load_bytes(path: &Path, buf: &[u8], device: Device) -> Result<Loaded, CheckpointError> {
+    let l = load_net_bytes(path, buf, device)?;
+    match l.net {
+        Net::Clip(model) => Ok(Loaded {
+            config: model.cfg.clone(),
+            vs: l.vs,
+            model,
+            meta: l.meta,
+        }),
+        Net::Student(s) => Err(CheckpointError::Student {
+            path: path.to_path_buf(),
+            preset: s.cfg.preset.clone(),
+        }),
+    }
+}
+
+/// The `config` metadata of a checkpoint file, read from its header only (unverified: to
+/// choose how to load it, not to trust it); `None` when it cannot be read.
+pub fn peek_config_json(path: &Path) -> Option<String> {
+    let buf = std::fs::read(path).ok()?;
+    header_metadata(path, &buf).ok()?.remove(KEY_CONFIG)
+}
+
+/// A loaded checkpoint of either family: the model is built on `vs`.
+#[derive(Debug)]
+pub struct NetLoaded {
+    pub vs: nn::VarStore,
+    pub net: Net,
+    pub meta: CheckpointMeta,
+}
+
+/// Loads a checkpoint of either family (CLIP/MoAE or student).
+pub fn load_net(path: &Path, device: Device) -> Result<NetLoaded, CheckpointError> {
+    let buf = std::fs::read(path).map_err(io_err("reading", path))?;
+    load_net_bytes(path, &buf, device)
+}
+
+/// [`load_net`] from bytes already read. The format and config are checked before any tensor
+/// is parsed or any model is allocated.
+pub fn load_net_bytes(
+    path: &Path,
+    buf: &[u8],
+    device: Device,
+) -> Result<NetLoaded, CheckpointError> {
     let corrupt = |why: String| CheckpointError::Corrupt {
         path: path.to_path_buf(),
         why,
@@ -477,21 +538,16 @@ pub fn load_bytes(path: &Path, buf: &[u8], device: Device) -> Result<Loaded, Che
     let config_json = md
         .get(KEY_CONFIG)
         .ok_or_else(|| corrupt("no `config` metadata".into()))?;
-    let config = ModelConfig::from_json(config_json).map_err(|source| CheckpointError::Config {
+    let config = NetConfig::from_json(config_json).map_err(|why| CheckpointError::Config {
         path: path.to_path_buf(),
-        source,
+        why,
     })?;
     let meta: CheckpointMeta = match md.get(KEY_META) {
         Some(m) => serde_json::from_str(m).map_err(|e| corrupt(format!("`meta` metadata: {e}")))?,
         None => CheckpointMeta::default(),
     };
     let vs = nn::VarStore::new(device);
-    let model = MoaeClip::new(&vs.root(), &config);
+    let net = config.build(&vs.root());
     copy_into(path, &vs, &tensors, |_| false)?;
-    Ok(Loaded {
-        config,
-        vs,
-        model,
-        meta,
-    })
+    Ok(NetLoaded { vs, net, meta })
 }

@@ -90,9 +90,9 @@ pub fn import_clip(
             ),
         });
     }
-    cfg.validate().map_err(|source| CheckpointError::Config {
+    cfg.validate().map_err(|e| CheckpointError::Config {
         path: path.clone(),
-        source,
+        why: e.to_string(),
     })?;
     let (named, _) = checkpoint::load_tensors(&path, Device::Cpu)?;
     let vs = nn::VarStore::new(device);

@@ -3,6 +3,7 @@
 
 use crate::model::config::{ModelConfig, Variant};
 use crate::model::experts::is_expert_param;
+use crate::model::student::{student_macs, StudentConfig, StudentMacs};
 use serde::Serialize;
 use tch::nn;
 
@@ -217,5 +218,65 @@ pub fn group_digits(n: i64) -> String {
         format!("-{out}")
     } else {
         out
+    }
+}
+
+/// What `trainer info` prints for a student (spec §9).
+#[derive(Debug, Clone, Serialize)]
+pub struct StudentInfo {
+    pub config: StudentConfig,
+    /// Trainable parameters (BatchNorm's running statistics not counted).
+    pub params: i64,
+    pub macs_per_image: StudentMacs,
+}
+
+impl StudentInfo {
+    pub fn new(cfg: &StudentConfig, vs: &nn::VarStore) -> Self {
+        StudentInfo {
+            config: cfg.clone(),
+            params: vs
+                .variables()
+                .values()
+                .filter(|t| t.requires_grad())
+                .map(|t| t.numel() as i64)
+                .sum(),
+            macs_per_image: student_macs(cfg),
+        }
+    }
+
+    /// Human-readable report.
+    pub fn render(&self) -> String {
+        let c = &self.config;
+        let m = &self.macs_per_image;
+        let mut s = format!(
+            "preset {}  student ({} blocks, stem {}, last conv {}, hidden {}, attack-type \
+             classes {})\ninput {} px, mean {:?}, std {:?}\n\nparameters {:>15}\n",
+            c.preset,
+            c.blocks.len(),
+            c.stem,
+            c.last_conv,
+            c.hidden,
+            c.attack_types,
+            c.image_size,
+            c.mean,
+            c.std,
+            group_digits(self.params)
+        );
+        s.push_str("\nMACs per image (convolutions and linear layers)\n");
+        for (name, n) in [
+            ("stem", m.stem),
+            ("blocks", m.blocks),
+            ("last conv", m.last_conv),
+            ("heads", m.head),
+        ] {
+            s.push_str(&format!("  {name:<18} {:>15}\n", group_digits(n)));
+        }
+        s.push_str(&format!(
+            "  {:<18} {:>15}  ({:.3} GMACs)\n",
+            "total",
+            group_digits(m.total),
+            m.total as f64 / 1e9
+        ));
+        s
     }
 }

@@ -30,10 +30,12 @@ pub mod hf_import;
 pub mod info;
 pub mod primitives;
 pub mod prompts;
+pub mod student;
 pub mod tokenizer;
 
 use crate::model::clip::{TextTower, VisionTower};
-use crate::model::config::ModelConfig;
+use crate::model::config::{ConfigError, ModelConfig, Variant, PRESETS};
+use crate::model::student::{Student, StudentConfig};
 use tch::nn::{self, Module};
 use tch::Tensor;
 
@@ -170,4 +172,167 @@ pub fn l2norm(x: &Tensor) -> Tensor {
 /// `exp(logit_scale) · norm(img) · norm(class_emb)ᵀ` → [N, C].
 pub fn classifier_logits(img: &Tensor, class_emb: &Tensor, logit_scale: &Tensor) -> Tensor {
     l2norm(img).matmul(&l2norm(class_emb).transpose(0, 1)) * logit_scale.exp()
+}
+
+/// The config of a model of either family, as a checkpoint or ONNX file stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetConfig {
+    Clip(ModelConfig),
+    Student(StudentConfig),
+}
+
+impl NetConfig {
+    /// A preset by name: `student-s` / `student-m` are students, the others CLIP presets with
+    /// `variant`.
+    pub fn preset(name: &str, variant: Variant) -> Result<Self, String> {
+        if student::PRESETS.contains(&name) {
+            return StudentConfig::preset(name)
+                .map(NetConfig::Student)
+                .map_err(|e| e.to_string());
+        }
+        ModelConfig::preset(name, variant)
+            .map(NetConfig::Clip)
+            .map_err(|e| match e {
+                ConfigError::UnknownPreset(p) => format!(
+                    "unknown preset `{p}` (known: {}, {})",
+                    PRESETS.join(", "),
+                    student::PRESETS.join(", ")
+                ),
+                e => e.to_string(),
+            })
+    }
+
+    /// Parses and validates either family (`"family": "student"` marks a student).
+    pub fn from_json(s: &str) -> Result<Self, String> {
+        if student::is_student_json(s) {
+            StudentConfig::from_json(s)
+                .map(NetConfig::Student)
+                .map_err(|e| e.to_string())
+        } else {
+            ModelConfig::from_json(s)
+                .map(NetConfig::Clip)
+                .map_err(|e| e.to_string())
+        }
+    }
+
+    /// Builds the model with fresh weights under `p` (a VarStore root).
+    pub fn build(&self, p: &nn::Path) -> Net {
+        match self {
+            NetConfig::Clip(c) => Net::Clip(MoaeClip::new(p, c)),
+            NetConfig::Student(c) => Net::Student(Student::new(p, c)),
+        }
+    }
+}
+
+/// A model of either family: the paper's CLIP / MoAE-CR (the teacher) or a student (spec §9).
+#[derive(Debug)]
+pub enum Net {
+    Clip(MoaeClip),
+    Student(Student),
+}
+
+/// The input a model takes: `[N, 3, size, size]` RGB in [0, 1], normalised with mean and std.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InputSpec {
+    pub size: i64,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+}
+
+/// A borrowed model of either family (what training and scoring take; `&MoaeClip` and `&Net`
+/// convert into it).
+#[derive(Debug, Clone, Copy)]
+pub enum NetRef<'a> {
+    Clip(&'a MoaeClip),
+    Student(&'a Student),
+}
+
+impl<'a> From<&'a MoaeClip> for NetRef<'a> {
+    fn from(m: &'a MoaeClip) -> Self {
+        NetRef::Clip(m)
+    }
+}
+
+impl<'a> From<&'a Net> for NetRef<'a> {
+    fn from(n: &'a Net) -> Self {
+        match n {
+            Net::Clip(m) => NetRef::Clip(m),
+            Net::Student(s) => NetRef::Student(s),
+        }
+    }
+}
+
+impl<'a> NetRef<'a> {
+    pub fn config_json(self) -> String {
+        match self {
+            NetRef::Clip(m) => m.cfg.to_json(),
+            NetRef::Student(s) => s.cfg.to_json(),
+        }
+    }
+
+    pub fn preset(self) -> &'a str {
+        match self {
+            NetRef::Clip(m) => &m.cfg.preset,
+            NetRef::Student(s) => &s.cfg.preset,
+        }
+    }
+
+    /// `clip`, `softmoe`, `moae` or `student`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            NetRef::Clip(m) => m.cfg.experts.variant.name(),
+            NetRef::Student(_) => "student",
+        }
+    }
+
+    pub fn input(self) -> InputSpec {
+        match self {
+            NetRef::Clip(m) => InputSpec::from(&m.cfg.vision),
+            NetRef::Student(s) => InputSpec {
+                size: s.cfg.image_size,
+                mean: s.cfg.mean,
+                std: s.cfg.std,
+            },
+        }
+    }
+}
+
+impl From<&config::VisionConfig> for InputSpec {
+    fn from(v: &config::VisionConfig) -> Self {
+        InputSpec {
+            size: v.image_size,
+            mean: v.mean,
+            std: v.std,
+        }
+    }
+}
+
+impl Net {
+    pub fn as_ref(&self) -> NetRef<'_> {
+        NetRef::from(self)
+    }
+
+    pub fn config(&self) -> NetConfig {
+        match self {
+            Net::Clip(m) => NetConfig::Clip(m.cfg.clone()),
+            Net::Student(s) => NetConfig::Student(s.cfg.clone()),
+        }
+    }
+
+    pub fn config_json(&self) -> String {
+        self.as_ref().config_json()
+    }
+
+    pub fn preset(&self) -> &str {
+        self.as_ref().preset()
+    }
+
+    /// `clip`, `softmoe`, `moae` or `student`.
+    pub fn kind(&self) -> &'static str {
+        self.as_ref().kind()
+    }
+
+    pub fn input(&self) -> InputSpec {
+        self.as_ref().input()
+    }
 }

@@ -10,22 +10,25 @@
 //! - `best.safetensors` — the model with the lowest dev EER so far.
 //! - `train.jsonl` — one JSON object per logged step and per evaluation.
 
+pub mod distill;
 pub mod losses;
 pub mod optim;
+pub mod student_loss;
 
 pub use crate::record::{BestRecord, TrainConfig, TrainState, MAX_BATCH, MAX_STEPS};
 
 use crate::data::augment::Normalization;
 use crate::data::lists::Sample;
-use crate::data::loader::{Batch, Loader, LoaderConfig, LoaderState};
+use crate::data::loader::{Batch, Loader, LoaderConfig, LoaderState, TeacherView};
 use crate::data::tensors::batch_tensors;
-use crate::eval::evaluate::{score_batches, EvalSummary};
+use crate::eval::evaluate::{score_net_batches, EvalSummary};
 use crate::model::checkpoint::{self, CheckpointMeta};
-use crate::model::config::VisionConfig;
 use crate::model::prompts::{class_embeddings, PromptSet};
-use crate::model::MoaeClip;
+use crate::model::{InputSpec, NetRef};
+use crate::train::distill::{Distiller, Teacher};
 use crate::train::losses::{total_loss, LossConfig};
 use crate::train::optim::{Adam, Group};
+use crate::train::student_loss::{lists_are_typed, student_loss};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -57,13 +60,14 @@ pub struct TrainData {
 /// normalisation) over `samples`.
 pub fn eval_batches(
     samples: &[Sample],
-    vision: &VisionConfig,
+    input: impl Into<InputSpec>,
     batch_size: usize,
     workers: usize,
     skip_bad: bool,
 ) -> Result<impl Iterator<Item = Result<Batch>>> {
-    let mut cfg = LoaderConfig::eval(vision.image_size as u32, batch_size);
-    cfg.norm = normalization(vision);
+    let input = input.into();
+    let mut cfg = LoaderConfig::eval(input.size as u32, batch_size);
+    cfg.norm = normalization(input);
     cfg.workers = workers.max(1);
     cfg.skip_bad = skip_bad;
     let mut loader = Loader::new(samples.to_vec(), cfg)?;
@@ -104,21 +108,33 @@ impl Log {
     }
 }
 
+/// What the loss needs besides the batch, per model family.
+enum Heads {
+    /// The class prompts' token ids, and their embeddings when the text tower is frozen (the
+    /// same at every step).
+    Clip {
+        prompts: PromptSet,
+        ids: Tensor,
+        frozen_class_emb: Option<Tensor>,
+    },
+    /// Whether the attack-type head is trained (fine-grained training labels).
+    Student { typed: bool },
+}
+
 /// A run in progress: the model, its optimiser and data, and where it stands.
 struct Session<'a> {
     vs: &'a tch::nn::VarStore,
-    model: &'a MoaeClip,
-    prompts: PromptSet,
+    model: NetRef<'a>,
+    heads: Heads,
     cfg: &'a TrainConfig,
     data: &'a TrainData,
     run: &'a RunOptions,
     opt: Adam,
     loader: Loader,
     log: Log,
-    ids: Tensor,
     amp: bool,
-    /// The class embeddings when the text tower is frozen (the same at every step).
-    frozen_class_emb: Option<Tensor>,
+    /// The teacher and its cached logits of a distilling run.
+    distill: Option<Distiller<'a>>,
     start: u64,
     best: Option<BestRecord>,
     final_loss: Option<f64>,
@@ -131,21 +147,66 @@ struct Session<'a> {
 ///
 /// On `resume`, the model, optimiser state and step are read from `out_dir/latest.safetensors`
 /// and training continues with the batches the uninterrupted run would have used.
-pub fn train(
+pub fn train<'m>(
     vs: &mut tch::nn::VarStore,
-    model: &MoaeClip,
+    model: impl Into<NetRef<'m>>,
     meta: &CheckpointMeta,
     cfg: &TrainConfig,
     data: &TrainData,
     run: &RunOptions,
 ) -> Result<TrainSummary> {
+    train_inner(vs, model.into(), meta, cfg, data, run, None)
+}
+
+/// [`train`] with the loss of spec §9: CE + α·T²·KL from `teacher`, which `cfg.distill` names
+/// (by SHA-256). The teacher scores every training image before anything is written.
+pub fn train_distilled<'m>(
+    vs: &mut tch::nn::VarStore,
+    model: impl Into<NetRef<'m>>,
+    meta: &CheckpointMeta,
+    cfg: &TrainConfig,
+    data: &TrainData,
+    run: &RunOptions,
+    teacher: &Teacher,
+) -> Result<TrainSummary> {
+    train_inner(vs, model.into(), meta, cfg, data, run, Some(teacher))
+}
+
+fn train_inner(
+    vs: &mut tch::nn::VarStore,
+    model: NetRef,
+    meta: &CheckpointMeta,
+    cfg: &TrainConfig,
+    data: &TrainData,
+    run: &RunOptions,
+    teacher: Option<&Teacher>,
+) -> Result<TrainSummary> {
     cfg.validate()?;
     // Of the initial checkpoint's meta only the prompts carry over (step and state are new).
-    let prompts = meta.prompts.clone().context(
-        "the initial checkpoint has no prompts (re-create it with `trainer init` or `import-clip`)",
-    )?;
+    let prompts = match model {
+        NetRef::Clip(_) => Some(meta.prompts.clone().context(
+            "the initial checkpoint has no prompts (re-create it with `trainer init` or `import-clip`)",
+        )?),
+        NetRef::Student(_) => None,
+    };
     let mut opt = optimiser(vs, model, cfg)?;
-    let mut loader = train_loader(model, cfg, data)?;
+    let distill = match (teacher, &cfg.distill) {
+        (Some(t), Some(d)) => Some(Distiller::prepare(
+            t,
+            d,
+            &data.train,
+            cfg.batch_size,
+            data.workers,
+            data.skip_bad,
+        )?),
+        (None, None) => None,
+        (Some(t), None) => bail!(
+            "a teacher ({}) was given but the training settings do not distil (no `distill`)",
+            t.path().display()
+        ),
+        (None, Some(_)) => bail!("the training settings distil from a teacher, but none was given"),
+    };
+    let mut loader = train_loader(model, cfg, data, distill.as_ref().map(Distiller::view))?;
     std::fs::create_dir_all(&run.out_dir)
         .with_context(|| format!("creating output directory {}", run.out_dir.display()))?;
     let (start, best) = if run.resume {
@@ -154,6 +215,10 @@ pub fn train(
         (0, None)
     };
     let mut s = Session::new(vs, model, prompts, cfg, data, run, opt, loader)?;
+    if let Some(d) = &distill {
+        s.log.write(d.log_entry())?;
+    }
+    s.distill = distill;
     (s.start, s.best) = (start, best);
     let end = run.stop_after.map_or(cfg.steps, |x| x.min(cfg.steps));
     s.bar.set_position(s.start);
@@ -172,10 +237,10 @@ pub fn train(
 }
 
 /// The normalisation the exporter writes into the model (so the SDK uses the same numbers).
-fn normalization(vision: &VisionConfig) -> Normalization {
+fn normalization(input: InputSpec) -> Normalization {
     Normalization {
-        mean: vision.mean,
-        std: vision.std,
+        mean: input.mean,
+        std: input.std,
     }
 }
 
@@ -185,7 +250,7 @@ fn eval_due(cfg: &TrainConfig, done: u64) -> bool {
 }
 
 /// Adam over the groups whose learning rate is not 0 (the others are frozen).
-fn optimiser(vs: &tch::nn::VarStore, model: &MoaeClip, cfg: &TrainConfig) -> Result<Adam> {
+fn optimiser(vs: &tch::nn::VarStore, model: NetRef, cfg: &TrainConfig) -> Result<Adam> {
     crate::train::optim::freeze_zero_lr_groups(
         vs,
         &cfg.adam,
@@ -196,7 +261,7 @@ fn optimiser(vs: &tch::nn::VarStore, model: &MoaeClip, cfg: &TrainConfig) -> Res
         bail!(
             "nothing to train: every parameter group of this {} model has learning rate 0 \
              (lr {}, lr_new {}, lr_text {:?}); give --lr, --lr-new or --lr-text a positive value",
-            model.cfg.preset,
+            model.preset(),
             cfg.adam.lr,
             cfg.adam.lr_new,
             cfg.adam.lr_text
@@ -209,14 +274,14 @@ fn optimiser(vs: &tch::nn::VarStore, model: &MoaeClip, cfg: &TrainConfig) -> Res
 /// stands at and the best dev record so far.
 fn resume(
     vs: &mut tch::nn::VarStore,
-    model: &MoaeClip,
+    model: NetRef,
     cfg: &TrainConfig,
     run: &RunOptions,
     opt: &mut Adam,
     loader: &mut Loader,
 ) -> Result<(u64, Option<BestRecord>)> {
     let latest = run.out_dir.join(LATEST);
-    let loaded = checkpoint::load(&latest, run.device)
+    let loaded = checkpoint::load_net(&latest, run.device)
         .with_context(|| format!("--resume: loading {}", latest.display()))?;
     let state = loaded
         .meta
@@ -235,7 +300,7 @@ fn resume(
              (stored {stored:?}); resume with the same settings or start a new output directory"
         );
     }
-    if loaded.config != model.cfg {
+    if loaded.net.config_json() != model.config_json() {
         bail!("--resume: the model config differs from the interrupted run's");
     }
     tch::no_grad(|| vs.copy(&loaded.vs)).context("--resume: copying weights")?;
@@ -259,13 +324,21 @@ fn resume(
     Ok((start, state.best.clone()))
 }
 
-/// The training batches: seeded order and augmentation.
-fn train_loader(model: &MoaeClip, cfg: &TrainConfig, data: &TrainData) -> Result<Loader> {
-    let image_size = model.cfg.vision.image_size;
-    let mut lcfg = LoaderConfig::train(image_size as u32, cfg.batch_size, cfg.seed);
+/// The training batches: seeded order and augmentation; spoof-cued images also in the
+/// teacher's preprocessing when there is a teacher.
+fn train_loader(
+    model: NetRef,
+    cfg: &TrainConfig,
+    data: &TrainData,
+    teacher_view: Option<TeacherView>,
+) -> Result<Loader> {
+    let input = model.input();
+    let mut lcfg = LoaderConfig::train(input.size as u32, cfg.batch_size, cfg.seed);
     lcfg.workers = data.workers.max(1);
     lcfg.augment = cfg.augment.config();
-    lcfg.norm = normalization(&model.cfg.vision);
+    lcfg.spoof_cues = cfg.spoof_cues.clone();
+    lcfg.teacher_view = teacher_view.filter(|_| cfg.spoof_cues.enabled());
+    lcfg.norm = normalization(input);
     lcfg.skip_bad = data.skip_bad;
     Ok(Loader::new(data.train.clone(), lcfg)?)
 }
@@ -288,8 +361,8 @@ impl<'a> Session<'a> {
     #[allow(clippy::too_many_arguments)]
     fn new(
         vs: &'a tch::nn::VarStore,
-        model: &'a MoaeClip,
-        prompts: PromptSet,
+        model: NetRef<'a>,
+        prompts: Option<PromptSet>,
         cfg: &'a TrainConfig,
         data: &'a TrainData,
         run: &'a RunOptions,
@@ -297,25 +370,38 @@ impl<'a> Session<'a> {
         loader: Loader,
     ) -> Result<Self> {
         let log = Log::open(&run.out_dir.join(LOG))?;
-        let ids = prompts.ids_tensor(run.device);
         let amp = cfg.amp && run.device.is_cuda();
-        // A frozen text tower (learning rate 0, so no gradients: `freeze_zero_lr_groups`) gives
-        // the same class embeddings at every step: one forward pass instead of one per step.
-        let frozen_class_emb = (cfg.adam.base_lr(Group::Text) == 0.0)
-            .then(|| tch::autocast(amp, || tch::no_grad(|| class_embeddings(model, &ids))));
+        let heads = match (model, prompts) {
+            (NetRef::Clip(clip), Some(prompts)) => {
+                let ids = prompts.ids_tensor(run.device);
+                // A frozen text tower (learning rate 0, so no gradients:
+                // `freeze_zero_lr_groups`) gives the same class embeddings at every step: one
+                // forward pass instead of one per step.
+                let frozen_class_emb = (cfg.adam.base_lr(Group::Text) == 0.0)
+                    .then(|| tch::autocast(amp, || tch::no_grad(|| class_embeddings(clip, &ids))));
+                Heads::Clip {
+                    prompts,
+                    ids,
+                    frozen_class_emb,
+                }
+            }
+            (NetRef::Clip(_), None) => bail!("a CLIP model trains with class prompts"),
+            (NetRef::Student(_), _) => Heads::Student {
+                typed: lists_are_typed(data.train.iter().map(|s| s.fine)),
+            },
+        };
         Ok(Session {
             vs,
             model,
-            prompts,
+            heads,
             cfg,
             data,
             run,
             opt,
             loader,
             log,
-            ids,
             amp,
-            frozen_class_emb,
+            distill: None,
             start: 0,
             best: None,
             final_loss: None,
@@ -331,29 +417,62 @@ impl<'a> Session<'a> {
 
     /// One optimiser step on the next batch; logs the loss terms.
     fn step(&mut self, step: u64) -> Result<()> {
-        let image_size = self.model.cfg.vision.image_size;
+        let image_size = self.model.input().size;
         let batch = self
             .loader
             .next_batch()
             .with_context(|| format!("loading the batch of step {}", step + 1))?
             .context("the training data ran out")?;
         let (x, y) = batch_tensors(&batch, image_size, self.run.device)?;
-        let loss_cfg = self.cfg.loss.at_step(step, self.cfg.steps);
-        let terms = tch::autocast(self.amp, || {
-            let class_emb = match &self.frozen_class_emb {
-                Some(fixed) => fixed.shallow_clone(),
-                None => class_embeddings(self.model, &self.ids),
-            };
-            let img = self.model.encode_image(&x, true);
-            total_loss(
-                &img.to_kind(Kind::Float),
-                &class_emb.to_kind(Kind::Float),
-                self.model.logit_scale(),
-                &y,
-                &loss_cfg,
-            )
+        let (student, typed) = match (self.model, &self.heads) {
+            (NetRef::Student(s), Heads::Student { typed }) => (s, *typed),
+            _ => return self.clip_step(step, &batch, &x, &y),
+        };
+        let types = typed.then(|| {
+            let t: Vec<i64> = batch.types.iter().map(|&t| i64::from(t)).collect();
+            Tensor::from_slice(&t).to_device(self.run.device)
         });
-        let total = terms.total.double_value(&[]);
+        let out = student.forward_t(&x, true);
+        let mut terms = student_loss(&out, &y, types.as_ref());
+        let kd = self.kd_term(&batch, &out.logits)?;
+        if let Some((k, alpha)) = &kd {
+            terms.total = &terms.total + k * *alpha;
+        }
+        let kd = kd.map(|(t, _)| t.double_value(&[]));
+        let total = self.optimise(step, &terms.total)?;
+        self.images += batch.labels.len();
+        let lr_scale = self.cfg.schedule.factor(step, self.cfg.steps);
+        let elapsed = self.t0.elapsed().as_secs_f64();
+        let ips = self.images as f64 / elapsed.max(1e-9);
+        let ce = terms.ce.double_value(&[]);
+        let type_ce = terms.type_ce.as_ref().map(|t| t.double_value(&[]));
+        let kd_msg = kd.map_or(String::new(), |k| format!(" kd {k:.4}"));
+        self.bar.set_position(step + 1);
+        self.bar.set_message(format!(
+            "loss {total:.4} (ce {ce:.4}{kd_msg}) {ips:.1} img/s"
+        ));
+        let mut line = serde_json::json!({
+            "step": step + 1, "loss": total, "ce": ce, "type_ce": type_ce, "lr_scale": lr_scale,
+            "images_per_s": ips, "elapsed_s": elapsed,
+        });
+        if let Some(k) = kd {
+            line["kd"] = k.into();
+        }
+        self.log.write(line)
+    }
+
+    /// The distillation term of a batch and its weight α, when the run distils: student
+    /// logits [N, 2] in batch order.
+    fn kd_term(&self, batch: &Batch, logits: &Tensor) -> Result<Option<(Tensor, f64)>> {
+        self.distill
+            .as_ref()
+            .map(|d| Ok((d.kd(batch, logits)?, d.alpha())))
+            .transpose()
+    }
+
+    /// Backward pass and optimiser step on `loss` (a finite scalar, else an error); returns it.
+    fn optimise(&mut self, step: u64, loss: &Tensor) -> Result<f64> {
+        let total = loss.double_value(&[]);
         if !total.is_finite() {
             bail!(
                 "the loss became {total} at step {}: lower the learning rate",
@@ -361,16 +480,53 @@ impl<'a> Session<'a> {
             );
         }
         self.opt.zero_grad();
-        terms.total.backward();
+        loss.backward();
         let lr_scale = self.cfg.schedule.factor(step, self.cfg.steps);
         self.opt.set_lr_scale(lr_scale);
         self.opt.step();
-        self.images += batch.labels.len();
         self.final_loss = Some(total);
-        self.log_step(step + 1, &terms, &loss_cfg, lr_scale)?;
+        Ok(total)
+    }
+
+    /// The CLIP family's step: CE + λ·DM + λ·CDM (spec §3–4).
+    fn clip_step(&mut self, step: u64, batch: &Batch, x: &Tensor, y: &Tensor) -> Result<()> {
+        let (
+            NetRef::Clip(model),
+            Heads::Clip {
+                ids,
+                frozen_class_emb,
+                ..
+            },
+        ) = (self.model, &self.heads)
+        else {
+            bail!("internal: a student reached the CLIP training step");
+        };
+        let loss_cfg = self.cfg.loss.at_step(step, self.cfg.steps);
+        let (mut terms, kd) = tch::autocast(self.amp, || -> Result<_> {
+            let class_emb = match frozen_class_emb {
+                Some(fixed) => fixed.shallow_clone(),
+                None => class_embeddings(model, ids),
+            };
+            let img = model.encode_image(x, true).to_kind(Kind::Float);
+            let class_emb = class_emb.to_kind(Kind::Float);
+            let terms = total_loss(&img, &class_emb, model.logit_scale(), y, &loss_cfg);
+            let kd = match &self.distill {
+                Some(_) => self.kd_term(batch, &model.classifier_logits(&img, &class_emb))?,
+                None => None,
+            };
+            Ok((terms, kd))
+        })?;
+        if let Some((k, alpha)) = &kd {
+            terms.total = &terms.total + k * *alpha;
+        }
+        let kd = kd.map(|(t, _)| t.double_value(&[]));
+        self.optimise(step, &terms.total)?;
+        self.images += batch.labels.len();
+        let lr_scale = self.cfg.schedule.factor(step, self.cfg.steps);
+        self.log_step(step + 1, &terms, kd, &loss_cfg, lr_scale)?;
         let done = step + 1;
         let eval_now = eval_due(self.cfg, done);
-        if let Some(r) = crate::eval::router_stats::record(done, eval_now, self.model, &x) {
+        if let Some(r) = crate::eval::router_stats::record(done, eval_now, model, x) {
             self.log.write(r)?;
         }
         Ok(())
@@ -380,6 +536,7 @@ impl<'a> Session<'a> {
         &mut self,
         done: u64,
         terms: &crate::train::losses::TotalLoss,
+        kd: Option<f64>,
         loss_cfg: &LossConfig,
         lr_scale: f64,
     ) -> Result<()> {
@@ -388,15 +545,20 @@ impl<'a> Session<'a> {
         let v = |t: &Tensor| t.double_value(&[]);
         let (total, ce, dm, cdm) = (v(&terms.total), v(&terms.ce), v(&terms.dm), v(&terms.cdm));
         self.bar.set_position(done);
+        let kd_msg = kd.map_or(String::new(), |k| format!(" kd {k:.4}"));
         self.bar.set_message(format!(
-            "loss {total:.4} (ce {ce:.4} dm {dm:.4} cdm {cdm:.4}) {ips:.1} img/s"
+            "loss {total:.4} (ce {ce:.4} dm {dm:.4} cdm {cdm:.4}{kd_msg}) {ips:.1} img/s"
         ));
-        self.log.write(serde_json::json!({
+        let mut line = serde_json::json!({
             "step": done, "loss": total, "ce": ce, "dm": dm, "cdm": cdm,
             "cdm_att": v(&terms.cdm_att), "cdm_rep": v(&terms.cdm_rep),
             "lambda_dm": loss_cfg.lambda_dm, "lambda_cdm": loss_cfg.lambda_cdm, "lr_scale": lr_scale,
             "images_per_s": ips, "elapsed_s": elapsed,
-        }))
+        });
+        if let Some(k) = kd {
+            line["kd"] = k.into();
+        }
+        self.log.write(line)
     }
 
     /// Scores the dev set (if any); a new best is saved as `best`.
@@ -404,15 +566,22 @@ impl<'a> Session<'a> {
         let Some(dev) = &self.data.dev else {
             return Ok(());
         };
-        let image_size = self.model.cfg.vision.image_size;
         let batches = eval_batches(
             dev,
-            &self.model.cfg.vision,
+            self.model.input(),
             self.cfg.batch_size,
             self.data.workers,
             self.data.skip_bad,
         )?;
-        let scored = score_batches(self.model, &self.ids, batches, image_size, self.run.device)?;
+        let scored = match &self.heads {
+            Heads::Clip { ids, .. } => {
+                score_net_batches(self.model, ids, batches, self.run.device)?
+            }
+            Heads::Student { .. } => {
+                let none = Tensor::zeros([0], (Kind::Int64, self.run.device));
+                score_net_batches(self.model, &none, batches, self.run.device)?
+            }
+        };
         crate::eval::metrics::check_finite(&scored, "dev")
             .with_context(|| format!("evaluating after step {done}"))?;
         let s = EvalSummary::of(&scored);
@@ -450,8 +619,12 @@ impl<'a> Session<'a> {
         optim: Option<String>,
         loader: Option<LoaderState>,
     ) -> Result<()> {
+        let prompts = match &self.heads {
+            Heads::Clip { prompts, .. } => Some(prompts.clone()),
+            Heads::Student { .. } => None,
+        };
         let meta = CheckpointMeta {
-            prompts: Some(self.prompts.clone()),
+            prompts,
             step: Some(step),
             train: Some(TrainState {
                 config: self.cfg.clone(),
@@ -460,7 +633,7 @@ impl<'a> Session<'a> {
                 best: self.best.clone(),
             }),
         };
-        checkpoint::save(path, &self.model.cfg, self.vs, &meta)
+        checkpoint::save_config_json(path, &self.model.config_json(), self.vs, &meta)
             .with_context(|| format!("saving checkpoint {}", path.display()))
     }
 

@@ -3,7 +3,9 @@
 /// The tiny model is the C ABI tests' own: one fixture behind every binding's tests.
 #[path = "../../../../ffi/tests/support/mod.rs"]
 mod ffi_support;
-pub use ffi_support::tiny_model;
+// Each test binary includes this module; not every one uses both models.
+#[allow(unused_imports)]
+pub use ffi_support::{tiny_model, tiny_typed_model};
 
 /// A deterministic, non-symmetric test pattern value for pixel (x, y), channel c.
 pub fn pattern(x: u32, y: u32, c: u32, seed: u32) -> u8 {

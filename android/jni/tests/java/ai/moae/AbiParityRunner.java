@@ -111,7 +111,8 @@ public final class AbiParityRunner {
                     break;
                 case "face":
                     // face NAME whole|detector W H RGB_FILE BOX|none: a good analysis; prints
-                    // NAME, the raw JNI record and FaceResult.hasDetectorScore() per face.
+                    // NAME, the raw JNI record, FaceResult.hasDetectorScore() per face and each
+                    // face's attackTypeProbabilities() ("none" without the head), ';'-separated.
                     try {
                         boolean useDetector = f[2].equals("detector");
                         long h = NativeBridge.createFromFile(model, "cpu", false, 1, 0, ort, null,
@@ -131,6 +132,19 @@ public final class AbiParityRunner {
                             b.append('\t');
                             for (FaceResult r : a.faces) {
                                 b.append(r.hasDetectorScore() ? 'Y' : 'N');
+                            }
+                            b.append('\t');
+                            for (int i = 0; i < a.faces.size(); i++) {
+                                FaceResult r = a.faces.get(i);
+                                b.append(i == 0 ? "" : ";");
+                                if (!r.hasAttackType()) {
+                                    b.append("none");
+                                    continue;
+                                }
+                                float[] p = r.attackTypeProbabilities();
+                                for (int k = 0; k < p.length; k++) {
+                                    b.append(k == 0 ? "" : ",").append(p[k]);
+                                }
                             }
                             out.append(b).append('\n');
                         } finally {

@@ -1013,13 +1013,29 @@ public final class HostTestRunner {
         expect(r.flags.equals(QualityFlag.fromBits((int) v[1])), where + ": flags " + r.flags);
         expect(r.hasFace() == (count > 0), where + ": hasFace");
         for (int i = 0; i < count; i++) {
-            int at = 3 + i * 34;
+            int at = 3 + i * 39;
             FaceResult f = r.faces.get(i);
             String w = where + " face " + i;
             // pack::face: moae_face's order (box, keypoints, hasKeypoints, source,
             // detectorScore, attack, live, threshold, decision, flags, quality, latency), then
-            // isAttack and provider.
+            // isAttack, provider, hasAttackType and the four attack-type probabilities.
             expect(f.source.code == (int) v[at + 17], w + " source " + f.source);
+            expect(f.hasAttackType() == (v[at + 34] != 0f), w + " hasAttackType");
+            if (f.hasAttackType()) {
+                float[] p = f.attackTypeProbabilities();
+                for (int k = 0; k < 4; k++) {
+                    expectNear(p[k], v[at + 35 + k], w + " attack type " + k);
+                }
+            } else {
+                try {
+                    float[] p = f.attackTypeProbabilities();
+                    throw new AssertionError(w + ": attackTypeProbabilities() returned "
+                            + java.util.Arrays.toString(p) + " for a model without the head");
+                } catch (IllegalStateException e) {
+                    expect(e.getMessage().contains("hasAttackType()"),
+                            w + ": message " + e.getMessage());
+                }
+            }
             expectNear(f.box.x, v[at], w + " box x");
             expectNear(f.box.y, v[at + 1], w + " box y");
             expectNear(f.box.width, v[at + 2], w + " box w");

@@ -25,10 +25,10 @@ public final class FrameAnalysis {
      * The face layout this class reads: {@code pack::ANALYSIS_LAYOUT}
      * (android/jni/src/pack.rs).
      */
-    static final int LAYOUT = 2;
+    static final int LAYOUT = 3;
 
     /** Floats per face ({@code pack::FACE_LEN}) and before the faces. */
-    static final int FACE_LEN = 34;
+    static final int FACE_LEN = 39;
 
     static final int HEADER = 3;
 

@@ -1,0 +1,445 @@
+//! The student (spec §9) as an ONNX graph, op for op [`Student::forward_t`] in evaluation
+//! mode, with BatchNorm folded into the convolutions ([`fold_bn`]).
+//!
+//! Only operators that ONNX Runtime's mobile build, CoreML and NNAPI run: `Conv`, `Relu`,
+//! `HardSigmoid`, `Mul`, `Add`, `GlobalAveragePool`, `Flatten`, `Gemm`, `Softmax`, `Gather`,
+//! `Identity`, and in int8 files `QuantizeLinear` / `DequantizeLinear`. Hard-swish is written
+//! as `x · HardSigmoid(x)` (the `HardSwish` op is younger and less widely supported).
+//!
+//! Int8 ([`StudentPrecision::Int8`]) is static QDQ quantisation, the form ONNX Runtime's own
+//! `quantize_static` writes and its graph optimiser turns into `QLinearConv`: every
+//! convolution and the hidden linear layer read their input through
+//! `QuantizeLinear → DequantizeLinear` (uint8, one scale per tensor, from calibration ranges),
+//! their weights through `DequantizeLinear` of int8 values with one scale per output channel,
+//! their bias as int32 at scale `input scale · weight scale`, and their output goes through
+//! `QuantizeLinear → DequantizeLinear` again. The two small output heads stay float.
+
+use super::quantize::values;
+use super::ExportError;
+use crate::model::student::{fold_bn, se_channels, Activation, Student, StudentConfig};
+use moae_onnx::meta::{ATTACK_TYPES, CLASSES, FORMAT_VERSION, INPUT_PIXELS, OUTPUT_ATTACK_TYPE};
+use moae_onnx::proto::tensor_proto::DataType;
+use moae_onnx::proto::ModelProto;
+use moae_onnx::{Attr, Dim, GraphBuilder, ModelMeta, IR_VERSION, OPSET};
+use std::collections::{BTreeMap, HashMap};
+use tch::{Device, Kind, Tensor};
+
+/// The observed range `(min, max)` of each quantised activation, by point name
+/// (`<layer>.in` / `<layer>.out`, e.g. `blocks.3.depthwise.in`; see [`Student::observe`]).
+pub type ActivationRanges = BTreeMap<String, (f32, f32)>;
+
+/// How a student file computes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StudentPrecision {
+    Fp32,
+    /// Static QDQ int8 with these calibration ranges.
+    Int8(ActivationRanges),
+}
+
+/// Min/max of every quantisation point over the calibration batches (pixels normalised as
+/// the model expects), the model in evaluation mode.
+pub fn calibrate(
+    student: &Student,
+    batches: impl IntoIterator<Item = Tensor>,
+) -> Result<ActivationRanges, ExportError> {
+    let mut ranges = ActivationRanges::new();
+    let mut n = 0usize;
+    tch::no_grad(|| {
+        for x in batches {
+            student
+                .check_pixels(&x)
+                .map_err(|e| ExportError::Calibration(e.to_string()))?;
+            n += x.size()[0] as usize;
+            student.observe(&x, &mut |name: &str, t: &Tensor| {
+                let (lo, hi) = (t.min().double_value(&[]), t.max().double_value(&[]));
+                let e = ranges
+                    .entry(name.to_string())
+                    .or_insert((f32::INFINITY, f32::NEG_INFINITY));
+                *e = (e.0.min(lo as f32), e.1.max(hi as f32));
+            });
+        }
+        Ok::<(), ExportError>(())
+    })?;
+    if n == 0 {
+        return Err(ExportError::Calibration(
+            "the calibration set is empty: int8 needs at least one image (give --calib LIST)"
+                .into(),
+        ));
+    }
+    if let Some((k, r)) = ranges
+        .iter()
+        .find(|(_, r)| !(r.0.is_finite() && r.1.is_finite()))
+    {
+        return Err(ExportError::Calibration(format!(
+            "activation `{k}` has the non-finite range {r:?} on the calibration images"
+        )));
+    }
+    Ok(ranges)
+}
+
+/// Asymmetric uint8 parameters `(scale, zero point)` of a range (widened to include 0, so
+/// that zero padding is exact).
+pub fn uint8_params(lo: f32, hi: f32) -> (f32, u8) {
+    let (lo, hi) = (lo.min(0.0), hi.max(0.0));
+    let scale = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
+    let zp = (-lo / scale).round().clamp(0.0, 255.0) as u8;
+    (scale, zp)
+}
+
+struct Builder<'a> {
+    g: GraphBuilder,
+    vars: &'a HashMap<String, Tensor>,
+    cfg: &'a StudentConfig,
+    ranges: Option<&'a ActivationRanges>,
+    /// Values that are DequantizeLinear outputs, with their scale: not quantised twice.
+    dequantized: HashMap<String, f32>,
+}
+
+impl Builder<'_> {
+    fn get(&self, name: &str, shape: &[i64]) -> Result<Tensor, ExportError> {
+        let t = self
+            .vars
+            .get(name)
+            .ok_or_else(|| ExportError::MissingWeight(name.to_string()))?;
+        if t.size() != shape {
+            return Err(ExportError::WeightShape {
+                name: name.to_string(),
+                expected: shape.to_vec(),
+                found: t.size(),
+            });
+        }
+        Ok(t.detach().to_device(Device::Cpu).to_kind(Kind::Float))
+    }
+
+    fn f32(&mut self, name: &str, t: &Tensor) -> String {
+        self.g.initializer_f32(name, &t.size(), &values(t))
+    }
+
+    fn op(
+        &mut self,
+        op: &str,
+        inputs: &[&str],
+        attrs: Vec<moae_onnx::proto::AttributeProto>,
+    ) -> String {
+        self.g.op(op, inputs, attrs)
+    }
+
+    fn act(&mut self, x: &str, a: Activation) -> String {
+        match a {
+            Activation::Relu => self.op("Relu", &[x], vec![]),
+            Activation::Hswish => {
+                let s = self.hsigmoid(x);
+                self.op("Mul", &[x, &s], vec![])
+            }
+        }
+    }
+
+    /// max(0, min(1, x/6 + 1/2)), torch's `hardsigmoid`.
+    fn hsigmoid(&mut self, x: &str) -> String {
+        let attrs = vec![Attr::float("alpha", 1.0 / 6.0), Attr::float("beta", 0.5)];
+        self.op("HardSigmoid", &[x], attrs)
+    }
+
+    /// `x` read through QuantizeLinear → DequantizeLinear with the calibration range of
+    /// `point`; returns the value and its scale. A value that already is a DequantizeLinear
+    /// output is returned as it is.
+    fn qdq(
+        &mut self,
+        x: &str,
+        point: &str,
+        ranges: &ActivationRanges,
+    ) -> Result<(String, f32), ExportError> {
+        if let Some(&scale) = self.dequantized.get(x) {
+            return Ok((x.to_string(), scale));
+        }
+        let &(lo, hi) = ranges.get(point).ok_or_else(|| {
+            ExportError::Calibration(format!("no calibration range for activation `{point}`"))
+        })?;
+        let (scale, zp) = uint8_params(lo, hi);
+        let s = self.g.scalar_f32(&format!("{point}.scale"), scale);
+        let z = self
+            .g
+            .initializer_u8(&format!("{point}.zero_point"), &[], &[zp]);
+        let q = self.op("QuantizeLinear", &[x, &s, &z], vec![]);
+        let dq = self.g.op_named(
+            "DequantizeLinear",
+            &[&q, &s, &z],
+            &format!("{point}.dq"),
+            vec![],
+        );
+        self.dequantized.insert(dq.clone(), scale);
+        Ok((dq, scale))
+    }
+
+    /// Convolution `prefix.conv` with `prefix.bn` folded in (`x` [N, cin, H, W]).
+    fn conv_bn(
+        &mut self,
+        x: &str,
+        prefix: &str,
+        (cin, cout, kernel, stride, groups): (i64, i64, i64, i64, i64),
+    ) -> Result<String, ExportError> {
+        let w = self.get(
+            &format!("{prefix}.conv.weight"),
+            &[cout, cin / groups, kernel, kernel],
+        )?;
+        let bn = |s: &Self, n: &str| s.get(&format!("{prefix}.bn.{n}"), &[cout]);
+        let (w, b) = fold_bn(
+            &w,
+            &bn(self, "weight")?,
+            &bn(self, "bias")?,
+            &bn(self, "running_mean")?,
+            &bn(self, "running_var")?,
+            self.cfg.bn_eps,
+        );
+        let attrs = vec![
+            Attr::ints("kernel_shape", &[kernel, kernel]),
+            Attr::ints("strides", &[stride, stride]),
+            Attr::ints("pads", &[kernel / 2; 4]),
+            Attr::int("group", groups),
+        ];
+        self.with_weights("Conv", x, prefix, &w, &b, attrs)
+    }
+
+    /// Per-output-channel symmetric int8 weights and the int32 bias at scale
+    /// `x_scale · w_scale`, each read through DequantizeLinear (axis 0).
+    fn quantized_weights(
+        &mut self,
+        prefix: &str,
+        w: &Tensor,
+        b: &Tensor,
+        x_scale: f32,
+    ) -> (String, String) {
+        let cout = w.size()[0];
+        let rest: Vec<i64> = (1..w.dim() as i64).collect();
+        let mut per_row = vec![1i64; w.dim()];
+        per_row[0] = -1;
+        let absmax = w.abs().amax(rest.as_slice(), false);
+        let w_scale = (&absmax / 127.0).where_self(&absmax.gt(0.0), &absmax.ones_like());
+        let q = (w / w_scale.view(per_row.as_slice()))
+            .round()
+            .clamp(-127.0, 127.0)
+            .to_kind(Kind::Int8);
+        let qv = Vec::<i8>::try_from(&q.contiguous().view([-1])).expect("int8 values");
+        let wi = self
+            .g
+            .initializer_i8(&format!("{prefix}.weight.int8"), &w.size(), &qv);
+        let ws = self.f32(&format!("{prefix}.weight.scale"), &w_scale);
+        let wz = self.g.initializer_i8(
+            &format!("{prefix}.weight.zero_point"),
+            &[cout],
+            &vec![0; cout as usize],
+        );
+        let axis = vec![Attr::int("axis", 0)];
+        let wd = self.op("DequantizeLinear", &[&wi, &ws, &wz], axis.clone());
+        let b_scale = &w_scale * f64::from(x_scale);
+        let bq: Vec<i32> = values(&(b / &b_scale).round())
+            .iter()
+            .map(|v| v.clamp(i32::MIN as f32, i32::MAX as f32) as i32)
+            .collect();
+        let bi = self
+            .g
+            .initializer_i32(&format!("{prefix}.bias.int32"), &[cout], &bq);
+        let bs = self.f32(&format!("{prefix}.bias.scale"), &b_scale);
+        let bz = self.g.initializer_i32(
+            &format!("{prefix}.bias.zero_point"),
+            &[cout],
+            &vec![0; cout as usize],
+        );
+        let bd = self.op("DequantizeLinear", &[&bi, &bs, &bz], axis);
+        (wd, bd)
+    }
+
+    /// A float 1×1 convolution with bias (squeeze-and-excitation).
+    fn conv1x1(
+        &mut self,
+        x: &str,
+        prefix: &str,
+        cin: i64,
+        cout: i64,
+    ) -> Result<String, ExportError> {
+        let w = self.get(&format!("{prefix}.weight"), &[cout, cin, 1, 1])?;
+        let b = self.get(&format!("{prefix}.bias"), &[cout])?;
+        let attrs = vec![Attr::ints("kernel_shape", &[1, 1])];
+        self.with_weights("Conv", x, prefix, &w, &b, attrs)
+    }
+
+    /// `op(x, w, b)` (a convolution, or a `Gemm` with `transB`): in float, or in an int8 file
+    /// with `x` and the output through Q→DQ at the ranges of `prefix.in` / `prefix.out` and
+    /// per-output-channel int8 weights.
+    fn with_weights(
+        &mut self,
+        op: &str,
+        x: &str,
+        prefix: &str,
+        w: &Tensor,
+        b: &Tensor,
+        attrs: Vec<moae_onnx::proto::AttributeProto>,
+    ) -> Result<String, ExportError> {
+        let Some(ranges) = self.ranges else {
+            let (wn, bn) = (
+                self.f32(&format!("{prefix}.weight"), w),
+                self.f32(&format!("{prefix}.bias"), b),
+            );
+            return Ok(self.op(op, &[x, &wn, &bn], attrs));
+        };
+        let (xq, x_scale) = self.qdq(x, &format!("{prefix}.in"), ranges)?;
+        let (wq, bq) = self.quantized_weights(prefix, w, b, x_scale);
+        let y = self.op(op, &[&xq, &wq, &bq], attrs);
+        Ok(self.qdq(&y, &format!("{prefix}.out"), ranges)?.0)
+    }
+
+    /// `x · hardsigmoid(restore(relu(reduce(GlobalAveragePool(x)))))`.
+    fn se(&mut self, x: &str, prefix: &str, c: i64) -> Result<String, ExportError> {
+        let sq = se_channels(c);
+        let pooled = self.op("GlobalAveragePool", &[x], vec![]);
+        let h = self.conv1x1(&pooled, &format!("{prefix}.reduce"), c, sq)?;
+        let h = self.op("Relu", &[&h], vec![]);
+        let h = self.conv1x1(&h, &format!("{prefix}.restore"), sq, c)?;
+        let gate = self.hsigmoid(&h);
+        Ok(self.op("Mul", &[x, &gate], vec![]))
+    }
+
+    fn block(&mut self, x: &str, i: usize) -> Result<String, ExportError> {
+        let b = self.cfg.blocks[i].clone();
+        let cin = self.cfg.block_input(i);
+        let p = format!("blocks.{i}");
+        let mut h = x.to_string();
+        if b.expand != cin {
+            h = self.conv_bn(&h, &format!("{p}.expand"), (cin, b.expand, 1, 1, 1))?;
+            h = self.act(&h, b.act);
+        }
+        let dw = (b.expand, b.expand, b.kernel, b.stride, b.expand);
+        h = self.conv_bn(&h, &format!("{p}.depthwise"), dw)?;
+        h = self.act(&h, b.act);
+        if b.se {
+            h = self.se(&h, &format!("{p}.se"), b.expand)?;
+        }
+        let y = self.conv_bn(&h, &format!("{p}.project"), (b.expand, b.out, 1, 1, 1))?;
+        if b.stride == 1 && cin == b.out {
+            Ok(self.op("Add", &[&y, x], vec![]))
+        } else {
+            Ok(y)
+        }
+    }
+
+    /// `Gemm(x, Wᵀ) + b` for a torch linear layer `prefix` [dout, din] (float).
+    fn gemm(&mut self, x: &str, prefix: &str, din: i64, dout: i64) -> Result<String, ExportError> {
+        let w = self.get(&format!("{prefix}.weight"), &[dout, din])?;
+        let b = self.get(&format!("{prefix}.bias"), &[dout])?;
+        let (wn, bn) = (
+            self.f32(&format!("{prefix}.weight"), &w),
+            self.f32(&format!("{prefix}.bias"), &b),
+        );
+        Ok(self.op("Gemm", &[x, &wn, &bn], vec![Attr::int("transB", 1)]))
+    }
+
+    /// The hidden layer: a `Gemm` quantised like the convolutions in an int8 file.
+    fn hidden(&mut self, x: &str, din: i64, dout: i64) -> Result<String, ExportError> {
+        let w = self.get("hidden.weight", &[dout, din])?;
+        let b = self.get("hidden.bias", &[dout])?;
+        self.with_weights("Gemm", x, "hidden", &w, &b, vec![Attr::int("transB", 1)])
+    }
+}
+
+/// Builds the ONNX model of a student: `pixel_values` [N, 3, S, S] → `logits` [N, 2],
+/// `attack_score` [N] and, when the config has the head, `attack_type` [N, 4] (softmax over
+/// [`crate::model::student::ATTACK_TYPES`]).
+pub fn build_student(
+    cfg: &StudentConfig,
+    vars: &HashMap<String, Tensor>,
+    precision: &StudentPrecision,
+    meta: &ModelMeta,
+) -> Result<ModelProto, ExportError> {
+    cfg.validate()
+        .map_err(|e| ExportError::Options(e.to_string()))?;
+    let mut g = GraphBuilder::new("moae_student");
+    let batch = Dim::batch();
+    let s = cfg.image_size;
+    let pixels = g.input(
+        INPUT_PIXELS,
+        DataType::Float,
+        &[batch.clone(), Dim::Fixed(3), Dim::Fixed(s), Dim::Fixed(s)],
+    );
+    let mut b = Builder {
+        g,
+        vars,
+        cfg,
+        ranges: match precision {
+            StudentPrecision::Fp32 => None,
+            StudentPrecision::Int8(r) => Some(r),
+        },
+        dequantized: HashMap::new(),
+    };
+    let x = b.conv_bn(&pixels, "stem", (3, cfg.stem, 3, 2, 1))?;
+    let mut x = b.act(&x, Activation::Hswish);
+    for i in 0..cfg.blocks.len() {
+        x = b.block(&x, i)?;
+    }
+    let x = b.conv_bn(&x, "last", (cfg.features(), cfg.last_conv, 1, 1, 1))?;
+    let x = b.act(&x, Activation::Hswish);
+    let pooled = b.op("GlobalAveragePool", &[&x], vec![]);
+    let flat = b.op("Flatten", &[&pooled], vec![Attr::int("axis", 1)]);
+    let h = b.hidden(&flat, cfg.last_conv, cfg.hidden)?;
+    let h = b.act(&h, Activation::Hswish);
+    let logits = b.gemm(&h, "classifier", cfg.hidden, 2)?;
+    let types = if cfg.attack_types > 0 {
+        let t = b.gemm(&h, "attack_type", cfg.hidden, cfg.attack_types)?;
+        Some(b.op("Softmax", &[&t], vec![Attr::int("axis", -1)]))
+    } else {
+        None
+    };
+    let mut g = b.g;
+    g.classifier_outputs(&logits, &batch);
+    if let Some(t) = types {
+        let dims = [batch, Dim::Fixed(cfg.attack_types)];
+        g.output(&t, OUTPUT_ATTACK_TYPE, DataType::Float, &dims);
+    }
+    let producer = format!("moae-trainer {}", env!("CARGO_PKG_VERSION"));
+    Ok(g.finish(OPSET, IR_VERSION, &producer, Some(meta)))
+}
+
+/// The metadata of a student export: the student's own input size and normalisation, the
+/// attack-type classes when it has the head.
+pub fn student_meta(
+    cfg: &StudentConfig,
+    precision: &StudentPrecision,
+    threshold: Option<f32>,
+    checkpoint_sha256: &str,
+) -> ModelMeta {
+    ModelMeta {
+        format_version: FORMAT_VERSION,
+        config_json: cfg.to_json(),
+        preset: cfg.preset.clone(),
+        variant: "student".into(),
+        input_size: cfg.image_size as u32,
+        mean: cfg.mean,
+        std: cfg.std,
+        classes: CLASSES.iter().map(|s| s.to_string()).collect(),
+        attack_types: if cfg.attack_types > 0 {
+            ATTACK_TYPES.iter().map(|s| s.to_string()).collect()
+        } else {
+            Vec::new()
+        },
+        threshold: threshold.unwrap_or(0.5),
+        threshold_calibrated: threshold.is_some(),
+        precision: match precision {
+            StudentPrecision::Fp32 => "fp32",
+            StudentPrecision::Int8(_) => "int8",
+        }
+        .into(),
+        checkpoint_sha256: checkpoint_sha256.into(),
+        producer: format!("moae-trainer {}", env!("CARGO_PKG_VERSION")),
+    }
+}
+
+/// The ONNX bytes of an in-memory student (the CLI and the tests).
+pub fn export_student_bytes(
+    student: &Student,
+    vs: &tch::nn::VarStore,
+    precision: &StudentPrecision,
+    meta: &ModelMeta,
+) -> Result<Vec<u8>, ExportError> {
+    let vars = vs.variables();
+    let proto = tch::no_grad(|| build_student(&student.cfg, &vars, precision, meta))?;
+    Ok(moae_onnx::to_bytes(&proto))
+}
