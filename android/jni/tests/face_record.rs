@@ -68,6 +68,7 @@ fn distinct_face() -> FaceResult {
             threshold: 0.5,
             provider: ExecutionProvider::Cuda,
             latency: Duration::from_millis(7),
+            attack_type: Some([0.5, 0.25, 0.125, 0.125]),
         },
         quality: Quality {
             values: QualityValues {
@@ -136,6 +137,10 @@ fn java_reads_every_face_field_where_rust_writes_it() {
             v.yaw_deg
         ]
     );
+    // The attack type: `readAttackType(v, at + N)` reads the flag at N, then 4 probabilities.
+    let t = index_after(&java, "readAttackType(v, ");
+    assert_eq!(at(t), 1.0, "hasAttackType at {t}");
+    assert_eq!(&rec[t + 1..t + 5], &[0.5, 0.25, 0.125, 0.125]);
 }
 
 #[test]
