@@ -41,6 +41,12 @@ run_step "aarch64: moae-ffi under qemu" \
   --skip memcheck_finds_no_errors_or_leaks --skip hostile_suite_is_memcheck_clean \
   --skip sanitizers_find_nothing --skip cmake_find_package_builds_the_examples
 run_step "aarch64: moae-jni's packing under qemu" cargo test --target "$target" -p moae-jni --lib
+# Google Play (Android 15+) requires 16 KB-aligned native libraries; .cargo/config.toml links
+# aarch64 with max-page-size=16384, and every LOAD segment must show it.
+run_step "aarch64: libmoae.so and libmoae_jni.so built" \
+  cargo build --target "$target" -p moae-ffi -p moae-jni --lib
+run_step "aarch64: 16 KB-aligned LOAD segments (readelf)" ./scripts/check-page-align.sh \
+  "target/$target/debug/libmoae.so" "target/$target/debug/libmoae_jni.so"
 
 fixture="$root/target/$target/cross-arch-fixture"
 # The demo's trained model joins when scripts/demo.sh has made it (it trains for minutes, too

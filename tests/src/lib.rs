@@ -88,14 +88,16 @@ pub fn built_artifact(file: &str) -> std::path::PathBuf {
     let modified = std::fs::metadata(&path)
         .and_then(|m| m.modified())
         .unwrap_or_else(|_| panic!("{} is missing: {build}", path.display()));
-    let sources = [
-        "runtime/src",
-        "runtime/cli/src",
-        "ffi/src",
-        "lists/src",
-        "onnx/src",
-        "trainer/src",
-    ];
+    // Only the crates the artifact is built from: cargo relinks it when one of them changes,
+    // and leaves it alone (older) when an unrelated crate does.
+    let shared: &[&str] = &["runtime/src", "onnx/src"];
+    let own: &[&str] = match file {
+        "moae" => &["runtime/cli/src", "lists/src", "metrics/src"],
+        "trainer" => &["trainer/src", "lists/src", "metrics/src"],
+        f if f.starts_with("libmoae") => &["ffi/src"],
+        _ => &[],
+    };
+    let sources: Vec<&str> = shared.iter().chain(own).copied().collect();
     let newest = sources
         .iter()
         .map(|s| newest_rs(&workspace_root().join(s)))

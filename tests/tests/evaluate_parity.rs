@@ -2,27 +2,18 @@
 //! `trainer eval` (tch over the checkpoint) on the same images and threshold: every score
 //! within 1e-6, the same counts behind every figure. The model is a tiny one (`trainer init`),
 //! its ONNX file calibrated on the dev scores `trainer eval` wrote (so both use the dev EER
-//! threshold); the data is `trainer synth`'s. Both binaries are built from the current sources.
+//! threshold); the data is `trainer synth`'s. Both binaries are the ones the test command built.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// target/<profile>, with `trainer` and `moae` built (a no-op when up to date).
+/// target/<profile>, holding `trainer` and `moae` as the test command's build step left them.
 fn binaries() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    let mut c = Command::new(env!("CARGO"));
-    c.args(["build", "--bin", "trainer", "--bin", "moae"])
-        .current_dir(workspace());
-    if dir.ends_with("release") {
-        c.arg("--release");
-    }
-    assert!(c.status().unwrap().success(), "cargo build failed");
-    dir
+    moae_tests::built_artifact("trainer");
+    moae_tests::built_artifact("moae")
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn ok(bin: &Path, args: &[&str]) -> String {
