@@ -67,6 +67,7 @@ class Face(C.Structure):
         ("source", C.c_int32), ("detector_score", C.c_float), ("attack_score", C.c_float),
         ("live_score", C.c_float), ("threshold", C.c_float), ("decision", C.c_int32),
         ("quality_flags", C.c_uint32), ("quality", Quality), ("latency_ms", C.c_float),
+        ("has_attack_type", C.c_int32), ("attack_type_probs", C.c_float * 4),
     ]
 
 
