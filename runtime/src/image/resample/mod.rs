@@ -47,7 +47,9 @@ mod taps;
 use crate::image::frame::Plane;
 #[cfg(target_arch = "aarch64")]
 use pass::RowKernels;
-use pass::{resample_impl, Portable, Scratch, SCRATCH};
+#[cfg(target_arch = "x86_64")]
+use pass::Scratch;
+use pass::{resample_impl, Portable, SCRATCH};
 pub(crate) use taps::Taps;
 
 /// Per-channel affine map from 0..=255 RGB to the model input: `v * scale + bias`
