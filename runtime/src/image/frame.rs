@@ -229,6 +229,21 @@ fn check_plane(
 }
 
 impl<'a> Frame<'a> {
+    /// A frame as the constructors check it: upright as passed (no rotation, not mirrored),
+    /// full-range BT.601 until the `with_*` setters say otherwise.
+    fn as_passed(format: PixelFormat, layout: Layout<'a>, width: u32, height: u32) -> Self {
+        Frame {
+            format,
+            layout,
+            width,
+            height,
+            rotation: Rotation::R0,
+            mirrored: false,
+            yuv_range: YuvRange::Full,
+            yuv_matrix: YuvMatrix::Bt601,
+        }
+    }
+
     /// RGB/BGR/RGBA/BGRA/GRAY: one plane, `stride` bytes per row (>= width * bytes per pixel).
     pub fn packed(
         format: PixelFormat,
@@ -249,9 +264,9 @@ impl<'a> Frame<'a> {
             PixelFormat::Bgr | PixelFormat::Bgra => ([2, 1, 0], 3),
             _ => ([0, 0, 0], 1),
         };
-        Ok(Frame {
+        Ok(Frame::as_passed(
             format,
-            layout: Layout::Packed {
+            Layout::Packed {
                 plane: Plane {
                     data,
                     stride,
@@ -262,11 +277,7 @@ impl<'a> Frame<'a> {
             },
             width,
             height,
-            rotation: Rotation::R0,
-            mirrored: false,
-            yuv_range: YuvRange::Full,
-            yuv_matrix: YuvMatrix::Bt601,
-        })
+        ))
     }
 
     /// NV12/NV21: Y plane + interleaved chroma plane (`uv_stride >= width`).
@@ -307,9 +318,9 @@ impl<'a> Frame<'a> {
             stride: uv_stride,
             pixel_stride: 2,
         };
-        Ok(Frame {
+        Ok(Frame::as_passed(
             format,
-            layout: Layout::Yuv {
+            Layout::Yuv {
                 y,
                 u: sub(u_off),
                 v: sub(v_off),
@@ -317,11 +328,7 @@ impl<'a> Frame<'a> {
             },
             width,
             height,
-            rotation: Rotation::R0,
-            mirrored: false,
-            yuv_range: YuvRange::Full,
-            yuv_matrix: YuvMatrix::Bt601,
-        })
+        ))
     }
 
     /// I420: three planes; chroma planes are (width/2)x(height/2).
@@ -346,9 +353,9 @@ impl<'a> Frame<'a> {
             stride,
             pixel_stride: 1,
         };
-        Ok(Frame {
-            format: PixelFormat::I420,
-            layout: Layout::Yuv {
+        Ok(Frame::as_passed(
+            PixelFormat::I420,
+            Layout::Yuv {
                 y: p(y, y_stride),
                 u: p(u, u_stride),
                 v: p(v, v_stride),
@@ -356,11 +363,7 @@ impl<'a> Frame<'a> {
             },
             width,
             height,
-            rotation: Rotation::R0,
-            mirrored: false,
-            yuv_range: YuvRange::Full,
-            yuv_matrix: YuvMatrix::Bt601,
-        })
+        ))
     }
 
     /// Android `YUV_420_888` (CameraX `ImageProxy` planes): chroma pixel stride 1 (I420-like)
@@ -398,9 +401,9 @@ impl<'a> Frame<'a> {
             stride,
             pixel_stride: ps,
         };
-        Ok(Frame {
+        Ok(Frame::as_passed(
             format,
-            layout: Layout::Yuv {
+            Layout::Yuv {
                 y: p(y, y_stride, 1),
                 u: p(u, uv_row_stride, uv_pixel_stride),
                 v: p(v, uv_row_stride, uv_pixel_stride),
@@ -408,11 +411,7 @@ impl<'a> Frame<'a> {
             },
             width,
             height,
-            rotation: Rotation::R0,
-            mirrored: false,
-            yuv_range: YuvRange::Full,
-            yuv_matrix: YuvMatrix::Bt601,
-        })
+        ))
     }
 
     /// Sets the clockwise rotation that makes the frame upright.
