@@ -4,7 +4,7 @@
 # `step result:` lines, one each); any other step counts as one, passed on exit 0, and prints
 # its own `step result:` line. A test step that exits non-zero without a failed test (a build
 # error, a test binary killed by a signal) counts one more failure. `summary` prints the totals
-# as the last line, `N passed, N failed`, and returns non-zero when anything failed.
+# as the last line, `N passed, N failed`; each step's wall time goes to stderr as `step time:`, and returns non-zero when anything failed.
 
 passed=0
 failed=0
@@ -27,10 +27,12 @@ run_step() {
   local name=$1
   shift
   printf '\n==> %s\n' "$name" >&2
-  local out rc lines p f
+  local out rc lines p f t0=$SECONDS
   out=$(mktemp)
   "$@" 2>&1 | tee "$out"
   rc=${PIPESTATUS[0]}
+  # Where the test command's minutes go (read by people; the counts below ignore it).
+  printf 'step time: %4d s  %s\n' $((SECONDS - t0)) "$name" >&2
   read -r lines p f < <(count_results "$out")
   rm -f "$out"
   if [[ $lines -eq 0 ]]; then

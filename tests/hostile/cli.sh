@@ -85,14 +85,14 @@ bad_classes `moae.classes` = "cat,dog" is invalid
 future_format format version 101 is not supported
 dir Is a directory
 EOF
-c $A threads_100000 err 'thread' "$MOAE" info --threads 100000 "$M"
-c $A threads_600 err 'thread' "$MOAE" info --threads 600 "$M"
-c $A threads_too_big_for_usize err 'thread|invalid' "$MOAE" info --threads 18446744073709551616 "$M"
+c $A threads_100000 err '--threads <THREADS>.: [0-9]+ is out of range: use 0\.\.=64' "$MOAE" info --threads 100000 "$M"
+c $A threads_600 err '--threads <THREADS>.: [0-9]+ is out of range: use 0\.\.=64' "$MOAE" info --threads 600 "$M"
+c $A threads_too_big_for_usize err '--threads <THREADS>.: .[0-9]+. is not a whole number' "$MOAE" info --threads 18446744073709551616 "$M"
 c $A threads_negative err 'invalid|unexpected' "$MOAE" info --threads -1 "$M"
 c $A ep_bogus err 'bogus|invalid' "$MOAE" info --ep bogus "$M"
 c $A require_cuda err 'cuda' "$MOAE" info --ep cuda --require "$M"
 c $A prefer_cuda_then_cpu 0 'cpu' "$MOAE" info --ep cuda,cpu "$M"
-c $A ort_missing err 'nonexistent' "$MOAE" --ort /nonexistent/libonnxruntime.so info "$M"
+c $A ort_missing err 'could not load ONNX Runtime from ./nonexistent/libonnxruntime\.so.*no such file' "$MOAE" --ort /nonexistent/libonnxruntime.so info "$M"
 c $A fp16_file 0 'fp16' "$MOAE" info "$FIX/fp16.onnx"
 c $A int8_file 0 'int8' "$MOAE" info "$FIX/int8.onnx"
 
@@ -159,7 +159,7 @@ score_of() { "$MOAE" detect --json "$M" "$PNG" --box 20,14,16,16 --crop-scale "$
 s1=$(score_of 1) s2=$(score_of 2) s1b=$(score_of 1)
 t $A crop_scale_changes_score "different scores" eval '[ -n "$s1" ] && [ -n "$s2" ] && [ "$s1" != "$s2" ]'
 t $A crop_scale_same_score_twice "equal scores" eval '[ -n "$s1" ] && [ "$s1" = "$s1b" ]'
-c $A threads_100000 err 'thread' "$MOAE" detect --whole-frame --threads 100000 "$M" "$PNG"
+c $A threads_100000 err '--threads <THREADS>.: [0-9]+ is out of range: use 0\.\.=64' "$MOAE" detect --whole-frame --threads 100000 "$M" "$PNG"
 c $A no_images err 'required|usage' "$MOAE" detect --whole-frame "$M"
 c $A fp16_model 0 'attack_score' "$MOAE" detect --whole-frame "$FIX/fp16.onnx" "$FIX/good.jpg"
 c $A int8_model 0 'attack_score' "$MOAE" detect --whole-frame "$FIX/int8.onnx" "$FIX/good.jpg"
@@ -169,9 +169,9 @@ A=moae-analyze
 FACE="${MOAE_FACE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/.venv/face}"
 DET="$FACE/face_detection_front_128x128.onnx"
 c $A no_box_no_detector err 'MOAE_FACE_DETECTOR' env -u MOAE_FACE_DETECTOR "$MOAE" detect "$M" "$PNG"
-c $A detector_missing err 'nope\.onnx' "$MOAE" detect "$M" "$PNG" --detector "$WORK/nope.onnx"
-c $A detector_env_missing err 'nope\.onnx' env MOAE_FACE_DETECTOR="$WORK/nope.onnx" "$MOAE" detect "$M" "$PNG"
-c $A detector_garbage err 'detector|model' "$MOAE" detect "$M" "$PNG" --detector "$FIX/garbage.onnx"
+c $A detector_missing err 'face detector .*nope\.onnx does not exist' "$MOAE" detect "$M" "$PNG" --detector "$WORK/nope.onnx"
+c $A detector_env_missing err 'face detector .*nope\.onnx does not exist' env MOAE_FACE_DETECTOR="$WORK/nope.onnx" "$MOAE" detect "$M" "$PNG"
+c $A detector_garbage err 'face detector is not a loadable ONNX model' "$MOAE" detect "$M" "$PNG" --detector "$FIX/garbage.onnx"
 c $A detector_is_liveness_model err 'detector' "$MOAE" detect "$M" "$PNG" --detector "$M"
 c $A rotation_45 err '0, 90, 180 or 270' "$MOAE" detect --whole-frame "$M" "$PNG" --rotation 45
 c $A rotation_minus_90 err 'rotation|0, 90' "$MOAE" detect --whole-frame "$M" "$PNG" --rotation=-90
@@ -210,7 +210,7 @@ printf '{"threshold": 0.3, "model_sha256": "%s", "crop_scale": 1.5, "face_source
 c $A calibration_non_hex_sha err 'model_sha256' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/bad_sha.calib.json"
 printf '{"threshold": "high"}\n' >"$WORK/bad.calib.json"
 c $A calibration_garbage err 'threshold' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/bad.calib.json"
-c $A calibration_missing err 'nocalib' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/nocalib.json"
+c $A calibration_missing err 'cannot open the calibration file .*nocalib\.json' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/nocalib.json"
 c $A calibration_and_threshold err 'cannot be used|conflict' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/bad.calib.json" --threshold 0.5
 if [ -f "$DET" ] && [ -f "$FACE/astronaut.png" ]; then
     c $A detector_astronaut 0 'detector 0\.[5-9]' "$MOAE" detect "$M" "$FACE/astronaut.png" --detector "$DET"
@@ -228,17 +228,17 @@ mkdir -p "$CL"
 printf '%s\n' "$FIX/good.png" "$FIX/good.jpg" "$FIX/gray.png" >"$CL/live3.txt"
 : >"$CL/empty.txt"
 c $A target_below_1_over_n err 'at least 100 live frames' "$MOAE" calibrate "$M" --live "$CL/live3.txt" --target-bpcer 0.01 --whole-frame
-c $A target_0 err 'target-bpcer' "$MOAE" calibrate "$M" --live "$CL/live3.txt" --target-bpcer 0 --whole-frame
-c $A target_nan err 'target-bpcer' "$MOAE" calibrate "$M" --live "$CL/live3.txt" --target-bpcer NaN --whole-frame
-c $A target_1 err 'target-bpcer' "$MOAE" calibrate "$M" --live "$CL/live3.txt" --target-bpcer 1 --whole-frame
+c $A target_0 err '--target-bpcer is 0: use a share in \(0, 1\)' "$MOAE" calibrate "$M" --live "$CL/live3.txt" --target-bpcer 0 --whole-frame
+c $A target_nan err '--target-bpcer is NaN: use a share in \(0, 1\)' "$MOAE" calibrate "$M" --live "$CL/live3.txt" --target-bpcer NaN --whole-frame
+c $A target_1 err '--target-bpcer is 1: use a share in \(0, 1\)' "$MOAE" calibrate "$M" --live "$CL/live3.txt" --target-bpcer 1 --whole-frame
 c $A empty_list err 'no image' "$MOAE" calibrate "$M" --live "$CL/empty.txt" --target-bpcer 0.5 --whole-frame
-c $A list_missing err 'nolist' "$MOAE" calibrate "$M" --live "$CL/nolist.txt" --target-bpcer 0.5 --whole-frame
+c $A list_missing err 'cannot open the frame list .*nolist\.txt' "$MOAE" calibrate "$M" --live "$CL/nolist.txt" --target-bpcer 0.5 --whole-frame
 c $A no_detector err 'MOAE_FACE_DETECTOR' env -u MOAE_FACE_DETECTOR "$MOAE" calibrate "$M" --live "$CL/live3.txt" --target-bpcer 0.5
 c $A nan_model err "$NONFINITE" "$MOAE" calibrate "$FIX/nan_score.onnx" --live "$CL/live3.txt" --target-bpcer 0.5 --whole-frame --out "$WORK/nan.calib.json"
 t $A nan_model_writes_nothing "no nan.calib.json" absent "$WORK/nan.calib.json"
 c $A ok 0 'Clopper-Pearson' "$MOAE" calibrate "$M" --live "$CL/live3.txt" --attack "$CL/live3.txt" --target-bpcer 0.34 --whole-frame --out "$WORK/ok.calib.json"
 c $A ok_accepted_by_detect 0 'by_score=' "$MOAE" detect --whole-frame "$M" "$PNG" --calibration "$WORK/ok.calib.json"
-c $A out_dir_missing err 'nodir' "$MOAE" calibrate "$M" --live "$CL/live3.txt" --target-bpcer 0.34 --whole-frame --out "$WORK/nodir/c.json"
+c $A out_dir_missing err 'Error: writing .*nodir/c\.json' "$MOAE" calibrate "$M" --live "$CL/live3.txt" --target-bpcer 0.34 --whole-frame --out "$WORK/nodir/c.json"
 t $A no_tmp_left "no temporary files" no_tmp_in "$WORK"
 
 # ---- moae score (lists) ----
@@ -273,53 +273,58 @@ EOF
 c $A nan_model err "$NONFINITE" "$MOAE" score "$FIX/nan_score.onnx" --list "$L/ok.txt" \
     --root "$FIX" --out "$WORK/nan.scores"
 t $A nan_model_writes_nothing "no nan.scores" absent "$WORK/nan.scores"
-c $A list_missing err 'nolist' "$MOAE" score "$M" --list "$L/nolist.txt" --root "$FIX" --out "$WORK/x.scores"
-c $A out_dir_missing err 'nodir' "$MOAE" score "$M" --list "$L/ok.txt" --root "$FIX" --out "$WORK/nodir/x.scores"
+c $A list_missing err 'cannot read list file .*nolist\.txt: No such file' "$MOAE" score "$M" --list "$L/nolist.txt" --root "$FIX" --out "$WORK/x.scores"
+c $A out_dir_missing err 'Error: writing .*nodir/x\.scores' "$MOAE" score "$M" --list "$L/ok.txt" --root "$FIX" --out "$WORK/nodir/x.scores"
 
 # ---- moae bench / bench-matrix (every number bounded: defect 6) ----
 A=moae-bench
 c $A ok 0 'latency|ms' "$MOAE" bench "$M" --iters 3 --warmup 1
 c $A e2e 0 'latency|ms' "$MOAE" bench "$M" --iters 2 --warmup 0 --e2e
-c $A batch_0 err 'batch' "$MOAE" bench "$M" --batch 0 --iters 2
-c $A batch_1000000 err 'batch' "$MOAE" bench "$M" --batch 1000000 --iters 2
-c $A batch_2pow62 err 'batch' "$MOAE" bench "$M" --batch 4611686018427387904 --iters 2
-c $A batch_u64_max err 'batch' "$MOAE" bench "$M" --batch $BIG --iters 2
-c $A iters_0 err 'iter' "$MOAE" bench "$M" --iters 0
-c $A iters_u64_max err 'iter' "$MOAE" bench "$M" --iters $BIG
-c $A warmup_u64_max err 'warmup' "$MOAE" bench "$M" --warmup $BIG --iters 2
-c $A threads_100000 err 'thread' "$MOAE" bench "$M" --threads 100000 --iters 2
-c $A threads_600 err 'thread' "$MOAE" bench "$M" --threads 600 --iters 2
+c $A batch_0 err '--batch <BATCH>.: [0-9]+ is out of range: use 1\.\.=256' "$MOAE" bench "$M" --batch 0 --iters 2
+c $A batch_1000000 err '--batch <BATCH>.: [0-9]+ is out of range: use 1\.\.=256' "$MOAE" bench "$M" --batch 1000000 --iters 2
+c $A batch_2pow62 err '--batch <BATCH>.: [0-9]+ is out of range: use 1\.\.=256' "$MOAE" bench "$M" --batch 4611686018427387904 --iters 2
+c $A batch_u64_max err '--batch <BATCH>.: [0-9]+ is out of range: use 1\.\.=256' "$MOAE" bench "$M" --batch $BIG --iters 2
+c $A iters_0 err '--iters <ITERS>.: [0-9]+ is out of range: use 1\.\.=1000000' "$MOAE" bench "$M" --iters 0
+c $A iters_u64_max err '--iters <ITERS>.: [0-9]+ is out of range: use 1\.\.=1000000' "$MOAE" bench "$M" --iters $BIG
+c $A warmup_u64_max err '--warmup <WARMUP>.: [0-9]+ is out of range: use 0\.\.=10000' "$MOAE" bench "$M" --warmup $BIG --iters 2
+c $A threads_100000 err '--threads <THREADS>.: [0-9]+ is out of range: use 0\.\.=64' "$MOAE" bench "$M" --threads 100000 --iters 2
+c $A threads_600 err '--threads <THREADS>.: [0-9]+ is out of range: use 0\.\.=64' "$MOAE" bench "$M" --threads 600 --iters 2
 c $A nan_model err "$NONFINITE" "$MOAE" bench "$FIX/nan_score.onnx" --iters 2
 A=moae-bench-matrix
 c $A fp32_fp16_int8 0 'fp16' "$MOAE" bench-matrix "$M" "$FIX/fp16.onnx" "$FIX/int8.onnx" --ep cpu --batch 1 --iters 2 --warmup 0
-c $A batch_0 err 'batch' "$MOAE" bench-matrix "$M" --ep cpu --batch 0 --iters 2
-c $A batch_1000000 err 'batch' "$MOAE" bench-matrix "$M" --ep cpu --batch 1000000 --iters 2
-c $A iters_u64_max err 'iter' "$MOAE" bench-matrix "$M" --ep cpu --batch 1 --iters $BIG
-c $A threads_100000 err 'thread' "$MOAE" bench-matrix "$M" --ep cpu --batch 1 --iters 2 --threads 100000
-c $A missing_model err 'missing\.onnx' "$MOAE" bench-matrix "$FIX/missing.onnx" --ep cpu --batch 1 --iters 2
-c $A json_to_missing_dir err 'nodir' "$MOAE" bench-matrix "$M" --ep cpu --batch 1 --iters 2 --json "$WORK/nodir/m.json"
+c $A batch_0 err '--batch <BATCH>.: [0-9]+ is out of range: use 1\.\.=256' "$MOAE" bench-matrix "$M" --ep cpu --batch 0 --iters 2
+c $A batch_1000000 err '--batch <BATCH>.: [0-9]+ is out of range: use 1\.\.=256' "$MOAE" bench-matrix "$M" --ep cpu --batch 1000000 --iters 2
+c $A iters_u64_max err '--iters <ITERS>.: [0-9]+ is out of range: use 1\.\.=1000000' "$MOAE" bench-matrix "$M" --ep cpu --batch 1 --iters $BIG
+c $A threads_100000 err '--threads <THREADS>.: [0-9]+ is out of range: use 0\.\.=64' "$MOAE" bench-matrix "$M" --ep cpu --batch 1 --iters 2 --threads 100000
+c $A missing_model err 'model file .*missing\.onnx. does not exist' "$MOAE" bench-matrix "$FIX/missing.onnx" --ep cpu --batch 1 --iters 2
+c $A json_to_missing_dir err 'writing the JSON report to .*nodir/m\.json' "$MOAE" bench-matrix "$M" --ep cpu --batch 1 --iters 2 --json "$WORK/nodir/m.json"
 
 # ---- trainer: checkpoints (defect 4), export (defect 7), train (defect 8), metrics (defect 10) ----
 A=trainer-ckpt
 CK="$FIX/ckpt"
 for f in heads_halved layer_norm_eps mean layers_100000; do
-    c $A "$f" err 'checksum|sha|hash|config' "$TRAINER" export --onnx "$WORK/$f.onnx" "$CK/$f.safetensors"
+    c $A "$f" err 'not a valid checkpoint: content checksum mismatch' "$TRAINER" export --onnx "$WORK/$f.onnx" "$CK/$f.safetensors"
     t $A "${f}_writes_nothing" "no $f.onnx" absent "$WORK/$f.onnx"
 done
-for f in truncated empty garbage tensor_flipped; do
-    c $A "$f" err "checkpoint|$f|sha|hash" "$TRAINER" export --onnx "$WORK/$f.onnx" "$CK/$f.safetensors"
-done
-c $A info_layers_100000 err 'layers|checksum|sha|hash|config' "$TRAINER" info "$CK/layers_100000.safetensors"
-c $A missing err 'nothere' "$TRAINER" export --onnx "$WORK/x.onnx" "$CK/nothere.safetensors"
+while read -r f why; do
+    c $A "$f" err "not a valid checkpoint: $why" "$TRAINER" export --onnx "$WORK/$f.onnx" "$CK/$f.safetensors"
+done <<'EOF'
+truncated safetensors: incomplete metadata
+empty safetensors: header too small
+garbage safetensors: header too large
+tensor_flipped content checksum mismatch
+EOF
+c $A info_layers_100000 err 'not a valid checkpoint: content checksum mismatch' "$TRAINER" info "$CK/layers_100000.safetensors"
+c $A missing err 'reading .*nothere\.safetensors: No such file' "$TRAINER" export --onnx "$WORK/x.onnx" "$CK/nothere.safetensors"
 A=trainer-export
 mkdir -p "$WORK/exp"
 c $A triton_name_escape err 'name|evil' "$TRAINER" export --onnx "$WORK/exp/m.onnx" "$CK/good.safetensors" \
     --triton "$WORK/exp/repo" --triton-name ../evil
 t $A triton_name_escape_writes_nothing "no m.onnx" absent "$WORK/exp/m.onnx"
 t $A triton_name_escape_no_temp_files "no tmp files" no_tmp_in "$WORK/exp"
-c $A out_dir_missing err 'nodir' "$TRAINER" export --onnx "$WORK/nodir/m.onnx" "$CK/good.safetensors"
+c $A out_dir_missing err 'the directory .*nodir does not exist' "$TRAINER" export --onnx "$WORK/nodir/m.onnx" "$CK/good.safetensors"
 c $A precision_bogus err 'bogus|invalid' "$TRAINER" export --onnx "$WORK/exp/b.onnx" "$CK/good.safetensors" --precision bogus
-c $A dev_scores_missing err 'nothere' "$TRAINER" export --onnx "$WORK/exp/d.onnx" "$CK/good.safetensors" --dev-scores "$WORK/nothere.txt"
+c $A dev_scores_missing err 'cannot read score file .*nothere\.txt' "$TRAINER" export --onnx "$WORK/exp/d.onnx" "$CK/good.safetensors" --dev-scores "$WORK/nothere.txt"
 t $A failed_exports_write_nothing "no b.onnx, d.onnx" eval 'absent "$WORK/exp/b.onnx" && absent "$WORK/exp/d.onnx"'
 A=trainer-train
 D="$FIX/synth"
@@ -334,26 +339,32 @@ cp "$FIX/trunc_half.jpg" "$D/trunc_half.jpg" 2>/dev/null
 printf '%s\ntrunc_half.png 1\n' "$first" >"$TL/trunc_png.txt"
 printf '%s\ntrunc_half.jpg 1\n' "$first" >"$TL/trunc_jpg.txt"
 TRAIN=("$TRAINER" train --root "$D" --preset tiny --batch-size 2 --eval-every 1 --workers 1)
-c $A steps_0 err 'steps' "${TRAIN[@]}" --protocol p1 --steps 0 --out "$WORK/run0"
+c $A steps_0 err '--steps <STEPS>.: 0 is outside 1\.\.=' "${TRAIN[@]}" --protocol p1 --steps 0 --out "$WORK/run0"
 t $A steps_0_writes_nothing "no run0/latest" absent "$WORK/run0/latest.safetensors"
-c $A steps_u64_max err 'steps' "${TRAIN[@]}" --protocol p1 --steps $BIG --out "$WORK/runbig"
-c $A batch_0 err 'batch' "${TRAIN[@]}" --protocol p1 --steps 1 --batch-size 0 --out "$WORK/runb0"
-c $A batch_huge err 'batch' "${TRAIN[@]}" --protocol p1 --steps 1 --batch-size 100000000 --out "$WORK/runbh"
-c $A lr_nan err 'lr|learning|finite' "${TRAIN[@]}" --protocol p1 --steps 1 --lr NaN --out "$WORK/runlr"
+c $A steps_u64_max err '--steps <STEPS>.: [0-9]+ is outside 1\.\.=' "${TRAIN[@]}" --protocol p1 --steps $BIG --out "$WORK/runbig"
+TRAIN_NB=("$TRAINER" train --root "$D" --preset tiny --eval-every 1 --workers 1)
+c $A batch_0 err '--batch-size <BATCH_SIZE>.: 0 is outside 1\.\.=4096' "${TRAIN_NB[@]}" --protocol p1 --steps 1 --batch-size 0 --out "$WORK/runb0"
+c $A batch_huge err '--batch-size <BATCH_SIZE>.: 100000000 is outside 1\.\.=4096' "${TRAIN_NB[@]}" --protocol p1 --steps 1 --batch-size 100000000 --out "$WORK/runbh"
+c $A lr_nan err '--lr <LR>.: .NaN. is not a number in \[0, 10\]' "${TRAIN[@]}" --protocol p1 --steps 1 --lr NaN --out "$WORK/runlr"
 c $A protocol_bogus err 'protocol|bogus' "${TRAIN[@]}" --protocol bogus --steps 1 --out "$WORK/runp"
 c $A preset_bogus err 'preset|bogus' "$TRAINER" train --root "$D" --protocol p1 --preset bogus --steps 1 --out "$WORK/runpr"
-for l in missing bad_label empty trunc_png trunc_jpg; do
-    c $A "list_$l" err 'nothere|label|empty|trunc|line|no samples|live and attack' \
-        "${TRAIN[@]}" --train-list "$TL/$l.txt" --steps 1 --out "$WORK/run_$l"
-done
-c $A root_missing err 'nothere' "$TRAINER" train --root "$WORK/nothere" --protocol p1 --preset tiny --steps 1 --out "$WORK/runr"
+while read -r l why; do
+    c $A "list_$l" err "$why" "${TRAIN[@]}" --train-list "$TL/$l.txt" --steps 1 --out "$WORK/run_$l"
+done <<'EOF'
+missing cannot read image .*nothere/0000\.png \(.*missing\.txt line 2\).*No such file
+bad_label bad_label\.txt line 1: label is not 0
+empty empty\.txt has no samples
+trunc_png trunc_png\.txt line 2\).*PNG ends after [0-9]+ bytes without its IEND
+trunc_jpg trunc_jpg\.txt line 2\).*JPEG ends inside its image data
+EOF
+c $A root_missing err 'data root .*nothere does not exist' "$TRAINER" train --root "$WORK/nothere" --protocol p1 --preset tiny --steps 1 --out "$WORK/runr"
 A=trainer-misc
 c $A init_preset_bogus err 'preset|bogus' "$TRAINER" init --preset bogus --out "$WORK/x.safetensors"
 t $A init_preset_bogus_writes_nothing "no x.safetensors" absent "$WORK/x.safetensors"
-c $A init_out_dir_missing err 'nodir' "$TRAINER" init --preset tiny --out "$WORK/nodir/x.safetensors"
-c $A synth_count_0 err 'count' "$TRAINER" synth --out "$WORK/s0" --count 0
-c $A synth_size_0 err 'size' "$TRAINER" synth --out "$WORK/s1" --size 0
-c $A synth_size_huge err 'size' "$TRAINER" synth --out "$WORK/s2" --size 4000000000
+c $A init_out_dir_missing err 'the directory .*nodir does not exist' "$TRAINER" init --preset tiny --out "$WORK/nodir/x.safetensors"
+c $A synth_count_0 err '--count <COUNT>.: 0 is outside 1\.\.=' "$TRAINER" synth --out "$WORK/s0" --count 0
+c $A synth_size_0 err 'size must be 32\.\.=1024 px.*got size 0,' "$TRAINER" synth --out "$WORK/s1" --size 0
+c $A synth_size_huge err 'size must be 32\.\.=1024 px.*got size 4000000000,' "$TRAINER" synth --out "$WORK/s2" --size 4000000000
 c $A info_preset_bogus err 'preset|bogus' "$TRAINER" info --preset bogus
 A=trainer-metrics
 S="$WORK/scores"
@@ -382,8 +393,8 @@ no_label no_label\.txt line 1: wrong number of columns
 not_a_number not_a_number\.txt line 1: score is not a number
 empty empty\.txt has no scores
 EOF
-c $A dev_nan err 'nan\.txt|score|finite' "$TRAINER" metrics --scores "$S/ok.txt" --dev "$S/nan.txt"
-c $A missing err 'nothere' "$TRAINER" metrics --scores "$S/nothere.txt"
-c $A json_to_missing_dir err 'nodir' "$TRAINER" metrics --scores "$S/ok.txt" --json "$WORK/nodir/m.json"
+c $A dev_nan err 'nan\.txt line 2: score is not finite' "$TRAINER" metrics --scores "$S/ok.txt" --dev "$S/nan.txt"
+c $A missing err 'cannot read score file .*nothere\.txt' "$TRAINER" metrics --scores "$S/nothere.txt"
+c $A json_to_missing_dir err 'creating a temp file for .*nodir/m\.json' "$TRAINER" metrics --scores "$S/ok.txt" --json "$WORK/nodir/m.json"
 
 echo "cli: $cases cases, $failures failures"
