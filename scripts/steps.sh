@@ -4,7 +4,8 @@
 # `step result:` lines, one each); any other step counts as one, passed on exit 0, and prints
 # its own `step result:` line. A test step that exits non-zero without a failed test (a build
 # error, a test binary killed by a signal) counts one more failure. `summary` prints the totals
-# as the last line, `N passed, N failed`; each step's wall time goes to stderr as `step time:`, and returns non-zero when anything failed.
+# as the last line, `N passed, N failed`, and returns non-zero when anything failed. Each step's
+# wall time goes to stderr as a `step time:` line.
 
 passed=0
 failed=0
