@@ -57,3 +57,19 @@ summary() {
   printf '%s passed, %s failed\n' "$passed" "$failed"
   [[ $failed -eq 0 ]]
 }
+
+# Clippy lints while the code is built: clippy-driver compiles the workspace's own crates
+# (dependencies still go to plain rustc, as with `cargo clippy`) and fails on any warning. Each
+# crate is then compiled once instead of checked by `cargo clippy` and built again by `cargo
+# build`. CLIPPY_ARGS is how cargo-clippy hands its `-- ARGS` to clippy-driver;
+# scripts/clippy-canary.sh shows that a lint still fails the build. The later cargo commands
+# must see the same two variables, or cargo would rebuild the workspace without them.
+lint_while_building() {
+  local driver
+  driver=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver) || {
+    printf 'clippy-driver not found: run `rustup component add clippy`\n' >&2
+    return 1
+  }
+  export RUSTC_WORKSPACE_WRAPPER="$driver"
+  export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+}

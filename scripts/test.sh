@@ -13,10 +13,16 @@ source "$root/scripts/steps.sh"
 
 run_step "set-up (scripts/setup.sh)" ./scripts/setup.sh
 run_step "cargo fmt --check" cargo fmt --all --check
-run_step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
-# Every binary and library the tests start (moae, trainer, libmoae.so/.a) is built here once;
-# the tests use these from the target directory instead of running cargo inside a test.
-run_step "cargo build" cargo build --workspace --all-targets
+# Clippy runs inside the build (steps.sh `lint_while_building`): one compilation of each crate.
+if lint_while_building; then
+  run_step "clippy canary: a planted lint fails a build" ./scripts/clippy-canary.sh
+else
+  run_step "clippy-driver present" false
+fi
+# Every binary and library the tests start (moae, trainer, libmoae.so/.a) is built here once,
+# linted with clippy -D warnings; the tests use these from the target directory instead of
+# running cargo inside a test.
+run_step "cargo build + clippy -D warnings" cargo build --workspace --all-targets
 run_step "cargo test" cargo test --workspace --no-fail-fast
 run_step "aarch64 (ARM64): cross build, tests under qemu, scores against x86-64" \
   ./scripts/test-aarch64.sh
