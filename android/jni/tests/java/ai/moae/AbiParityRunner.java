@@ -154,6 +154,39 @@ public final class AbiParityRunner {
                         out.append(failure(f[1], e)).append('\n');
                     }
                     break;
+                case "detect":
+                    // detect NAME W H RGB_FILE BOX|none: a good detection on a whole-frame
+                    // engine; prints NAME, the raw JNI record and the DetectionResult's
+                    // attackTypeProbabilities() ("none" without the head).
+                    try {
+                        long h = wholeFrameEngine(model, ort);
+                        try {
+                            int[] desc = {0, Integer.parseInt(f[2]), Integer.parseInt(f[3]), 0,
+                                0, 0, 0, 0, 0, 1, 0};
+                            float[] raw = NativeBridge.detectArrays(h, desc,
+                                    Files.readAllBytes(Paths.get(f[4])), null, null, face(f[5]));
+                            DetectionResult r = DetectionResult.fromNative(raw);
+                            StringBuilder b = new StringBuilder(f[1]).append('\t');
+                            for (int i = 0; i < raw.length; i++) {
+                                b.append(i == 0 ? "" : ",").append(raw[i]);
+                            }
+                            b.append('\t');
+                            if (r.hasAttackType()) {
+                                float[] p = r.attackTypeProbabilities();
+                                for (int k = 0; k < p.length; k++) {
+                                    b.append(k == 0 ? "" : ",").append(p[k]);
+                                }
+                            } else {
+                                b.append("none");
+                            }
+                            out.append(b).append('\n');
+                        } finally {
+                            NativeBridge.destroy(h);
+                        }
+                    } catch (Exception e) {
+                        out.append(failure(f[1], e)).append('\n');
+                    }
+                    break;
                 case "opts":
                     try {
                         // QualityLimits' layout; -1 = the default, NaN in the case = unset.
