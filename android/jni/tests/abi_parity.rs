@@ -761,6 +761,25 @@ fn c_face_floats(f: &moae_face) -> Vec<f32> {
     v
 }
 
+/// An engine created through C (the test fails on an error).
+fn c_engine(model: &CStr, o: &moae_options) -> *mut moae_engine {
+    let mut engine = std::ptr::null_mut();
+    let s = moae_engine_create_from_file(model.as_ptr(), o, &mut engine);
+    assert_eq!(s, moae_status::MOAE_OK, "{}", last_error_detail());
+    engine
+}
+
+/// A packed RGB `moae_image` over `rgb`, which must outlive its use.
+fn c_rgb_image(rgb: &[u8], (w, h): (u32, u32)) -> moae_image {
+    let mut img = c_image();
+    img.format = 0;
+    img.width = w;
+    img.height = h;
+    img.planes[0] = rgb.as_ptr();
+    img.plane_sizes[0] = rgb.len();
+    img
+}
+
 /// One good analysis through C: (frame flags, faces).
 fn c_analyze(
     model: &CStr,
@@ -775,15 +794,8 @@ fn c_analyze(
         o.face_detector_path = d.as_ptr();
         o.whole_frame = 0;
     }
-    let mut engine = std::ptr::null_mut();
-    let s = moae_engine_create_from_file(model.as_ptr(), &o, &mut engine);
-    assert_eq!(s, moae_status::MOAE_OK, "{}", last_error_detail());
-    let mut img = c_image();
-    img.format = 0;
-    img.width = w;
-    img.height = h;
-    img.planes[0] = rgb.as_ptr();
-    img.plane_sizes[0] = rgb.len();
+    let engine = c_engine(model, &o);
+    let img = c_rgb_image(rgb, (w, h));
     // SAFETY: moae_face is floats and integers only; all-zero is a valid value.
     let mut faces = vec![unsafe { std::mem::zeroed::<moae_face>() }; 16];
     let (mut count, mut flags) = (0usize, 0u32);
@@ -979,15 +991,8 @@ fn c_detect(
     face: Option<moae_box>,
 ) -> moae_result {
     let o = c_options(ort);
-    let mut engine = std::ptr::null_mut();
-    let s = moae_engine_create_from_file(model.as_ptr(), &o, &mut engine);
-    assert_eq!(s, moae_status::MOAE_OK, "{}", last_error_detail());
-    let mut img = c_image();
-    img.format = 0;
-    img.width = w;
-    img.height = h;
-    img.planes[0] = rgb.as_ptr();
-    img.plane_sizes[0] = rgb.len();
+    let engine = c_engine(model, &o);
+    let img = c_rgb_image(rgb, (w, h));
     let boxes: Vec<moae_box> = face.into_iter().collect();
     // SAFETY: moae_result is floats and integers only; all-zero is a valid value.
     let mut r = [unsafe { std::mem::zeroed::<moae_result>() }];

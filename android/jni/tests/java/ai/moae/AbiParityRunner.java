@@ -56,6 +56,19 @@ public final class AbiParityRunner {
         return line(name, -100, e.toString());
     }
 
+    private static String joined(float[] v) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < v.length; i++) {
+            b.append(i == 0 ? "" : ",").append(v[i]);
+        }
+        return b.toString();
+    }
+
+    /** attackTypeProbabilities() joined with ',', or "none" when hasAttackType() is false. */
+    private static String attackTypes(DetectionResult d) {
+        return d.hasAttackType() ? joined(d.attackTypeProbabilities()) : "none";
+    }
+
     public static void main(String[] args) throws IOException {
         List<String> lines = Files.readAllLines(Paths.get(args[0]), StandardCharsets.UTF_8);
         String model = null;
@@ -126,25 +139,14 @@ public final class AbiParityRunner {
                                     Files.readAllBytes(Paths.get(f[5])), null, null, box);
                             FrameAnalysis a = FrameAnalysis.fromNative(raw);
                             StringBuilder b = new StringBuilder(f[1]).append('\t');
-                            for (int i = 0; i < raw.length; i++) {
-                                b.append(i == 0 ? "" : ",").append(raw[i]);
-                            }
-                            b.append('\t');
+                            b.append(joined(raw)).append('\t');
                             for (FaceResult r : a.faces) {
                                 b.append(r.hasDetectorScore() ? 'Y' : 'N');
                             }
                             b.append('\t');
                             for (int i = 0; i < a.faces.size(); i++) {
-                                FaceResult r = a.faces.get(i);
                                 b.append(i == 0 ? "" : ";");
-                                if (!r.hasAttackType()) {
-                                    b.append("none");
-                                    continue;
-                                }
-                                float[] p = r.attackTypeProbabilities();
-                                for (int k = 0; k < p.length; k++) {
-                                    b.append(k == 0 ? "" : ",").append(p[k]);
-                                }
+                                b.append(attackTypes(a.faces.get(i).detection));
                             }
                             out.append(b).append('\n');
                         } finally {
@@ -166,20 +168,8 @@ public final class AbiParityRunner {
                             float[] raw = NativeBridge.detectArrays(h, desc,
                                     Files.readAllBytes(Paths.get(f[4])), null, null, face(f[5]));
                             DetectionResult r = DetectionResult.fromNative(raw);
-                            StringBuilder b = new StringBuilder(f[1]).append('\t');
-                            for (int i = 0; i < raw.length; i++) {
-                                b.append(i == 0 ? "" : ",").append(raw[i]);
-                            }
-                            b.append('\t');
-                            if (r.hasAttackType()) {
-                                float[] p = r.attackTypeProbabilities();
-                                for (int k = 0; k < p.length; k++) {
-                                    b.append(k == 0 ? "" : ",").append(p[k]);
-                                }
-                            } else {
-                                b.append("none");
-                            }
-                            out.append(b).append('\n');
+                            out.append(f[1]).append('\t').append(joined(raw)).append('\t')
+                                    .append(attackTypes(r)).append('\n');
                         } finally {
                             NativeBridge.destroy(h);
                         }
