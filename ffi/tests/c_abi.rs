@@ -531,6 +531,21 @@ fn examples_decide_on_an_image_file() {
         String::from_utf8_lossy(&out.stderr)
     );
     check_example_output(&text, "detect.cpp");
+    // The attack-type line: only for a model with the head.
+    let typed = f.work.join("typed-example.onnx");
+    std::fs::write(&typed, support::tiny_typed_model(4)).unwrap();
+    for (exe, args) in [
+        (&c, [typed.as_path(), &f.png, Path::new("--whole-frame")]),
+        (&cpp, [Path::new("--whole-frame"), &typed, &f.png]),
+    ] {
+        let out = Command::new(exe).args(args).output().unwrap();
+        let typed_text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            typed_text.contains("attack type: live ") && typed_text.contains("digital "),
+            "{typed_text}"
+        );
+    }
+    assert!(!text.contains("attack type"), "{text}");
 }
 
 /// Runs an abi_test mode (shared link) that must succeed without a FAIL line.
