@@ -36,6 +36,10 @@
  *     moae_image_init_sized(p, sizeof *(p)) (end of this header): the library writes only as
  *     many bytes as the caller's struct has. The exported functions of the same names (used by
  *     binaries built against 0.1 headers) write only the version-1 structs (80 / 96 bytes).
+ *   - Output arrays of growing structs have an element size argument: moae_analyze's
+ *     face_struct_size and moae_detect_sized's result_struct_size; moae_detect(...) is a macro
+ *     over moae_detect_sized(..., sizeof(moae_result), ...), and the exported moae_detect
+ *     symbol (binaries built against 0.1 and 0.2 headers) writes 24-byte version-1 results.
  *   - Nested structs are frozen: moae_quality_options (in moae_options) and moae_quality (in
  *     moae_face) never change size or layout; new fields are appended to the outer struct.
  *     A smaller (older) struct is accepted: fields past it take their defaults. A larger
@@ -43,8 +47,10 @@
  *   - moae_options.abi_version must equal this library's MOAE_ABI_VERSION (checked at create).
  *   - Callers without C macros or sizeof (Python ctypes, cgo, JNA, Dart FFI, bindgen users)
  *     get this library's sizes from moae_struct_size(MOAE_STRUCT_*) and the defaults from
- *     moae_options_init_sized / moae_image_init_sized(p, that size); the exported
- *     moae_options_init / moae_image_init symbols write only the version-1 structs.
+ *     moae_options_init_sized / moae_image_init_sized(p, that size), and pass
+ *     moae_struct_size(MOAE_STRUCT_RESULT) to moae_detect_sized; the exported
+ *     moae_options_init / moae_image_init / moae_detect symbols write only the version-1
+ *     structs.
  *   - Booleans: every 0/1 field (require_provider, tensorrt_fp16, whole_frame,
  *     quality.allow_several_faces, mirrored) takes exactly 0 or 1; any other value fails with
  *     MOAE_ERR_INVALID_ARGUMENT naming the field (garbage is never read as "true").
@@ -138,6 +144,10 @@ typedef char moae_c_abi_is_64_bit_only[sizeof(void *) == 8 ? 1 : -1];
 // Size of the version-1 `moae_image` (libmoae 0.1, which ended at `rotation`; the smallest
 // accepted).
 #define MOAE_IMAGE_V1_SIZE 96
+
+// Size of the version-1 `moae_result` (libmoae 0.1 and 0.2, ending at `latency_ms`): what
+// the exported `moae_detect` symbol writes per element, the smallest `result_struct_size`.
+#define MOAE_RESULT_V1_SIZE 24
 
 // Status of every fallible call. `MOAE_OK` is 0; every other value has a static message
 // (`moae_status_message`) and the failing thread gets a detail string (`moae_last_error`).
@@ -577,7 +587,10 @@ typedef struct moae_box {
   float height;
 } moae_box;
 
-// One decision, written into the caller's array.
+// One decision, written into the caller's array by `moae_detect_sized`.
+//
+// Older callers with a smaller moae_result pass their sizeof as `result_struct_size`: only
+// the fields that fit in it are written, and the array's stride is `result_struct_size`.
 typedef struct moae_result {
   // P(attack) in [0, 1], always finite (a non-finite model output is MOAE_ERR_INFERENCE,
   // never a result).
@@ -591,6 +604,14 @@ typedef struct moae_result {
   int32_t provider;
   // Wall time of this detection (preprocessing + inference).
   float latency_ms;
+  // 1 when the model has an attack-type head and `attack_type_probs` holds its output; 0
+  // when it has none ("not available": the probabilities are then all 0 and mean nothing).
+  // Written only by `moae_detect_sized` with a `result_struct_size` that holds it (the
+  // `moae_detect` macro passes `sizeof(moae_result)`).
+  int32_t has_attack_type;
+  // P(live), P(physical), P(adversarial), P(digital editing), summing to 1 when
+  // `has_attack_type` is 1. The decision stays `attack_score` against `threshold`.
+  float attack_type_probs[4];
 } moae_result;
 
 // A caller's face box and how to read it (`moae_analyze`). Boxes whose upright width or
@@ -741,11 +762,30 @@ moae_status moae_engine_get_info(const struct moae_engine *engine, struct moae_e
 // images: the centre square is scored, one result); otherwise it fails with
 // MOAE_ERR_INVALID_ARGUMENT - use `moae_analyze`, whose face detector finds the faces. This
 // call applies no quality checks and makes no "unsure" decision; `moae_analyze` does.
-// Results go to the caller's array `results` of `results_capacity` elements; `*result_count` receives the number written. If the capacity is
-// too small, nothing is run, `*result_count` is set to the number needed and
-// `MOAE_ERR_BUFFER_TOO_SMALL` is returned (so `results = NULL, capacity = 0` asks the count).
-// Nothing of the caller's (image planes, boxes, results) is kept after return.
+// Results go to the caller's array `results` of `results_capacity` elements, each
+// `result_struct_size` bytes apart: pass `sizeof(moae_result)` (the `moae_detect` macro of
+// this header does). A smaller, older struct gets only the fields that fit (at least
+// MOAE_RESULT_V1_SIZE, 24 bytes); a larger one from a newer header gets this library's fields
+// and the bytes past them are left as they were. `*result_count` receives the number
+// written. If the capacity is too small, nothing is run, `*result_count` is set to the number
+// needed and `MOAE_ERR_BUFFER_TOO_SMALL` is returned (so `results = NULL, capacity = 0` asks
+// the count). Nothing of the caller's (image planes, boxes, results) is kept after return.
 // Thread-safe: any number of threads may call this on one engine at once.
+moae_status moae_detect_sized(const struct moae_engine *engine,
+                              const struct moae_image *image,
+                              const struct moae_box *boxes,
+                              size_t box_count,
+                              struct moae_result *results,
+                              size_t result_struct_size,
+                              size_t results_capacity,
+                              size_t *result_count);
+
+// Deprecated: the exported symbol of libmoae 0.1 and 0.2's `moae_detect`, for binaries
+// compiled against their headers: writes only the version-1 `moae_result` (24 bytes, without
+// the attack type), element `i` at byte `i * MOAE_RESULT_V1_SIZE`. New code gets
+// `moae_detect_sized` with `sizeof(moae_result)` through the macro of the same name below;
+// callers that cannot use C macros (Swift, Rust, other FFIs) call `moae_detect_sized` with
+// `moae_struct_size(MOAE_STRUCT_RESULT)` (or their own size).
 moae_status moae_detect(const struct moae_engine *engine,
                         const struct moae_image *image,
                         const struct moae_box *boxes,
@@ -826,11 +866,15 @@ void moae_image_free(uint8_t *rgb);
 #endif  // __cplusplus
 
 #ifndef MOAE_NO_INIT_MACROS
-/* New code initialises exactly the struct it was compiled with (see Compatibility above).
- * Call the exported legacy function instead with (moae_options_init)(p), or define
- * MOAE_NO_INIT_MACROS before including this header. */
+/* New code initialises and receives exactly the structs it was compiled with (see
+ * Compatibility above). Call the exported legacy function instead with
+ * (moae_options_init)(p), or define MOAE_NO_INIT_MACROS before including this header. */
 #define moae_options_init(p) moae_options_init_sized((p), sizeof *(p))
 #define moae_image_init(p) moae_image_init_sized((p), sizeof *(p))
+/* sizeof(moae_result), not sizeof *(results): `results` may be NULL to ask the count. */
+#define moae_detect(engine, image, boxes, box_count, results, results_capacity, result_count) \
+  moae_detect_sized((engine), (image), (boxes), (box_count), (results), sizeof(moae_result), \
+                    (results_capacity), (result_count))
 #endif
 
 /* Deprecated: the 0.2.0 pre-release name of MOAE_IMAGE_V1_SIZE, kept for code written

@@ -13,8 +13,10 @@
 
 #include "moae.h"
 
+#include <array>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -39,7 +41,34 @@ inline void check(moae_status status, const char* call) {
                             moae_last_error() + ")");
   }
 }
+
+/// The C fields `has_attack_type` + `attack_type_probs`: nullopt without an attack-type head;
+/// else the four probabilities, checked to be a distribution (fail closed: anything else is
+/// MOAE_ERR_INFERENCE, never an answer).
+inline std::optional<std::array<float, 4>> attack_type(std::int32_t has, const float (&p)[4],
+                                                       const char* call) {
+  if (has == 0) return std::nullopt;
+  std::array<float, 4> out{};
+  float sum = 0.f;
+  bool ok = has == 1;
+  for (std::size_t i = 0; i < out.size(); i++) {
+    out[i] = p[i];
+    ok = ok && p[i] >= 0.f && p[i] <= 1.f;
+    sum += p[i];
+  }
+  if (!ok || !(std::fabs(sum - 1.f) <= 1e-3f)) {
+    throw Error(MOAE_ERR_INFERENCE, std::string(call) +
+                                        ": attack-type probabilities are not a distribution; "
+                                        "no answer (has_attack_type " +
+                                        std::to_string(has) + ")");
+  }
+  return out;
+}
 }  // namespace detail
+
+/// Class order of the attack-type probabilities (spec §6's fine-grained labels).
+inline constexpr std::array<const char*, 4> attack_types = {"live", "physical", "adversarial",
+                                                            "digital"};
 
 /// Options with the C defaults (moae_options_init); set fields directly, then pass to Engine.
 /// The strings set through the helpers are kept in this object (the C struct points to them),
@@ -96,6 +125,11 @@ struct Face {
   bool unsure() const { return c.decision == MOAE_DECISION_UNSURE; }
   /// The names of the set quality flags ("too_dark", ...), in bit order.
   std::vector<std::string> quality_flag_names() const { return flag_names(c.quality_flags); }
+  /// P(live), P(physical), P(adversarial), P(digital) (moae::attack_types), summing to 1;
+  /// nullopt when the model has no attack-type head. The decision stays the attack score.
+  std::optional<std::array<float, 4>> attack_type() const {
+    return detail::attack_type(c.has_attack_type, c.attack_type_probs, "moae_analyze");
+  }
 
   static std::vector<std::string> flag_names(std::uint32_t flags) {
     static const char* names[] = {"no_face",   "several_faces", "too_small",
@@ -106,6 +140,16 @@ struct Face {
       if (flags & (1u << i)) out.emplace_back(names[i]);
     }
     return out;
+  }
+};
+
+/// One detect() result: the C struct (its fields read directly, e.g. `r.attack_score`), with
+/// the attack type.
+struct Detection : moae_result {
+  explicit Detection(const moae_result& r) : moae_result(r) {}
+  /// As Face::attack_type(); nullopt when the model has no attack-type head.
+  std::optional<std::array<float, 4>> attack_type() const {
+    return detail::attack_type(has_attack_type, attack_type_probs, "moae_detect");
   }
 };
 
@@ -240,6 +284,7 @@ class Engine {
         throw Error(MOAE_ERR_INFERENCE, "moae_analyze: non-finite attack_score; no decision");
       }
       out.faces.push_back(Face{f});
+      out.faces.back().attack_type();  // checked here: a bad distribution throws now
     }
     return out;
   }
@@ -247,22 +292,29 @@ class Engine {
   /// Scores the given boxes (upright pixels), one result per box, in order. No boxes: one
   /// result for the whole image, only with Options::whole_frame (else MOAE_ERR_INVALID_ARGUMENT;
   /// use analyze() to let the face detector find the faces).
-  std::vector<moae_result> detect(const Image& image,
-                                  const std::vector<moae_box>& boxes = {}) const {
+  std::vector<Detection> detect(const Image& image,
+                                const std::vector<moae_box>& boxes = {}) const {
     std::vector<moae_result> results(boxes.empty() ? 1 : boxes.size());
     std::size_t n = 0;
-    detail::check(moae_detect(engine_, &image.c, boxes.empty() ? nullptr : boxes.data(),
-                              boxes.size(), results.data(), results.size(), &n),
+    // moae_detect_sized with this header's sizeof(moae_result) (what the moae_detect macro
+    // passes), so the attack-type fields are written.
+    detail::check(moae_detect_sized(engine_, &image.c, boxes.empty() ? nullptr : boxes.data(),
+                                    boxes.size(), results.data(), sizeof(moae_result),
+                                    results.size(), &n),
                   "moae_detect");
     results.resize(n);
     // libmoae never returns a non-finite score (it is MOAE_ERR_INFERENCE); checked again here
     // so that no build of the wrapper can turn one into a verdict.
+    std::vector<Detection> out;
+    out.reserve(n);
     for (const moae_result& r : results) {
       if (!std::isfinite(r.attack_score) || !std::isfinite(r.threshold)) {
         throw Error(MOAE_ERR_INFERENCE, "moae_detect: non-finite attack_score; no decision");
       }
+      out.emplace_back(r);
+      out.back().attack_type();  // checked here: a bad distribution throws now
     }
-    return results;
+    return out;
   }
 
   Info info() const {

@@ -106,6 +106,10 @@ int main(int argc, char **argv) {
            f->quality.face_px, f->quality.outside_fraction, f->quality.brightness,
            f->quality.overexposed_fraction, f->quality.sharpness, f->quality.roll_deg,
            f->quality.yaw_deg);
+    if (f->has_attack_type)
+      printf("  attack type: live %.3f, physical %.3f, adversarial %.3f, digital %.3f\n",
+             f->attack_type_probs[0], f->attack_type_probs[1], f->attack_type_probs[2],
+             f->attack_type_probs[3]);
     int code = f->decision == MOAE_DECISION_ATTACK ? 1 : f->decision == MOAE_DECISION_UNSURE ? 3 : 0;
     if (code == 1 || (code == 3 && rc == 0)) rc = code;
   }

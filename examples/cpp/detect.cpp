@@ -45,6 +45,13 @@ int main(int argc, char** argv) {
         for (const auto& name : flags) std::printf(" %s", name.c_str());
         std::printf(" (face %.0fpx, brightness %.0f, sharpness %.0f)\n", f.c.quality.face_px,
                     f.c.quality.brightness, f.c.quality.sharpness);
+        if (auto types = f.attack_type()) {
+          std::printf("  attack type:");
+          for (std::size_t k = 0; k < types->size(); k++) {
+            std::printf(" %s %.3f", moae::attack_types[k], (*types)[k]);
+          }
+          std::printf("\n");
+        }
       }
     }
   } catch (const moae::Error& e) {

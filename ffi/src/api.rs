@@ -1,15 +1,15 @@
 //! The exported engine functions.
 
-use crate::convert::{self, FACE_ENDS, INFO_ENDS};
+use crate::convert::{self, FACE_ENDS, INFO_ENDS, RESULT_ENDS};
 use crate::guard::{guard, guard_value, last_error_ptr};
 use crate::log::{self, emit};
-use crate::ptr::{opt_c_str, try_out, try_slice, try_slice_mut, Castable, Out};
+use crate::ptr::{opt_c_str, try_out, try_slice, Castable, Out};
 use crate::sized::{known_prefix, write_sized};
 use crate::status::{message, FfiError, FfiResult};
 use crate::types::moae_log_level::*;
 use crate::types::moae_status::{self, *};
 use crate::types::*;
-use moae_runtime::{Engine, EngineOptions, FaceResult};
+use moae_runtime::{Engine, EngineOptions};
 use std::os::raw::c_char;
 
 /// An engine: a loaded model and its ONNX Runtime sessions. Opaque to C.
@@ -334,18 +334,24 @@ pub extern "C" fn moae_engine_get_info(
 /// images: the centre square is scored, one result); otherwise it fails with
 /// MOAE_ERR_INVALID_ARGUMENT - use `moae_analyze`, whose face detector finds the faces. This
 /// call applies no quality checks and makes no "unsure" decision; `moae_analyze` does.
-/// Results go to the caller's array `results` of `results_capacity` elements; `*result_count` receives the number written. If the capacity is
-/// too small, nothing is run, `*result_count` is set to the number needed and
-/// `MOAE_ERR_BUFFER_TOO_SMALL` is returned (so `results = NULL, capacity = 0` asks the count).
-/// Nothing of the caller's (image planes, boxes, results) is kept after return.
+/// Results go to the caller's array `results` of `results_capacity` elements, each
+/// `result_struct_size` bytes apart: pass `sizeof(moae_result)` (the `moae_detect` macro of
+/// this header does). A smaller, older struct gets only the fields that fit (at least
+/// MOAE_RESULT_V1_SIZE, 24 bytes); a larger one from a newer header gets this library's fields
+/// and the bytes past them are left as they were. `*result_count` receives the number
+/// written. If the capacity is too small, nothing is run, `*result_count` is set to the number
+/// needed and `MOAE_ERR_BUFFER_TOO_SMALL` is returned (so `results = NULL, capacity = 0` asks
+/// the count). Nothing of the caller's (image planes, boxes, results) is kept after return.
 /// Thread-safe: any number of threads may call this on one engine at once.
 #[no_mangle]
-pub extern "C" fn moae_detect(
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn moae_detect_sized(
     engine: *const moae_engine,
     image: *const moae_image,
     boxes: *const moae_box,
     box_count: usize,
     results: *mut moae_result,
+    result_struct_size: usize,
     results_capacity: usize,
     result_count: *mut usize,
 ) -> moae_status {
@@ -358,6 +364,14 @@ pub extern "C" fn moae_detect(
         if image.is_null() {
             return Err(FfiError::null("image"));
         }
+        let results_array = SizedArray {
+            name: "results",
+            size_name: "result_struct_size",
+            struct_name: "moae_result",
+            min_size: convert::MOAE_RESULT_V1_SIZE,
+            ends: &RESULT_ENDS,
+        };
+        results_array.check::<moae_result>(result_struct_size, results_capacity)?;
         if box_count == 0 && !engine.whole_frame {
             return Err(FfiError::invalid(
                 "box_count is 0 and the engine has no whole_frame option: pass the face boxes, \
@@ -390,21 +404,46 @@ pub extern "C" fn moae_detect(
                 ),
             ));
         }
-        // SAFETY: results non-NULL with room for `results_capacity >= needed` elements.
-        let out = unsafe { try_slice_mut(results, needed, "results") }?;
-        for (o, d) in out.iter_mut().zip(&detections) {
-            *o = moae_result {
-                attack_score: d.attack_score,
-                live_score: d.live_score,
-                is_attack: d.is_attack as i32,
-                threshold: d.threshold,
-                provider: convert::provider_to_c(d.provider),
-                latency_ms: d.latency.as_secs_f32() * 1000.0,
-            };
-        }
+        // SAFETY: results non-NULL with room for `results_capacity >= needed` elements of
+        // `result_struct_size` bytes (the header's contract, checked above to be an array).
+        unsafe {
+            results_array.write(
+                results,
+                result_struct_size,
+                detections.iter().map(convert::result_to_c),
+            )
+        };
         count.write(needed);
         Ok(())
     })
+}
+
+/// Deprecated: the exported symbol of libmoae 0.1 and 0.2's `moae_detect`, for binaries
+/// compiled against their headers: writes only the version-1 `moae_result` (24 bytes, without
+/// the attack type), element `i` at byte `i * MOAE_RESULT_V1_SIZE`. New code gets
+/// `moae_detect_sized` with `sizeof(moae_result)` through the macro of the same name below;
+/// callers that cannot use C macros (Swift, Rust, other FFIs) call `moae_detect_sized` with
+/// `moae_struct_size(MOAE_STRUCT_RESULT)` (or their own size).
+#[no_mangle]
+pub extern "C" fn moae_detect(
+    engine: *const moae_engine,
+    image: *const moae_image,
+    boxes: *const moae_box,
+    box_count: usize,
+    results: *mut moae_result,
+    results_capacity: usize,
+    result_count: *mut usize,
+) -> moae_status {
+    moae_detect_sized(
+        engine,
+        image,
+        boxes,
+        box_count,
+        results,
+        convert::MOAE_RESULT_V1_SIZE,
+        results_capacity,
+        result_count,
+    )
 }
 
 /// Size of the version-0.2 `moae_face` prefix every caller must at least hold: the box.
@@ -460,7 +499,17 @@ pub extern "C" fn moae_analyze(
         if image.is_null() {
             return Err(FfiError::null("image"));
         }
-        check_face_array(faces, face_struct_size, faces_capacity)?;
+        let faces_array = SizedArray {
+            name: "faces",
+            size_name: "face_struct_size",
+            struct_name: "moae_face",
+            min_size: FACE_MIN_SIZE,
+            ends: &FACE_ENDS,
+        };
+        faces_array.check::<moae_face>(face_struct_size, faces_capacity)?;
+        if faces.is_null() && faces_capacity > 0 {
+            return Err(FfiError::null("faces (faces_capacity > 0)"));
+        }
         // SAFETY: image non-NULL; its planes are the header's contract.
         let frame = unsafe { convert::frame(image) }?;
         // SAFETY: the header's contract: `box_count` boxes at `boxes`.
@@ -482,9 +531,15 @@ pub extern "C" fn moae_analyze(
         count.write(n);
         // The faces that fit, in order; the count is the full one (one detection, one answer).
         let fit = n.min(faces_capacity);
-        // SAFETY: checked by check_face_array: a non-zero capacity has a non-NULL `faces` of
+        // SAFETY: checked above: a non-zero capacity has a non-NULL `faces` of
         // `faces_capacity >= fit` elements of `face_struct_size` bytes.
-        unsafe { write_faces(faces, face_struct_size, &analysis.faces[..fit]) };
+        unsafe {
+            faces_array.write(
+                faces,
+                face_struct_size,
+                analysis.faces[..fit].iter().map(convert::face_to_c),
+            )
+        };
         if faces_capacity < n {
             return Err(FfiError::new(
                 MOAE_ERR_BUFFER_TOO_SMALL,
@@ -498,56 +553,69 @@ pub extern "C" fn moae_analyze(
     })
 }
 
-/// The caller's face array: each element at least the box, and a byte size that can exist.
-fn check_face_array(
-    faces: *mut moae_face,
-    face_struct_size: usize,
-    faces_capacity: usize,
-) -> FfiResult<()> {
-    if face_struct_size < FACE_MIN_SIZE {
-        return Err(FfiError::new(
-            MOAE_ERR_STRUCT_SIZE,
-            format!(
-                "face_struct_size is {face_struct_size}, at least {FACE_MIN_SIZE} is needed \
-                 (this library's sizeof(moae_face) is {}): pass sizeof(moae_face)",
-                std::mem::size_of::<moae_face>()
-            ),
-        ));
-    }
-    if faces.is_null() && faces_capacity > 0 {
-        return Err(FfiError::null("faces (faces_capacity > 0)"));
-    }
-    if faces_capacity
-        .checked_mul(face_struct_size)
-        .is_none_or(|b| b > isize::MAX as usize)
-    {
-        return Err(FfiError::invalid(format!(
-            "faces_capacity {faces_capacity} x face_struct_size {face_struct_size} is \
-             larger than any array"
-        )));
-    }
-    Ok(())
+/// A caller's array of a struct that grows by appended fields: each element
+/// `struct_size` bytes apart, of which only the whole fields that fit are written.
+struct SizedArray<'a> {
+    /// The array parameter, e.g. "faces".
+    name: &'static str,
+    /// Its element size parameter, e.g. "face_struct_size".
+    size_name: &'static str,
+    /// The C struct, e.g. "moae_face".
+    struct_name: &'static str,
+    /// The smallest element size accepted.
+    min_size: usize,
+    /// End offsets of the struct's fields (`field_ends!`).
+    ends: &'a [usize],
 }
 
-/// Writes each face's whole known fields that fit in `face_struct_size` bytes
-/// (`sized::known_prefix`), element `i` at byte `i * face_struct_size`.
-///
-/// # Safety
-/// `faces` points to `results.len()` writable elements of `face_struct_size` bytes.
-unsafe fn write_faces(faces: *mut moae_face, face_struct_size: usize, results: &[FaceResult]) {
-    let written = known_prefix(
-        face_struct_size.min(std::mem::size_of::<moae_face>()),
-        &FACE_ENDS,
-    );
-    for (i, f) in results.iter().enumerate() {
-        let c = convert::face_to_c(f);
-        // SAFETY: element `i` lies inside the caller's array; `written` <= both sizes.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                &c as *const moae_face as *const u8,
-                (faces as *mut u8).add(i * face_struct_size),
-                written,
-            );
+impl SizedArray<'_> {
+    /// Each element at least `min_size` bytes, and an array byte size that can exist.
+    fn check<T>(&self, struct_size: usize, capacity: usize) -> FfiResult<()> {
+        let (name, size_name, struct_name) = (self.name, self.size_name, self.struct_name);
+        if struct_size < self.min_size {
+            return Err(FfiError::new(
+                MOAE_ERR_STRUCT_SIZE,
+                format!(
+                    "{size_name} is {struct_size}, at least {} is needed (this library's \
+                     sizeof({struct_name}) is {}): pass sizeof({struct_name})",
+                    self.min_size,
+                    std::mem::size_of::<T>()
+                ),
+            ));
+        }
+        if capacity
+            .checked_mul(struct_size)
+            .is_none_or(|b| b > isize::MAX as usize)
+        {
+            return Err(FfiError::invalid(format!(
+                "{name}_capacity {capacity} x {size_name} {struct_size} is larger than any array"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes each value's whole known fields that fit in `struct_size` bytes
+    /// (`sized::known_prefix`), element `i` at byte `i * struct_size`.
+    ///
+    /// # Safety
+    /// `array` points to at least as many writable elements of `struct_size` bytes as
+    /// `values` yields.
+    unsafe fn write<T: Copy>(
+        &self,
+        array: *mut T,
+        struct_size: usize,
+        values: impl Iterator<Item = T>,
+    ) {
+        let written = known_prefix(struct_size.min(std::mem::size_of::<T>()), self.ends);
+        for (i, v) in values.enumerate() {
+            // SAFETY: element `i` lies inside the caller's array; `written` <= both sizes.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    &v as *const T as *const u8,
+                    (array as *mut u8).add(i * struct_size),
+                    written,
+                );
+            }
         }
     }
 }

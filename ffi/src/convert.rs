@@ -10,8 +10,8 @@ use crate::{field_ends, field_spans};
 use moae_runtime::abi::{self, RawFrame};
 use moae_runtime::MAX_DETECTOR_BYTES;
 use moae_runtime::{
-    BoxInput, DetectorModel, EngineOptions, ExecutionProvider, FaceBox, FaceResult, Frame,
-    QualityOptions,
+    BoxInput, Detection, DetectorModel, EngineOptions, ExecutionProvider, FaceBox, FaceResult,
+    Frame, QualityOptions,
 };
 use std::ffi::OsStr;
 use std::os::raw::c_char;
@@ -64,6 +64,14 @@ pub const FACE_ENDS: [usize; 14] = field_ends!(moae_face;
     r#box: moae_box, keypoints: [f32; 12], has_keypoints: i32, source: i32, detector_score: f32,
     attack_score: f32, live_score: f32, threshold: f32, decision: i32, quality_flags: u32,
     quality: moae_quality, latency_ms: f32, has_attack_type: i32, attack_type_probs: [f32; 4]);
+
+pub const RESULT_ENDS: [usize; 8] = field_ends!(moae_result;
+    attack_score: f32, live_score: f32, is_attack: i32, threshold: f32, provider: i32,
+    latency_ms: f32, has_attack_type: i32, attack_type_probs: [f32; 4]);
+
+/// Size of the version-1 `moae_result` (libmoae 0.1 and 0.2, ending at `latency_ms`): what
+/// the exported `moae_detect` symbol writes per element, the smallest `result_struct_size`.
+pub const MOAE_RESULT_V1_SIZE: usize = 24;
 
 pub const INFO_ENDS: [usize; 10] = field_ends!(moae_engine_info;
     struct_size: u32, provider: i32, input_size: u32, threshold: f32,
@@ -437,6 +445,20 @@ pub unsafe fn face_boxes(boxes: *const moae_box, count: usize) -> FfiResult<Vec<
 
 /// One analysed face in its C form: `abi::RawFace`'s flat numbers (shared with JNI, the same
 /// fixed values for what a source lacks: no keypoints = zeros, detector_score = -1).
+pub fn result_to_c(d: &Detection) -> moae_result {
+    let (has_attack_type, attack_type_probs) = abi::raw_attack_type(d.attack_type);
+    moae_result {
+        attack_score: d.attack_score,
+        live_score: d.live_score,
+        is_attack: d.is_attack as i32,
+        threshold: d.threshold,
+        provider: provider_to_c(d.provider),
+        latency_ms: d.latency.as_secs_f32() * 1000.0,
+        has_attack_type,
+        attack_type_probs,
+    }
+}
+
 pub fn face_to_c(f: &FaceResult) -> moae_face {
     let r = abi::RawFace::from(f);
     let [x, y, width, height] = r.face_box;
@@ -573,7 +595,10 @@ mod tests {
         assert_eq!(std::mem::size_of::<moae_face>(), 148);
         assert_eq!(std::mem::offset_of!(moae_face, has_attack_type), 128);
         assert_eq!(std::mem::offset_of!(moae_face, quality_flags), 92);
-        assert_eq!(std::mem::size_of::<moae_result>(), 24);
+        // Version 0.2's moae_result ended at 24 bytes; the attack-type fields are appended.
+        assert_eq!(RESULT_ENDS[5], MOAE_RESULT_V1_SIZE);
+        assert_eq!(std::mem::offset_of!(moae_result, has_attack_type), 24);
+        assert_eq!(std::mem::size_of::<moae_result>(), 44);
         assert_eq!(std::mem::offset_of!(moae_engine_info, ort_version), 93);
         assert_eq!(std::mem::size_of::<moae_engine_info>(), 1664);
     }

@@ -34,7 +34,7 @@ mod status;
 pub mod types;
 
 pub use api::*;
-pub use convert::MOAE_IMAGE_V1_SIZE;
+pub use convert::{MOAE_IMAGE_V1_SIZE, MOAE_RESULT_V1_SIZE};
 pub use image_file::*;
 pub use types::*;
 

@@ -38,26 +38,6 @@ pub(crate) unsafe fn try_slice<'a, T>(p: *const T, len: usize, what: &str) -> Ff
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
-/// `len` writable elements at `p` (an output array); NULL is the NULL-argument error naming
-/// `what`. An empty array is never dereferenced.
-///
-/// # Safety
-/// A non-NULL `p` points to `len` writable, aligned `T`s that nothing else uses during `'a`.
-pub(crate) unsafe fn try_slice_mut<'a, T>(
-    p: *mut T,
-    len: usize,
-    what: &str,
-) -> FfiResult<&'a mut [T]> {
-    if p.is_null() {
-        return Err(FfiError::null(what));
-    }
-    if len == 0 {
-        return Ok(&mut []);
-    }
-    // SAFETY: non-NULL, and the caller's promise of `len` writable elements.
-    Ok(unsafe { std::slice::from_raw_parts_mut(p, len) })
-}
-
 /// A NUL-terminated string argument; NULL is `None`.
 ///
 /// # Safety

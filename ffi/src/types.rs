@@ -404,7 +404,10 @@ pub struct moae_box {
     pub height: f32,
 }
 
-/// One decision, written into the caller's array.
+/// One decision, written into the caller's array by `moae_detect_sized`.
+///
+/// Older callers with a smaller moae_result pass their sizeof as `result_struct_size`: only
+/// the fields that fit in it are written, and the array's stride is `result_struct_size`.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -421,6 +424,14 @@ pub struct moae_result {
     pub provider: i32,
     /// Wall time of this detection (preprocessing + inference).
     pub latency_ms: f32,
+    /// 1 when the model has an attack-type head and `attack_type_probs` holds its output; 0
+    /// when it has none ("not available": the probabilities are then all 0 and mean nothing).
+    /// Written only by `moae_detect_sized` with a `result_struct_size` that holds it (the
+    /// `moae_detect` macro passes `sizeof(moae_result)`).
+    pub has_attack_type: i32,
+    /// P(live), P(physical), P(adversarial), P(digital editing), summing to 1 when
+    /// `has_attack_type` is 1. The decision stays `attack_score` against `threshold`.
+    pub attack_type_probs: [f32; 4],
 }
 
 /// Engine facts, written by `moae_engine_get_info`; set `struct_size` before the call

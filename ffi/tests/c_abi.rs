@@ -344,13 +344,55 @@ fn cpp_via(link: Link) {
     let (w, h) = (PathBuf::from(W.to_string()), PathBuf::from(H.to_string()));
     let mut args = vec![f.model.as_path(), &w, &h];
     args.extend(f.images.iter().map(|p| p.as_path()));
-    let text = run_program(&exe, &args, "cpp_test");
+    let typed = f.work.join("typed.onnx");
+    std::fs::write(&typed, support::tiny_typed_model(4)).unwrap();
+    let out = run_ok(
+        Command::new(&exe)
+            .args(&args)
+            .env("MOAE_TYPED_MODEL", &typed),
+        "cpp_test",
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("FAIL"), "cpp_test:\n{text}");
     let got = parse_scores(&text);
     for p in &f.images {
         let (have, want) = (got[p.to_str().unwrap()][0], rust_scores(p)[0]);
         assert!((have - want).abs() <= 1e-6, "C++ {have} vs Rust {want}");
     }
+    // The wrapper's attack types are the runtime's, box by box.
+    let types: Vec<Vec<f32>> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("TYPES "))
+        .map(|l| l.split(' ').skip(1).map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(types, rust_attack_types(&typed, &f.images[0]), "{text}");
     assert!(text.contains("0 failures"), "{text}");
+}
+
+/// The typed model's attack types on cpp_test's two boxes, computed with the Rust runtime.
+fn rust_attack_types(model: &Path, image: &Path) -> Vec<Vec<f32>> {
+    let opts = EngineOptions {
+        intra_op_threads: 1,
+        whole_frame: true,
+        ..Default::default()
+    };
+    let engine = Engine::from_path(model, &opts).expect("the typed model loads");
+    let rgb = std::fs::read(image).unwrap();
+    let frame = Frame::packed(PixelFormat::Rgb, &rgb, W, H, W as usize * 3).unwrap();
+    let boxes = [
+        FaceBox::new(0.0, 0.0, 16.0, 16.0),
+        FaceBox::new(4.0, 4.0, 20.0, 20.0),
+    ];
+    engine
+        .detect(&frame, &boxes)
+        .unwrap()
+        .iter()
+        .map(|d| {
+            d.attack_type
+                .expect("the typed model's attack type")
+                .to_vec()
+        })
+        .collect()
 }
 
 #[test]
@@ -489,6 +531,21 @@ fn examples_decide_on_an_image_file() {
         String::from_utf8_lossy(&out.stderr)
     );
     check_example_output(&text, "detect.cpp");
+    // The attack-type line: only for a model with the head.
+    let typed = f.work.join("typed-example.onnx");
+    std::fs::write(&typed, support::tiny_typed_model(4)).unwrap();
+    for (exe, args) in [
+        (&c, [typed.as_path(), &f.png, Path::new("--whole-frame")]),
+        (&cpp, [Path::new("--whole-frame"), &typed, &f.png]),
+    ] {
+        let out = Command::new(exe).args(args).output().unwrap();
+        let typed_text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            typed_text.contains("attack type: live ") && typed_text.contains("digital "),
+            "{typed_text}"
+        );
+    }
+    assert!(!text.contains("attack type"), "{text}");
 }
 
 /// Runs an abi_test mode (shared link) that must succeed without a FAIL line.

@@ -1,6 +1,7 @@
 //! libmoae from Python's ctypes (tests/python/ctypes_options.py): the function-style way for
 //! callers without C macros (struct sizes from `moae_struct_size`, defaults from the `_sized`
-//! initialisers) gets the 0.2 fields, and a 0.2 field (`mirrored`) set that way takes effect.
+//! initialisers) gets the 0.2 fields, and a 0.2 field (`mirrored`) set that way takes effect;
+//! `moae_detect_sized` with the library's `moae_result` size, the legacy `moae_detect` 24 bytes.
 
 mod support;
 

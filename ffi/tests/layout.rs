@@ -50,7 +50,8 @@ fn rust_layouts() -> Vec<Layout> {
         }
         moae_box { x, y, width, height }
         moae_result {
-            attack_score, live_score, is_attack, threshold, provider, latency_ms,
+            attack_score, live_score, is_attack, threshold, provider, latency_ms, has_attack_type,
+            attack_type_probs,
         }
         moae_box_input { rect, space, units }
         moae_quality {

@@ -181,12 +181,14 @@ pub fn run_one(data: &[u8]) {
             is_attack: -1,
             threshold: -1.0,
             provider: -1,
-            latency_ms: -1.0
+            latency_ms: -1.0,
+            has_attack_type: -1,
+            attack_type_probs: [-1.0; 4],
         };
         capacity
     ];
     let mut count = usize::MAX;
-    let st = moae_detect(
+    let st = moae_detect_sized(
         engine(),
         &image,
         if boxes.is_empty() {
@@ -200,6 +202,7 @@ pub fn run_one(data: &[u8]) {
         } else {
             results.as_mut_ptr()
         },
+        std::mem::size_of::<moae_result>(),
         capacity,
         &mut count,
     );
@@ -212,6 +215,12 @@ pub fn run_one(data: &[u8]) {
                 assert!((0.0..=1.0).contains(&r.attack_score), "{r:?}");
                 assert!((r.attack_score + r.live_score - 1.0).abs() < 1e-4, "{r:?}");
                 assert_eq!(r.is_attack, (r.attack_score >= r.threshold) as i32);
+                // The tiny model has no attack-type head: "not available", no numbers.
+                assert_eq!(
+                    (r.has_attack_type, r.attack_type_probs),
+                    (0, [0.0; 4]),
+                    "{r:?}"
+                );
             }
         }
         MOAE_ERR_BUFFER_TOO_SMALL => assert_eq!(count, needed),
@@ -409,14 +418,17 @@ fn check_scores(e: *const moae_engine, rgb: &[u8], w: u32, h: u32, model_may_fai
         threshold: -1.0,
         provider: -1,
         latency_ms: -1.0,
+        has_attack_type: -1,
+        attack_type_probs: [-1.0; 4],
     }];
     let mut count = 0usize;
-    let st = moae_detect(
+    let st = moae_detect_sized(
         e,
         &image,
         std::ptr::null(),
         0,
         r.as_mut_ptr(),
+        std::mem::size_of::<moae_result>(),
         1,
         &mut count,
     );

@@ -199,205 +199,105 @@ fn engine_of(handle: jlong) -> Result<Arc<Engine>, BridgeError> {
     Ok(Arc::clone(arc))
 }
 
-/// The `ai.moae.Options` fields every `createFrom*` receives (see `NativeBridge.java`).
-struct CreateArgs<'l> {
-    providers: JString<'l>,
-    require_provider: jboolean,
-    threads: jint,
-    max_sessions: jint,
-    ort_library_path: JString<'l>,
-    model_sha256: JByteArray<'l>,
-    threshold: jfloat,
-    crop_scale: jfloat,
-    detector_path: JString<'l>,
-    detector_bytes: JByteArray<'l>,
-    detector_min_score: jfloat,
-    whole_frame: jboolean,
-    quality: JFloatArray<'l>,
-    allow_several_faces: jboolean,
-}
-
 /// One engine creation: `model` checks and reads the model's source first (so a null model
-/// is reported before any option, as in C), then the options are read and `load` makes the
-/// engine from both.
+/// is reported before any option, as in C), then `options` reads the options and `load` makes
+/// the engine from both.
 fn create<'l, M>(
     unowned: &mut EnvUnowned<'l>,
-    a: CreateArgs<'l>,
     model: impl FnOnce(&mut Env<'l>) -> Result<M, BridgeError>,
+    options: impl FnOnce(&mut Env<'l>) -> Result<EngineOptions, BridgeError>,
     load: impl FnOnce(&mut Env<'l>, M, &EngineOptions) -> Result<Engine, BridgeError>,
 ) -> jlong {
     guarded(unowned, |env| {
         let source = model(env)?;
-        let pipeline = PipelineArgs {
-            detector_path: &a.detector_path,
-            detector_bytes: &a.detector_bytes,
-            detector_min_score: a.detector_min_score,
-            whole_frame: a.whole_frame,
-            quality: &a.quality,
-            allow_several_faces: a.allow_several_faces,
-        };
-        let opts = engine_options(
-            env,
-            &a.providers,
-            a.require_provider,
-            a.threads,
-            a.max_sessions,
-            &a.ort_library_path,
-            &a.model_sha256,
-            a.threshold,
-            a.crop_scale,
-            &pipeline,
-        )?;
+        let opts = options(env)?;
         Ok(into_handle(load(env, source, &opts)?))
     })
 }
 
-#[unsafe(no_mangle)]
-#[allow(clippy::too_many_arguments)]
-pub extern "system" fn Java_ai_moae_NativeBridge_createFromFile<'l>(
-    mut unowned: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    path: JString<'l>,
-    providers: JString<'l>,
-    require_provider: jboolean,
-    threads: jint,
-    max_sessions: jint,
-    ort_library_path: JString<'l>,
-    model_sha256: JByteArray<'l>,
-    threshold: jfloat,
-    crop_scale: jfloat,
-    detector_path: JString<'l>,
-    detector_bytes: JByteArray<'l>,
-    detector_min_score: jfloat,
-    whole_frame: jboolean,
-    quality: JFloatArray<'l>,
-    allow_several_faces: jboolean,
-) -> jlong {
-    let a = CreateArgs {
-        providers,
-        require_provider,
-        threads,
-        max_sessions,
-        ort_library_path,
-        model_sha256,
-        threshold,
-        crop_scale,
-        detector_path,
-        detector_bytes,
-        detector_min_score,
-        whole_frame,
-        quality,
-        allow_several_faces,
+/// One `NativeBridge.createFrom*` entry point: the model parameter (`$model` of JNI type
+/// `$model_ty`), then the `ai.moae.Options` fields in `NativeBridge.java`'s order, handed to
+/// [`create`] with the closures that read the model (`$read`) and load the engine (`$load`).
+macro_rules! create_entry_point {
+    ($(#[$attr:meta])* $name:ident($model:ident: $model_ty:ident), $read:expr, $load:expr $(,)?) => {
+        $(#[$attr])*
+        #[unsafe(no_mangle)]
+        #[allow(clippy::too_many_arguments)]
+        pub extern "system" fn $name<'l>(
+            mut unowned: EnvUnowned<'l>,
+            _class: JClass<'l>,
+            $model: $model_ty<'l>,
+            providers: JString<'l>,
+            require_provider: jboolean,
+            threads: jint,
+            max_sessions: jint,
+            ort_library_path: JString<'l>,
+            model_sha256: JByteArray<'l>,
+            threshold: jfloat,
+            crop_scale: jfloat,
+            detector_path: JString<'l>,
+            detector_bytes: JByteArray<'l>,
+            detector_min_score: jfloat,
+            whole_frame: jboolean,
+            quality: JFloatArray<'l>,
+            allow_several_faces: jboolean,
+        ) -> jlong {
+            let options = |env: &mut Env<'l>| {
+                let pipeline = PipelineArgs {
+                    detector_path: &detector_path,
+                    detector_bytes: &detector_bytes,
+                    detector_min_score,
+                    whole_frame,
+                    quality: &quality,
+                    allow_several_faces,
+                };
+                engine_options(
+                    env,
+                    &providers,
+                    require_provider,
+                    threads,
+                    max_sessions,
+                    &ort_library_path,
+                    &model_sha256,
+                    threshold,
+                    crop_scale,
+                    &pipeline,
+                )
+            };
+            create(&mut unowned, $read, options, $load)
+        }
     };
-    create(
-        &mut unowned,
-        a,
-        |env| opt_string(env, &path)?.ok_or_else(|| BridgeError::null("model path")),
-        |_env, path, opts| Ok(Engine::from_path(path, opts)?),
-    )
 }
 
-#[unsafe(no_mangle)]
-#[allow(clippy::too_many_arguments)]
-pub extern "system" fn Java_ai_moae_NativeBridge_createFromBytes<'l>(
-    mut unowned: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    model: JByteArray<'l>,
-    providers: JString<'l>,
-    require_provider: jboolean,
-    threads: jint,
-    max_sessions: jint,
-    ort_library_path: JString<'l>,
-    model_sha256: JByteArray<'l>,
-    threshold: jfloat,
-    crop_scale: jfloat,
-    detector_path: JString<'l>,
-    detector_bytes: JByteArray<'l>,
-    detector_min_score: jfloat,
-    whole_frame: jboolean,
-    quality: JFloatArray<'l>,
-    allow_several_faces: jboolean,
-) -> jlong {
-    let a = CreateArgs {
-        providers,
-        require_provider,
-        threads,
-        max_sessions,
-        ort_library_path,
-        model_sha256,
-        threshold,
-        crop_scale,
-        detector_path,
-        detector_bytes,
-        detector_min_score,
-        whole_frame,
-        quality,
-        allow_several_faces,
-    };
-    create(
-        &mut unowned,
-        a,
-        |_env| {
-            if model.is_null() {
-                return Err(BridgeError::null("model bytes"));
-            }
-            Ok(())
-        },
-        |env, (), opts| {
-            // SAFETY: read-only access, released without copy-back before returning.
-            let bytes = unsafe { model.get_elements(env, ReleaseMode::NoCopyBack)? };
-            Ok(Engine::from_bytes(as_u8(&bytes), opts)?)
-        },
-    )
-}
+create_entry_point!(
+    Java_ai_moae_NativeBridge_createFromFile(path: JString),
+    |env| opt_string(env, &path)?.ok_or_else(|| BridgeError::null("model path")),
+    |_env, path, opts| Ok(Engine::from_path(path, opts)?),
+);
 
-/// The model from a direct buffer (a memory-mapped file or asset), read in place: the bytes
-/// never enter the Java heap. `MoaeDetector.fromBuffer` passes the buffer sliced at its
-/// position, so its capacity is the model's length.
-#[unsafe(no_mangle)]
-#[allow(clippy::too_many_arguments)]
-pub extern "system" fn Java_ai_moae_NativeBridge_createFromBuffer<'l>(
-    mut unowned: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    model: JByteBuffer<'l>,
-    providers: JString<'l>,
-    require_provider: jboolean,
-    threads: jint,
-    max_sessions: jint,
-    ort_library_path: JString<'l>,
-    model_sha256: JByteArray<'l>,
-    threshold: jfloat,
-    crop_scale: jfloat,
-    detector_path: JString<'l>,
-    detector_bytes: JByteArray<'l>,
-    detector_min_score: jfloat,
-    whole_frame: jboolean,
-    quality: JFloatArray<'l>,
-    allow_several_faces: jboolean,
-) -> jlong {
-    let a = CreateArgs {
-        providers,
-        require_provider,
-        threads,
-        max_sessions,
-        ort_library_path,
-        model_sha256,
-        threshold,
-        crop_scale,
-        detector_path,
-        detector_bytes,
-        detector_min_score,
-        whole_frame,
-        quality,
-        allow_several_faces,
-    };
-    create(
-        &mut unowned,
-        a,
-        |env| direct(env, &model, "model buffer")?.ok_or_else(|| BridgeError::null("model buffer")),
-        |_env, bytes, opts| Ok(Engine::from_bytes(bytes, opts)?),
-    )
-}
+create_entry_point!(
+    Java_ai_moae_NativeBridge_createFromBytes(model: JByteArray),
+    |_env| {
+        if model.is_null() {
+            return Err(BridgeError::null("model bytes"));
+        }
+        Ok(())
+    },
+    |env, (), opts| {
+        // SAFETY: read-only access, released without copy-back before returning.
+        let bytes = unsafe { model.get_elements(env, ReleaseMode::NoCopyBack)? };
+        Ok(Engine::from_bytes(as_u8(&bytes), opts)?)
+    },
+);
+
+create_entry_point!(
+    /// The model from a direct buffer (a memory-mapped file or asset), read in place: the bytes
+    /// never enter the Java heap. `MoaeDetector.fromBuffer` passes the buffer sliced at its
+    /// position, so its capacity is the model's length.
+    Java_ai_moae_NativeBridge_createFromBuffer(model: JByteBuffer),
+    |env| direct(env, &model, "model buffer")?.ok_or_else(|| BridgeError::null("model buffer")),
+    |_env, bytes, opts| Ok(Engine::from_bytes(bytes, opts)?),
+);
 
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_ai_moae_NativeBridge_liveEngines<'l>(

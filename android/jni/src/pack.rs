@@ -12,9 +12,10 @@ use moae_runtime::face::KEYPOINT_COUNT;
 use moae_runtime::Detection;
 use moae_runtime::{Decision, FaceResult, FaceSource, FrameAnalysis};
 
-/// Floats in a detection result:
-/// `[attack, live, isAttack, threshold, provider, latencyMs]`.
-pub const RESULT_LEN: usize = 6;
+/// Floats in a detection result: `[attack, live, isAttack, threshold, provider, latencyMs,
+/// hasAttackType (1 or 0), then the attack-type probabilities (live, physical, adversarial,
+/// digital; all 0 without a head)]` (C `moae_result`'s fields, in its order).
+pub const RESULT_LEN: usize = 11;
 
 /// Floats before the faces of an analysis: `[LAYOUT, frameFlags, faceCount]`.
 pub const ANALYSIS_HEADER: usize = 3;
@@ -49,6 +50,7 @@ pub fn decision_code(d: Decision) -> i32 {
 }
 
 pub fn detection(d: &Detection) -> [f32; RESULT_LEN] {
+    let (has_type, [p0, p1, p2, p3]) = abi::raw_attack_type(d.attack_type);
     [
         d.attack_score,
         d.live_score,
@@ -56,6 +58,11 @@ pub fn detection(d: &Detection) -> [f32; RESULT_LEN] {
         d.threshold,
         abi::provider_code(d.provider) as f32,
         d.latency.as_secs_f32() * 1000.0,
+        has_type as f32,
+        p0,
+        p1,
+        p2,
+        p3,
     ]
 }
 
@@ -165,6 +172,17 @@ mod tests {
         let mut typed = f;
         typed.detection.attack_type = Some([0.125, 0.5, 0.25, 0.125]);
         assert_eq!(&face(&typed)[34..], &[1.0, 0.125, 0.5, 0.25, 0.125]);
+    }
+
+    #[test]
+    fn a_detection_record_ends_with_the_attack_type_flag_and_probabilities() {
+        let mut d = detector_face().detection;
+        let v = detection(&d);
+        assert_eq!(&v[..5], &[0.75, 0.25, 1.0, 0.5, 1.0]);
+        assert!((v[5] - 3.0).abs() < 1e-4, "latency {}", v[5]);
+        assert_eq!(&v[6..], &[0.0; 5], "no head: flag 0, zeros");
+        d.attack_type = Some([0.125, 0.5, 0.25, 0.125]);
+        assert_eq!(&detection(&d)[6..], &[1.0, 0.125, 0.5, 0.25, 0.125]);
     }
 
     #[test]

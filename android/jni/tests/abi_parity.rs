@@ -540,21 +540,17 @@ fn through_c(model: &CStr, ort: &CStr, engine: *const moae_engine, case: &Case) 
                     height: b[3],
                 })
                 .collect();
-            let mut results = [moae_result {
-                attack_score: 0.0,
-                live_score: 0.0,
-                is_attack: 0,
-                threshold: 0.0,
-                provider: 0,
-                latency_ms: 0.0,
-            }];
+            // SAFETY: moae_result is floats and integers only; all-zero is a valid value.
+            let mut results = [unsafe { std::mem::zeroed::<moae_result>() }];
             let mut count = 0usize;
-            moae_detect(
+            // What a C program's `moae_detect` macro calls.
+            moae_detect_sized(
                 engine,
                 &img,
                 boxes.as_ptr(),
                 boxes.len(),
                 results.as_mut_ptr(),
+                std::mem::size_of::<moae_result>(),
                 1,
                 &mut count,
             )
@@ -765,6 +761,25 @@ fn c_face_floats(f: &moae_face) -> Vec<f32> {
     v
 }
 
+/// An engine created through C (the test fails on an error).
+fn c_engine(model: &CStr, o: &moae_options) -> *mut moae_engine {
+    let mut engine = std::ptr::null_mut();
+    let s = moae_engine_create_from_file(model.as_ptr(), o, &mut engine);
+    assert_eq!(s, moae_status::MOAE_OK, "{}", last_error_detail());
+    engine
+}
+
+/// A packed RGB `moae_image` over `rgb`, which must outlive its use.
+fn c_rgb_image(rgb: &[u8], (w, h): (u32, u32)) -> moae_image {
+    let mut img = c_image();
+    img.format = 0;
+    img.width = w;
+    img.height = h;
+    img.planes[0] = rgb.as_ptr();
+    img.plane_sizes[0] = rgb.len();
+    img
+}
+
 /// One good analysis through C: (frame flags, faces).
 fn c_analyze(
     model: &CStr,
@@ -779,15 +794,8 @@ fn c_analyze(
         o.face_detector_path = d.as_ptr();
         o.whole_frame = 0;
     }
-    let mut engine = std::ptr::null_mut();
-    let s = moae_engine_create_from_file(model.as_ptr(), &o, &mut engine);
-    assert_eq!(s, moae_status::MOAE_OK, "{}", last_error_detail());
-    let mut img = c_image();
-    img.format = 0;
-    img.width = w;
-    img.height = h;
-    img.planes[0] = rgb.as_ptr();
-    img.plane_sizes[0] = rgb.len();
+    let engine = c_engine(model, &o);
+    let img = c_rgb_image(rgb, (w, h));
     // SAFETY: moae_face is floats and integers only; all-zero is a valid value.
     let mut faces = vec![unsafe { std::mem::zeroed::<moae_face>() }; 16];
     let (mut count, mut flags) = (0usize, 0u32);
@@ -971,4 +979,138 @@ fn c_and_jni_flatten_a_face_the_same_way() {
         scores.iter().any(|(_, s)| *s == -1.0),
         "no face without a detector score was compared"
     );
+}
+
+/// One good whole-frame-engine detection through C (`moae_detect_sized`, as the header's
+/// `moae_detect` macro calls it).
+fn c_detect(
+    model: &CStr,
+    ort: &CStr,
+    rgb: &[u8],
+    (w, h): (u32, u32),
+    face: Option<moae_box>,
+) -> moae_result {
+    let o = c_options(ort);
+    let engine = c_engine(model, &o);
+    let img = c_rgb_image(rgb, (w, h));
+    let boxes: Vec<moae_box> = face.into_iter().collect();
+    // SAFETY: moae_result is floats and integers only; all-zero is a valid value.
+    let mut r = [unsafe { std::mem::zeroed::<moae_result>() }];
+    let mut count = 0usize;
+    let s = moae_detect_sized(
+        engine,
+        &img,
+        if boxes.is_empty() {
+            std::ptr::null()
+        } else {
+            boxes.as_ptr()
+        },
+        boxes.len(),
+        r.as_mut_ptr(),
+        std::mem::size_of::<moae_result>(),
+        1,
+        &mut count,
+    );
+    moae_engine_destroy(engine);
+    assert_eq!(s, moae_status::MOAE_OK, "{}", last_error_detail());
+    assert_eq!(count, 1);
+    r[0]
+}
+
+/// `detect`'s attack types: C `moae_result` = the JNI detection record = Java
+/// `DetectionResult.attackTypeProbabilities()`, exactly, and a distribution; a model without
+/// the head: C's flag 0 and zeros, the JNI record's flag 0, Java's `hasAttackType()` false.
+#[test]
+fn c_and_jni_carry_a_detection_s_attack_types_the_same_way() {
+    let (javac, java) = jvm::jdk();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pattern: Vec<u8> = (0..H as u32)
+        .flat_map(|y| (0..W as u32).flat_map(move |x| (0..3).map(move |c| (x, y, c))))
+        .map(|(x, y, c)| support::pattern(x, y, c, 5))
+        .collect();
+    let frame = dir.path().join("frame.rgb");
+    std::fs::write(&frame, &pattern).expect("write frame");
+    let boxes = [
+        None,
+        Some(moae_box {
+            x: 6.0,
+            y: 4.0,
+            width: 30.0,
+            height: 32.0,
+        }),
+    ];
+    let ort = jvm::ort_library();
+    let c_ort = CString::new(ort.to_str().unwrap()).unwrap();
+    let classes = dir.path().join("classes");
+    let runner =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/java/ai/moae/AbiParityRunner.java");
+    jvm::compile(&javac, &classes, &[runner]);
+    for (typed, model) in [
+        (true, support::tiny_typed_model(4)),
+        (false, support::tiny_model()),
+    ] {
+        let model_path = dir.path().join(format!("tiny_{typed}.onnx"));
+        std::fs::write(&model_path, model).expect("write model");
+        let c_model = CString::new(model_path.to_str().unwrap()).unwrap();
+        let mut spec = format!("model {}\nort {}\n", model_path.display(), ort.display());
+        let mut from_c = Vec::new();
+        for (i, b) in boxes.iter().enumerate() {
+            let box_spec = b.map_or("none".into(), |b| {
+                [b.x, b.y, b.width, b.height].map(jfloat).join(",")
+            });
+            writeln!(spec, "detect box{i} {W} {H} {} {box_spec}", frame.display()).unwrap();
+            from_c.push(c_detect(
+                &c_model,
+                &c_ort,
+                &pattern,
+                (W as u32, H as u32),
+                *b,
+            ));
+        }
+        let spec_file = dir.path().join("detect.txt");
+        std::fs::write(&spec_file, &spec).expect("write cases");
+        let out = jvm::run(&java, &classes, "ai.moae.AbiParityRunner", &[&spec_file]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "java failed:\n{stdout}\n{stderr}");
+        let mut seen = Vec::new();
+        for (i, c) in from_c.iter().enumerate() {
+            let name = format!("box{i}");
+            let line = stdout
+                .lines()
+                .find(|l| l.split('\t').next() == Some(name.as_str()))
+                .unwrap_or_else(|| panic!("JNI printed no line for {name}:\n{stdout}"));
+            let f: Vec<&str> = line.split('\t').collect();
+            assert_eq!(f.len(), 3, "{name}: JNI failed: {line}");
+            let jni: Vec<f32> = f[1].split(',').map(|v| v.parse().expect("float")).collect();
+            assert_eq!(jni.len(), 11, "{name}: {line}");
+            assert_eq!(jni[0], c.attack_score, "{name}: attack score C vs JNI");
+            assert_eq!(jni[6], c.has_attack_type as f32, "{name}: flag C vs JNI");
+            assert_eq!(&jni[7..], &c.attack_type_probs, "{name}: types C vs JNI");
+            if !typed {
+                assert_eq!(
+                    (c.has_attack_type, c.attack_type_probs),
+                    (0, [0.0; 4]),
+                    "{name}"
+                );
+                assert_eq!(f[2], "none", "{name}: Java has types without the head");
+                continue;
+            }
+            assert_eq!(
+                c.has_attack_type, 1,
+                "{name}: the typed model gave no types"
+            );
+            let java: Vec<f32> = f[2].split(',').map(|v| v.parse().expect("float")).collect();
+            assert_eq!(&java[..], &c.attack_type_probs, "{name}: types C vs Java");
+            let sum: f32 = java.iter().sum();
+            assert!((sum - 1.0).abs() < 1e-5, "{name}: types sum to {sum}");
+            seen.push(c.attack_type_probs);
+        }
+        if typed {
+            assert_ne!(
+                seen[0], seen[1],
+                "two crops, one answer: nothing was compared"
+            );
+        }
+    }
 }

@@ -68,7 +68,7 @@ fn distinct_face() -> FaceResult {
             threshold: 0.5,
             provider: ExecutionProvider::Cuda,
             latency: Duration::from_millis(7),
-            attack_type: Some([0.5, 0.25, 0.125, 0.125]),
+            attack_type: Some([0.4375, 0.28125, 0.1875, 0.09375]),
         },
         quality: Quality {
             values: QualityValues {
@@ -108,7 +108,7 @@ fn java_reads_every_face_field_where_rust_writes_it() {
     let score = index_after(&java, "float score = ");
     assert_eq!(at(score), 0.875, "detectorScore at {score}");
     // DetectionResult's layout is pack::detection's: attack, live, isAttack, threshold,
-    // provider, latencyMs.
+    // provider, latencyMs, hasAttackType, the four attack-type probabilities.
     let det_start = java
         .find("DetectionResult.fromNative(new float[] {")
         .expect("FaceResult.java builds its DetectionResult from the record");
@@ -137,10 +137,34 @@ fn java_reads_every_face_field_where_rust_writes_it() {
             v.yaw_deg
         ]
     );
-    // The attack type: `readAttackType(v, at + N)` reads the flag at N, then 4 probabilities.
-    let t = index_after(&java, "readAttackType(v, ");
-    assert_eq!(at(t), 1.0, "hasAttackType at {t}");
-    assert_eq!(&rec[t + 1..t + 5], &[0.5, 0.25, 0.125, 0.125]);
+}
+
+/// `DetectionResult.java` reads a `pack::detection` record: its length, the scalar fields at
+/// `r[0]`..`r[5]` in pack's order and `readAttackType(r, N)` at the flag.
+#[test]
+fn java_reads_every_detection_field_where_rust_writes_it() {
+    let java = read("android/moae/src/main/java/ai/moae/DetectionResult.java");
+    let d = distinct_face().detection;
+    let rec = pack::detection(&d);
+    let len = index_after(&java, "static final int LEN = ");
+    assert_eq!(len, pack::RESULT_LEN);
+    let ctor = &java[java.find("private DetectionResult(float[] r)").unwrap()..];
+    let field = |name: &str| index_after(ctor, &format!("{name} = r["));
+    let fields = [
+        ("attackScore", 0.625),
+        ("liveScore", 0.375),
+        ("threshold", 0.5),
+        ("latencyMs", rec[5]),
+    ];
+    for (name, want) in fields {
+        assert_eq!(rec[field(name)], want, "{name}");
+    }
+    assert_eq!(rec[index_after(ctor, "isAttack = r[")], 1.0, "isAttack");
+    let provider = index_after(ctor, "Provider.fromCode((int) r[");
+    assert_eq!(rec[provider], abi::provider_code(d.provider) as f32);
+    let t = index_after(ctor, "readAttackType(r, ");
+    assert_eq!(rec[t], 1.0, "hasAttackType at {t}");
+    assert_eq!(&rec[t + 1..t + 5], &[0.4375, 0.28125, 0.1875, 0.09375]);
 }
 
 #[test]

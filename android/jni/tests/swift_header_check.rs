@@ -63,7 +63,7 @@ fn swift_wrapper_matches_the_c_abi_contract() {
     let called: Vec<&str> = uses.table.iter().map(|t| t.c_name.as_str()).collect();
     for f in [
         "moae_engine_create_from_file",
-        "moae_detect",
+        "moae_detect_sized",
         "moae_analyze",
         "moae_options_init_sized",
         "moae_image_init_sized",
@@ -90,10 +90,23 @@ fn swift_wrapper_matches_the_c_abi_contract() {
             assert_eq!(args.get(1).map(String::as_str), Some(size), "{file}");
         }
     }
-    for legacy in ["moae_options_init", "moae_image_init"] {
+    for legacy in ["moae_options_init", "moae_image_init", "moae_detect"] {
         assert!(
             !called.contains(&legacy),
             "{legacy} writes only the v1 prefix"
+        );
+    }
+    // The result array's element size is the wrapper's own moae_result stride, so the
+    // attack-type fields are written (and never past an element).
+    let detects: Vec<_> = uses.call_args.iter().filter(|c| c.1 == "detect").collect();
+    assert!(!detects.is_empty(), "CABI.detect is never called");
+    for (file, _, args) in detects {
+        assert_eq!(
+            args.get(5)
+                .map(|a| header_check::swift::norm_type(a))
+                .as_deref(),
+            Some("MemoryLayout<moae_result>.stride"),
+            "{file}: {args:?}"
         );
     }
     assert!(

@@ -1,9 +1,12 @@
 // C++ consumer test: the RAII wrapper gives the same scores as C/Rust, moves ownership, and
-// turns failures into moae::Error with status + message.
-//   cpp_test MODEL W H IMG.rgb...   prints "SCORE path whole" lines
+// turns failures into moae::Error with status + message; attack types on detect and analyze.
+//   MOAE_TYPED_MODEL=typed.onnx cpp_test MODEL W H IMG.rgb...
+// prints "SCORE path whole" lines, and "TYPES i p0 p1 p2 p3" for the typed model's detect()
+// on the first image's two boxes.
 #include "moae.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -47,7 +50,30 @@ int main(int argc, char** argv) {
                                                      MOAE_UNITS_NORMALIZED)});
     CHECK(boxed.faces.size() == 1 && boxed.faces[0].c.box.width == float(w),
           "normalised box");
+    // MODEL has no attack-type head: no probabilities, not zeros.
+    CHECK(!r[0].attack_type() && !two[1].attack_type() && !whole.faces[0].attack_type(),
+          "no attack type without the head");
     std::printf("SCORE %s %.9g\n", argv[i], r[0].attack_score);
+  }
+  const char* typed_model = std::getenv("MOAE_TYPED_MODEL");
+  CHECK(typed_model && *typed_model, "MOAE_TYPED_MODEL names the typed model");
+  if (typed_model && *typed_model) {
+    moae::Engine typed(typed_model, opts);
+    std::ifstream f(argv[4], std::ios::binary);
+    std::vector<std::uint8_t> rgb((std::istreambuf_iterator<char>(f)), {});
+    auto img = moae::Image::packed(MOAE_PIXEL_RGB, rgb.data(), rgb.size(), w, h);
+    auto d = typed.detect(img, {{0, 0, 16, 16}, {4, 4, 20, 20}});
+    auto a = typed.analyze(img, {moae::BoxInput(0, 0, 16, 16), moae::BoxInput(4, 4, 20, 20)});
+    CHECK(d.size() == 2 && a.faces.size() == 2, "two typed results");
+    for (std::size_t i = 0; i < d.size() && i < a.faces.size(); i++) {
+      auto t = d[i].attack_type();
+      CHECK(t.has_value(), "detect: the typed model's attack type");
+      CHECK(t == a.faces[i].attack_type(), "detect and analyze: the same attack type");
+      if (!t) continue;
+      float sum = (*t)[0] + (*t)[1] + (*t)[2] + (*t)[3];
+      CHECK(std::fabs(sum - 1.f) < 1e-5f, "attack types sum to 1");
+      std::printf("TYPES %zu %.9g %.9g %.9g %.9g\n", i, (*t)[0], (*t)[1], (*t)[2], (*t)[3]);
+    }
   }
   try {
     moae::Engine missing("/nonexistent/model.onnx");

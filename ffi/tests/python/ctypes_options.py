@@ -15,6 +15,8 @@ lib = C.CDLL(sys.argv[1])
 model = sys.argv[2].encode()
 
 MOAE_STRUCT_OPTIONS, MOAE_STRUCT_IMAGE, MOAE_STRUCT_ENGINE_INFO, MOAE_STRUCT_FACE = 0, 1, 2, 3
+MOAE_STRUCT_RESULT = 4
+MOAE_RESULT_V1_SIZE = 24
 MOAE_PIXEL_RGB = 0
 MOAE_OK, MOAE_ERR_INVALID_ARGUMENT = 0, 2
 
@@ -71,6 +73,14 @@ class Face(C.Structure):
     ]
 
 
+class Result(C.Structure):
+    _fields_ = [
+        ("attack_score", C.c_float), ("live_score", C.c_float), ("is_attack", C.c_int32),
+        ("threshold", C.c_float), ("provider", C.c_int32), ("latency_ms", C.c_float),
+        ("has_attack_type", C.c_int32), ("attack_type_probs", C.c_float * 4),
+    ]
+
+
 lib.moae_struct_size.restype = C.c_size_t
 lib.moae_struct_size.argtypes = [C.c_int32]
 lib.moae_abi_version.restype = C.c_uint32
@@ -84,10 +94,16 @@ lib.moae_analyze.argtypes = [C.c_void_p, C.c_void_p, C.c_void_p, C.c_size_t, C.c
                              C.POINTER(C.c_uint32)]
 lib.moae_analyze.restype = C.c_int32
 lib.moae_last_error.restype = C.c_char_p
+lib.moae_detect_sized.argtypes = [C.c_void_p, C.c_void_p, C.c_void_p, C.c_size_t, C.c_void_p,
+                                  C.c_size_t, C.c_size_t, C.POINTER(C.c_size_t)]
+lib.moae_detect_sized.restype = C.c_int32
+lib.moae_detect.argtypes = [C.c_void_p, C.c_void_p, C.c_void_p, C.c_size_t, C.c_void_p,
+                            C.c_size_t, C.POINTER(C.c_size_t)]
+lib.moae_detect.restype = C.c_int32
 
 # 1. The library's struct sizes equal these declarations (a drifted binding fails here).
 for kind, cls in ((MOAE_STRUCT_OPTIONS, Options), (MOAE_STRUCT_IMAGE, Image),
-                  (MOAE_STRUCT_FACE, Face)):
+                  (MOAE_STRUCT_FACE, Face), (MOAE_STRUCT_RESULT, Result)):
     got = lib.moae_struct_size(kind)
     assert got == C.sizeof(cls), f"{cls.__name__}: library {got}, ctypes {C.sizeof(cls)}"
 assert lib.moae_struct_size(999) == 0, "an unknown struct kind must give 0"
@@ -116,7 +132,7 @@ flipped = b"".join(pixels[(y * W + (W - 1 - x)) * 3:(y * W + (W - 1 - x)) * 3 + 
                    for y in range(H) for x in range(W))
 
 
-def score(buf, mirrored, size=None):
+def image(buf, mirrored, size=None):
     img = Image()
     lib.moae_image_init_sized(C.byref(img), size or lib.moae_struct_size(MOAE_STRUCT_IMAGE))
     img.format, img.width, img.height = MOAE_PIXEL_RGB, W, H
@@ -124,6 +140,11 @@ def score(buf, mirrored, size=None):
     img.planes[0] = C.cast(data, C.c_void_p)
     img.plane_sizes[0] = len(buf)
     img.mirrored = mirrored
+    return img, data
+
+
+def score(buf, mirrored, size=None):
+    img, data = image(buf, mirrored, size)
     faces = (Face * 2)()
     n, flags = C.c_size_t(), C.c_uint32()
     st = lib.moae_analyze(engine, C.byref(img), None, 0, faces, C.sizeof(Face), 2,
@@ -146,7 +167,27 @@ lib.moae_image_init(C.byref(legacy))
 assert legacy.struct_size < C.sizeof(Image), legacy.struct_size
 assert abs(score(flipped, 1, size=legacy.struct_size) - unflagged) <= 1e-5
 
-# 5. One boolean rule: 2 is not a boolean, in any 0/1 field.
+# 5. moae_detect_sized with this library's moae_result size: the same score, and the
+#    attack type's "not available" (the test model has no head); the exported legacy
+#    moae_detect writes 24-byte results, without the attack type.
+img, data = image(pixels, 0)
+results, n = (Result * 2)(), C.c_size_t()
+C.memset(results, 0xA5, C.sizeof(results))
+st = lib.moae_detect_sized(engine, C.byref(img), None, 0, results,
+                           lib.moae_struct_size(MOAE_STRUCT_RESULT), 1, C.byref(n))
+assert st == MOAE_OK and n.value == 1, (st, n.value, lib.moae_last_error())
+assert abs(results[0].attack_score - original) <= 1e-6, (results[0].attack_score, original)
+assert results[0].has_attack_type == 0 and list(results[0].attack_type_probs) == [0.0] * 4
+raw = bytearray(2 * C.sizeof(Result))
+buf = (C.c_uint8 * len(raw)).from_buffer(raw)
+C.memset(buf, 0xA5, len(raw))
+st = lib.moae_detect(engine, C.byref(img), None, 0, buf, 1, C.byref(n))
+assert st == MOAE_OK and n.value == 1, (st, lib.moae_last_error())
+legacy_result = Result.from_buffer_copy(bytes(raw[:C.sizeof(Result)]))
+assert abs(legacy_result.attack_score - original) <= 1e-6
+assert set(raw[MOAE_RESULT_V1_SIZE:]) == {0xA5}, "the legacy symbol wrote past 24 bytes"
+
+# 6. One boolean rule: 2 is not a boolean, in any 0/1 field.
 for field in ("whole_frame", "require_provider", "tensorrt_fp16"):
     bad = Options()
     lib.moae_options_init_sized(C.byref(bad), C.sizeof(bad))
@@ -158,4 +199,4 @@ for field in ("whole_frame", "require_provider", "tensorrt_fp16"):
 
 lib.moae_engine_destroy(engine)
 print("ctypes: sizes, defaults, mirrored through the sized init, legacy v1 loses it, "
-      "boolean rule: ok")
+      "detect_sized and the legacy detect, boolean rule: ok")

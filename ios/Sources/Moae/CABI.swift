@@ -30,10 +30,13 @@ enum CABI {
     nonisolated(unsafe) static let getInfo: (
         OpaquePointer?, UnsafeMutablePointer<moae_engine_info>?
     ) -> moae_status = moae_engine_get_info
+    // moae_detect_sized, always passed MemoryLayout<moae_result>.stride (the checker enforces
+    // it): the legacy moae_detect symbol writes only 24-byte version-1 results, without the
+    // attack type; C reaches the sized one through a macro of the same name.
     nonisolated(unsafe) static let detect: (
         OpaquePointer?, UnsafePointer<moae_image>?, UnsafePointer<moae_box>?, Int,
-        UnsafeMutablePointer<moae_result>?, Int, UnsafeMutablePointer<Int>?
-    ) -> moae_status = moae_detect
+        UnsafeMutablePointer<moae_result>?, Int, Int, UnsafeMutablePointer<Int>?
+    ) -> moae_status = moae_detect_sized
     nonisolated(unsafe) static let analyze: (
         OpaquePointer?, UnsafePointer<moae_image>?, UnsafePointer<moae_box_input>?, Int,
         UnsafeMutablePointer<moae_face>?, Int, Int, UnsafeMutablePointer<Int>?,
@@ -73,6 +76,7 @@ enum CABIFields {
     ]
     nonisolated(unsafe) static let result: [PartialKeyPath<moae_result>] = [
         \.attack_score, \.live_score, \.is_attack, \.threshold, \.provider, \.latency_ms,
+        \.has_attack_type, \.attack_type_probs,
     ]
     nonisolated(unsafe) static let face: [PartialKeyPath<moae_face>] = [
         \.box, \.keypoints, \.has_keypoints, \.source, \.detector_score, \.attack_score,

@@ -406,7 +406,7 @@ public final class MoaeDetector: @unchecked Sendable {
             let status = withUnsafePointer(to: &image) { img in
                 withUnsafePointer(to: &box) { b in
                     CABI.detect(e, img, face == nil ? nil : b, face == nil ? 0 : 1,
-                                &result, 1, &count)
+                                &result, MemoryLayout<moae_result>.stride, 1, &count)
                 }
             }
             guard cInt(status) == 0 else { throw MoaeError.from(status) }
@@ -416,11 +416,14 @@ public final class MoaeDetector: @unchecked Sendable {
                 throw MoaeError(code: MoaeError.Status.inference.rawValue,
                                 message: "moae_detect: non-finite attack_score; no decision")
             }
+            let attackType = try Self.attackTypeProbabilities(
+                has: result.has_attack_type, probs: result.attack_type_probs,
+                call: "moae_detect")
             return DetectionResult(
                 attackScore: result.attack_score, liveScore: result.live_score,
                 isAttack: result.is_attack != 0, threshold: result.threshold,
                 provider: Provider(rawValue: result.provider) ?? .cpu,
-                latencyMs: result.latency_ms)
+                latencyMs: result.latency_ms, attackType: attackType)
         }
     }
 
@@ -482,7 +485,8 @@ public final class MoaeDetector: @unchecked Sendable {
             ? stride(from: 0, to: 12, by: 2).map { Keypoint(x: points[$0], y: points[$0 + 1]) }
             : nil
         let q = f.quality
-        let attackType = try attackTypeProbabilities(f)
+        let attackType = try attackTypeProbabilities(
+            has: f.has_attack_type, probs: f.attack_type_probs, call: "moae_analyze")
         return FaceResult(
             source: source,
             box: FaceBox(x: f.box.x, y: f.box.y, width: f.box.width, height: f.box.height),
@@ -500,19 +504,20 @@ public final class MoaeDetector: @unchecked Sendable {
             attackType: attackType)
     }
 
-    /// `moae_face.attack_type_probs` when `has_attack_type` is 1, checked (fail closed).
-    private static func attackTypeProbabilities(_ f: moae_face) throws -> [Float]? {
-        if f.has_attack_type == 0 {
+    /// `has_attack_type` + `attack_type_probs` of a `moae_face` or `moae_result`: nil without
+    /// the head, else the four probabilities, checked (fail closed).
+    private static func attackTypeProbabilities(
+        has: Int32, probs: (Float, Float, Float, Float), call: String
+    ) throws -> [Float]? {
+        if has == 0 {
             return nil
         }
-        let p = withUnsafeBytes(of: f.attack_type_probs) { raw in
-            Array(raw.bindMemory(to: Float.self))
-        }
+        let p = [probs.0, probs.1, probs.2, probs.3]
         let sum = p.reduce(0, +)
-        guard f.has_attack_type == 1, p.count == FaceResult.attackTypes.count,
+        guard has == 1, p.count == FaceResult.attackTypes.count,
               p.allSatisfy({ $0 >= 0 && $0 <= 1 }), abs(sum - 1) <= 1e-3 else {
             throw MoaeError(code: MoaeError.Status.inference.rawValue,
-                            message: "moae_analyze returned attack-type probabilities \(p) "
+                            message: "\(call) returned attack-type probabilities \(p) "
                                 + "(expected four values in [0, 1] summing to 1)")
         }
         return p

@@ -92,6 +92,9 @@ public struct DetectionResult: Equatable, Sendable {
     public let threshold: Float
     public let provider: Provider
     public let latencyMs: Float
+    /// Probabilities of live, physical, adversarial, digital (`FaceResult.attackTypes`'
+    /// order), summing to 1; nil when the model has no attack-type head (not zeros).
+    public let attackType: [Float]?
 }
 
 public struct DetectorInfo: Equatable, Sendable {

@@ -48,6 +48,7 @@ impl From<&FaceResult> for RawFace {
             }
         }
         let v = f.quality.values;
+        let (has_attack_type, attack_type_probs) = raw_attack_type(f.detection.attack_type);
         RawFace {
             face_box: [b.x, b.y, b.width, b.height],
             keypoints,
@@ -69,10 +70,16 @@ impl From<&FaceResult> for RawFace {
                 v.yaw_deg,
             ],
             latency_ms: f.detection.latency.as_secs_f32() * 1000.0,
-            has_attack_type: f.detection.attack_type.is_some() as i32,
-            attack_type_probs: f.detection.attack_type.unwrap_or([0.0; 4]),
+            has_attack_type,
+            attack_type_probs,
         }
     }
+}
+
+/// An attack-type answer as C and Java carry it: `(1, probabilities)` from a model with the
+/// head, `(0, zeros)` without one (the flag says "not available"; the zeros are no answer).
+pub fn raw_attack_type(t: Option<[f32; 4]>) -> (i32, [f32; 4]) {
+    (t.is_some() as i32, t.unwrap_or([0.0; 4]))
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ pub use codes::{
     PIXEL_YUV_420_888, UNITS_NORMALIZED, UNITS_PIXELS,
 };
 pub use engine_options::{engine_options, quality_from_java, RawEngineOptions};
-pub use face::RawFace;
+pub use face::{raw_attack_type, RawFace};
 pub use options::{
     count, crop_scale, detector_min_score, quality_options, threshold, whole_frame,
     RawQualityOptions, MAX_BOXES, MAX_INTRA_OP_THREADS, MAX_PROVIDERS, MAX_SESSIONS,

@@ -56,6 +56,19 @@ public final class AbiParityRunner {
         return line(name, -100, e.toString());
     }
 
+    private static String joined(float[] v) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < v.length; i++) {
+            b.append(i == 0 ? "" : ",").append(v[i]);
+        }
+        return b.toString();
+    }
+
+    /** attackTypeProbabilities() joined with ',', or "none" when hasAttackType() is false. */
+    private static String attackTypes(DetectionResult d) {
+        return d.hasAttackType() ? joined(d.attackTypeProbabilities()) : "none";
+    }
+
     public static void main(String[] args) throws IOException {
         List<String> lines = Files.readAllLines(Paths.get(args[0]), StandardCharsets.UTF_8);
         String model = null;
@@ -126,27 +139,37 @@ public final class AbiParityRunner {
                                     Files.readAllBytes(Paths.get(f[5])), null, null, box);
                             FrameAnalysis a = FrameAnalysis.fromNative(raw);
                             StringBuilder b = new StringBuilder(f[1]).append('\t');
-                            for (int i = 0; i < raw.length; i++) {
-                                b.append(i == 0 ? "" : ",").append(raw[i]);
-                            }
-                            b.append('\t');
+                            b.append(joined(raw)).append('\t');
                             for (FaceResult r : a.faces) {
                                 b.append(r.hasDetectorScore() ? 'Y' : 'N');
                             }
                             b.append('\t');
                             for (int i = 0; i < a.faces.size(); i++) {
-                                FaceResult r = a.faces.get(i);
                                 b.append(i == 0 ? "" : ";");
-                                if (!r.hasAttackType()) {
-                                    b.append("none");
-                                    continue;
-                                }
-                                float[] p = r.attackTypeProbabilities();
-                                for (int k = 0; k < p.length; k++) {
-                                    b.append(k == 0 ? "" : ",").append(p[k]);
-                                }
+                                b.append(attackTypes(a.faces.get(i).detection));
                             }
                             out.append(b).append('\n');
+                        } finally {
+                            NativeBridge.destroy(h);
+                        }
+                    } catch (Exception e) {
+                        out.append(failure(f[1], e)).append('\n');
+                    }
+                    break;
+                case "detect":
+                    // detect NAME W H RGB_FILE BOX|none: a good detection on a whole-frame
+                    // engine; prints NAME, the raw JNI record and the DetectionResult's
+                    // attackTypeProbabilities() ("none" without the head).
+                    try {
+                        long h = wholeFrameEngine(model, ort);
+                        try {
+                            int[] desc = {0, Integer.parseInt(f[2]), Integer.parseInt(f[3]), 0,
+                                0, 0, 0, 0, 0, 1, 0};
+                            float[] raw = NativeBridge.detectArrays(h, desc,
+                                    Files.readAllBytes(Paths.get(f[4])), null, null, face(f[5]));
+                            DetectionResult r = DetectionResult.fromNative(raw);
+                            out.append(f[1]).append('\t').append(joined(raw)).append('\t')
+                                    .append(attackTypes(r)).append('\n');
                         } finally {
                             NativeBridge.destroy(h);
                         }

@@ -402,6 +402,16 @@ public final class HostTestRunner {
             expect(r.threshold == c.threshold, where + " threshold " + r.threshold);
             expect(r.provider == Provider.CPU, where + " provider " + r.provider);
             expect(r.latencyMs >= 0f, where + " latency " + r.latencyMs);
+            // The host test's model has no attack-type head: no probabilities, not zeros.
+            expect(!r.hasAttackType(), where + " hasAttackType");
+            try {
+                float[] p = r.attackTypeProbabilities();
+                throw new AssertionError(where + ": attackTypeProbabilities() returned "
+                        + Arrays.toString(p) + " for a model without the head");
+            } catch (IllegalStateException e) {
+                expect(e.getMessage().contains("hasAttackType()"),
+                        where + ": message " + e.getMessage());
+            }
         }
     }
 

@@ -1,6 +1,5 @@
 package ai.moae;
 
-import java.util.Arrays;
 import java.util.Set;
 
 /** Everything about one face of a {@link FrameAnalysis}; all coordinates in upright pixels. */
@@ -91,11 +90,8 @@ public final class FaceResult {
     /** The detector's score, or {@link #NO_DETECTOR_SCORE}. */
     private final float detectorScore;
 
-    /** The attack-type probabilities, null when the model has no attack-type head. */
-    private final float[] attackType;
-
     /** Class order of {@link #attackTypeProbabilities()} (spec §6's fine-grained labels). */
-    public static final String[] ATTACK_TYPES = {"live", "physical", "adversarial", "digital"};
+    public static final String[] ATTACK_TYPES = DetectionResult.ATTACK_TYPES;
 
     /**
      * Reads one face record of {@code pack::face} (android/jni/src/pack.rs): C
@@ -120,57 +116,34 @@ public final class FaceResult {
                             + "libmoae_jni.so from one build");
         }
         detectorScore = score;
-        // DetectionResult's layout: attack, live, isAttack, threshold, provider, latencyMs.
+        // DetectionResult's layout: attack, live, isAttack, threshold, provider, latencyMs,
+        // hasAttackType and the four attack-type probabilities.
         detection = DetectionResult.fromNative(new float[] {v[at + 19], v[at + 20],
-            v[at + 32], v[at + 21], v[at + 33], v[at + 31]});
+            v[at + 32], v[at + 21], v[at + 33], v[at + 31], v[at + 34], v[at + 35],
+            v[at + 36], v[at + 37], v[at + 38]});
         decision = Decision.fromCode((int) v[at + 22]);
         qualityFlags = QualityFlag.fromBits((int) v[at + 23]);
         quality = new QualityValues(v, at + 24);
-        attackType = readAttackType(v, at + 34);
-    }
-
-    /** The record's {@code hasAttackType} flag and probabilities, checked (fail closed). */
-    private static float[] readAttackType(float[] v, int at) throws MoaeException {
-        if (v[at] == 0f) {
-            return null;
-        }
-        float[] p = new float[ATTACK_TYPES.length];
-        System.arraycopy(v, at + 1, p, 0, p.length);
-        float sum = 0f;
-        boolean ok = v[at] == 1f;
-        for (float x : p) {
-            ok &= x >= 0f && x <= 1f;
-            sum += x;
-        }
-        if (!ok || Math.abs(sum - 1f) > 1e-3f) {
-            throw new MoaeException(MoaeException.Status.INVALID_ARGUMENT,
-                    "libmoae_jni returned attack-type probabilities " + Arrays.toString(p)
-                            + " (flag " + v[at] + "; expected four values in [0, 1] summing to "
-                            + "1): ship the Java classes and libmoae_jni.so from one build");
-        }
-        return p;
     }
 
     /**
      * Whether the model has an attack-type head (live, physical, adversarial, digital); false
-     * for a model without one: there are then no probabilities, not zeros.
+     * for a model without one: there are then no probabilities, not zeros. Same as {@code
+     * detection.hasAttackType()}.
      */
     public boolean hasAttackType() {
-        return attackType != null;
+        return detection.hasAttackType();
     }
 
     /**
-     * The attack-type probabilities in {@link #ATTACK_TYPES} order, summing to 1 (a copy).
+     * The attack-type probabilities in {@link #ATTACK_TYPES} order, summing to 1 (a copy);
+     * same as {@code detection.attackTypeProbabilities()}.
      *
      * @throws IllegalStateException when {@link #hasAttackType()} is false (the model has no
      *     attack-type head).
      */
     public float[] attackTypeProbabilities() {
-        if (attackType == null) {
-            throw new IllegalStateException("the model has no attack-type head: no attack-type "
-                    + "probabilities (check hasAttackType() first)");
-        }
-        return attackType.clone();
+        return detection.attackTypeProbabilities();
     }
 
     /**
