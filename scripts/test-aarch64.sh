@@ -52,15 +52,17 @@ run_step "aarch64: 16 KB-aligned LOAD segments (readelf)" ./scripts/check-page-a
   "target/$target/debug/libmoae.so" "target/$target/debug/libmoae_jni.so"
 
 fixture="$root/target/$target/cross-arch-fixture"
-# The demo's trained model joins when scripts/demo.sh has made it (it trains for minutes, too
-# long to repeat here).
+# The demo's trained models (teacher and student) join when scripts/demo.sh has made them
+# (it trains for minutes, too long to repeat here).
 demo="${MOAE_DEMO_OUT:-$root/demo-out}"
 extra=""
-if [[ -f "$demo/model.onnx" && -f "$demo/model-int8.onnx" ]]; then
-  extra="$demo/model.onnx:$demo/model-int8.onnx"
-else
-  printf 'note: %s/model.onnx not found: the trained demo model is left out (run scripts/demo.sh first)\n' "$demo" >&2
-fi
+for m in model student; do
+  if [[ -f "$demo/$m.onnx" && -f "$demo/$m-int8.onnx" ]]; then
+    extra="$extra${extra:+:}$demo/$m.onnx:$demo/$m-int8.onnx"
+  else
+    printf 'note: %s/%s.onnx not found: the trained demo %s is left out (run scripts/demo.sh first)\n' "$demo" "$m" "$m" >&2
+  fi
+done
 run_step "cross-architecture parity: x86-64 writes models, frames and scores" \
   env MOAE_CROSS_ARCH_DIR="$fixture" MOAE_CROSS_ARCH_EXTRA="$extra" \
   cargo test -p moae-tests --test cross_arch_fixture -- --ignored

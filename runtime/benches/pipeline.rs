@@ -12,7 +12,7 @@ mod face_support;
 mod support;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
-use face_support::{astronaut, convert, face_dir, Rgb};
+use face_support::{astronaut, convert, face_dir, scene_1080p};
 use moae_runtime::{
     quality, BoxInput, DetectorModel, DetectorOptions, Engine, EngineOptions, FaceDetector,
     PixelFormat, QualityOptions,
@@ -20,26 +20,6 @@ use moae_runtime::{
 use std::hint::black_box;
 use std::time::Duration;
 use support::*;
-
-fn frame_1080p(photo: &Rgb) -> Rgb {
-    let (w, h) = (1920, 1080);
-    let mut o = Rgb::new(w, h);
-    for y in 0..h {
-        for x in 0..w {
-            let n = ((x * 7 + y * 13) % 17) as u8;
-            o.set(
-                x,
-                y,
-                [70 + (x * 60 / w) as u8 + n, 80 + n, 90 + (y * 50 / h) as u8],
-            );
-        }
-    }
-    photo
-        .crop(96, 0, 320, 320)
-        .resize_nearest(960, 960)
-        .paste_into(&mut o, 480, 60);
-    o
-}
 
 fn bench(c: &mut Criterion) {
     let Some(dir) = face_dir() else { return };
@@ -50,7 +30,7 @@ fn bench(c: &mut Criterion) {
         face_detector: Some(DetectorModel::Path(detector_path.clone())),
         ..EngineOptions::default()
     };
-    let img = frame_1080p(&astronaut(&dir));
+    let img = scene_1080p(&astronaut(&dir));
     let planes = convert(&img, PixelFormat::Nv21);
     let frame = planes.frame();
 

@@ -9,7 +9,7 @@ mod compare;
 mod face_support;
 mod support;
 
-use face_support::{astronaut, convert, face_dir, iou, to_buffer, Rgb};
+use face_support::{astronaut, convert, face_dir, iou, scene, to_buffer, Rgb};
 use moae_runtime::{
     quality, BoxInput, BoxSpace, BoxUnits, Decision, DetectorModel, Engine, EngineOptions, Error,
     FaceBox, FaceSource, Frame, FrameAnalysis, PixelFormat, QualityFlags, QualityOptions,
@@ -119,25 +119,6 @@ fn blur(img: &Rgb, r: usize) -> Rgb {
         }
     }
     cur
-}
-
-/// A webcam-like frame: a smooth, textured backdrop with the photo pasted at (x, y).
-fn scene(w: usize, h: usize, faces: &[(&Rgb, usize, usize)]) -> Rgb {
-    let mut o = Rgb::new(w, h);
-    for y in 0..h {
-        for x in 0..w {
-            let n = ((x * 7 + y * 13) % 17) as u8;
-            o.set(
-                x,
-                y,
-                [70 + (x * 60 / w) as u8 + n, 80 + n, 90 + (y * 50 / h) as u8],
-            );
-        }
-    }
-    for (img, x, y) in faces {
-        img.paste_into(&mut o, *x, *y);
-    }
-    o
 }
 
 fn only_face(a: &FrameAnalysis, what: &str) -> moae_runtime::FaceResult {

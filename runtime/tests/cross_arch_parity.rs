@@ -1,7 +1,8 @@
-//! Issue 16: the same models on the same frames give the same attack scores on aarch64 as on
-//! x86-64. `scripts/test.sh` writes the fixture on x86-64 (`tests/tests/cross_arch_fixture.rs`:
-//! the small preset exported fp32 and int8, frames in several formats and rotations, and
-//! x86-64's scores), then runs this test for aarch64 under qemu against it.
+//! The same models on the same frames give the same attack scores (and, for the student, the
+//! same attack-type probabilities) on aarch64 as on x86-64. `scripts/test-aarch64.sh` writes
+//! the fixture on x86-64 (`tests/tests/cross_arch_fixture.rs`: the small preset and the
+//! `student-s` student exported fp32 and int8, frames in several formats and rotations, and
+//! x86-64's outputs), then runs this test for aarch64 under qemu against it.
 
 mod compare;
 mod cross_arch;
@@ -15,7 +16,14 @@ use std::path::PathBuf;
 /// their scores: on the small preset's 6 frames, x86-64 with AVX-512 VNNI against aarch64 gave
 /// 1.9e-4, the same build under `qemu-x86_64 -cpu Haswell` (AVX2, no AVX-512) against AVX-512
 /// 2.47e-3 and AVX2 against aarch64 2.52e-3 (nv12 each time); the bound is twice the largest,
-/// whichever x86-64 CPU wrote the fixture.
+/// whichever x86-64 CPU wrote the fixture. The students' static int8 (QDQ: `QLinearConv`) is
+/// held to the same bound although it does not meet it between x86-64 ISAs: AVX2 (`qemu-x86_64
+/// -cpu Haswell`) against AVX-512 VNNI gave 4.3e-2 on the score and 0.28 on the attack types
+/// for the random student-s here, and 0.22 / 0.90 for the demo's trained student-m, while
+/// SSE4.2 (`-cpu Nehalem`) matched AVX-512 VNNI to 1.2e-7 (MLAS's AVX2 u8s8 kernel sums pairs
+/// of products in saturating int16, the others do not); a bound that wide would say nothing,
+/// so a difference like that fails here until the int8 export gives the same answers on every
+/// ISA.
 const FP32_BOUND: f64 = 1e-5;
 const INT8_BOUND: f64 = 5e-3;
 
@@ -26,14 +34,20 @@ fn scores_equal_the_x86_64_scores() {
         panic!("set {DIR_VAR} to the folder tests/tests/cross_arch_fixture.rs wrote")
     }));
     let frames = read_frames(&dir);
-    let mut want: BTreeMap<String, Vec<(String, f32)>> = BTreeMap::new();
+    let mut want: BTreeMap<String, Vec<(String, FrameScore)>> = BTreeMap::new();
     for (model, frame, s) in read_scores(&dir) {
         want.entry(model).or_default().push((frame, s));
     }
     assert!(
-        want.len() >= 2,
-        "expected fp32 and int8 models, got {:?}",
+        want.len() >= 4,
+        "expected the small preset and the student, fp32 and int8, got {:?}",
         want.keys()
+    );
+    assert!(
+        want.values()
+            .flatten()
+            .any(|(_, s)| s.attack_type.is_some()),
+        "no model with an attack-type head in the fixture"
     );
     let arch = std::env::consts::ARCH;
     for (model, rows) in &want {
@@ -52,13 +66,15 @@ fn scores_equal_the_x86_64_scores() {
         for (((name, s), f), here) in rows.iter().zip(&frames).zip(&got) {
             assert_eq!(name, &f.name, "{model}: frame order");
             eprintln!(
-                "  {model} {name}: x86-64 {s} {arch} {here} |delta| {:e}",
-                (s - here).abs()
+                "  {model} {name}: x86-64 {s:?} {arch} {here:?} |delta score| {:e}",
+                (s.attack_score - here.attack_score).abs()
             );
             x86.push(*s);
         }
-        let (max, i) =
-            compare::max_abs_diff_at(&format!("{model}: x86-64 against {arch}"), &x86, &got);
+        let scores = |v: &[FrameScore]| v.iter().map(|s| s.attack_score).collect::<Vec<f32>>();
+        let (x86_scores, here_scores) = (scores(&x86), scores(&got));
+        let what = format!("{model}: x86-64 against {arch}");
+        let (max, i) = compare::max_abs_diff_at(&what, &x86_scores, &here_scores);
         eprintln!(
             "cross-arch {model}: {} frames, max |score({arch}) - score(x86_64)| = {max:e}",
             frames.len()
@@ -67,16 +83,76 @@ fn scores_equal_the_x86_64_scores() {
             max <= bound,
             "{model}, {}: x86-64 {} vs {arch} {}: |delta| {max:e} > {bound:e}",
             frames[i].name,
-            x86[i],
-            got[i]
+            x86_scores[i],
+            here_scores[i]
         );
         // Scores that move between frames by less than the bound would make it say nothing.
-        let (lo, hi) = got
-            .iter()
-            .fold((1.0f32, 0.0f32), |(l, h), &s| (l.min(s), h.max(s)));
         assert!(
-            f64::from(hi - lo) > bound.max(1e-3),
-            "{model}: scores {got:?} differ between frames by less than the bound {bound:e}"
+            spread(&here_scores) > bound.max(1e-3),
+            "{model}: scores {here_scores:?} differ between frames by less than the bound {bound:e}"
         );
+        compare_attack_types(model, &x86, &got, bound);
+    }
+}
+
+/// max - min of `v`.
+fn spread(v: &[f32]) -> f64 {
+    let (lo, hi) = v
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &s| {
+            (l.min(s), h.max(s))
+        });
+    f64::from(hi - lo)
+}
+
+/// The attack-type probabilities (a student's second output): present on both sides or on
+/// neither, and within the score's bound.
+fn compare_attack_types(model: &str, x86: &[FrameScore], got: &[FrameScore], bound: f64) {
+    let arch = std::env::consts::ARCH;
+    let types = |v: &[FrameScore]| -> Option<Vec<f32>> {
+        v.iter()
+            .map(|s| s.attack_type)
+            .collect::<Option<Vec<[f32; 4]>>>()
+            .map(|t| t.concat())
+    };
+    match (types(x86), types(got)) {
+        (None, None) => {
+            assert!(
+                x86.iter().chain(got).all(|s| s.attack_type.is_none()),
+                "{model}: the attack-type output on some frames only"
+            );
+        }
+        (Some(want), Some(here)) => {
+            let what = format!("{model} attack types: x86-64 against {arch}");
+            let (max, i) = compare::max_abs_diff_at(&what, &want, &here);
+            eprintln!(
+                "cross-arch {model}: max |attack_type({arch}) - attack_type(x86_64)| = {max:e}"
+            );
+            assert!(
+                max <= bound,
+                "{what}, frame {} class {}: {} vs {}: |delta| {max:e} > {bound:e}",
+                i / 4,
+                i % 4,
+                want[i],
+                here[i]
+            );
+            for row in here.chunks(4) {
+                let sum: f32 = row.iter().sum();
+                assert!((sum - 1.0).abs() < 1e-4, "{model}: {row:?} sums to {sum}");
+            }
+            let widest = (0..4)
+                .map(|c| spread(&here.iter().skip(c).step_by(4).copied().collect::<Vec<_>>()))
+                .fold(0.0, f64::max);
+            assert!(
+                widest > bound.max(1e-3),
+                "{model}: no attack-type probability differs between frames by more than the \
+                 bound {bound:e}: {here:?}"
+            );
+        }
+        (w, h) => panic!(
+            "{model}: x86-64 {} the attack-type output, {arch} {}",
+            if w.is_some() { "has" } else { "lacks" },
+            if h.is_some() { "has" } else { "lacks" }
+        ),
     }
 }

@@ -162,3 +162,20 @@ pub fn random_student(preset: &str, seed: i64) -> (nn::VarStore, Student) {
     });
     (vs, student)
 }
+
+/// An ONNX file of `student`, as `trainer export` writes it (uncalibrated threshold): fp32,
+/// or static int8 with activation ranges from 32 random calibration images.
+pub fn export_student(student: &Student, vs: &nn::VarStore, int8: bool) -> Vec<u8> {
+    use moae_trainer::export::student_graph::{
+        calibrate, export_student_bytes, student_meta, StudentPrecision,
+    };
+    let precision = if int8 {
+        let size = student.cfg.image_size;
+        let calib = (0..4).map(|i| random_pixels(8, size, 900 + i));
+        StudentPrecision::Int8(calibrate(student, calib).expect("calibration"))
+    } else {
+        StudentPrecision::Fp32
+    };
+    let meta = student_meta(&student.cfg, &precision, None, "test");
+    export_student_bytes(student, vs, &precision, &meta).expect("student export")
+}

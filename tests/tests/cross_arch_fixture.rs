@@ -1,8 +1,10 @@
-//! Issue 16, the x86-64 half of the cross-architecture parity check: exports the small preset
-//! (random weights, MoAE) as fp32 and int8 ONNX, writes test frames and the scores x86-64's
-//! runtime gives them into `$MOAE_CROSS_ARCH_DIR`, for `runtime/tests/cross_arch_parity.rs` to
-//! compare on aarch64 (scripts/test.sh runs both). Further ONNX files (the demo's trained
-//! model) join from `$MOAE_CROSS_ARCH_EXTRA`, a `:`-separated list of paths.
+//! The x86-64 half of the cross-architecture parity check: exports the small preset (random
+//! weights, MoAE) and the `student-s` student (random weights, with its attack-type head) as
+//! fp32 and int8 ONNX, writes test frames and what x86-64's runtime gives them (attack scores,
+//! the student's attack-type probabilities) into `$MOAE_CROSS_ARCH_DIR`, for
+//! `runtime/tests/cross_arch_parity.rs` to compare on aarch64 (scripts/test-aarch64.sh runs
+//! both). Further ONNX files (the demo's trained models) join from `$MOAE_CROSS_ARCH_EXTRA`, a
+//! `:`-separated list of paths.
 
 #[path = "../../runtime/tests/cross_arch/mod.rs"]
 mod cross_arch;
@@ -12,6 +14,9 @@ use moae_tests::*;
 use moae_trainer::export::WeightFormat;
 use moae_trainer::model::config::Variant;
 use std::path::PathBuf;
+
+/// How much the random student's output layers are scaled (see below).
+const HEAD_SCALE: f64 = 30.0;
 
 #[test]
 #[ignore = "writes the fixture for the aarch64 run; scripts/test.sh runs it"]
@@ -34,6 +39,32 @@ fn write_the_cross_arch_fixture() {
         let path = dir.join(name);
         std::fs::write(&path, export_model(&model, &vs, &class_emb, format, false)).unwrap();
         for (f, s) in frames.iter().zip(score(&path, &frames)) {
+            rows.push((name.to_string(), f.name.clone(), s));
+        }
+    }
+    let (vs, student) = random_student("student-s", 16);
+    // With random weights the student's outputs hardly move between frames (a spread of
+    // ~1e-3, below what the bound would need to say anything): its heads scaled up, as
+    // training makes them, spread them.
+    tch::no_grad(|| {
+        for (name, mut v) in vs.variables() {
+            if name == "classifier.weight" || name == "attack_type.weight" {
+                let scaled = &v * HEAD_SCALE;
+                v.copy_(&scaled);
+            }
+        }
+    });
+    for (name, int8) in [
+        ("student-s-fp32.onnx", false),
+        ("student-s-int8.onnx", true),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, export_student(&student, &vs, int8)).unwrap();
+        for (f, s) in frames.iter().zip(score(&path, &frames)) {
+            assert!(
+                s.attack_type.is_some(),
+                "{name}: the student's attack-type output"
+            );
             rows.push((name.to_string(), f.name.clone(), s));
         }
     }

@@ -61,25 +61,20 @@ pub fn run(ort: &Option<PathBuf>, a: &BenchArgs) -> Result<()> {
     let (y, uv) = yuv.split_at((w * h) as usize);
     let frame = Frame::nv(PixelFormat::Nv21, y, w as usize, uv, w as usize, w, h)?;
     let items: Vec<_> = (0..*batch).map(|_| (frame, None)).collect();
-    let once = || -> Result<()> {
-        if *e2e {
-            e.detect_batch(&items)?;
+    // Whether the run produced the attack-type probabilities (a student's second output),
+    // read from what the engine returned rather than from the metadata.
+    let once = || -> Result<bool> {
+        Ok(if *e2e {
+            e.detect_batch(&items)?
+                .iter()
+                .all(|d| d.attack_type.is_some())
         } else {
-            e.run_tensor(&pixels, *batch)?;
-        }
-        Ok(())
+            e.run_tensor(&pixels, *batch)?
+                .iter()
+                .all(|s| s.attack_type.is_some())
+        })
     };
-    for _ in 0..*warmup {
-        once()?;
-    }
-    let mut times = Vec::with_capacity(*iters);
-    let t_all = Instant::now();
-    for _ in 0..*iters {
-        let t = Instant::now();
-        once()?;
-        times.push(t.elapsed());
-    }
-    let total = t_all.elapsed().as_secs_f64();
+    let (mut times, total, attack_type) = time_runs(*warmup, *iters, once)?;
     times.sort();
     let mean = times.iter().map(|d| d.as_secs_f64()).sum::<f64>() / times.len() as f64;
     let report = json!({
@@ -87,6 +82,9 @@ pub fn run(ort: &Option<PathBuf>, a: &BenchArgs) -> Result<()> {
         "provider": e.info().provider.to_string(),
         "fallback_reason": e.info().fallback_reason,
         "precision": e.info().meta.precision,
+        "preset": e.info().meta.preset,
+        "input_size": e.info().meta.input_size,
+        "attack_type": attack_type,
         "ort_version": e.info().ort_version,
         "mode": if *e2e { "e2e_nv21_1080p" } else { "inference" },
         "batch": batch,
@@ -111,6 +109,28 @@ pub fn run(ort: &Option<PathBuf>, a: &BenchArgs) -> Result<()> {
 }
 
 /// Peak resident set size in bytes: VmHWM, else getrusage.
+/// Runs `once` `warmup` times untimed, then `iters` times timed: the timed runs' durations,
+/// their total in seconds, and whether every run produced the attack-type probabilities.
+fn time_runs(
+    warmup: usize,
+    iters: usize,
+    once: impl Fn() -> Result<bool>,
+) -> Result<(Vec<Duration>, f64, bool)> {
+    let mut attack_type = true;
+    for _ in 0..warmup {
+        attack_type &= once()?;
+    }
+    let mut times = Vec::with_capacity(iters);
+    let t_all = Instant::now();
+    for _ in 0..iters {
+        let t = Instant::now();
+        attack_type &= once()?;
+        times.push(t.elapsed());
+    }
+    let total = t_all.elapsed().as_secs_f64();
+    Ok((times, total, attack_type))
+}
+
 fn peak_rss_bytes() -> Option<u64> {
     if let Ok(s) = std::fs::read_to_string("/proc/self/status") {
         for line in s.lines() {

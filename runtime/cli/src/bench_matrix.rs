@@ -3,6 +3,10 @@
 //! Every configuration runs in its own child process (this same binary's `bench --json`), so
 //! each one's peak RSS (VmHWM / ru_maxrss) is its own and not the high-water mark of earlier
 //! configurations, and a crashing provider cannot take the whole report down.
+//!
+//! Any model the runtime serves runs as it is (the teacher, a student): the input size and
+//! normalisation come from its metadata; a student's second output, the attack-type
+//! probabilities, is computed in every run and reported (`input_size`, `attack_type`).
 
 use crate::args::BenchMatrixArgs;
 use anyhow::{bail, Context, Result};
@@ -155,10 +159,12 @@ fn num(v: &Value, k: &str) -> String {
 /// The human-readable table.
 pub fn table(m: &Matrix) -> String {
     let mut s = format!(
-        "{:<9} {:<28} {:<5} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>8}\n",
+        "{:<9} {:<28} {:<5} {:>5} {:>5} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>8}\n",
         "provider",
         "model",
         "prec",
+        "in_px",
+        "types",
         "batch",
         "load_ms",
         "mean_ms",
@@ -175,10 +181,17 @@ pub fn table(m: &Matrix) -> String {
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default();
         s += &format!(
-            "{:<9} {:<28} {:<5} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>8}\n",
+            "{:<9} {:<28} {:<5} {:>5} {:>5} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>8}\n",
             r["provider"].as_str().unwrap_or("?"),
             model,
             r["precision"].as_str().unwrap_or("?"),
+            r["input_size"],
+            // The attack-type output (a student's second head): produced or not.
+            match r["attack_type"].as_bool() {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "?",
+            },
             r["batch"],
             num(r, "load_ms"),
             num(r, "mean_ms"),

@@ -62,6 +62,8 @@ fn matrix_reports_every_configuration_and_skips_unavailable_providers() {
         assert!(r["peak_rss_mb"].as_f64().unwrap() > 0.0, "{r:#}");
         assert!(r["model_mb"].as_f64().unwrap() > 0.0, "{r:#}");
         assert_eq!(r["iters"], 4);
+        assert_eq!(r["input_size"], ModelSpec::default().size, "{r:#}");
+        assert_eq!(r["attack_type"], false, "no attack-type head: {r:#}");
         seen.push((
             r["model"].as_str().unwrap().to_string(),
             r["batch"].as_u64().unwrap(),

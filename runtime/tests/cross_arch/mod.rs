@@ -5,7 +5,9 @@
 //! - `frames.tsv`: `name format width height stride rotation box` per frame, its bytes in
 //!   `name.bin` (packed: one plane; NV12/NV21: Y then UV, both `stride`; I420: Y, then U and
 //!   V with stride `stride / 2`); `box` is `x,y,w,h` or `-`.
-//! - `scores.tsv`: `model frame score`, models being `model.onnx` files beside it.
+//! - `scores.tsv`: `model frame score types`, models being `model.onnx` files beside it;
+//!   `types` is the attack-type probabilities `live,physical,adversarial,digital` of a model
+//!   with that head (a student), `-` for one without.
 #![allow(dead_code)]
 
 use moae_runtime::{Engine, EngineOptions, FaceBox, Frame, PixelFormat, Rotation};
@@ -165,9 +167,17 @@ pub fn read_frames(dir: &Path) -> Vec<FrameSpec> {
         .collect()
 }
 
-/// The attack score of every frame through `model` (one ORT thread: the same reduction order
-/// on every run).
-pub fn score(model: &Path, frames: &[FrameSpec]) -> Vec<f32> {
+/// What a model gave one frame: the attack score and, for a model with the head, the
+/// attack-type probabilities.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameScore {
+    pub attack_score: f32,
+    pub attack_type: Option<[f32; 4]>,
+}
+
+/// What every frame gets through `model` (one ORT thread: the same reduction order on every
+/// run).
+pub fn score(model: &Path, frames: &[FrameSpec]) -> Vec<FrameScore> {
     // Frames without a box are scored whole (the recorded scores are centre squares).
     let opts = EngineOptions {
         intra_op_threads: 1,
@@ -180,28 +190,48 @@ pub fn score(model: &Path, frames: &[FrameSpec]) -> Vec<f32> {
         .iter()
         .map(|f| {
             let faces: Vec<FaceBox> = f.face.into_iter().collect();
-            engine.detect(&f.frame(), &faces).unwrap()[0].attack_score
+            let d = engine.detect(&f.frame(), &faces).unwrap()[0];
+            FrameScore {
+                attack_score: d.attack_score,
+                attack_type: d.attack_type,
+            }
         })
         .collect()
 }
 
-/// `(model, frame, score)` rows.
-pub fn write_scores(dir: &Path, rows: &[(String, String, f32)]) {
+/// `(model, frame, what it gave)` rows.
+pub fn write_scores(dir: &Path, rows: &[(String, String, FrameScore)]) {
     let tsv: String = rows
         .iter()
-        .map(|(m, f, s)| format!("{m}\t{f}\t{s:e}\n"))
+        .map(|(m, f, s)| {
+            let types = match s.attack_type {
+                Some(t) => t.map(|p| format!("{p:e}")).join(","),
+                None => "-".into(),
+            };
+            format!("{m}\t{f}\t{:e}\t{types}\n", s.attack_score)
+        })
         .collect();
     std::fs::write(dir.join("scores.tsv"), tsv).unwrap();
 }
 
-pub fn read_scores(dir: &Path) -> Vec<(String, String, f32)> {
+pub fn read_scores(dir: &Path) -> Vec<(String, String, FrameScore)> {
     let path = dir.join("scores.tsv");
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .lines()
         .map(|l| {
             let c: Vec<&str> = l.split('\t').collect();
-            (c[0].into(), c[1].into(), c[2].parse().unwrap())
+            assert_eq!(c.len(), 4, "{}: bad line `{l}`", path.display());
+            let attack_type = (c[3] != "-").then(|| {
+                let p: Vec<f32> = c[3].split(',').map(|v| v.parse().unwrap()).collect();
+                p.try_into()
+                    .unwrap_or_else(|p| panic!("{}: 4 probabilities, got {p:?}", path.display()))
+            });
+            let s = FrameScore {
+                attack_score: c[2].parse().unwrap(),
+                attack_type,
+            };
+            (c[0].into(), c[1].into(), s)
         })
         .collect()
 }

@@ -164,6 +164,31 @@ pub fn astronaut(dir: &std::path::Path) -> Rgb {
     }
 }
 
+/// A webcam-like frame: a smooth, textured backdrop with the photo pasted at (x, y).
+pub fn scene(w: usize, h: usize, faces: &[(&Rgb, usize, usize)]) -> Rgb {
+    let mut o = Rgb::new(w, h);
+    for y in 0..h {
+        for x in 0..w {
+            let n = ((x * 7 + y * 13) % 17) as u8;
+            o.set(
+                x,
+                y,
+                [70 + (x * 60 / w) as u8 + n, 80 + n, 90 + (y * 50 / h) as u8],
+            );
+        }
+    }
+    for (img, x, y) in faces {
+        img.paste_into(&mut o, *x, *y);
+    }
+    o
+}
+
+/// The benchmarks' 1920x1080 scene: the astronaut's face enlarged to ~290 px in it.
+pub fn scene_1080p(photo: &Rgb) -> Rgb {
+    let face = photo.crop(96, 0, 320, 320).resize_nearest(960, 960);
+    scene(1920, 1080, &[(&face, 480, 60)])
+}
+
 /// The buffer a camera would hand over for the upright image `up` with this rotation and
 /// mirroring: `up = rotate_cw(flip_lr_if_mirrored(buffer), rotation)`.
 pub fn to_buffer(up: &Rgb, rotation: Rotation, mirrored: bool) -> Rgb {

@@ -365,7 +365,9 @@ pub fn export_source(
     let triton_dir = match &opts.triton {
         Some(dir) => {
             let name = triton_name(out, opts)?;
-            config_text = triton::config_pbtxt(&name, size, embedding);
+            let attack_types =
+                (!meta.attack_types.is_empty()).then_some(meta.attack_types.len() as i64);
+            config_text = triton::config_pbtxt(&name, size, embedding, attack_types);
             let (model_dir, onnx, config) = triton::entry_paths(dir, &name);
             files.push((onnx, &bytes));
             files.push((config, config_text.as_bytes()));

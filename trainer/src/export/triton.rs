@@ -3,14 +3,23 @@
 //! batching), for servers when a fleet outgrows on-device inference.
 
 use super::ExportError;
-use moae_onnx::meta::{INPUT_PIXELS, OUTPUT_ATTACK_SCORE, OUTPUT_EMBEDDING, OUTPUT_LOGITS};
+use moae_onnx::meta::{
+    INPUT_PIXELS, OUTPUT_ATTACK_SCORE, OUTPUT_ATTACK_TYPE, OUTPUT_EMBEDDING, OUTPUT_LOGITS,
+};
 use std::path::{Path, PathBuf};
 
 /// Largest batch Triton may form; requests are batched up to this by the dynamic batcher.
 pub const MAX_BATCH_SIZE: u32 = 32;
 
 /// The `config.pbtxt` text. Triton's dims exclude the batch dimension (`max_batch_size` > 0).
-pub fn config_pbtxt(name: &str, image_size: i64, embedding: Option<i64>) -> String {
+/// `embedding`: the width of the image-embedding output, if exported; `attack_types`: the
+/// width of the attack-type output (a student's second head), if the model has one.
+pub fn config_pbtxt(
+    name: &str,
+    image_size: i64,
+    embedding: Option<i64>,
+    attack_types: Option<i64>,
+) -> String {
     let mut outputs = vec![
         format!("  {{\n    name: \"{OUTPUT_LOGITS}\"\n    data_type: TYPE_FP32\n    dims: [ 2 ]\n  }}"),
         // attack_score is [N]: per request a scalar, which Triton writes as dims [ 1 ] with
@@ -23,6 +32,11 @@ pub fn config_pbtxt(name: &str, image_size: i64, embedding: Option<i64>) -> Stri
     if let Some(d) = embedding {
         outputs.push(format!(
             "  {{\n    name: \"{OUTPUT_EMBEDDING}\"\n    data_type: TYPE_FP32\n    dims: [ {d} ]\n  }}"
+        ));
+    }
+    if let Some(t) = attack_types {
+        outputs.push(format!(
+            "  {{\n    name: \"{OUTPUT_ATTACK_TYPE}\"\n    data_type: TYPE_FP32\n    dims: [ {t} ]\n  }}"
         ));
     }
     format!(
@@ -76,10 +90,11 @@ pub fn write_repository(
     model: &[u8],
     image_size: i64,
     embedding: Option<i64>,
+    attack_types: Option<i64>,
 ) -> Result<PathBuf, ExportError> {
     check_name(name)?;
     let (model_dir, onnx, config) = entry_paths(dir, name);
-    let text = config_pbtxt(name, image_size, embedding);
+    let text = config_pbtxt(name, image_size, embedding, attack_types);
     super::write_outputs(&[(onnx, model), (config, text.as_bytes())])?;
     Ok(model_dir)
 }
@@ -90,7 +105,7 @@ mod tests {
 
     #[test]
     fn config_names_io_with_dynamic_batching() {
-        let c = config_pbtxt("moae", 224, Some(512));
+        let c = config_pbtxt("moae", 224, Some(512), None);
         assert!(c.contains("platform: \"onnxruntime_onnx\""));
         assert!(c.contains("dims: [ 3, 224, 224 ]"));
         assert!(c.contains("name: \"logits\""));
@@ -98,16 +113,51 @@ mod tests {
         assert!(c.contains("dims: [ 512 ]"));
         assert!(c.contains("dynamic_batching"));
         assert_eq!(c.matches('{').count(), c.matches('}').count());
-        assert!(!config_pbtxt("m", 32, None).contains("embedding"));
+        assert!(!config_pbtxt("m", 32, None, None).contains("embedding"));
+        assert!(
+            !c.contains("attack_type\""),
+            "no head, no attack_type output: {c}"
+        );
+    }
+
+    /// One `output` entry per name; its text block (from its `{` to the matching `}`).
+    fn output_block<'a>(c: &'a str, name: &str) -> &'a str {
+        let key = format!("name: \"{name}\"");
+        assert_eq!(c.matches(&key).count(), 1, "{c}");
+        let at = c.find(&key).unwrap();
+        let start = c[..at].rfind('{').unwrap();
+        let end = at + c[at..].find('}').unwrap();
+        &c[start..=end]
+    }
+
+    #[test]
+    fn a_students_attack_type_head_is_a_declared_output() {
+        let c = config_pbtxt("student", 128, None, Some(4));
+        let block = output_block(&c, "attack_type");
+        assert!(block.contains("data_type: TYPE_FP32"), "{block}");
+        assert!(block.contains("dims: [ 4 ]"), "{block}");
+        assert!(
+            !block.contains("reshape"),
+            "[N, 4] needs no reshape: {block}"
+        );
+        assert!(c.contains("dims: [ 3, 128, 128 ]"), "{c}");
+        assert!(output_block(&c, "attack_score").contains("reshape"));
+        assert!(!c.contains("embedding"), "{c}");
+        assert_eq!(c.matches('{').count(), c.matches('}').count());
+        // Inside the one `output [ ... ]` list, comma-separated from the others.
+        let outputs = &c[c.find("output [").unwrap()..c.find("dynamic_batching").unwrap()];
+        assert!(outputs.contains(block), "{outputs}");
+        assert_eq!(outputs.matches("name:").count(), 3, "{outputs}");
+        assert_eq!(outputs.matches("},\n").count(), 2, "{outputs}");
     }
 
     #[test]
     fn repository_layout_and_bad_names() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = write_repository(tmp.path(), "moae_tiny", b"onnx", 32, None).unwrap();
+        let dir = write_repository(tmp.path(), "moae_tiny", b"onnx", 32, None, None).unwrap();
         assert_eq!(std::fs::read(dir.join("1/model.onnx")).unwrap(), b"onnx");
         assert!(dir.join("config.pbtxt").exists());
-        let err = write_repository(tmp.path(), "../x", b"", 32, None).unwrap_err();
+        let err = write_repository(tmp.path(), "../x", b"", 32, None, None).unwrap_err();
         assert!(err.to_string().contains("Triton model name"), "{err}");
     }
 }
