@@ -73,8 +73,11 @@ if [[ ${1:-} == --one ]]; then
       arch="${row%%-distilled*}" arch="${arch%%-scratch*}"
       cmd=(train --arch "$arch" --steps "$student_steps")
       if [[ $row == *-distilled* ]]; then
-        t="$out/$proto/teacher/seed$(teacher_seed "$seed")/train/best.safetensors"
-        [[ -f $t ]] || { echo "no teacher $t for $proto/$row/seed$seed" >&2; exit 1; }
+        tdir="$out/$proto/teacher/seed$(teacher_seed "$seed")"
+        # The teacher may still be training in the other slot: wait for it (30 min at most).
+        for _ in $(seq 360); do [[ -f $tdir/.done ]] && break; sleep 5; done
+        t="$tdir/train/best.safetensors"
+        [[ -f $tdir/.done ]] || { echo "no teacher $t for $proto/$row/seed$seed" >&2; exit 1; }
         cmd=(distill --teacher "$t" --arch "$arch" --steps "$student_steps")
       fi
       [[ $row == *-cues ]] && cmd+=(--spoof-cues "$cues")
@@ -131,14 +134,12 @@ EOF
   fi
 fi
 
-# Teachers first (the distilled rows need them), seed by seed so that a cut run still has
-# every row at its first seeds.
+# Teachers first (a distilled run waits for its teacher), then the students seed by seed so
+# that a cut run still has every row at its first seeds.
 specs=()
 for s in $teacher_seeds; do
   for p in $protocols; do specs+=("$p teacher $s"); done
 done
-printf '%s\n' "${specs[@]}" | xargs -P "$jobs" -L 1 "$0" --one
-specs=()
 for s in $seeds; do
   for p in $protocols; do
     for a in student-s student-m; do
