@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use crate::confusion::AttackTypeMatrix;
 use crate::interval::Proportion;
 use crate::iso::{AtTarget, Estimate};
 use crate::plot::probit;
@@ -237,6 +238,34 @@ fn histogram_svg(samples: &[Scored], sp: &str, color: &str, threshold: f64) -> S
     s
 }
 
+/// The attack-type head's confusion matrix, or why there is none.
+fn type_matrix_html(m: &AttackTypeMatrix) -> String {
+    let mut s = String::from("<h2>Attack type (the model's second head)</h2>\n");
+    let c = match m {
+        AttackTypeMatrix::NotAvailable { reason } => {
+            return s + &format!("<p>Not available: {}.</p>\n", esc(reason))
+        }
+        AttackTypeMatrix::Available(c) => c,
+    };
+    s += "<p class=note>Rows: the true fine-grained label; columns: the head's most probable class.</p>\n<table><tr><th>true \\ predicted</th>";
+    for name in &c.classes {
+        let _ = write!(s, "<th>{}</th>", esc(name));
+    }
+    s += "<th>total</th></tr>\n";
+    for (name, (row, total)) in c.classes.iter().zip(c.counts.iter().zip(c.row_totals())) {
+        let _ = write!(s, "<tr><td>{}</td>", esc(name));
+        for n in row {
+            let _ = write!(s, "<td class=n>{n}</td>");
+        }
+        let _ = writeln!(s, "<td class=n>{total}</td></tr>");
+    }
+    s += "</table>\n";
+    if let Some(a) = c.accuracy() {
+        let _ = writeln!(s, "<p>Type accuracy {}.</p>", pct(a));
+    }
+    s
+}
+
 /// The whole page.
 pub fn render(r: &EvalReport, samples: &[Scored]) -> String {
     let f = &r.iso;
@@ -308,6 +337,9 @@ pub fn render(r: &EvalReport, samples: &[Scored]) -> String {
         s += &histogram_svg(samples, sp, COLORS[i % COLORS.len()], f.threshold);
     }
     s += "</div>\n";
+    if let Some(m) = &r.attack_type_confusion {
+        s += &type_matrix_html(m);
+    }
     if let Some(pl) = &r.pipeline {
         let _ = write!(
             s,
@@ -384,5 +416,28 @@ mod tests {
             assert!(!outside_svg_ns.contains(banned), "{banned} present");
         }
         assert_eq!(html.matches("<polyline").count(), 2, "one DET per species");
+        assert!(
+            !html.contains("Attack type"),
+            "no matrix section without one"
+        );
+    }
+
+    #[test]
+    fn page_shows_the_type_matrix_or_says_it_is_not_available() {
+        use crate::confusion::TypeConfusion;
+        let (mut r, s) = crate::report::tests::sample();
+        let c = TypeConfusion::from_pairs([(0, 0), (0, 2), (3, 3), (3, 3), (3, 3)]).unwrap();
+        r.attack_type_confusion = Some(AttackTypeMatrix::Available(c));
+        let html = render(&r, &s);
+        assert!(
+            html.contains("<tr><td>digital</td><td class=n>0</td><td class=n>0</td><td class=n>0</td><td class=n>3</td><td class=n>3</td></tr>"),
+            "{html}"
+        );
+        assert!(html
+            .contains("<tr><td>live</td><td class=n>1</td><td class=n>0</td><td class=n>1</td>"));
+        r.attack_type_confusion = Some(AttackTypeMatrix::no_head());
+        let html = render(&r, &s);
+        assert!(html.contains("Not available: the model has no attack-type head."));
+        assert!(!html.contains("true \\ predicted"));
     }
 }

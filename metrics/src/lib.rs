@@ -4,6 +4,7 @@
 //! self-contained HTML page). Free of libtorch and ONNX Runtime.
 
 pub mod bootstrap;
+pub mod confusion;
 pub mod files;
 pub mod html;
 pub mod interval;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use sha2::Digest;
 
 use crate::bootstrap::Settings;
+use crate::confusion::AttackTypeMatrix;
 use crate::interval::Proportion;
 use crate::iso::{self, IsoFigures};
 use crate::rates::{evaluate_at, Report, ReportError, ThresholdSource};
@@ -85,6 +86,10 @@ pub struct EvalReport {
     pub iso: IsoFigures,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pipeline: Option<Pipeline>,
+    /// The attack-type head's confusion matrix on the test set, where the report comes from a
+    /// model (`trainer eval`); absent for reports from score files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attack_type_confusion: Option<AttackTypeMatrix>,
 }
 
 impl EvalReport {
@@ -102,6 +107,7 @@ impl EvalReport {
             provenance,
             iso,
             pipeline: None,
+            attack_type_confusion: None,
         })
     }
 
@@ -145,6 +151,19 @@ pub(crate) mod tests {
             .unwrap()
             .contains("not an ISO/IEC 30107-3 metric"));
         assert_eq!(v["provenance"]["threshold_origin"], "fixed by the test");
+        assert!(v.get("attack_type_confusion").is_none());
+    }
+
+    #[test]
+    fn json_holds_the_type_matrix_when_there_is_one() {
+        let (mut r, _) = sample();
+        r.attack_type_confusion = Some(AttackTypeMatrix::no_head());
+        let v: serde_json::Value = serde_json::from_str(&r.json()).unwrap();
+        assert_eq!(v["attack_type_confusion"]["status"], "not_available");
+        let c = crate::confusion::TypeConfusion::from_pairs([(2, 1)]).unwrap();
+        r.attack_type_confusion = Some(AttackTypeMatrix::Available(c));
+        let v: serde_json::Value = serde_json::from_str(&r.json()).unwrap();
+        assert_eq!(v["attack_type_confusion"]["counts"][2][1], 1);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::compute::{device, set_torch_threads};
 use crate::data::augment::AugmentLevel;
 use crate::data::lists::{self, Sample, Split};
 use crate::data::spoof_cues::{Cue, SpoofCueConfig};
-use crate::eval::evaluate::score_net_batches;
+use crate::eval::evaluate::{score_net_batches_typed, ScoredTypes};
 use crate::eval::metrics::{self, Report, Scored, ThresholdSource};
 use crate::model::checkpoint::{self, CheckpointMeta};
 use crate::model::config::{ModelConfig, Variant};
@@ -452,6 +452,17 @@ pub fn score_split(
     data: &DataSource,
     device: Device,
 ) -> Result<Vec<Scored>> {
+    Ok(score_split_typed(l, samples, batch_size, data, device)?.scored)
+}
+
+/// [`score_split`] with the attack-type head's predictions where the model has one.
+pub fn score_split_typed(
+    l: &checkpoint::NetLoaded,
+    samples: &[Sample],
+    batch_size: usize,
+    data: &DataSource,
+    device: Device,
+) -> Result<ScoredTypes> {
     let net = l.net.as_ref();
     let batches = eval_batches(
         samples,
@@ -464,7 +475,7 @@ pub fn score_split(
         Net::Clip(m) => l.meta.prompts_or_default(&m.cfg).ids_tensor(device),
         Net::Student(_) => tch::Tensor::zeros([0], (tch::Kind::Int64, device)),
     };
-    score_net_batches(net, &ids, batches, device)
+    score_net_batches_typed(net, &ids, batches, device)
 }
 
 pub fn write_scores(path: &Path, scored: &[Scored]) -> Result<()> {
@@ -554,21 +565,23 @@ pub fn run_eval(a: &EvalRun) -> Result<EvalReport> {
         .as_ref()
         .map(|d| score_split(&l, d, a.batch_size, &a.data, device))
         .transpose()?;
-    let test_scores = score_split(&l, &test, a.batch_size, &a.data, device)?;
+    let typed = score_split_typed(&l, &test, a.batch_size, &a.data, device)?;
+    let test_scores = &typed.scored;
     let prov = provenance(
         "trainer eval",
         Some(&a.ckpt),
         test.first().map(|s| &*s.list),
         dev.as_ref().and_then(|d| d.first()).map(|s| &*s.list),
     )?;
-    let report = eval_report(dev_scores.as_deref(), &test_scores, prov)?;
+    let mut report = eval_report(dev_scores.as_deref(), test_scores, prov)?;
+    report.attack_type_confusion = Some(typed.type_matrix()?);
     if let Some(out) = &a.out {
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
         if let Some(d) = &dev_scores {
             write_scores(&out.join("scores-dev.txt"), d)?;
         }
-        write_scores(&out.join("scores-test.txt"), &test_scores)?;
-        write_eval_report(out, &report, &test_scores)?;
+        write_scores(&out.join("scores-test.txt"), test_scores)?;
+        write_eval_report(out, &report, test_scores)?;
     }
     Ok(report)
 }

@@ -321,6 +321,9 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     } else {
         print!("{}", metrics::format_report(&r.literature));
         print!("{}", moae_metrics::iso::format_figures(&r.iso));
+        if let Some(m) = &r.attack_type_confusion {
+            print!("{}", m.format());
+        }
         if let Some(out) = &a.out {
             println!(
                 "report (report.json, report.html), scores and ROC/DET curves in {}",

@@ -8,6 +8,7 @@ use crate::model::student::Student;
 use crate::model::{MoaeClip, NetRef};
 pub use crate::record::EvalSummary;
 use anyhow::{Context, Result};
+use moae_metrics::confusion::{AttackTypeMatrix, TypeConfusion};
 use tch::{Device, Kind, Tensor};
 
 /// P(attack) for pixels [N, 3, S, S]: softmax over the classifier logits, column 1.
@@ -38,11 +39,34 @@ pub fn score_batches(
 /// P(attack) of a student for pixels [N, 3, S, S] (its own normalisation): softmax over its
 /// live/attack logits, column 1.
 pub fn student_attack_scores(student: &Student, pixels: &Tensor) -> Tensor {
-    student
-        .forward_t(pixels, false)
-        .logits
-        .softmax(-1, Kind::Float)
-        .select(1, 1)
+    student_scores_and_types(student, pixels).0
+}
+
+/// P(attack) and, when the student has the attack-type head, the head's argmax per image.
+fn student_scores_and_types(student: &Student, pixels: &Tensor) -> (Tensor, Option<Tensor>) {
+    let out = student.forward_t(pixels, false);
+    let scores = out.logits.softmax(-1, Kind::Float).select(1, 1);
+    (scores, out.type_logits.map(|t| t.argmax(-1, false)))
+}
+
+/// One split's scores and, for a model with the attack-type head, each image's
+/// `(true fine-grained label, the head's argmax)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredTypes {
+    pub scored: Vec<Scored>,
+    pub types: Option<Vec<(usize, usize)>>,
+}
+
+impl ScoredTypes {
+    /// The attack-type confusion matrix; "not available" for a model without the head.
+    pub fn type_matrix(&self) -> Result<AttackTypeMatrix> {
+        Ok(match &self.types {
+            None => AttackTypeMatrix::no_head(),
+            Some(pairs) => {
+                AttackTypeMatrix::Available(TypeConfusion::from_pairs(pairs.iter().copied())?)
+            }
+        })
+    }
 }
 
 /// [`score_batches`] for a model of either family (`prompt_ids` are used by CLIP only).
@@ -52,12 +76,25 @@ pub fn score_net_batches(
     batches: impl Iterator<Item = Result<Batch>>,
     device: Device,
 ) -> Result<Vec<Scored>> {
+    Ok(score_net_batches_typed(net, prompt_ids, batches, device)?.scored)
+}
+
+/// [`score_net_batches`] with the attack-type head's predictions where the model has one.
+pub fn score_net_batches_typed(
+    net: NetRef,
+    prompt_ids: &Tensor,
+    batches: impl Iterator<Item = Result<Batch>>,
+    device: Device,
+) -> Result<ScoredTypes> {
     let size = net.input().size;
     match net {
-        NetRef::Clip(m) => score_batches(m, prompt_ids, batches, size, device),
-        NetRef::Student(s) => {
-            tch::no_grad(|| score_each(batches, size, device, |x| student_attack_scores(s, x)))
-        }
+        NetRef::Clip(m) => Ok(ScoredTypes {
+            scored: score_batches(m, prompt_ids, batches, size, device)?,
+            types: None,
+        }),
+        NetRef::Student(s) => tch::no_grad(|| {
+            score_each_typed(batches, size, device, |x| student_scores_and_types(s, x))
+        }),
     }
 }
 
@@ -67,20 +104,56 @@ fn score_each(
     device: Device,
     scores: impl Fn(&Tensor) -> Tensor,
 ) -> Result<Vec<Scored>> {
-    let mut out = Vec::new();
+    Ok(score_each_typed(batches, image_size, device, |x| (scores(x), None))?.scored)
+}
+
+/// `scores` gives P(attack) [N] and, optionally, the predicted type [N] (int64) of a batch; a
+/// model gives the predictions for every batch or for none.
+fn score_each_typed(
+    batches: impl Iterator<Item = Result<Batch>>,
+    image_size: i64,
+    device: Device,
+    scores: impl Fn(&Tensor) -> (Tensor, Option<Tensor>),
+) -> Result<ScoredTypes> {
+    let mut out = ScoredTypes {
+        scored: Vec::new(),
+        types: None,
+    };
+    let mut pairs: Option<Vec<(usize, usize)>> = None;
     for b in batches {
         let b = b.context("loading an evaluation batch")?;
         let (x, _) = crate::data::tensors::batch_tensors(&b, image_size, device)?;
+        let (p, predicted) = scores(&x);
         let s: Vec<f32> =
-            Vec::<f32>::try_from(scores(&x).to_device(Device::Cpu)).context("reading scores")?;
+            Vec::<f32>::try_from(p.to_device(Device::Cpu)).context("reading scores")?;
+        if let Some(t) = predicted {
+            let t: Vec<i64> =
+                Vec::<i64>::try_from(t.to_device(Device::Cpu)).context("reading attack types")?;
+            pairs.get_or_insert_with(Vec::new).extend(
+                b.types
+                    .iter()
+                    .zip(t)
+                    .map(|(&f, p)| (f as usize, p as usize)),
+            );
+        }
         for (i, score) in s.into_iter().enumerate() {
-            out.push(Scored {
+            out.scored.push(Scored {
                 score: score as f64,
                 attack: b.labels[i] != 0,
                 attack_type: b.attack_types[i].clone(),
                 subject: moae_lists::subject_of(&b.paths[i]),
             });
         }
+    }
+    if let Some(pairs) = pairs {
+        if pairs.len() != out.scored.len() {
+            anyhow::bail!(
+                "the attack-type head predicted {} of {} images",
+                pairs.len(),
+                out.scored.len()
+            );
+        }
+        out.types = Some(pairs);
     }
     Ok(out)
 }
