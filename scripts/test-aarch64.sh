@@ -30,15 +30,15 @@ fi
 #  - what cannot run here: valgrind (x86-64 only: `memcheck_finds_no_errors_or_leaks`,
 #    `hostile_suite_is_memcheck_clean`), LeakSanitizer under qemu-user (`sanitizers_find_nothing`),
 #    and the host JVM (x86-64, cannot load an aarch64 libmoae_jni: `abi_parity`, `jvm_host`);
-#  - the CLI's calibration-file unit tests (moae-cli's bin target: JSON text).
+#  - the `moae` CLI's suites (moae-cli `cli`, `bench_matrix`, its bin target): argument
+#    parsing, files and text over the runtime whose numbers are compared here, about 2 minutes
+#    of emulation that found nothing the runtime's suites do not.
 run_step "aarch64: moae-onnx under qemu" \
   cargo test --target "$target" -p moae-onnx --lib --test builder_roundtrip
 run_step "aarch64: moae-runtime under qemu" \
   cargo test --target "$target" -p moae-runtime --lib --test analyze --test analyze_synthetic \
   --test engine --test face_hostile --test face_mediapipe --test fail_closed --test ort_library \
   --test preprocess
-run_step "aarch64: moae-cli under qemu" \
-  cargo test --target "$target" -p moae-cli --test cli --test bench_matrix
 run_step "aarch64: moae-ffi under qemu" \
   cargo test --target "$target" -p moae-ffi --lib --test c_abi --test engine_info --test hostile -- \
   --skip memcheck_finds_no_errors_or_leaks --skip hostile_suite_is_memcheck_clean \
