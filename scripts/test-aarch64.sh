@@ -31,8 +31,8 @@ fi
 #    `hostile_suite_is_memcheck_clean`), LeakSanitizer under qemu-user (`sanitizers_find_nothing`),
 #    and the host JVM (x86-64, cannot load an aarch64 libmoae_jni: `abi_parity`, `jvm_host`);
 #  - the `moae` CLI's suites (moae-cli `cli`, `bench_matrix`, its bin target): argument
-#    parsing, files and text over the runtime whose numbers are compared here, about 2 minutes
-#    of emulation that found nothing the runtime's suites do not.
+#    parsing, files and text over the runtime whose numbers are compared here (they took about
+#    2 minutes of emulation and a cross build of the CLI).
 run_step "aarch64: moae-onnx under qemu" \
   cargo test --target "$target" -p moae-onnx --lib --test builder_roundtrip
 run_step "aarch64: moae-runtime under qemu" \
