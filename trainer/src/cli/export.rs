@@ -5,7 +5,8 @@ use moae_trainer::data::lists::{Sample, Split};
 use moae_trainer::data::tensors::batch_tensors;
 use moae_trainer::eval::metrics;
 use moae_trainer::export::{
-    self, student_graph, ExportOptions, GraphOptions, Source, Threshold, WeightFormat,
+    self, student_graph, student_graph::RangeEstimator, ExportOptions, GraphOptions, Source,
+    Threshold, WeightFormat,
 };
 use moae_trainer::model::Net;
 use moae_trainer::runs::{score_split, DataSource};
@@ -41,6 +42,16 @@ pub struct ExportArgs {
     /// activation ranges through the runtime's preprocessing at the student's input size.
     #[arg(long, requires = "root")]
     calib: Option<PathBuf>,
+    /// Each int8 activation range spans the (100 − P)-th to the P-th percentile of its
+    /// calibration values; 100 is the plain min/max. Lower clips more outliers to resolve the
+    /// bulk more finely.
+    #[arg(long, default_value_t = 99.99, requires = "calib")]
+    calib_percentile: f64,
+    /// Leading stages of an int8 student kept in float: 0 quantises everything, 1 keeps the
+    /// stem, 1 + N the stem and the first N blocks (the full-resolution layers whose weak
+    /// spoof cues 8 bits lose first; they run as float convolutions).
+    #[arg(long, default_value_t = 0, requires = "calib")]
+    float_front: usize,
     /// Also output the image embedding [N, proj].
     #[arg(long)]
     embedding: bool,
@@ -119,7 +130,7 @@ fn calib_list(a: &ExportArgs) -> Result<Option<Vec<Sample>>> {
 
 /// Activation ranges of a student over the calibration images (evaluation preprocessing:
 /// the runtime's resampling at the student's size and normalisation).
-fn calibrate(src: &Source, samples: &[Sample]) -> Result<student_graph::ActivationRanges> {
+fn calibrate(src: &Source, samples: &[Sample], a: &ExportArgs) -> Result<student_graph::Int8Plan> {
     let Net::Student(student) = &src.loaded.net else {
         bail!("--calib is for a student's static int8; this checkpoint is of the CLIP family");
     };
@@ -130,13 +141,22 @@ fn calibrate(src: &Source, samples: &[Sample]) -> Result<student_graph::Activati
         let b = b.context("--calib: loading calibration images")?;
         tensors.push(batch_tensors(&b, size, Device::Cpu)?.0);
     }
-    let ranges = student_graph::calibrate(student, tensors)?;
+    let estimator = if a.calib_percentile == 100.0 {
+        RangeEstimator::MinMax
+    } else {
+        RangeEstimator::Percentile(a.calib_percentile)
+    };
+    let ranges = student_graph::calibrate(student, &tensors, estimator)?;
     eprintln!(
-        "calibrated {} activations on {} images",
+        "calibrated {} activations on {} images ({estimator:?} ranges); {} leading stages in float",
         ranges.len(),
-        samples.len()
+        samples.len(),
+        a.float_front
     );
-    Ok(ranges)
+    Ok(student_graph::Int8Plan {
+        ranges,
+        float_front: a.float_front,
+    })
 }
 
 pub fn run(a: ExportArgs) -> Result<()> {
@@ -161,7 +181,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
     // Read once: scored for --dev and exported from the same bytes.
     let src = Source::read(&a.ckpt).with_context(|| format!("exporting {}", a.ckpt.display()))?;
     if let Some(samples) = &calib {
-        opts.calibration = Some(calibrate(&src, samples)?);
+        opts.calibration = Some(calibrate(&src, samples, &a)?);
     }
     if let Some((data, samples)) = &dev {
         let scores =
