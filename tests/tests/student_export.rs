@@ -189,6 +189,7 @@ fn int8_student_runs_its_convolutions_in_int8_and_stays_close() {
     let int8 = StudentPrecision::Int8(Int8Plan {
         ranges,
         float_front: 0,
+        reduce_range: true,
     });
     let meta = student_meta(&student.cfg, &int8, None, "test");
     let bytes = export_student_bytes(&student, &vs, &int8, &meta).unwrap();
@@ -198,6 +199,24 @@ fn int8_student_runs_its_convolutions_in_int8_and_stays_close() {
             MOBILE_OPS.contains(&op.as_str()),
             "int8: operator {op} is not mobile-safe"
         );
+    }
+    // Reduced range: every output channel's largest weight is ±63, none beyond (int16 sums
+    // of u8·s8 pairs cannot saturate on CPUs without VNNI).
+    let g = moae_onnx::read_model(&bytes).unwrap().graph.unwrap();
+    let weights: Vec<_> = g
+        .initializer
+        .iter()
+        .filter(|t| {
+            t.name
+                .as_deref()
+                .is_some_and(|n| n.ends_with(".weight.int8"))
+        })
+        .collect();
+    assert!(!weights.is_empty());
+    for t in weights {
+        let raw = t.raw_data.as_deref().expect("raw int8 data");
+        let max = raw.iter().map(|&b| (b as i8).unsigned_abs()).max().unwrap();
+        assert_eq!(max, 63, "{:?}", t.name);
     }
     let dir = tempfile::tempdir().unwrap();
     let optimized = dir.path().join("optimized.onnx");
@@ -305,6 +324,7 @@ fn float_front_keeps_the_stem_and_first_blocks_in_float_and_the_rest_in_int8() {
         let int8 = StudentPrecision::Int8(Int8Plan {
             ranges: ranges.clone(),
             float_front,
+            reduce_range: true,
         });
         let meta = student_meta(&student.cfg, &int8, None, "test");
         export_student_bytes(&student, &vs, &int8, &meta)

@@ -48,10 +48,15 @@ pub struct ExportArgs {
     #[arg(long, default_value_t = 99.99, requires = "calib")]
     calib_percentile: f64,
     /// Leading stages of an int8 student kept in float: 0 quantises everything, 1 keeps the
-    /// stem, 1 + N the stem and the first N blocks (the full-resolution layers whose weak
-    /// spoof cues 8 bits lose first; they run as float convolutions).
-    #[arg(long, default_value_t = 0, requires = "calib")]
+    /// stem, 1 + N the stem and the first N blocks (the full-resolution layers where 8-bit
+    /// noise reads as a spoof cue; they run as float convolutions). docs/int8.md has the
+    /// agreement with fp32 for each choice.
+    #[arg(long, default_value_t = 3, requires = "calib")]
     float_front: usize,
+    /// Int8 weights in ±127 rather than ±63. The default ±63 gives the same scores on every
+    /// x86 CPU; ±127 saturates int16 sums on CPUs without VNNI (AVX2, AVX-512F/BW).
+    #[arg(long, requires = "calib")]
+    full_range_weights: bool,
     /// Also output the image embedding [N, proj].
     #[arg(long)]
     embedding: bool,
@@ -156,6 +161,7 @@ fn calibrate(src: &Source, samples: &[Sample], a: &ExportArgs) -> Result<student
     Ok(student_graph::Int8Plan {
         ranges,
         float_front: a.float_front,
+        reduce_range: !a.full_range_weights,
     })
 }
 

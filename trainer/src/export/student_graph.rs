@@ -42,6 +42,10 @@ pub struct Int8Plan {
     /// Leading stages computed in float (stage 0 is the stem, stage `i + 1` block `i`): the
     /// full-resolution layers where a small-amplitude cue is lost first in 8 bits.
     pub float_front: usize,
+    /// Weights in ±63 (7 bits) instead of ±127: x86 CPUs without VNNI (AVX2, AVX-512F/BW)
+    /// multiply uint8 by int8 with `vpmaddubsw`, whose int16 sum of two products saturates
+    /// above 32767 (255 · 127 · 2 does), so full-range weights give other scores there.
+    pub reduce_range: bool,
 }
 
 /// How a point's range is taken from its calibration activations.
@@ -195,6 +199,8 @@ struct Builder<'a> {
     ranges: Option<&'a ActivationRanges>,
     /// The stage being built stays in float ([`Int8Plan::float_front`]).
     float_stage: bool,
+    /// The largest int8 weight magnitude ([`Int8Plan::reduce_range`]).
+    weight_max: f64,
     /// Values that are DequantizeLinear outputs, with their scale: not quantised twice.
     dequantized: HashMap<String, f32>,
 }
@@ -318,10 +324,10 @@ impl Builder<'_> {
         let mut per_row = vec![1i64; w.dim()];
         per_row[0] = -1;
         let absmax = w.abs().amax(rest.as_slice(), false);
-        let w_scale = (&absmax / 127.0).where_self(&absmax.gt(0.0), &absmax.ones_like());
+        let w_scale = (&absmax / self.weight_max).where_self(&absmax.gt(0.0), &absmax.ones_like());
         let q = (w / w_scale.view(per_row.as_slice()))
             .round()
-            .clamp(-127.0, 127.0)
+            .clamp(-self.weight_max, self.weight_max)
             .to_kind(Kind::Int8);
         let qv = Vec::<i8>::try_from(&q.contiguous().view([-1])).expect("int8 values");
         let wi = self
@@ -464,9 +470,9 @@ pub fn build_student(
         DataType::Float,
         &[batch.clone(), Dim::Fixed(3), Dim::Fixed(s), Dim::Fixed(s)],
     );
-    let (ranges, float_front) = match precision {
-        StudentPrecision::Fp32 => (None, 0),
-        StudentPrecision::Int8(plan) => (Some(&plan.ranges), plan.float_front),
+    let (ranges, float_front, reduce_range) = match precision {
+        StudentPrecision::Fp32 => (None, 0, false),
+        StudentPrecision::Int8(plan) => (Some(&plan.ranges), plan.float_front, plan.reduce_range),
     };
     let stages = cfg.blocks.len() + 1;
     if float_front > stages {
@@ -482,6 +488,7 @@ pub fn build_student(
         cfg,
         ranges,
         float_stage: float_front > 0,
+        weight_max: if reduce_range { 63.0 } else { 127.0 },
         dequantized: HashMap::new(),
     };
     let x = b.conv_bn(&pixels, "stem", (3, cfg.stem, 3, 2, 1))?;
