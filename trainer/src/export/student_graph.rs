@@ -8,10 +8,11 @@
 //!
 //! Int8 ([`StudentPrecision::Int8`]) is static QDQ quantisation, the form ONNX Runtime's own
 //! `quantize_static` writes and its graph optimiser turns into `QLinearConv`: every
-//! convolution and the hidden linear layer read their input through
+//! convolution after the float front and the hidden linear layer read their input through
 //! `QuantizeLinear → DequantizeLinear` (uint8, one scale per tensor, from calibration ranges),
-//! their weights through `DequantizeLinear` of int8 values with one scale per output channel,
-//! their bias as int32 at scale `input scale · weight scale`, and their output goes through
+//! their weights through `DequantizeLinear` of int8 values (±63 with
+//! [`Int8Plan::reduce_range`]) with one scale per output channel, their bias as int32 at scale
+//! `input scale · weight scale`, and their output goes through
 //! `QuantizeLinear → DequantizeLinear` again. The two small output heads stay float.
 //!
 //! Activation ranges default to percentiles of the calibration values ([`RangeEstimator`]):
