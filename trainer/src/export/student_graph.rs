@@ -122,8 +122,8 @@ pub fn calibrate(
         return Ok(ranges);
     };
     if !(p > 50.0 && p <= 100.0) {
-        return Err(ExportError::Calibration(format!(
-            "the range percentile must be in (50, 100], got {p}"
+        return Err(ExportError::Options(format!(
+            "the activation range percentile must be in (50, 100], got {p}"
         )));
     }
     let mut counts: BTreeMap<String, Tensor> = BTreeMap::new();
