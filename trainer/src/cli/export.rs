@@ -51,7 +51,7 @@ pub struct ExportArgs {
     /// stem, 1 + N the stem and the first N blocks (the full-resolution layers where 8-bit
     /// noise reads as a spoof cue; they run as float convolutions). docs/int8.md has the
     /// agreement with fp32 for each choice.
-    #[arg(long, default_value_t = 3, requires = "calib")]
+    #[arg(long, default_value_t = 6, requires = "calib")]
     float_front: usize,
     /// Int8 weights in ±127 rather than ±63. The default ±63 gives the same scores on every
     /// x86 CPU; ±127 saturates int16 sums on CPUs without VNNI (AVX2, AVX-512F/BW).
