@@ -5,7 +5,7 @@
 use moae_onnx::meta::{INPUT_PIXELS, OUTPUT_ATTACK_SCORE, OUTPUT_ATTACK_TYPE, OUTPUT_LOGITS};
 use moae_tests::*;
 use moae_trainer::export::student_graph::{
-    calibrate, export_student_bytes, student_meta, StudentPrecision,
+    calibrate, export_student_bytes, student_meta, Int8Plan, RangeEstimator, StudentPrecision,
 };
 use moae_trainer::model::student::Student;
 use ort::environment::Environment;
@@ -162,13 +162,35 @@ fn student_m_fp32_matches_tch() {
     parity("student-m");
 }
 
+/// Convolutions whose weights the file reads through DequantizeLinear (int8), and the others.
+fn int8_and_float_convs(bytes: &[u8]) -> (usize, usize) {
+    let g = moae_onnx::read_model(bytes).unwrap().graph.unwrap();
+    let dq: Vec<&str> = g
+        .node
+        .iter()
+        .filter(|n| n.op_type.as_deref() == Some("DequantizeLinear"))
+        .flat_map(|n| n.output.iter().map(String::as_str))
+        .collect();
+    let convs = g
+        .node
+        .iter()
+        .filter(|n| n.op_type.as_deref() == Some("Conv"));
+    let quantised = convs.clone().filter(|n| dq.contains(&n.input[1].as_str()));
+    let q = quantised.count();
+    (q, convs.count() - q)
+}
+
 #[test]
 fn int8_student_runs_its_convolutions_in_int8_and_stays_close() {
     let (vs, student) = random_student("student-s", 12);
     let size = student.cfg.image_size;
     let calib: Vec<Tensor> = (0..4).map(|i| random_pixels(8, size, 200 + i)).collect();
-    let ranges = calibrate(&student, calib).unwrap();
-    let int8 = StudentPrecision::Int8(ranges);
+    let ranges = calibrate(&student, &calib, RangeEstimator::Percentile(99.99)).unwrap();
+    let int8 = StudentPrecision::Int8(Int8Plan {
+        ranges,
+        float_front: 0,
+        reduce_range: true,
+    });
     let meta = student_meta(&student.cfg, &int8, None, "test");
     let bytes = export_student_bytes(&student, &vs, &int8, &meta).unwrap();
     let ops = op_counts(&bytes);
@@ -177,6 +199,24 @@ fn int8_student_runs_its_convolutions_in_int8_and_stays_close() {
             MOBILE_OPS.contains(&op.as_str()),
             "int8: operator {op} is not mobile-safe"
         );
+    }
+    // Reduced range: every output channel's largest weight is ±63, none beyond (int16 sums
+    // of u8·s8 pairs cannot saturate on CPUs without VNNI).
+    let g = moae_onnx::read_model(&bytes).unwrap().graph.unwrap();
+    let weights: Vec<_> = g
+        .initializer
+        .iter()
+        .filter(|t| {
+            t.name
+                .as_deref()
+                .is_some_and(|n| n.ends_with(".weight.int8"))
+        })
+        .collect();
+    assert!(!weights.is_empty());
+    for t in weights {
+        let raw = t.raw_data.as_deref().expect("raw int8 data");
+        let max = raw.iter().map(|&b| (b as i8).unsigned_abs()).max().unwrap();
+        assert_eq!(max, 63, "{:?}", t.name);
     }
     let dir = tempfile::tempdir().unwrap();
     let optimized = dir.path().join("optimized.onnx");
@@ -210,8 +250,106 @@ fn int8_student_runs_its_convolutions_in_int8_and_stays_close() {
 #[test]
 fn an_empty_calibration_set_is_an_error() {
     let (_, student) = random_student("student-s", 13);
-    let err = calibrate(&student, Vec::<Tensor>::new())
+    let err = calibrate(&student, &[], RangeEstimator::MinMax)
         .unwrap_err()
         .to_string();
     assert!(err.contains("calibration set is empty"), "{err}");
+}
+
+/// Values of one observation point over a batch, as the model computes them.
+fn observed_values(student: &Student, px: &Tensor, point: &str) -> Vec<f32> {
+    let mut out = Vec::new();
+    tch::no_grad(|| {
+        student.observe(px, &mut |name: &str, t: &Tensor| {
+            if name == point {
+                out.extend(values(t));
+            }
+        })
+    });
+    out
+}
+
+#[test]
+fn percentile_ranges_bracket_the_exact_percentiles_within_one_bin() {
+    let (_, student) = random_student("student-s", 14);
+    let size = student.cfg.image_size;
+    let calib: Vec<Tensor> = (0..2).map(|i| random_pixels(4, size, 500 + i)).collect();
+    let p = 99.9;
+    let minmax = calibrate(&student, &calib, RangeEstimator::MinMax).unwrap();
+    let clipped = calibrate(&student, &calib, RangeEstimator::Percentile(p)).unwrap();
+    assert_eq!(
+        minmax.keys().collect::<Vec<_>>(),
+        clipped.keys().collect::<Vec<_>>()
+    );
+    for point in ["stem.out", "blocks.1.depthwise.out", "hidden.in"] {
+        let mut v: Vec<f32> = calib
+            .iter()
+            .flat_map(|b| observed_values(&student, b, point))
+            .collect();
+        v.sort_by(f32::total_cmp);
+        let (lo, hi) = (v[0], v[v.len() - 1]);
+        assert_eq!(minmax[point], (lo, hi), "{point}: min/max");
+        // The values outside the estimate are at most the tail; one bin farther out they
+        // would not be.
+        let tail = (v.len() as f64 * (100.0 - p) / 100.0).floor() as usize;
+        let bin = (hi - lo) / 4096.0;
+        let (elo, ehi) = clipped[point];
+        let below = |x: f32| v.iter().filter(|&&y| y < x).count();
+        let above = |x: f32| v.iter().filter(|&&y| y > x).count();
+        eprintln!(
+            "{point}: min/max [{lo}, {hi}], {p} % [{elo}, {ehi}], {} values",
+            v.len()
+        );
+        assert!(
+            below(elo) <= tail && below(elo + 1.01 * bin) > tail,
+            "{point} low {elo}"
+        );
+        assert!(
+            above(ehi) <= tail && above(ehi - 1.01 * bin) > tail,
+            "{point} high {ehi}"
+        );
+        if tail >= 100 {
+            assert!(ehi - elo < 0.9 * (hi - lo), "{point}: nothing clipped");
+        }
+    }
+}
+
+#[test]
+fn float_front_keeps_the_stem_and_first_blocks_in_float_and_the_rest_in_int8() {
+    let (vs, student) = random_student("student-s", 15);
+    let size = student.cfg.image_size;
+    let calib = vec![random_pixels(8, size, 600)];
+    let ranges = calibrate(&student, &calib, RangeEstimator::Percentile(99.99)).unwrap();
+    let export = |float_front: usize| {
+        let int8 = StudentPrecision::Int8(Int8Plan {
+            ranges: ranges.clone(),
+            float_front,
+            reduce_range: true,
+        });
+        let meta = student_meta(&student.cfg, &int8, None, "test");
+        export_student_bytes(&student, &vs, &int8, &meta)
+    };
+    let all = export(0).unwrap();
+    let front = export(2).unwrap();
+    let (q_all, f_all) = int8_and_float_convs(&all);
+    let (q, f) = int8_and_float_convs(&front);
+    // The stem, and block 0's convolutions: expansion (when it widens), depthwise, SE, project.
+    let b = &student.cfg.blocks[0];
+    let block0 = 2 + usize::from(b.expand != student.cfg.stem) + 2 * usize::from(b.se);
+    assert_eq!((q_all, f_all), (q + f, 0));
+    assert_eq!(f, 1 + block0, "float convolutions");
+    let dir = tempfile::tempdir().unwrap();
+    let optimized = dir.path().join("optimized.onnx");
+    let mut s = session(&front, Some(&optimized));
+    let after = op_counts(&std::fs::read(&optimized).unwrap());
+    let qconvs = after.get("com.microsoft.QLinearConv").copied().unwrap_or(0);
+    assert_eq!(qconvs, q, "ORT's optimised graph: {after:?}");
+    let px = random_pixels(3, size, 601);
+    let (logits, _) = tch_outputs(&student, &px);
+    let (got, _, _) = run(&mut s, &px);
+    let scale = values(&logits.abs()).into_iter().fold(0.0f32, f32::max);
+    assert!(max_abs_diff(&got, &values(&logits)) <= 0.1 * scale.max(1e-3));
+    let too_many = student.cfg.blocks.len() + 2;
+    let err = export(too_many).unwrap_err().to_string();
+    assert!(err.contains("float stages"), "{err}");
 }

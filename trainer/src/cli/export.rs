@@ -5,7 +5,8 @@ use moae_trainer::data::lists::{Sample, Split};
 use moae_trainer::data::tensors::batch_tensors;
 use moae_trainer::eval::metrics;
 use moae_trainer::export::{
-    self, student_graph, ExportOptions, GraphOptions, Source, Threshold, WeightFormat,
+    self, student_graph, student_graph::RangeEstimator, ExportOptions, GraphOptions, Source,
+    Threshold, WeightFormat,
 };
 use moae_trainer::model::Net;
 use moae_trainer::runs::{score_split, DataSource};
@@ -41,6 +42,21 @@ pub struct ExportArgs {
     /// activation ranges through the runtime's preprocessing at the student's input size.
     #[arg(long, requires = "root")]
     calib: Option<PathBuf>,
+    /// Each int8 activation range spans the (100 − P)-th to the P-th percentile of its
+    /// calibration values; 100 is the plain min/max. Lower clips more outliers to resolve the
+    /// bulk more finely.
+    #[arg(long, default_value_t = 99.99, requires = "calib")]
+    calib_percentile: f64,
+    /// Leading stages of an int8 student kept in float: 0 quantises everything, 1 keeps the
+    /// stem, 1 + N the stem and the first N blocks (the full-resolution layers where 8-bit
+    /// noise reads as a spoof cue; they run as float convolutions). docs/int8.md has the
+    /// agreement with fp32 for each choice.
+    #[arg(long, default_value_t = 6, requires = "calib")]
+    float_front: usize,
+    /// Int8 weights in ±127 rather than ±63. The default ±63 gives the same scores on every
+    /// x86 CPU; ±127 saturates int16 sums on CPUs without VNNI (AVX2, AVX-512F/BW).
+    #[arg(long, requires = "calib")]
+    full_range_weights: bool,
     /// Also output the image embedding [N, proj].
     #[arg(long)]
     embedding: bool,
@@ -108,6 +124,10 @@ fn calib_list(a: &ExportArgs) -> Result<Option<Vec<Sample>>> {
     if a.quantize != Some(Quantize::Int8) {
         bail!("--calib calibrates a student's int8 export: give --quantize int8 too");
     }
+    let p = a.calib_percentile;
+    if !(p > 50.0 && p <= 100.0) {
+        bail!("--calib-percentile {p}: give a percentile in (50, 100], e.g. 99.99 (100: min/max)");
+    }
     let root = a.root.clone().unwrap_or_default();
     let samples = moae_trainer::data::lists::read_list(&root, list)
         .with_context(|| format!("--calib {}", list.display()))?;
@@ -119,7 +139,7 @@ fn calib_list(a: &ExportArgs) -> Result<Option<Vec<Sample>>> {
 
 /// Activation ranges of a student over the calibration images (evaluation preprocessing:
 /// the runtime's resampling at the student's size and normalisation).
-fn calibrate(src: &Source, samples: &[Sample]) -> Result<student_graph::ActivationRanges> {
+fn calibrate(src: &Source, samples: &[Sample], a: &ExportArgs) -> Result<student_graph::Int8Plan> {
     let Net::Student(student) = &src.loaded.net else {
         bail!("--calib is for a student's static int8; this checkpoint is of the CLIP family");
     };
@@ -130,13 +150,23 @@ fn calibrate(src: &Source, samples: &[Sample]) -> Result<student_graph::Activati
         let b = b.context("--calib: loading calibration images")?;
         tensors.push(batch_tensors(&b, size, Device::Cpu)?.0);
     }
-    let ranges = student_graph::calibrate(student, tensors)?;
+    let estimator = if a.calib_percentile == 100.0 {
+        RangeEstimator::MinMax
+    } else {
+        RangeEstimator::Percentile(a.calib_percentile)
+    };
+    let ranges = student_graph::calibrate(student, &tensors, estimator)?;
     eprintln!(
-        "calibrated {} activations on {} images",
+        "calibrated {} activations on {} images ({estimator:?} ranges); {} leading stages in float",
         ranges.len(),
-        samples.len()
+        samples.len(),
+        a.float_front
     );
-    Ok(ranges)
+    Ok(student_graph::Int8Plan {
+        ranges,
+        float_front: a.float_front,
+        reduce_range: !a.full_range_weights,
+    })
 }
 
 pub fn run(a: ExportArgs) -> Result<()> {
@@ -161,7 +191,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
     // Read once: scored for --dev and exported from the same bytes.
     let src = Source::read(&a.ckpt).with_context(|| format!("exporting {}", a.ckpt.display()))?;
     if let Some(samples) = &calib {
-        opts.calibration = Some(calibrate(&src, samples)?);
+        opts.calibration = Some(calibrate(&src, samples, &a)?);
     }
     if let Some((data, samples)) = &dev {
         let scores =

@@ -72,9 +72,9 @@ pub struct ExportOptions {
     pub triton: Option<PathBuf>,
     /// Triton model name (default: the output file's stem).
     pub triton_name: Option<String>,
-    /// A student's activation ranges for static int8 ([`student_graph::calibrate`]); needed
-    /// by a student with [`WeightFormat::Int8`], refused for the CLIP family.
-    pub calibration: Option<student_graph::ActivationRanges>,
+    /// A student's static int8 plan (ranges from [`student_graph::calibrate`]); needed by a
+    /// student with [`WeightFormat::Int8`], refused for the CLIP family.
+    pub calibration: Option<student_graph::Int8Plan>,
 }
 
 /// What an export did.

@@ -8,11 +8,18 @@
 //!
 //! Int8 ([`StudentPrecision::Int8`]) is static QDQ quantisation, the form ONNX Runtime's own
 //! `quantize_static` writes and its graph optimiser turns into `QLinearConv`: every
-//! convolution and the hidden linear layer read their input through
+//! convolution after the float front and the hidden linear layer read their input through
 //! `QuantizeLinear → DequantizeLinear` (uint8, one scale per tensor, from calibration ranges),
-//! their weights through `DequantizeLinear` of int8 values with one scale per output channel,
-//! their bias as int32 at scale `input scale · weight scale`, and their output goes through
+//! their weights through `DequantizeLinear` of int8 values (±63 with
+//! [`Int8Plan::reduce_range`]) with one scale per output channel, their bias as int32 at scale
+//! `input scale · weight scale`, and their output goes through
 //! `QuantizeLinear → DequantizeLinear` again. The two small output heads stay float.
+//!
+//! Activation ranges default to percentiles of the calibration values ([`RangeEstimator`]):
+//! a min/max range is set by a handful of outliers and leaves the bulk a few steps, which
+//! moves scores far more than the int8 weights do. [`Int8Plan::float_front`] keeps the stem
+//! and the first blocks in float: at full resolution they carry the faint pixel-level spoof
+//! cues, and 8-bit steps there change decisions most (docs/int8.md has the measurements).
 
 use super::quantize::values;
 use super::ExportError;
@@ -28,44 +35,81 @@ use tch::{Device, Kind, Tensor};
 /// (`<layer>.in` / `<layer>.out`, e.g. `blocks.3.depthwise.in`; see [`Student::observe`]).
 pub type ActivationRanges = BTreeMap<String, (f32, f32)>;
 
+/// What a static int8 export is built from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Int8Plan {
+    /// The calibration range of every quantisation point ([`calibrate`]).
+    pub ranges: ActivationRanges,
+    /// Leading stages computed in float (stage 0 is the stem, stage `i + 1` block `i`): the
+    /// full-resolution layers where a small-amplitude cue is lost first in 8 bits.
+    pub float_front: usize,
+    /// Weights in ±63 (7 bits) instead of ±127: x86 CPUs without VNNI (AVX2, AVX-512F/BW)
+    /// multiply uint8 by int8 with `vpmaddubsw`, whose int16 sum of two products saturates
+    /// above 32767 (255 · 127 · 2 does), so full-range weights give other scores there.
+    pub reduce_range: bool,
+}
+
+/// How a point's range is taken from its calibration activations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RangeEstimator {
+    /// The smallest and largest value seen.
+    MinMax,
+    /// The `(100 − p)`-th and `p`-th percentiles (`p` in (50, 100]): a few outliers saturate
+    /// so that the 256 steps resolve the bulk of the values finely.
+    Percentile(f64),
+}
+
 /// How a student file computes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StudentPrecision {
     Fp32,
-    /// Static QDQ int8 with these calibration ranges.
-    Int8(ActivationRanges),
+    /// Static QDQ int8.
+    Int8(Int8Plan),
 }
 
-/// Min/max of every quantisation point over the calibration batches (pixels normalised as
-/// the model expects), the model in evaluation mode.
-pub fn calibrate(
+/// Bins of the calibration histograms: fine enough that a percentile lands within 1/4096 of
+/// the min–max span.
+const HISTOGRAM_BINS: i64 = 4096;
+
+/// Runs the observer over every calibration batch (evaluation mode, no gradients).
+fn observe_all(
     student: &Student,
-    batches: impl IntoIterator<Item = Tensor>,
-) -> Result<ActivationRanges, ExportError> {
-    let mut ranges = ActivationRanges::new();
-    let mut n = 0usize;
+    batches: &[Tensor],
+    f: &mut dyn FnMut(&str, &Tensor),
+) -> Result<(), ExportError> {
     tch::no_grad(|| {
         for x in batches {
             student
-                .check_pixels(&x)
+                .check_pixels(x)
                 .map_err(|e| ExportError::Calibration(e.to_string()))?;
-            n += x.size()[0] as usize;
-            student.observe(&x, &mut |name: &str, t: &Tensor| {
-                let (lo, hi) = (t.min().double_value(&[]), t.max().double_value(&[]));
-                let e = ranges
-                    .entry(name.to_string())
-                    .or_insert((f32::INFINITY, f32::NEG_INFINITY));
-                *e = (e.0.min(lo as f32), e.1.max(hi as f32));
-            });
+            student.observe(x, &mut *f);
         }
-        Ok::<(), ExportError>(())
-    })?;
-    if n == 0 {
+        Ok(())
+    })
+}
+
+/// The range of every quantisation point over the calibration batches (pixels normalised as
+/// the model expects), the model in evaluation mode: min/max in one pass, percentiles from a
+/// histogram over that span in a second.
+pub fn calibrate(
+    student: &Student,
+    batches: &[Tensor],
+    estimator: RangeEstimator,
+) -> Result<ActivationRanges, ExportError> {
+    if batches.iter().map(|b| b.size()[0]).sum::<i64>() == 0 {
         return Err(ExportError::Calibration(
             "the calibration set is empty: int8 needs at least one image (give --calib LIST)"
                 .into(),
         ));
     }
+    let mut ranges = ActivationRanges::new();
+    observe_all(student, batches, &mut |name: &str, t: &Tensor| {
+        let (lo, hi) = (t.min().double_value(&[]), t.max().double_value(&[]));
+        let e = ranges
+            .entry(name.to_string())
+            .or_insert((f32::INFINITY, f32::NEG_INFINITY));
+        *e = (e.0.min(lo as f32), e.1.max(hi as f32));
+    })?;
     if let Some((k, r)) = ranges
         .iter()
         .find(|(_, r)| !(r.0.is_finite() && r.1.is_finite()))
@@ -74,7 +118,70 @@ pub fn calibrate(
             "activation `{k}` has the non-finite range {r:?} on the calibration images"
         )));
     }
+    let RangeEstimator::Percentile(p) = estimator else {
+        return Ok(ranges);
+    };
+    if !(p > 50.0 && p <= 100.0) {
+        return Err(ExportError::Options(format!(
+            "the activation range percentile must be in (50, 100], got {p}"
+        )));
+    }
+    let mut counts: BTreeMap<String, Tensor> = BTreeMap::new();
+    observe_all(student, batches, &mut |name: &str, t: &Tensor| {
+        let (lo, hi) = ranges[name];
+        let h = histogram(t, lo, hi);
+        let sum = match counts.remove(name) {
+            Some(c) => c + h,
+            None => h,
+        };
+        counts.insert(name.to_string(), sum);
+    })?;
+    for (name, c) in counts {
+        let (lo, hi) = ranges[&name];
+        let c = Vec::<i64>::try_from(&c).expect("int64 counts");
+        ranges.insert(name, percentile_range(&c, lo, hi, p));
+    }
     Ok(ranges)
+}
+
+/// Counts of `t`'s values in [`HISTOGRAM_BINS`] equal bins over `[lo, hi]`.
+fn histogram(t: &Tensor, lo: f32, hi: f32) -> Tensor {
+    let width = f64::from((hi - lo).max(f32::MIN_POSITIVE)) / HISTOGRAM_BINS as f64;
+    ((t.detach().to_kind(Kind::Float).view([-1]) - f64::from(lo)) / width)
+        .floor()
+        .clamp(0.0, (HISTOGRAM_BINS - 1) as f64)
+        .to_kind(Kind::Int64)
+        .bincount(None::<Tensor>, HISTOGRAM_BINS)
+}
+
+/// The `(100 − p)`-th and `p`-th percentiles of values counted in `counts`, equal bins over
+/// `[lo, hi]`: the edges of the bins where the tails of `(100 − p) %` of the values end, taken
+/// outward, so that at least `p − (100 − p)` percent of the values lie inside.
+pub fn percentile_range(counts: &[i64], lo: f32, hi: f32, p: f64) -> (f32, f32) {
+    let total: i64 = counts.iter().sum();
+    let tail = (total as f64 * (100.0 - p) / 100.0).floor() as i64;
+    let width = (hi - lo) / counts.len() as f32;
+    // The first bin whose values the lower tail cannot all hold.
+    let mut seen = 0;
+    let first = counts
+        .iter()
+        .position(|&c| {
+            seen += c;
+            seen > tail
+        })
+        .unwrap_or(0);
+    seen = 0;
+    let last = counts
+        .iter()
+        .rposition(|&c| {
+            seen += c;
+            seen > tail
+        })
+        .unwrap_or(counts.len() - 1);
+    (
+        lo + width * first as f32,
+        (lo + width * (last + 1) as f32).min(hi),
+    )
 }
 
 /// Asymmetric uint8 parameters `(scale, zero point)` of a range (widened to include 0, so
@@ -91,6 +198,10 @@ struct Builder<'a> {
     vars: &'a HashMap<String, Tensor>,
     cfg: &'a StudentConfig,
     ranges: Option<&'a ActivationRanges>,
+    /// The stage being built stays in float ([`Int8Plan::float_front`]).
+    float_stage: bool,
+    /// The largest int8 weight magnitude ([`Int8Plan::reduce_range`]).
+    weight_max: f64,
     /// Values that are DequantizeLinear outputs, with their scale: not quantised twice.
     dequantized: HashMap<String, f32>,
 }
@@ -214,10 +325,10 @@ impl Builder<'_> {
         let mut per_row = vec![1i64; w.dim()];
         per_row[0] = -1;
         let absmax = w.abs().amax(rest.as_slice(), false);
-        let w_scale = (&absmax / 127.0).where_self(&absmax.gt(0.0), &absmax.ones_like());
+        let w_scale = (&absmax / self.weight_max).where_self(&absmax.gt(0.0), &absmax.ones_like());
         let q = (w / w_scale.view(per_row.as_slice()))
             .round()
-            .clamp(-127.0, 127.0)
+            .clamp(-self.weight_max, self.weight_max)
             .to_kind(Kind::Int8);
         let qv = Vec::<i8>::try_from(&q.contiguous().view([-1])).expect("int8 values");
         let wi = self
@@ -275,7 +386,7 @@ impl Builder<'_> {
         b: &Tensor,
         attrs: Vec<moae_onnx::proto::AttributeProto>,
     ) -> Result<String, ExportError> {
-        let Some(ranges) = self.ranges else {
+        let Some(ranges) = self.ranges.filter(|_| !self.float_stage) else {
             let (wn, bn) = (
                 self.f32(&format!("{prefix}.weight"), w),
                 self.f32(&format!("{prefix}.bias"), b),
@@ -360,21 +471,34 @@ pub fn build_student(
         DataType::Float,
         &[batch.clone(), Dim::Fixed(3), Dim::Fixed(s), Dim::Fixed(s)],
     );
+    let (ranges, float_front, reduce_range) = match precision {
+        StudentPrecision::Fp32 => (None, 0, false),
+        StudentPrecision::Int8(plan) => (Some(&plan.ranges), plan.float_front, plan.reduce_range),
+    };
+    let stages = cfg.blocks.len() + 1;
+    if float_front > stages {
+        return Err(ExportError::Options(format!(
+            "{float_front} float stages asked for; `{}` has {stages} (the stem and {} blocks)",
+            cfg.preset,
+            cfg.blocks.len()
+        )));
+    }
     let mut b = Builder {
         g,
         vars,
         cfg,
-        ranges: match precision {
-            StudentPrecision::Fp32 => None,
-            StudentPrecision::Int8(r) => Some(r),
-        },
+        ranges,
+        float_stage: float_front > 0,
+        weight_max: if reduce_range { 63.0 } else { 127.0 },
         dequantized: HashMap::new(),
     };
     let x = b.conv_bn(&pixels, "stem", (3, cfg.stem, 3, 2, 1))?;
     let mut x = b.act(&x, Activation::Hswish);
     for i in 0..cfg.blocks.len() {
+        b.float_stage = i + 1 < float_front;
         x = b.block(&x, i)?;
     }
+    b.float_stage = false;
     let x = b.conv_bn(&x, "last", (cfg.features(), cfg.last_conv, 1, 1, 1))?;
     let x = b.act(&x, Activation::Hswish);
     let pooled = b.op("GlobalAveragePool", &[&x], vec![]);
@@ -442,4 +566,25 @@ pub fn export_student_bytes(
     let vars = vs.variables();
     let proto = tch::no_grad(|| build_student(&student.cfg, &vars, precision, meta))?;
     Ok(moae_onnx::to_bytes(&proto))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile_range;
+
+    #[test]
+    fn percentile_range_takes_the_bin_edges_where_the_tails_end() {
+        // 100 values in five bins of width 1 over [0, 5]: 5 | 0 | 90 | 0 | 5.
+        let counts = [5, 0, 90, 0, 5];
+        // 95 %: each tail may hold 5 values, so both outer bins are clipped.
+        assert_eq!(percentile_range(&counts, 0.0, 5.0, 95.0), (2.0, 3.0));
+        // 96 %: a tail of 4 cannot hold an outer bin, so nothing is clipped.
+        assert_eq!(percentile_range(&counts, 0.0, 5.0, 96.0), (0.0, 5.0));
+        assert_eq!(percentile_range(&counts, 0.0, 5.0, 100.0), (0.0, 5.0));
+        // Asymmetric: a heavy upper tail alone is clipped.
+        assert_eq!(
+            percentile_range(&[0, 98, 1, 1], -2.0, 2.0, 98.0),
+            (-1.0, 0.0)
+        );
+    }
 }
