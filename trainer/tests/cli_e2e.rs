@@ -627,3 +627,30 @@ fn a_failing_checkpoint_write_keeps_the_previous_latest() {
     let l = checkpoint::load(&latest, Device::Cpu).unwrap();
     assert_eq!(l.meta.step, Some(5));
 }
+
+#[test]
+fn a_closed_stdout_ends_the_process_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let scores = dir.path().join("scores.txt");
+    std::fs::write(&scores, "0.1 0\n0.9 1\n0.2 0\n0.8 1\n").unwrap();
+    // `trainer metrics ... | head -0`: the reader is gone before the report is printed (the
+    // child is still loading libtorch when its pipe's read end is closed here).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(["metrics", "--scores", s(&scores)])
+        .env_remove("RUST_BACKTRACE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "want the quiet end of a Unix tool whose reader left, got {:?}: {err}",
+        out.status
+    );
+}
