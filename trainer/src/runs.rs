@@ -92,7 +92,7 @@ impl DataSource {
 pub enum Init {
     /// From a checkpoint (e.g. written by `trainer import-clip`): fine-tuning.
     Checkpoint(PathBuf),
-    /// From random weights of a preset (tiny, small, vit-b16), seeded by the run's seed.
+    /// From random weights of a preset (tiny, small, vit-b16, student-s, student-m), seeded by the run's seed.
     Scratch { preset: String },
 }
 

@@ -51,7 +51,7 @@ pub struct ModelArgs {
     /// Start from this checkpoint (e.g. from `trainer import-clip`).
     #[arg(long)]
     pub init: Option<PathBuf>,
-    /// Or start from random weights of this preset (tiny, small, vit-b16).
+    /// Or start from random weights of this preset: tiny, small, vit-b16 (CLIP), student-s, student-m (spec §9).
     #[arg(
         long,
         visible_alias = "arch",
