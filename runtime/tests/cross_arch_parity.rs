@@ -17,13 +17,11 @@ use std::path::PathBuf;
 /// 1.9e-4, the same build under `qemu-x86_64 -cpu Haswell` (AVX2, no AVX-512) against AVX-512
 /// 2.47e-3 and AVX2 against aarch64 2.52e-3 (nv12 each time); the bound is twice the largest,
 /// whichever x86-64 CPU wrote the fixture. The students' static int8 (QDQ: `QLinearConv`) is
-/// held to the same bound although it does not meet it between x86-64 ISAs: AVX2 (`qemu-x86_64
-/// -cpu Haswell`) against AVX-512 VNNI gave 4.3e-2 on the score and 0.28 on the attack types
-/// for the random student-s here, and 0.22 / 0.90 for the demo's trained student-m, while
-/// SSE4.2 (`-cpu Nehalem`) matched AVX-512 VNNI to 1.2e-7 (MLAS's AVX2 u8s8 kernel sums pairs
-/// of products in saturating int16, the others do not); a bound that wide would say nothing,
-/// so a difference like that fails here until the int8 export gives the same answers on every
-/// ISA.
+/// held to the same bound: with ±127 weights AVX2 (`qemu-x86_64 -cpu Haswell`) against AVX-512
+/// VNNI gave 4.3e-2 on the score and 0.28 on the attack types for the random student-s here,
+/// 0.22 / 0.90 for the demo's trained student-m (MLAS's AVX2 u8s8 kernel sums pairs of
+/// products in saturating int16); with the ±63 weights `trainer export` writes by default the
+/// same student-s gives 0 / 0 there.
 const FP32_BOUND: f64 = 1e-5;
 const INT8_BOUND: f64 = 5e-3;
 

@@ -164,15 +164,22 @@ pub fn random_student(preset: &str, seed: i64) -> (nn::VarStore, Student) {
 }
 
 /// An ONNX file of `student`, as `trainer export` writes it (uncalibrated threshold): fp32,
-/// or static int8 with activation ranges from 32 random calibration images.
+/// or static int8 with `trainer export`'s defaults (percentile ranges from 32 random
+/// calibration images, the front in float, ±63 weights).
 pub fn export_student(student: &Student, vs: &nn::VarStore, int8: bool) -> Vec<u8> {
     use moae_trainer::export::student_graph::{
-        calibrate, export_student_bytes, student_meta, StudentPrecision,
+        calibrate, export_student_bytes, student_meta, Int8Plan, RangeEstimator, StudentPrecision,
+        DEFAULT_FLOAT_FRONT, DEFAULT_PERCENTILE,
     };
     let precision = if int8 {
         let size = student.cfg.image_size;
-        let calib = (0..4).map(|i| random_pixels(8, size, 900 + i));
-        StudentPrecision::Int8(calibrate(student, calib).expect("calibration"))
+        let calib: Vec<_> = (0..4).map(|i| random_pixels(8, size, 900 + i)).collect();
+        let estimator = RangeEstimator::Percentile(DEFAULT_PERCENTILE);
+        StudentPrecision::Int8(Int8Plan {
+            ranges: calibrate(student, &calib, estimator).expect("calibration"),
+            float_front: DEFAULT_FLOAT_FRONT,
+            reduce_range: true,
+        })
     } else {
         StudentPrecision::Fp32
     };

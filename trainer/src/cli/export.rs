@@ -45,13 +45,13 @@ pub struct ExportArgs {
     /// Each int8 activation range spans the (100 − P)-th to the P-th percentile of its
     /// calibration values; 100 is the plain min/max. Lower clips more outliers to resolve the
     /// bulk more finely.
-    #[arg(long, default_value_t = 99.99, requires = "calib")]
+    #[arg(long, default_value_t = student_graph::DEFAULT_PERCENTILE, requires = "calib")]
     calib_percentile: f64,
     /// Leading stages of an int8 student kept in float: 0 quantises everything, 1 keeps the
     /// stem, 1 + N the stem and the first N blocks (the full-resolution layers where 8-bit
     /// noise reads as a spoof cue; they run as float convolutions). docs/int8.md has the
     /// agreement with fp32 for each choice.
-    #[arg(long, default_value_t = 6, requires = "calib")]
+    #[arg(long, default_value_t = student_graph::DEFAULT_FLOAT_FRONT, requires = "calib")]
     float_front: usize,
     /// Int8 weights in ±127 rather than ±63. The default ±63 gives the same scores on every
     /// x86 CPU; ±127 saturates int16 sums on CPUs without VNNI (AVX2, AVX-512F/BW).

@@ -49,6 +49,11 @@ pub struct Int8Plan {
     pub reduce_range: bool,
 }
 
+/// `trainer export --quantize int8`'s defaults, the file that ships (docs/int8.md): ranges at
+/// the 99.99th percentile, the stem and the first five blocks in float, ±63 weights.
+pub const DEFAULT_PERCENTILE: f64 = 99.99;
+pub const DEFAULT_FLOAT_FRONT: usize = 6;
+
 /// How a point's range is taken from its calibration activations.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RangeEstimator {
