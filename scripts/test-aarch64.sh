@@ -10,6 +10,10 @@ cd "$root"
 target=aarch64-unknown-linux-gnu
 # shellcheck source=scripts/steps.sh
 source "$root/scripts/steps.sh"
+# Its own target directory: cargo locks one per command, and scripts/test.sh runs this step
+# beside x86-64's `cargo test` (host build scripts and proc macros are built once more there).
+cross_dir="${MOAE_CROSS_TARGET_DIR:-$root/target/cross}"
+xcargo() { CARGO_TARGET_DIR="$cross_dir" cargo "$@"; }
 
 run_step "aarch64: set-up (scripts/setup-aarch64.sh)" ./scripts/setup-aarch64.sh
 
@@ -27,6 +31,8 @@ fi
 #    `status_enums`, `swift_header_check`), the CLI's argument bounds (moae-cli `bounds`);
 #  - the composed face frames (moae-runtime `face_frames`: the detector's kernels are also
 #    compared by `face_mediapipe` and `analyze`), the CMake package (`cmake_find_package_...`);
+#  - error paths with no arithmetic in them: hostile detector inputs (moae-runtime
+#    `face_hostile`) and loading ONNX Runtime from a bad path (`ort_library`);
 #  - what cannot run here: valgrind (x86-64 only: `memcheck_finds_no_errors_or_leaks`,
 #    `hostile_suite_is_memcheck_clean`), LeakSanitizer under qemu-user (`sanitizers_find_nothing`),
 #    and the host JVM (x86-64, cannot load an aarch64 libmoae_jni: `abi_parity`, `jvm_host`);
@@ -34,24 +40,23 @@ fi
 #    parsing, files and text over the runtime whose numbers are compared here (they took about
 #    2 minutes of emulation and a cross build of the CLI).
 run_step "aarch64: moae-onnx under qemu" \
-  cargo test --target "$target" -p moae-onnx --lib --test builder_roundtrip
+  xcargo test --target "$target" -p moae-onnx --lib --test builder_roundtrip
 run_step "aarch64: moae-runtime under qemu" \
-  cargo test --target "$target" -p moae-runtime --lib --test analyze --test analyze_synthetic \
-  --test engine --test face_hostile --test face_mediapipe --test fail_closed --test ort_library \
-  --test preprocess
+  xcargo test --target "$target" -p moae-runtime --lib --test analyze --test analyze_synthetic \
+  --test engine --test face_mediapipe --test fail_closed --test preprocess
 run_step "aarch64: moae-ffi under qemu" \
-  cargo test --target "$target" -p moae-ffi --lib --test c_abi --test engine_info --test hostile -- \
+  xcargo test --target "$target" -p moae-ffi --lib --test c_abi --test engine_info --test hostile -- \
   --skip memcheck_finds_no_errors_or_leaks --skip hostile_suite_is_memcheck_clean \
   --skip sanitizers_find_nothing --skip cmake_find_package_builds_the_examples
-run_step "aarch64: moae-jni's packing under qemu" cargo test --target "$target" -p moae-jni --lib
+run_step "aarch64: moae-jni's packing under qemu" xcargo test --target "$target" -p moae-jni --lib
 # Google Play (Android 15+) requires 16 KB-aligned native libraries; .cargo/config.toml links
 # aarch64 with max-page-size=16384, and every LOAD segment must show it.
 run_step "aarch64: libmoae.so and libmoae_jni.so built" \
-  cargo build --target "$target" -p moae-ffi -p moae-jni --lib
+  xcargo build --target "$target" -p moae-ffi -p moae-jni --lib
 run_step "aarch64: 16 KB-aligned LOAD segments (readelf)" ./scripts/check-page-align.sh \
-  "target/$target/debug/libmoae.so" "target/$target/debug/libmoae_jni.so"
+  "$cross_dir/$target/debug/libmoae.so" "$cross_dir/$target/debug/libmoae_jni.so"
 
-fixture="$root/target/$target/cross-arch-fixture"
+fixture="$cross_dir/cross-arch-fixture"
 # The demo's trained models (teacher and student) join when scripts/demo.sh has made them
 # (it trains for minutes, too long to repeat here).
 demo="${MOAE_DEMO_OUT:-$root/demo-out}"
@@ -67,6 +72,6 @@ run_step "cross-architecture parity: x86-64 writes models, frames and scores" \
   env MOAE_CROSS_ARCH_DIR="$fixture" MOAE_CROSS_ARCH_EXTRA="$extra" \
   cargo test -p moae-tests --test cross_arch_fixture -- --ignored
 run_step "cross-architecture parity: aarch64 compares" \
-  env MOAE_CROSS_ARCH_DIR="$fixture" cargo test --target "$target" -p moae-runtime \
-  --test cross_arch_parity -- --ignored --nocapture
+  env MOAE_CROSS_ARCH_DIR="$fixture" CARGO_TARGET_DIR="$cross_dir" \
+  cargo test --target "$target" -p moae-runtime --test cross_arch_parity -- --ignored --nocapture
 summary
