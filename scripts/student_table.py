@@ -205,6 +205,20 @@ def main():
     for row, s in seeds_seen.items():
         if len(s) < 3:
             cuts.append(f"{label(row)}: {len(s)} seed(s) ({','.join(map(str, s)) or 'none'}) instead of 3")
+    used = sorted(
+        {
+            m.group(1)
+            for p in a.protocols
+            for row in ROWS
+            if "distilled" in row
+            for d in (a.out / p / row).glob("seed*")
+            if (d / ".done").exists()
+            for m in [re.search(r"teacher/seed(\d+)/", (d / "train.log").read_text())]
+            if m
+        }
+    )
+    if used == ["0"]:
+        cuts.append("every distilled student learnt from its protocol's seed-0 teacher")
     cut_text = ("Cut to fit the time on this machine: " + "; ".join(cuts) + ".") if cuts else "Nothing was cut."
 
     notes = ""
