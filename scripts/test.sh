@@ -19,15 +19,17 @@ if lint_while_building; then
 else
   run_step "clippy-driver present" false
 fi
+# The aarch64 step (its own target directory) runs beside x86-64's build and tests: the build's
+# longest chain (torch-sys -> tch -> trainer -> tests) and the test binaries, which run one
+# after another, leave a core idle much of the time. Its output is shown and counted after
+# x86-64's.
+aarch64_out=$(mktemp)
+./scripts/test-aarch64.sh >"$aarch64_out" 2>&1 &
+aarch64_pid=$!
 # Every binary and library the tests start (moae, trainer, libmoae.so/.a) is built here once,
 # linted with clippy -D warnings; the tests use these from the target directory instead of
 # running cargo inside a test.
 run_step "cargo build + clippy -D warnings" cargo build --workspace --all-targets
-# The aarch64 step (its own target directory) runs beside x86-64's tests, whose binaries run
-# one after another and leave a core mostly idle; its output is shown and counted after them.
-aarch64_out=$(mktemp)
-./scripts/test-aarch64.sh >"$aarch64_out" 2>&1 &
-aarch64_pid=$!
 run_step "cargo test" cargo test --workspace --no-fail-fast
 wait "$aarch64_pid"
 aarch64_rc=$?
