@@ -70,7 +70,7 @@ fn an_old_callers_struct_gets_only_the_fields_it_has() {
     assert_eq!(i.struct_size, 96);
     assert_eq!(text(&i.model_sha256).len(), 64);
     assert!(
-        i.ort_version.iter().all(|&c| c as u8 == 0x5a),
+        i.ort_version.iter().all(|&c| c.to_ne_bytes() == [0x5a]),
         "ort_version lies past the old struct_size and must not be written"
     );
     moae_engine_destroy(e);
