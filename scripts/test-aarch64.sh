@@ -11,7 +11,7 @@ target=aarch64-unknown-linux-gnu
 # shellcheck source=scripts/steps.sh
 source "$root/scripts/steps.sh"
 # Its own target directory: cargo locks one per command, and scripts/test.sh runs this step
-# beside x86-64's `cargo test` (host build scripts and proc macros are built once more there).
+# beside x86-64's build and tests (host build scripts and proc macros are built once more there).
 cross_dir="${MOAE_CROSS_TARGET_DIR:-$root/target/cross}"
 xcargo() { CARGO_TARGET_DIR="$cross_dir" cargo "$@"; }
 

@@ -19,10 +19,9 @@ if lint_while_building; then
 else
   run_step "clippy-driver present" false
 fi
-# The aarch64 step (its own target directory) runs beside x86-64's build and tests: the build's
-# longest chain (torch-sys -> tch -> trainer -> tests) and the test binaries, which run one
-# after another, leave a core idle much of the time. Its output is shown and counted after
-# x86-64's.
+# The aarch64 step (its own target directory) runs beside x86-64's build and tests, so that
+# neither leaves a core idle (the build's longest chain is torch-sys -> tch -> trainer ->
+# tests; test binaries run one after another). Its output is shown and counted after x86-64's.
 aarch64_out=$(mktemp)
 ./scripts/test-aarch64.sh >"$aarch64_out" 2>&1 &
 aarch64_pid=$!
