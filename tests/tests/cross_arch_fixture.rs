@@ -71,7 +71,10 @@ fn write_the_cross_arch_fixture() {
     let extra = std::env::var("MOAE_CROSS_ARCH_EXTRA").unwrap_or_default();
     for src in extra.split(':').filter(|p| !p.is_empty()) {
         let src = PathBuf::from(src);
-        let name = format!("extra-{}", src.file_name().unwrap().to_string_lossy());
+        let name = format!(
+            "{EXTRA_PREFIX}{}",
+            src.file_name().unwrap().to_string_lossy()
+        );
         let path = dir.join(&name);
         std::fs::copy(&src, &path).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
         for (f, s) in frames.iter().zip(score(&path, &frames)) {

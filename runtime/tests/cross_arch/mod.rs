@@ -16,6 +16,10 @@ use std::path::Path;
 /// The environment variable naming the fixture folder.
 pub const DIR_VAR: &str = "MOAE_CROSS_ARCH_DIR";
 
+/// File-name prefix of a model joining the fixture from outside (the demo's trained ones):
+/// its outputs need not vary over the synthetic frames.
+pub const EXTRA_PREFIX: &str = "extra-";
+
 pub struct FrameSpec {
     pub name: String,
     pub format: PixelFormat,
