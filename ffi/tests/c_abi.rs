@@ -103,9 +103,12 @@ fn fixture() -> &'static Fixture {
 }
 
 fn run_ok(cmd: &mut Command, what: &str) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    succeeded(cmd.output(), what)
+}
+
+/// The output of a finished program that must have succeeded.
+fn succeeded(out: std::io::Result<Output>, what: &str) -> Output {
+    let out = out.unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -809,24 +812,23 @@ fn memcheck_finds_no_errors_or_leaks() {
         vec!["analyze", f.model.to_str().unwrap()],
         vec!["init_sizes", f.model.to_str().unwrap()],
     ];
-    for args in runs {
-        let out = run_ok(
-            Command::new("valgrind")
-                .args([
-                    "--error-exitcode=1",
-                    "--leak-check=full",
-                    "--show-leak-kinds=definite,indirect",
-                    "--errors-for-leak-kinds=definite,indirect",
-                    "--track-origins=no",
-                    "-q",
-                ])
-                .arg(format!("--suppressions={}", supp.display()))
-                .arg(&exe)
-                .args(&args),
-            &format!("valgrind abi_test {}", args[0]),
-        );
+    // Each run is a process of its own, minutes of one core under valgrind: they run side by
+    // side and are judged in order afterwards.
+    let outputs: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = runs
+            .iter()
+            .map(|args| {
+                let (exe, supp) = (&exe, &supp);
+                s.spawn(move || support::memcheck(supp, 1).arg(exe).args(args).output())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (args, out) in runs.iter().zip(outputs) {
+        let what = format!("valgrind abi_test {}", args[0]);
+        let out = succeeded(out, &what);
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(!text.contains("FAIL"), "{text}");
+        assert!(!text.contains("FAIL"), "{what}: {text}");
     }
 }
 

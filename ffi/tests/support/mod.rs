@@ -140,3 +140,21 @@ pub fn tool_missing(name: &str) -> bool {
     }
     missing
 }
+
+/// valgrind memcheck as the C ABI's suites run it: leaks that are libmoae's (definite,
+/// indirect) are errors; ONNX Runtime's process-lifetime allocations are suppressed by
+/// `supp`; exit status `error_exit` when memcheck found anything.
+#[allow(dead_code)] // not every test binary that includes this module runs valgrind
+pub fn memcheck(supp: &std::path::Path, error_exit: u8) -> std::process::Command {
+    let mut c = std::process::Command::new("valgrind");
+    c.arg(format!("--error-exitcode={error_exit}"))
+        .args([
+            "--leak-check=full",
+            "--show-leak-kinds=definite,indirect",
+            "--errors-for-leak-kinds=definite,indirect",
+            "--track-origins=no",
+            "-q",
+        ])
+        .arg(format!("--suppressions={}", supp.display()));
+    c
+}
