@@ -1,9 +1,12 @@
 //! Four fuzzed entry points (one libFuzzer target each, and the stable `replay` driver):
 //! - [`run_one`] (`detect`): arbitrary bytes become a `moae_image` (format, size, strides,
 //!   rotation, plane sizes, even struct_size), boxes and a results capacity, passed to
-//!   `moae_detect` on a tiny model. The property: libmoae never panics, never reads outside
-//!   what the image claims (the sanitizers/valgrind check that), returns a known status, and
-//!   on success writes exactly the needed number of finite scores in [0, 1].
+//!   `moae_detect_sized` on a tiny model, into a results array of a fuzzed element size
+//!   (this header's, version 1's 24 bytes, sizes between, below and above). The property:
+//!   libmoae never panics, never reads outside what the image claims (the sanitizers/valgrind
+//!   check that), returns a known status, on success writes exactly the needed number of
+//!   finite scores in [0, 1], and never writes a byte of an element past the whole fields
+//!   that fit in its size, nor past the elements it reports.
 //! - [`analyze_one`] (`analyze`): a frame built as `run_one`'s, boxes in every space and unit,
 //!   a face struct size and capacity, passed to `moae_analyze` (on an engine with the face
 //!   detector when its file is present); the answer must keep the header's contract.
@@ -157,9 +160,39 @@ fn assert_named_error(st: moae_status, what: &str) {
     }
 }
 
+/// `moae_result`'s fields as (offset, size), from the struct itself: what a caller's element
+/// of a given size can hold, whole fields only.
+fn result_fields() -> [(usize, usize); 8] {
+    use std::mem::{offset_of, size_of};
+    [
+        (offset_of!(moae_result, attack_score), size_of::<f32>()),
+        (offset_of!(moae_result, live_score), size_of::<f32>()),
+        (offset_of!(moae_result, is_attack), size_of::<i32>()),
+        (offset_of!(moae_result, threshold), size_of::<f32>()),
+        (offset_of!(moae_result, provider), size_of::<i32>()),
+        (offset_of!(moae_result, latency_ms), size_of::<f32>()),
+        (offset_of!(moae_result, has_attack_type), size_of::<i32>()),
+        (
+            offset_of!(moae_result, attack_type_probs),
+            size_of::<[f32; 4]>(),
+        ),
+    ]
+}
+
+/// The caller's results array: `capacity` elements of `stride` bytes, filled with a byte that
+/// no written field can leave behind unchanged in all its bytes.
+const UNTOUCHED: u8 = 0xA7;
+
+fn read_f32(b: &[u8], at: usize) -> f32 {
+    f32::from_ne_bytes(b[at..at + 4].try_into().unwrap())
+}
+fn read_i32(b: &[u8], at: usize) -> i32 {
+    i32::from_ne_bytes(b[at..at + 4].try_into().unwrap())
+}
+
 pub fn run_one(data: &[u8]) {
     let mut b = Bytes(data);
-    let (mut box_count, mut capacity) = (0, 0);
+    let (mut box_count, mut capacity, mut size_pick) = (0, 0, 0);
     let mut boxes = Vec::new();
     let img = fuzzed_image(&mut b, data.len(), |b| {
         box_count = (b.u8() % 4) as usize;
@@ -172,21 +205,38 @@ pub fn run_one(data: &[u8]) {
             })
             .collect();
         capacity = (b.u8() % 5) as usize;
+        size_pick = b.u8();
     });
     let image = img.image;
-    let mut results = vec![
-        moae_result {
-            attack_score: -1.0,
-            live_score: -1.0,
-            is_attack: -1,
-            threshold: -1.0,
-            provider: -1,
-            latency_ms: -1.0,
-            has_attack_type: -1,
-            attack_type_probs: [-1.0; 4],
-        };
-        capacity
-    ];
+    let full = std::mem::size_of::<moae_result>();
+    // Mostly this header's size; else version 1's (24), sizes between and around the
+    // fields' ends, a newer header's larger struct, too small, and one no array can have.
+    let stride = if size_pick < 128 {
+        full
+    } else {
+        [
+            0,
+            1,
+            4,
+            23,
+            24,
+            25,
+            27,
+            28,
+            31,
+            full - 1,
+            full + 1,
+            full + 20,
+            64,
+            usize::MAX / 2,
+        ][(size_pick as usize) % 14]
+    };
+    // The bytes the caller owns. A size no array can have comes with a capacity whose array
+    // would overflow the address space (3 or more elements; refused before any write) or with
+    // none; a smaller capacity would claim an array that cannot exist (the caller's error).
+    let huge = stride > 4096;
+    let capacity = if huge && capacity < 3 { 0 } else { capacity };
+    let mut bytes = vec![UNTOUCHED; if huge { 8 } else { capacity * stride + 8 }];
     let mut count = usize::MAX;
     let st = moae_detect_sized(
         engine(),
@@ -200,30 +250,77 @@ pub fn run_one(data: &[u8]) {
         if capacity == 0 {
             std::ptr::null_mut()
         } else {
-            results.as_mut_ptr()
+            bytes.as_mut_ptr().cast::<moae_result>()
         },
-        std::mem::size_of::<moae_result>(),
+        stride,
         capacity,
         &mut count,
     );
     let needed = box_count.max(1);
+    // Whole fields that fit in one element: the bytes a success may write in each.
+    let fits = result_fields()
+        .iter()
+        .map(|&(at, size)| at + size)
+        .filter(|&end| end <= stride)
+        .max()
+        .unwrap_or(0);
+    let written = |i: usize, at: usize| i < count && at < fits && st == moae_status::MOAE_OK;
+    for (k, &v) in bytes.iter().enumerate() {
+        let (i, at) = (k / stride.max(1), k % stride.max(1));
+        if !written(i, at) {
+            assert_eq!(
+                v, UNTOUCHED,
+                "byte {at} of element {i} (element size {stride}, {count} written, {st:?}) changed"
+            );
+        }
+    }
     use moae_status::*;
+    if stride < 24 {
+        assert_eq!(
+            st,
+            MOAE_ERR_STRUCT_SIZE,
+            "element size {stride}: {}",
+            detail()
+        );
+    }
+    if huge && capacity > 0 {
+        assert_eq!(
+            st, MOAE_ERR_INVALID_ARGUMENT,
+            "{capacity} elements of {stride} bytes"
+        );
+    }
     match st {
         MOAE_OK => {
             assert_eq!(count, needed);
-            for r in &results[..count] {
-                assert!((0.0..=1.0).contains(&r.attack_score), "{r:?}");
-                assert!((r.attack_score + r.live_score - 1.0).abs() < 1e-4, "{r:?}");
-                assert_eq!(r.is_attack, (r.attack_score >= r.threshold) as i32);
+            assert!(stride >= 24, "element size {stride} accepted");
+            let fields = result_fields();
+            for i in 0..count {
+                let e = &bytes[i * stride..];
+                let (attack, live) = (read_f32(e, fields[0].0), read_f32(e, fields[1].0));
+                let (is_attack, threshold) = (read_i32(e, fields[2].0), read_f32(e, fields[3].0));
+                let r = format!("element {i}: attack {attack} live {live} is_attack {is_attack} threshold {threshold}");
+                assert!((0.0..=1.0).contains(&attack), "{r}");
+                assert!((attack + live - 1.0).abs() < 1e-4, "{r}");
+                assert_eq!(is_attack, (attack >= threshold) as i32, "{r}");
                 // The tiny model has no attack-type head: "not available", no numbers.
-                assert_eq!(
-                    (r.has_attack_type, r.attack_type_probs),
-                    (0, [0.0; 4]),
-                    "{r:?}"
-                );
+                if fits >= fields[6].0 + 4 {
+                    assert_eq!(read_i32(e, fields[6].0), 0, "{r}: has_attack_type");
+                }
+                if fits >= fields[7].0 + 16 {
+                    for j in 0..4 {
+                        assert_eq!(
+                            read_f32(e, fields[7].0 + 4 * j),
+                            0.0,
+                            "{r}: probability {j}"
+                        );
+                    }
+                }
             }
         }
-        MOAE_ERR_BUFFER_TOO_SMALL => assert_eq!(count, needed),
+        MOAE_ERR_BUFFER_TOO_SMALL => {
+            assert!(stride >= 24, "element size {stride} passed the size check");
+            assert_eq!(count, needed)
+        }
         other => {
             assert_named_error(other, "detect");
             assert_eq!(count, 0);
@@ -545,8 +642,47 @@ pub fn body(target: &str) -> Option<fn(&[u8])> {
 }
 
 /// The seed inputs of a target (none for the frame targets: any bytes are a frame).
+/// Valid `detect` inputs, one for each results element size `run_one` picks, with no box (the
+/// whole frame), one box and three: a small RGB frame whose bytes all land in plane 0.
+pub fn detect_seeds() -> Vec<Vec<u8>> {
+    // `Bytes::f32`'s plausible form: a selector byte >= 32, then (v + 16) * 512 as u16.
+    let coord = |v: f32| {
+        let mut b = vec![255u8];
+        b.extend_from_slice(&(((v + 16.0) * 512.0) as u16).to_le_bytes());
+        b
+    };
+    let mut seeds = Vec::new();
+    for size_pick in std::iter::once(0u8).chain(128..142) {
+        for boxes in [0u8, 1, 3] {
+            let header = 12 + 12 * boxes as usize + 2;
+            // Plane 0 takes every pixel byte only when the input's length is a multiple of 7
+            // (`fuzzed_image`), and must hold exactly 3 w h bytes: pick the frame size so.
+            let (w, h) = (20u8..=30)
+                .flat_map(|w| (20u8..=30).map(move |h| (w, h)))
+                .find(|&(w, h)| (header + 3 * w as usize * h as usize).is_multiple_of(7))
+                .unwrap();
+            // format RGB, w x h, rotation 0, not mirrored, range/matrix defaults, this
+            // header's struct_size, strides 0 (tight).
+            let mut d = vec![0u8, w, h, 0, 0, 0, 0, 255, 0, 0, 0, boxes];
+            for i in 0..boxes {
+                for v in [1.0 + i as f32, 1.0, 16.0, 16.0 + i as f32] {
+                    d.extend(coord(v));
+                }
+            }
+            d.extend([4, size_pick]); // capacity 4, the element size
+            d.extend((0..3 * w as usize * h as usize).map(|i| (i * 7 % 251) as u8));
+            debug_assert!(
+                d.len() == header + 3 * w as usize * h as usize && d.len().is_multiple_of(7)
+            );
+            seeds.push(d);
+        }
+    }
+    seeds
+}
+
 pub fn seeds(target: &str) -> Vec<Vec<u8>> {
     match target {
+        "detect" => detect_seeds(),
         "decode_image" => decode_seeds(),
         "create_model" => create_seeds(),
         _ => Vec::new(),

@@ -1,7 +1,7 @@
 //! Stable-toolchain driver of the fuzz bodies: `replay TARGET [CORPUS_DIR|FILE]...` with
 //! TARGET `detect`, `analyze`, `decode_image` or `create_model` replays the files (a cargo-fuzz corpus or
 //! crash files), then runs inputs for `MOAE_FUZZ_SECONDS` (default 10) seconds: random bytes
-//! for `detect` and `analyze`, random mutations (byte flips, cuts, splices) of the seeds for the others.
+//! for `analyze`, random mutations (byte flips, cuts, splices) of the seeds for the others.
 //! `replay seeds TARGET DIR` writes the target's seed corpus for libFuzzer.
 use std::time::{Duration, Instant};
 
