@@ -121,6 +121,10 @@ pub struct QatConfig {
     pub float_front: usize,
     /// ±63 weights (else ±127).
     pub reduce_range: bool,
+    /// Weight of the term that pulls the fake-quantised attack logit margin to the float
+    /// one of the same weights (`train::qat::agreement_term`; 0: plain QAT).
+    #[serde(default)]
+    pub agreement: f64,
     /// The calibration list's path as given, and its number of images (for the record).
     pub calib_list: String,
     pub calib_images: usize,
@@ -207,10 +211,17 @@ impl TrainConfig {
         if let Some(Err(e)) = self.distill.as_ref().map(DistillConfig::validate) {
             bad.push(format!("{e:#}"));
         }
-        if let Some(p) = self.qat.as_ref().map(|q| q.calib_percentile) {
+        if let Some(q) = &self.qat {
+            let p = q.calib_percentile;
             if !(p > 50.0 && p <= 100.0) {
                 bad.push(format!(
                     "the QAT calibration percentile must be in (50, 100], is {p}"
+                ));
+            }
+            if !(q.agreement.is_finite() && (0.0..=100.0).contains(&q.agreement)) {
+                bad.push(format!(
+                    "the QAT agreement weight must be in [0, 100], is {}",
+                    q.agreement
                 ));
             }
         }

@@ -105,7 +105,7 @@ fn fake_quant_forward_is_the_int8_export_through_onnx_runtime() {
     let _g = serial();
     let (vs, s) = small_student(11);
     let calib = pixels(48);
-    let x = pixels(8);
+    let x = pixels(32);
     let opts = EngineOptions {
         intra_op_threads: 1,
         ..Default::default()
@@ -133,7 +133,7 @@ fn fake_quant_forward_is_the_int8_export_through_onnx_runtime() {
         let bytes = export_student_bytes(&s, &vs, &precision, &meta).unwrap();
         let engine = Engine::from_bytes(&bytes, &opts).unwrap();
         let ort: Vec<f32> = engine
-            .run_tensor(&values(&x), 8)
+            .run_tensor(&values(&x), 32)
             .unwrap()
             .iter()
             .flat_map(|o| o.logits)
@@ -208,6 +208,7 @@ fn qat_cfg(steps: u64) -> TrainConfig {
             calib_percentile: 99.99,
             float_front: 1,
             reduce_range: true,
+            agreement: 1.0,
             calib_list: "test".into(),
             calib_images: 16,
         }),
@@ -397,4 +398,14 @@ fn qat_refuses_bad_requests_before_writing_anything() {
         assert!(!text.contains("panicked"), "case {i}: {text}");
         assert!(!out.exists(), "case {i} wrote {}", out.display());
     }
+}
+
+/// The agreement term against a hand computation: margins (attack − live) 1 and −2 against
+/// 0 and 0 give mean(1², 2²) = 2.5.
+#[test]
+fn agreement_term_is_the_mean_squared_margin_difference() {
+    let int8 = Tensor::from_slice(&[0.0f32, 1.0, 2.0, 0.0]).view([2, 2]);
+    let fp32 = Tensor::from_slice(&[3.0f32, 3.0, -1.0, -1.0]).view([2, 2]);
+    let t = moae_trainer::train::qat::agreement_term(&int8, &fp32).double_value(&[]);
+    assert!((t - 2.5).abs() < 1e-6, "{t}");
 }

@@ -507,16 +507,25 @@ impl<'a> Session<'a> {
             let t: Vec<i64> = batch.types.iter().map(|&t| i64::from(t)).collect();
             Tensor::from_slice(&t).to_device(self.run.device)
         });
-        let out = match &self.qat {
-            Some(q) => student.forward_fake_quant(&x, &q.fq),
-            None => student.forward_t(&x, true),
+        let (out, agreement) = match &self.qat {
+            Some(q) => {
+                let out = student.forward_fake_quant(&x, &q.fq);
+                let beta = q.cfg.agreement;
+                let term = (beta > 0.0).then(|| {
+                    let fp32 = student.forward_t(&x, false);
+                    (qat::agreement_term(&out.logits, &fp32.logits), beta)
+                });
+                (out, term)
+            }
+            None => (student.forward_t(&x, true), None),
         };
         let mut terms = student_loss(&out, &y, types.as_ref());
         let kd = self.kd_term(&batch, &out.logits)?;
-        if let Some((k, alpha)) = &kd {
-            terms.total = &terms.total + k * *alpha;
+        for (t, weight) in kd.iter().chain(&agreement) {
+            terms.total = &terms.total + t * *weight;
         }
         let kd = kd.map(|(t, _)| t.double_value(&[]));
+        let agreement = agreement.map(|(t, _)| t.double_value(&[]));
         let total = self.optimise(step, &terms.total)?;
         self.images += batch.labels.len();
         let lr_scale = self.cfg.schedule.factor(step, self.cfg.steps);
@@ -535,6 +544,9 @@ impl<'a> Session<'a> {
         });
         if let Some(k) = kd {
             line["kd"] = k.into();
+        }
+        if let Some(a) = agreement {
+            line["qat_agreement"] = a.into();
         }
         self.log.write(line)
     }

@@ -61,6 +61,18 @@ pub fn fake_quant(student: &Student, batches: &[Tensor], cfg: &QatConfig) -> Res
         .map_err(|e| anyhow::anyhow!("QAT: {e}"))
 }
 
+/// `mean((m_int8 − m_fp32)²)` over the batch, `m` the attack-minus-live logit margin of the
+/// fake-quantised and the float forward pass of the same weights (the attack score is
+/// `sigmoid(m)`, so equal margins are equal decisions at any threshold). Gradients reach the
+/// weights through both passes: QAT alone makes the int8 model accurate, this term makes it
+/// decide as the fp32 export of the same checkpoint does.
+pub fn agreement_term(int8_logits: &Tensor, fp32_logits: &Tensor) -> Tensor {
+    let margin = |z: &Tensor| z.select(1, 1) - z.select(1, 0);
+    (margin(int8_logits) - margin(fp32_logits))
+        .square()
+        .mean(tch::Kind::Float)
+}
+
 /// A quantisation-aware run's request: the `trainer export --quantize int8` options it
 /// simulates and the calibration list (relative to the data root).
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +81,8 @@ pub struct QatRun {
     pub calib_percentile: f64,
     pub float_front: usize,
     pub reduce_range: bool,
+    /// Weight of [`agreement_term`] (0: plain QAT).
+    pub agreement: f64,
 }
 
 /// Checks a quantisation-aware run's request against its initial model (a trained student
@@ -117,6 +131,7 @@ pub fn prepare(
         calib_percentile: p,
         float_front: q.float_front,
         reduce_range: q.reduce_range,
+        agreement: q.agreement,
         calib_list: q.calib.display().to_string(),
         calib_images: samples.len(),
     };
