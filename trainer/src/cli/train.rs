@@ -226,9 +226,9 @@ pub struct QatArgs {
     pub full_range_weights: bool,
     /// β: adds β·mean((m_int8 − m_fp32)²), m the attack-minus-live logit margin of the
     /// fake-quantised and the float pass of the same weights, so that the int8 export decides
-    /// as the fp32 one (0: plain QAT, which makes the int8 model accurate but not equal to
-    /// the fp32 model). Costs a second forward pass per step.
-    #[arg(long, default_value_t = 0.0, value_parser = super::rate, requires = "qat")]
+    /// as the fp32 one. 0 is plain QAT, which makes the int8 model accurate but not equal to
+    /// the fp32 model (docs/int8.md measures both). Costs a second forward pass per step.
+    #[arg(long, default_value_t = 1.0, value_parser = super::rate, requires = "qat")]
     pub qat_agreement: f64,
 }
 
