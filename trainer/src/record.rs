@@ -105,6 +105,29 @@ pub struct TrainConfig {
     /// Distillation from a teacher (spec §9), which `train::train_distilled` is given.
     #[serde(default)]
     pub distill: Option<DistillConfig>,
+    /// Quantisation-aware fine-tuning of a student (`train::qat`); a checkpoint that has it
+    /// was tuned for the int8 export these settings describe.
+    #[serde(default)]
+    pub qat: Option<QatConfig>,
+}
+
+/// The int8 export a quantisation-aware run simulates (the `trainer export --quantize int8`
+/// options of the same names) and its calibration set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QatConfig {
+    /// Activation ranges: the (100 − p)-th to p-th percentile of the calibration values.
+    pub calib_percentile: f64,
+    /// Leading stages (stem, blocks) left in float.
+    pub float_front: usize,
+    /// ±63 weights (else ±127).
+    pub reduce_range: bool,
+    /// Weight of the term that pulls the fake-quantised attack logit margin to the float
+    /// one of the same weights (`train::qat::agreement_term`; 0: plain QAT).
+    #[serde(default)]
+    pub agreement: f64,
+    /// The calibration list's path as given, and its number of images (for the record).
+    pub calib_list: String,
+    pub calib_images: usize,
 }
 
 /// The distillation settings of a run (stored in its checkpoints: a resumed run must use the
@@ -188,6 +211,20 @@ impl TrainConfig {
         if let Some(Err(e)) = self.distill.as_ref().map(DistillConfig::validate) {
             bad.push(format!("{e:#}"));
         }
+        if let Some(q) = &self.qat {
+            let p = q.calib_percentile;
+            if !(p > 50.0 && p <= 100.0) {
+                bad.push(format!(
+                    "the QAT calibration percentile must be in (50, 100], is {p}"
+                ));
+            }
+            if !(q.agreement.is_finite() && (0.0..=100.0).contains(&q.agreement)) {
+                bad.push(format!(
+                    "the QAT agreement weight must be in [0, 100], is {}",
+                    q.agreement
+                ));
+            }
+        }
         if bad.is_empty() {
             Ok(())
         } else {
@@ -210,6 +247,7 @@ impl Default for TrainConfig {
             amp: true,
             spoof_cues: SpoofCueConfig::default(),
             distill: None,
+            qat: None,
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::model::{MoaeClip, Net};
 use crate::train::distill::Teacher;
 use crate::train::losses::{CeForm, LossConfig};
 use crate::train::optim::{AdamConfig, LrSchedule};
+use crate::train::qat::{self, QatRun};
 use crate::train::{self, eval_batches, RunOptions, TrainConfig, TrainData, TrainSummary};
 use anyhow::{bail, Context, Result};
 use moae_metrics::bootstrap::Settings;
@@ -212,6 +213,7 @@ impl Hyper {
                 cues: self.cues.clone(),
             },
             distill: None,
+            qat: None,
         }
     }
 }
@@ -239,6 +241,8 @@ pub struct TrainRun {
     pub progress: bool,
     /// Distil from a teacher.
     pub distill: Option<DistillRun>,
+    /// Fine-tune a student checkpoint as its int8 export computes.
+    pub qat: Option<QatRun>,
 }
 
 /// A CLIP-family model to train: from a checkpoint, or fresh from a preset (seeded).
@@ -378,6 +382,25 @@ pub fn run_train(a: &TrainRun) -> Result<TrainSummary> {
     if let (Some(d), Some(t)) = (&a.distill, &teacher) {
         cfg.distill = Some(t.config(d.alpha, d.temperature));
     }
+    let calib = match &a.qat {
+        Some(q) => {
+            let init = match &a.model.init {
+                Init::Checkpoint(p) => Some(p.as_path()),
+                Init::Scratch { .. } => None,
+            };
+            let (q, batches) = qat::prepare(
+                q,
+                init,
+                model.as_ref(),
+                &a.data.root,
+                a.data.workers,
+                device,
+            )?;
+            cfg.qat = Some(q);
+            Some(batches)
+        }
+        None => None,
+    };
     cfg.validate()?;
     let data = TrainData {
         train: a
@@ -414,9 +437,19 @@ pub fn run_train(a: &TrainRun) -> Result<TrainSummary> {
             data.train.len()
         );
     }
-    let s = match &teacher {
-        Some(t) => train::train_distilled(&mut vs, &model, &meta, &cfg, &data, &run, t)?,
-        None => train::train(&mut vs, &model, &meta, &cfg, &data, &run)?,
+    let s = match (&teacher, &calib) {
+        (t, Some(c)) => train::train_quantization_aware(
+            &mut vs,
+            &model,
+            &meta,
+            &cfg,
+            &data,
+            &run,
+            t.as_ref(),
+            c,
+        )?,
+        (Some(t), None) => train::train_distilled(&mut vs, &model, &meta, &cfg, &data, &run, t)?,
+        (None, None) => train::train(&mut vs, &model, &meta, &cfg, &data, &run)?,
     };
     if s.skipped_images > 0 {
         eprintln!(
@@ -678,6 +711,7 @@ fn train_and_eval(
         resume: false,
         progress,
         distill: None,
+        qat: None,
     };
     let s = run_train(&run)?;
     run_eval(&EvalRun {

@@ -2,15 +2,13 @@
 
 use anyhow::{bail, Context, Result};
 use moae_trainer::data::lists::{Sample, Split};
-use moae_trainer::data::tensors::batch_tensors;
 use moae_trainer::eval::metrics;
 use moae_trainer::export::{
-    self, student_graph, student_graph::RangeEstimator, ExportOptions, GraphOptions, Source,
-    Threshold, WeightFormat,
+    self, student_graph, ExportOptions, GraphOptions, Source, Threshold, WeightFormat,
 };
 use moae_trainer::model::Net;
 use moae_trainer::runs::{score_split, DataSource};
-use moae_trainer::train::eval_batches;
+use moae_trainer::train::qat;
 use std::path::PathBuf;
 use tch::Device;
 
@@ -143,18 +141,10 @@ fn calibrate(src: &Source, samples: &[Sample], a: &ExportArgs) -> Result<student
     let Net::Student(student) = &src.loaded.net else {
         bail!("--calib is for a student's static int8; this checkpoint is of the CLIP family");
     };
-    let size = student.cfg.image_size;
-    let batches = eval_batches(samples, src.loaded.net.input(), 32, 2, false)?;
-    let mut tensors = Vec::new();
-    for b in batches {
-        let b = b.context("--calib: loading calibration images")?;
-        tensors.push(batch_tensors(&b, size, Device::Cpu)?.0);
-    }
-    let estimator = if a.calib_percentile == 100.0 {
-        RangeEstimator::MinMax
-    } else {
-        RangeEstimator::Percentile(a.calib_percentile)
-    };
+    let tensors = qat::calibration_batches(samples, src.loaded.net.input(), 2, Device::Cpu)
+        .context("--calib")?;
+    let estimator = qat::estimator(a.calib_percentile);
+    note_qat_settings(src, a);
     let ranges = student_graph::calibrate(student, &tensors, estimator)?;
     eprintln!(
         "calibrated {} activations on {} images ({estimator:?} ranges); {} leading stages in float",
@@ -167,6 +157,35 @@ fn calibrate(src: &Source, samples: &[Sample], a: &ExportArgs) -> Result<student
         float_front: a.float_front,
         reduce_range: !a.full_range_weights,
     })
+}
+
+/// A quantisation-aware checkpoint was tuned for one int8 export: another is allowed, but
+/// said.
+fn note_qat_settings(src: &Source, a: &ExportArgs) {
+    let Some(q) = src
+        .loaded
+        .meta
+        .train
+        .as_ref()
+        .and_then(|t| t.config.qat.as_ref())
+    else {
+        return;
+    };
+    let ours = (a.calib_percentile, a.float_front, !a.full_range_weights);
+    if ours != (q.calib_percentile, q.float_front, q.reduce_range) {
+        eprintln!(
+            "note: this checkpoint was quantisation-aware tuned for --calib-percentile {} \
+             --float-front {}{}; this export differs, so its int8 decisions may not match fp32 \
+             as the tuning intended",
+            q.calib_percentile,
+            q.float_front,
+            if q.reduce_range {
+                ""
+            } else {
+                " --full-range-weights"
+            }
+        );
+    }
 }
 
 pub fn run(a: ExportArgs) -> Result<()> {

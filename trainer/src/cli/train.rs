@@ -4,8 +4,10 @@ use super::{AugmentArg, CeArg, ScheduleArg, VariantArg};
 use anyhow::Result;
 use moae_trainer::data::spoof_cues::Cue;
 use moae_trainer::eval::metrics;
+use moae_trainer::export::student_graph;
 use moae_trainer::runs::{self, DataSource, DistillRun, Hyper, Init, ModelChoice};
 use moae_trainer::train::distill::{DEFAULT_ALPHA, DEFAULT_TEMPERATURE};
+use moae_trainer::train::qat::QatRun;
 use std::path::PathBuf;
 
 /// Which lists to read: a UniAttackData root + protocol, or explicit list files.
@@ -196,6 +198,51 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub qat: QatArgs,
+}
+
+/// Quantisation-aware fine-tuning (a student's int8 export, docs/int8.md).
+#[derive(clap::Args, Debug, Clone)]
+pub struct QatArgs {
+    /// Fine-tune the student checkpoint --init as `trainer export --quantize int8` with the
+    /// same --calib, --calib-percentile, --float-front and --full-range-weights will compute
+    /// it: fake-quantised weights and activations, straight-through gradients, BatchNorm
+    /// frozen at its running statistics. The ranges are calibrated again after every
+    /// checkpoint. Export the result with the same options.
+    #[arg(long, requires_all = ["init", "calib"])]
+    pub qat: bool,
+    /// The calibration images (a list, `path label [type]`, relative to --root).
+    #[arg(long, requires = "qat")]
+    pub calib: Option<PathBuf>,
+    /// As `trainer export --calib-percentile`.
+    #[arg(long, default_value_t = student_graph::DEFAULT_PERCENTILE, requires = "qat")]
+    pub calib_percentile: f64,
+    /// As `trainer export --float-front`.
+    #[arg(long, default_value_t = student_graph::DEFAULT_FLOAT_FRONT, requires = "qat")]
+    pub float_front: usize,
+    /// As `trainer export --full-range-weights`.
+    #[arg(long, requires = "qat")]
+    pub full_range_weights: bool,
+    /// β: adds β·mean((m_int8 − m_fp32)²), m the attack-minus-live logit margin of the
+    /// fake-quantised and the float pass of the same weights, so that the int8 export decides
+    /// as the fp32 one. 0 is plain QAT, which makes the int8 model accurate but not equal to
+    /// the fp32 model (docs/int8.md measures both). Costs a second forward pass per step.
+    #[arg(long, default_value_t = 1.0, value_parser = super::rate, requires = "qat")]
+    pub qat_agreement: f64,
+}
+
+impl QatArgs {
+    fn run(&self) -> Option<QatRun> {
+        let calib = self.calib.clone().filter(|_| self.qat)?;
+        Some(QatRun {
+            calib,
+            calib_percentile: self.calib_percentile,
+            float_front: self.float_front,
+            reduce_range: !self.full_range_weights,
+            agreement: self.qat_agreement,
+        })
+    }
 }
 
 /// A spoof cue (spec §9).
@@ -265,6 +312,7 @@ pub fn distill(a: DistillArgs) -> Result<()> {
 }
 
 fn run_train(a: TrainArgs, distill: Option<DistillRun>) -> Result<()> {
+    let qat = a.qat.run();
     let s = runs::run_train(&runs::TrainRun {
         data: a.data.into(),
         model: a.model.into(),
@@ -273,6 +321,7 @@ fn run_train(a: TrainArgs, distill: Option<DistillRun>) -> Result<()> {
         resume: a.resume,
         progress: !a.quiet,
         distill,
+        qat,
     })?;
     println!(
         "trained {} steps; final loss {}; best dev {} (step {}); checkpoints {} and {}",

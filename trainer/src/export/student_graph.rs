@@ -23,7 +23,10 @@
 
 use super::quantize::values;
 use super::ExportError;
-use crate::model::student::{fold_bn, se_channels, Activation, Student, StudentConfig};
+pub use crate::model::student::uint8_params;
+use crate::model::student::{
+    fold_bn, int32_bias, int8_weights, se_channels, Activation, Student, StudentConfig,
+};
 use moae_onnx::meta::{ATTACK_TYPES, CLASSES, FORMAT_VERSION, INPUT_PIXELS, OUTPUT_ATTACK_TYPE};
 use moae_onnx::proto::tensor_proto::DataType;
 use moae_onnx::proto::ModelProto;
@@ -189,15 +192,6 @@ pub fn percentile_range(counts: &[i64], lo: f32, hi: f32, p: f64) -> (f32, f32) 
     )
 }
 
-/// Asymmetric uint8 parameters `(scale, zero point)` of a range (widened to include 0, so
-/// that zero padding is exact).
-pub fn uint8_params(lo: f32, hi: f32) -> (f32, u8) {
-    let (lo, hi) = (lo.min(0.0), hi.max(0.0));
-    let scale = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
-    let zp = (-lo / scale).round().clamp(0.0, 255.0) as u8;
-    (scale, zp)
-}
-
 struct Builder<'a> {
     g: GraphBuilder,
     vars: &'a HashMap<String, Tensor>,
@@ -326,15 +320,8 @@ impl Builder<'_> {
         x_scale: f32,
     ) -> (String, String) {
         let cout = w.size()[0];
-        let rest: Vec<i64> = (1..w.dim() as i64).collect();
-        let mut per_row = vec![1i64; w.dim()];
-        per_row[0] = -1;
-        let absmax = w.abs().amax(rest.as_slice(), false);
-        let w_scale = (&absmax / self.weight_max).where_self(&absmax.gt(0.0), &absmax.ones_like());
-        let q = (w / w_scale.view(per_row.as_slice()))
-            .round()
-            .clamp(-self.weight_max, self.weight_max)
-            .to_kind(Kind::Int8);
+        let (q, w_scale) = int8_weights(w, self.weight_max);
+        let q = q.to_kind(Kind::Int8);
         let qv = Vec::<i8>::try_from(&q.contiguous().view([-1])).expect("int8 values");
         let wi = self
             .g
@@ -347,8 +334,8 @@ impl Builder<'_> {
         );
         let axis = vec![Attr::int("axis", 0)];
         let wd = self.op("DequantizeLinear", &[&wi, &ws, &wz], axis.clone());
-        let b_scale = &w_scale * f64::from(x_scale);
-        let bq: Vec<i32> = values(&(b / &b_scale).round())
+        let (bq, b_scale) = int32_bias(b, &w_scale, x_scale);
+        let bq: Vec<i32> = values(&bq)
             .iter()
             .map(|v| v.clamp(i32::MIN as f32, i32::MAX as f32) as i32)
             .collect();

@@ -10,6 +10,7 @@
 //! `blocks.{i}.se.{reduce,restore}`, `last.{conv,bn}`, `hidden`, `classifier`, `attack_type`.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use tch::nn::{self, Module, ModuleT};
 use tch::{Kind, Tensor};
 
@@ -95,7 +96,8 @@ pub const STUDENT_STD: [f32; 3] = [0.5, 0.5, 0.5];
 const MAX_CHANNELS: i64 = 4096;
 const MAX_BLOCKS: usize = 64;
 
-fn block(
+/// A block's config from its table row (the presets' notation).
+pub fn block(
     kernel: i64,
     expand: i64,
     out: i64,
@@ -309,6 +311,9 @@ pub struct ConvBn {
     pub name: String,
     pub conv: nn::Conv2D,
     pub bn: nn::BatchNorm,
+    pub stride: i64,
+    pub groups: i64,
+    pub eps: f64,
 }
 
 /// Sees the quantisation points of a forward pass: `<conv>.in` (a convolution's input) and
@@ -347,14 +352,184 @@ impl ConvBn {
                 ..Default::default()
             },
         );
-        ConvBn { name, conv, bn }
+        ConvBn {
+            name,
+            conv,
+            bn,
+            stride,
+            groups,
+            eps,
+        }
     }
 
-    fn forward_t(&self, x: &Tensor, train: bool, obs: &mut Observer) -> Tensor {
-        obs(&format!("{}.in", self.name), x);
-        let y = self.bn.forward_t(&self.conv.forward(x), train);
-        obs(&format!("{}.out", self.name), &y);
-        y
+    /// With `fq`, the int8 export's convolution: BatchNorm folded at its running statistics,
+    /// input, weights, bias and output fake-quantised.
+    fn forward_t(
+        &self,
+        x: &Tensor,
+        train: bool,
+        obs: &mut Observer,
+        fq: Option<&FakeQuant>,
+    ) -> Tensor {
+        let Some(fq) = fq else {
+            obs(&format!("{}.in", self.name), x);
+            let y = self.bn.forward_t(&self.conv.forward(x), train);
+            obs(&format!("{}.out", self.name), &y);
+            return y;
+        };
+        let bn = &self.bn;
+        let (w, b) = fold_bn_differentiable(
+            &self.conv.ws,
+            bn.ws.as_ref().expect("BatchNorm is affine"),
+            bn.bs.as_ref().expect("BatchNorm is affine"),
+            &bn.running_mean,
+            &bn.running_var,
+            self.eps,
+        );
+        let pad = self.conv.ws.size()[2] / 2;
+        let (s, g) = (self.stride, self.groups);
+        fq.layer(&self.name, x, &w, &b, |x, w, b| {
+            x.conv2d(w, Some(b), [s, s], [pad, pad], [1, 1], g)
+        })
+    }
+}
+
+/// The arithmetic of a static int8 export (`trainer export --quantize int8`) simulated in
+/// float, with straight-through gradients: quantisation-aware training. Every layer after
+/// the float front reads its input and writes its output through uint8 quantisation at the
+/// calibrated range of the point (`<layer>.in`, `<layer>.out`; asymmetric, one scale per
+/// tensor), its weights through symmetric ±`weight_max` per output channel and its bias
+/// through int32 at scale `input scale · weight scale`, exactly as the exporter rounds them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeQuant {
+    /// The calibration range `(min, max)` of every quantisation point.
+    pub ranges: BTreeMap<String, (f32, f32)>,
+    /// Leading stages left in float (stage 0 is the stem, stage `i + 1` block `i`).
+    pub float_front: usize,
+    /// The largest int8 weight magnitude (63 or 127).
+    pub weight_max: f64,
+}
+
+/// Asymmetric uint8 parameters `(scale, zero point)` of a range (widened to include 0, so
+/// that zero padding is exact).
+pub fn uint8_params(lo: f32, hi: f32) -> (f32, u8) {
+    let (lo, hi) = (lo.min(0.0), hi.max(0.0));
+    let scale = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
+    let zp = (-lo / scale).round().clamp(0.0, 255.0) as u8;
+    (scale, zp)
+}
+
+/// `[-1, 1, 1, …]`: a per-output-channel vector broadcast over `w`'s other axes.
+fn per_row_shape(w: &Tensor) -> Vec<i64> {
+    let mut shape = vec![1i64; w.dim()];
+    shape[0] = -1;
+    shape
+}
+
+/// Symmetric per-output-channel quantisation of float32 weights `[out, ...]` to
+/// ±`weight_max`: the integer values (as float) and the scales `[out]`. An all-zero channel
+/// gets scale 1.
+pub fn int8_weights(w: &Tensor, weight_max: f64) -> (Tensor, Tensor) {
+    let rest: Vec<i64> = (1..w.dim() as i64).collect();
+    let absmax = w.abs().amax(rest.as_slice(), false);
+    let w_scale = (&absmax / weight_max).where_self(&absmax.gt(0.0), &absmax.ones_like());
+    let q = (w / w_scale.view(per_row_shape(w).as_slice()))
+        .round()
+        .clamp(-weight_max, weight_max);
+    (q, w_scale)
+}
+
+/// A bias rounded to whole multiples of `x_scale · w_scale` (int32 in the file): the integer
+/// values (as float) and the scales.
+pub fn int32_bias(b: &Tensor, w_scale: &Tensor, x_scale: f32) -> (Tensor, Tensor) {
+    let b_scale = w_scale * f64::from(x_scale);
+    ((b / &b_scale).round(), b_scale)
+}
+
+/// `x` rounded to `q` in value with the gradient of the identity (straight-through).
+fn straight_through(x: &Tensor, q: Tensor) -> Tensor {
+    x + (q - x.detach())
+}
+
+impl FakeQuant {
+    /// Checks that `ranges` has every point `student` quantises with `float_front` and that
+    /// each is finite; the stage count bounds `float_front`.
+    pub fn new(
+        student: &Student,
+        ranges: BTreeMap<String, (f32, f32)>,
+        float_front: usize,
+        weight_max: f64,
+    ) -> Result<Self, String> {
+        let stages = student.cfg.blocks.len() + 1;
+        if float_front > stages {
+            return Err(format!(
+                "{float_front} float stages asked for; `{}` has {stages} (the stem and {} blocks)",
+                student.cfg.preset,
+                student.cfg.blocks.len()
+            ));
+        }
+        let fq = FakeQuant {
+            ranges,
+            float_front,
+            weight_max,
+        };
+        let mut missing = Vec::new();
+        let px = Tensor::zeros(
+            [1, 3, student.cfg.image_size, student.cfg.image_size],
+            (Kind::Float, student.stem.conv.ws.device()),
+        );
+        tch::no_grad(|| {
+            student.observe(&px, &mut |name, _| match fq.ranges.get(name) {
+                Some(r) if r.0.is_finite() && r.1.is_finite() => {}
+                _ => missing.push(name.to_string()),
+            })
+        });
+        if missing.is_empty() {
+            Ok(fq)
+        } else {
+            Err(format!(
+                "no finite calibration range for {}",
+                missing.join(", ")
+            ))
+        }
+    }
+
+    /// Whether stage `s` is computed in int8.
+    fn quantises(&self, stage: usize) -> bool {
+        stage >= self.float_front
+    }
+
+    /// `x` through QuantizeLinear → DequantizeLinear at the range of `point`; returns the
+    /// scale too. Gradients pass inside the range and stop outside it.
+    fn activation(&self, x: &Tensor, point: &str) -> (Tensor, f32) {
+        let (lo, hi) = self.ranges[point];
+        let (scale, zp) = uint8_params(lo, hi);
+        let y = x.fake_quantize_per_tensor_affine(f64::from(scale), i64::from(zp), 0, 255);
+        (y, scale)
+    }
+
+    /// Weights `[out, ...]` rounded symmetrically per output channel and the bias rounded to
+    /// int32 at `x_scale · weight scale`, as [`crate::export::student_graph`] writes them.
+    fn weights(&self, w: &Tensor, b: &Tensor, x_scale: f32) -> (Tensor, Tensor) {
+        let (q, w_scale) = int8_weights(&w.detach(), self.weight_max);
+        let (bq, b_scale) = int32_bias(&b.detach(), &w_scale, x_scale);
+        let q = q * w_scale.view(per_row_shape(w).as_slice());
+        (straight_through(w, q), straight_through(b, bq * b_scale))
+    }
+
+    /// `op(x, w, b)` of layer `name` in int8: input and output through Q→DQ, weights and
+    /// bias rounded.
+    fn layer(
+        &self,
+        name: &str,
+        x: &Tensor,
+        w: &Tensor,
+        b: &Tensor,
+        op: impl Fn(&Tensor, &Tensor, &Tensor) -> Tensor,
+    ) -> Tensor {
+        let (x, x_scale) = self.activation(x, &format!("{name}.in"));
+        let (w, b) = self.weights(w, b, x_scale);
+        self.activation(&op(&x, &w, &b), &format!("{name}.out")).0
     }
 }
 
@@ -374,8 +549,50 @@ pub struct Se {
     pub restore: nn::Conv2D,
 }
 
-/// `layer.forward(x)` with `x` shown to `obs` as `<name>.in` and the result as `<name>.out`.
-fn observed(name: &str, layer: &impl Module, x: &Tensor, obs: &mut Observer) -> Tensor {
+/// A layer with a weight and a bias (SE's 1×1 convolutions, the hidden linear layer).
+trait Weighted: Module {
+    fn weight_bias(&self) -> (&Tensor, &Tensor);
+    /// The layer's operation with the given weight and bias.
+    fn apply(&self, x: &Tensor, w: &Tensor, b: &Tensor) -> Tensor;
+}
+
+impl Weighted for nn::Conv2D {
+    fn weight_bias(&self) -> (&Tensor, &Tensor) {
+        (
+            &self.ws,
+            self.bs.as_ref().expect("SE convolutions have a bias"),
+        )
+    }
+    fn apply(&self, x: &Tensor, w: &Tensor, b: &Tensor) -> Tensor {
+        x.conv2d(w, Some(b), [1, 1], [0, 0], [1, 1], 1)
+    }
+}
+
+impl Weighted for nn::Linear {
+    fn weight_bias(&self) -> (&Tensor, &Tensor) {
+        (
+            &self.ws,
+            self.bs.as_ref().expect("linear layers have a bias"),
+        )
+    }
+    fn apply(&self, x: &Tensor, w: &Tensor, b: &Tensor) -> Tensor {
+        x.linear(w, Some(b))
+    }
+}
+
+/// `layer.forward(x)` with `x` shown to `obs` as `<name>.in` and the result as `<name>.out`;
+/// with `fq`, in int8 ([`FakeQuant`]).
+fn observed(
+    name: &str,
+    layer: &impl Weighted,
+    x: &Tensor,
+    obs: &mut Observer,
+    fq: Option<&FakeQuant>,
+) -> Tensor {
+    if let Some(fq) = fq {
+        let (w, b) = layer.weight_bias();
+        return fq.layer(name, x, w, b, |x, w, b| layer.apply(x, w, b));
+    }
     obs(&format!("{name}.in"), x);
     let y = layer.forward(x);
     obs(&format!("{name}.out"), &y);
@@ -392,10 +609,12 @@ impl Se {
         }
     }
 
-    fn forward(&self, x: &Tensor, obs: &mut Observer) -> Tensor {
+    fn forward(&self, x: &Tensor, obs: &mut Observer, fq: Option<&FakeQuant>) -> Tensor {
         let s = x.mean_dim([2i64, 3].as_slice(), true, Kind::Float);
-        let s = observed(&format!("{}.reduce", self.name), &self.reduce, &s, obs).relu();
-        let s = observed(&format!("{}.restore", self.name), &self.restore, &s, obs);
+        let reduce = format!("{}.reduce", self.name);
+        let s = observed(&reduce, &self.reduce, &s, obs, fq).relu();
+        let restore = format!("{}.restore", self.name);
+        let s = observed(&restore, &self.restore, &s, obs, fq);
         x * s.hardsigmoid()
     }
 }
@@ -437,18 +656,24 @@ impl Block {
         self.cfg.stride == 1 && self.cin == self.cfg.out
     }
 
-    fn forward_t(&self, x: &Tensor, train: bool, obs: &mut Observer) -> Tensor {
+    fn forward_t(
+        &self,
+        x: &Tensor,
+        train: bool,
+        obs: &mut Observer,
+        fq: Option<&FakeQuant>,
+    ) -> Tensor {
         let a = self.cfg.act;
         let h = match &self.expand {
-            Some(e) => act(e.forward_t(x, train, obs), a),
+            Some(e) => act(e.forward_t(x, train, obs, fq), a),
             None => x.shallow_clone(),
         };
-        let h = act(self.depthwise.forward_t(&h, train, obs), a);
+        let h = act(self.depthwise.forward_t(&h, train, obs, fq), a);
         let h = match &self.se {
-            Some(se) => se.forward(&h, obs),
+            Some(se) => se.forward(&h, obs, fq),
             None => h,
         };
-        let y = self.project.forward_t(&h, train, obs);
+        let y = self.project.forward_t(&h, train, obs, fq);
         if self.residual() {
             y + x
         } else {
@@ -515,22 +740,44 @@ impl Student {
     }
 
     fn features_observed(&self, pixels: &Tensor, train: bool, obs: &mut Observer) -> Tensor {
-        let mut x = self.stem.forward_t(pixels, train, obs).hardswish();
-        for b in &self.blocks {
-            x = b.forward_t(&x, train, obs);
+        self.features_with(pixels, train, obs, None)
+    }
+
+    /// The features, with the layers that `fq` quantises in int8 when it is given.
+    fn features_with(
+        &self,
+        pixels: &Tensor,
+        train: bool,
+        obs: &mut Observer,
+        fq: Option<&FakeQuant>,
+    ) -> Tensor {
+        let at = |stage: usize| fq.filter(|f| f.quantises(stage));
+        let mut x = self.stem.forward_t(pixels, train, obs, at(0)).hardswish();
+        for (i, b) in self.blocks.iter().enumerate() {
+            x = b.forward_t(&x, train, obs, at(i + 1));
         }
-        let x = self.last.forward_t(&x, train, obs).hardswish();
+        let x = self.last.forward_t(&x, train, obs, fq).hardswish();
         let pooled = x.mean_dim([2i64, 3].as_slice(), false, Kind::Float);
-        observed("hidden", &self.hidden, &pooled, obs).hardswish()
+        observed("hidden", &self.hidden, &pooled, obs, fq).hardswish()
+    }
+
+    fn heads(&self, h: &Tensor) -> StudentOutput {
+        StudentOutput {
+            logits: self.classifier.forward(h),
+            type_logits: self.attack_type.as_ref().map(|l| l.forward(h)),
+        }
     }
 
     /// Both heads' logits.
     pub fn forward_t(&self, pixels: &Tensor, train: bool) -> StudentOutput {
-        let h = self.features(pixels, train);
-        StudentOutput {
-            logits: self.classifier.forward(&h),
-            type_logits: self.attack_type.as_ref().map(|l| l.forward(&h)),
-        }
+        self.heads(&self.features(pixels, train))
+    }
+
+    /// Both heads' logits as the int8 export computes them ([`FakeQuant`]; quantisation-aware
+    /// training): BatchNorm at its running statistics everywhere (frozen, so that the folded
+    /// weight is the one that is rounded), straight-through gradients.
+    pub fn forward_fake_quant(&self, pixels: &Tensor, fq: &FakeQuant) -> StudentOutput {
+        self.heads(&self.features_with(pixels, false, &mut |_, _| {}, Some(fq)))
     }
 
     /// An evaluation-mode forward pass that shows `obs` every convolution's input and output
@@ -604,7 +851,21 @@ pub fn fold_bn(
     var: &Tensor,
     eps: f64,
 ) -> (Tensor, Tensor) {
-    let d = |t: &Tensor| t.detach().to_device(tch::Device::Cpu).to_kind(Kind::Double);
+    let d = |t: &Tensor| t.detach().to_device(tch::Device::Cpu);
+    fold_bn_differentiable(&d(conv_weight), &d(gamma), &d(beta), &d(mean), &d(var), eps)
+}
+
+/// [`fold_bn`] on the tensors' own device with gradients to the convolution weight, γ and β
+/// (the same float64 arithmetic, so that the values are the exporter's to the bit).
+pub fn fold_bn_differentiable(
+    conv_weight: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    mean: &Tensor,
+    var: &Tensor,
+    eps: f64,
+) -> (Tensor, Tensor) {
+    let d = |t: &Tensor| t.to_kind(Kind::Double);
     let scale = d(gamma) / (d(var) + eps).sqrt();
     let w = d(conv_weight) * scale.view([-1, 1, 1, 1]);
     let b = d(beta) - d(mean) * &scale;

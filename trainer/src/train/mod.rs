@@ -13,9 +13,10 @@
 pub mod distill;
 pub mod losses;
 pub mod optim;
+pub mod qat;
 pub mod student_loss;
 
-pub use crate::record::{BestRecord, TrainConfig, TrainState, MAX_BATCH, MAX_STEPS};
+pub use crate::record::{BestRecord, QatConfig, TrainConfig, TrainState, MAX_BATCH, MAX_STEPS};
 
 use crate::data::augment::Normalization;
 use crate::data::lists::Sample;
@@ -24,6 +25,7 @@ use crate::data::tensors::batch_tensors;
 use crate::eval::evaluate::{score_net_batches, EvalSummary};
 use crate::model::checkpoint::{self, CheckpointMeta};
 use crate::model::prompts::{class_embeddings, PromptSet};
+use crate::model::student::{FakeQuant, Student};
 use crate::model::{InputSpec, NetRef};
 use crate::train::distill::{Distiller, Teacher};
 use crate::train::losses::{total_loss, LossConfig};
@@ -135,6 +137,8 @@ struct Session<'a> {
     amp: bool,
     /// The teacher and its cached logits of a distilling run.
     distill: Option<Distiller<'a>>,
+    /// The simulated int8 export of a quantisation-aware run.
+    qat: Option<Qat<'a>>,
     start: u64,
     best: Option<BestRecord>,
     final_loss: Option<f64>,
@@ -155,7 +159,7 @@ pub fn train<'m>(
     data: &TrainData,
     run: &RunOptions,
 ) -> Result<TrainSummary> {
-    train_inner(vs, model.into(), meta, cfg, data, run, None)
+    train_inner(vs, model.into(), meta, cfg, data, run, None, None)
 }
 
 /// [`train`] with the loss of spec §9: CE + α·T²·KL from `teacher`, which `cfg.distill` names
@@ -169,9 +173,73 @@ pub fn train_distilled<'m>(
     run: &RunOptions,
     teacher: &Teacher,
 ) -> Result<TrainSummary> {
-    train_inner(vs, model.into(), meta, cfg, data, run, Some(teacher))
+    train_inner(vs, model.into(), meta, cfg, data, run, Some(teacher), None)
 }
 
+/// [`train`] (or [`train_distilled`] with a teacher) of a student as its int8 export computes
+/// ([`qat`]): `cfg.qat` names the export, `calib` are its calibration images
+/// ([`qat::calibration_batches`]).
+#[allow(clippy::too_many_arguments)]
+pub fn train_quantization_aware<'m>(
+    vs: &mut tch::nn::VarStore,
+    model: impl Into<NetRef<'m>>,
+    meta: &CheckpointMeta,
+    cfg: &TrainConfig,
+    data: &TrainData,
+    run: &RunOptions,
+    teacher: Option<&Teacher>,
+    calib: &[Tensor],
+) -> Result<TrainSummary> {
+    train_inner(vs, model.into(), meta, cfg, data, run, teacher, Some(calib))
+}
+
+/// What a quantisation-aware run keeps: its settings, calibration images and the current
+/// simulated export.
+struct Qat<'a> {
+    cfg: &'a QatConfig,
+    calib: &'a [Tensor],
+    fq: FakeQuant,
+}
+
+impl<'a> Qat<'a> {
+    /// Checks the pairing of settings and images, and that the model is a student.
+    fn check(cfg: &TrainConfig, model: NetRef, calib: Option<&[Tensor]>) -> Result<()> {
+        match (&cfg.qat, calib) {
+            (None, None) => return Ok(()),
+            (Some(_), None) => {
+                bail!("the training settings are quantisation-aware but no calibration images were given")
+            }
+            (None, Some(_)) => {
+                bail!("calibration images were given but the training settings are not quantisation-aware (no `qat`)")
+            }
+            (Some(_), Some(c)) if c.iter().map(|t| t.size()[0]).sum::<i64>() == 0 => {
+                bail!("QAT: the calibration set is empty: give --calib a list with at least one image")
+            }
+            _ => {}
+        }
+        if let NetRef::Clip(_) = model {
+            bail!(
+                "quantisation-aware training is for a student (`{}` is of the CLIP family, whose \
+                 int8 export quantises dynamically): give --init a student checkpoint",
+                model.preset()
+            );
+        }
+        Ok(())
+    }
+
+    /// Calibrates the simulated export on the student's current weights.
+    fn new(student: &Student, cfg: &'a QatConfig, calib: &'a [Tensor]) -> Result<Self> {
+        let fq = qat::fake_quant(student, calib, cfg)?;
+        Ok(Qat { cfg, calib, fq })
+    }
+
+    fn recalibrate(&mut self, student: &Student) -> Result<()> {
+        self.fq = qat::fake_quant(student, self.calib, self.cfg)?;
+        Ok(())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn train_inner(
     vs: &mut tch::nn::VarStore,
     model: NetRef,
@@ -180,8 +248,10 @@ fn train_inner(
     data: &TrainData,
     run: &RunOptions,
     teacher: Option<&Teacher>,
+    calib: Option<&[Tensor]>,
 ) -> Result<TrainSummary> {
     cfg.validate()?;
+    Qat::check(cfg, model, calib)?;
     // Of the initial checkpoint's meta only the prompts carry over (step and state are new).
     let prompts = match model {
         NetRef::Clip(_) => Some(meta.prompts.clone().context(
@@ -219,6 +289,9 @@ fn train_inner(
         s.log.write(d.log_entry())?;
     }
     s.distill = distill;
+    if let (Some(q), Some(c), NetRef::Student(st)) = (&cfg.qat, calib, model) {
+        s.qat = Some(Qat::new(st, q, c)?);
+    }
     (s.start, s.best) = (start, best);
     let end = run.stop_after.map_or(cfg.steps, |x| x.min(cfg.steps));
     s.bar.set_position(s.start);
@@ -231,6 +304,7 @@ fn train_inner(
         }
         if eval_now || done == end {
             s.save_latest(done)?;
+            s.recalibrate(done)?;
         }
     }
     s.finish(end)
@@ -402,6 +476,7 @@ impl<'a> Session<'a> {
             log,
             amp,
             distill: None,
+            qat: None,
             start: 0,
             best: None,
             final_loss: None,
@@ -432,13 +507,25 @@ impl<'a> Session<'a> {
             let t: Vec<i64> = batch.types.iter().map(|&t| i64::from(t)).collect();
             Tensor::from_slice(&t).to_device(self.run.device)
         });
-        let out = student.forward_t(&x, true);
+        let (out, agreement) = match &self.qat {
+            Some(q) => {
+                let out = student.forward_fake_quant(&x, &q.fq);
+                let beta = q.cfg.agreement;
+                let term = (beta > 0.0).then(|| {
+                    let fp32 = student.forward_t(&x, false);
+                    (qat::agreement_term(&out.logits, &fp32.logits), beta)
+                });
+                (out, term)
+            }
+            None => (student.forward_t(&x, true), None),
+        };
         let mut terms = student_loss(&out, &y, types.as_ref());
         let kd = self.kd_term(&batch, &out.logits)?;
-        if let Some((k, alpha)) = &kd {
-            terms.total = &terms.total + k * *alpha;
+        for (t, weight) in kd.iter().chain(&agreement) {
+            terms.total = &terms.total + t * *weight;
         }
         let kd = kd.map(|(t, _)| t.double_value(&[]));
+        let agreement = agreement.map(|(t, _)| t.double_value(&[]));
         let total = self.optimise(step, &terms.total)?;
         self.images += batch.labels.len();
         let lr_scale = self.cfg.schedule.factor(step, self.cfg.steps);
@@ -457,6 +544,9 @@ impl<'a> Session<'a> {
         });
         if let Some(k) = kd {
             line["kd"] = k.into();
+        }
+        if let Some(a) = agreement {
+            line["qat_agreement"] = a.into();
         }
         self.log.write(line)
     }
@@ -595,6 +685,19 @@ impl<'a> Session<'a> {
             self.save(&best, done, None, None)?;
         }
         Ok(())
+    }
+
+    /// A quantisation-aware run takes the activation ranges again from the weights just
+    /// saved (a run resumed from them starts with the same ranges).
+    fn recalibrate(&mut self, done: u64) -> Result<()> {
+        let (Some(q), NetRef::Student(st)) = (&mut self.qat, self.model) else {
+            return Ok(());
+        };
+        q.recalibrate(st)
+            .with_context(|| format!("after step {done}"))?;
+        let ranges = q.fq.ranges.len();
+        self.log
+            .write(serde_json::json!({ "step": done, "qat_recalibrated": ranges }))
     }
 
     /// Writes the optimiser file, then `latest` naming it (each atomically).
