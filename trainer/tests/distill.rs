@@ -3,6 +3,7 @@
 //! distilled run with spoof cues resumes exactly, and a missing, corrupt or mismatched teacher
 //! is a clear error with nothing written.
 
+mod support;
 use moae_trainer::data::augment::{decode, eval_transform, Normalization};
 use moae_trainer::data::lists::Split;
 use moae_trainer::data::synth::{generate, SynthConfig};
@@ -14,7 +15,7 @@ use moae_trainer::runs::{initial_model, DataSource, Init, ModelChoice};
 use moae_trainer::train::distill::{Teacher, TeacherCache, DEFAULT_ALPHA, DEFAULT_TEMPERATURE};
 use moae_trainer::train::{train_distilled, RunOptions, TrainConfig, TrainData, LATEST, LOG};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use support::trainer;
 use tch::{nn, Device, Tensor};
 
 const TEACHER_NORM: Normalization = Normalization {
@@ -288,19 +289,6 @@ fn distilled_run_resumes_exactly_and_logs_the_kd_term() {
         run_distilled(&s.root, &s.dir.path().join("x"), &other, &cfg, None, false).unwrap_err();
     assert!(format!("{err:#}").contains("SHA-256"), "{err:#}");
     assert!(!s.dir.path().join("x").exists());
-}
-
-fn trainer(args: &[&str]) -> (bool, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_trainer"))
-        .args(args)
-        .output()
-        .expect("running trainer");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (o.status.success(), text)
 }
 
 fn distill_args<'a>(root: &'a str, teacher: &'a str, out: &'a str) -> Vec<&'a str> {

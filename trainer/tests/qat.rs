@@ -3,6 +3,7 @@
 //! running statistics, the run records its settings and resumes exactly, and bad requests are
 //! refused before anything is written.
 
+mod support;
 use moae_runtime::{Engine, EngineOptions};
 use moae_trainer::data::lists::Split;
 use moae_trainer::data::synth::{generate, SynthConfig};
@@ -22,8 +23,8 @@ use moae_trainer::train::{
 };
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Mutex;
+use support::trainer;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
@@ -295,20 +296,6 @@ fn a_qat_run_keeps_batchnorm_records_its_settings_and_resumes_exactly() {
     assert_eq!(train.config.qat, qat_cfg(2).qat);
     let log = std::fs::read_to_string(whole.join(LOG)).unwrap();
     assert_eq!(log.matches("qat_recalibrated").count(), 2, "{log}");
-}
-
-fn trainer(args: &[&str]) -> (bool, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_trainer"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("running trainer");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (o.status.success(), text)
 }
 
 /// `trainer train --qat` refuses a CLIP checkpoint, an empty or missing calibration list, a

@@ -122,17 +122,8 @@ fn calib_list(a: &ExportArgs) -> Result<Option<Vec<Sample>>> {
     if a.quantize != Some(Quantize::Int8) {
         bail!("--calib calibrates a student's int8 export: give --quantize int8 too");
     }
-    let p = a.calib_percentile;
-    if !(p > 50.0 && p <= 100.0) {
-        bail!("--calib-percentile {p}: give a percentile in (50, 100], e.g. 99.99 (100: min/max)");
-    }
     let root = a.root.clone().unwrap_or_default();
-    let samples = moae_trainer::data::lists::read_list(&root, list)
-        .with_context(|| format!("--calib {}", list.display()))?;
-    if samples.is_empty() {
-        bail!("--calib {}: the list has no images", list.display());
-    }
-    Ok(Some(samples))
+    qat::calibration_samples(&root, list, a.calib_percentile).map(Some)
 }
 
 /// Activation ranges of a student over the calibration images (evaluation preprocessing:

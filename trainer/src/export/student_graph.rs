@@ -481,7 +481,7 @@ pub fn build_student(
         cfg,
         ranges,
         float_stage: float_front > 0,
-        weight_max: if reduce_range { 63.0 } else { 127.0 },
+        weight_max: crate::model::student::weight_max(reduce_range),
         dequantized: HashMap::new(),
     };
     let x = b.conv_bn(&pixels, "stem", (3, cfg.stem, 3, 2, 1))?;

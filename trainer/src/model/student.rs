@@ -426,6 +426,16 @@ fn per_row_shape(w: &Tensor) -> Vec<i64> {
     shape
 }
 
+/// The largest int8 weight magnitude: ±63 with `reduce_range` (no saturation of AVX2's
+/// `vpmaddubsw` pairs, ONNX Runtime's `reduce_range` choice), else ±127.
+pub fn weight_max(reduce_range: bool) -> f64 {
+    if reduce_range {
+        63.0
+    } else {
+        127.0
+    }
+}
+
 /// Symmetric per-output-channel quantisation of float32 weights `[out, ...]` to
 /// ±`weight_max`: the integer values (as float) and the scales `[out]`. An all-zero channel
 /// gets scale 1.

@@ -13,7 +13,7 @@
 use crate::data::lists::{read_list, Sample};
 use crate::data::tensors::batch_tensors;
 use crate::export::student_graph::{self, RangeEstimator};
-use crate::model::student::{FakeQuant, Student};
+use crate::model::student::{weight_max, FakeQuant, Student};
 use crate::model::{InputSpec, NetRef};
 use crate::record::QatConfig;
 use crate::train::eval_batches;
@@ -42,6 +42,19 @@ pub fn calibration_batches(
     Ok(out)
 }
 
+/// The `--calib` list's samples, read for `trainer export --calib` and for `--qat` alike: the
+/// percentile checked, the list read relative to `root`, an empty list refused.
+pub fn calibration_samples(root: &Path, list: &Path, percentile: f64) -> Result<Vec<Sample>> {
+    if !(percentile > 50.0 && percentile <= 100.0) {
+        bail!("--calib-percentile {percentile}: give a percentile in (50, 100], e.g. 99.99 (100: min/max)");
+    }
+    let samples = read_list(root, list).with_context(|| format!("--calib {}", list.display()))?;
+    if samples.is_empty() {
+        bail!("--calib {}: the list has no images", list.display());
+    }
+    Ok(samples)
+}
+
 /// The range estimator of a percentile (100: min/max), as the exporter chooses it.
 pub fn estimator(percentile: f64) -> RangeEstimator {
     if percentile == 100.0 {
@@ -56,9 +69,13 @@ pub fn estimator(percentile: f64) -> RangeEstimator {
 pub fn fake_quant(student: &Student, batches: &[Tensor], cfg: &QatConfig) -> Result<FakeQuant> {
     let ranges = student_graph::calibrate(student, batches, estimator(cfg.calib_percentile))
         .context("QAT: calibrating the activation ranges")?;
-    let weight_max = if cfg.reduce_range { 63.0 } else { 127.0 };
-    FakeQuant::new(student, ranges, cfg.float_front, weight_max)
-        .map_err(|e| anyhow::anyhow!("QAT: {e}"))
+    FakeQuant::new(
+        student,
+        ranges,
+        cfg.float_front,
+        weight_max(cfg.reduce_range),
+    )
+    .map_err(|e| anyhow::anyhow!("QAT: {e}"))
 }
 
 /// `mean((m_int8 − m_fp32)²)` over the batch, `m` the attack-minus-live logit margin of the
@@ -107,10 +124,6 @@ pub fn prepare(
             model.preset()
         );
     };
-    let p = q.calib_percentile;
-    if !(p > 50.0 && p <= 100.0) {
-        bail!("--calib-percentile {p}: give a percentile in (50, 100], e.g. 99.99 (100: min/max)");
-    }
     let stages = student.cfg.blocks.len() + 1;
     if q.float_front > stages {
         bail!(
@@ -120,15 +133,11 @@ pub fn prepare(
             student.cfg.blocks.len()
         );
     }
-    let samples =
-        read_list(root, &q.calib).with_context(|| format!("--calib {}", q.calib.display()))?;
-    if samples.is_empty() {
-        bail!("--calib {}: the list has no images", q.calib.display());
-    }
+    let samples = calibration_samples(root, &q.calib, q.calib_percentile)?;
     let batches = calibration_batches(&samples, model.input(), workers, device)
         .with_context(|| format!("--calib {}", q.calib.display()))?;
     let cfg = QatConfig {
-        calib_percentile: p,
+        calib_percentile: q.calib_percentile,
         float_front: q.float_front,
         reduce_range: q.reduce_range,
         agreement: q.agreement,
