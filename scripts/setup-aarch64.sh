@@ -45,9 +45,15 @@ if [[ ! -f "$lib" ]]; then
   log "downloading $wheel (PyPI, pinned by SHA-256)"
   # --python-version/--abi: the same file whatever the host Python; the library inside does
   # not depend on Python.
-  "$root/.venv/bin/python" -m pip download --disable-pip-version-check --no-cache-dir -q \
-    --only-binary=:all: --platform manylinux_2_28_aarch64 --python-version 3.11 --abi cp311 \
-    --no-deps "onnxruntime==$ort_version" -d "$tmp"
+  # Three tries, 20 s apart: a registry that stops answering for a moment is not a failed set-up.
+  for try in 1 2 3; do
+    "$root/.venv/bin/python" -m pip download --disable-pip-version-check --no-cache-dir -q \
+      --only-binary=:all: --platform manylinux_2_28_aarch64 --python-version 3.11 --abi cp311 \
+      --no-deps "onnxruntime==$ort_version" -d "$tmp" && break
+    ((try < 3)) || die "pip download onnxruntime==$ort_version (aarch64) failed 3 times (pip's messages above)"
+    log "pip download failed (try $try of 3); trying again in 20 s"
+    sleep 20
+  done
   [[ -f "$tmp/$wheel" ]] || die "pip did not fetch $wheel (got: $(ls "$tmp"))"
   echo "$wheel_sha256  $tmp/$wheel" | sha256sum -c --quiet - || die "$wheel: SHA-256 mismatch"
   mkdir -p "$dest"

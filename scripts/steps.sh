@@ -5,10 +5,14 @@
 # its own `step result:` line. A test step that exits non-zero without a failed test (a build
 # error, a test binary killed by a signal) counts one more failure. `summary` prints the totals
 # as the last line, `N passed, N failed`, and returns non-zero when anything failed. Each step's
-# wall time goes to stderr as a `step time:` line.
+# wall time goes to stderr as a `step time:` line. Before that line, `summary` repeats the last
+# lines of every failed step: a CI log is often read from its end, and a failed set-up (a
+# registry that did not answer, a full disk) should not have to be found thousands of lines up.
 
 passed=0
 failed=0
+recap=""
+recap_lines=${MOAE_RECAP_LINES:-25}
 
 # Prints "LINES PASSED FAILED" summed over the result lines of an output file.
 count_results() {
@@ -35,6 +39,15 @@ run_step() {
   # Where the test command's minutes go (read by people; the counts below ignore it).
   printf 'step time: %4d s  %s\n' $((SECONDS - t0)) "$name" >&2
   read -r lines p f < <(count_results "$out")
+  if [[ $rc -ne 0 || $f -ne 0 ]]; then
+    [[ -n "$recap" ]] || recap=$(mktemp)
+    {
+      printf -- '--- %s (exit %s), its last %s lines:\n' "$name" "$rc" "$recap_lines"
+      # Indented: the counts above read only lines that start with `test result:` or
+      # `step result:`, and the aarch64 step's recap is read again inside scripts/test.sh's.
+      tail -n "$recap_lines" "$out" | sed 's/^/  | /'
+    } >>"$recap"
+  fi
   rm -f "$out"
   if [[ $lines -eq 0 ]]; then
     if [[ $rc -eq 0 ]]; then
@@ -54,6 +67,13 @@ run_step() {
 }
 
 summary() {
+  if [[ -n "$recap" && -s "$recap" ]]; then
+    printf '\n==> failed steps, again:\n'
+    cat "$recap"
+    # A full disk fails set-up, builds and tests alike, each in its own words.
+    printf -- '--- free disk where this runs: %s\n' "$(df -Ph . | awk 'NR == 2 { print $4 " of " $2 " on " $6 }')"
+  fi
+  [[ -z "$recap" ]] || rm -f "$recap"
   printf '%s passed, %s failed\n' "$passed" "$failed"
   [[ $failed -eq 0 ]]
 }
