@@ -20,6 +20,8 @@
 //! moves scores far more than the int8 weights do. [`Int8Plan::float_front`] keeps the stem
 //! and the first blocks in float: at full resolution they carry the faint pixel-level spoof
 //! cues, and 8-bit steps there change decisions most (docs/int8.md has the measurements).
+//! [`Int8Plan::float_layers`] keeps chosen later layers in float as well: those that
+//! [`layer_sensitivity`] finds moving the attack margin most on the calibration images.
 
 use super::quantize::values;
 use super::ExportError;
