@@ -125,6 +125,10 @@ pub struct QatConfig {
     /// one of the same weights (`train::qat::agreement_term`; 0: plain QAT).
     #[serde(default)]
     pub agreement: f64,
+    /// Int8 layers after the float front kept in float too: the most sensitive ones on the
+    /// calibration images, chosen again at every calibration (`--float-sensitive`).
+    #[serde(default)]
+    pub float_sensitive: usize,
     /// The calibration list's path as given, and its number of images (for the record).
     pub calib_list: String,
     pub calib_images: usize,

@@ -9,8 +9,8 @@ use moae_trainer::data::lists::Split;
 use moae_trainer::data::synth::{generate, SynthConfig};
 use moae_trainer::export::quantize::values;
 use moae_trainer::export::student_graph::{
-    calibrate, export_student_bytes, student_meta, uint8_params, Int8Plan, RangeEstimator,
-    StudentPrecision,
+    calibrate, export_student_bytes, layer_sensitivity, most_sensitive, student_meta, uint8_params,
+    ActivationRanges, Int8Plan, RangeEstimator, StudentPrecision,
 };
 use moae_trainer::model::checkpoint;
 use moae_trainer::model::student::{
@@ -129,6 +129,7 @@ fn fake_quant_forward_is_the_int8_export_through_onnx_runtime() {
             ranges,
             float_front,
             reduce_range: true,
+            float_layers: Default::default(),
         });
         let meta = student_meta(&s.cfg, &precision, None, "qat-test");
         let bytes = export_student_bytes(&s, &vs, &precision, &meta).unwrap();
@@ -209,6 +210,7 @@ fn qat_cfg(steps: u64) -> TrainConfig {
             calib_percentile: 99.99,
             float_front: 1,
             reduce_range: true,
+            float_sensitive: 0,
             agreement: 1.0,
             calib_list: "test".into(),
             calib_images: 16,
@@ -327,7 +329,7 @@ fn qat_refuses_bad_requests_before_writing_anything() {
     let train_list = root.join("UniAttackData@p1_image_train.txt");
     std::fs::copy(&train_list, d.join("calib.txt")).unwrap();
     let root_s = root.display().to_string();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &["--init", &p("clip.safetensors"), "--calib", &p("calib.txt")],
             "is for a student",
@@ -360,6 +362,17 @@ fn qat_refuses_bad_requests_before_writing_anything() {
                 "99",
             ],
             "--float-front 99",
+        ),
+        (
+            &[
+                "--init",
+                &p("student.safetensors"),
+                "--calib",
+                &p("calib.txt"),
+                "--float-sensitive",
+                "999",
+            ],
+            "--float-sensitive 999: `student-s` has",
         ),
         (&["--calib", &p("calib.txt")], "--init"),
     ];
@@ -395,4 +408,227 @@ fn agreement_term_is_the_mean_squared_margin_difference() {
     let fp32 = Tensor::from_slice(&[3.0f32, 3.0, -1.0, -1.0]).view([2, 2]);
     let t = moae_trainer::train::qat::agreement_term(&int8, &fp32).double_value(&[]);
     assert!((t - 2.5).abs() < 1e-6, "{t}");
+}
+
+/// The int8 file's logits of `s` under `plan` through ONNX Runtime, `[N · 2]`.
+fn ort_logits(s: &Student, vs: &VarStore, plan: Int8Plan, x: &Tensor) -> Vec<f32> {
+    let precision = StudentPrecision::Int8(plan);
+    let meta = student_meta(&s.cfg, &precision, None, "qat-test");
+    let bytes = export_student_bytes(s, vs, &precision, &meta).unwrap();
+    let opts = EngineOptions {
+        intra_op_threads: 1,
+        ..Default::default()
+    };
+    let engine = Engine::from_bytes(&bytes, &opts).unwrap();
+    engine
+        .run_tensor(&values(x), x.size()[0] as usize)
+        .unwrap()
+        .iter()
+        .flat_map(|o| o.logits)
+        .collect()
+}
+
+fn plan(ranges: &ActivationRanges, float_front: usize, float: &[&str]) -> Int8Plan {
+    Int8Plan {
+        ranges: ranges.clone(),
+        float_front,
+        reduce_range: true,
+        float_layers: float.iter().map(|l| l.to_string()).collect(),
+    }
+}
+
+/// Layers named in `float_layers` run in float in the file and in the QAT simulation alike:
+/// the simulation with them in float gives the file's logits within the bound of
+/// `fake_quant_forward_is_the_int8_export_through_onnx_runtime`, and the file differs from
+/// the one that quantises them by more than that (an exporter that ignored the set would
+/// fail). Names that are no int8 layer are refused by both.
+#[test]
+fn float_layers_stay_float_in_the_file_and_in_the_simulation() {
+    let _g = serial();
+    let (vs, s) = small_student(14);
+    let calib = pixels(48);
+    let x = pixels(32);
+    let layers = s.int8_layers(1);
+    assert_eq!(
+        layers.first().map(String::as_str),
+        Some("blocks.0.depthwise")
+    );
+    assert_eq!(layers[layers.len() - 2..], ["last", "hidden"]);
+    assert_eq!(s.int8_layers(0)[0], "stem");
+    assert!(
+        layers.contains(&"blocks.2.se.reduce".to_string()),
+        "{layers:?}"
+    );
+    let ranges = calibrate(&s, &[calib], RangeEstimator::Percentile(99.99)).unwrap();
+    let float = ["blocks.1.depthwise", "blocks.2.se.reduce"];
+    let fq = FakeQuant::new(&s, ranges.clone(), 1, 63.0)
+        .unwrap()
+        .with_float_layers(&s, float.iter().map(|l| l.to_string()).collect())
+        .unwrap();
+    let qat = tch::no_grad(|| values(&s.forward_fake_quant(&x, &fq).logits));
+    let mixed = ort_logits(&s, &vs, plan(&ranges, 1, &float), &x);
+    let all_int8 = ort_logits(&s, &vs, plan(&ranges, 1, &[]), &x);
+    let (lo, hi) = ranges["hidden.out"];
+    let w = &vs.variables()["classifier.weight"];
+    let bound = 1.5 * uint8_params(lo, hi).0 * w.abs().max().double_value(&[]) as f32;
+    let (d_qat, d_int8) = (max_abs(&mixed, &qat), max_abs(&mixed, &all_int8));
+    eprintln!("|mixed - QAT| {d_qat:.5}, |mixed - all int8| {d_int8:.5}, bound {bound:.5}");
+    assert!(
+        d_qat <= bound,
+        "QAT forward is {d_qat} from the file (bound {bound})"
+    );
+    assert!(
+        d_int8 > bound,
+        "float layers changed the file by only {d_int8}"
+    );
+
+    let fq = FakeQuant::new(&s, ranges.clone(), 1, 63.0).unwrap();
+    let err = fq
+        .with_float_layers(&s, ["stem".to_string()].into())
+        .unwrap_err();
+    assert!(err.contains("stem is not an int8 layer"), "{err}");
+    let precision = StudentPrecision::Int8(plan(&ranges, 1, &["hidden", "blocks.9.expand"]));
+    let meta = student_meta(&s.cfg, &precision, None, "qat-test");
+    let err = export_student_bytes(&s, &vs, &precision, &meta).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("blocks.9.expand are no int8 layer"),
+        "{err}"
+    );
+}
+
+/// Each layer's sensitivity is what the int8 file with that layer alone in int8 does to the
+/// attack margin through ONNX Runtime (checked for the most and the least sensitive layer),
+/// the list names every int8 layer once, most sensitive first, and `most_sensitive` takes its
+/// head or refuses more layers than there are.
+#[test]
+fn layer_sensitivity_is_each_layer_alone_in_int8_through_onnx_runtime() {
+    let _g = serial();
+    let (vs, s) = small_student(15);
+    let calib = pixels(48);
+    let ranges = calibrate(
+        &s,
+        &[calib.shallow_clone()],
+        RangeEstimator::Percentile(99.99),
+    )
+    .unwrap();
+    let sens = layer_sensitivity(&s, &[calib.shallow_clone()], &ranges, 1, 63.0).unwrap();
+    let mut names: Vec<String> = sens.iter().map(|(l, _)| l.clone()).collect();
+    assert!(
+        sens.windows(2).all(|w| w[0].1 >= w[1].1),
+        "not most sensitive first: {sens:?}"
+    );
+    names.sort();
+    let mut layers = s.int8_layers(1);
+    layers.sort();
+    assert_eq!(names, layers);
+    let fp32 = tch::no_grad(|| values(&s.forward_t(&calib, false).logits));
+    let margin = |l: &[f32]| l.chunks(2).map(|z| z[1] - z[0]).collect::<Vec<_>>();
+    let m32 = margin(&fp32);
+    for (layer, value) in [&sens[0], &sens[sens.len() - 1]] {
+        let all = s.int8_layers(1);
+        let others: Vec<&str> = all
+            .iter()
+            .filter(|l| *l != layer)
+            .map(String::as_str)
+            .collect();
+        let ort = margin(&ort_logits(&s, &vs, plan(&ranges, 1, &others), &calib));
+        let mean = ort
+            .iter()
+            .zip(&m32)
+            .map(|(a, b)| f64::from((a - b).abs()))
+            .sum::<f64>()
+            / m32.len() as f64;
+        eprintln!("{layer}: sensitivity {value:.6}, through ONNX Runtime {mean:.6}");
+        assert!(
+            (mean - value).abs() <= 0.1 * value + 1e-4,
+            "{layer}: sensitivity {value} but the file moves the margin by {mean}"
+        );
+    }
+    assert!(sens[0].1 > 10.0 * sens[sens.len() - 1].1 + 1e-6, "{sens:?}");
+    let top2 = most_sensitive(&sens, 2).unwrap();
+    assert_eq!(top2, [sens[0].0.clone(), sens[1].0.clone()].into());
+    let mut cfg = qat_cfg(1).qat.unwrap();
+    cfg.float_sensitive = 2;
+    let fq = moae_trainer::train::qat::fake_quant(&s, &[calib], &cfg).unwrap();
+    assert_eq!(
+        fq.float_layers, top2,
+        "QAT simulates other float layers than the export"
+    );
+    let err = most_sensitive(&sens, sens.len() + 1)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("int8 layers after its float front"), "{err}");
+}
+
+/// `trainer export --float-sensitive N` prints every int8 layer's sensitivity and keeps the
+/// first N in float (the file grows by their float weights); more layers than there are is a
+/// clear error with nothing written.
+#[test]
+fn export_float_sensitive_keeps_the_most_sensitive_layers_in_float() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = d.join("data");
+    let cfg = SynthConfig {
+        seed: 4,
+        size: 40,
+        count: 2,
+    };
+    generate(&root, &cfg).unwrap();
+    let p = |n: &str| d.join(n).display().to_string();
+    let (ok, text) = trainer(&[
+        "init",
+        "--preset",
+        "student-s",
+        "--out",
+        &p("s.safetensors"),
+    ]);
+    assert!(ok, "{text}");
+    let calib = root.join("UniAttackData@p1_image_train.txt");
+    let calib = calib.display().to_string();
+    let root = root.display().to_string();
+    let export = |out: &str, n: &str| {
+        trainer(&[
+            "export",
+            "--onnx",
+            &p(out),
+            &p("s.safetensors"),
+            "--root",
+            &root,
+            "--quantize",
+            "int8",
+            "--calib",
+            &calib,
+            "--float-sensitive",
+            n,
+        ])
+    };
+    let (ok, plain) = export("plain.onnx", "0");
+    assert!(ok, "{plain}");
+    assert!(!plain.contains("sensitivity"), "{plain}");
+    let (ok, mixed) = export("mixed.onnx", "3");
+    assert!(ok, "{mixed}");
+    let rows: Vec<&str> = mixed.lines().filter(|l| l.starts_with("  ")).collect();
+    let layers = rows.len();
+    assert!(layers > 10, "{mixed}");
+    assert_eq!(
+        rows.iter().filter(|l| l.ends_with("float")).count(),
+        3,
+        "{mixed}"
+    );
+    assert!(rows[..3].iter().all(|l| l.ends_with("float")), "{mixed}");
+    let size = |n: &str| std::fs::metadata(d.join(n)).unwrap().len();
+    assert!(
+        size("mixed.onnx") > size("plain.onnx"),
+        "float layers kept int8 weights"
+    );
+    let n = (layers + 1).to_string();
+    let (ok, text) = export("bad.onnx", &n);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains(&format!("{n} float layers asked for")),
+        "{text}"
+    );
+    assert!(!text.contains("panicked"), "{text}");
+    assert!(!d.join("bad.onnx").exists());
 }

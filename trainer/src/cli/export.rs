@@ -55,6 +55,12 @@ pub struct ExportArgs {
     /// x86 CPU; ±127 saturates int16 sums on CPUs without VNNI (AVX2, AVX-512F/BW).
     #[arg(long, requires = "calib")]
     full_range_weights: bool,
+    /// Keep the N int8 layers after the float front that move the attack logit margin most on
+    /// the --calib images in float as well (each layer's sensitivity: the mean |margin change|
+    /// with that layer alone in int8; printed). Chosen on the calibration list only; each
+    /// float layer costs its weights' size ×4 and its MACs in float. docs/int8.md measures it.
+    #[arg(long, default_value_t = 0, requires = "calib")]
+    float_sensitive: usize,
     /// Also output the image embedding [N, proj].
     #[arg(long)]
     embedding: bool,
@@ -143,10 +149,31 @@ fn calibrate(src: &Source, samples: &[Sample], a: &ExportArgs) -> Result<student
         samples.len(),
         a.float_front
     );
+    let float_layers = if a.float_sensitive > 0 {
+        let weight_max = moae_trainer::model::student::weight_max(!a.full_range_weights);
+        let sensitivity = student_graph::layer_sensitivity(
+            student,
+            &tensors,
+            &ranges,
+            a.float_front,
+            weight_max,
+        )?;
+        let chosen = student_graph::most_sensitive(&sensitivity, a.float_sensitive)
+            .context("--float-sensitive")?;
+        eprintln!("int8 layer sensitivity on the calibration images (mean |attack margin change|, that layer alone in int8):");
+        for (i, (layer, s)) in sensitivity.iter().enumerate() {
+            let kept = if i < a.float_sensitive { "  float" } else { "" };
+            eprintln!("  {layer:<24} {s:.5}{kept}");
+        }
+        chosen
+    } else {
+        Default::default()
+    };
     Ok(student_graph::Int8Plan {
         ranges,
         float_front: a.float_front,
         reduce_range: !a.full_range_weights,
+        float_layers,
     })
 }
 
@@ -162,14 +189,27 @@ fn note_qat_settings(src: &Source, a: &ExportArgs) {
     else {
         return;
     };
-    let ours = (a.calib_percentile, a.float_front, !a.full_range_weights);
-    if ours != (q.calib_percentile, q.float_front, q.reduce_range) {
-        eprintln!(
-            "note: this checkpoint was quantisation-aware tuned for --calib-percentile {} \
-             --float-front {}{}; this export differs, so its int8 decisions may not match fp32 \
-             as the tuning intended",
+    let ours = (
+        a.calib_percentile,
+        a.float_front,
+        !a.full_range_weights,
+        a.float_sensitive,
+    );
+    if ours
+        != (
             q.calib_percentile,
             q.float_front,
+            q.reduce_range,
+            q.float_sensitive,
+        )
+    {
+        eprintln!(
+            "note: this checkpoint was quantisation-aware tuned for --calib-percentile {} \
+             --float-front {} --float-sensitive {}{}; this export differs, so its int8 decisions \
+             may not match fp32 as the tuning intended",
+            q.calib_percentile,
+            q.float_front,
+            q.float_sensitive,
             if q.reduce_range {
                 ""
             } else {

@@ -224,6 +224,10 @@ pub struct QatArgs {
     /// As `trainer export --full-range-weights`.
     #[arg(long, requires = "qat")]
     pub full_range_weights: bool,
+    /// As `trainer export --float-sensitive`: the layers are chosen again at every
+    /// calibration, from the current weights.
+    #[arg(long, default_value_t = 0, requires = "qat")]
+    pub float_sensitive: usize,
     /// β: adds β·mean((m_int8 − m_fp32)²), m the attack-minus-live logit margin of the
     /// fake-quantised and the float pass of the same weights, so that the int8 export decides
     /// as the fp32 one. 0 is plain QAT, which makes the int8 model accurate but not equal to
@@ -240,6 +244,7 @@ impl QatArgs {
             calib_percentile: self.calib_percentile,
             float_front: self.float_front,
             reduce_range: !self.full_range_weights,
+            float_sensitive: self.float_sensitive,
             agreement: self.qat_agreement,
         })
     }

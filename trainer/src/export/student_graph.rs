@@ -20,18 +20,20 @@
 //! moves scores far more than the int8 weights do. [`Int8Plan::float_front`] keeps the stem
 //! and the first blocks in float: at full resolution they carry the faint pixel-level spoof
 //! cues, and 8-bit steps there change decisions most (docs/int8.md has the measurements).
+//! [`Int8Plan::float_layers`] keeps chosen later layers in float as well: those that
+//! [`layer_sensitivity`] finds moving the attack margin most on the calibration images.
 
 use super::quantize::values;
 use super::ExportError;
 pub use crate::model::student::uint8_params;
 use crate::model::student::{
-    fold_bn, int32_bias, int8_weights, se_channels, Activation, Student, StudentConfig,
+    fold_bn, int32_bias, int8_weights, se_channels, Activation, FakeQuant, Student, StudentConfig,
 };
 use moae_onnx::meta::{ATTACK_TYPES, CLASSES, FORMAT_VERSION, INPUT_PIXELS, OUTPUT_ATTACK_TYPE};
 use moae_onnx::proto::tensor_proto::DataType;
 use moae_onnx::proto::ModelProto;
 use moae_onnx::{Attr, Dim, GraphBuilder, ModelMeta, IR_VERSION, OPSET};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tch::{Device, Kind, Tensor};
 
 /// The observed range `(min, max)` of each quantised activation, by point name
@@ -50,6 +52,9 @@ pub struct Int8Plan {
     /// multiply uint8 by int8 with `vpmaddubsw`, whose int16 sum of two products saturates
     /// above 32767 (255 · 127 · 2 does), so full-range weights give other scores there.
     pub reduce_range: bool,
+    /// Layers after the float front that stay in float too (names from
+    /// [`Student::int8_layers`]; chosen by [`layer_sensitivity`] on the calibration images).
+    pub float_layers: BTreeSet<String>,
 }
 
 /// `trainer export --quantize int8`'s defaults, the file that ships (docs/int8.md): ranges at
@@ -152,6 +157,64 @@ pub fn calibrate(
     Ok(ranges)
 }
 
+/// How far each int8 layer alone moves the attack-minus-live logit margin on the calibration
+/// images: for every layer of [`Student::int8_layers`], the mean |margin change| when that
+/// layer alone is computed in int8 (as [`FakeQuant`] simulates the export: the same ranges and
+/// rounding) and everything else in float. Most sensitive first. The choice of
+/// [`Int8Plan::float_layers`] is made from these numbers on the calibration list, never on
+/// the images the export is judged on.
+pub fn layer_sensitivity(
+    student: &Student,
+    batches: &[Tensor],
+    ranges: &ActivationRanges,
+    float_front: usize,
+    weight_max: f64,
+) -> Result<Vec<(String, f64)>, ExportError> {
+    let margin = |z: &Tensor| z.select(1, 1) - z.select(1, 0);
+    let layers = student.int8_layers(float_front);
+    let fp32: Vec<Tensor> = tch::no_grad(|| {
+        batches
+            .iter()
+            .map(|x| margin(&student.forward_t(x, false).logits))
+            .collect()
+    });
+    let images: i64 = batches.iter().map(|b| b.size()[0]).sum();
+    let mut out = Vec::with_capacity(layers.len());
+    for layer in &layers {
+        let others = layers.iter().filter(|l| *l != layer).cloned().collect();
+        let fq = FakeQuant::new(student, ranges.clone(), float_front, weight_max)
+            .and_then(|f| f.with_float_layers(student, others))
+            .map_err(ExportError::Calibration)?;
+        let total: f64 = tch::no_grad(|| {
+            batches
+                .iter()
+                .zip(&fp32)
+                .map(|(x, m)| {
+                    let mq = margin(&student.forward_fake_quant(x, &fq).logits);
+                    (mq - m).abs().sum(Kind::Double).double_value(&[])
+                })
+                .sum()
+        });
+        out.push((layer.clone(), total / images.max(1) as f64));
+    }
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    Ok(out)
+}
+
+/// The `n` most sensitive layers of a [`layer_sensitivity`] list.
+pub fn most_sensitive(
+    sensitivity: &[(String, f64)],
+    n: usize,
+) -> Result<BTreeSet<String>, ExportError> {
+    if n > sensitivity.len() {
+        return Err(ExportError::Options(format!(
+            "{n} float layers asked for; the export has {} int8 layers after its float front",
+            sensitivity.len()
+        )));
+    }
+    Ok(sensitivity[..n].iter().map(|(l, _)| l.clone()).collect())
+}
+
 /// Counts of `t`'s values in [`HISTOGRAM_BINS`] equal bins over `[lo, hi]`.
 fn histogram(t: &Tensor, lo: f32, hi: f32) -> Tensor {
     let width = f64::from((hi - lo).max(f32::MIN_POSITIVE)) / HISTOGRAM_BINS as f64;
@@ -199,6 +262,10 @@ struct Builder<'a> {
     ranges: Option<&'a ActivationRanges>,
     /// The stage being built stays in float ([`Int8Plan::float_front`]).
     float_stage: bool,
+    /// Later layers that stay in float ([`Int8Plan::float_layers`]).
+    float_layers: Option<&'a BTreeSet<String>>,
+    /// The names of `float_layers` met after the float front (the others are no int8 layer).
+    float_layers_met: BTreeSet<String>,
     /// The largest int8 weight magnitude ([`Int8Plan::reduce_range`]).
     weight_max: f64,
     /// Values that are DequantizeLinear outputs, with their scale: not quantised twice.
@@ -378,7 +445,11 @@ impl Builder<'_> {
         b: &Tensor,
         attrs: Vec<moae_onnx::proto::AttributeProto>,
     ) -> Result<String, ExportError> {
-        let Some(ranges) = self.ranges.filter(|_| !self.float_stage) else {
+        let float_layer = self.float_layers.is_some_and(|f| f.contains(prefix));
+        if float_layer && !self.float_stage {
+            self.float_layers_met.insert(prefix.to_string());
+        }
+        let Some(ranges) = self.ranges.filter(|_| !self.float_stage && !float_layer) else {
             let (wn, bn) = (
                 self.f32(&format!("{prefix}.weight"), w),
                 self.f32(&format!("{prefix}.bias"), b),
@@ -463,9 +534,14 @@ pub fn build_student(
         DataType::Float,
         &[batch.clone(), Dim::Fixed(3), Dim::Fixed(s), Dim::Fixed(s)],
     );
-    let (ranges, float_front, reduce_range) = match precision {
-        StudentPrecision::Fp32 => (None, 0, false),
-        StudentPrecision::Int8(plan) => (Some(&plan.ranges), plan.float_front, plan.reduce_range),
+    let (ranges, float_front, reduce_range, float_layers) = match precision {
+        StudentPrecision::Fp32 => (None, 0, false, None),
+        StudentPrecision::Int8(plan) => (
+            Some(&plan.ranges),
+            plan.float_front,
+            plan.reduce_range,
+            Some(&plan.float_layers),
+        ),
     };
     let stages = cfg.blocks.len() + 1;
     if float_front > stages {
@@ -481,6 +557,8 @@ pub fn build_student(
         cfg,
         ranges,
         float_stage: float_front > 0,
+        float_layers,
+        float_layers_met: BTreeSet::new(),
         weight_max: crate::model::student::weight_max(reduce_range),
         dequantized: HashMap::new(),
     };
@@ -504,6 +582,19 @@ pub fn build_student(
     } else {
         None
     };
+    if let Some(f) = b.float_layers {
+        let unknown: Vec<&str> = f
+            .difference(&b.float_layers_met)
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(ExportError::Options(format!(
+                "float layers {} are no int8 layer of `{}` with {float_front} float stages",
+                unknown.join(", "),
+                cfg.preset
+            )));
+        }
+    }
     let mut g = b.g;
     g.classifier_outputs(&logits, &batch);
     if let Some(t) = types {

@@ -10,7 +10,7 @@
 //! `blocks.{i}.se.{reduce,restore}`, `last.{conv,bn}`, `hidden`, `classifier`, `attack_type`.
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use tch::nn::{self, Module, ModuleT};
 use tch::{Kind, Tensor};
 
@@ -408,6 +408,8 @@ pub struct FakeQuant {
     pub float_front: usize,
     /// The largest int8 weight magnitude (63 or 127).
     pub weight_max: f64,
+    /// Layers after the float front that stay in float too ([`FakeQuant::with_float_layers`]).
+    pub float_layers: BTreeSet<String>,
 }
 
 /// Asymmetric uint8 parameters `(scale, zero point)` of a range (widened to include 0, so
@@ -482,6 +484,7 @@ impl FakeQuant {
             ranges,
             float_front,
             weight_max,
+            float_layers: BTreeSet::new(),
         };
         let mut missing = Vec::new();
         let px = Tensor::zeros(
@@ -502,6 +505,33 @@ impl FakeQuant {
                 missing.join(", ")
             ))
         }
+    }
+
+    /// The same simulation with `layers` (names from [`Student::int8_layers`] at this
+    /// float front) computed in float: no rounding of their input, weights or output.
+    pub fn with_float_layers(
+        mut self,
+        student: &Student,
+        layers: BTreeSet<String>,
+    ) -> Result<Self, String> {
+        let int8 = student.int8_layers(self.float_front);
+        let unknown: Vec<&str> = layers
+            .iter()
+            .filter(|l| !int8.contains(l))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(format!(
+                "{} {} not an int8 layer of `{}` with {} float stages (int8 layers: {})",
+                unknown.join(", "),
+                if unknown.len() == 1 { "is" } else { "are" },
+                student.cfg.preset,
+                self.float_front,
+                int8.join(", ")
+            ));
+        }
+        self.float_layers = layers;
+        Ok(self)
     }
 
     /// Whether stage `s` is computed in int8.
@@ -537,6 +567,9 @@ impl FakeQuant {
         b: &Tensor,
         op: impl Fn(&Tensor, &Tensor, &Tensor) -> Tensor,
     ) -> Tensor {
+        if self.float_layers.contains(name) {
+            return op(x, w, b);
+        }
         let (x, x_scale) = self.activation(x, &format!("{name}.in"));
         let (w, b) = self.weights(w, b, x_scale);
         self.activation(&op(&x, &w, &b), &format!("{name}.out")).0
@@ -794,6 +827,34 @@ impl Student {
     /// (the activations an int8 export quantises; calibration).
     pub fn observe(&self, pixels: &Tensor, obs: &mut Observer) {
         let _ = self.features_observed(pixels, false, obs);
+    }
+
+    /// The layers an int8 export with `float_front` float stages computes in int8, in
+    /// forward order (`blocks.6.expand`, `blocks.6.se.reduce`, …, `last`, `hidden`): each
+    /// quantisation point `<layer>.in` of [`Student::observe`] after the float front.
+    pub fn int8_layers(&self, float_front: usize) -> Vec<String> {
+        let stage = |name: &str| -> Option<usize> {
+            if name.starts_with("stem.") {
+                return Some(0);
+            }
+            let i = name.strip_prefix("blocks.")?.split('.').next()?;
+            i.parse::<usize>().ok().map(|i| i + 1)
+        };
+        let mut layers = Vec::new();
+        let px = Tensor::zeros(
+            [1, 3, self.cfg.image_size, self.cfg.image_size],
+            (Kind::Float, self.stem.conv.ws.device()),
+        );
+        tch::no_grad(|| {
+            self.observe(&px, &mut |point, _| {
+                if let Some(layer) = point.strip_suffix(".in") {
+                    if stage(point).is_none_or(|s| s >= float_front) {
+                        layers.push(layer.to_string());
+                    }
+                }
+            })
+        });
+        layers
     }
 
     /// Checks that `pixels` is a float [N, 3, S, S] batch with S = `image_size`.

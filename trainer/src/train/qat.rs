@@ -65,17 +65,23 @@ pub fn estimator(percentile: f64) -> RangeEstimator {
 }
 
 /// The int8 export of `student`'s current weights that `cfg` describes, simulated: ranges
-/// calibrated on `batches` by the exporter's code.
+/// (and the `float_sensitive` float layers) calibrated on `batches` by the exporter's code.
 pub fn fake_quant(student: &Student, batches: &[Tensor], cfg: &QatConfig) -> Result<FakeQuant> {
     let ranges = student_graph::calibrate(student, batches, estimator(cfg.calib_percentile))
         .context("QAT: calibrating the activation ranges")?;
-    FakeQuant::new(
-        student,
-        ranges,
-        cfg.float_front,
-        weight_max(cfg.reduce_range),
-    )
-    .map_err(|e| anyhow::anyhow!("QAT: {e}"))
+    let wmax = weight_max(cfg.reduce_range);
+    let float_layers = if cfg.float_sensitive > 0 {
+        let sensitivity =
+            student_graph::layer_sensitivity(student, batches, &ranges, cfg.float_front, wmax)
+                .context("QAT: measuring the int8 layers' sensitivity")?;
+        student_graph::most_sensitive(&sensitivity, cfg.float_sensitive)
+            .context("--float-sensitive")?
+    } else {
+        Default::default()
+    };
+    FakeQuant::new(student, ranges, cfg.float_front, wmax)
+        .and_then(|f| f.with_float_layers(student, float_layers))
+        .map_err(|e| anyhow::anyhow!("QAT: {e}"))
 }
 
 /// `mean((m_int8 − m_fp32)²)` over the batch, `m` the attack-minus-live logit margin of the
@@ -98,6 +104,8 @@ pub struct QatRun {
     pub calib_percentile: f64,
     pub float_front: usize,
     pub reduce_range: bool,
+    /// Most sensitive int8 layers kept in float (`trainer export --float-sensitive`).
+    pub float_sensitive: usize,
     /// Weight of [`agreement_term`] (0: plain QAT).
     pub agreement: f64,
 }
@@ -133,6 +141,15 @@ pub fn prepare(
             student.cfg.blocks.len()
         );
     }
+    let int8 = student.int8_layers(q.float_front).len();
+    if q.float_sensitive > int8 {
+        bail!(
+            "--float-sensitive {}: `{}` has {int8} int8 layers after --float-front {}",
+            q.float_sensitive,
+            student.cfg.preset,
+            q.float_front
+        );
+    }
     let samples = calibration_samples(root, &q.calib, q.calib_percentile)?;
     let batches = calibration_batches(&samples, model.input(), workers, device)
         .with_context(|| format!("--calib {}", q.calib.display()))?;
@@ -140,6 +157,7 @@ pub fn prepare(
         calib_percentile: q.calib_percentile,
         float_front: q.float_front,
         reduce_range: q.reduce_range,
+        float_sensitive: q.float_sensitive,
         agreement: q.agreement,
         calib_list: q.calib.display().to_string(),
         calib_images: samples.len(),
