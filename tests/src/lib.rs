@@ -179,6 +179,7 @@ pub fn export_student(student: &Student, vs: &nn::VarStore, int8: bool) -> Vec<u
             ranges: calibrate(student, &calib, estimator).expect("calibration"),
             float_front: DEFAULT_FLOAT_FRONT,
             reduce_range: true,
+            float_layers: Default::default(),
         })
     } else {
         StudentPrecision::Fp32

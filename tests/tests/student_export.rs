@@ -190,6 +190,7 @@ fn int8_student_runs_its_convolutions_in_int8_and_stays_close() {
         ranges,
         float_front: 0,
         reduce_range: true,
+        float_layers: Default::default(),
     });
     let meta = student_meta(&student.cfg, &int8, None, "test");
     let bytes = export_student_bytes(&student, &vs, &int8, &meta).unwrap();
@@ -325,6 +326,7 @@ fn float_front_keeps_the_stem_and_first_blocks_in_float_and_the_rest_in_int8() {
             ranges: ranges.clone(),
             float_front,
             reduce_range: true,
+            float_layers: Default::default(),
         });
         let meta = student_meta(&student.cfg, &int8, None, "test");
         export_student_bytes(&student, &vs, &int8, &meta)
