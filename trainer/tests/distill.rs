@@ -5,17 +5,16 @@
 
 mod support;
 use moae_trainer::data::augment::{decode, eval_transform, Normalization};
-use moae_trainer::data::lists::Split;
 use moae_trainer::data::synth::{generate, SynthConfig};
 use moae_trainer::model::checkpoint::{self, CheckpointMeta};
 use moae_trainer::model::config::{ModelConfig, Variant};
 use moae_trainer::model::prompts::PromptSet;
 use moae_trainer::model::MoaeClip;
-use moae_trainer::runs::{initial_model, DataSource, Init, ModelChoice};
+use moae_trainer::runs::{initial_model, Init, ModelChoice};
 use moae_trainer::train::distill::{Teacher, TeacherCache, DEFAULT_ALPHA, DEFAULT_TEMPERATURE};
-use moae_trainer::train::{train_distilled, RunOptions, TrainConfig, TrainData, LATEST, LOG};
+use moae_trainer::train::{train_distilled, RunOptions, TrainConfig, LATEST, LOG};
 use std::path::{Path, PathBuf};
-use support::trainer;
+use support::{p1_train_data, trainer};
 use tch::{nn, Device, Tensor};
 
 const TEACHER_NORM: Normalization = Normalization {
@@ -64,16 +63,6 @@ fn setup() -> Setup {
     Setup { dir, root, teacher }
 }
 
-fn train_data(root: &Path) -> TrainData {
-    let src = DataSource::protocol(root, "p1", 1);
-    TrainData {
-        train: src.split(Split::Train).unwrap().unwrap(),
-        dev: src.split(Split::Dev).unwrap(),
-        workers: 1,
-        skip_bad: false,
-    }
-}
-
 /// The teacher's cached logits of an image are its logits on that image through its own size
 /// and normalisation — not the student's.
 #[test]
@@ -82,7 +71,7 @@ fn teacher_scores_each_image_with_its_own_preprocessing() {
     let teacher = Teacher::load(&s.teacher, Device::Cpu).unwrap();
     assert_eq!(teacher.image_size(), 64);
     assert_eq!(teacher.normalization(), TEACHER_NORM);
-    let data = train_data(&s.root);
+    let data = p1_train_data(&s.root, None);
     let cache = TeacherCache::build(&teacher, &data.train, 7, 1, false).unwrap();
     assert_eq!(cache.len(), data.train.len());
 
@@ -210,7 +199,7 @@ fn run_distilled(
         &model,
         &meta,
         cfg,
-        &train_data(root),
+        &p1_train_data(root, None),
         &run,
         teacher,
     )?;
@@ -249,7 +238,7 @@ fn distilled_run_resumes_exactly_and_logs_the_kd_term() {
     assert_eq!(t["image_size"].as_i64(), Some(64));
     assert_eq!(
         t["cached_images"].as_u64(),
-        Some(train_data(&s.root).train.len() as u64)
+        Some(p1_train_data(&s.root, None).train.len() as u64)
     );
     assert!(kd.iter().all(|k| k.is_finite() && *k >= 0.0), "{kd:?}");
 

@@ -5,7 +5,6 @@
 
 mod support;
 use moae_runtime::{Engine, EngineOptions};
-use moae_trainer::data::lists::Split;
 use moae_trainer::data::synth::{generate, SynthConfig};
 use moae_trainer::export::quantize::values;
 use moae_trainer::export::student_graph::{
@@ -17,24 +16,14 @@ use moae_trainer::model::student::{
     block, Activation, FakeQuant, Family, Student, StudentConfig, STUDENT_MEAN, STUDENT_STD,
 };
 use moae_trainer::model::{Net, NetRef};
-use moae_trainer::runs::DataSource;
 use moae_trainer::train::{
     train_quantization_aware, QatConfig, RunOptions, TrainConfig, TrainData, LATEST, LOG,
 };
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
-use support::trainer;
+use support::{p1_train_data, serial, trainer};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
-
-/// tch's RNG is global: tests that build students hold this lock so that each one's draws
-/// are its own.
-static RNG: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    RNG.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// A student small enough for a test with every kind of layer: a residual block without
 /// expansion, squeeze-and-excitation, both activations, a stride-2 block.
@@ -231,13 +220,7 @@ fn synth_data(root: &Path) -> TrainData {
         },
     )
     .unwrap();
-    let src = DataSource::protocol(root, "p1", 1);
-    TrainData {
-        train: src.split(Split::Train).unwrap().unwrap(),
-        dev: src.split(Split::Dev).unwrap(),
-        workers: 1,
-        skip_bad: false,
-    }
+    p1_train_data(root, None)
 }
 
 /// Trains `steps` (stopping after `stop_after`, resuming when asked) from the seed-13 student.

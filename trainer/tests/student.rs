@@ -2,23 +2,15 @@
 //! the attack-type loss only on fine-grained lists, and CLIP-only entry points that refuse a
 //! student by name.
 
-use moae_trainer::data::lists::Split;
+mod support;
 use moae_trainer::data::synth::{generate, SynthConfig};
 use moae_trainer::model::checkpoint::{self, CheckpointError};
 use moae_trainer::model::{Net, NetConfig};
-use moae_trainer::runs::{initial_net, DataSource, Init, ModelChoice};
-use moae_trainer::train::{train, RunOptions, TrainConfig, TrainData, LATEST, LOG};
+use moae_trainer::runs::{initial_net, Init, ModelChoice};
+use moae_trainer::train::{train, RunOptions, TrainConfig, LATEST, LOG};
 use std::path::Path;
-use std::sync::Mutex;
+use support::{p1_train_data, serial};
 use tch::Device;
-
-/// tch's RNG is global: students built by tests running in parallel would interleave their
-/// draws (and two runs meant to start alike would not), so every test holds this lock.
-static RNG: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    RNG.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn synth(dir: &Path) {
     let cfg = SynthConfig {
@@ -51,17 +43,6 @@ fn cfg(steps: u64) -> TrainConfig {
     c
 }
 
-fn data(root: &Path, train_list: Option<&Path>) -> TrainData {
-    let mut src = DataSource::protocol(root, "p1", 1);
-    src.train_list = train_list.map(Path::to_path_buf);
-    TrainData {
-        train: src.split(Split::Train).unwrap().unwrap(),
-        dev: src.split(Split::Dev).unwrap(),
-        workers: 1,
-        skip_bad: false,
-    }
-}
-
 fn run(root: &Path, out: &Path, steps: u64, stop_after: Option<u64>, resume: bool) {
     let (mut vs, net, meta, _) = initial_net(&student_s(), Device::Cpu, 5).unwrap();
     let opts = RunOptions {
@@ -71,7 +52,15 @@ fn run(root: &Path, out: &Path, steps: u64, stop_after: Option<u64>, resume: boo
         progress: false,
         stop_after,
     };
-    train(&mut vs, &net, &meta, &cfg(steps), &data(root, None), &opts).unwrap();
+    train(
+        &mut vs,
+        &net,
+        &meta,
+        &cfg(steps),
+        &p1_train_data(root, None),
+        &opts,
+    )
+    .unwrap();
 }
 
 /// Stopped after step 2 and resumed, a student ends bit-identical to an uninterrupted run
@@ -136,7 +125,7 @@ fn the_type_loss_needs_fine_grained_labels() {
             progress: false,
             stop_after: None,
         };
-        let d = data(&root, list.map(|p| p.as_path()));
+        let d = p1_train_data(&root, list.map(|p| p.as_path()));
         train(&mut vs, &net, &meta, &cfg(1), &d, &opts).unwrap();
         let log = std::fs::read_to_string(out.join(LOG)).unwrap();
         let step: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
