@@ -149,26 +149,22 @@ fn calibrate(src: &Source, samples: &[Sample], a: &ExportArgs) -> Result<student
         samples.len(),
         a.float_front
     );
-    let float_layers = if a.float_sensitive > 0 {
-        let weight_max = moae_trainer::model::student::weight_max(!a.full_range_weights);
-        let sensitivity = student_graph::layer_sensitivity(
-            student,
-            &tensors,
-            &ranges,
-            a.float_front,
-            weight_max,
-        )?;
-        let chosen = student_graph::most_sensitive(&sensitivity, a.float_sensitive)
-            .context("--float-sensitive")?;
+    let (sensitivity, float_layers) = student_graph::sensitive_float_layers(
+        student,
+        &tensors,
+        &ranges,
+        a.float_front,
+        moae_trainer::model::student::weight_max(!a.full_range_weights),
+        a.float_sensitive,
+    )
+    .context("--float-sensitive")?;
+    if !sensitivity.is_empty() {
         eprintln!("int8 layer sensitivity on the calibration images (mean |attack margin change|, that layer alone in int8):");
         for (i, (layer, s)) in sensitivity.iter().enumerate() {
             let kept = if i < a.float_sensitive { "  float" } else { "" };
             eprintln!("  {layer:<24} {s:.5}{kept}");
         }
-        chosen
-    } else {
-        Default::default()
-    };
+    }
     Ok(student_graph::Int8Plan {
         ranges,
         float_front: a.float_front,

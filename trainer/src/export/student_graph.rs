@@ -157,6 +157,10 @@ pub fn calibrate(
     Ok(ranges)
 }
 
+/// Each int8 layer's name with its mean |attack-margin change|, most sensitive first
+/// ([`layer_sensitivity`]).
+pub type Sensitivity = Vec<(String, f64)>;
+
 /// How far each int8 layer alone moves the attack-minus-live logit margin on the calibration
 /// images: for every layer of [`Student::int8_layers`], the mean |margin change| when that
 /// layer alone is computed in int8 (as [`FakeQuant`] simulates the export: the same ranges and
@@ -169,7 +173,7 @@ pub fn layer_sensitivity(
     ranges: &ActivationRanges,
     float_front: usize,
     weight_max: f64,
-) -> Result<Vec<(String, f64)>, ExportError> {
+) -> Result<Sensitivity, ExportError> {
     let margin = |z: &Tensor| z.select(1, 1) - z.select(1, 0);
     let layers = student.int8_layers(float_front);
     let fp32: Vec<Tensor> = tch::no_grad(|| {
@@ -213,6 +217,25 @@ pub fn most_sensitive(
         )));
     }
     Ok(sensitivity[..n].iter().map(|(l, _)| l.clone()).collect())
+}
+
+/// [`Int8Plan::float_layers`] for `--float-sensitive n`, as the export and QAT choose them: the
+/// `n` most sensitive layers on the calibration `batches`, with the whole [`layer_sensitivity`]
+/// list (nothing is measured when `n` is 0).
+pub fn sensitive_float_layers(
+    student: &Student,
+    batches: &[Tensor],
+    ranges: &ActivationRanges,
+    float_front: usize,
+    weight_max: f64,
+    n: usize,
+) -> Result<(Sensitivity, BTreeSet<String>), ExportError> {
+    if n == 0 {
+        return Ok(Default::default());
+    }
+    let sensitivity = layer_sensitivity(student, batches, ranges, float_front, weight_max)?;
+    let chosen = most_sensitive(&sensitivity, n)?;
+    Ok((sensitivity, chosen))
 }
 
 /// Counts of `t`'s values in [`HISTOGRAM_BINS`] equal bins over `[lo, hi]`.

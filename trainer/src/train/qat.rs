@@ -70,15 +70,15 @@ pub fn fake_quant(student: &Student, batches: &[Tensor], cfg: &QatConfig) -> Res
     let ranges = student_graph::calibrate(student, batches, estimator(cfg.calib_percentile))
         .context("QAT: calibrating the activation ranges")?;
     let wmax = weight_max(cfg.reduce_range);
-    let float_layers = if cfg.float_sensitive > 0 {
-        let sensitivity =
-            student_graph::layer_sensitivity(student, batches, &ranges, cfg.float_front, wmax)
-                .context("QAT: measuring the int8 layers' sensitivity")?;
-        student_graph::most_sensitive(&sensitivity, cfg.float_sensitive)
-            .context("--float-sensitive")?
-    } else {
-        Default::default()
-    };
+    let (_, float_layers) = student_graph::sensitive_float_layers(
+        student,
+        batches,
+        &ranges,
+        cfg.float_front,
+        wmax,
+        cfg.float_sensitive,
+    )
+    .context("QAT: --float-sensitive")?;
     FakeQuant::new(student, ranges, cfg.float_front, wmax)
         .and_then(|f| f.with_float_layers(student, float_layers))
         .map_err(|e| anyhow::anyhow!("QAT: {e}"))
